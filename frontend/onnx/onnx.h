@@ -1,0 +1,60 @@
+/*
+ * onnx.h — the ONNX frontend: model bytes in, verified tensor-level IR out.
+ *
+ * Exports by file:
+ *   onnx_load.c    onnx_load_file, onnx_load_memory   ModelProto -> IrModule
+ *   onnx_tensor.c  onnx_tensor_*                       TensorProto <-> memory
+ */
+#ifndef TCC_ONNX_H
+#define TCC_ONNX_H
+
+#include "ir.h"
+
+/* -shape=NAME:1x3x224x224 (rank 0 allowed) and -dim=PARAM=VALUE. */
+typedef struct OnnxShapeBinding {
+  const char *name;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  bool used; /* set by the loader; unused bindings are an error */
+} OnnxShapeBinding;
+
+typedef struct OnnxDimBinding {
+  const char *param;
+  int64_t value;
+  bool used;
+} OnnxDimBinding;
+
+typedef struct OnnxLoadOptions {
+  const char *model_name;  /* IR module name (a C identifier) */
+  const char *base_dir;    /* external data resolves here; NULL: none allowed */
+  OnnxShapeBinding *shapes;
+  int num_shapes;
+  OnnxDimBinding *dims;
+  int num_dims;
+} OnnxLoadOptions;
+
+/* Path is used in diagnostics ("model.onnx: node 'X' (Op, opset N): ...").
+ * Returns NULL after emitting diagnostics. */
+IrModule *onnx_load_file(const char *path, const OnnxLoadOptions *o);
+IrModule *onnx_load_memory(const void *data, size_t size, const char *path,
+                           const OnnxLoadOptions *o);
+
+/* One tensor as the ONNX test data stores it (a serialized TensorProto). */
+typedef struct OnnxTensor {
+  char *name;        /* malloc'd, may be NULL */
+  IrElem elem;
+  int rank;
+  int64_t dims[IR_MAX_RANK];
+  void *data;        /* malloc'd, dense little-endian, elem-size elements */
+  size_t nbytes;
+} OnnxTensor;
+
+/* Reads a serialized TensorProto; false after a diagnostic naming path. */
+bool onnx_tensor_read_file(const char *path, OnnxTensor *t);
+bool onnx_tensor_read_memory(const void *data, size_t size, const char *path,
+                             OnnxTensor *t);
+/* Writes a TensorProto (raw_data) to path; false after a diagnostic. */
+bool onnx_tensor_write_file(const char *path, const OnnxTensor *t);
+void onnx_tensor_free(OnnxTensor *t);
+
+#endif

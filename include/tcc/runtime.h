@@ -1,0 +1,66 @@
+/*
+ * tcc/runtime.h — what a program that calls a tcc-compiled model needs.
+ *
+ * A compiled model `<name>.o` comes with `<name>.h`, which includes this file
+ * and declares `<name>_run(const tcc_ctx *ctx, const void *const inputs[],
+ * void *const outputs[])` plus a typed inline wrapper.  The caller owns all
+ * memory: inputs, outputs, and a workspace of `<NAME>_WORKSPACE_SIZE` bytes
+ * aligned to TCC_WORKSPACE_ALIGN.  Nothing allocates, nothing prints; every
+ * failure is a status code.  Calls are reentrant when each concurrent caller
+ * passes its own workspace.
+ */
+#ifndef TCC_RUNTIME_H
+#define TCC_RUNTIME_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Bumped whenever tcc_ctx or the entry-point convention changes. */
+#define TCC_ABI_VERSION 1u
+#define TCC_WORKSPACE_ALIGN 64u
+
+typedef enum tcc_status {
+  TCC_OK = 0,
+  TCC_ERR_NULL_ARGUMENT = 1,        /* ctx, an input or an output is NULL */
+  TCC_ERR_ABI_MISMATCH = 2,         /* ctx->abi_version != the model's */
+  TCC_ERR_WORKSPACE_TOO_SMALL = 3,  /* ctx->workspace_size < required */
+  TCC_ERR_WORKSPACE_MISALIGNED = 4, /* workspace not TCC_WORKSPACE_ALIGN-aligned */
+} tcc_status;
+
+/* Runs body(arg, lo, hi) over [0, n), possibly split across threads.
+ * NULL in the context means serial execution (reserved: not yet called). */
+typedef void (*tcc_parallel_for_fn)(void *user, int64_t n,
+                                    void (*body)(void *arg, int64_t lo, int64_t hi),
+                                    void *arg);
+
+typedef struct tcc_ctx {
+  uint32_t abi_version;   /* set to TCC_ABI_VERSION */
+  uint32_t reserved;      /* zero */
+  void *workspace;        /* NULL allowed when the model needs 0 bytes */
+  size_t workspace_size;  /* bytes available at workspace */
+  tcc_parallel_for_fn parallel_for; /* NULL: serial */
+  void *parallel_user;
+} tcc_ctx;
+
+/* A context for the given workspace (abi_version filled in). */
+static inline tcc_ctx tcc_ctx_init(void *workspace, size_t workspace_size) {
+  tcc_ctx c = {TCC_ABI_VERSION, 0, workspace, workspace_size, 0, 0};
+  return c;
+}
+
+/* A short English text for a status code ("workspace too small"). */
+const char *tcc_status_str(int status);
+
+/* Called by every generated entry point before it touches memory. */
+int tcc_rt_check(const tcc_ctx *ctx, uint32_t model_abi, uint64_t workspace_needed,
+                 int num_inputs, const void *const inputs[], int num_outputs,
+                 void *const outputs[]);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

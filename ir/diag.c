@@ -1,0 +1,78 @@
+/* diag.c — the only place that writes diagnostics.  Messages read
+ *   model.onnx: node 'Conv_7' (Conv, opset 13): error: ...
+ *   x.tir:12:9: error: ...
+ * and go to stderr unless the library user installed a sink. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "ir.h"
+
+static DiagSink sink;
+static void *sink_user;
+static int errors;
+
+void diag_set_sink(DiagSink s, void *user) {
+  sink = s;
+  sink_user = user;
+}
+
+int diag_error_count(void) { return errors; }
+void diag_reset_count(void) { errors = 0; }
+
+void diag_format_loc(char *buf, size_t size, const IrLoc *loc) {
+  buf[0] = 0;
+  if (!loc) return;
+  const char *file = loc->file ? loc->file : "<input>";
+  if (loc->line > 0)
+    snprintf(buf, size, "%s:%d:%d: ", file, loc->line, loc->col);
+  else if (loc->op_type && loc->opset > 0)
+    snprintf(buf, size, "%s: node '%s' (%s, opset %d): ", file,
+             loc->node ? loc->node : "", loc->op_type, loc->opset);
+  else if (loc->op_type)
+    snprintf(buf, size, "%s: node '%s' (%s): ", file,
+             loc->node ? loc->node : "", loc->op_type);
+  else if (loc->file)
+    snprintf(buf, size, "%s: ", file);
+}
+
+static void emit(DiagLevel level, const IrLoc *loc, const char *fmt,
+                 va_list ap) {
+  static const char *const names[] = {"error", "warning", "note"};
+  char where[1024], text[4096], line[5200];
+  diag_format_loc(where, sizeof where, loc);
+  vsnprintf(text, sizeof text, fmt, ap);
+  snprintf(line, sizeof line, "%s%s: %s", where, names[level], text);
+  if (level == DIAG_ERROR) errors++;
+  if (sink)
+    sink(sink_user, level, line);
+  else
+    fprintf(stderr, "%s\n", line);
+}
+
+void diag_at(DiagLevel level, const IrLoc *loc, const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(level, loc, fmt, ap);
+  va_end(ap);
+}
+
+void diag_error(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(DIAG_ERROR, NULL, fmt, ap);
+  va_end(ap);
+}
+
+void diag_warning(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  emit(DIAG_WARNING, NULL, fmt, ap);
+  va_end(ap);
+}
+
+_Noreturn void ir_assert_fail(const char *file, int line, const char *expr) {
+  fprintf(stderr, "tcc: internal error: %s:%d: assertion '%s' failed\n", file,
+          line, expr);
+  exit(2); /* the CLI's documented exit code for internal errors */
+}

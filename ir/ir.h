@@ -1,0 +1,334 @@
+/*
+ * ir.h — tcc's typed SSA IR.
+ *
+ * One IR, two levels.  Tensor-level ops (conv, matmul, add, ...) take and
+ * produce tensor values; the `lower` pass rewrites them into loop-level ops
+ * (loop.for, mem.load, arith.add, vec.broadcast, ...) that work on buffers,
+ * scalars and vectors.  The LLVM backend only ever sees the loop level.
+ *
+ * Every value has exactly one definition: an op result, a block argument, or
+ * a module weight ($name).  Ops hold operands, results, attributes (kept
+ * sorted by name) and regions (each region is one block with arguments).
+ * Everything is cut from the module's arena and never freed one by one.
+ *
+ * Exports by file:
+ *   arena.c   ir_arena_*                     bump allocator
+ *   type.c    ir_elem_*, ir_type_*           element types and types
+ *   build.c   ir_module_*, ir_op_*, ir_build_*, ir_attr_*  construction
+ *   print.c   ir_print_*                     textual IR
+ *   parse.c   ir_parse                       textual IR back into a module
+ *   verify.c  ir_verify                      structural and type checks
+ *   ops.c     ir_op_info                     the op table built from ops.def
+ *   interp.c  ir_interp_*                    loop-level interpreter (folding, oracle)
+ *   diag.c    diag_*                         the only writer of diagnostics
+ */
+#ifndef TCC_IR_H
+#define TCC_IR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+/* ---------------------------------------------------------------- arena */
+typedef struct IrArena IrArena;
+IrArena *ir_arena_new(void);
+void ir_arena_free(IrArena *a);
+void ir_arena_reset(IrArena *a);
+void *ir_arena_alloc(IrArena *a, size_t size);      /* zeroed, 16-aligned */
+void *ir_arena_alloc_aligned(IrArena *a, size_t size, size_t align);
+char *ir_arena_strdup(IrArena *a, const char *s);
+char *ir_arena_strndup(IrArena *a, const char *s, size_t n);
+char *ir_arena_printf(IrArena *a, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+size_t ir_arena_bytes(const IrArena *a);
+
+/* ---------------------------------------------------------- diagnostics */
+/* A place in a source: an ONNX node, or a line/column of a .tir file. */
+typedef struct IrLoc {
+  const char *file; /* model or .tir path; NULL when unknown */
+  const char *node; /* ONNX node name (may be "") */
+  const char *op_type; /* ONNX op type, e.g. "Conv" */
+  int opset;        /* 0 when not an ONNX node */
+  int line, col;    /* 1-based, 0 when not textual */
+} IrLoc;
+
+typedef enum DiagLevel { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
+typedef void (*DiagSink)(void *user, DiagLevel level, const char *message);
+/* Route diagnostics somewhere other than stderr (the library API does). */
+void diag_set_sink(DiagSink sink, void *user);
+void diag_at(DiagLevel level, const IrLoc *loc, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* error/warning without a location */
+void diag_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void diag_warning(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+int diag_error_count(void);
+void diag_reset_count(void);
+/* Formats "file: node 'N' (Op, opset K): " or "file:L:C: " into buf. */
+void diag_format_loc(char *buf, size_t size, const IrLoc *loc);
+
+/* Internal bug: names file and line, aborts.  Never for user input. */
+#define IR_ASSERT(c)                                                        \
+  do {                                                                      \
+    if (!(c)) ir_assert_fail(__FILE__, __LINE__, #c);                       \
+  } while (0)
+_Noreturn void ir_assert_fail(const char *file, int line, const char *expr);
+
+/* -------------------------------------------------------- element types */
+/* ORDER ELEM: the textual names in type.c follow this order. */
+typedef enum IrElem {
+  IR_ELEM_NONE,
+  IR_F32, IR_F64, IR_F16, IR_BF16,
+  IR_I8, IR_I16, IR_I32, IR_I64,
+  IR_U8, IR_U16, IR_U32, IR_U64,
+  IR_BOOL,
+  IR_INDEX, /* loop-level integer index, 64-bit */
+  IR_ELEM_COUNT
+} IrElem;
+
+const char *ir_elem_name(IrElem e);           /* "f32" */
+IrElem ir_elem_from_name(const char *s, size_t n); /* IR_ELEM_NONE if unknown */
+size_t ir_elem_size(IrElem e);                /* bytes in memory (bool = 1) */
+bool ir_elem_is_float(IrElem e);
+bool ir_elem_is_int(IrElem e);                /* signed/unsigned/index, not bool */
+bool ir_elem_is_signed(IrElem e);
+IrElem ir_elem_from_onnx(int onnx_dtype);     /* IR_ELEM_NONE if unsupported */
+int ir_elem_to_onnx(IrElem e);
+/* Reads element i of a buffer of type e as double / int64 (any elem). */
+double ir_elem_load_f64(IrElem e, const void *base, size_t i);
+int64_t ir_elem_load_i64(IrElem e, const void *base, size_t i);
+void ir_elem_store_f64(IrElem e, void *base, size_t i, double v);
+void ir_elem_store_i64(IrElem e, void *base, size_t i, int64_t v);
+
+/* ---------------------------------------------------------------- types */
+typedef enum IrTypeKind {
+  IR_TYPE_NONE,
+  IR_TYPE_TENSOR, /* f32[1,3,224,224]       tensor-level value */
+  IR_TYPE_BUFFER, /* buf f32[1,3,224,224]   loop-level memory */
+  IR_TYPE_SCALAR, /* f32, index, bool */
+  IR_TYPE_VECTOR, /* <16 x f32>, <vscale x 4 x f32> */
+} IrTypeKind;
+
+/* A dimension is a static size or a symbol of the module (sym >= 0). */
+typedef struct IrDim {
+  int64_t size; /* static size; ignored when sym >= 0 */
+  int sym;      /* index into IrModule.syms, or -1 */
+} IrDim;
+
+#define IR_MAX_RANK 16
+
+typedef struct IrType {
+  IrTypeKind kind;
+  IrElem elem;
+  int rank;                 /* tensor/buffer */
+  IrDim dims[IR_MAX_RANK];  /* tensor/buffer */
+  int lanes;                /* vector: lanes (per vscale when scalable) */
+  bool scalable;            /* vector: vscale x lanes */
+} IrType;
+
+IrType ir_type_scalar(IrElem e);
+IrType ir_type_vector(IrElem e, int lanes, bool scalable);
+IrType ir_type_tensor(IrElem e, int rank, const int64_t *dims);
+IrType ir_type_buffer(IrElem e, int rank, const int64_t *dims);
+IrType ir_type_with_kind(IrType t, IrTypeKind kind); /* tensor <-> buffer */
+bool ir_type_equal(const IrType *a, const IrType *b);
+bool ir_type_is_static(const IrType *t);
+/* Element count of a static tensor/buffer; false (no diagnostic) on overflow. */
+bool ir_type_numel(const IrType *t, uint64_t *out);
+bool ir_type_nbytes(const IrType *t, uint64_t *out);
+int64_t ir_type_dim(const IrType *t, int i); /* static size; asserts static */
+/* Prints into buf; returns buf.  Symbols print by name when m != NULL. */
+struct IrModule;
+const char *ir_type_str(const struct IrModule *m, const IrType *t, char *buf,
+                        size_t size);
+
+/* ----------------------------------------------------------- attributes */
+typedef enum IrAttrKind {
+  IR_ATTR_INT, IR_ATTR_FLOAT, IR_ATTR_STRING,
+  IR_ATTR_INTS, IR_ATTR_FLOATS, IR_ATTR_STRINGS,
+  IR_ATTR_TYPE, /* an element type, e.g. Cast's `to` */
+} IrAttrKind;
+
+typedef struct IrAttr {
+  const char *name;
+  IrAttrKind kind;
+  int64_t i;          /* INT */
+  double f;           /* FLOAT */
+  const char *s;      /* STRING */
+  int n;              /* INTS/FLOATS/STRINGS length */
+  int64_t *ints;
+  double *floats;
+  const char **strings;
+  IrElem elem;        /* TYPE */
+} IrAttr;
+
+/* --------------------------------------------------------- values & ops */
+typedef struct IrOp IrOp;
+typedef struct IrBlock IrBlock;
+typedef struct IrWeight IrWeight;
+
+typedef struct IrValue {
+  int id;              /* unique within the module; printing renumbers */
+  IrType type;
+  IrOp *def;           /* defining op, or NULL */
+  int result_index;    /* index in def->results */
+  IrBlock *block;      /* when a block argument */
+  IrWeight *weight;    /* when a module weight ($name) */
+  const char *name;    /* source name (ONNX value name), may be NULL */
+} IrValue;
+
+/* A constant tensor owned by the module.  Data is read-only and owned by
+ * the arena or by a mapping of the model file; never copied needlessly. */
+struct IrWeight {
+  const char *name;    /* printed as $name; a valid identifier */
+  IrValue *value;      /* type: tensor */
+  const void *data;    /* may be NULL for a declared-only weight (tests) */
+  uint64_t nbytes;
+};
+
+#include "ops.h" /* IrOpKind enum generated from ops.def */
+
+struct IrOp {
+  IrOpKind kind;
+  int num_operands;
+  IrValue **operands;  /* an entry may be NULL: an absent optional input */
+  int num_results;
+  IrValue **results;
+  int num_attrs;
+  IrAttr *attrs;       /* sorted by name */
+  int num_regions;
+  IrBlock **regions;
+  IrLoc loc;
+  IrOp *prev, *next;
+  IrBlock *parent;
+};
+
+struct IrBlock {
+  int num_args;
+  IrValue **args;
+  IrOp *first, *last;
+  IrOp *parent_op;     /* NULL for a function body */
+};
+
+/* A symbolic dimension: a name, bounds, and the value bound by -dim/-shape. */
+typedef struct IrSym {
+  const char *name;
+  int64_t lo, hi;      /* hi < 0: unbounded */
+  int64_t value;       /* bound value, or -1 */
+} IrSym;
+
+/* The entry function.  At tensor level its body ends in `return`; at loop
+ * level outputs are buffer arguments after the inputs and there is no
+ * return value. */
+typedef struct IrFunc {
+  const char *name;        /* "main" */
+  IrBlock *body;
+  int num_inputs;          /* body->args[0 .. num_inputs) */
+  int num_outputs;
+  const char **input_names;
+  const char **output_names;
+  IrType *output_types;    /* tensor-level types of outputs */
+  bool lowered;            /* loop level: body args = inputs then outputs */
+  int64_t workspace_size;  /* bytes, set by plan-memory; -1 before */
+} IrFunc;
+
+typedef struct IrModule {
+  IrArena *arena;
+  const char *name;        /* module name (C identifier) */
+  IrWeight **weights;
+  int num_weights, cap_weights;
+  IrSym *syms;
+  int num_syms, cap_syms;
+  IrFunc *main;
+  int next_value_id;
+  const char *source;      /* model path, for diagnostics */
+} IrModule;
+
+/* -------------------------------------------------------- construction */
+IrModule *ir_module_new(const char *name);
+void ir_module_free(IrModule *m);  /* frees the arena and all it holds */
+IrFunc *ir_func_new(IrModule *m, const char *name);
+IrValue *ir_value_new(IrModule *m, IrType type);
+IrValue *ir_block_add_arg(IrModule *m, IrBlock *b, IrType type);
+IrBlock *ir_block_new(IrModule *m);
+/* Adds a weight; data is borrowed (must outlive the module) unless copy. */
+IrWeight *ir_weight_add(IrModule *m, const char *name, IrType type,
+                        const void *data, uint64_t nbytes, bool copy);
+IrWeight *ir_weight_find(const IrModule *m, const char *name);
+int ir_sym_add(IrModule *m, const char *name, int64_t lo, int64_t hi);
+int ir_sym_find(const IrModule *m, const char *name);
+
+/* Creates an op with num_results fresh results of the given types. */
+IrOp *ir_op_new(IrModule *m, IrOpKind kind, int num_operands,
+                IrValue *const *operands, int num_results,
+                const IrType *result_types);
+void ir_op_set_operand(IrModule *m, IrOp *op, int i, IrValue *v);
+IrBlock *ir_op_add_region(IrModule *m, IrOp *op);
+void ir_block_append(IrBlock *b, IrOp *op);
+void ir_block_insert_before(IrBlock *b, IrOp *before, IrOp *op);
+void ir_op_remove(IrOp *op);        /* unlinks; memory stays in the arena */
+/* Replaces every use of from with to in f (including nested regions). */
+void ir_replace_uses(IrFunc *f, IrValue *from, IrValue *to);
+bool ir_value_has_uses(IrFunc *f, const IrValue *v);
+
+/* Attributes: set keeps the list sorted and replaces an existing name. */
+void ir_attr_set_int(IrModule *m, IrOp *op, const char *name, int64_t v);
+void ir_attr_set_float(IrModule *m, IrOp *op, const char *name, double v);
+void ir_attr_set_string(IrModule *m, IrOp *op, const char *name, const char *v);
+void ir_attr_set_ints(IrModule *m, IrOp *op, const char *name, int n,
+                      const int64_t *v);
+void ir_attr_set_floats(IrModule *m, IrOp *op, const char *name, int n,
+                        const double *v);
+void ir_attr_set_strings(IrModule *m, IrOp *op, const char *name, int n,
+                         const char *const *v);
+void ir_attr_set_type(IrModule *m, IrOp *op, const char *name, IrElem e);
+void ir_attr_set(IrModule *m, IrOp *op, const IrAttr *a); /* copies */
+void ir_attr_remove(IrOp *op, const char *name);
+const IrAttr *ir_attr_get(const IrOp *op, const char *name);
+int64_t ir_attr_int(const IrOp *op, const char *name, int64_t dflt);
+double ir_attr_float(const IrOp *op, const char *name, double dflt);
+const char *ir_attr_string(const IrOp *op, const char *name, const char *dflt);
+/* INTS attribute: returns count (or -1 if absent), *out points into op. */
+int ir_attr_ints(const IrOp *op, const char *name, const int64_t **out);
+
+/* Walk every op of a block and its nested regions, in order (pre-order).
+ * The callback may not unlink ops other than the one it is given. */
+typedef void (*IrWalkFn)(IrOp *op, void *user);
+void ir_walk(IrBlock *b, IrWalkFn fn, void *user);
+
+/* --------------------------------------------------------------- builder */
+/* Inserts new ops into a block, before `before` (or at the end when NULL). */
+typedef struct IrBuilder {
+  IrModule *m;
+  IrBlock *block;
+  IrOp *before;
+  IrLoc loc;  /* stamped on every op it creates */
+} IrBuilder;
+
+IrBuilder ir_builder_at_end(IrModule *m, IrBlock *b);
+IrBuilder ir_builder_before(IrModule *m, IrOp *op);
+IrOp *ir_build(IrBuilder *b, IrOpKind kind, int num_operands,
+               IrValue *const *operands, int num_results,
+               const IrType *result_types);
+/* Single-result shorthand: returns the result. */
+IrValue *ir_build1(IrBuilder *b, IrOpKind kind, int num_operands,
+                   IrValue *const *operands, IrType result_type);
+
+/* -------------------------------------------------------- text and checks */
+/* print(parse(print(m))) == print(m) holds for every module. */
+void ir_print_module(const IrModule *m, FILE *out);
+char *ir_print_module_str(const IrModule *m); /* malloc'd; caller frees */
+/* Parses textual IR; on error emits "file:L:C: error: ..." and returns NULL. */
+IrModule *ir_parse(const char *text, size_t len, const char *filename);
+/* Returns false after emitting a diagnostic naming the op. */
+bool ir_verify(IrModule *m);
+
+/* Runs the loop-level function f.  buffers[i] is the memory of f's body
+ * argument i (inputs, then outputs).  mem.alloc gets memory at its planned
+ * offset in workspace when both exist, else memory of its own (freed on
+ * return).  Weights are read from their data.  False after a diagnostic
+ * (e.g. an out-of-bounds access, which names the op). */
+bool ir_interp_run(IrModule *m, IrFunc *f, void *const *buffers,
+                   void *workspace);
+
+#endif

@@ -1,0 +1,155 @@
+/* lower.c — helpers that op lowerings use to emit loop-level IR. */
+#include <string.h>
+
+#include "lower.h"
+
+static IrType scalar_like(const IrValue *v, IrElem e) {
+  if (v->type.kind == IR_TYPE_VECTOR)
+    return ir_type_vector(e, v->type.lanes, v->type.scalable);
+  return ir_type_scalar(e);
+}
+
+IrValue *lw_index(LwCtx *c, int64_t v) { return lw_const_i(c, IR_INDEX, v); }
+
+IrValue *lw_const_i(LwCtx *c, IrElem e, int64_t v) {
+  if (ir_elem_is_float(e)) return lw_const_f(c, e, (double)v);
+  IrOp *op = ir_build(&c->b, IR_OP_CONST, 0, NULL, 1,
+                      &(IrType){.kind = IR_TYPE_SCALAR, .elem = e});
+  ir_attr_set_int(c->m, op, "value", e == IR_BOOL ? v != 0 : v);
+  return op->results[0];
+}
+
+IrValue *lw_const_f(LwCtx *c, IrElem e, double v) {
+  if (!ir_elem_is_float(e)) return lw_const_i(c, e, (int64_t)v);
+  IrOp *op = ir_build(&c->b, IR_OP_CONST, 0, NULL, 1,
+                      &(IrType){.kind = IR_TYPE_SCALAR, .elem = e});
+  ir_attr_set_float(c->m, op, "value", v);
+  return op->results[0];
+}
+
+IrOp *lw_for_begin_iter(LwCtx *c, IrValue *lo, IrValue *hi, int64_t step,
+                        int n_iters, IrValue *const *iters, IrValue **iv,
+                        IrValue **body_iters) {
+  IrValue *operands[2 + 64];
+  IrType types[64] = {{0}};
+  IR_ASSERT(n_iters <= 64);
+  operands[0] = lo;
+  operands[1] = hi;
+  for (int i = 0; i < n_iters; i++) {
+    operands[2 + i] = iters[i];
+    types[i] = iters[i]->type;
+  }
+  IrOp *loop = ir_build(&c->b, IR_OP_FOR, 2 + n_iters, operands, n_iters, types);
+  ir_attr_set_int(c->m, loop, "step", step);
+  IrBlock *body = ir_op_add_region(c->m, loop);
+  *iv = ir_block_add_arg(c->m, body, ir_type_scalar(IR_INDEX));
+  for (int i = 0; i < n_iters; i++)
+    body_iters[i] = ir_block_add_arg(c->m, body, types[i]);
+  c->b.block = body;
+  c->b.before = NULL;
+  return loop;
+}
+
+IrOp *lw_for_begin(LwCtx *c, IrValue *lo, IrValue *hi, int64_t step,
+                   IrValue **iv) {
+  return lw_for_begin_iter(c, lo, hi, step, 0, NULL, iv, NULL);
+}
+
+void lw_for_end(LwCtx *c, IrOp *loop) {
+  c->b.block = loop->parent;
+  c->b.before = loop->next;
+}
+
+void lw_for_end_iter(LwCtx *c, IrOp *loop, int n, IrValue *const *yielded) {
+  ir_build(&c->b, IR_OP_YIELD, n, yielded, 0, NULL);
+  lw_for_end(c, loop);
+}
+
+void lw_nest_begin(LwCtx *c, LwNest *nest, int rank, const int64_t *dims,
+                   IrValue **ivs) {
+  nest->rank = rank;
+  for (int i = 0; i < rank; i++) {
+    IrValue *lo = lw_index(c, 0), *hi = lw_index(c, dims[i]);
+    nest->loops[i] = lw_for_begin(c, lo, hi, 1, &ivs[i]);
+  }
+}
+
+void lw_nest_end(LwCtx *c, LwNest *nest) {
+  for (int i = nest->rank - 1; i >= 0; i--) lw_for_end(c, nest->loops[i]);
+}
+
+IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx) {
+  IrValue *operands[1 + IR_MAX_RANK];
+  int r = buf->type.rank;
+  operands[0] = buf;
+  memcpy(operands + 1, idx, sizeof *idx * (size_t)r);
+  return ir_build1(&c->b, IR_OP_LOAD, 1 + r, operands,
+                   ir_type_scalar(buf->type.elem));
+}
+
+void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
+  IrValue *operands[2 + IR_MAX_RANK];
+  int r = buf->type.rank;
+  operands[0] = v;
+  operands[1] = buf;
+  memcpy(operands + 2, idx, sizeof *idx * (size_t)r);
+  ir_build(&c->b, IR_OP_STORE, 2 + r, operands, 0, NULL);
+}
+
+void lw_copy(LwCtx *c, IrValue *src, IrValue *dst) {
+  IrValue *operands[2] = {src, dst};
+  ir_build(&c->b, IR_OP_COPY, 2, operands, 0, NULL);
+}
+
+IrValue *lw_alloc(LwCtx *c, IrElem e, int rank, const int64_t *dims) {
+  return ir_build1(&c->b, IR_OP_ALLOC, 0, NULL, ir_type_buffer(e, rank, dims));
+}
+
+IrValue *lw_bin(LwCtx *c, IrOpKind k, IrValue *a, IrValue *b) {
+  IrValue *operands[2] = {a, b};
+  return ir_build1(&c->b, k, 2, operands, a->type);
+}
+
+IrValue *lw_un(LwCtx *c, IrOpKind k, IrValue *a) {
+  return ir_build1(&c->b, k, 1, &a, a->type);
+}
+
+IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc) {
+  IrValue *operands[3] = {a, b, acc};
+  return ir_build1(&c->b, IR_OP_A_FMA, 3, operands, acc->type);
+}
+
+IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to) {
+  if (v->type.elem == to) return v;
+  return ir_build1(&c->b, IR_OP_A_CAST, 1, &v, scalar_like(v, to));
+}
+
+IrValue *lw_cmp(LwCtx *c, const char *pred, IrValue *a, IrValue *b) {
+  IrValue *operands[2] = {a, b};
+  IrOp *op = ir_build(&c->b, IR_OP_A_CMP, 2, operands, 1,
+                      &(IrType){0});
+  op->results[0]->type = scalar_like(a, IR_BOOL);
+  ir_attr_set_string(c->m, op, "pred", pred);
+  return op->results[0];
+}
+
+IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b) {
+  IrValue *operands[3] = {cond, a, b};
+  return ir_build1(&c->b, IR_OP_A_SELECT, 3, operands, a->type);
+}
+
+IrElem lw_elem(const IrValue *buf) { return buf->type.elem; }
+int lw_rank(const IrValue *buf) { return buf->type.rank; }
+int64_t lw_dim(const IrValue *buf, int i) { return ir_type_dim(&buf->type, i); }
+
+void lw_broadcast_index(LwCtx *c, const IrValue *buf, int out_rank,
+                        const int64_t *out_dims, IrValue *const *out_ivs,
+                        IrValue **idx) {
+  int r = buf->type.rank, off = out_rank - r;
+  IR_ASSERT(off >= 0);
+  for (int j = 0; j < r; j++) {
+    int64_t d = ir_type_dim(&buf->type, j);
+    idx[j] = (d == 1 && out_dims[j + off] != 1) ? lw_index(c, 0)
+                                                : out_ivs[j + off];
+  }
+}

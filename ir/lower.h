@@ -1,0 +1,85 @@
+/*
+ * lower.h — helpers for writing an op's lowering to loop-level IR.
+ *
+ * The `lower` pass gives each tensor op a LwCtx: a builder positioned where
+ * the op stood, the buffers holding its operands (a buffer value, or a weight
+ * value whose tensor type is read like a read-only buffer; NULL for an absent
+ * optional operand) and the buffers its results must be written to.  The
+ * op's lower hook emits loops that read `in` and write `out`, nothing else.
+ *
+ * Exports by file (ir/lower.c):
+ *   lw_index, lw_const*, lw_for_*, lw_nest_*, lw_load, lw_store, lw_bin,
+ *   lw_un, lw_cast, lw_cmp, lw_select, lw_fma, lw_copy
+ */
+#ifndef TCC_IR_LOWER_H
+#define TCC_IR_LOWER_H
+
+#include "ir.h"
+
+typedef struct LwCtx {
+  IrModule *m;
+  IrBuilder b;        /* insertion point; moves in and out of loop bodies */
+  IrValue **in;       /* one per operand of the op being lowered */
+  IrValue **out;      /* one per result */
+  /* Where the pass would like helper buffers: lw_alloc adds to the plan. */
+} LwCtx;
+
+/* Constants */
+IrValue *lw_index(LwCtx *c, int64_t v);                 /* index constant */
+IrValue *lw_const_f(LwCtx *c, IrElem e, double v);      /* float scalar */
+IrValue *lw_const_i(LwCtx *c, IrElem e, int64_t v);     /* int/bool scalar */
+
+/* A counted loop lo..hi (exclusive) by step.  begin moves the builder into
+ * the body and returns the induction variable; end moves it after the loop.
+ * With iter args: `iters` are the initial values, *body_iters receives the
+ * body's block arguments, and end takes the values to yield and returns the
+ * loop op (whose results are the final values). */
+IrOp *lw_for_begin(LwCtx *c, IrValue *lo, IrValue *hi, int64_t step,
+                   IrValue **iv);
+IrOp *lw_for_begin_iter(LwCtx *c, IrValue *lo, IrValue *hi, int64_t step,
+                        int n_iters, IrValue *const *iters, IrValue **iv,
+                        IrValue **body_iters);
+void lw_for_end(LwCtx *c, IrOp *loop);
+void lw_for_end_iter(LwCtx *c, IrOp *loop, int n, IrValue *const *yielded);
+
+/* A loop nest over every index of dims[0..rank): ivs[i] gets each index.
+ * rank 0 emits no loop (a scalar).  Close with lw_nest_end. */
+typedef struct LwNest {
+  int rank;
+  IrOp *loops[IR_MAX_RANK];
+} LwNest;
+void lw_nest_begin(LwCtx *c, LwNest *nest, int rank, const int64_t *dims,
+                   IrValue **ivs);
+void lw_nest_end(LwCtx *c, LwNest *nest);
+
+/* Memory: buf is a buffer or weight value; idx has one index per dim. */
+IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx);
+void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
+/* Copies all of src into dst (same element count and type). */
+void lw_copy(LwCtx *c, IrValue *src, IrValue *dst);
+/* A scratch buffer of the workspace, live from here to the op's end. */
+IrValue *lw_alloc(LwCtx *c, IrElem e, int rank, const int64_t *dims);
+
+/* Arithmetic on scalars or vectors; result type = a's type (cmp: bool). */
+IrValue *lw_bin(LwCtx *c, IrOpKind k, IrValue *a, IrValue *b);
+IrValue *lw_un(LwCtx *c, IrOpKind k, IrValue *a);
+IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);
+IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to);
+/* pred: "eq" "ne" "lt" "le" "gt" "ge" (signedness from the type; floats
+ * compare ordered, "ne" unordered). */
+IrValue *lw_cmp(LwCtx *c, const char *pred, IrValue *a, IrValue *b);
+IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b);
+
+/* Element type and static dims of a buffer/weight operand. */
+IrElem lw_elem(const IrValue *buf);
+int lw_rank(const IrValue *buf);
+int64_t lw_dim(const IrValue *buf, int i);
+
+/* Index of an operand dim under numpy broadcasting: for an operand of rank
+ * r broadcast to out rank R, fills idx[0..r) from out_ivs, using constant 0
+ * where the operand's dim is 1 and the output's is not. */
+void lw_broadcast_index(LwCtx *c, const IrValue *buf, int out_rank,
+                        const int64_t *out_dims, IrValue *const *out_ivs,
+                        IrValue **idx);
+
+#endif
