@@ -12,8 +12,24 @@ IrModule *ir_module_new(const char *name) {
   return m;
 }
 
+typedef struct IrCleanup {
+  struct IrCleanup *next;
+  void (*fn)(void *p, size_t n);
+  void *p;
+  size_t n;
+} IrCleanup;
+
+void ir_module_on_free(IrModule *m, void (*fn)(void *p, size_t n), void *p,
+                       size_t n) {
+  IrCleanup *c = ir_arena_alloc(m->arena, sizeof *c);
+  *c = (IrCleanup){m->cleanups, fn, p, n};
+  m->cleanups = c;
+}
+
 void ir_module_free(IrModule *m) {
-  if (m) ir_arena_free(m->arena);
+  if (!m) return;
+  for (IrCleanup *c = m->cleanups; c; c = c->next) c->fn(c->p, c->n);
+  ir_arena_free(m->arena);
 }
 
 IrBlock *ir_block_new(IrModule *m) {

@@ -242,11 +242,15 @@ typedef struct IrModule {
   IrFunc *main;
   int next_value_id;
   const char *source;      /* model path, for diagnostics */
+  struct IrCleanup *cleanups; /* run by ir_module_free, newest first */
 } IrModule;
 
 /* -------------------------------------------------------- construction */
 IrModule *ir_module_new(const char *name);
 void ir_module_free(IrModule *m);  /* frees the arena and all it holds */
+/* Calls fn(p, n) when m is freed: releases what weights borrow (a mapping). */
+void ir_module_on_free(IrModule *m, void (*fn)(void *p, size_t n), void *p,
+                       size_t n);
 IrFunc *ir_func_new(IrModule *m, const char *name);
 IrValue *ir_value_new(IrModule *m, IrType type);
 IrValue *ir_block_add_arg(IrModule *m, IrBlock *b, IrType type);

@@ -19,6 +19,7 @@ enum {
   OPF_TERMINATOR = 1 << 2,  /* ends a block */
   OPF_REGION = 1 << 3,      /* holds a region */
   OPF_PURE = 1 << 4,        /* no side effects: removable when unused */
+  OPF_TYPE_ONLY = 1 << 5,   /* results depend on operand types only (Shape) */
 };
 
 typedef enum IrLevel { IR_LEVEL_TENSOR, IR_LEVEL_LOOP } IrLevel;

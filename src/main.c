@@ -1,2 +1,257 @@
-/* STUB */
-int main(void) { return 0; }
+/*
+ * main.c — the `tcc` command line, a thin driver over the compiler library.
+ *
+ *   tcc compile MODEL.onnx [-target=T] [-o DIR] ...   object + header
+ *   tcc run MODEL.onnx [--input X.pb ...] [--output-dir DIR]
+ *   tcc inspect MODEL.onnx
+ *   tcc opt FILE.tir|MODEL.onnx [-passes=...]         IR after passes
+ *   tcc targets | tcc list-ops [--markdown] | tcc --list-passes
+ *
+ * Every option is accepted as -opt=value, --opt=value and --opt value.
+ * Exit codes: 0 success, 1 bad input or flags (with a diagnostic), 2 an
+ * internal error.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llvm.h"
+#include "passes.h"
+#include "session.h"
+
+typedef enum OptKind { OPT_SESSION, OPT_CLI, OPT_FLAG } OptKind;
+
+static const struct {
+  const char *name;
+  OptKind kind;
+  const char *help;
+} options[] = {
+    {"target", OPT_SESSION, "target to compile for (see `tcc targets`; default x86_64)"},
+    {"mcpu", OPT_SESSION, "CPU (default: the target's baseline; `native` = this machine)"},
+    {"mattr", OPT_SESSION, "CPU features, e.g. +avx512f,-fma"},
+    {"name", OPT_SESSION, "symbol prefix and file name (default: the model's file stem)"},
+    {"O", OPT_SESSION, "optimization level 0..3 (default 2): -O3 or -O=3"},
+    {"passes", OPT_SESSION, "run exactly these passes, comma-separated"},
+    {"print-ir-after", OPT_SESSION, "print the IR after PASS (or `all`) to stdout"},
+    {"shape", OPT_SESSION, "NAME:1x3x224x224 binds an input's shape (repeatable)"},
+    {"dim", OPT_SESSION, "PARAM=VALUE binds a symbolic dimension (repeatable)"},
+    {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
+    {"stats", OPT_FLAG, "print pass statistics"},
+    {"o", OPT_CLI, "compile: output folder (default .)"},
+    {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
+    {"output-dir", OPT_CLI, "run: write output_<i>.pb files here"},
+    {"print-ir-after-all", OPT_FLAG, "print the IR after every pass"},
+    {"markdown", OPT_FLAG, "list-ops: print a Markdown table"},
+    {"list-passes", OPT_FLAG, "list the passes"},
+    {"help", OPT_FLAG, "this help"},
+    {"version", OPT_FLAG, "print the version"},
+};
+#define NUM_OPTIONS (int)(sizeof options / sizeof options[0])
+
+typedef struct Cli {
+  const char *command, *file, *out_dir, *output_dir;
+  const char *inputs[256];
+  int num_inputs;
+  bool flags[NUM_OPTIONS];
+  tcc_session *s;
+} Cli;
+
+static void usage(FILE *out) {
+  fprintf(out,
+          "usage: tcc <command> [options]\n\n"
+          "commands:\n"
+          "  compile MODEL.onnx   write <name>.o and <name>.h (-o DIR)\n"
+          "  run MODEL.onnx       compile for this machine, run, write or print outputs\n"
+          "  inspect MODEL.onnx   inputs, outputs, op histogram, parameters\n"
+          "  opt FILE             run passes on a .tir or .onnx file, print the IR\n"
+          "  targets              list targets\n"
+          "  list-ops             list operators (--markdown for docs/ops.md)\n\n"
+          "options (-opt=value, --opt=value or --opt value):\n");
+  for (int i = 0; i < NUM_OPTIONS; i++)
+    fprintf(out, "  --%-20s %s\n", options[i].name, options[i].help);
+}
+
+static int find_option(const char *name, size_t n) {
+  for (int i = 0; i < NUM_OPTIONS; i++)
+    if (strlen(options[i].name) == n && !strncmp(options[i].name, name, n))
+      return i;
+  return -1;
+}
+
+static bool apply(Cli *c, int k, const char *value) {
+  const char *name = options[k].name;
+  if (options[k].kind == OPT_SESSION)
+    return tcc_set_option(c->s, name, value) == TCC_SUCCESS;
+  if (!strcmp(name, "stats")) return tcc_set_option(c->s, "stats", "1") == TCC_SUCCESS;
+  if (!strcmp(name, "print-ir-after-all"))
+    return tcc_set_option(c->s, "print-ir-after", "all") == TCC_SUCCESS;
+  if (!strcmp(name, "o")) c->out_dir = value;
+  else if (!strcmp(name, "output-dir")) c->output_dir = value;
+  else if (!strcmp(name, "input")) {
+    if (c->num_inputs == 256) {
+      fprintf(stderr, "tcc: error: too many --input flags\n");
+      return false;
+    }
+    c->inputs[c->num_inputs++] = value;
+  } else c->flags[k] = true;
+  return true;
+}
+
+/* -O3 and -O=3 are both the optimization level. */
+static bool parse_one(Cli *c, int argc, char **argv, int *i) {
+  const char *a = argv[*i];
+  const char *name = a + (a[1] == '-' ? 2 : 1);
+  if (name[0] == 'O' && name[1] && name[1] != '=')
+    return apply(c, find_option("O", 1), name + 1);
+  const char *eq = strchr(name, '=');
+  size_t n = eq ? (size_t)(eq - name) : strlen(name);
+  int k = find_option(name, n);
+  if (k < 0) {
+    fprintf(stderr, "tcc: error: unknown option '%s' (see tcc --help)\n", a);
+    return false;
+  }
+  if (options[k].kind == OPT_FLAG) {
+    if (eq) {
+      fprintf(stderr, "tcc: error: option '--%s' takes no value\n", options[k].name);
+      return false;
+    }
+    return apply(c, k, NULL);
+  }
+  if (eq) return apply(c, k, eq + 1);
+  if (*i + 1 >= argc) {
+    fprintf(stderr, "tcc: error: option '%s' needs a value\n", a);
+    return false;
+  }
+  return apply(c, k, argv[++*i]);
+}
+
+static bool parse_args(Cli *c, int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (a[0] == '-' && a[1]) {
+      if (!parse_one(c, argc, argv, &i)) return false;
+    } else if (!c->command) {
+      c->command = a;
+    } else if (!c->file) {
+      c->file = a;
+    } else {
+      fprintf(stderr, "tcc: error: unexpected argument '%s'\n", a);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool flag(const Cli *c, const char *name) {
+  return c->flags[find_option(name, strlen(name))];
+}
+
+static int cmd_targets(void) {
+  for (int i = 0; i < target_count(); i++) {
+    const TccTarget *t = target_at(i);
+    printf("%-12s %-28s cpu=%-12s %s%s%s\n", t->name, t->triple, t->default_cpu,
+           t->description, *t->aliases ? "  aliases: " : "", t->aliases);
+  }
+  return 0;
+}
+
+static int cmd_list_passes(void) {
+  for (int i = 0; i < pass_count(); i++)
+    printf("%-16s %s\n", pass_at(i)->name, pass_at(i)->summary);
+  printf("\npipelines:\n  -O0  %s\n  -O1..-O3  %s\n", pass_pipeline_for_level(0),
+         pass_pipeline_for_level(2));
+  return 0;
+}
+
+static int cmd_list_ops(const Cli *c) {
+  bool md = flag(c, "markdown");
+  if (md)
+    printf("# Operators\n\nGenerated by `tcc list-ops --markdown` from `ir/ops.def`.\n\n"
+           "| ONNX op | IR name | inputs | outputs |\n|---|---|---|---|\n");
+  for (int k = 0; k < IR_OP_COUNT; k++) {
+    const IrOpInfo *info = ir_op_info(k);
+    if (!info->onnx_name) continue;
+    char in[32], out[32];
+    snprintf(in, sizeof in, info->max_operands < 0 ? "%d+" : "%d..%d",
+             info->min_operands, info->max_operands);
+    snprintf(out, sizeof out, "%d..%d", info->min_results, info->max_results);
+    if (md)
+      printf("| %s | `%s` | %s | %s |\n", info->onnx_name, info->name, in, out);
+    else
+      printf("%-24s %-22s in %-6s out %s\n", info->onnx_name, info->name, in, out);
+  }
+  return 0;
+}
+
+static bool has_suffix(const char *s, const char *suffix) {
+  size_t n = strlen(s), k = strlen(suffix);
+  return n >= k && !strcmp(s + n - k, suffix);
+}
+
+/* .tir files are parsed as IR; anything else is an ONNX model. */
+static tcc_result load(Cli *c) {
+  if (!c->file) {
+    fprintf(stderr, "tcc: error: '%s' needs a model file\n", c->command);
+    return TCC_ERROR_INPUT;
+  }
+  if (!has_suffix(c->file, ".tir")) return tcc_load_file(c->s, c->file);
+  char *text;
+  size_t size;
+  if (!util_read_file(c->file, &text, &size)) return TCC_ERROR_INPUT;
+  IrModule *m = ir_parse(text, size, c->file);
+  free(text);
+  if (!m) return TCC_ERROR_INPUT;
+  tcc_session_set_module(c->s, m);
+  return TCC_SUCCESS;
+}
+
+static tcc_result dispatch(Cli *c) {
+  const char *cmd = c->command;
+  tcc_result r;
+  if (!strcmp(cmd, "compile")) {
+    if ((r = load(c)) || (r = tcc_compile(c->s))) return r;
+    return tcc_emit_files(c->s, c->out_dir ? c->out_dir : ".");
+  }
+  if (!strcmp(cmd, "run")) {
+    if (!tcc_session_has_option(c->s, "mcpu") &&
+        (r = tcc_set_option(c->s, "mcpu", "native")))
+      return r;
+    if ((r = load(c))) return r;
+    RunOptions ro = {c->inputs, c->num_inputs, c->output_dir, 0};
+    return tcc_run_model(c->s, &ro);
+  }
+  if (!strcmp(cmd, "inspect")) {
+    if ((r = load(c))) return r;
+    return tcc_inspect(c->s, stdout);
+  }
+  if (!strcmp(cmd, "opt")) {
+    if ((r = load(c)) || (r = tcc_session_run_passes(c->s))) return r;
+    ir_print_module(tcc_session_module(c->s), stdout);
+    return TCC_SUCCESS;
+  }
+  fprintf(stderr, "tcc: error: unknown command '%s' (see tcc --help)\n", cmd);
+  return TCC_ERROR_INPUT;
+}
+
+int main(int argc, char **argv) {
+  Cli c = {0};
+  c.s = tcc_session_new();
+  if (!c.s) return 2;
+  tcc_session_echo(c.s, true);
+  int rc = 1;
+  if (!parse_args(&c, argc, argv)) goto done;
+  rc = 0;
+  if (flag(&c, "help")) usage(stdout);
+  else if (flag(&c, "version")) printf("tcc %s (LLVM 19)\n", tcc_version());
+  else if (flag(&c, "list-passes")) rc = cmd_list_passes();
+  else if (!c.command) {
+    usage(stderr);
+    rc = 1;
+  } else if (!strcmp(c.command, "targets")) rc = cmd_targets();
+  else if (!strcmp(c.command, "list-ops")) rc = cmd_list_ops(&c);
+  else rc = (int)dispatch(&c);
+done:
+  tcc_session_free(c.s);
+  return rc;
+}

@@ -1,3 +1,503 @@
-/* STUB */
-#include "llvm.h"
-bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj, size_t *size) { (void)m; (void)o; (void)obj; (void)size; return false; }
+/*
+ * llvm_emit.c — the lowered main function of a module -> an LLVM module ->
+ * an object file in memory.
+ *
+ * The object defines two functions and the weights, every name prefixed
+ * with the module name so several models link into one program:
+ *
+ *   int32_t <name>_run(const tcc_ctx *ctx, const void *const inputs[],
+ *                      void *const outputs[])                 external
+ *   void <name>_main(ptr in0.., ptr out0.., ptr workspace)    internal
+ *   <name>_w_<weight>: constant i8 arrays, 64-aligned        internal
+ *
+ * _run checks its arguments through the runtime (tcc_rt_check), reads the
+ * buffer pointers and ctx->workspace, and calls _main, whose pointer
+ * arguments are noalias: that is what lets LLVM vectorize the loops (the
+ * caller promises outputs overlap nothing; docs/runtime.md).  _main is the
+ * IR body translated op by op: loop.for becomes header/body/latch blocks
+ * with phis; memory ops address buffers row-major from their static dims;
+ * everything that only computes values lives in llvm_ops.c.  The backend
+ * never learns about tensor ops.
+ *
+ * Output is a pure function of the input: no pointers or counters in names,
+ * no timestamps; every LLVM object is disposed before returning.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <llvm-c/Analysis.h>
+#include <llvm-c/Transforms/PassBuilder.h>
+
+#include "llvm_int.h"
+#include "tcc/runtime.h"
+
+#define WEIGHTS_LARGE_MODEL (1ull << 30) /* beyond 1 GiB: large code model */
+
+/* ------------------------------------------------------------- helpers */
+bool em_fail(const IrOp *op, const char *fmt, ...) {
+  char text[1024];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  diag_at(DIAG_ERROR, op ? &op->loc : NULL, "%s", text);
+  return false;
+}
+
+LLVMTypeRef em_elem_type(Em *e, IrElem el) {
+  switch (el) {
+  case IR_F32: return LLVMFloatTypeInContext(e->c);
+  case IR_F64: return LLVMDoubleTypeInContext(e->c);
+  case IR_F16: return LLVMHalfTypeInContext(e->c);
+  case IR_BF16: return LLVMBFloatTypeInContext(e->c);
+  case IR_BOOL: return e->i1;
+  default: return LLVMIntTypeInContext(e->c, 8 * (unsigned)ir_elem_size(el));
+  }
+}
+
+LLVMTypeRef em_mem_elem_type(Em *e, IrElem el) {
+  return el == IR_BOOL ? e->i8 : em_elem_type(e, el);
+}
+
+LLVMTypeRef em_type(Em *e, const IrType *t) {
+  LLVMTypeRef el = em_elem_type(e, t->elem);
+  if (t->kind != IR_TYPE_VECTOR) return el;
+  return t->scalable ? LLVMScalableVectorType(el, (unsigned)t->lanes)
+                     : LLVMVectorType(el, (unsigned)t->lanes);
+}
+
+LLVMValueRef em_val(Em *e, const IrValue *v) {
+  IR_ASSERT(v && v->id >= 0 && v->id < e->m->next_value_id && e->vals[v->id]);
+  return e->vals[v->id];
+}
+
+void em_set(Em *e, const IrValue *v, LLVMValueRef x) { e->vals[v->id] = x; }
+
+LLVMValueRef em_intrinsic(Em *e, const char *name, LLVMTypeRef *over,
+                          int n_over, LLVMValueRef *args, int n_args) {
+  unsigned id = LLVMLookupIntrinsicID(name, strlen(name));
+  IR_ASSERT(id != 0);
+  LLVMValueRef f = LLVMGetIntrinsicDeclaration(e->mod, id, over, (size_t)n_over);
+  LLVMTypeRef ft = LLVMIntrinsicGetType(e->c, id, over, (size_t)n_over);
+  return LLVMBuildCall2(e->b, ft, f, args, (unsigned)n_args, "");
+}
+
+static LLVMValueRef i64c(Em *e, int64_t v) {
+  return LLVMConstInt(e->i64, (unsigned long long)v, 1);
+}
+
+static void fn_attr(Em *e, LLVMValueRef fn, const char *k, const char *v) {
+  LLVMAttributeRef a = LLVMCreateStringAttribute(e->c, k, (unsigned)strlen(k), v,
+                                                 (unsigned)strlen(v));
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, a);
+}
+
+static void enum_attr(Em *e, LLVMValueRef fn, unsigned idx, const char *k,
+                      uint64_t v) {
+  unsigned kind = LLVMGetEnumAttributeKindForName(k, strlen(k));
+  IR_ASSERT(kind != 0);
+  LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(e->c, kind, v));
+}
+
+/* -------------------------------------------------------------- memory */
+/* Address of buf[idx...] (row-major, static dims), an inbounds GEP. */
+static bool em_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
+                    int n_idx, LLVMValueRef *out) {
+  const IrType *t = &buf->type;
+  if (!ir_type_is_static(t))
+    return em_fail(op, "symbolic dimensions are not supported by code generation yet");
+  if (n_idx != t->rank)
+    return em_fail(op, "internal error: %d indices for a rank-%d buffer", n_idx,
+                   t->rank);
+  LLVMValueRef lin = NULL;
+  int64_t stride = 1;
+  for (int i = t->rank - 1; i >= 0; i--) {
+    LLVMValueRef x = em_val(e, idx[i]);
+    if (stride != 1) x = LLVMBuildNSWMul(e->b, x, i64c(e, stride), "");
+    lin = lin ? LLVMBuildNSWAdd(e->b, lin, x, "") : x;
+    stride *= t->dims[i].size;
+  }
+  if (!lin) lin = i64c(e, 0);
+  *out = LLVMBuildInBoundsGEP2(e->b, em_mem_elem_type(e, t->elem),
+                               em_val(e, buf), &lin, 1, "");
+  return true;
+}
+
+/* mem.load / mem.vload: bool is i8 in memory, i1 in registers. */
+static bool em_load(Em *e, IrOp *op) {
+  IrValue *buf = op->operands[0], *res = op->results[0];
+  LLVMValueRef p;
+  if (!em_addr(e, op, buf, op->operands + 1, op->num_operands - 1, &p))
+    return false;
+  IrType mt = res->type;
+  LLVMTypeRef lt = em_type(e, &mt);
+  if (mt.elem == IR_BOOL) {
+    mt.elem = IR_U8;
+    lt = em_type(e, &mt);
+  }
+  LLVMValueRef x = LLVMBuildLoad2(e->b, lt, p, "");
+  LLVMSetAlignment(x, (unsigned)ir_elem_size(buf->type.elem));
+  if (res->type.elem == IR_BOOL)
+    x = LLVMBuildICmp(e->b, LLVMIntNE, x, LLVMConstNull(lt), "");
+  em_set(e, res, x);
+  return true;
+}
+
+static bool em_store(Em *e, IrOp *op) {
+  IrValue *v = op->operands[0], *buf = op->operands[1];
+  LLVMValueRef p;
+  if (!em_addr(e, op, buf, op->operands + 2, op->num_operands - 2, &p))
+    return false;
+  LLVMValueRef x = em_val(e, v);
+  if (v->type.elem == IR_BOOL) {
+    IrType mt = v->type;
+    mt.elem = IR_U8;
+    x = LLVMBuildZExt(e->b, x, em_type(e, &mt), "");
+  }
+  LLVMValueRef st = LLVMBuildStore(e->b, x, p);
+  LLVMSetAlignment(st, (unsigned)ir_elem_size(buf->type.elem));
+  return true;
+}
+
+static bool em_alloc(Em *e, IrOp *op) {
+  const IrAttr *a = ir_attr_get(op, "offset");
+  uint64_t n = 0;
+  if (!a || a->kind != IR_ATTR_INT || a->i < 0)
+    return em_fail(op, "internal error: mem.alloc has no planned offset "
+                       "(the memory plan did not run)");
+  if (!ir_type_nbytes(&op->results[0]->type, &n))
+    return em_fail(op, "symbolic dimensions are not supported by code generation yet");
+  if ((uint64_t)a->i + n > (uint64_t)e->m->main->workspace_size)
+    return em_fail(op, "internal error: mem.alloc at offset %lld (%llu bytes) "
+                       "lies outside the %lld-byte workspace", (long long)a->i,
+                   (unsigned long long)n, (long long)e->m->main->workspace_size);
+  LLVMValueRef off = i64c(e, a->i);
+  em_set(e, op->results[0],
+         LLVMBuildInBoundsGEP2(e->b, e->i8, e->workspace, &off, 1, ""));
+  return true;
+}
+
+static bool em_copy(Em *e, IrOp *op) {
+  const IrType *t = &op->operands[0]->type;
+  uint64_t n;
+  if (!ir_type_nbytes(t, &n))
+    return em_fail(op, "symbolic dimensions are not supported by code generation yet");
+  unsigned al = (unsigned)ir_elem_size(t->elem);
+  LLVMBuildMemCpy(e->b, em_val(e, op->operands[1]), al, em_val(e, op->operands[0]),
+                  al, i64c(e, (int64_t)n));
+  return true;
+}
+
+/* --------------------------------------------------------------- loops */
+static bool em_op(Em *e, IrOp *op);
+
+/* Translates the ops of blk; *yield gets its loop.yield, if any. */
+static bool em_block(Em *e, IrBlock *blk, IrOp **yield) {
+  *yield = NULL;
+  for (IrOp *op = blk->first; op; op = op->next) {
+    if (op->kind == IR_OP_YIELD)
+      *yield = op;
+    else if (!em_op(e, op))
+      return false;
+  }
+  return true;
+}
+
+/* loop.for: preheader -> header (phis, iv < hi) -> body ... -> latch
+ * (iv += step) -> header; exit.  The results are the header's phis, which
+ * hold the final values when the loop exits. */
+static bool em_for(Em *e, IrOp *op) {
+  IrBlock *body = op->regions[0];
+  int n = op->num_operands - 2;
+  int64_t step = ir_attr_int(op, "step", 1);
+  if (step <= 0 || body->num_args != n + 1 || op->num_results != n)
+    return em_fail(op, "internal error: malformed loop.for");
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+  LLVMBasicBlockRef hdr = LLVMAppendBasicBlockInContext(e->c, e->fn, "loop");
+  LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(e->c, e->fn, "body");
+  LLVMBuildBr(e->b, hdr);
+  LLVMPositionBuilderAtEnd(e->b, hdr);
+  LLVMValueRef *phis = malloc(sizeof *phis * (size_t)(n + 1));
+  for (int i = 0; i <= n; i++) {
+    phis[i] = LLVMBuildPhi(e->b, em_type(e, &body->args[i]->type), "");
+    LLVMValueRef init = em_val(e, op->operands[i ? i + 1 : 0]);
+    LLVMAddIncoming(phis[i], &init, &pre, 1);
+    em_set(e, body->args[i], phis[i]);
+  }
+  LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->c, e->fn, "exit");
+  LLVMValueRef cond = LLVMBuildICmp(e->b, LLVMIntSLT, phis[0],
+                                    em_val(e, op->operands[1]), "");
+  LLVMBuildCondBr(e->b, cond, bb, exit);
+  LLVMPositionBuilderAtEnd(e->b, bb);
+  IrOp *y;
+  bool ok = em_block(e, body, &y);
+  if (ok && (y ? y->num_operands : n) != n)
+    ok = em_fail(y, "internal error: loop.yield count differs from the loop's");
+  if (ok) {
+    LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(e->c, e->fn, "latch");
+    LLVMBuildBr(e->b, latch);
+    LLVMPositionBuilderAtEnd(e->b, latch);
+    LLVMValueRef next = LLVMBuildNSWAdd(e->b, phis[0], i64c(e, step), "");
+    LLVMBuildBr(e->b, hdr);
+    LLVMAddIncoming(phis[0], &next, &latch, 1);
+    for (int i = 0; i < n; i++) {
+      LLVMValueRef v = y ? em_val(e, y->operands[i]) : phis[i + 1];
+      LLVMAddIncoming(phis[i + 1], &v, &latch, 1);
+      em_set(e, op->results[i], phis[i + 1]);
+    }
+    LLVMPositionBuilderAtEnd(e->b, exit);
+  }
+  free(phis);
+  return ok;
+}
+
+static bool em_op(Em *e, IrOp *op) {
+  bool handled = false;
+  switch (op->kind) {
+  case IR_OP_FOR: return em_for(e, op);
+  case IR_OP_ALLOC: return em_alloc(e, op);
+  case IR_OP_VIEW:
+    em_set(e, op->results[0], em_val(e, op->operands[0]));
+    return true;
+  case IR_OP_COPY: return em_copy(e, op);
+  case IR_OP_LOAD:
+  case IR_OP_VLOAD: return em_load(e, op);
+  case IR_OP_STORE:
+  case IR_OP_VSTORE: return em_store(e, op);
+  default:
+    if (!em_op_compute(e, op, &handled)) return false;
+    if (handled) return true;
+    return em_fail(op, "internal error: '%s' is not a loop-level op",
+                   ir_op_info(op->kind)->name);
+  }
+}
+
+/* ------------------------------------------------------------ functions */
+static void em_common_attrs(Em *e, const TargetRow *row, LLVMValueRef fn,
+                            const char *cpu, const char *features) {
+  fn_attr(e, fn, "target-cpu", cpu);
+  if (*features) fn_attr(e, fn, "target-features", features);
+  enum_attr(e, fn, LLVMAttributeFunctionIndex, "nounwind", 0);
+  if (row->fn_attrs) row->fn_attrs(row, e->c, fn, cpu, features);
+}
+
+static bool em_weights(Em *e, const TargetRow *row) {
+  for (int i = 0; i < e->m->num_weights; i++) {
+    IrWeight *w = e->m->weights[i];
+    if (!w->data && w->nbytes)
+      return em_fail(NULL, "weight $%s has no data", w->name);
+    LLVMValueRef init = LLVMConstStringInContext2(
+        e->c, w->data ? w->data : "", (size_t)w->nbytes, 1);
+    char *name = ir_arena_printf(e->m->arena, "%s_w_%s", e->m->name, w->name);
+    LLVMValueRef g = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+    LLVMSetInitializer(g, init);
+    LLVMSetGlobalConstant(g, 1);
+    LLVMSetLinkage(g, LLVMInternalLinkage);
+    LLVMSetAlignment(g, 64);
+    if (row->weight_section) LLVMSetSection(g, row->weight_section);
+    em_set(e, w->value, g);
+  }
+  return true;
+}
+
+/* <name>_main(inputs..., outputs..., workspace): the translated body. */
+static bool em_main(Em *e) {
+  IrFunc *f = e->m->main;
+  int n = f->body->num_args;
+  LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 1));
+  for (int i = 0; i <= n; i++) ps[i] = e->ptr;
+  LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps,
+                                    (unsigned)n + 1, 0);
+  free(ps);
+  char *name = ir_arena_printf(e->m->arena, "%s_main", e->m->name);
+  e->fn = LLVMAddFunction(e->mod, name, ft);
+  LLVMSetLinkage(e->fn, LLVMInternalLinkage);
+  for (int i = 0; i <= n; i++) {
+    enum_attr(e, e->fn, (unsigned)i + 1, "noalias", 0);
+    enum_attr(e, e->fn, (unsigned)i + 1, "nocapture", 0);
+    if (i < n) em_set(e, f->body->args[i], LLVMGetParam(e->fn, (unsigned)i));
+  }
+  enum_attr(e, e->fn, (unsigned)n + 1, "align", TCC_WORKSPACE_ALIGN);
+  e->workspace = LLVMGetParam(e->fn, (unsigned)n);
+  LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, e->fn, "entry"));
+  IrOp *y;
+  if (!em_block(e, f->body, &y)) return false;
+  LLVMBuildRetVoid(e->b);
+  return true;
+}
+
+/* Loads ptrs[i] for i < n into out. */
+static void em_load_ptrs(Em *e, LLVMValueRef ptrs, int n, LLVMValueRef *out) {
+  for (int i = 0; i < n; i++) {
+    LLVMValueRef k = i64c(e, i);
+    LLVMValueRef p = LLVMBuildInBoundsGEP2(e->b, e->ptr, ptrs, &k, 1, "");
+    out[i] = LLVMBuildLoad2(e->b, e->ptr, p, "");
+  }
+}
+
+/* <name>_run(ctx, inputs, outputs): checks, unpacks, calls _main. */
+static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
+  IrFunc *f = e->m->main;
+  LLVMTypeRef ps[7] = {e->ptr, e->i32, e->i64, e->i32, e->ptr, e->i32, e->ptr};
+  LLVMTypeRef ct = LLVMFunctionType(e->i32, ps, 7, 0);
+  LLVMValueRef check = LLVMAddFunction(e->mod, "tcc_rt_check", ct);
+  LLVMTypeRef rps[3] = {e->ptr, e->ptr, e->ptr};
+  LLVMTypeRef rt = LLVMFunctionType(e->i32, rps, 3, 0);
+  char *name = ir_arena_printf(e->m->arena, "%s_run", e->m->name);
+  LLVMValueRef fn = LLVMAddFunction(e->mod, name, rt);
+  LLVMValueRef ctx = LLVMGetParam(fn, 0), in = LLVMGetParam(fn, 1),
+               out = LLVMGetParam(fn, 2);
+  LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->c, fn, "entry");
+  LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->c, fn, "bad");
+  LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->c, fn, "ok");
+  LLVMPositionBuilderAtEnd(e->b, entry);
+  LLVMValueRef args[7] = {ctx, LLVMConstInt(e->i32, TCC_ABI_VERSION, 0),
+                          i64c(e, f->workspace_size),
+                          LLVMConstInt(e->i32, (unsigned)f->num_inputs, 0), in,
+                          LLVMConstInt(e->i32, (unsigned)f->num_outputs, 0), out};
+  LLVMValueRef st = LLVMBuildCall2(e->b, ct, check, args, 7, "");
+  LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, st, LLVMConstInt(e->i32, 0, 0), ""),
+                  bad, ok);
+  LLVMPositionBuilderAtEnd(e->b, bad);
+  LLVMBuildRet(e->b, st);
+  LLVMPositionBuilderAtEnd(e->b, ok);
+  /* struct tcc_ctx { u32 abi; u32 reserved; void *workspace; size_t size;
+   * fn parallel_for; void *parallel_user; } in the target's layout. */
+  LLVMTypeRef fields[6] = {e->i32, e->i32, e->ptr, size_ty, e->ptr, e->ptr};
+  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(e->c, fields, 6, 0);
+  LLVMValueRef wsp = LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 2, "");
+  int n = f->num_inputs + f->num_outputs;
+  LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 1));
+  em_load_ptrs(e, in, f->num_inputs, cargs);
+  em_load_ptrs(e, out, f->num_outputs, cargs + f->num_inputs);
+  cargs[n] = LLVMBuildLoad2(e->b, e->ptr, wsp, "");
+  LLVMBuildCall2(e->b, LLVMGlobalGetValueType(main_fn), main_fn, cargs,
+                 (unsigned)n + 1, "");
+  free(cargs);
+  LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
+  e->fn = fn;
+}
+
+/* --------------------------------------------------------------- driver */
+static LLVMTargetMachineRef em_machine(const TargetRow *row, const char *cpu,
+                                       const char *features, int opt,
+                                       uint64_t weight_bytes) {
+  static const LLVMCodeGenOptLevel levels[] = {
+      LLVMCodeGenLevelNone, LLVMCodeGenLevelLess, LLVMCodeGenLevelDefault,
+      LLVMCodeGenLevelAggressive};
+  LLVMTargetRef tgt;
+  char *err = NULL;
+  row->init();
+  if (LLVMGetTargetFromTriple(row->pub.triple, &tgt, &err)) {
+    diag_error("internal error: LLVM has no target for %s: %s", row->pub.triple,
+               err ? err : "");
+    LLVMDisposeMessage(err);
+    return NULL;
+  }
+  LLVMCodeModel cm = weight_bytes > WEIGHTS_LARGE_MODEL ? LLVMCodeModelLarge
+                                                        : LLVMCodeModelDefault;
+  return LLVMCreateTargetMachine(tgt, row->pub.triple, cpu, features,
+                                 levels[opt < 0 ? 0 : opt > 3 ? 3 : opt],
+                                 LLVMRelocPIC, cm);
+}
+
+static bool em_verify_and_optimize(Em *e, LLVMTargetMachineRef tm, int opt) {
+  char *msg = NULL;
+  if (LLVMVerifyModule(e->mod, LLVMReturnStatusAction, &msg)) {
+    diag_error("internal error: the generated LLVM module does not verify: %s",
+               msg ? msg : "");
+    LLVMDisposeMessage(msg);
+    return false;
+  }
+  LLVMDisposeMessage(msg);
+  char passes[32];
+  opt = opt < 0 ? 0 : opt > 3 ? 3 : opt;
+  snprintf(passes, sizeof passes, "default<O%d>", opt);
+  LLVMPassBuilderOptionsRef po = LLVMCreatePassBuilderOptions();
+  LLVMPassBuilderOptionsSetLoopVectorization(po, opt >= 2);
+  LLVMPassBuilderOptionsSetSLPVectorization(po, opt >= 2);
+  LLVMErrorRef err = LLVMRunPasses(e->mod, passes, tm, po);
+  LLVMDisposePassBuilderOptions(po);
+  if (!err) return true;
+  char *text = LLVMGetErrorMessage(err);
+  diag_error("internal error: LLVM passes failed: %s", text);
+  LLVMDisposeErrorMessage(text);
+  return false;
+}
+
+static bool em_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, void **obj,
+                      size_t *size) {
+  char *err = NULL;
+  LLVMMemoryBufferRef buf = NULL;
+  if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &err, &buf)) {
+    diag_error("internal error: LLVM code generation failed: %s", err ? err : "");
+    LLVMDisposeMessage(err);
+    return false;
+  }
+  *size = LLVMGetBufferSize(buf);
+  *obj = malloc(*size ? *size : 1);
+  memcpy(*obj, LLVMGetBufferStart(buf), *size);
+  LLVMDisposeMemoryBuffer(buf);
+  return true;
+}
+
+/* Builds both functions and the weights into e->mod. */
+static bool em_module(Em *e, const TargetRow *row, LLVMTargetDataRef td,
+                      const char *cpu, const char *features) {
+  if (!em_weights(e, row) || !em_main(e)) return false;
+  LLVMValueRef main_fn = e->fn;
+  em_common_attrs(e, row, main_fn, cpu, features);
+  em_run(e, LLVMIntPtrTypeInContext(e->c, td), main_fn);
+  em_common_attrs(e, row, e->fn, cpu, features);
+  return true;
+}
+
+static uint64_t weight_bytes(const IrModule *m) {
+  uint64_t n = 0;
+  for (int i = 0; i < m->num_weights; i++) n += m->weights[i]->nbytes;
+  return n;
+}
+
+bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
+                      size_t *size) {
+  *obj = NULL;
+  *size = 0;
+  if (!m->main || !m->main->lowered || m->main->workspace_size < 0) {
+    diag_error("internal error: code generation needs the lowered, planned main function");
+    return false;
+  }
+  const TargetRow *row = target_row(o->target);
+  char *cpu, *features;
+  target_resolve(o, &cpu, &features);
+  LLVMTargetMachineRef tm =
+      em_machine(row, cpu, features, o->opt_level, weight_bytes(m));
+  bool ok = tm != NULL;
+  if (ok) {
+    Em e = {.m = m, .c = LLVMContextCreate()};
+    e.mod = LLVMModuleCreateWithNameInContext(m->name, e.c);
+    e.b = LLVMCreateBuilderInContext(e.c);
+    e.vals = calloc((size_t)m->next_value_id + 1, sizeof *e.vals);
+    e.i1 = LLVMInt1TypeInContext(e.c);
+    e.i8 = LLVMInt8TypeInContext(e.c);
+    e.i32 = LLVMInt32TypeInContext(e.c);
+    e.i64 = LLVMInt64TypeInContext(e.c);
+    e.ptr = LLVMPointerTypeInContext(e.c, 0);
+    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
+    LLVMSetTarget(e.mod, row->pub.triple);
+    LLVMSetModuleDataLayout(e.mod, td);
+    ok = em_module(&e, row, td, cpu, features) &&
+         em_verify_and_optimize(&e, tm, o->opt_level) &&
+         em_object(tm, e.mod, obj, size);
+    LLVMDisposeTargetData(td);
+    free(e.vals);
+    LLVMDisposeBuilder(e.b);
+    LLVMDisposeModule(e.mod);
+    LLVMContextDispose(e.c);
+    LLVMDisposeTargetMachine(tm);
+  }
+  free(cpu);
+  free(features);
+  return ok;
+}

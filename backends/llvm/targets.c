@@ -1,7 +1,161 @@
-/* STUB */
-#include "llvm.h"
-const TccTarget *target_find(const char *name) { (void)name; return 0; }
-int target_count(void) { return 0; }
-const TccTarget *target_at(int i) { (void)i; return 0; }
-bool target_check_cpu(const TccTarget *t, const char *cpu) { (void)t; (void)cpu; return true; }
-bool target_check_features(const TccTarget *t, const char *f) { (void)t; (void)f; return true; }
+/*
+ * targets.c — the target registry and the -mcpu / -mattr checks.
+ *
+ * One row per target.  A row names the triple and a fixed baseline CPU (never
+ * the host's: an object must be reproducible and run on other machines, also
+ * under valgrind), and points at LLVM's CPU and feature names, which the
+ * build generates from llc (targets.cmake).  Checking against those lists
+ * turns a typo into a tcc diagnostic listing the valid names instead of an
+ * LLVM warning on stderr and a silently generic object.
+ *
+ * Adding armv8, riscv64, wasm32, ...: a row here, a tcc_target_lists() line
+ * in targets.cmake and a small <target>.c with its init and hooks.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llvm_int.h"
+
+static const TargetRow rows[] = {
+    {{"x86_64", "x86-64 amd64", "x86_64-unknown-linux-gnu", "x86-64-v3", "",
+      "x86-64 Linux (ELF), AVX2 baseline"},
+     &target_lists_x86_64, x86_64_init, ".rodata.tcc_weights", x86_64_fn_attrs},
+};
+
+int target_count(void) { return (int)(sizeof rows / sizeof rows[0]); }
+
+const TccTarget *target_at(int i) {
+  return i >= 0 && i < target_count() ? &rows[i].pub : NULL;
+}
+
+const TargetRow *target_row(const TccTarget *t) { return (const TargetRow *)t; }
+
+/* True when word is one of the space-separated words of list. */
+static bool word_in(const char *list, const char *word) {
+  size_t n = strlen(word);
+  for (const char *p = list; *p;) {
+    while (*p == ' ') p++;
+    size_t k = strcspn(p, " ");
+    if (k == n && k && !memcmp(p, word, n)) return true;
+    p += k;
+  }
+  return false;
+}
+
+const TccTarget *target_find(const char *name) {
+  if (!name) return NULL;
+  for (int i = 0; i < target_count(); i++)
+    if (!strcmp(rows[i].pub.name, name) || word_in(rows[i].pub.aliases, name))
+      return &rows[i].pub;
+  return NULL;
+}
+
+static bool in_list(const char *const *list, int n, const char *s, size_t len) {
+  for (int i = 0; i < n; i++)
+    if (strlen(list[i]) == len && !memcmp(list[i], s, len)) return true;
+  return false;
+}
+
+/* "a, b, c" of a list, malloc'd. */
+static char *join(const char *const *list, int n) {
+  size_t len = 1;
+  for (int i = 0; i < n; i++) len += strlen(list[i]) + 2;
+  char *s = malloc(len), *p = s;
+  *p = 0;
+  for (int i = 0; i < n; i++) p += sprintf(p, "%s%s", i ? ", " : "", list[i]);
+  return s;
+}
+
+/* Whether the host runs code for t (same architecture as the triple's). */
+static bool host_matches(const TccTarget *t) {
+  char *host = LLVMGetDefaultTargetTriple();
+  size_t a = strcspn(host, "-"), b = strcspn(t->triple, "-");
+  bool same = a == b && !memcmp(host, t->triple, a);
+  LLVMDisposeMessage(host);
+  return same;
+}
+
+bool target_check_cpu(const TccTarget *t, const char *cpu) {
+  const TargetLists *l = target_row(t)->lists;
+  if (!cpu || in_list(l->cpus, l->num_cpus, cpu, strlen(cpu))) return true;
+  if (!strcmp(cpu, "native")) {
+    if (host_matches(t)) return true;
+    diag_error("-mcpu=native needs a %s host to compile for target %s", t->name,
+               t->name);
+    return false;
+  }
+  char *valid = join(l->cpus, l->num_cpus);
+  diag_error("unknown CPU '%s' for target %s; valid CPUs: %s, native", cpu,
+             t->name, valid);
+  free(valid);
+  return false;
+}
+
+/* Checks one "+name"/"-name" item of length n. */
+static bool check_feature(const TccTarget *t, const char *s, size_t n) {
+  const TargetLists *l = target_row(t)->lists;
+  if (n < 2 || (s[0] != '+' && s[0] != '-')) {
+    diag_error("invalid feature '%.*s' for target %s: expected +name or -name",
+               (int)n, s, t->name);
+    return false;
+  }
+  if (in_list(l->features, l->num_features, s + 1, n - 1)) return true;
+  char *valid = join(l->features, l->num_features);
+  diag_error("unknown feature '%.*s' for target %s; valid features: %s",
+             (int)n - 1, s + 1, t->name, valid);
+  free(valid);
+  return false;
+}
+
+bool target_check_features(const TccTarget *t, const char *features) {
+  if (!features) return true;
+  for (const char *p = features; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n && !check_feature(t, p, n)) return false;
+    p += n;
+    if (*p == ',') p++;
+  }
+  return true;
+}
+
+bool target_cpu_is_wide(const TargetRow *t, const char *cpu) {
+  const TargetLists *l = t->lists;
+  return in_list(l->wide_cpus, l->num_wide_cpus, cpu, strlen(cpu));
+}
+
+bool target_feature_on(const char *features, const char *name, bool dflt) {
+  size_t n = strlen(name);
+  bool on = dflt;
+  for (const char *p = features; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k == n + 1 && (p[0] == '+' || p[0] == '-') && !memcmp(p + 1, name, n))
+      on = p[0] == '+';
+    p += k;
+    if (*p == ',') p++;
+  }
+  return on;
+}
+
+static char *dup(const char *s) {
+  size_t n = strlen(s) + 1;
+  return memcpy(malloc(n), s, n);
+}
+
+void target_resolve(const LlvmOptions *o, char **cpu, char **features) {
+  const TccTarget *t = o->target;
+  const char *c = o->cpu ? o->cpu : t->default_cpu;
+  const char *f = o->features ? o->features : t->default_features;
+  if (strcmp(c, "native")) {
+    *cpu = dup(c);
+    *features = dup(f);
+    return;
+  }
+  char *hc = LLVMGetHostCPUName(), *hf = LLVMGetHostCPUFeatures();
+  *cpu = dup(hc);
+  size_t n = strlen(hf) + strlen(f) + 2;
+  *features = malloc(n);
+  snprintf(*features, n, "%s%s%s", hf, *hf && *f ? "," : "", f);
+  LLVMDisposeMessage(hc);
+  LLVMDisposeMessage(hf);
+}

@@ -1,4 +1,396 @@
-/* STUB */
-#include "onnx.h"
-IrModule *onnx_load_file(const char *path, const OnnxLoadOptions *o) { (void)path; (void)o; return NULL; }
-IrModule *onnx_load_memory(const void *data, size_t size, const char *path, const OnnxLoadOptions *o) { (void)data; (void)size; (void)path; (void)o; return NULL; }
+/* onnx_load.c — ONNX model bytes -> verified tensor-level IR.
+ *
+ * The pipeline is one function (onnx_load_memory): parse, check the opset,
+ * initializers -> weights, graph inputs -> arguments (binding symbolic dims),
+ * nodes -> ops (onnx_graph.c), outputs -> return, verify.
+ *
+ * Memory: protobuf-c unpacks into the module's own arena (allocations of
+ * 256 bytes or more are 64-aligned), so the unpacked message dies with the
+ * module, initializer raw_data is usable as weight data in place (one copy
+ * of the weights in total: file -> arena), and node names, op types and
+ * value names can be referenced by the IR without copying.  The model file
+ * is mapped only while it is parsed; external-data files stay mapped until
+ * the module is freed (ir_module_on_free).
+ *
+ * Hostile input: protobuf-c recurses once per nested message and has no
+ * depth limit, so before unpacking we walk the wire format with the
+ * generated descriptors and refuse nesting deeper than ONNX_MAX_NESTING.
+ * Every other count is checked where it is used; all allocation sizes are
+ * bounded by a constant times the input size. */
+#define _DEFAULT_SOURCE /* strdup, strndup, realpath, mmap */
+#include <stdlib.h>
+#include <string.h>
+
+#include "onnx_int.h"
+
+#define ONNX_MAX_NESTING 64
+
+IrLoc onnx_file_loc(const OnnxCtx *c) { return (IrLoc){.file = c->path}; }
+
+IrLoc onnx_node_loc(const OnnxCtx *c, const Onnx__NodeProto *n) {
+  return (IrLoc){.file = c->path, .node = n->name ? n->name : "",
+                 .op_type = n->op_type ? n->op_type : "", .opset = c->opset};
+}
+
+/* -------------------------------------------------------------- parsing */
+static void *pb_alloc(void *user, size_t size) {
+  return ir_arena_alloc_aligned(user, size ? size : 1, size >= 256 ? 64 : 16);
+}
+static void pb_free(void *user, void *p) { (void)user, (void)p; }
+
+static bool read_varint(const uint8_t **p, const uint8_t *end, uint64_t *v) {
+  *v = 0;
+  for (int shift = 0; shift < 64 && *p < end; shift += 7) {
+    uint8_t b = *(*p)++;
+    *v |= (uint64_t)(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+
+/* Deepest message nesting in [p, end) as descriptor d; stops early at
+ * malformed bytes (unpack will reject them) and at limit+1. */
+static int nesting(const ProtobufCMessageDescriptor *d, const uint8_t *p,
+                   const uint8_t *end, int depth) {
+  int deepest = depth;
+  while (p < end && deepest <= ONNX_MAX_NESTING) {
+    uint64_t tag, len;
+    if (!read_varint(&p, end, &tag)) break;
+    switch (tag & 7) {
+    case 0: if (!read_varint(&p, end, &len)) return deepest; continue;
+    case 1: p += (size_t)(end - p) < 8 ? (size_t)(end - p) : 8; continue;
+    case 5: p += (size_t)(end - p) < 4 ? (size_t)(end - p) : 4; continue;
+    case 2: break;
+    default: return deepest;
+    }
+    if (!read_varint(&p, end, &len) || len > (uint64_t)(end - p)) break;
+    const ProtobufCFieldDescriptor *f =
+        tag >> 3 <= 0xffffffffu
+            ? protobuf_c_message_descriptor_get_field(d, (unsigned)(tag >> 3))
+            : NULL;
+    if (f && f->type == PROTOBUF_C_TYPE_MESSAGE) {
+      int k = nesting(f->descriptor, p, p + len, depth + 1);
+      if (k > deepest) deepest = k;
+    }
+    p += len;
+  }
+  return deepest;
+}
+
+static Onnx__ModelProto *parse_model(OnnxCtx *c, const void *data,
+                                     size_t size) {
+  IrLoc loc = onnx_file_loc(c);
+  if (size == 0) {
+    diag_at(DIAG_ERROR, &loc, "the file is empty; not an ONNX model");
+    return NULL;
+  }
+  const uint8_t *p = data;
+  if (nesting(&onnx__model_proto__descriptor, p, p + size, 0) >
+      ONNX_MAX_NESTING) {
+    diag_at(DIAG_ERROR, &loc, "the model nests messages more than %d levels "
+            "deep (subgraphs or types); tcc refuses it", ONNX_MAX_NESTING);
+    return NULL;
+  }
+  ProtobufCAllocator al = {pb_alloc, pb_free, c->m->arena};
+  Onnx__ModelProto *mp = onnx__model_proto__unpack(&al, size, p);
+  if (!mp)
+    diag_at(DIAG_ERROR, &loc, "not a valid ONNX model (protobuf parse failed; "
+            "the file is truncated or not ONNX)");
+  return mp;
+}
+
+static bool is_default_domain(const char *d) {
+  return !d || !*d || !strcmp(d, "ai.onnx");
+}
+
+static bool check_opset(OnnxCtx *c, const Onnx__ModelProto *mp) {
+  IrLoc loc = onnx_file_loc(c);
+  for (size_t i = 0; i < mp->n_opset_import; i++) {
+    const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
+    if (!is_default_domain(os->domain)) continue;
+    int64_t v = os->has_version ? os->version : 0;
+    if (v < 1 || v > 17) {
+      diag_at(DIAG_ERROR, &loc, "unsupported opset %lld for domain 'ai.onnx' "
+              "(tcc supports 1 to 17)", (long long)v);
+      return false;
+    }
+    c->opset = (int)v;
+    return true;
+  }
+  diag_at(DIAG_ERROR, &loc, "the model imports no opset for domain "
+          "'ai.onnx'%s", mp->n_opset_import ? "" : " (opset_import is missing)");
+  return false;
+}
+
+/* ---------------------------------------------------------------- inputs */
+static OnnxShapeBinding *find_shape(OnnxCtx *c, const char *name) {
+  for (int i = 0; i < c->o->num_shapes; i++)
+    if (c->o->shapes[i].name && !strcmp(c->o->shapes[i].name, name))
+      return &c->o->shapes[i];
+  return NULL;
+}
+
+static OnnxDimBinding *find_dim(OnnxCtx *c, const char *param) {
+  for (int i = 0; i < c->o->num_dims; i++)
+    if (c->o->dims[i].param && !strcmp(c->o->dims[i].param, param))
+      return &c->o->dims[i];
+  return NULL;
+}
+
+/* Static size of dim k of input `name`: the -shape binding, the -dim
+ * binding of its symbol, an earlier binding of the symbol, or 1 for an
+ * unbound dim 0 (with a warning).  Symbols are recorded with their value. */
+static bool input_dim(OnnxCtx *c, const char *name, int k,
+                      const Onnx__TensorShapeProto__Dimension *d,
+                      const OnnxShapeBinding *sb, int64_t *out) {
+  IrLoc loc = onnx_file_loc(c);
+  bool is_value = d && d->value_case ==
+                           ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
+  const char *param =
+      d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_PARAM &&
+              d->dim_param && *d->dim_param
+          ? d->dim_param : NULL;
+  if (is_value) {
+    if (d->dim_value < 0) {
+      diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d is negative (%lld)",
+              name, k, (long long)d->dim_value);
+      return false;
+    }
+    if (sb && sb->dims[k] != d->dim_value) {
+      diag_at(DIAG_ERROR, &loc, "input '%s': -shape gives dimension %d as "
+              "%lld but the model says %lld", name, k, (long long)sb->dims[k],
+              (long long)d->dim_value);
+      return false;
+    }
+    *out = d->dim_value;
+    return true;
+  }
+  int sym = param ? ir_sym_add(c->m, param, 1, -1) : -1;
+  IrSym *s = sym >= 0 ? &c->m->syms[sym] : NULL;
+  OnnxDimBinding *db = param ? find_dim(c, param) : NULL;
+  int64_t v = s && s->value >= 0 ? s->value : -1;
+  if (db) v = db->value, db->used = true;
+  if (sb && db && sb->dims[k] != db->value) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': -shape gives dimension %d ('%s') "
+            "as %lld but -dim=%s=%lld", name, k, param,
+            (long long)sb->dims[k], param, (long long)db->value);
+    return false;
+  }
+  if (sb) v = sb->dims[k];
+  if (v < 0 && k == 0) {
+    if (param)
+      diag_at(DIAG_WARNING, &loc, "input '%s': dimension 0 ('%s') is not "
+              "bound; using 1 (bind it with -dim=%s=VALUE or -shape=%s:...)",
+              name, param, param, name);
+    else
+      diag_at(DIAG_WARNING, &loc, "input '%s': dimension 0 ('?') is not "
+              "bound; using 1 (bind it with -shape=%s:...)", name, name);
+    v = 1;
+  }
+  if (v < 0) {
+    if (param)
+      diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') is symbolic; "
+              "bind it with -dim=%s=VALUE or -shape=%s:1x3x224x224-style", name,
+              k, param, param, name);
+    else
+      diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('?') is unknown; "
+              "bind it with -shape=%s:1x3x224x224-style", name, k, name);
+    return false;
+  }
+  if (s && s->value >= 0 && s->value != v) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') is bound to "
+            "%lld here but to %lld elsewhere", name, k, param, (long long)v,
+            (long long)s->value);
+    return false;
+  }
+  if (s) s->value = v;
+  *out = v;
+  return true;
+}
+
+static bool input_type(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
+                       IrType *t) {
+  IrLoc loc = onnx_file_loc(c);
+  const char *name = vi->name;
+  const Onnx__TypeProto *tp = vi->type;
+  if (!tp || tp->value_case != ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ||
+      !tp->tensor_type) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': only tensor inputs are supported "
+            "(this one is %s)", name,
+            !tp || tp->value_case == ONNX__TYPE_PROTO__VALUE__NOT_SET
+                ? "untyped"
+            : tp->value_case == ONNX__TYPE_PROTO__VALUE_SEQUENCE_TYPE ? "a sequence"
+            : tp->value_case == ONNX__TYPE_PROTO__VALUE_MAP_TYPE ? "a map"
+            : tp->value_case == ONNX__TYPE_PROTO__VALUE_OPTIONAL_TYPE ? "an optional"
+            : "a sparse tensor");
+    return false;
+  }
+  const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
+  IrElem e = ir_elem_from_onnx(tt->elem_type);
+  if (e == IR_ELEM_NONE) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': element type %s is not supported",
+            name, onnx_dtype_name(tt->elem_type));
+    return false;
+  }
+  OnnxShapeBinding *sb = find_shape(c, name);
+  if (sb) sb->used = true;
+  if (!tt->shape && !sb) {
+    diag_at(DIAG_ERROR, &loc, "input '%s' has no shape; bind it with "
+            "-shape=%s:1x3x224x224-style", name, name);
+    return false;
+  }
+  size_t rank = tt->shape ? tt->shape->n_dim : (size_t)sb->rank;
+  if (rank > IR_MAX_RANK) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': rank %zu exceeds tcc's maximum of "
+            "%d", name, rank, IR_MAX_RANK);
+    return false;
+  }
+  if (sb && (size_t)sb->rank != rank) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': -shape gives rank %d but the model "
+            "says rank %zu", name, sb->rank, rank);
+    return false;
+  }
+  int64_t dims[IR_MAX_RANK];
+  for (size_t k = 0; k < rank; k++)
+    if (!input_dim(c, name, (int)k, tt->shape ? tt->shape->dim[k] : NULL, sb,
+                   &dims[k]))
+      return false;
+  *t = ir_type_tensor(e, (int)rank, dims);
+  return true;
+}
+
+static bool build_inputs(OnnxCtx *c) {
+  IrFunc *f = ir_func_new(c->m, "main");
+  Onnx__GraphProto *g = c->g;
+  f->input_names = ir_arena_alloc(c->m->arena, sizeof(char *) * (g->n_input + 1));
+  for (size_t i = 0; i < g->n_input; i++) {
+    const Onnx__ValueInfoProto *vi = g->input[i];
+    IrLoc loc = onnx_file_loc(c);
+    if (!vi->name || !*vi->name) {
+      diag_at(DIAG_ERROR, &loc, "graph input %zu has no name", i);
+      return false;
+    }
+    IrValue *prev = onnx_map_get(&c->values, vi->name);
+    if (prev && prev->weight) continue; /* an initializer's default value */
+    if (prev) {
+      diag_at(DIAG_ERROR, &loc, "graph input '%s' is listed twice", vi->name);
+      return false;
+    }
+    IrType t;
+    if (!input_type(c, vi, &t)) return false;
+    IrValue *v = ir_block_add_arg(c->m, f->body, t);
+    v->name = vi->name;
+    f->input_names[f->num_inputs++] = vi->name;
+    onnx_map_put(&c->values, vi->name, v);
+  }
+  return true;
+}
+
+/* Every -shape and -dim binding must name something in the model. */
+static bool check_bindings_used(OnnxCtx *c) {
+  IrLoc loc = onnx_file_loc(c);
+  for (int i = 0; i < c->o->num_shapes; i++)
+    if (!c->o->shapes[i].used) {
+      diag_at(DIAG_ERROR, &loc, "-shape=%s:...: the model has no input named "
+              "'%s'", c->o->shapes[i].name, c->o->shapes[i].name);
+      return false;
+    }
+  for (int i = 0; i < c->o->num_dims; i++) {
+    OnnxDimBinding *d = &c->o->dims[i];
+    if (!d->used) {
+      diag_at(DIAG_ERROR, &loc, "-dim=%s=%lld: the model has no symbolic "
+              "dimension named '%s'", d->param, (long long)d->value, d->param);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool check_binding_values(OnnxCtx *c) {
+  IrLoc loc = onnx_file_loc(c);
+  for (int i = 0; i < c->o->num_shapes; i++) {
+    const OnnxShapeBinding *s = &c->o->shapes[i];
+    bool bad = !s->name || s->rank < 0 || s->rank > IR_MAX_RANK;
+    for (int k = 0; !bad && k < s->rank; k++) bad = s->dims[k] < 0;
+    if (bad) {
+      diag_at(DIAG_ERROR, &loc, "-shape=%s: invalid binding",
+              s->name ? s->name : "");
+      return false;
+    }
+  }
+  for (int i = 0; i < c->o->num_dims; i++)
+    if (!c->o->dims[i].param || c->o->dims[i].value < 0) {
+      diag_at(DIAG_ERROR, &loc, "-dim=%s: invalid binding",
+              c->o->dims[i].param ? c->o->dims[i].param : "");
+      return false;
+    }
+  return true;
+}
+
+/* ---------------------------------------------------------- entry points */
+static const char *module_name(IrArena *a, const char *path) {
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  const char *dot = strchr(base, '.');
+  size_t n = dot ? (size_t)(dot - base) : strlen(base);
+  char *s = ir_arena_alloc(a, n + 2);
+  size_t j = 0;
+  if (!n || (base[0] >= '0' && base[0] <= '9')) s[j++] = '_';
+  for (size_t i = 0; i < n; i++) {
+    char ch = base[i];
+    bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+              (ch >= '0' && ch <= '9') || ch == '_';
+    s[j++] = ok ? ch : '_';
+  }
+  return s;
+}
+
+static bool load(OnnxCtx *c, const void *data, size_t size) {
+  Onnx__ModelProto *mp = parse_model(c, data, size);
+  if (!mp) return false;
+  IrLoc loc = onnx_file_loc(c);
+  if (!mp->graph) {
+    diag_at(DIAG_ERROR, &loc, "the model has no graph");
+    return false;
+  }
+  c->g = mp->graph;
+  return check_opset(c, mp) && check_binding_values(c) &&
+         onnx_weight_initializers(c) && build_inputs(c) &&
+         check_bindings_used(c) && onnx_graph_build(c) && ir_verify(c->m);
+}
+
+IrModule *onnx_load_memory(const void *data, size_t size, const char *path,
+                           const OnnxLoadOptions *o) {
+  static const OnnxLoadOptions none;
+  if (!path) path = "<memory>";
+  if (!o) o = &none;
+  IrModule *m = ir_module_new(o->model_name ? o->model_name : "model");
+  if (!o->model_name) m->name = module_name(m->arena, path);
+  m->source = ir_arena_strdup(m->arena, path);
+  OnnxCtx c = {.m = m, .path = m->source, .o = o};
+  if (o->base_dir) c.base_dir = ir_arena_strdup(m->arena, o->base_dir);
+  onnx_map_init(&c.values, m->arena);
+  onnx_map_init(&c.wnames, m->arena);
+  if (!load(&c, data ? data : "", data ? size : 0)) {
+    ir_module_free(m);
+    return NULL;
+  }
+  return m;
+}
+
+IrModule *onnx_load_file(const char *path, const OnnxLoadOptions *o) {
+  OnnxFile f;
+  if (!onnx_file_map(path, NULL, NULL, &f)) return NULL;
+  OnnxLoadOptions oo = o ? *o : (OnnxLoadOptions){0};
+  char *dir = NULL;
+  if (!oo.base_dir) { /* external data lives next to the model */
+    const char *slash = strrchr(path, '/');
+    dir = slash ? strndup(path, (size_t)(slash - path) + (slash == path))
+                : strdup(".");
+    oo.base_dir = dir;
+  }
+  IrModule *m = onnx_load_memory(f.base, f.size, path, &oo);
+  free(dir);
+  onnx_file_unmap(&f);
+  return m;
+}

@@ -46,6 +46,16 @@ typedef struct tcc_ctx {
   void *parallel_user;
 } tcc_ctx;
 
+/* What a generated header says about one input or output. */
+typedef struct tcc_tensor_info {
+  const char *name;             /* as the ONNX model declares it */
+  int32_t elem_type;            /* ONNX TensorProto.DataType code (1 = float) */
+  int32_t rank;
+  const int64_t *dims;          /* rank sizes, row-major (as declared) */
+  const char *const *dim_names; /* per dim: symbol name or NULL; NULL if none */
+  uint64_t nbytes;              /* bytes of the dense row-major buffer */
+} tcc_tensor_info;
+
 /* A context for the given workspace (abi_version filled in). */
 static inline tcc_ctx tcc_ctx_init(void *workspace, size_t workspace_size) {
   tcc_ctx c = {TCC_ABI_VERSION, 0, workspace, workspace_size, 0, 0};

@@ -1,6 +1,89 @@
-/* batchnorm.c — STUB: to be replaced by its owner. */
-#include "ir.h"
-#include "lower.h"
-bool op_batchnorm_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_batchnorm_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_batchnorm_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
+/*
+ * batchnorm.c — BatchNormalization, inference form only:
+ *   Y = (X - mean) / sqrt(var + epsilon) * scale + B    per channel (dim 1).
+ * Lowered as Y = X * a + b with a = scale / sqrt(var + eps) and
+ * b = B - mean * a computed once per (n, c), outside the contiguous
+ * spatial loop.  Training mode (running statistics as extra outputs) and
+ * the per-activation statistics of old opsets (spatial=0) are rejected.
+ */
+#include "nn_util.h"
+
+bool op_batchnorm_import(IrModule *m, IrOp *op, int opset) {
+  int64_t training = 0, spatial = 1;
+  if (!nn_attr_kind(op, "training_mode", IR_ATTR_INT) ||
+      !nn_attr_kind(op, "spatial", IR_ATTR_INT) ||
+      !nn_attr_float_canon(m, op, "epsilon", 1e-5))
+    return false;
+  training = ir_attr_int(op, "training_mode", 0);
+  spatial = ir_attr_int(op, "spatial", 1);
+  if (training) {
+    diag_at(DIAG_ERROR, &op->loc, "training_mode=1 is not supported by tcc "
+            "(inference only)");
+    return false;
+  }
+  if (op->num_results > 1) {
+    diag_at(DIAG_ERROR, &op->loc, "BatchNormalization with %d outputs (training "
+            "statistics) is not supported by tcc (inference only)",
+            op->num_results);
+    return false;
+  }
+  if (!spatial) {
+    diag_at(DIAG_ERROR, &op->loc, "attribute 'spatial' = 0 (per-activation "
+            "statistics) is not supported by tcc");
+    return false;
+  }
+  (void)opset;
+  /* inference semantics are the same in every opset from here on */
+  ir_attr_remove(op, "training_mode");
+  ir_attr_remove(op, "spatial");
+  ir_attr_remove(op, "is_test");
+  ir_attr_remove(op, "consumed_inputs");
+  ir_attr_remove(op, "momentum");
+  return true;
+}
+
+bool op_batchnorm_infer(IrModule *m, IrOp *op) {
+  static const char *const names[] = {"X", "scale", "B", "input_mean", "input_var"};
+  if (!nn_check_operand(op, 0, "X", NN_FLOAT) || !nn_check_rank_min(op, 0, "X", 2))
+    return false;
+  const IrType *tx = &op->operands[0]->type;
+  int64_t C = ir_type_dim(tx, 1);
+  for (int i = 1; i < 5; i++) {
+    if (!nn_check_operand(op, i, names[i], NN_FLOAT)) return false;
+    const IrType *t = &op->operands[i]->type;
+    if (t->rank != 1 || ir_type_dim(t, 0) != C) {
+      char buf[128];
+      diag_at(DIAG_ERROR, &op->loc, "BatchNormalization: input %s has type %s; "
+              "expected %lld elements (the channels of X)", names[i],
+              ir_type_str(m, t, buf, sizeof buf), (long long)C);
+      return false;
+    }
+  }
+  op->results[0]->type = *tx;
+  return true;
+}
+
+bool op_batchnorm_lower(LwCtx *c, IrOp *op) {
+  int64_t x[IR_MAX_RANK];
+  int r = nn_dims(c->in[0], x);
+  int64_t d3[3] = {x[0], x[1], nn_numel(x + 2, r - 2)};
+  IrValue *X = nn_view(c, c->in[0], 3, d3), *Y = nn_view(c, c->out[0], 3, d3);
+  IrElem ce = nn_calc_elem(lw_elem(X));
+  IrValue *ivs[3];
+  LwNest nest;
+  lw_nest_begin(c, &nest, 2, d3, ivs);
+  IrValue *ch = ivs[1];
+  IrValue *scale = nn_load(c, c->in[1], &ch), *bias = nn_load(c, c->in[2], &ch);
+  IrValue *mean = nn_load(c, c->in[3], &ch), *var = nn_load(c, c->in[4], &ch);
+  scale = lw_cast(c, scale, ce), bias = lw_cast(c, bias, ce);
+  mean = lw_cast(c, mean, ce), var = lw_cast(c, var, ce);
+  IrValue *eps = lw_const_f(c, ce, ir_attr_float(op, "epsilon", 1e-5));
+  IrValue *a = lw_bin(c, IR_OP_A_DIV, scale,
+                      lw_un(c, IR_OP_M_SQRT, lw_bin(c, IR_OP_A_ADD, var, eps)));
+  IrValue *b = lw_bin(c, IR_OP_A_SUB, bias, lw_bin(c, IR_OP_A_MUL, mean, a));
+  IrOp *ls = lw_for_begin(c, lw_index(c, 0), lw_index(c, d3[2]), 1, &ivs[2]);
+  nn_store(c, lw_fma(c, nn_load(c, X, ivs), a, b), Y, ivs);
+  lw_for_end(c, ls);
+  lw_nest_end(c, &nest);
+  return true;
+}

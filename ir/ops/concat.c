@@ -1,6 +1,199 @@
-/* concat.c — STUB: to be replaced by its owner. */
-#include "ir.h"
-#include "lower.h"
-bool op_concat_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_concat_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_concat_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
+/*
+ * concat.c — Concat and its inverse Split.
+ *
+ * Canonical form: concat {axis}; split {axis, split} with one operand (the
+ * split sizes, an input from opset 13, become the attribute; equal parts are
+ * made explicit once the input type is known).  Both lower to one loop nest
+ * per piece that copies it at its offset along the axis; zero-size pieces
+ * emit nothing.
+ */
+#include "datamove.h"
+
+static bool concat_import(IrModule *m, IrOp *op, int opset) {
+  int64_t axis;
+  if (!ir_attr_get(op, "axis") && opset >= 4) {
+    diag_at(DIAG_ERROR, &op->loc, "Concat: missing attribute 'axis'");
+    return false;
+  }
+  if (!dm_attr_int(op, "axis", 1, &axis)) return false;
+  ir_attr_set_int(m, op, "axis", axis);
+  return true;
+}
+
+/* Checks one input against input 0: same element type, rank and dims off
+ * the axis. */
+static bool concat_check(const IrOp *op, int k, const int64_t *d0,
+                         const int64_t *dk, int axis) {
+  const IrType *t0 = &op->operands[0]->type, *tk = &op->operands[k]->type;
+  if (tk->elem != t0->elem) {
+    diag_at(DIAG_ERROR, &op->loc, "Concat: input %d has element type %s but input 0 has %s",
+            k, ir_elem_name(tk->elem), ir_elem_name(t0->elem));
+    return false;
+  }
+  if (tk->rank != t0->rank) {
+    diag_at(DIAG_ERROR, &op->loc, "Concat: input %d has rank %d but input 0 has rank %d",
+            k, tk->rank, t0->rank);
+    return false;
+  }
+  for (int d = 0; d < t0->rank; d++)
+    if (d != axis && dk[d] != d0[d]) {
+      diag_at(DIAG_ERROR, &op->loc,
+              "Concat: input %d has size %lld in dim %d but input 0 has %lld", k,
+              (long long)dk[d], d, (long long)d0[d]);
+      return false;
+    }
+  return true;
+}
+
+static bool concat_infer(IrOp *op) {
+  int64_t d0[IR_MAX_RANK], dk[IR_MAX_RANK], axis_v;
+  int axis;
+  if (!dm_static_input(op, 0, d0) || !dm_attr_int(op, "axis", 1, &axis_v))
+    return false;
+  int rank = op->operands[0]->type.rank;
+  if (rank == 0) {
+    diag_at(DIAG_ERROR, &op->loc, "Concat: inputs must have rank >= 1");
+    return false;
+  }
+  if (!dm_axis(op, "axis", axis_v, rank, &axis)) return false;
+  int64_t total = d0[axis];
+  for (int k = 1; k < op->num_operands; k++) {
+    if (!dm_static_input(op, k, dk) || !concat_check(op, k, d0, dk, axis))
+      return false;
+    total += dk[axis];
+  }
+  d0[axis] = total;
+  dm_set_result(op, 0, op->operands[0]->type.elem, rank, d0);
+  return true;
+}
+
+/* Copies the smaller buffer's extent between src and dst, shifted by
+ * `offset` along `axis` on the dst side (concat) or the src side (split). */
+static void copy_piece(LwCtx *c, IrValue *src, IrValue *dst, int axis,
+                       int64_t offset, bool offset_in_dst) {
+  IrValue *small = offset_in_dst ? src : dst;
+  int rank = lw_rank(small);
+  int64_t dims[IR_MAX_RANK];
+  IrValue *iv[IR_MAX_RANK], *idx[IR_MAX_RANK];
+  LwNest nest;
+  for (int d = 0; d < rank; d++) dims[d] = lw_dim(small, d);
+  if (dm_numel(rank, dims) == 0) return;
+  lw_nest_begin(c, &nest, rank, dims, iv);
+  for (int d = 0; d < rank; d++) idx[d] = iv[d];
+  idx[axis] = dm_affine(c, iv[axis], 1, offset);
+  if (offset_in_dst)
+    lw_store(c, lw_load(c, src, iv), dst, idx);
+  else
+    lw_store(c, lw_load(c, src, idx), dst, iv);
+  lw_nest_end(c, &nest);
+}
+
+static bool concat_lower(LwCtx *c, IrOp *op) {
+  int rank = lw_rank(c->out[0]), axis = 0;
+  if (!dm_axis(op, "axis", ir_attr_int(op, "axis", 1), rank, &axis)) return false;
+  int64_t offset = 0;
+  for (int k = 0; k < op->num_operands; k++) {
+    copy_piece(c, c->in[k], c->out[0], axis, offset, true);
+    offset += lw_dim(c->in[k], axis);
+  }
+  return true;
+}
+
+/* ----------------------------------------------------------------- Split */
+static bool split_import(IrModule *m, IrOp *op, int opset) {
+  int64_t axis;
+  int n;
+  const int64_t *split;
+  if (!dm_attr_int(op, "axis", 0, &axis)) return false;
+  ir_attr_set_int(m, op, "axis", axis);
+  if (dm_operand(op, 1) && !dm_input_to_ints(m, op, 1, "split", "split"))
+    return false;
+  (void)opset;
+  op->num_operands = 1;
+  if (!dm_attr_ints(op, "split", &n, &split)) return false;
+  if (n < 0 && dm_type_known(op, 0)) {
+    const IrType *t = &op->operands[0]->type;
+    int a;
+    if (!dm_axis(op, "axis", axis, t->rank, &a)) return false;
+    int64_t sizes[256], dim = ir_type_dim(t, a), k = op->num_results;
+    if (k > 256 || dim % k != 0) {
+      diag_at(DIAG_ERROR, &op->loc, "Split: size %lld of axis %d is not divisible into %lld outputs",
+              (long long)dim, a, (long long)k);
+      return false;
+    }
+    for (int i = 0; i < k; i++) sizes[i] = dim / k;
+    ir_attr_set_ints(m, op, "split", (int)k, sizes);
+  }
+  return true;
+}
+
+/* Fills sizes[0..num_results) from `split` or equal parts. */
+static bool split_sizes(const IrOp *op, int64_t dim, int64_t *sizes) {
+  int n, k = op->num_results;
+  const int64_t *split;
+  if (!dm_attr_ints(op, "split", &n, &split)) return false;
+  int64_t sum = 0;
+  for (int i = 0; i < k; i++) sizes[i] = n < 0 ? dim / k : split[i < n ? i : 0];
+  for (int i = 0; i < n; i++) sum += split[i];
+  if (n < 0 ? dim % k != 0 : (n != k || sum != dim)) {
+    char buf[512];
+    if (n < 0)
+      diag_at(DIAG_ERROR, &op->loc, "Split: size %lld is not divisible into %d outputs",
+              (long long)dim, k);
+    else
+      diag_at(DIAG_ERROR, &op->loc,
+              "Split: split %s must have %d entries summing to %lld",
+              dm_ints_str(buf, sizeof buf, n, split), k, (long long)dim);
+    return false;
+  }
+  for (int i = 0; i < k; i++)
+    if (sizes[i] < 0) {
+      diag_at(DIAG_ERROR, &op->loc, "Split: negative split size %lld", (long long)sizes[i]);
+      return false;
+    }
+  return true;
+}
+
+static bool split_infer(IrOp *op) {
+  int64_t in[IR_MAX_RANK], axis_v, sizes[256], out[IR_MAX_RANK];
+  int axis;
+  if (!dm_static_input(op, 0, in) || !dm_attr_int(op, "axis", 0, &axis_v))
+    return false;
+  int rank = op->operands[0]->type.rank;
+  if (!dm_axis(op, "axis", axis_v, rank, &axis)) return false;
+  if (op->num_results > 256) {
+    diag_at(DIAG_ERROR, &op->loc, "Split: more than 256 outputs");
+    return false;
+  }
+  if (!split_sizes(op, in[axis], sizes)) return false;
+  for (int k = 0; k < op->num_results; k++) {
+    for (int d = 0; d < rank; d++) out[d] = d == axis ? sizes[k] : in[d];
+    dm_set_result(op, k, op->operands[0]->type.elem, rank, out);
+  }
+  return true;
+}
+
+static bool split_lower(LwCtx *c, IrOp *op) {
+  int rank = lw_rank(c->in[0]), axis = 0;
+  if (!dm_axis(op, "axis", ir_attr_int(op, "axis", 0), rank, &axis)) return false;
+  int64_t offset = 0;
+  for (int k = 0; k < op->num_results; k++) {
+    copy_piece(c, c->in[0], c->out[k], axis, offset, false);
+    offset += lw_dim(c->out[k], axis);
+  }
+  return true;
+}
+
+bool op_concat_import(IrModule *m, IrOp *op, int opset) {
+  return op->kind == IR_OP_CONCAT ? concat_import(m, op, opset)
+                                  : split_import(m, op, opset);
+}
+
+bool op_concat_infer(IrModule *m, IrOp *op) {
+  (void)m;
+  return op->kind == IR_OP_CONCAT ? concat_infer(op) : split_infer(op);
+}
+
+bool op_concat_lower(LwCtx *c, IrOp *op) {
+  return op->kind == IR_OP_CONCAT ? concat_lower(c, op) : split_lower(c, op);
+}

@@ -1,15 +1,820 @@
-/* elementwise.c — STUB: to be replaced by its owner. */
+/*
+ * elementwise.c — ops whose result element i reads only the operand
+ * elements at i after numpy broadcasting: the families binary (Add ...
+ * Xor, Pow, Mod, PRelu), variadic (Max Min Sum Mean), where, and unary
+ * (Neg ... Clip, Cast, Identity).
+ *
+ * One table, ew_rows, holds each op's facts: the element types it accepts,
+ * whether it yields bool, its default attributes and its scalar function —
+ * a single loop op (math.exp) or a few lines of builder calls (sigmoid).
+ * The families differ only in their checks; every lowering goes through
+ * ew_emit: one loop nest over the output shape, each operand loaded with
+ * lw_broadcast_index (hoisted when it has one element), f16/bf16 widened
+ * to f32, the scalar function applied, the result narrowed and stored.
+ *
+ * Integer corner cases are defined, never trapping: x / 0 and x % 0 yield
+ * 0 (numpy's result); INT_MIN / -1 wraps to INT_MIN and INT_MIN % -1 is 0.
+ * A negative integer exponent yields 0 unless the base is 1 or -1 (the
+ * truncated real result).
+ */
+#include <string.h>
+
 #include "ir.h"
 #include "lower.h"
-bool op_binary_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_binary_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_binary_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_variadic_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_variadic_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_variadic_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_where_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_where_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_where_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_unary_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_unary_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_unary_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
+
+/* Element type classes an op accepts. */
+enum {
+  EW_F = 1, EW_SI = 2, EW_UI = 4, EW_B = 8,
+  EW_I = EW_SI | EW_UI, EW_NUM = EW_F | EW_I, EW_ALL = EW_NUM | EW_B,
+};
+/* Row flags. */
+enum {
+  EWF_BOOL = 1, /* result is bool */
+  EWF_RAW = 2,  /* operands are not widened (cast, where) */
+};
+
+typedef struct Ew Ew;
+/* A scalar function: x[i] is operand i at the current element (NULL when
+ * absent), widened unless EWF_RAW; returns the result element. */
+typedef IrValue *(*EwFn)(Ew *e, IrValue *const *x);
+
+typedef struct EwRow {
+  unsigned types;   /* accepted element classes of operand 0 */
+  unsigned flags;
+  IrOpKind lop;     /* the loop op for fn_lop1/fn_lop2/fn_fold */
+  const char *pred; /* comparisons */
+  EwFn fn;
+  struct { const char *name; double value; } defaults[2];
+} EwRow;
+
+struct Ew {
+  LwCtx *c;
+  const IrOp *op;
+  const EwRow *row;
+  IrElem ce;  /* compute type of operand 0 (f16/bf16 -> f32) */
+  IrElem out; /* result element type */
+};
+
+/* ------------------------------------------------------------ helpers */
+static IrElem ew_widen_elem(IrElem e) {
+  return e == IR_F16 || e == IR_BF16 ? IR_F32 : e;
+}
+
+static IrValue *ew_k(Ew *e, double v) { return lw_const_f(e->c, e->ce, v); }
+static IrValue *ew_ki(Ew *e, IrElem t, int64_t v) {
+  return lw_const_i(e->c, t, v);
+}
+static IrValue *ew_attr(Ew *e, const char *name) {
+  return ew_k(e, ir_attr_float(e->op, name, 0));
+}
+static IrValue *ew_bin(Ew *e, IrOpKind k, IrValue *a, IrValue *b) {
+  return lw_bin(e->c, k, a, b);
+}
+static IrValue *ew_cmp(Ew *e, const char *pred, IrValue *a, IrValue *b) {
+  return lw_cmp(e->c, pred, a, b);
+}
+static IrValue *ew_sel(Ew *e, IrValue *c, IrValue *a, IrValue *b) {
+  return lw_select(e->c, c, a, b);
+}
+static bool ew_signed(const IrValue *v) {
+  return ir_elem_is_signed(v->type.elem);
+}
+
+/* ------------------------------------------------- scalar functions */
+static IrValue *fn_lop1(Ew *e, IrValue *const *x) {
+  return lw_un(e->c, e->row->lop, x[0]);
+}
+static IrValue *fn_lop2(Ew *e, IrValue *const *x) {
+  return ew_bin(e, e->row->lop, x[0], x[1]);
+}
+static IrValue *fn_cmp(Ew *e, IrValue *const *x) {
+  return ew_cmp(e, e->row->pred, x[0], x[1]);
+}
+
+/* Integer a/b or a%b that never traps (see the essay above). */
+static IrValue *ew_int_divrem(Ew *e, IrOpKind k, IrValue *a, IrValue *b) {
+  IrElem t = a->type.elem;
+  IrValue *zero = ew_ki(e, t, 0), *one = ew_ki(e, t, 1);
+  IrValue *bz = ew_cmp(e, "eq", b, zero), *guard = bz, *bm1 = NULL;
+  if (ew_signed(a)) {
+    bm1 = ew_cmp(e, "eq", b, ew_ki(e, t, -1));
+    guard = ew_bin(e, IR_OP_A_OR, bz, bm1);
+  }
+  IrValue *q = ew_bin(e, k, a, ew_sel(e, guard, one, b));
+  if (bm1)
+    q = ew_sel(e, bm1, k == IR_OP_A_DIV ? lw_un(e->c, IR_OP_A_NEG, a) : zero,
+               q);
+  return ew_sel(e, bz, zero, q);
+}
+
+static IrValue *fn_div(Ew *e, IrValue *const *x) {
+  if (ir_elem_is_float(e->ce)) return ew_bin(e, IR_OP_A_DIV, x[0], x[1]);
+  return ew_int_divrem(e, IR_OP_A_DIV, x[0], x[1]);
+}
+
+/* fmod=1: C fmod (sign of the dividend); fmod=0: sign of the divisor, as
+ * Python's % (also accepted for floats, as numpy.mod). */
+static IrValue *fn_mod(Ew *e, IrValue *const *x) {
+  IrValue *a = x[0], *b = x[1], *r;
+  bool fl = ir_elem_is_float(e->ce);
+  r = fl ? ew_bin(e, IR_OP_A_REM, a, b) : ew_int_divrem(e, IR_OP_A_REM, a, b);
+  if (ir_attr_int(e->op, "fmod", 0) || !(fl || ew_signed(a))) return r;
+  IrValue *zero = ew_k(e, 0);
+  IrValue *differ = ew_bin(e, IR_OP_A_XOR, ew_cmp(e, "lt", r, zero),
+                           ew_cmp(e, "lt", b, zero));
+  IrValue *fix = ew_bin(e, IR_OP_A_AND, ew_cmp(e, "ne", r, zero), differ);
+  return ew_sel(e, fix, ew_bin(e, IR_OP_A_ADD, r, b), r);
+}
+
+/* Integer power by squaring, wrapping like numpy; one iteration per bit
+ * of the exponent's type. */
+static IrValue *ew_ipow(Ew *e, IrValue *a, IrValue *y) {
+  IrElem t = a->type.elem;
+  int bits = (int)ir_elem_size(y->type.elem) * 8;
+  IrValue *y64 = lw_cast(e->c, y, IR_I64), *z64 = ew_ki(e, IR_I64, 0);
+  IrValue *neg = ew_signed(y) ? ew_cmp(e, "lt", y64, z64) : NULL;
+  IrValue *ay = neg ? ew_sel(e, neg, lw_un(e->c, IR_OP_A_NEG, y64), y64) : y64;
+  IrValue *init[3] = {ew_ki(e, t, 1), a, ay}, *it[3], *iv;
+  IrOp *loop = lw_for_begin_iter(e->c, lw_index(e->c, 0),
+                                 lw_index(e->c, bits), 1, 3, init, &iv, it);
+  IrValue *bit = ew_bin(e, IR_OP_A_AND, it[2], ew_ki(e, IR_I64, 1));
+  IrValue *next[3] = {
+      ew_sel(e, ew_cmp(e, "ne", bit, z64), ew_bin(e, IR_OP_A_MUL, it[0], it[1]),
+             it[0]),
+      ew_bin(e, IR_OP_A_MUL, it[1], it[1]),
+      ew_bin(e, IR_OP_A_DIV, it[2], ew_ki(e, IR_I64, 2))};
+  lw_for_end_iter(e->c, loop, 3, next);
+  IrValue *p = loop->results[0];
+  if (!neg) return p;
+  IrValue *unit = ew_cmp(e, "eq", a, ew_ki(e, t, 1));
+  if (ew_signed(a))
+    unit = ew_bin(e, IR_OP_A_OR, unit, ew_cmp(e, "eq", a, ew_ki(e, t, -1)));
+  IrValue *zero_out = ew_bin(e, IR_OP_A_AND, neg, lw_un(e->c, IR_OP_A_NOT, unit));
+  return ew_sel(e, zero_out, ew_ki(e, t, 0), p);
+}
+
+/* Pow: the result has the base's type.  Float base: pow in its compute
+ * type.  Integer base, float exponent: in f64, truncated (numpy's
+ * float64 result cast back).  Both integer: exact, by squaring. */
+static IrValue *fn_pow(Ew *e, IrValue *const *x) {
+  IrValue *a = x[0], *y = x[1];
+  if (ir_elem_is_float(e->ce))
+    return ew_bin(e, IR_OP_M_POW, a, lw_cast(e->c, y, e->ce));
+  if (ir_elem_is_int(y->type.elem)) return ew_ipow(e, a, y);
+  IrValue *r = ew_bin(e, IR_OP_M_POW, lw_cast(e->c, a, IR_F64),
+                      lw_cast(e->c, y, IR_F64));
+  return lw_cast(e->c, r, e->ce);
+}
+
+static IrValue *fn_prelu(Ew *e, IrValue *const *x) {
+  IrValue *neg = ew_cmp(e, "lt", x[0], ew_k(e, 0));
+  return ew_sel(e, neg, ew_bin(e, IR_OP_A_MUL, x[0], x[1]), x[0]);
+}
+
+/* Max/Min/Sum fold every operand with the row's loop op. */
+static IrValue *fn_fold(Ew *e, IrValue *const *x) {
+  IrValue *acc = x[0];
+  for (int i = 1; i < e->op->num_operands; i++)
+    acc = ew_bin(e, e->row->lop, acc, x[i]);
+  return acc;
+}
+static IrValue *fn_mean(Ew *e, IrValue *const *x) {
+  return ew_bin(e, IR_OP_A_DIV, fn_fold(e, x), ew_k(e, e->op->num_operands));
+}
+
+static IrValue *fn_where(Ew *e, IrValue *const *x) {
+  return ew_sel(e, x[0], x[1], x[2]);
+}
+
+static IrValue *fn_abs(Ew *e, IrValue *const *x) {
+  return ew_signed(x[0]) || ir_elem_is_float(e->ce)
+             ? lw_un(e->c, IR_OP_A_ABS, x[0]) : x[0];
+}
+static IrValue *fn_relu(Ew *e, IrValue *const *x) {
+  return ew_bin(e, IR_OP_A_MAX, x[0], ew_k(e, 0));
+}
+static IrValue *fn_reciprocal(Ew *e, IrValue *const *x) {
+  return ew_bin(e, IR_OP_A_DIV, ew_k(e, 1), x[0]);
+}
+/* 1 / (1 + exp(-x)) */
+static IrValue *fn_sigmoid(Ew *e, IrValue *const *x) {
+  IrValue *t = lw_un(e->c, IR_OP_M_EXP, lw_un(e->c, IR_OP_A_NEG, x[0]));
+  return ew_bin(e, IR_OP_A_DIV, ew_k(e, 1), ew_bin(e, IR_OP_A_ADD, ew_k(e, 1), t));
+}
+
+static IrValue *fn_sign(Ew *e, IrValue *const *x) {
+  IrValue *zero = ew_k(e, 0), *pos = ew_cmp(e, "gt", x[0], zero);
+  if (ir_elem_is_int(e->ce) && !ew_signed(x[0]))
+    return ew_sel(e, pos, ew_k(e, 1), zero);
+  IrValue *neg = ew_sel(e, ew_cmp(e, "lt", x[0], zero), ew_k(e, -1), x[0]);
+  return ew_sel(e, pos, ew_k(e, 1), neg);
+}
+
+/* max(x,0) + log(1 + exp(-|x|)): never overflows. */
+static IrValue *fn_softplus(Ew *e, IrValue *const *x) {
+  IrValue *na = lw_un(e->c, IR_OP_A_NEG, lw_un(e->c, IR_OP_A_ABS, x[0]));
+  IrValue *l = lw_un(e->c, IR_OP_M_LOG,
+                     ew_bin(e, IR_OP_A_ADD, ew_k(e, 1), lw_un(e->c, IR_OP_M_EXP, na)));
+  return ew_bin(e, IR_OP_A_ADD, ew_bin(e, IR_OP_A_MAX, x[0], ew_k(e, 0)), l);
+}
+static IrValue *fn_softsign(Ew *e, IrValue *const *x) {
+  IrValue *d = ew_bin(e, IR_OP_A_ADD, ew_k(e, 1), lw_un(e->c, IR_OP_A_ABS, x[0]));
+  return ew_bin(e, IR_OP_A_DIV, x[0], d);
+}
+static IrValue *fn_leaky_relu(Ew *e, IrValue *const *x) {
+  IrValue *neg = ew_cmp(e, "lt", x[0], ew_k(e, 0));
+  return ew_sel(e, neg, ew_bin(e, IR_OP_A_MUL, ew_attr(e, "alpha"), x[0]), x[0]);
+}
+/* exp(x) - 1 for the negative branches of elu/selu/celu. */
+static IrValue *ew_expm1(Ew *e, IrValue *v) {
+  return ew_bin(e, IR_OP_A_SUB, lw_un(e->c, IR_OP_M_EXP, v), ew_k(e, 1));
+}
+static IrValue *fn_elu(Ew *e, IrValue *const *x) {
+  IrValue *neg = ew_cmp(e, "lt", x[0], ew_k(e, 0));
+  IrValue *n = ew_bin(e, IR_OP_A_MUL, ew_attr(e, "alpha"), ew_expm1(e, x[0]));
+  return ew_sel(e, neg, n, x[0]);
+}
+static IrValue *fn_selu(Ew *e, IrValue *const *x) {
+  IrValue *pos = ew_cmp(e, "gt", x[0], ew_k(e, 0)), *g = ew_attr(e, "gamma");
+  IrValue *n = ew_bin(e, IR_OP_A_MUL, ew_expm1(e, x[0]), ew_attr(e, "alpha"));
+  return ew_sel(e, pos, ew_bin(e, IR_OP_A_MUL, x[0], g),
+                ew_bin(e, IR_OP_A_MUL, n, g));
+}
+/* max(0,x) + min(0, alpha * (exp(x/alpha) - 1)) */
+static IrValue *fn_celu(Ew *e, IrValue *const *x) {
+  IrValue *a = ew_attr(e, "alpha"), *zero = ew_k(e, 0);
+  IrValue *n = ew_bin(e, IR_OP_A_MUL, a,
+                      ew_expm1(e, ew_bin(e, IR_OP_A_DIV, x[0], a)));
+  return ew_bin(e, IR_OP_A_ADD, ew_bin(e, IR_OP_A_MAX, x[0], zero),
+                ew_bin(e, IR_OP_A_MIN, n, zero));
+}
+/* clamp(alpha * x + beta, 0, 1) */
+static IrValue *ew_hard(Ew *e, IrValue *v, IrValue *alpha, IrValue *beta) {
+  IrValue *t = ew_bin(e, IR_OP_A_ADD, ew_bin(e, IR_OP_A_MUL, alpha, v), beta);
+  return ew_bin(e, IR_OP_A_MAX, ew_bin(e, IR_OP_A_MIN, t, ew_k(e, 1)), ew_k(e, 0));
+}
+static IrValue *fn_hard_sigmoid(Ew *e, IrValue *const *x) {
+  return ew_hard(e, x[0], ew_attr(e, "alpha"), ew_attr(e, "beta"));
+}
+static IrValue *fn_hard_swish(Ew *e, IrValue *const *x) {
+  IrValue *h = ew_hard(e, x[0], ew_k(e, 1.0 / 6.0), ew_k(e, 0.5));
+  return ew_bin(e, IR_OP_A_MUL, x[0], h);
+}
+static IrValue *fn_thresholded_relu(Ew *e, IrValue *const *x) {
+  IrValue *above = ew_cmp(e, "gt", x[0], ew_attr(e, "alpha"));
+  return ew_sel(e, above, x[0], ew_k(e, 0));
+}
+
+/* Clip: a bound is an operand (computed) or a float attribute (constant). */
+static IrValue *fn_clip(Ew *e, IrValue *const *x) {
+  static const char *const names[2] = {"min", "max"};
+  static const IrOpKind kinds[2] = {IR_OP_A_MAX, IR_OP_A_MIN};
+  IrValue *v = x[0];
+  for (int i = 0; i < 2; i++) {
+    IrValue *bound = i + 1 < e->op->num_operands ? x[i + 1] : NULL;
+    if (!bound && ir_attr_get(e->op, names[i])) bound = ew_attr(e, names[i]);
+    if (bound) v = ew_bin(e, kinds[i], v, bound);
+  }
+  return v;
+}
+
+/* Cast is arith.cast: C truncation float->int, round to nearest even
+ * between floats, "!= 0" to bool, 0/1 from bool. */
+static IrValue *fn_cast(Ew *e, IrValue *const *x) {
+  return lw_cast(e->c, x[0], e->out);
+}
+
+/* ------------------------------------------------------------ the table */
+#define D1(n, v) {{n, v}}
+#define D2(n1, v1, n2, v2) {{n1, v1}, {n2, v2}}
+#define MATH(K, M) [IR_OP_##K] = {EW_F, 0, IR_OP_M_##M, NULL, fn_lop1, {{0}}}
+#define CMP(K, P, T) [IR_OP_##K] = {T, EWF_BOOL, IR_OP_COUNT, P, fn_cmp, {{0}}}
+#define ARITH2(K, A, T) [IR_OP_##K] = {T, 0, IR_OP_A_##A, NULL, fn_lop2, {{0}}}
+#define FN(K, T, F, ...) [IR_OP_##K] = {T, 0, IR_OP_COUNT, NULL, F, __VA_ARGS__}
+
+static const EwRow ew_rows[IR_OP_COUNT] = {
+    /* binary */
+    ARITH2(ADD, ADD, EW_NUM), ARITH2(SUB, SUB, EW_NUM), ARITH2(MUL, MUL, EW_NUM),
+    FN(DIV, EW_NUM, fn_div, {{0}}),
+    FN(POW, EW_NUM, fn_pow, {{0}}),
+    FN(MOD, EW_NUM, fn_mod, {{0}}),
+    FN(PRELU, EW_F | EW_I, fn_prelu, {{0}}),
+    CMP(EQUAL, "eq", EW_ALL), CMP(LESS, "lt", EW_NUM),
+    CMP(LESS_EQUAL, "le", EW_NUM), CMP(GREATER, "gt", EW_NUM),
+    CMP(GREATER_EQUAL, "ge", EW_NUM),
+    ARITH2(AND, AND, EW_B), ARITH2(OR, OR, EW_B), ARITH2(XOR, XOR, EW_B),
+    /* variadic */
+    [IR_OP_MAX] = {EW_NUM, 0, IR_OP_A_MAX, NULL, fn_fold, {{0}}},
+    [IR_OP_MIN] = {EW_NUM, 0, IR_OP_A_MIN, NULL, fn_fold, {{0}}},
+    [IR_OP_SUM] = {EW_F, 0, IR_OP_A_ADD, NULL, fn_fold, {{0}}},
+    [IR_OP_MEAN] = {EW_F, 0, IR_OP_A_ADD, NULL, fn_mean, {{0}}},
+    /* where: types are those of x (operand 1) */
+    [IR_OP_WHERE] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_where, {{0}}},
+    /* unary */
+    [IR_OP_NEG] = {EW_F | EW_SI, 0, IR_OP_A_NEG, NULL, fn_lop1, {{0}}},
+    FN(ABS, EW_NUM, fn_abs, {{0}}),
+    MATH(SQRT, SQRT), MATH(EXP, EXP), MATH(LOG, LOG),
+    FN(RELU, EW_F | EW_SI, fn_relu, {{0}}),
+    FN(SIGMOID, EW_F, fn_sigmoid, {{0}}),
+    MATH(TANH, TANH),
+    FN(RECIPROCAL, EW_F, fn_reciprocal, {{0}}),
+    MATH(FLOOR, FLOOR), MATH(CEIL, CEIL),
+    MATH(ROUND, ROUND), /* half to even */
+    FN(SIGN, EW_NUM, fn_sign, {{0}}),
+    MATH(SIN, SIN), MATH(COS, COS), MATH(TAN, TAN), MATH(ASIN, ASIN),
+    MATH(ACOS, ACOS), MATH(ATAN, ATAN), MATH(SINH, SINH), MATH(COSH, COSH),
+    MATH(ASINH, ASINH), MATH(ACOSH, ACOSH), MATH(ATANH, ATANH), MATH(ERF, ERF),
+    [IR_OP_NOT] = {EW_B, 0, IR_OP_A_NOT, NULL, fn_lop1, {{0}}},
+    FN(SOFTPLUS, EW_F, fn_softplus, {{0}}),
+    FN(SOFTSIGN, EW_F, fn_softsign, {{0}}),
+    FN(LEAKY_RELU, EW_F, fn_leaky_relu, D1("alpha", 0.01)),
+    FN(ELU, EW_F, fn_elu, D1("alpha", 1.0)),
+    FN(SELU, EW_F, fn_selu,
+       D2("alpha", 1.67326319217681884765625, "gamma", 1.05070102214813232421875)),
+    FN(CELU, EW_F, fn_celu, D1("alpha", 1.0)),
+    FN(HARD_SIGMOID, EW_F, fn_hard_sigmoid, D2("alpha", 0.2, "beta", 0.5)),
+    FN(HARD_SWISH, EW_F, fn_hard_swish, {{0}}),
+    FN(THRESHOLDED_RELU, EW_F, fn_thresholded_relu, D1("alpha", 1.0)),
+    FN(CLIP, EW_NUM, fn_clip, {{0}}),
+    [IR_OP_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
+    [IR_OP_CAST_LIKE] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
+    [IR_OP_IDENTITY] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
+};
+
+static const EwRow *ew_row(const IrOp *op) {
+  const EwRow *r = &ew_rows[op->kind];
+  IR_ASSERT(r->types != 0);
+  return r;
+}
+
+/* ------------------------------------------------------------- lowering */
+/* Loads element 0 of a one-element operand before the loops. */
+static IrValue *ew_load_first(LwCtx *c, IrValue *buf) {
+  IrValue *idx[IR_MAX_RANK];
+  for (int i = 0; i < lw_rank(buf); i++) idx[i] = lw_index(c, 0);
+  return lw_load(c, buf, idx);
+}
+
+static bool ew_single(const IrValue *buf) {
+  uint64_t n;
+  return ir_type_numel(&buf->type, &n) && n == 1;
+}
+
+static IrValue *ew_widen(LwCtx *c, const EwRow *row, IrValue *v) {
+  if (row->flags & EWF_RAW) return v;
+  return lw_cast(c, v, ew_widen_elem(v->type.elem));
+}
+
+/* The one loop nest every elementwise op lowers to. */
+static bool ew_emit(LwCtx *c, IrOp *op) {
+  const EwRow *row = ew_row(op);
+  IrValue *out = c->out[0], *ivs[IR_MAX_RANK], *idx[IR_MAX_RANK];
+  /* CastLike's second operand gives only a type. */
+  int rank = lw_rank(out), n = op->kind == IR_OP_CAST_LIKE ? 1 : op->num_operands;
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0; i < rank; i++) dims[i] = lw_dim(out, i);
+  IrValue **x = ir_arena_alloc(c->m->arena, sizeof *x * (size_t)(n + 1));
+  int first = op->kind == IR_OP_WHERE ? 1 : 0;
+  Ew e = {c, op, row, ew_widen_elem(lw_elem(c->in[first])), lw_elem(out)};
+  for (int i = 0; i < n; i++)
+    if (c->in[i] && ew_single(c->in[i]))
+      x[i] = ew_widen(c, row, ew_load_first(c, c->in[i]));
+  LwNest nest;
+  lw_nest_begin(c, &nest, rank, dims, ivs);
+  for (int i = 0; i < n; i++) {
+    if (!c->in[i] || x[i]) continue;
+    lw_broadcast_index(c, c->in[i], rank, dims, ivs, idx);
+    x[i] = ew_widen(c, row, lw_load(c, c->in[i], idx));
+  }
+  IrValue *r = row->fn(&e, x);
+  lw_store(c, lw_cast(c, r, lw_elem(out)), out, ivs);
+  lw_nest_end(c, &nest);
+  return true;
+}
+
+bool op_binary_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
+bool op_variadic_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
+bool op_where_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
+
+bool op_unary_lower(LwCtx *c, IrOp *op) {
+  if (op->kind == IR_OP_IDENTITY) {
+    lw_copy(c, c->in[0], c->out[0]);
+    return true;
+  }
+  return ew_emit(c, op);
+}
+
+/* ------------------------------------------------------ type checking */
+static const char *ew_name(const IrOp *op) {
+  return ir_op_info(op->kind)->onnx_name;
+}
+
+static unsigned ew_class(IrElem t) {
+  if (ir_elem_is_float(t)) return EW_F;
+  if (t == IR_BOOL) return EW_B;
+  if (t == IR_INDEX) return 0;
+  if (ir_elem_is_int(t)) return ir_elem_is_signed(t) ? EW_SI : EW_UI;
+  return 0;
+}
+
+/* "float, signed integer or unsigned integer" */
+static void ew_describe(unsigned types, char *buf, size_t size) {
+  static const char *const names[4] = {"float", "signed integer",
+                                       "unsigned integer", "bool"};
+  int total = 0, k = 0;
+  for (int i = 0; i < 4; i++) total += (types >> i) & 1;
+  buf[0] = 0;
+  for (int i = 0; i < 4; i++) {
+    if (!((types >> i) & 1)) continue;
+    const char *sep = k == 0 ? "" : k == total - 1 ? " or " : ", ";
+    size_t len = strlen(buf);
+    snprintf(buf + len, size - len, "%s%s", sep, names[i]);
+    k++;
+  }
+}
+
+static bool ew_check_elem(const IrOp *op, unsigned types, const IrValue *v) {
+  if (ew_class(v->type.elem) & types) return true;
+  char want[96];
+  ew_describe(types, want, sizeof want);
+  diag_at(DIAG_ERROR, &op->loc, "%s: element type %s is not supported (expected %s)",
+          ew_name(op), ir_elem_name(v->type.elem), want);
+  return false;
+}
+
+/* Every operand in [0, n) must be a present tensor. */
+static bool ew_check_present(const IrOp *op, int n) {
+  if (op->num_operands < n) n = op->num_operands;
+  for (int i = 0; i < n; i++) {
+    const IrValue *v = op->operands[i];
+    if (!v) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: input %d is missing", ew_name(op), i);
+      return false;
+    }
+    if (v->type.kind != IR_TYPE_TENSOR) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: input %d is not a tensor", ew_name(op), i);
+      return false;
+    }
+  }
+  return true;
+}
+
+static bool ew_same_elem(IrModule *m, const IrOp *op, const IrValue *a,
+                         const IrValue *b) {
+  if (a->type.elem == b->type.elem) return true;
+  char sa[256], sb[256];
+  diag_at(DIAG_ERROR, &op->loc, "%s: operands %s and %s have different element types",
+          ew_name(op), ir_type_str(m, &a->type, sa, sizeof sa),
+          ir_type_str(m, &b->type, sb, sizeof sb));
+  return false;
+}
+
+static bool ew_dim_one(IrDim d) { return d.sym < 0 && d.size == 1; }
+static bool ew_dim_eq(IrDim a, IrDim b) {
+  return a.sym == b.sym && (a.sym >= 0 || a.size == b.size);
+}
+
+/* Numpy broadcasting of *acc with t into *acc (a symbol meets a size by
+ * taking the size).  False without a diagnostic when incompatible. */
+static bool ew_broadcast2(IrType *acc, const IrType *t) {
+  IrType r = *acc;
+  r.rank = acc->rank > t->rank ? acc->rank : t->rank;
+  for (int i = 0; i < r.rank; i++) {
+    int ia = i - (r.rank - acc->rank), ib = i - (r.rank - t->rank);
+    IrDim one = {1, -1};
+    IrDim a = ia >= 0 ? acc->dims[ia] : one, b = ib >= 0 ? t->dims[ib] : one;
+    if (ew_dim_eq(a, b) || ew_dim_one(b)) r.dims[i] = a;
+    else if (ew_dim_one(a) || a.sym >= 0) r.dims[i] = b;
+    else if (b.sym >= 0) r.dims[i] = a;
+    else return false;
+  }
+  *acc = r;
+  return true;
+}
+
+static bool ew_broadcast(IrModule *m, const IrOp *op, IrType *acc,
+                         const IrType *t) {
+  if (ew_broadcast2(acc, t)) return true;
+  char sa[256], sb[256];
+  diag_at(DIAG_ERROR, &op->loc, "%s: operands %s and %s are not broadcastable",
+          ew_name(op), ir_type_str(m, acc, sa, sizeof sa),
+          ir_type_str(m, t, sb, sizeof sb));
+  return false;
+}
+
+static void ew_set_result(IrOp *op, IrType t, IrElem e) {
+  t.kind = IR_TYPE_TENSOR;
+  t.elem = e;
+  op->results[0]->type = t;
+}
+
+/* -------------------------------------------------------------- binary */
+/* PRelu: slope broadcasts to X's shape, never the other way. */
+static bool prelu_infer(IrModule *m, IrOp *op, IrValue *x, IrValue *s) {
+  IrType t = x->type;
+  if (!ew_check_elem(op, ew_row(op)->types, x) || !ew_same_elem(m, op, x, s))
+    return false;
+  if (!ew_broadcast2(&t, &s->type) || !ir_type_equal(&t, &x->type)) {
+    char sx[256], ss[256];
+    diag_at(DIAG_ERROR, &op->loc,
+            "PRelu: slope %s is not unidirectionally broadcastable to input %s",
+            ir_type_str(m, &s->type, ss, sizeof ss),
+            ir_type_str(m, &x->type, sx, sizeof sx));
+    return false;
+  }
+  ew_set_result(op, x->type, x->type.elem);
+  return true;
+}
+
+/* Pow: base and exponent types may differ; the result is the base's. */
+static bool pow_infer(IrModule *m, IrOp *op, IrValue *a, IrValue *b) {
+  IrType t = a->type;
+  if (!ew_check_elem(op, EW_NUM, a) || !ew_check_elem(op, EW_NUM, b) ||
+      !ew_broadcast(m, op, &t, &b->type))
+    return false;
+  ew_set_result(op, t, a->type.elem);
+  return true;
+}
+
+bool op_binary_infer(IrModule *m, IrOp *op) {
+  const EwRow *row = ew_row(op);
+  if (!ew_check_present(op, 2)) return false;
+  IrValue *a = op->operands[0], *b = op->operands[1];
+  if (op->kind == IR_OP_PRELU) return prelu_infer(m, op, a, b);
+  if (op->kind == IR_OP_POW) return pow_infer(m, op, a, b);
+  IrType t = a->type;
+  if (!ew_same_elem(m, op, a, b) || !ew_check_elem(op, row->types, a) ||
+      !ew_broadcast(m, op, &t, &b->type))
+    return false;
+  ew_set_result(op, t, row->flags & EWF_BOOL ? IR_BOOL : a->type.elem);
+  return true;
+}
+
+/* A weight value viewed with another shape (same data, a new weight). */
+static IrValue *ew_reshape_weight(IrModule *m, IrValue *w, int rank,
+                                  const int64_t *dims) {
+  const char *name = ir_arena_printf(m->arena, "%s_bcast", w->weight->name);
+  for (int k = 1; ir_weight_find(m, name); k++)
+    name = ir_arena_printf(m->arena, "%s_bcast%d", w->weight->name, k);
+  IrType t = ir_type_tensor(w->type.elem, rank, dims);
+  return ir_weight_add(m, name, t, w->weight->data, w->weight->nbytes, false)
+      ->value;
+}
+
+/* Operand 1 of rank r aligned at axis `axis` of operand 0 (rank ra):
+ * numpy broadcasting needs it padded with trailing 1s.  Only a weight can
+ * be re-shaped here. */
+static bool ew_align_axis(IrModule *m, IrOp *op, int64_t axis, int ra) {
+  IrValue *b = op->operands[1];
+  int rb = b->type.rank;
+  if (axis < 0) axis += ra;
+  if (axis < 0 || axis + rb > ra) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: attribute 'axis' (%lld) is out of range",
+            ew_name(op), (long long)axis);
+    return false;
+  }
+  if (axis + rb == ra) return true;
+  if (!b->weight || !ir_type_is_static(&b->type)) {
+    diag_at(DIAG_ERROR, &op->loc,
+            "%s: legacy broadcast with axis=%lld needs a constant input 1 in tcc",
+            ew_name(op), (long long)axis);
+    return false;
+  }
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0; i < ra - (int)axis; i++)
+    dims[i] = i < rb ? ir_type_dim(&b->type, i) : 1;
+  op->operands[1] = ew_reshape_weight(m, b, ra - (int)axis, dims);
+  return true;
+}
+
+/* Opset < 7: `broadcast`/`axis` attributes instead of numpy rules. */
+static bool binary_import_legacy(IrModule *m, IrOp *op) {
+  const IrAttr *ax = ir_attr_get(op, "axis");
+  bool bc = ir_attr_int(op, "broadcast", 0) != 0;
+  IrValue *a = op->num_operands == 2 ? op->operands[0] : NULL;
+  IrValue *b = a ? op->operands[1] : NULL;
+  if (bc && ax && b && a->type.kind == IR_TYPE_TENSOR &&
+      b->type.kind == IR_TYPE_TENSOR) {
+    if (ax->kind != IR_ATTR_INT) {
+      diag_at(DIAG_ERROR, &op->loc, "attribute 'axis' must be an int");
+      return false;
+    }
+    if (!ew_align_axis(m, op, ax->i, a->type.rank)) return false;
+  }
+  ir_attr_remove(op, "broadcast");
+  ir_attr_remove(op, "axis");
+  return true;
+}
+
+/* PRelu before opset 7: a 1-D slope of X's channel count is per channel
+ * (axis 1), which numpy broadcasting expresses as slope[C,1,...,1]. */
+static bool prelu_import_legacy(IrModule *m, IrOp *op) {
+  IrValue *x = op->operands[0], *s = op->operands[1];
+  if (!x || !s || x->type.kind != IR_TYPE_TENSOR || x->type.rank <= 2 ||
+      s->type.rank != 1 || !ir_type_is_static(&s->type) ||
+      !ir_type_is_static(&x->type))
+    return true;
+  int64_t c = ir_type_dim(&s->type, 0);
+  if (c == 1 || c != ir_type_dim(&x->type, 1)) return true;
+  if (!s->weight) {
+    diag_at(DIAG_ERROR, &op->loc,
+            "PRelu: a per-channel slope before opset 7 must be a constant in tcc");
+    return false;
+  }
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0; i < x->type.rank - 1; i++) dims[i] = i == 0 ? c : 1;
+  op->operands[1] = ew_reshape_weight(m, s, x->type.rank - 1, dims);
+  return true;
+}
+
+bool op_binary_import(IrModule *m, IrOp *op, int opset) {
+  if (opset < 7 && op->kind == IR_OP_PRELU && op->num_operands == 2 &&
+      !prelu_import_legacy(m, op))
+    return false;
+  if (opset < 7 && !binary_import_legacy(m, op)) return false;
+  if (op->kind != IR_OP_MOD) return true;
+  const IrAttr *f = ir_attr_get(op, "fmod");
+  if (f && (f->kind != IR_ATTR_INT || (f->i != 0 && f->i != 1))) {
+    diag_at(DIAG_ERROR, &op->loc, "attribute 'fmod' must be 0 or 1");
+    return false;
+  }
+  if (!f) ir_attr_set_int(m, op, "fmod", 0);
+  return true;
+}
+
+/* ------------------------------------------------------------ variadic */
+bool op_variadic_import(IrModule *m, IrOp *op, int opset) {
+  (void)m, (void)op, (void)opset;
+  return true;
+}
+
+bool op_variadic_infer(IrModule *m, IrOp *op) {
+  if (op->num_operands < 1) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: needs at least one input", ew_name(op));
+    return false;
+  }
+  if (!ew_check_present(op, op->num_operands)) return false;
+  IrValue *a = op->operands[0];
+  IrType t = a->type;
+  if (!ew_check_elem(op, ew_row(op)->types, a)) return false;
+  for (int i = 1; i < op->num_operands; i++)
+    if (!ew_same_elem(m, op, a, op->operands[i]) ||
+        !ew_broadcast(m, op, &t, &op->operands[i]->type))
+      return false;
+  ew_set_result(op, t, a->type.elem);
+  return true;
+}
+
+/* --------------------------------------------------------------- where */
+bool op_where_import(IrModule *m, IrOp *op, int opset) {
+  (void)m, (void)op, (void)opset;
+  return true;
+}
+
+bool op_where_infer(IrModule *m, IrOp *op) {
+  if (!ew_check_present(op, 3)) return false;
+  IrValue *c = op->operands[0], *x = op->operands[1], *y = op->operands[2];
+  if (c->type.elem != IR_BOOL) {
+    char s[256];
+    diag_at(DIAG_ERROR, &op->loc, "Where: condition must be bool, got %s",
+            ir_type_str(m, &c->type, s, sizeof s));
+    return false;
+  }
+  IrType t = c->type;
+  if (!ew_same_elem(m, op, x, y) || !ew_broadcast(m, op, &t, &x->type) ||
+      !ew_broadcast(m, op, &t, &y->type))
+    return false;
+  ew_set_result(op, t, x->type.elem);
+  return true;
+}
+
+/* --------------------------------------------------------------- unary */
+/* Float attributes with ONNX defaults are always explicit after import. */
+static bool ew_fill_defaults(IrModule *m, IrOp *op) {
+  const EwRow *row = ew_row(op);
+  for (int i = 0; i < 2 && row->defaults[i].name; i++) {
+    const char *name = row->defaults[i].name;
+    const IrAttr *a = ir_attr_get(op, name);
+    if (!a) {
+      ir_attr_set_float(m, op, name, row->defaults[i].value);
+    } else if (a->kind == IR_ATTR_INT) {
+      ir_attr_set_float(m, op, name, (double)a->i);
+    } else if (a->kind != IR_ATTR_FLOAT) {
+      diag_at(DIAG_ERROR, &op->loc, "attribute '%s' must be a float", name);
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Clip >= 11: constant bounds become float attributes `min`/`max`;
+ * computed ones stay operands.  Trailing absent operands are dropped. */
+static bool clip_import(IrModule *m, IrOp *op, int opset) {
+  static const char *const names[2] = {"min", "max"};
+  for (int i = 0; i < 2; i++) {
+    const IrAttr *a = ir_attr_get(op, names[i]);
+    if (a && a->kind != IR_ATTR_FLOAT && a->kind != IR_ATTR_INT) {
+      diag_at(DIAG_ERROR, &op->loc, "attribute '%s' must be a float", names[i]);
+      return false;
+    }
+    if (a && a->kind == IR_ATTR_INT) ir_attr_set_float(m, op, names[i], (double)a->i);
+    IrValue *v = opset >= 11 && i + 1 < op->num_operands ? op->operands[i + 1] : NULL;
+    if (!v || !v->weight || !v->weight->data) continue;
+    uint64_t n;
+    if (!ir_type_numel(&v->type, &n) || n != 1) {
+      diag_at(DIAG_ERROR, &op->loc, "Clip: input '%s' must be a scalar", names[i]);
+      return false;
+    }
+    ir_attr_set_float(m, op, names[i],
+                      ir_elem_load_f64(v->type.elem, v->weight->data, 0));
+    op->operands[i + 1] = NULL;
+  }
+  while (op->num_operands > 1 && !op->operands[op->num_operands - 1])
+    op->num_operands--;
+  return true;
+}
+
+/* Cast's ONNX `to` (a TensorProto dtype) becomes an element type attribute. */
+static bool cast_import(IrModule *m, IrOp *op) {
+  const IrAttr *a = ir_attr_get(op, "to");
+  if (a && a->kind == IR_ATTR_TYPE) return true;
+  if (!a || a->kind != IR_ATTR_INT) {
+    diag_at(DIAG_ERROR, &op->loc, a ? "attribute 'to' must be an int"
+                                    : "Cast: attribute 'to' is missing");
+    return false;
+  }
+  IrElem e = ir_elem_from_onnx((int)a->i);
+  if (e == IR_ELEM_NONE) {
+    diag_at(DIAG_ERROR, &op->loc, a->i == 8
+                ? "Cast: casting to string is not supported by tcc"
+                : "Cast: target type %lld is not supported by tcc",
+            (long long)a->i);
+    return false;
+  }
+  ir_attr_set_type(m, op, "to", e);
+  return true;
+}
+
+/* CastLike(x, like) is Cast(x) to like's element type. */
+static bool cast_like_import(IrModule *m, IrOp *op) {
+  IrValue *like = op->num_operands == 2 ? op->operands[1] : NULL;
+  if (!like || like->type.kind != IR_TYPE_TENSOR) return true;
+  ir_attr_set_type(m, op, "to", like->type.elem);
+  op->kind = IR_OP_CAST;
+  op->num_operands = 1;
+  return true;
+}
+
+bool op_unary_import(IrModule *m, IrOp *op, int opset) {
+  if (!ew_fill_defaults(m, op)) return false;
+  switch (op->kind) {
+  case IR_OP_CLIP: return clip_import(m, op, opset);
+  case IR_OP_CAST: return cast_import(m, op);
+  case IR_OP_CAST_LIKE: return cast_like_import(m, op);
+  default: return true;
+  }
+}
+
+/* Clip bound operands: one element of x's type. */
+static bool clip_infer_bounds(IrModule *m, IrOp *op) {
+  static const char *const names[2] = {"min", "max"};
+  for (int i = 1; i < op->num_operands && i < 3; i++) {
+    IrValue *v = op->operands[i];
+    uint64_t n;
+    if (!v) continue;
+    if (!ew_same_elem(m, op, op->operands[0], v)) return false;
+    if (!ir_type_numel(&v->type, &n) || n != 1) {
+      char s[256];
+      diag_at(DIAG_ERROR, &op->loc, "Clip: %s must be a scalar, got %s",
+              names[i - 1], ir_type_str(m, &v->type, s, sizeof s));
+      return false;
+    }
+  }
+  return true;
+}
+
+static IrElem ew_cast_target(const IrOp *op) {
+  if (op->kind == IR_OP_CAST_LIKE)
+    return op->num_operands == 2 && op->operands[1] ? op->operands[1]->type.elem
+                                                    : IR_ELEM_NONE;
+  const IrAttr *a = ir_attr_get(op, "to");
+  return a && a->kind == IR_ATTR_TYPE ? a->elem : IR_ELEM_NONE;
+}
+
+bool op_unary_infer(IrModule *m, IrOp *op) {
+  if (!ew_check_present(op, 1)) return false;
+  IrValue *x = op->operands[0];
+  IrElem out = x->type.elem;
+  if (!ew_check_elem(op, ew_row(op)->types, x)) return false;
+  if (op->kind == IR_OP_CLIP && !clip_infer_bounds(m, op)) return false;
+  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE) {
+    out = ew_cast_target(op);
+    if (out == IR_ELEM_NONE || !ew_class(out)) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: the target element type is missing",
+              ew_name(op));
+      return false;
+    }
+  }
+  ew_set_result(op, x->type, out);
+  return true;
+}

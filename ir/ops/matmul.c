@@ -1,9 +1,282 @@
-/* matmul.c — STUB: to be replaced by its owner. */
-#include "ir.h"
-#include "lower.h"
-bool op_matmul_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_matmul_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_matmul_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_gemm_import(IrModule *m, IrOp *op, int opset) { (void)m; (void)opset; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_gemm_infer(IrModule *m, IrOp *op) { (void)m; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
-bool op_gemm_lower(LwCtx *c, IrOp *op) { (void)c; diag_at(DIAG_ERROR, &op->loc, "op not implemented yet"); return false; }
+/*
+ * matmul.c — MatMul (numpy semantics) and Gemm.
+ *
+ * Both lower to one of two loop shapes.  The "row" form walks i-k-j: for
+ * each output row it broadcasts A[i,k] and streams row k of B into the
+ * output row, so the innermost loop reads B and writes Y contiguously (what
+ * LLVM vectorizes for row-major B).  The "dot" form walks i-j-k with the
+ * sum in a loop-carried value; it serves transposed B (contiguous along k),
+ * narrow outputs (N < 4, e.g. matrix-vector) and f16/bf16, whose sums stay
+ * in f32 registers instead of being rounded in memory at every step.
+ *
+ * MatMul's 1-D operands are handled by viewing A as [1,K] and B as [K,1]
+ * and the output as [batch..., M, N]; batch dims broadcast numpy-style.
+ */
+#include "nn_util.h"
+
+/* ------------------------------------------------------------- MatMul */
+
+bool op_matmul_import(IrModule *m, IrOp *op, int opset) {
+  (void)m, (void)op, (void)opset;
+  return true;
+}
+
+/* The [.., M, K] x [.., K, N] view of the operands: ranks >= 2. */
+typedef struct MmShape {
+  int ra, rb, r;                  /* ranks of the 2-D+ views and of the result view */
+  int64_t a[IR_MAX_RANK], b[IR_MAX_RANK], y[IR_MAX_RANK];
+  int64_t M, K, N;
+} MmShape;
+
+static bool mm_shape(const IrOp *op, MmShape *s) {
+  const IrValue *A = op->operands[0], *B = op->operands[1];
+  int ra = nn_dims(A, s->a), rb = nn_dims(B, s->b);
+  if (ra == 1) s->a[1] = s->a[0], s->a[0] = 1, ra = 2;
+  if (rb == 1) s->b[1] = 1, rb = 2;
+  s->ra = ra, s->rb = rb;
+  s->M = s->a[ra - 2], s->K = s->a[ra - 1], s->N = s->b[rb - 1];
+  if (s->b[rb - 2] != s->K) {
+    diag_at(DIAG_ERROR, &op->loc, "MatMul: A has K=%lld but B has K=%lld",
+            (long long)s->K, (long long)s->b[rb - 2]);
+    return false;
+  }
+  s->r = ra > rb ? ra : rb;
+  for (int i = 0; i < s->r - 2; i++) {
+    int ia = i - (s->r - ra), ib = i - (s->r - rb);
+    int64_t da = ia >= 0 ? s->a[ia] : 1, db = ib >= 0 ? s->b[ib] : 1;
+    if (da != db && da != 1 && db != 1) {
+      diag_at(DIAG_ERROR, &op->loc, "MatMul: batch dims %lld and %lld are not "
+              "broadcastable", (long long)da, (long long)db);
+      return false;
+    }
+    s->y[i] = da == 1 ? db : da;
+  }
+  s->y[s->r - 2] = s->M, s->y[s->r - 1] = s->N;
+  return true;
+}
+
+bool op_matmul_infer(IrModule *m, IrOp *op) {
+  (void)m;
+  if (!nn_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
+      !nn_check_operand(op, 1, "B", NN_FLOAT | NN_INT) ||
+      !nn_check_rank_min(op, 0, "A", 1) || !nn_check_rank_min(op, 1, "B", 1))
+    return false;
+  IrElem e = op->operands[0]->type.elem;
+  if (op->operands[1]->type.elem != e) {
+    diag_at(DIAG_ERROR, &op->loc, "MatMul: A is %s but B is %s", ir_elem_name(e),
+            ir_elem_name(op->operands[1]->type.elem));
+    return false;
+  }
+  MmShape s;
+  if (!mm_shape(op, &s)) return false;
+  /* drop the M / N dims that 1-D operands added */
+  int64_t dims[IR_MAX_RANK];
+  int r = 0;
+  for (int i = 0; i < s.r - 2; i++) dims[r++] = s.y[i];
+  if (op->operands[0]->type.rank > 1) dims[r++] = s.M;
+  if (op->operands[1]->type.rank > 1) dims[r++] = s.N;
+  op->results[0]->type = ir_type_tensor(e, r, dims);
+  return true;
+}
+
+/* Operand index of a broadcast batch: ivs are the output batch indices. */
+static void mm_batch_index(LwCtx *c, const int64_t *dims, int rank,
+                           const int64_t *ydims, int yrank, IrValue *const *ivs,
+                           IrValue **idx) {
+  int off = yrank - rank;
+  for (int i = 0; i < rank; i++)
+    idx[i] = dims[i] == 1 && ydims[i + off] != 1 ? lw_index(c, 0) : ivs[i + off];
+}
+
+/* Emits Y[b, i, j] = sum_k A[b, i, k] * B[b, k, j] inside the batch+row nest.
+ * ai/bi/yi are full index arrays whose last two slots this fills. */
+static void mm_row_body(LwCtx *c, const MmShape *s, IrValue *A, IrValue *B,
+                        IrValue *Y, IrValue **ai, IrValue **bi, IrValue **yi,
+                        bool dot) {
+  IrElem ce = nn_calc_elem(Y->type.elem);
+  IrValue *zero = lw_const_f(c, ce, 0), *k, *j, *acc;
+  IrOp *lj, *lk;
+  if (dot) {
+    lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->N), 1, &j);
+    lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, s->K), 1, 1, &zero,
+                           &k, &acc);
+    ai[s->ra - 1] = k, bi[s->rb - 2] = k, bi[s->rb - 1] = j;
+    IrValue *sum = nn_madd(c, nn_load(c, A, ai), nn_load(c, B, bi), acc);
+    lw_for_end_iter(c, lk, 1, &sum);
+    yi[s->r - 1] = j;
+    nn_store(c, lk->results[0], Y, yi);
+    lw_for_end(c, lj);
+    return;
+  }
+  lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->N), 1, &j);
+  yi[s->r - 1] = j;
+  lw_store(c, zero, Y, yi);
+  lw_for_end(c, lj);
+  lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->K), 1, &k);
+  ai[s->ra - 1] = k;
+  IrValue *a = lw_load(c, A, ai);
+  lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->N), 1, &j);
+  bi[s->rb - 2] = k, bi[s->rb - 1] = j, yi[s->r - 1] = j;
+  lw_store(c, nn_madd(c, a, lw_load(c, B, bi), lw_load(c, Y, yi)), Y, yi);
+  lw_for_end(c, lj);
+  lw_for_end(c, lk);
+}
+
+bool op_matmul_lower(LwCtx *c, IrOp *op) {
+  MmShape s;
+  if (!mm_shape(op, &s)) return false;
+  IrValue *A = nn_view(c, c->in[0], s.ra, s.a);
+  IrValue *B = nn_view(c, c->in[1], s.rb, s.b);
+  IrValue *Y = nn_view(c, c->out[0], s.r, s.y);
+  bool dot = s.N < 4 || nn_calc_elem(Y->type.elem) != Y->type.elem;
+  IrValue *ivs[IR_MAX_RANK], *ai[IR_MAX_RANK], *bi[IR_MAX_RANK];
+  LwNest nest;
+  lw_nest_begin(c, &nest, s.r - 1, s.y, ivs); /* batch dims and i */
+  mm_batch_index(c, s.a, s.ra - 2, s.y, s.r - 2, ivs, ai);
+  mm_batch_index(c, s.b, s.rb - 2, s.y, s.r - 2, ivs, bi);
+  ai[s.ra - 2] = ivs[s.r - 2];
+  mm_row_body(c, &s, A, B, Y, ai, bi, ivs, dot);
+  lw_nest_end(c, &nest);
+  return true;
+}
+
+/* --------------------------------------------------------------- Gemm */
+
+bool op_gemm_import(IrModule *m, IrOp *op, int opset) {
+  (void)opset;
+  if (!nn_attr_float_canon(m, op, "alpha", 1.0) ||
+      !nn_attr_float_canon(m, op, "beta", 1.0) ||
+      !nn_attr_int_canon(m, op, "transA", 0, NULL) ||
+      !nn_attr_int_canon(m, op, "transB", 0, NULL))
+    return false;
+  /* opset < 7: `broadcast` only allowed what unidirectional broadcasting
+   * now does always */
+  ir_attr_remove(op, "broadcast");
+  return true;
+}
+
+bool op_gemm_infer(IrModule *m, IrOp *op) {
+  (void)m;
+  if (!nn_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
+      !nn_check_operand(op, 1, "B", NN_FLOAT | NN_INT))
+    return false;
+  const IrType *ta = &op->operands[0]->type, *tb = &op->operands[1]->type;
+  if (ta->rank != 2 || tb->rank != 2) {
+    diag_at(DIAG_ERROR, &op->loc, "Gemm: A and B must have rank 2 (got %d and %d)",
+            ta->rank, tb->rank);
+    return false;
+  }
+  if (ta->elem != tb->elem) {
+    diag_at(DIAG_ERROR, &op->loc, "Gemm: A is %s but B is %s",
+            ir_elem_name(ta->elem), ir_elem_name(tb->elem));
+    return false;
+  }
+  int tA = ir_attr_int(op, "transA", 0) != 0, tB = ir_attr_int(op, "transB", 0) != 0;
+  int64_t M = ir_type_dim(ta, tA), K = ir_type_dim(ta, !tA);
+  int64_t K2 = ir_type_dim(tb, tB), N = ir_type_dim(tb, !tB);
+  if (K != K2) {
+    diag_at(DIAG_ERROR, &op->loc, "Gemm: A has K=%lld but B has K=%lld",
+            (long long)K, (long long)K2);
+    return false;
+  }
+  int64_t dims[2] = {M, N};
+  if (op->num_operands > 2 && op->operands[2]) {
+    if (!nn_check_operand(op, 2, "C", NN_FLOAT | NN_INT)) return false;
+    const IrType *tc = &op->operands[2]->type;
+    bool ok = tc->rank <= 2 && tc->elem == ta->elem;
+    for (int i = 0; ok && i < tc->rank; i++) {
+      int64_t d = ir_type_dim(tc, i);
+      ok = d == 1 || d == dims[2 - tc->rank + i];
+    }
+    if (!ok) {
+      char buf[128];
+      diag_at(DIAG_ERROR, &op->loc, "Gemm: C of type %s does not broadcast to "
+              "[%lld,%lld]", ir_type_str(m, tc, buf, sizeof buf), (long long)M,
+              (long long)N);
+      return false;
+    }
+  }
+  op->results[0]->type = ir_type_tensor(ta->elem, 2, dims);
+  return true;
+}
+
+typedef struct GemmCtx {
+  IrValue *A, *B, *C, *Y;
+  bool tA, tB;
+  double alpha, beta;
+  int64_t M, N, K;
+  IrElem ce;
+} GemmCtx;
+
+static IrValue *gemm_load_a(LwCtx *c, const GemmCtx *g, IrValue *i, IrValue *k) {
+  IrValue *idx[2] = {g->tA ? k : i, g->tA ? i : k};
+  return nn_load(c, g->A, idx);
+}
+
+static IrValue *gemm_load_b(LwCtx *c, const GemmCtx *g, IrValue *k, IrValue *j) {
+  IrValue *idx[2] = {g->tB ? j : k, g->tB ? k : j};
+  return nn_load(c, g->B, idx);
+}
+
+/* beta * C[i, j] (broadcast), or NULL when there is no C term. */
+static IrValue *gemm_c_term(LwCtx *c, const GemmCtx *g, IrValue *i, IrValue *j) {
+  if (!g->C || g->beta == 0) return NULL;
+  IrValue *ivs[2] = {i, j}, *idx[2];
+  int64_t dims[2] = {g->M, g->N};
+  lw_broadcast_index(c, g->C, 2, dims, ivs, idx);
+  IrValue *v = nn_load(c, g->C, idx);
+  return g->beta == 1 ? v : lw_bin(c, IR_OP_A_MUL, v, lw_const_f(c, g->ce, g->beta));
+}
+
+static IrValue *gemm_scale(LwCtx *c, const GemmCtx *g, IrValue *v) {
+  return g->alpha == 1 ? v : lw_bin(c, IR_OP_A_MUL, v, lw_const_f(c, g->ce, g->alpha));
+}
+
+static void gemm_dot(LwCtx *c, const GemmCtx *g, IrValue *i) {
+  IrValue *j, *k, *acc, *zero = lw_const_f(c, g->ce, 0);
+  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->N), 1, &j);
+  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, g->K), 1, 1, &zero,
+                               &k, &acc);
+  IrValue *sum = nn_madd(c, gemm_load_a(c, g, i, k), gemm_load_b(c, g, k, j), acc);
+  lw_for_end_iter(c, lk, 1, &sum);
+  IrValue *y = gemm_scale(c, g, lk->results[0]), *ct = gemm_c_term(c, g, i, j);
+  if (ct) y = lw_bin(c, IR_OP_A_ADD, y, ct);
+  nn_store(c, y, g->Y, (IrValue *[]){i, j});
+  lw_for_end(c, lj);
+}
+
+static void gemm_rows(LwCtx *c, const GemmCtx *g, IrValue *i) {
+  IrValue *j, *k;
+  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->N), 1, &j);
+  IrValue *init = gemm_c_term(c, g, i, j);
+  lw_store(c, init ? init : lw_const_f(c, g->ce, 0), g->Y, (IrValue *[]){i, j});
+  lw_for_end(c, lj);
+  IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->K), 1, &k);
+  IrValue *a = gemm_scale(c, g, gemm_load_a(c, g, i, k));
+  lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->N), 1, &j);
+  IrValue *yi[2] = {i, j};
+  lw_store(c, nn_madd(c, a, gemm_load_b(c, g, k, j), lw_load(c, g->Y, yi)), g->Y, yi);
+  lw_for_end(c, lj);
+  lw_for_end(c, lk);
+}
+
+bool op_gemm_lower(LwCtx *c, IrOp *op) {
+  GemmCtx g = {
+      .A = c->in[0], .B = c->in[1], .C = op->num_operands > 2 ? c->in[2] : NULL,
+      .Y = c->out[0], .tA = ir_attr_int(op, "transA", 0) != 0,
+      .tB = ir_attr_int(op, "transB", 0) != 0,
+      .alpha = ir_attr_float(op, "alpha", 1), .beta = ir_attr_float(op, "beta", 1),
+      .M = lw_dim(c->out[0], 0), .N = lw_dim(c->out[0], 1),
+      .ce = nn_calc_elem(lw_elem(c->out[0])),
+  };
+  g.K = lw_dim(g.A, g.tA ? 0 : 1);
+  bool dot = g.tB || g.N < 4 || g.ce != lw_elem(g.Y);
+  IrValue *i;
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, g.M), 1, &i);
+  if (dot)
+    gemm_dot(c, &g, i);
+  else
+    gemm_rows(c, &g, i);
+  lw_for_end(c, li);
+  return true;
+}

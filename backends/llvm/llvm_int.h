@@ -1,0 +1,86 @@
+/*
+ * llvm_int.h — private types of the LLVM backend.
+ *
+ * A target is one TargetRow: the public TccTarget (first member, so a
+ * `const TccTarget *` from target_find converts back), LLVM's CPU/feature
+ * lists generated at build time (targets.cmake -> <build>/gen/targets/),
+ * and the few hooks where targets differ.  Adding a target = one row in
+ * targets.c, one tcc_target_lists() line in targets.cmake, one small file.
+ *
+ * Exports by file:
+ *   targets.c      target_row, target_resolve   row lookup, CPU/features to use
+ *   x86_64.c       target_x86_64                the x86_64 row's hooks
+ *   llvm_emit.c    em_*                         module, function, memory, loops
+ *   llvm_ops.c     em_op_*                      arith, math, cast, vec
+ *   <gen>.c        target_lists_<name>          LLVM's CPU and feature names
+ */
+#ifndef TCC_LLVM_INT_H
+#define TCC_LLVM_INT_H
+
+#include <llvm-c/Core.h>
+#include <llvm-c/Target.h>
+#include <llvm-c/TargetMachine.h>
+
+#include "llvm.h"
+
+/* LLVM's own names for one target, sorted as llc prints them. */
+typedef struct TargetLists {
+  int num_cpus;
+  const char *const *cpus;
+  int num_features;
+  const char *const *features;
+  int num_wide_cpus;               /* CPUs whose LLVM default has 512-bit */
+  const char *const *wide_cpus;    /* vector registers (probed with llc) */
+} TargetLists;
+
+typedef struct TargetRow {
+  TccTarget pub;
+  const TargetLists *lists;
+  void (*init)(void);              /* LLVMInitialize<Arch>Target* */
+  const char *weight_section;      /* NULL: the default section */
+  /* Adds target-specific function attributes for the resolved cpu and
+   * feature string (e.g. x86's "prefer-vector-width"). May be NULL. */
+  void (*fn_attrs)(const struct TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
+                   const char *cpu, const char *features);
+} TargetRow;
+
+extern const TargetLists target_lists_x86_64;
+void x86_64_init(void);
+void x86_64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
+                     const char *cpu, const char *features);
+
+const TargetRow *target_row(const TccTarget *t);
+bool target_cpu_is_wide(const TargetRow *t, const char *cpu);
+/* The LLVM cpu name and feature string for the options ("native" expanded
+ * to the host's); both malloc'd. */
+void target_resolve(const LlvmOptions *o, char **cpu, char **features);
+/* True when the last mention of +name/-name in features is +name. */
+bool target_feature_on(const char *features, const char *name, bool dflt);
+
+/* ----------------------------------------------------- emission context */
+typedef struct Em {
+  IrModule *m;
+  LLVMContextRef c;
+  LLVMModuleRef mod;
+  LLVMBuilderRef b;
+  LLVMValueRef fn;          /* the body function being filled */
+  LLVMValueRef workspace;   /* i8 pointer argument of the body */
+  LLVMValueRef *vals;       /* by IrValue id */
+  LLVMTypeRef i1, i8, i32, i64, ptr;
+} Em;
+
+LLVMTypeRef em_elem_type(Em *e, IrElem el);      /* in registers */
+LLVMTypeRef em_mem_elem_type(Em *e, IrElem el);  /* in memory (bool = i8) */
+LLVMTypeRef em_type(Em *e, const IrType *t);     /* scalar or vector */
+LLVMValueRef em_val(Em *e, const IrValue *v);
+void em_set(Em *e, const IrValue *v, LLVMValueRef x);
+LLVMValueRef em_intrinsic(Em *e, const char *name, LLVMTypeRef *over, int n_over,
+                          LLVMValueRef *args, int n_args);
+bool em_fail(const IrOp *op, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* llvm_ops.c: one op that computes values (no memory, no control flow).
+ * False after a diagnostic; *handled false when op is not of this kind. */
+bool em_op_compute(Em *e, IrOp *op, bool *handled);
+
+#endif

@@ -1,0 +1,340 @@
+/*
+ * llvm_ops.c — loop-level ops that only compute values: arith.*, math.*,
+ * arith.cast, vec.*.  Each works on scalars and on fixed or scalable vectors
+ * alike (LLVM's instructions and intrinsics are shape-polymorphic); the
+ * element type decides float vs integer and, for integers, signedness.
+ *
+ * Math without an LLVM intrinsic calls libm (tanhf, erff, ...); libm has no
+ * vector entry points, so such calls on fixed vectors go lane by lane.
+ * f16/bf16 math is computed in float and rounded back, as libm would.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "llvm_int.h"
+
+/* The type of t with its element replaced by el (scalar or same lanes). */
+static LLVMTypeRef like(Em *e, const IrType *t, IrElem el) {
+  IrType u = *t;
+  u.elem = el;
+  return em_type(e, &u);
+}
+
+static LLVMValueRef splat(Em *e, LLVMValueRef x, const IrType *vt) {
+  LLVMTypeRef ty = em_type(e, vt);
+  LLVMValueRef poison = LLVMGetPoison(ty);
+  LLVMValueRef ins = LLVMBuildInsertElement(e->b, poison, x,
+                                            LLVMConstInt(e->i32, 0, 0), "");
+  LLVMTypeRef mt = vt->scalable ? LLVMScalableVectorType(e->i32, (unsigned)vt->lanes)
+                                : LLVMVectorType(e->i32, (unsigned)vt->lanes);
+  return LLVMBuildShuffleVector(e->b, ins, poison, LLVMConstNull(mt), "");
+}
+
+static bool em_const(Em *e, IrOp *op) {
+  IrValue *r = op->results[0];
+  const IrAttr *a = ir_attr_get(op, "value");
+  if (!a || (a->kind != IR_ATTR_INT && a->kind != IR_ATTR_FLOAT))
+    return em_fail(op, "internal error: arith.const without a numeric value");
+  LLVMTypeRef ty = em_elem_type(e, r->type.elem);
+  double f = a->kind == IR_ATTR_FLOAT ? a->f : (double)a->i;
+  int64_t i = a->kind == IR_ATTR_INT ? a->i : (int64_t)a->f;
+  LLVMValueRef x;
+  if (ir_elem_is_float(r->type.elem))
+    x = LLVMConstReal(ty, f);
+  else
+    x = LLVMConstInt(ty, r->type.elem == IR_BOOL ? i != 0 : (unsigned long long)i, 1);
+  em_set(e, r, r->type.kind == IR_TYPE_VECTOR ? splat(e, x, &r->type) : x);
+  return true;
+}
+
+/* smax/umax/maxnum style intrinsic on (a, b). */
+static LLVMValueRef bin_intr(Em *e, const char *name, LLVMValueRef a,
+                             LLVMValueRef b) {
+  LLVMTypeRef t = LLVMTypeOf(a);
+  LLVMValueRef args[2] = {a, b};
+  return em_intrinsic(e, name, &t, 1, args, 2);
+}
+
+static bool em_arith2(Em *e, IrOp *op) {
+  IrElem el = op->operands[0]->type.elem;
+  bool f = ir_elem_is_float(el), s = ir_elem_is_signed(el);
+  LLVMValueRef a = em_val(e, op->operands[0]), b = em_val(e, op->operands[1]), x;
+  LLVMBuilderRef B = e->b;
+  switch (op->kind) {
+  case IR_OP_A_ADD: x = f ? LLVMBuildFAdd(B, a, b, "") : LLVMBuildAdd(B, a, b, ""); break;
+  case IR_OP_A_SUB: x = f ? LLVMBuildFSub(B, a, b, "") : LLVMBuildSub(B, a, b, ""); break;
+  case IR_OP_A_MUL: x = f ? LLVMBuildFMul(B, a, b, "") : LLVMBuildMul(B, a, b, ""); break;
+  case IR_OP_A_DIV:
+    x = f ? LLVMBuildFDiv(B, a, b, "") : s ? LLVMBuildSDiv(B, a, b, "") : LLVMBuildUDiv(B, a, b, "");
+    break;
+  case IR_OP_A_REM:
+    x = f ? LLVMBuildFRem(B, a, b, "") : s ? LLVMBuildSRem(B, a, b, "") : LLVMBuildURem(B, a, b, "");
+    break;
+  case IR_OP_A_MAX:
+    x = bin_intr(e, f ? "llvm.maxnum" : s ? "llvm.smax" : "llvm.umax", a, b);
+    break;
+  case IR_OP_A_MIN:
+    x = bin_intr(e, f ? "llvm.minnum" : s ? "llvm.smin" : "llvm.umin", a, b);
+    break;
+  default:
+    if (f)
+      return em_fail(op, "%s needs integer or bool operands, not %s",
+                     ir_op_info(op->kind)->name, ir_elem_name(el));
+    x = op->kind == IR_OP_A_AND  ? LLVMBuildAnd(B, a, b, "")
+        : op->kind == IR_OP_A_OR ? LLVMBuildOr(B, a, b, "")
+                                 : LLVMBuildXor(B, a, b, "");
+  }
+  em_set(e, op->results[0], x);
+  return true;
+}
+
+static bool em_arith1(Em *e, IrOp *op) {
+  IrElem el = op->operands[0]->type.elem;
+  bool f = ir_elem_is_float(el);
+  LLVMValueRef a = em_val(e, op->operands[0]), x;
+  LLVMTypeRef t = LLVMTypeOf(a);
+  if (op->kind == IR_OP_A_NEG) {
+    x = f ? LLVMBuildFNeg(e->b, a, "") : LLVMBuildNeg(e->b, a, "");
+  } else if (op->kind == IR_OP_A_ABS) {
+    LLVMValueRef args[2] = {a, LLVMConstInt(e->i1, 0, 0)};
+    x = f ? em_intrinsic(e, "llvm.fabs", &t, 1, &a, 1)
+        : ir_elem_is_signed(el) ? em_intrinsic(e, "llvm.abs", &t, 1, args, 2)
+                                : a;
+  } else {
+    if (f) return em_fail(op, "arith.not needs an integer or bool operand");
+    x = LLVMBuildNot(e->b, a, "");
+  }
+  em_set(e, op->results[0], x);
+  return true;
+}
+
+static bool em_fma(Em *e, IrOp *op) {
+  LLVMValueRef args[3];
+  for (int i = 0; i < 3; i++) args[i] = em_val(e, op->operands[i]);
+  LLVMTypeRef t = LLVMTypeOf(args[0]);
+  LLVMValueRef x;
+  if (ir_elem_is_float(op->operands[0]->type.elem))
+    x = em_intrinsic(e, "llvm.fma", &t, 1, args, 3);
+  else
+    x = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, args[0], args[1], ""), args[2], "");
+  em_set(e, op->results[0], x);
+  return true;
+}
+
+static const struct {
+  const char *name;
+  LLVMRealPredicate f;
+  LLVMIntPredicate s, u;
+} preds[] = {
+    {"eq", LLVMRealOEQ, LLVMIntEQ, LLVMIntEQ},
+    {"ne", LLVMRealUNE, LLVMIntNE, LLVMIntNE},
+    {"lt", LLVMRealOLT, LLVMIntSLT, LLVMIntULT},
+    {"le", LLVMRealOLE, LLVMIntSLE, LLVMIntULE},
+    {"gt", LLVMRealOGT, LLVMIntSGT, LLVMIntUGT},
+    {"ge", LLVMRealOGE, LLVMIntSGE, LLVMIntUGE},
+};
+
+static bool em_cmp(Em *e, IrOp *op) {
+  const char *p = ir_attr_string(op, "pred", "");
+  IrElem el = op->operands[0]->type.elem;
+  LLVMValueRef a = em_val(e, op->operands[0]), b = em_val(e, op->operands[1]);
+  for (size_t i = 0; i < sizeof preds / sizeof preds[0]; i++) {
+    if (strcmp(preds[i].name, p)) continue;
+    LLVMValueRef x =
+        ir_elem_is_float(el) ? LLVMBuildFCmp(e->b, preds[i].f, a, b, "")
+        : LLVMBuildICmp(e->b, ir_elem_is_signed(el) ? preds[i].s : preds[i].u, a, b, "");
+    em_set(e, op->results[0], x);
+    return true;
+  }
+  return em_fail(op, "internal error: arith.cmp with unknown pred '%s'", p);
+}
+
+/* ------------------------------------------------------------------ cast */
+static LLVMValueRef cast_from_float(Em *e, LLVMValueRef x, const IrType *t,
+                                    IrElem from, IrElem to) {
+  LLVMTypeRef rt = like(e, t, to);
+  if (to == IR_BOOL)
+    return LLVMBuildFCmp(e->b, LLVMRealUNE, x, LLVMConstNull(LLVMTypeOf(x)), "");
+  if (ir_elem_is_float(to)) {
+    size_t fs = ir_elem_size(from), ts = ir_elem_size(to);
+    if (fs == ts) /* f16 <-> bf16: through float */
+      x = LLVMBuildFPExt(e->b, x, like(e, t, IR_F32), "");
+    return ir_elem_size(to) > (fs == ts ? 4 : fs) ? LLVMBuildFPExt(e->b, x, rt, "")
+                                                  : LLVMBuildFPTrunc(e->b, x, rt, "");
+  }
+  if (to == IR_U64) return LLVMBuildFPToUI(e->b, x, rt, "");
+  if (to == IR_I64 || to == IR_INDEX) return LLVMBuildFPToSI(e->b, x, rt, "");
+  /* Narrow ints: truncate toward zero into i64, then wrap, like C's
+   * (uint8_t)(int64_t)x: defined for every value a narrow type may hold. */
+  x = LLVMBuildFPToSI(e->b, x, like(e, t, IR_I64), "");
+  return LLVMBuildTrunc(e->b, x, rt, "");
+}
+
+static LLVMValueRef cast_from_int(Em *e, LLVMValueRef x, const IrType *t,
+                                  IrElem from, IrElem to) {
+  LLVMTypeRef rt = like(e, t, to);
+  bool s = ir_elem_is_signed(from);
+  if (to == IR_BOOL)
+    return LLVMBuildICmp(e->b, LLVMIntNE, x, LLVMConstNull(LLVMTypeOf(x)), "");
+  if (ir_elem_is_float(to))
+    return s ? LLVMBuildSIToFP(e->b, x, rt, "") : LLVMBuildUIToFP(e->b, x, rt, "");
+  unsigned fb = from == IR_BOOL ? 1 : 8 * (unsigned)ir_elem_size(from);
+  unsigned tb = 8 * (unsigned)ir_elem_size(to);
+  if (fb == tb) return x;
+  if (fb > tb) return LLVMBuildTrunc(e->b, x, rt, "");
+  return s ? LLVMBuildSExt(e->b, x, rt, "") : LLVMBuildZExt(e->b, x, rt, "");
+}
+
+static bool em_cast(Em *e, IrOp *op) {
+  IrValue *a = op->operands[0], *r = op->results[0];
+  IrElem from = a->type.elem, to = r->type.elem;
+  LLVMValueRef x = em_val(e, a);
+  if (from != to)
+    x = ir_elem_is_float(from) ? cast_from_float(e, x, &a->type, from, to)
+                               : cast_from_int(e, x, &a->type, from, to);
+  em_set(e, r, x);
+  return true;
+}
+
+/* ------------------------------------------------------------------ math */
+static const struct {
+  IrOpKind kind;
+  const char *intrinsic; /* NULL: libm */
+  const char *libm;      /* double name; float adds "f" */
+} maths[] = {
+    {IR_OP_M_EXP, "llvm.exp", 0},     {IR_OP_M_LOG, "llvm.log", 0},
+    {IR_OP_M_SQRT, "llvm.sqrt", 0},   {IR_OP_M_SIN, "llvm.sin", 0},
+    {IR_OP_M_COS, "llvm.cos", 0},     {IR_OP_M_FLOOR, "llvm.floor", 0},
+    {IR_OP_M_CEIL, "llvm.ceil", 0},   {IR_OP_M_ROUND, "llvm.roundeven", 0},
+    {IR_OP_M_POW, "llvm.pow", 0},     {IR_OP_M_TANH, 0, "tanh"},
+    {IR_OP_M_ERF, 0, "erf"},          {IR_OP_M_TAN, 0, "tan"},
+    {IR_OP_M_ASIN, 0, "asin"},        {IR_OP_M_ACOS, 0, "acos"},
+    {IR_OP_M_ATAN, 0, "atan"},        {IR_OP_M_SINH, 0, "sinh"},
+    {IR_OP_M_COSH, 0, "cosh"},        {IR_OP_M_ASINH, 0, "asinh"},
+    {IR_OP_M_ACOSH, 0, "acosh"},      {IR_OP_M_ATANH, 0, "atanh"},
+};
+
+/* The libm function `name` for scalar type t: pure, so LLVM may hoist it. */
+static LLVMValueRef libm_fn(Em *e, const char *name, LLVMTypeRef t,
+                            LLVMTypeRef *ft) {
+  *ft = LLVMFunctionType(t, &t, 1, 0);
+  LLVMValueRef f = LLVMGetNamedFunction(e->mod, name);
+  if (f) return f;
+  f = LLVMAddFunction(e->mod, name, *ft);
+  static const char *const attrs[] = {"nounwind", "willreturn", "nosync"};
+  for (int i = 0; i < 3; i++) {
+    unsigned k = LLVMGetEnumAttributeKindForName(attrs[i], strlen(attrs[i]));
+    LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                            LLVMCreateEnumAttribute(e->c, k, 0));
+  }
+  unsigned mem = LLVMGetEnumAttributeKindForName("memory", 6);
+  LLVMAddAttributeAtIndex(f, LLVMAttributeFunctionIndex,
+                          LLVMCreateEnumAttribute(e->c, mem, 0)); /* none */
+  return f;
+}
+
+/* Calls libm on x (f32 or f64, scalar or fixed vector: lane by lane). */
+static LLVMValueRef libm_call(Em *e, const char *base, IrElem el,
+                              const IrType *t, LLVMValueRef x) {
+  char name[32];
+  snprintf(name, sizeof name, "%s%s", base, el == IR_F32 ? "f" : "");
+  LLVMTypeRef st = em_elem_type(e, el), ft;
+  LLVMValueRef f = libm_fn(e, name, st, &ft);
+  if (t->kind != IR_TYPE_VECTOR) return LLVMBuildCall2(e->b, ft, f, &x, 1, "");
+  LLVMValueRef v = LLVMGetPoison(LLVMTypeOf(x));
+  for (int i = 0; i < t->lanes; i++) {
+    LLVMValueRef k = LLVMConstInt(e->i32, (unsigned)i, 0);
+    LLVMValueRef l = LLVMBuildExtractElement(e->b, x, k, "");
+    l = LLVMBuildCall2(e->b, ft, f, &l, 1, "");
+    v = LLVMBuildInsertElement(e->b, v, l, k, "");
+  }
+  return v;
+}
+
+static bool em_math(Em *e, IrOp *op) {
+  const IrType *t = &op->operands[0]->type;
+  IrElem el = t->elem;
+  size_t m = 0;
+  while (maths[m].kind != op->kind) m++;
+  if (!ir_elem_is_float(el))
+    return em_fail(op, "%s needs float operands, not %s",
+                   ir_op_info(op->kind)->name, ir_elem_name(el));
+  if (!maths[m].intrinsic && t->kind == IR_TYPE_VECTOR && t->scalable)
+    return em_fail(op, "%s on scalable vectors is not supported by code generation yet",
+                   ir_op_info(op->kind)->name);
+  IrElem ce = ir_elem_size(el) == 2 ? IR_F32 : el; /* f16/bf16 via float */
+  LLVMValueRef args[2];
+  for (int i = 0; i < op->num_operands; i++) {
+    args[i] = em_val(e, op->operands[i]);
+    if (ce != el) args[i] = LLVMBuildFPExt(e->b, args[i], like(e, t, ce), "");
+  }
+  LLVMTypeRef ct = like(e, t, ce);
+  LLVMValueRef x = maths[m].intrinsic
+                       ? em_intrinsic(e, maths[m].intrinsic, &ct, 1, args,
+                                      op->num_operands)
+                       : libm_call(e, maths[m].libm, ce, t, args[0]);
+  if (ce != el) x = LLVMBuildFPTrunc(e->b, x, like(e, t, el), "");
+  em_set(e, op->results[0], x);
+  return true;
+}
+
+/* ------------------------------------------------------------------- vec */
+static bool em_vreduce(Em *e, IrOp *op) {
+  IrValue *a = op->operands[0];
+  IrElem el = a->type.elem;
+  const char *kind = ir_attr_string(op, "kind", "");
+  bool f = ir_elem_is_float(el), s = ir_elem_is_signed(el);
+  LLVMValueRef v = em_val(e, a), x;
+  LLVMTypeRef vt = LLVMTypeOf(v);
+  if (f && (!strcmp(kind, "add") || !strcmp(kind, "mul"))) {
+    bool add = kind[0] == 'a';
+    LLVMValueRef args[2] = {LLVMConstReal(em_elem_type(e, el), add ? -0.0 : 1.0), v};
+    x = em_intrinsic(e, add ? "llvm.vector.reduce.fadd" : "llvm.vector.reduce.fmul",
+                     &vt, 1, args, 2);
+    LLVMSetFastMathFlags(x, LLVMFastMathAllowReassoc); /* a tree, not a chain */
+  } else {
+    const char *name = !strcmp(kind, "add") ? "llvm.vector.reduce.add"
+                     : !strcmp(kind, "mul") ? "llvm.vector.reduce.mul"
+                     : !strcmp(kind, "max") ? (f ? "llvm.vector.reduce.fmax"
+                                               : s ? "llvm.vector.reduce.smax"
+                                                   : "llvm.vector.reduce.umax")
+                     : !strcmp(kind, "min") ? (f ? "llvm.vector.reduce.fmin"
+                                               : s ? "llvm.vector.reduce.smin"
+                                                   : "llvm.vector.reduce.umin")
+                                            : NULL;
+    if (!name)
+      return em_fail(op, "internal error: vec.reduce with unknown kind '%s'", kind);
+    x = em_intrinsic(e, name, &vt, 1, &v, 1);
+  }
+  em_set(e, op->results[0], x);
+  return true;
+}
+
+bool em_op_compute(Em *e, IrOp *op, bool *handled) {
+  *handled = true;
+  switch (op->kind) {
+  case IR_OP_CONST: return em_const(e, op);
+  case IR_OP_A_ADD: case IR_OP_A_SUB: case IR_OP_A_MUL: case IR_OP_A_DIV:
+  case IR_OP_A_REM: case IR_OP_A_MAX: case IR_OP_A_MIN: case IR_OP_A_AND:
+  case IR_OP_A_OR: case IR_OP_A_XOR:
+    return em_arith2(e, op);
+  case IR_OP_A_NEG: case IR_OP_A_ABS: case IR_OP_A_NOT: return em_arith1(e, op);
+  case IR_OP_A_FMA: return em_fma(e, op);
+  case IR_OP_A_CMP: return em_cmp(e, op);
+  case IR_OP_A_SELECT:
+    em_set(e, op->results[0],
+           LLVMBuildSelect(e->b, em_val(e, op->operands[0]),
+                           em_val(e, op->operands[1]), em_val(e, op->operands[2]), ""));
+    return true;
+  case IR_OP_A_CAST: return em_cast(e, op);
+  case IR_OP_V_BROADCAST:
+    em_set(e, op->results[0], splat(e, em_val(e, op->operands[0]), &op->results[0]->type));
+    return true;
+  case IR_OP_V_REDUCE: return em_vreduce(e, op);
+  default:
+    for (size_t i = 0; i < sizeof maths / sizeof maths[0]; i++)
+      if (maths[i].kind == op->kind) return em_math(e, op);
+    *handled = false;
+    return true;
+  }
+}

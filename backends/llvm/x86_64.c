@@ -1,0 +1,24 @@
+/*
+ * x86_64.c — what is particular to the x86_64 target.
+ *
+ * LLVM's x86 backend prefers 256-bit vectors even on AVX-512 CPUs (to avoid
+ * frequency drops in mixed code).  A tensor kernel is nothing but vector
+ * code, so where the CPU has avx512f we ask for 512-bit vectors.
+ */
+#include "llvm_int.h"
+
+void x86_64_init(void) {
+  LLVMInitializeX86TargetInfo();
+  LLVMInitializeX86Target();
+  LLVMInitializeX86TargetMC();
+  LLVMInitializeX86AsmPrinter();
+}
+
+void x86_64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
+                     const char *cpu, const char *features) {
+  bool wide = target_feature_on(features, "avx512f", target_cpu_is_wide(t, cpu));
+  if (!wide) return;
+  LLVMAttributeRef a = LLVMCreateStringAttribute(c, "prefer-vector-width", 19,
+                                                 "512", 3);
+  LLVMAddAttributeAtIndex(fn, LLVMAttributeFunctionIndex, a);
+}

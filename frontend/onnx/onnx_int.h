@@ -1,0 +1,102 @@
+/* onnx_int.h — private to frontend/onnx: the loader's context and helpers.
+ *
+ * Exports by file:
+ *   onnx_load.c    (entry points only; see onnx.h)
+ *   onnx_graph.c   onnx_map_*, onnx_graph_*        value map, nodes -> ops
+ *   onnx_weight.c  onnx_weight_*                   initializers, constants
+ *   onnx_tensor.c  onnx_tp_*, onnx_file_*, onnx_dtype_name
+ */
+#ifndef TCC_ONNX_INT_H
+#define TCC_ONNX_INT_H
+
+#include "onnx.h"
+#include "onnx.pb-c.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "tcc's ONNX frontend assumes a little-endian host"
+#endif
+
+/* Per-tensor limit (documented in docs/frontend.md). */
+#define ONNX_MAX_NUMEL 0xffffffffull
+
+/* ------------------------------------------------------------ value map */
+/* Open-addressing map from ONNX value names to pointers, cut from an arena. */
+typedef struct OnnxMap {
+  const char **keys;
+  void **vals;
+  size_t cap, len;
+  IrArena *arena;
+} OnnxMap;
+
+void onnx_map_init(OnnxMap *mp, IrArena *a);
+void *onnx_map_get(const OnnxMap *mp, const char *key);
+void onnx_map_put(OnnxMap *mp, const char *key, void *val); /* replaces */
+
+/* ------------------------------------------------------------- context */
+typedef struct OnnxMapped { /* a mapped external-data file */
+  const char *location;
+  const unsigned char *base;
+  size_t size;
+} OnnxMapped;
+
+typedef struct OnnxCtx {
+  IrModule *m;
+  const char *path;         /* arena copy, for every loc */
+  const OnnxLoadOptions *o; /* never NULL */
+  const char *base_dir;     /* external data folder; NULL: not allowed */
+  int opset;                /* of the default domain */
+  Onnx__GraphProto *g;
+  OnnxMap values;           /* ONNX name -> IrValue* */
+  OnnxMap wnames;           /* weight names already taken */
+  OnnxMapped *files;        /* external data files, mapped once each */
+  int num_files, cap_files;
+} OnnxCtx;
+
+/* A loc naming only the model file: "PATH: error: ...". */
+IrLoc onnx_file_loc(const OnnxCtx *c);
+/* A loc naming a node: "PATH: node 'X' (Op, opset N): error: ...". */
+IrLoc onnx_node_loc(const OnnxCtx *c, const Onnx__NodeProto *n);
+
+/* onnx_graph.c: topological order, nodes -> ops, return op and outputs. */
+bool onnx_graph_build(OnnxCtx *c);
+
+/* onnx_weight.c */
+bool onnx_weight_initializers(OnnxCtx *c);
+/* A weight from a TensorProto, named after hint (sanitized, made unique).
+ * label names the tensor in messages ("initializer 'W'"). */
+IrWeight *onnx_weight_from_tensor(OnnxCtx *c, const Onnx__TensorProto *tp,
+                                  const char *hint, const IrLoc *loc,
+                                  const char *label);
+/* A Constant node -> a weight; returns its value (NULL after a diagnostic). */
+IrValue *onnx_weight_constant(OnnxCtx *c, const Onnx__NodeProto *n);
+
+/* ------------------------------------------------- onnx_tensor.c: data */
+typedef struct OnnxTpInfo {
+  IrType type;      /* static tensor type */
+  uint64_t numel, nbytes;
+  bool external;    /* data_location EXTERNAL: length not checked */
+} OnnxTpInfo;
+
+/* Checks dtype, dims and (unless external) that the stored data has
+ * exactly nbytes; false after a diagnostic at loc naming label. */
+bool onnx_tp_check(const Onnx__TensorProto *tp, const IrLoc *loc,
+                   const char *label, OnnxTpInfo *info);
+/* The raw_data bytes when the tensor stores them (dense already), else NULL. */
+const void *onnx_tp_raw(const Onnx__TensorProto *tp);
+/* Writes the dense little-endian data of a checked, non-external tensor. */
+void onnx_tp_fill(const Onnx__TensorProto *tp, const OnnxTpInfo *info,
+                  void *dst);
+const char *onnx_dtype_name(int dtype); /* "FLOAT", "STRING", ... */
+
+/* A read-only mapping of a whole file (base NULL when size is 0). */
+typedef struct OnnxFile {
+  const unsigned char *base;
+  size_t size;
+} OnnxFile;
+/* False after "LOC: error: [WHAT: ]cannot open 'PATH': REASON" (loc NULL:
+ * the path itself). */
+bool onnx_file_map(const char *path, const IrLoc *loc, const char *what,
+                   OnnxFile *f);
+void onnx_file_unmap(OnnxFile *f);
+
+#endif

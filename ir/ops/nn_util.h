@@ -1,0 +1,92 @@
+/*
+ * nn_util.h — helpers shared by the linear-algebra and NN op families
+ * (matmul.c conv.c pool.c batchnorm.c softmax.c reduce.c).
+ *
+ * Exports by file (nn_util.c):
+ *   nn_name, nn_check_*, nn_attr_*     import/infer checks with the op's name
+ *   nn_window_*                        conv/pool kernel, strides, pads, dilations
+ *   nn_calc_elem, nn_load, nn_store    f16/bf16 computed in f32
+ *   nn_view, nn_lin, nn_lowest, ...    lowering shorthands
+ */
+#ifndef TCC_NN_UTIL_H
+#define TCC_NN_UTIL_H
+
+#include "ir.h"
+#include "lower.h"
+
+/* Element type classes for nn_check_elem. */
+enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT };
+
+/* "MatMul": the ONNX name of the op (its IR name for internal ops). */
+const char *nn_name(const IrOp *op);
+/* Operand i must be a static tensor whose element type is in `classes`. */
+bool nn_check_operand(const IrOp *op, int i, const char *what, unsigned classes);
+bool nn_check_rank_min(const IrOp *op, int i, const char *what, int min_rank);
+
+/* Import: an attribute of the given kind or absent (error names it). */
+bool nn_attr_kind(const IrOp *op, const char *name, IrAttrKind kind);
+/* Import: checks kind INT and writes the value (or dflt) back explicitly. */
+bool nn_attr_int_canon(IrModule *m, IrOp *op, const char *name, int64_t dflt,
+                       int64_t *out);
+bool nn_attr_float_canon(IrModule *m, IrOp *op, const char *name, double dflt);
+/* Normalizes axis into [0, rank); false after "<Op>: axis A is out of range
+ * for rank R". */
+bool nn_norm_axis(const IrOp *op, int64_t axis, int rank, int64_t *out);
+
+/* Convolution/pool windows.  Canonical form: kernel_shape, strides, pads
+ * (begins then ends), dilations, all explicit, no auto_pad. */
+typedef struct NnWindow {
+  int n;                                 /* spatial dims */
+  int64_t in[IR_MAX_RANK];               /* input spatial sizes */
+  int64_t k[IR_MAX_RANK], s[IR_MAX_RANK], d[IR_MAX_RANK];
+  int64_t pb[IR_MAX_RANK], pe[IR_MAX_RANK];
+  int64_t out[IR_MAX_RANK];              /* output spatial sizes */
+} NnWindow;
+/* Import: kinds and lengths of the window attributes; fills defaults for
+ * strides and dilations (kernel_shape must be present unless kernel != NULL). */
+bool nn_window_import(IrModule *m, IrOp *op, int nsp, const int64_t *kernel);
+/* Resolves auto_pad (needs the input spatial sizes) into explicit pads. */
+bool nn_window_resolve(IrModule *m, IrOp *op, const int64_t *in_sp, int nsp);
+/* Infer: reads the canonical attributes into w and computes output sizes
+ * (ceil_mode as in pooling).  False after a diagnostic. */
+bool nn_window_get(const IrOp *op, int nsp, const int64_t *in_sp, bool ceil_mode,
+                   NnWindow *w);
+/* Lowering: the range [lo, hi) of v in [0, count) for which
+ * 0 <= v*mul + base < extent (base an index value, mul > 0). */
+void nn_valid_range(LwCtx *c, IrValue *base, int64_t mul, int64_t count,
+                    int64_t extent, IrValue **lo, IrValue **hi);
+
+/* A loop nest ivs[i] in [lo[i], hi[i]) carrying n values: begin replaces
+ * vals (the initial values) by the body's values; end takes the values to
+ * yield and replaces them by the nest's results.  rank 0 emits no loop.
+ * lo may be NULL (all zero); hi_c gives static bounds when hi is NULL. */
+typedef struct NnIterNest {
+  int rank, n;
+  IrOp *loops[IR_MAX_RANK];
+} NnIterNest;
+void nn_iter_nest_begin(LwCtx *c, NnIterNest *nest, int rank,
+                        IrValue *const *lo, IrValue *const *hi,
+                        const int64_t *hi_c, int n, IrValue **vals,
+                        IrValue **ivs);
+void nn_iter_nest_end(LwCtx *c, NnIterNest *nest, IrValue **vals);
+
+/* f16/bf16 are computed in f32; other types as themselves. */
+IrElem nn_calc_elem(IrElem e);
+IrValue *nn_load(LwCtx *c, IrValue *buf, IrValue *const *idx);  /* calc elem */
+void nn_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
+/* A row-major reinterpretation of buf with the given dims. */
+IrValue *nn_view(LwCtx *c, IrValue *buf, int rank, const int64_t *dims);
+/* iv * mul + add on indices, skipping the trivial parts. */
+IrValue *nn_lin(LwCtx *c, IrValue *iv, int64_t mul, int64_t add);
+IrValue *nn_iadd(LwCtx *c, IrValue *a, IrValue *b);
+IrValue *nn_imul(LwCtx *c, IrValue *a, int64_t k);
+/* Smallest / largest value of e (-inf / +inf for floats). */
+IrValue *nn_lowest(LwCtx *c, IrElem e);
+IrValue *nn_highest(LwCtx *c, IrElem e);
+/* a*b + acc: fma for floats, mul+add for ints. */
+IrValue *nn_madd(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);
+/* Static dims of a tensor/buffer value into dims; returns the rank. */
+int nn_dims(const IrValue *v, int64_t *dims);
+int64_t nn_numel(const int64_t *dims, int rank);
+
+#endif

@@ -1,0 +1,95 @@
+/* pass_manager.c — the pass registry (from passes.def) and the pipeline
+ * runner: a pass, then the verifier, then the IR dump if asked for. */
+#include <stdio.h>
+#include <string.h>
+
+#include "passes.h"
+
+static const PassInfo registry[] = {
+#define PASS(fn, name, summary) {name, summary, pass_##fn},
+#include "passes.def"
+#undef PASS
+};
+
+int pass_count(void) { return (int)(sizeof registry / sizeof registry[0]); }
+const PassInfo *pass_at(int i) { return &registry[i]; }
+
+static const PassInfo *find_n(const char *name, size_t n) {
+  for (int i = 0; i < pass_count(); i++)
+    if (strlen(registry[i].name) == n && !strncmp(registry[i].name, name, n))
+      return &registry[i];
+  return NULL;
+}
+
+const PassInfo *pass_find(const char *name) {
+  return find_n(name, strlen(name));
+}
+
+const char *pass_pipeline_for_level(int level) {
+  if (level <= 0) return "infer-shapes,lower,plan-memory";
+  return "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
+}
+
+void pass_stat(PassContext *pc, const char *name, int64_t value) {
+  for (int i = 0; i < pc->num_stats; i++)
+    if (!strcmp(pc->stats[i].name, name)) {
+      pc->stats[i].value += value;
+      return;
+    }
+  if (pc->num_stats < PASS_MAX_STATS)
+    pc->stats[pc->num_stats++] = (PassStat){name, value};
+}
+
+static void list_valid(char *buf, size_t size) {
+  size_t n = 0;
+  buf[0] = 0;
+  for (int i = 0; i < pass_count() && n < size; i++)
+    n += (size_t)snprintf(buf + n, size - n, "%s%s", i ? ", " : "",
+                          registry[i].name);
+}
+
+bool pass_check_pipeline(const char *passes) {
+  for (const char *p = passes; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 0 || !find_n(p, n)) {
+      char valid[1024];
+      list_valid(valid, sizeof valid);
+      diag_error("unknown pass '%.*s'; valid passes: %s", (int)n, p, valid);
+      return false;
+    }
+    p += n;
+    if (*p == ',') p++;
+  }
+  return true;
+}
+
+static bool wants_dump(const PipelineOptions *o, const char *name) {
+  return o->print_ir_after &&
+         (!strcmp(o->print_ir_after, "all") || !strcmp(o->print_ir_after, name));
+}
+
+bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
+  if (!pass_check_pipeline(o->passes)) return false;
+  FILE *out = o->ir_out ? o->ir_out : stdout;
+  for (const char *p = o->passes; *p;) {
+    size_t n = strcspn(p, ",");
+    const PassInfo *pi = find_n(p, n);
+    PassContext pc = {.m = m};
+    if (!pi->run(&pc)) return false;
+    if (o->verify_each && !ir_verify(m)) {
+      diag_error("IR is invalid after pass '%s' (a bug in tcc)", pi->name);
+      return false;
+    }
+    if (o->stats)
+      for (int i = 0; i < pc.num_stats; i++)
+        fprintf(out, "// %s: %s: %lld\n", pi->name, pc.stats[i].name,
+                (long long)pc.stats[i].value);
+    if (wants_dump(o, pi->name)) {
+      fprintf(out, "// IR after %s\n", pi->name);
+      ir_print_module(m, out);
+    }
+    p += n;
+    if (*p == ',') p++;
+  }
+  return true;
+}

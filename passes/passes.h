@@ -1,0 +1,61 @@
+/*
+ * passes.h — named passes over an IrModule and the manager that runs them.
+ *
+ * Exports by file:
+ *   pass_manager.c  pass_find, pass_pipeline_for_level, pass_run_pipeline
+ *   <name>.c        pass_<name>  one pass each, listed in passes.def
+ */
+#ifndef TCC_PASSES_H
+#define TCC_PASSES_H
+
+#include "ir.h"
+
+#define PASS_MAX_STATS 8
+
+typedef struct PassStat {
+  const char *name;
+  int64_t value;
+} PassStat;
+
+typedef struct PassContext {
+  IrModule *m;
+  /* Statistics a pass reports ("folded: 12"); printed with --stats. */
+  int num_stats;
+  PassStat stats[PASS_MAX_STATS];
+} PassContext;
+
+/* Adds value to the statistic called name. */
+void pass_stat(PassContext *pc, const char *name, int64_t value);
+
+typedef bool (*PassFn)(PassContext *pc);
+typedef struct PassInfo {
+  const char *name;
+  const char *summary;
+  PassFn run;
+} PassInfo;
+
+#define PASS(fn, name, summary) bool pass_##fn(PassContext *pc);
+#include "passes.def"
+#undef PASS
+
+int pass_count(void);
+const PassInfo *pass_at(int i);
+const PassInfo *pass_find(const char *name);
+
+/* The comma-separated pipeline for -O0..-O3. */
+const char *pass_pipeline_for_level(int level);
+
+typedef struct PipelineOptions {
+  const char *passes;          /* comma-separated names */
+  const char *print_ir_after;  /* a pass name, "all", or NULL */
+  bool verify_each;            /* run ir_verify after every pass */
+  bool stats;                  /* print statistics to stdout */
+  FILE *ir_out;                /* where --print-ir-after writes (stdout) */
+} PipelineOptions;
+
+/* Checks every name first (unknown -> error listing valid passes), then runs
+ * the passes in order.  False after a diagnostic. */
+bool pass_check_pipeline(const char *passes);
+bool pass_run_pipeline(IrModule *m, const PipelineOptions *o);
+
+#endif

@@ -1,0 +1,372 @@
+/*
+ * compiler.c — the public compiler API (include/tcc/tcc.h): a session holds
+ * the options, the module, the emitted object and header, and every
+ * diagnostic.  The whole pipeline reads in tcc_compile:
+ *   load (frontend) -> passes (infer, fold, dce, lower, plan) -> LLVM -> header
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "header.h"
+#include "llvm.h"
+#include "onnx.h"
+#include "passes.h"
+#include "session.h"
+
+#define MAX_BINDINGS 64
+
+struct tcc_session {
+  char *diag;
+  size_t diag_len, diag_cap;
+  bool echo;
+  /* options */
+  char *target, *mcpu, *mattr, *name, *passes, *print_ir_after;
+  int opt_level;
+  bool verify_each, stats;
+  OnnxShapeBinding shapes[MAX_BINDINGS];
+  int num_shapes;
+  OnnxDimBinding dims[MAX_BINDINGS];
+  int num_dims;
+  char *given[32]; /* option names given explicitly */
+  int num_given;
+  /* state */
+  IrModule *m;
+  char *model_name;
+  void *obj;
+  size_t obj_size;
+  char *header;
+};
+
+static void session_sink(void *user, DiagLevel level, const char *msg) {
+  tcc_session *s = user;
+  (void)level;
+  size_t n = strlen(msg);
+  if (s->diag_len + n + 2 > s->diag_cap) {
+    size_t cap = (s->diag_cap + n + 2) * 2;
+    char *d = realloc(s->diag, cap);
+    if (!d) return;
+    s->diag = d;
+    s->diag_cap = cap;
+  }
+  memcpy(s->diag + s->diag_len, msg, n);
+  s->diag_len += n;
+  s->diag[s->diag_len++] = '\n';
+  s->diag[s->diag_len] = 0;
+  if (s->echo) fprintf(stderr, "%s\n", msg);
+}
+
+/* Every API entry routes diagnostics to its session. */
+static void enter(tcc_session *s) {
+  diag_set_sink(session_sink, s);
+  diag_reset_count();
+}
+
+tcc_session *tcc_session_new(void) {
+  tcc_session *s = calloc(1, sizeof *s);
+  if (!s) return NULL;
+  s->target = strdup("x86_64");
+  s->opt_level = 2;
+  s->verify_each = true;
+  return s;
+}
+
+static void free_bindings(tcc_session *s) {
+  for (int i = 0; i < s->num_shapes; i++) free((char *)s->shapes[i].name);
+  for (int i = 0; i < s->num_dims; i++) free((char *)s->dims[i].param);
+}
+
+void tcc_session_free(tcc_session *s) {
+  if (!s) return;
+  diag_set_sink(NULL, NULL);
+  ir_module_free(s->m);
+  free_bindings(s);
+  for (int i = 0; i < s->num_given; i++) free(s->given[i]);
+  free(s->target), free(s->mcpu), free(s->mattr), free(s->name);
+  free(s->passes), free(s->print_ir_after), free(s->model_name);
+  free(s->obj), free(s->header), free(s->diag);
+  free(s);
+}
+
+void tcc_session_echo(tcc_session *s, bool echo) { s->echo = echo; }
+IrModule *tcc_session_module(tcc_session *s) { return s->m; }
+
+void tcc_session_set_module(tcc_session *s, IrModule *m) {
+  ir_module_free(s->m);
+  s->m = m;
+}
+
+const char *tcc_diagnostics(const tcc_session *s) {
+  return s->diag ? s->diag : "";
+}
+const char *tcc_version(void) { return TCC_VERSION; }
+const char *tcc_model_name(const tcc_session *s) {
+  return s->m ? s->m->name : s->model_name;
+}
+
+bool tcc_session_has_option(const tcc_session *s, const char *name) {
+  for (int i = 0; i < s->num_given; i++)
+    if (!strcmp(s->given[i], name)) return true;
+  return false;
+}
+
+/* ------------------------------------------------------------- options */
+static bool parse_dims(const char *text, OnnxShapeBinding *b) {
+  b->rank = 0;
+  for (const char *p = text; *p;) {
+    char *end;
+    long long d = strtoll(p, &end, 10);
+    if (end == p || d < 0 || b->rank == IR_MAX_RANK) return false;
+    b->dims[b->rank++] = d;
+    if (*end == 'x' && end[1]) p = end + 1;
+    else if (*end == 0) p = end;
+    else return false;
+  }
+  return true;
+}
+
+static tcc_result set_shape(tcc_session *s, const char *v) {
+  const char *colon = strrchr(v, ':');
+  OnnxShapeBinding b = {0};
+  if (!colon || colon == v || !parse_dims(colon + 1, &b)) {
+    diag_error("invalid -shape value '%s': expected NAME:DIMxDIMx... "
+               "(e.g. input:1x3x224x224; NAME: for a scalar)", v);
+    return TCC_ERROR_INPUT;
+  }
+  if (s->num_shapes == MAX_BINDINGS) {
+    diag_error("too many -shape flags (at most %d)", MAX_BINDINGS);
+    return TCC_ERROR_INPUT;
+  }
+  b.name = strndup(v, (size_t)(colon - v));
+  s->shapes[s->num_shapes++] = b;
+  return TCC_SUCCESS;
+}
+
+static tcc_result set_dim(tcc_session *s, const char *v) {
+  const char *eq = strrchr(v, '=');
+  char *end = NULL;
+  long long d = eq ? strtoll(eq + 1, &end, 10) : -1;
+  if (!eq || eq == v || !end || end == eq + 1 || *end || d < 0) {
+    diag_error("invalid -dim value '%s': expected PARAM=VALUE (e.g. batch=1)", v);
+    return TCC_ERROR_INPUT;
+  }
+  if (s->num_dims == MAX_BINDINGS) {
+    diag_error("too many -dim flags (at most %d)", MAX_BINDINGS);
+    return TCC_ERROR_INPUT;
+  }
+  s->dims[s->num_dims++] =
+      (OnnxDimBinding){strndup(v, (size_t)(eq - v)), d, false};
+  return TCC_SUCCESS;
+}
+
+static tcc_result set_string(char **slot, const char *v) {
+  free(*slot);
+  *slot = strdup(v);
+  return TCC_SUCCESS;
+}
+
+static tcc_result set_bool(bool *slot, const char *name, const char *v) {
+  if (!strcmp(v, "1") || !strcmp(v, "true")) *slot = true;
+  else if (!strcmp(v, "0") || !strcmp(v, "false")) *slot = false;
+  else {
+    diag_error("invalid value '%s' for -%s: expected 0 or 1", v, name);
+    return TCC_ERROR_INPUT;
+  }
+  return TCC_SUCCESS;
+}
+
+static tcc_result set_target(tcc_session *s, const char *v) {
+  if (!target_find(v)) {
+    char list[512] = "";
+    size_t n = 0;
+    for (int i = 0; i < target_count() && n < sizeof list; i++)
+      n += (size_t)snprintf(list + n, sizeof list - n, "%s%s", i ? ", " : "",
+                            target_at(i)->name);
+    diag_error("unknown target '%s'; valid targets: %s", v, list);
+    return TCC_ERROR_INPUT;
+  }
+  return set_string(&s->target, v);
+}
+
+static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
+  if (!strcmp(name, "target")) return set_target(s, v);
+  if (!strcmp(name, "mcpu")) return set_string(&s->mcpu, v);
+  if (!strcmp(name, "mattr")) return set_string(&s->mattr, v);
+  if (!strcmp(name, "name")) {
+    char *id = util_c_identifier(v);
+    bool same = id && !strcmp(id, v) && !strchr(v, '.');
+    free(id);
+    if (!same) {
+      diag_error("invalid -name '%s': must be a C identifier", v);
+      return TCC_ERROR_INPUT;
+    }
+    return set_string(&s->name, v);
+  }
+  if (!strcmp(name, "O")) {
+    if (strlen(v) != 1 || v[0] < '0' || v[0] > '3') {
+      diag_error("invalid optimization level '-O%s': expected 0, 1, 2 or 3", v);
+      return TCC_ERROR_INPUT;
+    }
+    s->opt_level = v[0] - '0';
+    return TCC_SUCCESS;
+  }
+  if (!strcmp(name, "passes")) {
+    if (!pass_check_pipeline(v)) return TCC_ERROR_INPUT;
+    return set_string(&s->passes, v);
+  }
+  if (!strcmp(name, "print-ir-after")) {
+    if (strcmp(v, "all") && !pass_find(v)) {
+      diag_error("unknown pass '%s' in -print-ir-after (see --list-passes)", v);
+      return TCC_ERROR_INPUT;
+    }
+    return set_string(&s->print_ir_after, v);
+  }
+  if (!strcmp(name, "shape")) return set_shape(s, v);
+  if (!strcmp(name, "dim")) return set_dim(s, v);
+  if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
+  if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
+  diag_error("unknown option '-%s' (see tcc --help)", name);
+  return TCC_ERROR_INPUT;
+}
+
+tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value) {
+  enter(s);
+  tcc_result r = set_option(s, name, value ? value : "");
+  if (r == TCC_SUCCESS && s->num_given < 32 && !tcc_session_has_option(s, name))
+    s->given[s->num_given++] = strdup(name);
+  return r;
+}
+
+/* ---------------------------------------------------------------- load */
+static tcc_result check_bindings_used(tcc_session *s) {
+  for (int i = 0; i < s->num_shapes; i++)
+    if (!s->shapes[i].used) {
+      diag_error("-shape names '%s', which is not an input of the model",
+                 s->shapes[i].name);
+      return TCC_ERROR_INPUT;
+    }
+  for (int i = 0; i < s->num_dims; i++)
+    if (!s->dims[i].used) {
+      diag_error("-dim names '%s', which is not a dimension of any input",
+                 s->dims[i].param);
+      return TCC_ERROR_INPUT;
+    }
+  return TCC_SUCCESS;
+}
+
+static tcc_result finish_load(tcc_session *s, IrModule *m) {
+  if (!m) return TCC_ERROR_INPUT;
+  ir_module_free(s->m);
+  s->m = m;
+  return check_bindings_used(s);
+}
+
+static OnnxLoadOptions load_options(tcc_session *s, const char *path,
+                                    const char *base_dir) {
+  free(s->model_name);
+  s->model_name = s->name ? strdup(s->name) : util_c_identifier(path);
+  OnnxLoadOptions o = {s->model_name, base_dir, s->shapes, s->num_shapes,
+                       s->dims, s->num_dims};
+  return o;
+}
+
+tcc_result tcc_load_file(tcc_session *s, const char *path) {
+  enter(s);
+  char *dir = util_dirname(path);
+  OnnxLoadOptions o = load_options(s, path, dir);
+  tcc_result r = finish_load(s, onnx_load_file(path, &o));
+  free(dir);
+  return r;
+}
+
+tcc_result tcc_load_memory(tcc_session *s, const void *data, size_t size,
+                           const char *name, const char *base_dir) {
+  enter(s);
+  OnnxLoadOptions o = load_options(s, name ? name : "model", base_dir);
+  return finish_load(s, onnx_load_memory(data, size, name ? name : "<memory>", &o));
+}
+
+/* ------------------------------------------------------------- compile */
+tcc_result tcc_session_run_passes(tcc_session *s) {
+  enter(s);
+  if (!s->m) {
+    diag_error("no model loaded");
+    return TCC_ERROR_INPUT;
+  }
+  PipelineOptions po = {
+      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level),
+      s->print_ir_after, s->verify_each, s->stats, stdout};
+  if (!pass_run_pipeline(s->m, &po))
+    return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
+  return TCC_SUCCESS;
+}
+
+static tcc_result codegen(tcc_session *s) {
+  IrFunc *f = s->m->main;
+  if (!f->lowered || f->workspace_size < 0) {
+    diag_error("code generation needs lowered IR with a memory plan; the "
+               "pipeline must include 'lower' and 'plan-memory'");
+    return TCC_ERROR_INPUT;
+  }
+  const TccTarget *t = target_find(s->target);
+  if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
+      (s->mattr && !target_check_features(t, s->mattr)))
+    return TCC_ERROR_INPUT;
+  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level};
+  free(s->obj);
+  s->obj = NULL;
+  if (!llvm_emit_object(s->m, &lo, &s->obj, &s->obj_size))
+    return TCC_ERROR_INTERNAL;
+  free(s->header);
+  s->header = header_emit(s->m);
+  return s->header ? TCC_SUCCESS : TCC_ERROR_INTERNAL;
+}
+
+tcc_result tcc_compile(tcc_session *s) {
+  tcc_result r = tcc_session_run_passes(s);
+  if (r != TCC_SUCCESS) return r;
+  enter(s);
+  return codegen(s);
+}
+
+/* ---------------------------------------------------------------- emit */
+tcc_result tcc_emit_memory(tcc_session *s, const void **object,
+                           size_t *object_size, const char **header) {
+  enter(s);
+  if (!s->obj || !s->header) {
+    diag_error("nothing to emit: compile first");
+    return TCC_ERROR_INPUT;
+  }
+  *object = s->obj;
+  *object_size = s->obj_size;
+  *header = s->header;
+  return TCC_SUCCESS;
+}
+
+tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
+  enter(s);
+  if (!s->obj || !s->header) {
+    diag_error("nothing to emit: compile first");
+    return TCC_ERROR_INPUT;
+  }
+  if (!util_mkdir_p(dir)) return TCC_ERROR_INPUT;
+  char *name_o = ir_arena_printf(s->m->arena, "%s.o", s->m->name);
+  char *name_h = ir_arena_printf(s->m->arena, "%s.h", s->m->name);
+  char *path_o = util_join(dir, name_o), *path_h = util_join(dir, name_h);
+  /* Both temporaries first, then both renames: never a new .o beside an
+   * old .h. */
+  char *tmp_o = util_write_temp(path_o, s->obj, s->obj_size);
+  char *tmp_h = tmp_o ? util_write_temp(path_h, s->header, strlen(s->header)) : NULL;
+  bool ok = tmp_o && tmp_h;
+  if (ok) {
+    ok = util_commit_temp(tmp_o, path_o);
+    ok = util_commit_temp(tmp_h, path_h) && ok;
+  } else {
+    util_discard_temp(tmp_o);
+    util_discard_temp(tmp_h);
+  }
+  free(path_o);
+  free(path_h);
+  return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
+}

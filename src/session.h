@@ -1,0 +1,54 @@
+/*
+ * session.h — what the CLI needs of a session beyond the public API.
+ *
+ * Exports by file:
+ *   compiler.c  tcc_session_* internals (module access, echo of diagnostics)
+ *   run.c       tcc_run_model   compile, link with the runtime, execute
+ *   inspect.c   tcc_inspect     print a model summary
+ *   util.c      util_*          files, paths, identifiers
+ */
+#ifndef TCC_SESSION_H
+#define TCC_SESSION_H
+
+#include <stdio.h>
+
+#include "ir.h"
+#include "tcc/tcc.h"
+
+/* Diagnostics also go to stderr as they happen (the CLI wants that). */
+void tcc_session_echo(tcc_session *s, bool echo);
+IrModule *tcc_session_module(tcc_session *s);
+/* Sets the module directly (e.g. parsed from .tir); the session owns it. */
+void tcc_session_set_module(tcc_session *s, IrModule *m);
+/* Runs the pass pipeline only (no code generation). */
+tcc_result tcc_session_run_passes(tcc_session *s);
+/* True when an option was given explicitly. */
+bool tcc_session_has_option(const tcc_session *s, const char *name);
+
+typedef struct RunOptions {
+  const char **inputs;     /* .pb files, by input position */
+  int num_inputs;
+  const char *output_dir;  /* writes output_<i>.pb here */
+  int repeat;              /* bench: runs to time; 0 = run once */
+} RunOptions;
+tcc_result tcc_run_model(tcc_session *s, const RunOptions *o);
+
+tcc_result tcc_inspect(tcc_session *s, FILE *out);
+
+/* util.c */
+char *util_c_identifier(const char *path);  /* stem of path as a C name; malloc'd */
+bool util_read_file(const char *path, char **data, size_t *size);
+/* Writes data to path through a temporary file in the same folder renamed
+ * into place: the old file survives any failure. */
+bool util_write_file_atomic(const char *path, const void *data, size_t size);
+/* The two halves, for writing several files that must appear together:
+ * write_temp returns the temporary's path (malloc'd) or NULL; commit renames
+ * it into place and frees it; discard removes it. */
+char *util_write_temp(const char *path, const void *data, size_t size);
+bool util_commit_temp(char *tmp, const char *path);
+void util_discard_temp(char *tmp);
+char *util_dirname(const char *path);        /* malloc'd; "." when none */
+char *util_join(const char *dir, const char *name); /* malloc'd */
+bool util_mkdir_p(const char *dir);
+
+#endif

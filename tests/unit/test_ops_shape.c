@@ -1,0 +1,326 @@
+/* test_ops_shape.c — data-movement ops: import canonicalization, the shape
+ * rule (exact result types) and exact diagnostics for bad inputs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ir.h"
+
+static char msg[1024];
+
+static void sink(void *user, DiagLevel level, const char *text) {
+  (void)user, (void)level;
+  if (!msg[0]) snprintf(msg, sizeof msg, "%s", text);
+}
+
+static int setup(void **state) {
+  *state = ir_module_new("t");
+  ir_func_new(*state, "main");
+  diag_set_sink(sink, NULL);
+  msg[0] = 0;
+  return 0;
+}
+
+static int teardown(void **state) {
+  ir_module_free(*state);
+  diag_set_sink(NULL, NULL);
+  return 0;
+}
+
+/* A function input of element type e and the given dims. */
+static IrValue *input(IrModule *m, IrElem e, int rank, const int64_t *dims) {
+  return ir_block_add_arg(m, m->main->body, ir_type_tensor(e, rank, dims));
+}
+#define IN(m, e, ...) \
+  input(m, e, (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__})
+#define IN0(m, e) input(m, e, 0, NULL)
+
+/* A 1-D i64 weight (a constant input). */
+static IrValue *ints_weight(IrModule *m, int n, const int64_t *v) {
+  char name[32];
+  int64_t dims[1] = {n};
+  snprintf(name, sizeof name, "w%d", m->num_weights);
+  return ir_weight_add(m, name, ir_type_tensor(IR_I64, 1, dims), v,
+                       (uint64_t)n * 8, true)->value;
+}
+#define W(m, ...) \
+  ints_weight(m, (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__})
+
+static IrOp *op_new(IrModule *m, IrOpKind k, int n, IrValue **in, int nres) {
+  IrOp *op = ir_op_new(m, k, n, in, nres, NULL);
+  ir_block_append(m->main->body, op);
+  return op;
+}
+
+/* Runs import (at opset) then infer; returns the result types as text, or
+ * the first diagnostic. */
+static const char *run(IrModule *m, IrOp *op, int opset) {
+  static char out[1024];
+  const IrOpInfo *info = ir_op_info(op->kind);
+  msg[0] = 0;
+  if (!info->import(m, op, opset) || !info->infer(m, op)) return msg;
+  size_t k = 0;
+  for (int i = 0; i < op->num_results; i++) {
+    char buf[256];
+    k += (size_t)snprintf(out + k, sizeof out - k, "%s%s", i ? ", " : "",
+                          ir_type_str(m, &op->results[i]->type, buf, sizeof buf));
+  }
+  return out;
+}
+
+static const char *ints_attr(const IrOp *op, const char *name) {
+  static char buf[256];
+  const int64_t *v;
+  int n = ir_attr_ints(op, name, &v);
+  if (n < 0) return "absent";
+  size_t k = (size_t)snprintf(buf, sizeof buf, "[");
+  for (int i = 0; i < n; i++)
+    k += (size_t)snprintf(buf + k, sizeof buf - k, "%s%lld", i ? "," : "", (long long)v[i]);
+  snprintf(buf + k, sizeof buf - k, "]");
+  return buf;
+}
+
+static const char *op1(IrModule *m, IrOpKind k, int opset, IrValue *a, IrValue *b) {
+  IrValue *in[2] = {a, b};
+  return run(m, op_new(m, k, b ? 2 : 1, in, 1), opset);
+}
+
+/* ---------------------------------------------------------------- Reshape */
+static void test_reshape(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 2, 3, 4);
+  IrValue *in[2] = {x, W(m, 2, -1, 2)};
+  IrOp *op = op_new(m, IR_OP_RESHAPE, 2, in, 1);
+  assert_string_equal(run(m, op, 14), "f32[2,6,2]");
+  assert_int_equal(op->num_operands, 1);
+  assert_string_equal(ints_attr(op, "shape"), "[2,-1,2]");
+  assert_int_equal(ir_attr_int(op, "allowzero", 7), 0);
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, W(m, 2, 0, 1, -1)), "f32[2,3,1,4]");
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, W(m, -1)), "f32[24]");
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, IN(m, IR_I8, 2, 3), W(m, 3, 2)), "i8[3,2]");
+  /* opset 1: the shape is an attribute */
+  op = op_new(m, IR_OP_RESHAPE, 1, &x, 1);
+  ir_attr_set_ints(m, op, "shape", 2, (int64_t[]){4, 6});
+  assert_string_equal(run(m, op, 1), "f32[4,6]");
+  /* allowzero: 0 is a real zero */
+  IrValue *z = IN(m, IR_F32, 0, 3, 4);
+  in[0] = z, in[1] = W(m, 3, 4, 0);
+  op = op_new(m, IR_OP_RESHAPE, 2, in, 1);
+  ir_attr_set_int(m, op, "allowzero", 1);
+  assert_string_equal(run(m, op, 14), "f32[3,4,0]");
+  /* to a scalar */
+  in[0] = IN(m, IR_F32, 1, 1), in[1] = ints_weight(m, 0, (int64_t[]){0});
+  assert_string_equal(run(m, op_new(m, IR_OP_RESHAPE, 2, in, 1), 14), "f32[]");
+}
+
+static void test_reshape_errors(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 2, 3, 4);
+  IrValue *computed = IN(m, IR_I64, 2);
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, computed),
+                      "error: Reshape: input 'shape' must be a constant "
+                      "(initializer or Constant node); got a computed value");
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, W(m, -1, -1)),
+                      "error: Reshape: more than one -1 in shape [-1,-1]");
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, W(m, 5, 5)),
+                      "error: Reshape: cannot reshape f32[2,3,4] (24 elements) "
+                      "to shape [5,5] (25 elements)");
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, W(m, 5, -1)),
+                      "error: Reshape: cannot infer the -1 in shape [5,-1] for "
+                      "input f32[2,3,4]");
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, W(m, 2, -3)),
+                      "error: Reshape: invalid dimension -3 in shape [2,-3]");
+  assert_string_equal(op1(m, IR_OP_RESHAPE, 14, x, W(m, 1, 1, 1, 0)),
+                      "error: Reshape: shape[3] is 0 (copy) but the input has rank 3");
+  IrOp *op = op_new(m, IR_OP_RESHAPE, 1, &x, 1);
+  assert_string_equal(run(m, op, 14),
+                      "error: Reshape: input 'shape' must be a constant "
+                      "(initializer or Constant node); got nothing");
+}
+
+/* ---------------------------------------------------------------- Flatten */
+static void test_flatten(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 2, 3, 4, 5);
+  static const struct { int64_t axis; const char *want; } cases[] = {
+      {0, "f32[1,120]"}, {1, "f32[2,60]"}, {3, "f32[24,5]"}, {4, "f32[120,1]"},
+      {-1, "f32[24,5]"}, {-4, "f32[1,120]"},
+      {5, "error: Flatten: axis 5 is out of range for rank 4"},
+      {-5, "error: Flatten: axis -5 is out of range for rank 4"}};
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    IrOp *op = op_new(m, IR_OP_FLATTEN, 1, &x, 1);
+    ir_attr_set_int(m, op, "axis", cases[i].axis);
+    assert_string_equal(run(m, op, 13), cases[i].want);
+  }
+  IrOp *op = op_new(m, IR_OP_FLATTEN, 1, &x, 1);
+  assert_string_equal(run(m, op, 13), "f32[2,60]");
+  assert_int_equal(ir_attr_int(op, "axis", -9), 1);
+  op = op_new(m, IR_OP_FLATTEN, 1, &x, 1);
+  ir_attr_set_float(m, op, "axis", 1.0);
+  assert_string_equal(run(m, op, 13), "error: Flatten: attribute 'axis' must be an int");
+}
+
+/* ------------------------------------------------------ Squeeze/Unsqueeze */
+static void test_squeeze(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 1, 3, 1, 5);
+  IrOp *op = op_new(m, IR_OP_SQUEEZE, 1, &x, 1);
+  assert_string_equal(run(m, op, 13), "f32[3,5]");
+  assert_string_equal(ints_attr(op, "axes"), "[0,2]");
+  assert_string_equal(op1(m, IR_OP_SQUEEZE, 13, x, W(m, -2)), "f32[1,3,5]");
+  op = op_new(m, IR_OP_SQUEEZE, 1, &x, 1);
+  ir_attr_set_ints(m, op, "axes", 1, (int64_t[]){0});
+  assert_string_equal(run(m, op, 11), "f32[3,1,5]");
+  assert_string_equal(op1(m, IR_OP_SQUEEZE, 13, x, W(m, 1)),
+                      "error: Squeeze: cannot squeeze axis 1 of size 3");
+  assert_string_equal(op1(m, IR_OP_SQUEEZE, 13, x, W(m, 4)),
+                      "error: Squeeze: axis 4 is out of range for rank 4");
+  assert_string_equal(op1(m, IR_OP_SQUEEZE, 13, x, W(m, 0, -4)),
+                      "error: Squeeze: axis -4 appears twice");
+  assert_string_equal(op1(m, IR_OP_SQUEEZE, 13, x, IN(m, IR_I64, 1)),
+                      "error: Squeeze: input 'axes' must be a constant "
+                      "(initializer or Constant node); got a computed value");
+}
+
+static void test_unsqueeze(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_I64, 3, 4, 5);
+  assert_string_equal(op1(m, IR_OP_UNSQUEEZE, 13, x, W(m, 0)), "i64[1,3,4,5]");
+  assert_string_equal(op1(m, IR_OP_UNSQUEEZE, 13, x, W(m, 3)), "i64[3,4,5,1]");
+  assert_string_equal(op1(m, IR_OP_UNSQUEEZE, 13, x, W(m, 5, 4, 0)), "i64[1,3,4,5,1,1]");
+  assert_string_equal(op1(m, IR_OP_UNSQUEEZE, 13, x, W(m, -1, 1)), "i64[3,1,4,5,1]");
+  assert_string_equal(op1(m, IR_OP_UNSQUEEZE, 13, IN0(m, IR_F32), W(m, 0)), "f32[1]");
+  IrOp *op = op_new(m, IR_OP_UNSQUEEZE, 1, &x, 1);
+  ir_attr_set_ints(m, op, "axes", 1, (int64_t[]){1});
+  assert_string_equal(run(m, op, 11), "i64[3,1,4,5]");
+  assert_string_equal(op1(m, IR_OP_UNSQUEEZE, 13, x, W(m, 4)),
+                      "error: Unsqueeze: axis 4 is out of range for rank 4");
+  assert_string_equal(op1(m, IR_OP_UNSQUEEZE, 13, x, W(m, 1, 1)),
+                      "error: Unsqueeze: axis 1 appears twice");
+  op = op_new(m, IR_OP_UNSQUEEZE, 1, &x, 1);
+  assert_string_equal(run(m, op, 11), "error: Unsqueeze: missing attribute 'axes'");
+}
+
+/* -------------------------------------------------------------- Transpose */
+static void test_transpose(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F16, 2, 3, 4);
+  IrOp *op = op_new(m, IR_OP_TRANSPOSE, 1, &x, 1);
+  assert_string_equal(run(m, op, 13), "f16[4,3,2]");
+  assert_string_equal(ints_attr(op, "perm"), "[2,1,0]");
+  op = op_new(m, IR_OP_TRANSPOSE, 1, &x, 1);
+  ir_attr_set_ints(m, op, "perm", 3, (int64_t[]){1, 2, 0});
+  assert_string_equal(run(m, op, 13), "f16[3,4,2]");
+  op = op_new(m, IR_OP_TRANSPOSE, 1, &x, 1);
+  ir_attr_set_ints(m, op, "perm", 3, (int64_t[]){0, 0, 1});
+  assert_string_equal(run(m, op, 13),
+                      "error: Transpose: perm [0,0,1] is not a permutation of 0..2");
+  op = op_new(m, IR_OP_TRANSPOSE, 1, &x, 1);
+  ir_attr_set_ints(m, op, "perm", 2, (int64_t[]){1, 0});
+  assert_string_equal(run(m, op, 13),
+                      "error: Transpose: perm [1,0] is not a permutation of 0..2");
+}
+
+/* ----------------------------------------------------------------- Concat */
+static const char *concat(IrModule *m, int64_t axis, int n, IrValue **in) {
+  IrOp *op = op_new(m, IR_OP_CONCAT, n, in, 1);
+  ir_attr_set_int(m, op, "axis", axis);
+  return run(m, op, 13);
+}
+
+static void test_concat(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_BOOL, 2, 3), IN(m, IR_BOOL, 2, 1), IN(m, IR_BOOL, 2, 0)};
+  assert_string_equal(concat(m, 1, 3, in), "bool[2,4]");
+  assert_string_equal(concat(m, -1, 3, in), "bool[2,4]");
+  assert_string_equal(concat(m, 1, 1, in), "bool[2,3]");
+  assert_string_equal(concat(m, 0, 3, in),
+                      "error: Concat: input 1 has size 1 in dim 1 but input 0 has 3");
+  assert_string_equal(concat(m, 2, 3, in),
+                      "error: Concat: axis 2 is out of range for rank 2");
+  IrValue *bad[2] = {in[0], IN(m, IR_F32, 2, 3)};
+  assert_string_equal(concat(m, 0, 2, bad),
+                      "error: Concat: input 1 has element type f32 but input 0 has bool");
+  bad[1] = IN(m, IR_BOOL, 2, 3, 1);
+  assert_string_equal(concat(m, 0, 2, bad),
+                      "error: Concat: input 1 has rank 3 but input 0 has rank 2");
+  bad[0] = bad[1] = IN0(m, IR_F32);
+  assert_string_equal(concat(m, 0, 2, bad), "error: Concat: inputs must have rank >= 1");
+  IrOp *op = op_new(m, IR_OP_CONCAT, 3, in, 1);
+  assert_string_equal(run(m, op, 13), "error: Concat: missing attribute 'axis'");
+}
+
+/* ------------------------------------------------------------------ Split */
+static void test_split(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 2, 6);
+  IrValue *in[2] = {x, W(m, 2, 4)};
+  IrOp *op = op_new(m, IR_OP_SPLIT, 2, in, 2);
+  ir_attr_set_int(m, op, "axis", 1);
+  assert_string_equal(run(m, op, 13), "f32[2,2], f32[2,4]");
+  assert_int_equal(op->num_operands, 1);
+  op = op_new(m, IR_OP_SPLIT, 1, &x, 3);
+  ir_attr_set_int(m, op, "axis", -1);
+  assert_string_equal(run(m, op, 13), "f32[2,2], f32[2,2], f32[2,2]");
+  assert_string_equal(ints_attr(op, "split"), "[2,2,2]");
+  op = op_new(m, IR_OP_SPLIT, 1, &x, 2);
+  ir_attr_set_ints(m, op, "split", 2, (int64_t[]){1, 1});
+  assert_string_equal(run(m, op, 11), "f32[1,6], f32[1,6]");
+  op = op_new(m, IR_OP_SPLIT, 1, &x, 4);
+  ir_attr_set_int(m, op, "axis", 1);
+  assert_string_equal(run(m, op, 13),
+                      "error: Split: size 6 of axis 1 is not divisible into 4 outputs");
+  in[1] = W(m, 2, 3);
+  op = op_new(m, IR_OP_SPLIT, 2, in, 2);
+  ir_attr_set_int(m, op, "axis", 1);
+  assert_string_equal(run(m, op, 13),
+                      "error: Split: split [2,3] must have 2 entries summing to 6");
+  IrValue *e[2] = {IN(m, IR_F32, 0), W(m, 0, 0, 0)};
+  assert_string_equal(run(m, op_new(m, IR_OP_SPLIT, 2, e, 3), 13), "f32[0], f32[0], f32[0]");
+}
+
+/* ------------------------------------------- DepthToSpace, SpaceToDepth */
+static void test_depth_space(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 1, 8, 2, 3);
+  IrOp *op = op_new(m, IR_OP_DEPTH_TO_SPACE, 1, &x, 1);
+  ir_attr_set_int(m, op, "blocksize", 2);
+  assert_string_equal(run(m, op, 13), "f32[1,2,4,6]");
+  assert_string_equal(ir_attr_string(op, "mode", "?"), "DCR");
+  op = op_new(m, IR_OP_SPACE_TO_DEPTH, 1, &x, 1);
+  ir_attr_set_int(m, op, "blocksize", 2);
+  assert_string_equal(run(m, op, 13),
+                      "error: SpaceToDepth: height or width not divisible by blocksize 2");
+  op = op_new(m, IR_OP_SPACE_TO_DEPTH, 1, &op->operands[0], 1);
+  op->operands[0] = IN(m, IR_F32, 1, 1, 4, 6);
+  ir_attr_set_int(m, op, "blocksize", 2);
+  assert_string_equal(run(m, op, 13), "f32[1,4,2,3]");
+  op = op_new(m, IR_OP_DEPTH_TO_SPACE, 1, &x, 1);
+  ir_attr_set_int(m, op, "blocksize", 3);
+  assert_string_equal(run(m, op, 13),
+                      "error: DepthToSpace: channels not divisible by blocksize squared 9");
+  op = op_new(m, IR_OP_DEPTH_TO_SPACE, 1, &x, 1);
+  ir_attr_set_int(m, op, "blocksize", 2);
+  ir_attr_set_string(m, op, "mode", "XYZ");
+  assert_string_equal(run(m, op, 13),
+                      "error: DepthToSpace: attribute 'mode' must be \"DCR\" or \"CRD\", not \"XYZ\"");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_reshape, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_reshape_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_flatten, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_squeeze, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unsqueeze, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_transpose, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_concat, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_split, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_depth_space, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
