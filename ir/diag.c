@@ -21,7 +21,8 @@ int diag_error_count(void) { return errors; }
 void diag_reset_count(void) { errors = 0; }
 
 void diag_format_loc(char *buf, size_t size, const IrLoc *loc) {
-  buf[0] = 0;
+  /* No place to name: the message is about the tool's own input. */
+  snprintf(buf, size, "tcc: ");
   if (!loc) return;
   const char *file = loc->file ? loc->file : "<input>";
   if (loc->line > 0)

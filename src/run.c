@@ -93,7 +93,10 @@ static bool write_harness_and_link(RunDir *d) {
                "build tree and %s/lib)", TCC_INSTALL_PREFIX);
     return false;
   }
-  char *src = ir_arena_printf(d->m->arena, harness_text, n, n, n, n, n, n, n,
+  char *up = ir_arena_strdup(d->m->arena, n);
+  for (char *p = up; *p; p++)
+    if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
+  char *src = ir_arena_printf(d->m->arena, harness_text, n, up, up, n, n, up, n,
                               n, n, n);
   char *src_path = in_dir(d, "harness.c");
   if (!util_write_file_atomic(src_path, src, strlen(src))) return false;
@@ -119,16 +122,18 @@ static bool check_input(const IrModule *m, int i, const char *path,
                         const OnnxTensor *t) {
   IrType want = input_type(m, i);
   const char *name = m->main->input_names ? m->main->input_names[i] : NULL;
+  IrLoc loc = {.file = path};
   if (t->name && *t->name && name && strcmp(t->name, name)) {
-    diag_error("%s: tensor '%s' given as input %d, but the model's input %d "
-               "is '%s'", path, t->name, i, i, name);
+    diag_at(DIAG_ERROR, &loc, "tensor '%s' given as input %d, but the model's "
+            "input %d is '%s'", t->name, i, i, name);
     return false;
   }
-  IrType got = ir_type_buffer(t->elem, t->rank, t->dims);
+  IrType got = ir_type_tensor(t->elem, t->rank, t->dims);
+  want.kind = IR_TYPE_TENSOR;
   if (!ir_type_equal(&got, &want)) {
     char a[256], b[256];
-    diag_error("%s: input %d is %s but the model expects %s", path, i,
-               ir_type_str(m, &got, a, sizeof a), ir_type_str(m, &want, b, sizeof b));
+    diag_at(DIAG_ERROR, &loc, "input %d is %s but the model expects %s", i,
+            ir_type_str(m, &got, a, sizeof a), ir_type_str(m, &want, b, sizeof b));
     return false;
   }
   return true;

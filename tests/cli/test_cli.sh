@@ -1,0 +1,92 @@
+#!/bin/sh
+# CLI tests: exact diagnostics and exit codes for bad input, option parsing,
+# and atomic outputs (a failed compile leaves the previous artifacts alone).
+# usage: test_cli.sh TCC
+set -u
+TCC=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+MODELS=$(cd "$HERE/../../models" && pwd)
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+BAD=$T/bad
+/usr/bin/python3 "$HERE/make_bad_models.py" "$BAD" || exit 1
+pass=0; fail=0
+
+# check STATUS EXPECTED_STDERR ARGS... : runs tcc, compares exit status and stderr exactly.
+check() {
+  want_status=$1; want_err=$2; shift 2
+  "$TCC" "$@" > "$T/stdout" 2> "$T/stderr"; status=$?
+  if [ -n "$want_err" ]; then printf '%s\n' "$want_err" > "$T/want"; else : > "$T/want"; fi
+  if [ "$status" -eq "$want_status" ] && diff -u "$T/want" "$T/stderr" > "$T/diff"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: tcc $* (exit $status, expected $want_status)"; cat "$T/diff"
+  fi
+}
+
+# expect NAME CONDITION : a plain assertion.
+expect() {
+  if eval "$2"; then pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL: $1"; fi
+}
+
+O=$T/out
+check 1 "$BAD/not_protobuf.onnx: error: not a valid ONNX model (protobuf parse failed; the file is truncated or not ONNX)" compile "$BAD/not_protobuf.onnx" -o "$O"
+check 1 "$BAD/unknown_op.onnx: node 'foo0' (FooBar, opset 13): error: unsupported operator 'FooBar'" compile "$BAD/unknown_op.onnx" -o "$O"
+check 1 "$BAD/opset_99.onnx: error: unsupported opset 99 for domain 'ai.onnx' (tcc supports 1 to 17)" compile "$BAD/opset_99.onnx" -o "$O"
+check 1 "$BAD/unknown_domain.onnx: node 'r' (Relu): error: operator domain 'com.example' is not supported (tcc supports only the default domain 'ai.onnx')" compile "$BAD/unknown_domain.onnx" -o "$O"
+check 1 "$BAD/undefined_value.onnx: node 'relu0' (Relu, opset 13): error: input 'nowhere' is not produced by any node, initializer or graph input" compile "$BAD/undefined_value.onnx" -o "$O"
+check 1 "$BAD/missing_initializer.onnx: node 'add0' (Add, opset 13): error: input 'bias' is not produced by any node, initializer or graph input" compile "$BAD/missing_initializer.onnx" -o "$O"
+check 1 "$BAD/cycle.onnx: node 'add0' (Add, opset 13): error: the graph has a cycle through this node (via value 'a')" compile "$BAD/cycle.onnx" -o "$O"
+check 1 "$BAD/dtype_mismatch.onnx: node 'add0' (Add, opset 13): error: Add: operands f32[2] and i64[2] have different element types" compile "$BAD/dtype_mismatch.onnx" -o "$O"
+check 1 "$BAD/rank_mismatch.onnx: node 'conv0' (Conv, opset 13): error: Conv: input X has rank 3 but W has rank 4" compile "$BAD/rank_mismatch.onnx" -o "$O"
+check 1 "$BAD/matmul_mismatch.onnx: node 'mm0' (MatMul, opset 13): error: MatMul: A has K=3 but B has K=5" compile "$BAD/matmul_mismatch.onnx" -o "$O"
+check 1 "$BAD/output_type_mismatch.onnx: error: output 'y': the model declares f32[3] but the graph computes f32[2]" compile "$BAD/output_type_mismatch.onnx" -o "$O"
+check 1 "$BAD/no_output_value.onnx: error: output 'zz' is not produced by any node, initializer or graph input" compile "$BAD/no_output_value.onnx" -o "$O"
+check 1 "$BAD/short_initializer.onnx: error: initializer 'w': f32[4] needs 16 bytes of data, found 7" compile "$BAD/short_initializer.onnx" -o "$O"
+check 1 "$BAD/symbolic_dim.onnx: error: input 'x': dimension 1 ('seq') is symbolic; bind it with -dim=seq=VALUE or -shape=x:DIMxDIM..." compile "$BAD/symbolic_dim.onnx" -o "$O"
+check 0 "" compile "$BAD/symbolic_dim.onnx" -dim=seq=5 -o "$O"
+check 0 "" compile "$BAD/symbolic_dim.onnx" --shape x:1x5 -o "$O"
+check 1 "$BAD/symbolic_dim.onnx: error: input 'x': -shape gives rank 3 but the model says rank 2" compile "$BAD/symbolic_dim.onnx" --shape=x:1x5x2 -o "$O"
+check 1 "$BAD/symbolic_dim.onnx: error: -dim=nosuch=3: the model has no symbolic dimension named 'nosuch'" compile "$BAD/symbolic_dim.onnx" -dim=seq=5 -dim=nosuch=3 -o "$O"
+check 1 "tcc: error: invalid -shape value 'x': expected NAME:DIMxDIMx... (e.g. input:1x3x224x224; NAME: for a scalar)" compile "$BAD/symbolic_dim.onnx" -shape=x -o "$O"
+
+# Options and commands.
+check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
+check 1 "tcc: error: unknown option '--frobnicate' (see tcc --help)" compile "$MODELS/mlp/model.onnx" --frobnicate
+check 1 "tcc: error: invalid optimization level '-O7': expected 0, 1, 2 or 3" compile "$MODELS/mlp/model.onnx" -O7
+check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
+check 1 "tcc: error: unknown command 'frob' (see tcc --help)" frob
+check 1 "$T/missing.onnx: error: cannot open: No such file or directory" compile "$T/missing.onnx"
+check 0 "" --version
+expect "--version prints the version" "grep -q '^tcc [0-9]' '$T/stdout'"
+check 0 "" --help
+expect "--help lists commands" "grep -q 'compile MODEL.onnx' '$T/stdout'"
+
+# Every option spelling works: -opt=value, --opt=value, --opt value.
+check 0 "" compile "$MODELS/mlp/model.onnx" -name=a -o "$O"
+check 0 "" compile "$MODELS/mlp/model.onnx" --name=b --o="$O"
+check 0 "" compile "$MODELS/mlp/model.onnx" --name c -o "$O"
+expect "compile writes a.o a.h b.o b.h c.o c.h" "[ -f '$O/a.o' ] && [ -f '$O/a.h' ] && [ -f '$O/b.o' ] && [ -f '$O/c.h' ]"
+expect "the object's name comes from the model's stem" "$TCC compile '$MODELS/cnn/model.onnx' -o '$O' && [ -f '$O/model.o' ]"
+
+# A failed compile leaves the previous artifacts untouched and no partial file.
+cp "$O/a.o" "$T/a.o.before"; cp "$O/a.h" "$T/a.h.before"
+check 1 "$BAD/unknown_op.onnx: node 'foo0' (FooBar, opset 13): error: unsupported operator 'FooBar'" compile "$BAD/unknown_op.onnx" -name=a -o "$O"
+expect "a.o untouched after a failed compile" "cmp -s '$O/a.o' '$T/a.o.before' && cmp -s '$O/a.h' '$T/a.h.before'"
+expect "no temporary files left" "[ -z \"\$(ls '$O' | grep tmp)\" ]"
+
+# Truncated at every 1/16th of its length: a clean error, never a crash.
+size=$(wc -c < "$MODELS/mlp/model.onnx")
+for k in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15; do
+  head -c $((size * k / 16)) "$MODELS/mlp/model.onnx" > "$T/trunc.onnx"
+  "$TCC" compile "$T/trunc.onnx" -name=trunc -o "$O" > /dev/null 2> "$T/stderr"; status=$?
+  expect "truncated at $k/16: exit 1 with an error" "[ $status -eq 1 ] && grep -q 'error: ' '$T/stderr' && [ ! -f '$O/trunc.o' ]"
+done
+
+# tcc run: inputs are checked against the model.
+check 1 "tcc: error: the model has 1 input; 0 given with --input" run "$MODELS/mlp/model.onnx"
+check 1 "$MODELS/cnn/test_data_set_0/input_0.pb: error: input 0 is f32[1,1,28,28] but the model expects f32[1,784]" run "$MODELS/mlp/model.onnx" --input "$MODELS/cnn/test_data_set_0/input_0.pb"
+check 0 "" run "$MODELS/mlp/model.onnx" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --output-dir "$T/run"
+expect "run writes output_0.pb" "[ -s '$T/run/output_0.pb' ]"
+
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]

@@ -1,0 +1,25 @@
+#!/bin/sh
+# The whole test suite, from a fresh Debian 12 machine: installs what is
+# missing, builds tcc twice (plain, and with AddressSanitizer +
+# UndefinedBehaviorSanitizer), and runs every test with ctest.
+#   plain build:     unit, golden IR, CLI, samples, all 1,021 core conformance tests
+#   sanitizer build: unit, golden IR, CLI, samples, the smoke conformance subset
+# Longer runs are separate commands (see docs/testing.md).
+set -eu
+cd "$(dirname "$0")/.."
+tests/install-deps.sh
+JOBS=${JOBS:-2}
+
+echo "== build (RelWithDebInfo)"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j"$JOBS" >/dev/null
+echo "== tests (RelWithDebInfo)"
+ctest --test-dir build --output-on-failure
+
+echo "== build (ASan + UBSan)"
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTCC_SANITIZE=ON \
+  -DTCC_CONFORMANCE_LIST="$PWD/tests/conformance/smoke.txt" >/dev/null
+cmake --build build-asan -j"$JOBS" >/dev/null
+echo "== tests (ASan + UBSan)"
+ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-asan --output-on-failure
