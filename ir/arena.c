@@ -51,7 +51,10 @@ void *ir_arena_alloc_aligned(IrArena *a, size_t size, size_t align) {
   size_t want = 64 * 1024;
   if (a->head && a->head->size < 16u << 20) want = a->head->size * 2;
   if (want < size + align) want = size + align;
-  c = malloc(sizeof *c + want);
+  /* aligned_alloc: the data of a chunk starts 64-byte aligned, so aligned
+   * requests inside it are aligned in memory, not only within the chunk. */
+  size_t bytes = (sizeof *c + want + 63) / 64 * 64;
+  c = aligned_alloc(64, bytes);
   if (!c) {
     fprintf(stderr, "tcc: out of memory (%zu bytes)\n", want);
     abort();
