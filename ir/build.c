@@ -234,8 +234,9 @@ static IrAttr *attr_slot(IrModule *m, IrOp *op, const char *name) {
     memset(&op->attrs[i], 0, sizeof op->attrs[i]);
   } else {
     IrAttr *a = ir_arena_alloc(m->arena, sizeof *a * (size_t)(op->num_attrs + 1));
-    memcpy(a, op->attrs, sizeof *a * (size_t)i);
-    memcpy(a + i + 1, op->attrs + i, sizeof *a * (size_t)(op->num_attrs - i));
+    if (i) memcpy(a, op->attrs, sizeof *a * (size_t)i);
+    if (op->num_attrs > i) /* attrs is NULL on a fresh op: no memcpy(NULL) */
+      memcpy(a + i + 1, op->attrs + i, sizeof *a * (size_t)(op->num_attrs - i));
     op->attrs = a;
     op->num_attrs++;
   }

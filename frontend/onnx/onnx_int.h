@@ -19,6 +19,13 @@
 /* Per-tensor limit (documented in docs/frontend.md). */
 #define ONNX_MAX_NUMEL 0xffffffffull
 
+/* size bytes from arena a at a 64-byte aligned address (absolute: the
+ * arena aligns within malloc'd chunks, which are only 16-aligned). */
+static inline void *onnx_alloc64(IrArena *a, size_t size) {
+  uintptr_t p = (uintptr_t)ir_arena_alloc(a, size + 64);
+  return (void *)((p + 63) & ~(uintptr_t)63);
+}
+
 /* ------------------------------------------------------------ value map */
 /* Open-addressing map from ONNX value names to pointers, cut from an arena. */
 typedef struct OnnxMap {

@@ -33,8 +33,9 @@ IrLoc onnx_node_loc(const OnnxCtx *c, const Onnx__NodeProto *n) {
 }
 
 /* -------------------------------------------------------------- parsing */
+/* Big blocks (raw_data) 64-aligned so weights can point at them. */
 static void *pb_alloc(void *user, size_t size) {
-  return ir_arena_alloc_aligned(user, size ? size : 1, size >= 256 ? 64 : 16);
+  return size >= 256 ? onnx_alloc64(user, size) : ir_arena_alloc(user, size);
 }
 static void pb_free(void *user, void *p) { (void)user, (void)p; }
 

@@ -299,6 +299,15 @@ bool onnx_tensor_write_file(const char *path, const OnnxTensor *t) {
             "rank %d as ONNX", dt ? ir_elem_name(t->elem) : "none", t->rank);
     return false;
   }
+  IrType ty = ir_type_tensor(t->elem, t->rank, t->dims);
+  uint64_t want;
+  if (!ir_type_nbytes(&ty, &want) || want != t->nbytes) {
+    char ts[256];
+    diag_at(DIAG_ERROR, &loc, "cannot write tensor: %s needs %llu bytes, "
+            "given %zu", ir_type_str(NULL, &ty, ts, sizeof ts),
+            (unsigned long long)want, t->nbytes);
+    return false;
+  }
   Onnx__TensorProto tp = ONNX__TENSOR_PROTO__INIT;
   int64_t dims[IR_MAX_RANK];
   memcpy(dims, t->dims, sizeof dims);

@@ -170,8 +170,7 @@ IrWeight *onnx_weight_from_tensor(OnnxCtx *c, const Onnx__TensorProto *tp,
   } else {
     data = onnx_tp_raw(tp);
     if (!data || ((uintptr_t)data & 63)) { /* typed, or raw but unaligned */
-      void *d = ir_arena_alloc_aligned(c->m->arena,
-                                       info.nbytes ? (size_t)info.nbytes : 1, 64);
+      void *d = onnx_alloc64(c->m->arena, (size_t)info.nbytes);
       onnx_tp_fill(tp, &info, d);
       data = d;
     }
