@@ -244,7 +244,7 @@ char *header_emit(const IrModule *m) {
   char *up = malloc(strlen(m->name) + 1), mu[160];
   for (size_t i = 0; (up[i] = (char)toupper((unsigned char)m->name[i])); i++) {}
   snprintf(mu, sizeof mu, "%s_MAYBE_UNUSED", up);
-  put(&b, "/* %s.h — the C interface of the compiled model %s (tcc). */\n", m->name,
+  put(&b, "/* %s.h - the C interface of the compiled model %s (tcc). */\n", m->name,
       m->name);
   put(&b, "#ifndef TCC_MODEL_%s_H\n#define TCC_MODEL_%s_H\n\n", up, up);
   put(&b, "#include <stdint.h>\n#include <tcc/runtime.h>\n\n");

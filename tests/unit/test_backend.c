@@ -1,0 +1,638 @@
+/*
+ * test_backend.c — the LLVM backend, the header and the runtime, end to end.
+ *
+ * Each case hand-builds a small LOWERED module with the ir/lower.h helpers,
+ * emits an x86_64 object and its header, links them with a generic C driver
+ * (it sizes buffers from the header's tcc_tensor_info) and libtccrt.a, runs
+ * the program and compares its outputs with numbers computed here.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "header.h"
+#include "llvm.h"
+#include "lower.h"
+#include "tcc/runtime.h"
+
+/* The runtime itself, for test_runtime_check: the unit tests link tcc_lib,
+ * which does not contain libtccrt. */
+#include "../../runtime/rt.c"
+
+/* ----------------------------------------------------------- fixtures */
+static char diag_text[8192];
+static void sink(void *user, DiagLevel level, const char *msg) {
+  (void)user;
+  (void)level;
+  snprintf(diag_text, sizeof diag_text, "%s", msg);
+}
+
+typedef struct Model {
+  IrModule *m;
+  IrFunc *f;
+  LwCtx c;
+} Model;
+
+static Model model_new(const char *name, int n_in, int n_out, const IrType *types,
+                       const char *const *names, int64_t workspace) {
+  Model d = {0};
+  d.m = ir_module_new(name);
+  d.f = ir_func_new(d.m, "main");
+  d.f->lowered = true;
+  d.f->num_inputs = n_in;
+  d.f->num_outputs = n_out;
+  d.f->workspace_size = workspace;
+  d.f->input_names = ir_arena_alloc(d.m->arena, sizeof(char *) * (size_t)(n_in + 1));
+  d.f->output_names = ir_arena_alloc(d.m->arena, sizeof(char *) * (size_t)(n_out + 1));
+  for (int i = 0; i < n_in + n_out; i++) {
+    ir_block_add_arg(d.m, d.f->body, types[i]);
+    const char **dst = i < n_in ? &d.f->input_names[i] : &d.f->output_names[i - n_in];
+    *dst = ir_arena_strdup(d.m->arena, names[i]);
+  }
+  d.c.m = d.m;
+  d.c.b = ir_builder_at_end(d.m, d.f->body);
+  return d;
+}
+
+static IrValue *arg(Model *d, int i) { return d->f->body->args[i]; }
+
+static LlvmOptions opts(const char *cpu) {
+  LlvmOptions o = {target_find("x86_64"), cpu, NULL, 3};
+  return o;
+}
+
+static void write_file(const char *path, const void *data, size_t n) {
+  FILE *f = fopen(path, "wb");
+  assert_non_null(f);
+  assert_int_equal(fwrite(data, 1, n, f), n);
+  fclose(f);
+}
+
+static void *read_file(const char *path, size_t *n) {
+  FILE *f = fopen(path, "rb");
+  assert_non_null(f);
+  fseek(f, 0, SEEK_END);
+  *n = (size_t)ftell(f);
+  fseek(f, 0, SEEK_SET);
+  char *p = malloc(*n + 1);
+  assert_int_equal(fread(p, 1, *n, f), *n);
+  p[*n] = 0;
+  fclose(f);
+  return p;
+}
+
+static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int sh(const char *fmt, ...) {
+  char cmd[4096];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(cmd, sizeof cmd, fmt, ap);
+  va_end(ap);
+  int rc = system(cmd);
+  return rc == -1 ? -1 : WEXITSTATUS(rc);
+}
+
+/* The driver: reads all inputs from in.bin, checks that bad contexts are
+ * refused with the right status, runs, writes all outputs to out.bin. */
+static const char driver[] =
+    "#include <stdio.h>\n#include <stdlib.h>\n#include \"%1$s.h\"\n"
+    "int main(int argc, char **argv) {\n"
+    "  (void)argc;\n"
+    "  const void *ins[%2$s_NUM_INPUTS + 1]; void *outs[%2$s_NUM_OUTPUTS + 1];\n"
+    "  FILE *f = fopen(argv[1], \"rb\");\n"
+    "  for (int i = 0; i < %2$s_NUM_INPUTS; i++) {\n"
+    "    void *p = malloc(%1$s_inputs[i].nbytes + 1);\n"
+    "    if (fread(p, 1, %1$s_inputs[i].nbytes, f) != %1$s_inputs[i].nbytes) return 20;\n"
+    "    ins[i] = p;\n  }\n  fclose(f);\n"
+    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++) outs[i] = calloc(1, %1$s_outputs[i].nbytes + 1);\n"
+    "  void *ws = aligned_alloc(64, %2$s_WORKSPACE_SIZE + 64);\n"
+    "  tcc_ctx ctx = tcc_ctx_init(ws, %2$s_WORKSPACE_SIZE);\n"
+    "  tcc_ctx bad = ctx; bad.abi_version = 99;\n"
+    "  if (%1$s_run(&bad, ins, outs) != TCC_ERR_ABI_MISMATCH) return 21;\n"
+    "  if (%1$s_run(0, ins, outs) != TCC_ERR_NULL_ARGUMENT) return 22;\n"
+    "  const void *saved = ins[0]; ins[0] = 0;\n"
+    "  if (%1$s_run(&ctx, ins, outs) != TCC_ERR_NULL_ARGUMENT) return 23;\n"
+    "  ins[0] = saved;\n"
+    "  if (%2$s_WORKSPACE_SIZE) { bad = ctx; bad.workspace_size--;\n"
+    "    if (%1$s_run(&bad, ins, outs) != TCC_ERR_WORKSPACE_TOO_SMALL) return 24; }\n"
+    "  int st = %1$s_run(&ctx, ins, outs);\n"
+    "  if (st) return 30 + st;\n"
+    "  f = fopen(argv[2], \"wb\");\n"
+    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++)\n"
+    "    fwrite(outs[i], 1, %1$s_outputs[i].nbytes, f);\n"
+    "  fclose(f);\n"
+    "  for (int i = 0; i < %2$s_NUM_INPUTS; i++) free((void *)ins[i]);\n"
+    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++) free(outs[i]);\n"
+    "  free(ws);\n  return 0;\n}\n";
+
+static char tmpdir[64];
+
+/* A sanitized build has a sanitized libtccrt.a: the driver links the same. */
+#if defined(__SANITIZE_ADDRESS__)
+#define DRIVER_FLAGS "-fsanitize=address,undefined"
+#else
+#define DRIVER_FLAGS ""
+#endif
+
+static void make_tmpdir(void) {
+  snprintf(tmpdir, sizeof tmpdir, "/tmp/tcc_backend_XXXXXX");
+  assert_non_null(mkdtemp(tmpdir));
+}
+
+/* Emits m into tmpdir (<name>.o, <name>.h), links it with the driver and
+ * runs it on the concatenated inputs; fills the concatenated outputs. */
+static void compile_and_run(IrModule *m, const void *in, size_t in_n, void *out,
+                            size_t out_n) {
+  char path[256], up[64];
+  void *obj;
+  size_t size;
+  LlvmOptions o = opts(NULL);
+  assert_int_equal(access(TCC_BINARY_DIR "/libtccrt.a", R_OK), 0);
+  assert_true(ir_verify(m));
+  assert_true(llvm_emit_object(m, &o, &obj, &size));
+  make_tmpdir();
+  snprintf(path, sizeof path, "%s/%s.o", tmpdir, m->name);
+  write_file(path, obj, size);
+  free(obj);
+  char *h = header_emit(m);
+  snprintf(path, sizeof path, "%s/%s.h", tmpdir, m->name);
+  write_file(path, h, strlen(h));
+  free(h);
+  size_t i = 0;
+  for (; m->name[i]; i++) up[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
+  up[i] = 0;
+  char src[8192];
+  snprintf(src, sizeof src, driver, m->name, up);
+  snprintf(path, sizeof path, "%s/main.c", tmpdir);
+  write_file(path, src, strlen(src));
+  snprintf(path, sizeof path, "%s/in.bin", tmpdir);
+  write_file(path, in, in_n);
+  assert_int_equal(sh("cc -std=c11 " DRIVER_FLAGS " -Wall -Wextra -Werror -I%s/include -I%s "
+                      "-o %s/a.out %s/main.c %s/%s.o %s/libtccrt.a -lm",
+                      TCC_SOURCE_DIR, tmpdir, tmpdir, tmpdir, tmpdir, m->name,
+                      TCC_BINARY_DIR), 0);
+  assert_int_equal(sh("%s/a.out %s/in.bin %s/out.bin", tmpdir, tmpdir, tmpdir), 0);
+  snprintf(path, sizeof path, "%s/out.bin", tmpdir);
+  size_t n;
+  void *got = read_file(path, &n);
+  assert_int_equal(n, out_n);
+  memcpy(out, got, n);
+  free(got);
+}
+
+static void cleanup_tmpdir(void) {
+  if (tmpdir[0]) sh("rm -rf %s", tmpdir);
+  tmpdir[0] = 0;
+}
+
+static void assert_close(double got, double want, double tol) {
+  if (fabs(got - want) > tol * (1 + fabs(want))) {
+    print_error("got %.9g, want %.9g\n", got, want);
+    fail();
+  }
+}
+
+/* ------------------------------------------------- scalar loops, weights */
+static const float W8[8] = {0.5f, -1, 2, 0.25f, 3, -0.5f, 1.5f, -2};
+
+/* x f32[4,8] -> y[i] = sqrt(1 + (sum_j x[i,j]*w[j])^2) + tanh(x[i,0]) + erf(..),
+ *               z[i,j] = (i32)floor(max(x,0) * 3) via a workspace buffer,
+ *               p[i,j] = pow(|x|, 1.5) - round(x) */
+static Model build_scalar(void) {
+  int64_t d48[2] = {4, 8}, d4[1] = {4}, d8[1] = {8};
+  IrType types[4] = {ir_type_buffer(IR_F32, 2, d48), ir_type_buffer(IR_F32, 1, d4),
+                     ir_type_buffer(IR_I32, 2, d48), ir_type_buffer(IR_F32, 2, d48)};
+  const char *names[4] = {"x", "y", "z", "p"};
+  Model d = model_new("scal", 1, 3, types, names, 128);
+  LwCtx *c = &d.c;
+  IrWeight *w = ir_weight_add(d.m, "w", ir_type_tensor(IR_F32, 1, d8), W8, sizeof W8, true);
+  IrValue *tmp = lw_alloc(c, IR_F32, 1, d8);
+  ir_attr_set_int(d.m, tmp->def, "offset", 64);
+  IrValue *i, *j, *acc, *zero = lw_const_f(c, IR_F32, 0);
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, 4), 1, &i);
+  IrOp *lj = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, 8), 1, 1, &zero, &j, &acc);
+  IrValue *xi[2] = {i, j};
+  IrValue *prod = lw_bin(c, IR_OP_A_MUL, lw_load(c, arg(&d, 0), xi), lw_load(c, w->value, &j));
+  IrValue *sum = lw_bin(c, IR_OP_A_ADD, acc, prod);
+  lw_store(c, lw_bin(c, IR_OP_A_MAX, lw_load(c, arg(&d, 0), xi), zero), tmp, &j);
+  lw_for_end_iter(c, lj, 1, &sum);
+  IrValue *s = lj->results[0];
+  IrValue *one = lw_const_f(c, IR_F32, 1);
+  IrValue *r = lw_un(c, IR_OP_M_SQRT, lw_fma(c, s, s, one));
+  IrValue *x0[2] = {i, lw_index(c, 0)};
+  IrValue *x00 = lw_load(c, arg(&d, 0), x0);
+  r = lw_bin(c, IR_OP_A_ADD, r, lw_un(c, IR_OP_M_TANH, x00));
+  r = lw_bin(c, IR_OP_A_ADD, r, lw_un(c, IR_OP_M_ERF, x00));
+  lw_store(c, r, arg(&d, 1), &i);
+  IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, 8), 1, &j);
+  IrValue *t = lw_bin(c, IR_OP_A_MUL, lw_load(c, tmp, &j), lw_const_f(c, IR_F32, 3));
+  IrValue *zi[2] = {i, j};
+  lw_store(c, lw_cast(c, lw_un(c, IR_OP_M_FLOOR, t), IR_I32), arg(&d, 2), zi);
+  IrValue *x = lw_load(c, arg(&d, 0), zi);
+  IrValue *pw = lw_bin(c, IR_OP_M_POW, lw_un(c, IR_OP_A_ABS, x), lw_const_f(c, IR_F32, 1.5));
+  lw_store(c, lw_bin(c, IR_OP_A_SUB, pw, lw_un(c, IR_OP_M_ROUND, x)), arg(&d, 3), zi);
+  lw_for_end(c, lk);
+  lw_for_end(c, li);
+  return d;
+}
+
+static void test_scalar_loops(void **state) {
+  (void)state;
+  Model d = build_scalar();
+  float x[32], out[4 + 32 + 32];
+  for (int k = 0; k < 32; k++) x[k] = (float)((k * 37 % 23) - 11) / 4.0f;
+  x[5] = 2.5f; /* round half to even: 2 */
+  compile_and_run(d.m, x, sizeof x, out, sizeof out);
+  int32_t z[32];
+  memcpy(z, out + 4, sizeof z);
+  for (int i = 0; i < 4; i++) {
+    double s = 0;
+    for (int j = 0; j < 8; j++) s += (double)x[i * 8 + j] * W8[j];
+    assert_close(out[i], sqrt(1 + s * s) + tanh(x[i * 8]) + erf(x[i * 8]), 1e-5);
+    for (int j = 0; j < 8; j++) {
+      float v = x[i * 8 + j];
+      assert_int_equal(z[i * 8 + j], (int32_t)floorf(fmaxf(v, 0) * 3));
+      assert_close(out[36 + i * 8 + j], pow(fabs(v), 1.5) - nearbyint(v), 1e-5);
+    }
+  }
+  cleanup_tmpdir();
+  ir_module_free(d.m);
+}
+
+/* ------------------------------------------------------------- vectors */
+/* x f32[2,16] -> y[i] = sum_j (x*2 + acc), m[i] = max_j x, v = x*3+1, via
+ * <8 x f32> loads, broadcasts, fma, vector iter args and vec.reduce. */
+static void test_vector_loop(void **state) {
+  (void)state;
+  int64_t d2x16[2] = {2, 16}, d2[1] = {2};
+  IrType types[4] = {ir_type_buffer(IR_F32, 2, d2x16), ir_type_buffer(IR_F32, 1, d2),
+                     ir_type_buffer(IR_F32, 1, d2), ir_type_buffer(IR_F32, 2, d2x16)};
+  const char *names[4] = {"x", "sum", "max", "v"};
+  Model d = model_new("vec", 1, 3, types, names, 0);
+  LwCtx *c = &d.c;
+  IrType v8 = ir_type_vector(IR_F32, 8, false);
+  IrValue *i, *j, *it[2];
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, 2), 1, &i);
+  IrValue *init[2] = {ir_build1(&c->b, IR_OP_V_BROADCAST, 1,
+                                (IrValue *[]){lw_const_f(c, IR_F32, 0)}, v8),
+                      ir_build1(&c->b, IR_OP_V_BROADCAST, 1,
+                                (IrValue *[]){lw_const_f(c, IR_F32, -INFINITY)}, v8)};
+  IrOp *lj = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, 16), 8, 2, init, &j, it);
+  IrValue *vx = ir_build1(&c->b, IR_OP_VLOAD, 3, (IrValue *[]){arg(&d, 0), i, j}, v8);
+  IrValue *two = ir_build1(&c->b, IR_OP_V_BROADCAST, 1,
+                           (IrValue *[]){lw_const_f(c, IR_F32, 2)}, v8);
+  IrValue *three = ir_build1(&c->b, IR_OP_V_BROADCAST, 1,
+                             (IrValue *[]){lw_const_f(c, IR_F32, 3)}, v8);
+  IrValue *one = ir_build1(&c->b, IR_OP_V_BROADCAST, 1,
+                           (IrValue *[]){lw_const_f(c, IR_F32, 1)}, v8);
+  IrValue *y[2] = {lw_fma(c, vx, two, it[0]), lw_bin(c, IR_OP_A_MAX, it[1], vx)};
+  ir_build(&c->b, IR_OP_VSTORE, 4, (IrValue *[]){lw_fma(c, vx, three, one), arg(&d, 3), i, j},
+           0, NULL);
+  lw_for_end_iter(c, lj, 2, y);
+  const char *kinds[2] = {"add", "max"};
+  for (int k = 0; k < 2; k++) {
+    IrOp *r = ir_build(&c->b, IR_OP_V_REDUCE, 1, &lj->results[k], 1,
+                       &(IrType){.kind = IR_TYPE_SCALAR, .elem = IR_F32});
+    ir_attr_set_string(d.m, r, "kind", kinds[k]);
+    lw_store(c, r->results[0], arg(&d, 1 + k), &i);
+  }
+  lw_for_end(c, li);
+  float x[32], out[2 + 2 + 32];
+  for (int k = 0; k < 32; k++) x[k] = (float)((k * 7) % 13) - 6.5f;
+  compile_and_run(d.m, x, sizeof x, out, sizeof out);
+  for (int r = 0; r < 2; r++) {
+    float s = 0, mx = -INFINITY;
+    for (int k = 0; k < 16; k++) {
+      s += 2 * x[r * 16 + k];
+      mx = fmaxf(mx, x[r * 16 + k]);
+      assert_close(out[4 + r * 16 + k], 3 * x[r * 16 + k] + 1, 1e-6);
+    }
+    assert_close(out[r], s, 1e-6);
+    assert_close(out[2 + r], mx, 0);
+  }
+  cleanup_tmpdir();
+  ir_module_free(d.m);
+}
+
+/* -------------------------------------------------- casts, ints, bools */
+/* a f32[8], b i32[8] -> c i32 = (i32)a, u u8 = (u8)b, neg bool = a < 0,
+ * q i32 = b / 3 + b % 3 (signed), h f16 = exp((f16)a), n u32 = (u32)b / 3,
+ * s f32 = select(neg, (f32)b, a) copied through mem.copy and mem.view. */
+static void test_casts(void **state) {
+  (void)state;
+  int64_t d8[1] = {8}, d24[2] = {2, 4};
+  IrType types[9] = {ir_type_buffer(IR_F32, 1, d8),  ir_type_buffer(IR_I32, 1, d8),
+                     ir_type_buffer(IR_I32, 1, d8),  ir_type_buffer(IR_U8, 1, d8),
+                     ir_type_buffer(IR_BOOL, 1, d8), ir_type_buffer(IR_I32, 1, d8),
+                     ir_type_buffer(IR_F16, 1, d8),  ir_type_buffer(IR_U32, 1, d8),
+                     ir_type_buffer(IR_F32, 2, d24)};
+  const char *names[9] = {"a", "b", "c", "u", "neg", "q", "h", "n", "s"};
+  Model d = model_new("casts", 2, 7, types, names, 64);
+  LwCtx *c = &d.c;
+  IrValue *tmp = lw_alloc(c, IR_F32, 1, d8);
+  ir_attr_set_int(d.m, tmp->def, "offset", 0);
+  IrValue *i;
+  IrOp *l = lw_for_begin(c, lw_index(c, 0), lw_index(c, 8), 1, &i);
+  IrValue *a = lw_load(c, arg(&d, 0), &i), *b = lw_load(c, arg(&d, 1), &i);
+  lw_store(c, lw_cast(c, a, IR_I32), arg(&d, 2), &i);
+  lw_store(c, lw_cast(c, b, IR_U8), arg(&d, 3), &i);
+  IrValue *neg = lw_cmp(c, "lt", a, lw_const_f(c, IR_F32, 0));
+  lw_store(c, neg, arg(&d, 4), &i);
+  IrValue *three = lw_const_i(c, IR_I32, 3);
+  lw_store(c, lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_DIV, b, three),
+                     lw_bin(c, IR_OP_A_REM, b, three)), arg(&d, 5), &i);
+  lw_store(c, lw_un(c, IR_OP_M_EXP, lw_cast(c, a, IR_F16)), arg(&d, 6), &i);
+  lw_store(c, lw_bin(c, IR_OP_A_DIV, lw_cast(c, b, IR_U32), lw_const_i(c, IR_U32, 3)),
+           arg(&d, 7), &i);
+  lw_store(c, lw_select(c, lw_cast(c, lw_cast(c, neg, IR_I8), IR_BOOL), lw_cast(c, b, IR_F32), a),
+           tmp, &i);
+  lw_for_end(c, l);
+  IrValue *view = ir_build1(&c->b, IR_OP_VIEW, 1, &tmp, ir_type_buffer(IR_F32, 2, d24));
+  lw_copy(c, view, arg(&d, 8));
+
+  struct {
+    float a[8];
+    int32_t b[8];
+  } in = {{1.7f, -1.7f, 0.2f, -0.5f, 3.99f, -100.25f, 7, -0.0f},
+          {7, -7, 300, -1, 0, 5, -300, 2}};
+  struct {
+    int32_t c[8];
+    uint8_t u[8], neg[8];
+    int32_t q[8];
+    uint16_t h[8];
+    uint32_t n[8];
+    float s[8];
+  } out;
+  compile_and_run(d.m, &in, sizeof in, &out, sizeof out);
+  for (int k = 0; k < 8; k++) {
+    assert_int_equal(out.c[k], (int32_t)in.a[k]);
+    assert_int_equal(out.u[k], (uint8_t)in.b[k]);
+    assert_int_equal(out.neg[k], in.a[k] < 0);
+    assert_int_equal(out.q[k], in.b[k] / 3 + in.b[k] % 3);
+    uint16_t hf;
+    ir_elem_store_f64(IR_F16, &hf, 0, in.a[k]);
+    double hv = ir_elem_load_f64(IR_F16, &hf, 0);
+    ir_elem_store_f64(IR_F16, &hf, 0, expf((float)hv));
+    assert_int_equal(out.h[k], hf);
+    assert_int_equal(out.n[k], (uint32_t)in.b[k] / 3u);
+    assert_close(out.s[k], in.a[k] < 0 ? (float)in.b[k] : in.a[k], 0);
+  }
+  cleanup_tmpdir();
+  ir_module_free(d.m);
+}
+
+/* ----------------------------------------------- symbols, determinism */
+/* Counts the defined symbols of obj; fails on one without the prefix. */
+static int check_symbols(const void *obj, size_t n, const char *want1,
+                         const char *want2, int *found) {
+  char path[256], cmd[512];
+  snprintf(path, sizeof path, "%s/scal.o", tmpdir);
+  write_file(path, obj, n);
+  snprintf(cmd, sizeof cmd, "llvm-nm-19 --defined-only --no-sort %s", path);
+  FILE *p = popen(cmd, "r");
+  assert_non_null(p);
+  char buf[256];
+  int count = 0;
+  *found = 0;
+  while (fgets(buf, sizeof buf, p)) {
+    buf[strcspn(buf, "\n")] = 0;
+    if (strlen(buf) < 20) continue;
+    char kind = buf[17], *name = buf + 19; /* "<16 hex> <kind> <name>" */
+    /* .L labels are the assembler's local temporaries (constant pools);
+     * no linker sees them, but they must at least be local. */
+    if (!strncmp(name, ".L", 2) && kind >= 'a' && kind <= 'z') continue;
+    if (strncmp(name, "scal_", 5)) {
+      print_error("symbol without the prefix: %s\n", buf);
+      fail();
+    }
+    *found += !strcmp(name, want1) + !strcmp(name, want2);
+    count++;
+  }
+  assert_int_equal(pclose(p), 0);
+  return count;
+}
+
+static void test_symbols_and_reproducible(void **state) {
+  (void)state;
+  Model d = build_scalar();
+  LlvmOptions o = opts(NULL);
+  void *a, *b;
+  size_t na, nb;
+  int found;
+  assert_true(llvm_emit_object(d.m, &o, &a, &na));
+  assert_true(llvm_emit_object(d.m, &o, &b, &nb));
+  assert_int_equal(na, nb);
+  assert_memory_equal(a, b, na);
+  make_tmpdir();
+  /* O3 inlines _main and folds the small weight into the code */
+  assert_int_equal(check_symbols(a, na, "scal_run", "", &found), 1);
+  assert_int_equal(found, 1);
+  free(a);
+  free(b);
+  o.opt_level = 0;
+  assert_true(llvm_emit_object(d.m, &o, &a, &na));
+  assert_int_equal(check_symbols(a, na, "scal_main", "scal_w_w", &found), 3);
+  assert_int_equal(found, 2);
+  assert_int_equal(sh("llvm-readelf-19 -S %s/scal.o | grep -q '.rodata.tcc_weights'",
+                      tmpdir), 0);
+  free(a);
+  cleanup_tmpdir();
+  ir_module_free(d.m);
+}
+
+/* ---------------------------------------------------------- diagnostics */
+/* LLVM's own list, from llc: "a, b, c". */
+static char *llc_list(const char *section) {
+  FILE *p = popen("llc-19 -mtriple=x86_64-unknown-linux-gnu -mcpu=help 2>&1", "r");
+  assert_non_null(p);
+  char line[512];
+  size_t cap = 1 << 16, len = 0;
+  char *s = calloc(1, cap);
+  bool on = false;
+  while (fgets(line, sizeof line, p)) {
+    if (!strncmp(line, "Available ", 10)) on = strstr(line, section) != NULL;
+    char name[128];
+    if (on && !strncmp(line, "  ", 2) && sscanf(line, " %127s", name) == 1 &&
+        strstr(line, " - "))
+      len += (size_t)snprintf(s + len, cap - len, "%s%s", len ? ", " : "", name);
+  }
+  pclose(p);
+  return s;
+}
+
+static void test_cpu_feature_diagnostics(void **state) {
+  (void)state;
+  const TccTarget *t = target_find("x86_64");
+  assert_non_null(t);
+  assert_ptr_equal(target_find("amd64"), t);
+  assert_null(target_find("pdp11"));
+  assert_string_equal(t->default_cpu, "x86-64-v3");
+  assert_true(target_check_cpu(t, "x86-64-v3"));
+  assert_true(target_check_cpu(t, "skylake-avx512"));
+  assert_true(target_check_cpu(t, "native"));
+  assert_true(target_check_features(t, "+avx2,-fma"));
+  assert_true(target_check_features(t, ""));
+  diag_set_sink(sink, NULL);
+  char want[8192];
+  char *cpus = llc_list("CPUs"), *feats = llc_list("features");
+  assert_false(target_check_cpu(t, "skylake-foo"));
+  snprintf(want, sizeof want,
+           "tcc: error: unknown CPU 'skylake-foo' for target x86_64; valid CPUs: %s, native", cpus);
+  assert_string_equal(diag_text, want);
+  assert_false(target_check_features(t, "+avx2,+foo"));
+  snprintf(want, sizeof want,
+           "tcc: error: unknown feature 'foo' for target x86_64; valid features: %s", feats);
+  assert_string_equal(diag_text, want);
+  assert_false(target_check_features(t, "avx2"));
+  assert_string_equal(diag_text, "tcc: error: invalid feature 'avx2' for target x86_64: "
+                                 "expected +name or -name");
+  diag_set_sink(NULL, NULL);
+  free(cpus);
+  free(feats);
+}
+
+static void test_emit_errors(void **state) {
+  (void)state;
+  int64_t d4[1] = {4};
+  IrType types[2] = {ir_type_buffer(IR_F32, 1, d4), ir_type_buffer(IR_F32, 1, d4)};
+  types[0].dims[0].sym = 0;
+  const char *names[2] = {"x", "y"};
+  Model d = model_new("bad", 1, 1, types, names, 0);
+  ir_sym_add(d.m, "N", 1, 8);
+  IrValue *i;
+  IrOp *l = lw_for_begin(&d.c, lw_index(&d.c, 0), lw_index(&d.c, 4), 1, &i);
+  lw_store(&d.c, lw_load(&d.c, arg(&d, 0), &i), arg(&d, 1), &i);
+  lw_for_end(&d.c, l);
+  diag_set_sink(sink, NULL);
+  LlvmOptions o = opts(NULL);
+  void *obj;
+  size_t n;
+  assert_false(llvm_emit_object(d.m, &o, &obj, &n));
+  assert_null(obj);
+  assert_string_equal(diag_text,
+                      "tcc: error: symbolic dimensions are not supported by code generation yet");
+  ir_module_free(d.m);
+
+  types[0].dims[0].sym = -1;
+  d = model_new("bad2", 1, 1, types, names, 64);
+  lw_alloc(&d.c, IR_F32, 1, d4);
+  assert_false(llvm_emit_object(d.m, &o, &obj, &n));
+  assert_string_equal(diag_text, "tcc: error: internal error: mem.alloc has no planned "
+                                 "offset (the memory plan did not run)");
+  diag_set_sink(NULL, NULL);
+  ir_module_free(d.m);
+}
+
+/* -------------------------------------------------------------- header */
+static void test_header(void **state) {
+  (void)state;
+  int64_t d[3] = {1, 3, 4}, d2[1] = {2};
+  IrType types[3] = {ir_type_buffer(IR_F32, 3, d), ir_type_buffer(IR_BOOL, 1, d2),
+                     ir_type_buffer(IR_I64, 1, d2)};
+  types[0].dims[0].sym = 0;
+  const char *names[3] = {"input:0", "in\"*/x", "int"};
+  Model m = model_new("net", 2, 1, types, names, 4096);
+  int s = ir_sym_add(m.m, "batch", 1, 64);
+  m.m->syms[s].value = 8;
+  char *h = header_emit(m.m);
+  static const char *const want[] = {
+      "#ifndef TCC_MODEL_NET_H\n#define TCC_MODEL_NET_H\n",
+      "#include <tcc/runtime.h>\n",
+      "#define NET_ABI_VERSION 1u\n",
+      "#define NET_WORKSPACE_SIZE 4096u\n",
+      "#define NET_NUM_INPUTS 2\n",
+      "#define NET_NUM_OUTPUTS 1\n",
+      " *   input 0 \"input:0\": f32[batch=8,3,4], row-major, 384 bytes\n",
+      " *   input 1 \"in\\\"*\\057x\": bool[2], row-major, 2 bytes\n",
+      " *   output 0 \"int\": i64[2], row-major, 16 bytes\n",
+      "static const int64_t net_input0_dims[3] NET_MAYBE_UNUSED = {8, 3, 4};\n",
+      "static const char *const net_input0_dim_names[3] NET_MAYBE_UNUSED = {\"batch\", 0, 0};\n",
+      "  {\"input:0\", 1, 3, net_input0_dims, net_input0_dim_names, 384u},\n",
+      "  {\"in\\\"*\\057x\", 9, 1, net_input1_dims, 0, 2u},\n",
+      "  {\"int\", 7, 1, net_output0_dims, 0, 16u},\n",
+      "int net_run(const tcc_ctx *ctx, const void *const inputs[],\n    void *const outputs[]);\n",
+      "static inline int net_infer(const tcc_ctx *ctx,\n    const float *input_0,\n"
+      "    const uint8_t *in___x,\n    int64_t *int_) {\n",
+      "  const void * const inputs[2] = {input_0, in___x};\n",
+      "  return net_run(ctx, inputs, outputs);\n",
+      "#ifdef __cplusplus\nextern \"C\" {\n#endif\n",
+  };
+  for (size_t k = 0; k < sizeof want / sizeof want[0]; k++)
+    if (!strstr(h, want[k])) {
+      print_error("header lacks:\n%s\n--- header:\n%s\n", want[k], h);
+      fail();
+    }
+  char *h2 = header_emit(m.m);
+  assert_string_equal(h, h2);
+  free(h2);
+  make_tmpdir();
+  char path[256];
+  snprintf(path, sizeof path, "%s/net.h", tmpdir);
+  write_file(path, h, strlen(h));
+  snprintf(path, sizeof path, "%s/use.c", tmpdir);
+  write_file(path, "#include \"net.h\"\n", 17);
+  assert_int_equal(sh("cc -std=c99 -Wall -Wextra -Werror -I%s/include -c %s/use.c -o %s/use.o",
+                      TCC_SOURCE_DIR, tmpdir, tmpdir), 0);
+  if (sh("command -v c++ >/dev/null 2>&1") == 0) {
+    snprintf(path, sizeof path, "%s/use.cc", tmpdir);
+    write_file(path, "#include \"net.h\"\n", 17);
+    assert_int_equal(sh("c++ -Wall -Wextra -Werror -I%s/include -c %s/use.cc -o %s/usecc.o",
+                        TCC_SOURCE_DIR, tmpdir, tmpdir), 0);
+  }
+  free(h);
+  cleanup_tmpdir();
+  ir_module_free(m.m);
+}
+
+/* ------------------------------------------------------------- runtime */
+static void test_runtime_check(void **state) {
+  (void)state;
+  static _Alignas(64) unsigned char ws[128];
+  float a = 1, b = 0;
+  const void *ins[1] = {&a};
+  void *outs[1] = {&b};
+  tcc_ctx c = tcc_ctx_init(ws, sizeof ws);
+  assert_int_equal(tcc_rt_check(&c, TCC_ABI_VERSION, 128, 1, ins, 1, outs), TCC_OK);
+  assert_int_equal(tcc_rt_check(NULL, TCC_ABI_VERSION, 0, 1, ins, 1, outs),
+                   TCC_ERR_NULL_ARGUMENT);
+  const void *null_in[1] = {NULL};
+  assert_int_equal(tcc_rt_check(&c, TCC_ABI_VERSION, 0, 1, null_in, 1, outs),
+                   TCC_ERR_NULL_ARGUMENT);
+  assert_int_equal(tcc_rt_check(&c, TCC_ABI_VERSION, 0, 1, NULL, 1, outs),
+                   TCC_ERR_NULL_ARGUMENT);
+  assert_int_equal(tcc_rt_check(&c, TCC_ABI_VERSION, 129, 1, ins, 1, outs),
+                   TCC_ERR_WORKSPACE_TOO_SMALL);
+  assert_int_equal(tcc_rt_check(&c, TCC_ABI_VERSION + 1, 0, 1, ins, 1, outs),
+                   TCC_ERR_ABI_MISMATCH);
+  tcc_ctx mis = tcc_ctx_init(ws + 4, 64);
+  assert_int_equal(tcc_rt_check(&mis, TCC_ABI_VERSION, 64, 1, ins, 1, outs),
+                   TCC_ERR_WORKSPACE_MISALIGNED);
+  tcc_ctx none = tcc_ctx_init(NULL, 0);
+  assert_int_equal(tcc_rt_check(&none, TCC_ABI_VERSION, 0, 1, ins, 1, outs), TCC_OK);
+  assert_int_equal(tcc_rt_check(&none, TCC_ABI_VERSION, 0, 0, NULL, 0, NULL), TCC_OK);
+  assert_string_equal(tcc_status_str(TCC_ERR_WORKSPACE_TOO_SMALL), "workspace too small");
+  assert_string_equal(tcc_status_str(77), "unknown status");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_runtime_check),
+      cmocka_unit_test(test_cpu_feature_diagnostics),
+      cmocka_unit_test(test_header),
+      cmocka_unit_test(test_emit_errors),
+      cmocka_unit_test(test_symbols_and_reproducible),
+      cmocka_unit_test(test_scalar_loops),
+      cmocka_unit_test(test_vector_loop),
+      cmocka_unit_test(test_casts),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
