@@ -167,7 +167,13 @@ static void put_infos(Buf *b, const IrModule *m, const char *kind, int first,
   const IrFunc *f = m->main;
   for (int i = 0; i < n; i++)
     put_info_data(b, m, kind, i, &f->body->args[first + i]->type, mu);
-  if (!n) return;
+  if (!n) {
+    /* C has no empty arrays: one zeroed entry, so code indexing by
+     * <NAME>_NUM_<KIND>S compiles for models without inputs. */
+    put(b, "static const tcc_tensor_info %s_%ss[1] %s = {{0, 0, 0, 0, 0, 0}};\n",
+        m->name, kind, mu);
+    return;
+  }
   put(b, "static const tcc_tensor_info %s_%ss[%d] %s = {\n", m->name, kind, n, mu);
   for (int i = 0; i < n; i++) {
     const IrType *t = &f->body->args[first + i]->type;

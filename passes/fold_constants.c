@@ -38,8 +38,11 @@ static bool foldable(const IrOp *op) {
   return true;
 }
 
-/* Runs op's lowering in a scratch function; results land in out[]. */
-static bool evaluate(IrModule *m, IrOp *op, void **out) {
+/* Runs op's lowering in a scratch function; results land in out[].  An
+ * operand of a type-only op is never read, but the interpreter wants memory
+ * behind every buffer argument: it gets zeroed scratch (*scratch, freed by
+ * the caller). */
+static bool evaluate(IrModule *m, IrOp *op, void **out, void **scratch) {
   IrFunc *main = m->main;
   IrFunc *tf = ir_func_new(m, "fold");
   m->main = main;
@@ -54,7 +57,11 @@ static bool evaluate(IrModule *m, IrOp *op, void **out) {
     IrValue *v = op->operands[i];
     if (v && !v->weight) { /* type-only operand: never read */
       c.in[i] = ir_block_add_arg(m, tf->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
-      bufs[nargs++] = NULL;
+      uint64_t bytes = 0;
+      ir_type_nbytes(&v->type, &bytes);
+      scratch[i] = calloc(1, bytes ? bytes : 1);
+      if (!scratch[i]) return false;
+      bufs[nargs++] = scratch[i];
     } else {
       c.in[i] = v;
     }
@@ -96,8 +103,11 @@ bool pass_fold_constants(PassContext *pc) {
   for (IrOp *op = f->body->first, *next; op; op = next) {
     next = op->next;
     if (!foldable(op)) continue;
-    void *out[16];
-    if (op->num_results > 16 || !evaluate(m, op, out)) return false;
+    void *out[16], *scratch[64] = {0};
+    bool ok = op->num_results <= 16 && op->num_operands <= 64 &&
+              evaluate(m, op, out, scratch);
+    for (int i = 0; i < 64; i++) free(scratch[i]);
+    if (!ok) return false;
     for (int i = 0; i < op->num_results; i++) {
       IrValue *r = op->results[i];
       uint64_t bytes;
