@@ -192,7 +192,7 @@ static size_t lex_string(P *p, size_t k0) {
     if (c == '"') return k + 1 - k0;
     if (c == '\\') {
       int e = peekc(p, k + 1);
-      if (e == '"' || e == '\\' || e == 'n') {
+      if (e == '"' || e == '\\' || e == 'n' || e == 't') {
         k += 2;
         continue;
       }
@@ -356,6 +356,7 @@ static char *decode(P *p, const char *s, size_t n) {
     }
     char e = s[++i];
     if (e == 'n') *o++ = '\n';
+    else if (e == 't') *o++ = '\t';
     else if (e != 'x') *o++ = e;
     else {
       char hex[3] = {s[i + 1], s[i + 2], 0};
@@ -704,8 +705,13 @@ static bool op_types(P *p, IrOp *op) {
     return true;
   }
   if (!expect(p, ':')) return false;
-  for (int i = 0; i < op->num_results; i++)
-    if ((i && !expect(p, ',')) || !type(p, &op->results[i]->type)) return false;
+  for (int i = 0; i < op->num_results; i++) {
+    if (i && !accept(p, ',')) {
+      perr(p, &p->tok, "expected %d result types", op->num_results);
+      return false;
+    }
+    if (!type(p, &op->results[i]->type)) return false;
+  }
   if (is_punct(p, ',')) {
     perr(p, &p->tok, "expected %d result type%s", op->num_results,
          op->num_results == 1 ? "" : "s");
@@ -829,18 +835,19 @@ static bool func_body(P *p, IrFunc *f, Sig *s) {
   }
   next(p);
   if (!func_outputs(p, f, s)) return false;
-  if (accept(p, '{')) {
-    Tok at;
-    if (!expect_word(p, "workspace") || !expect(p, '=')) return false;
-    at = p->tok;
+  if (!expect(p, '{')) return false;
+  if (is_word(p, "workspace")) { /* {workspace=N} comes before the body */
+    next(p);
+    if (!expect(p, '=')) return false;
+    Tok at = p->tok;
     if (!int64_tok(p, &f->workspace_size)) return false;
     if (f->workspace_size < 0) {
       perr(p, &at, "workspace must be >= 0");
       return false;
     }
-    if (!expect(p, '}')) return false;
+    if (!expect(p, '}') || !expect(p, '{')) return false;
   }
-  return expect(p, '{') && block(p, f->body);
+  return block(p, f->body);
 }
 
 static bool func(P *p) {
