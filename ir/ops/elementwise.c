@@ -1,8 +1,9 @@
 /*
  * elementwise.c — ops whose result element i reads only the operand
  * elements at i after numpy broadcasting: the families binary (Add ...
- * Xor, Pow, Mod, PRelu), variadic (Max Min Sum Mean), where, and unary
- * (Neg ... Clip, Cast, Identity).
+ * Xor, Pow, Mod, PRelu, BitShift), variadic (Max Min Sum Mean), where,
+ * and unary (Neg ... Clip, Cast, CastLike, Identity, IsInf, IsNaN,
+ * Shrink, and Dropout, which is the identity at inference).
  *
  * One table, ew_rows, holds each op's facts: the element types it accepts,
  * whether it yields bool, its default attributes and its scalar function —
@@ -15,8 +16,9 @@
  * Integer corner cases are defined, never trapping: x / 0 and x % 0 yield
  * 0 (numpy's result); INT_MIN / -1 wraps to INT_MIN and INT_MIN % -1 is 0.
  * A negative integer exponent yields 0 unless the base is 1 or -1 (the
- * truncated real result).
+ * truncated real result).  BitShift by the type's width or more yields 0.
  */
+#include <math.h>
 #include <string.h>
 
 #include "ir.h"
@@ -278,6 +280,39 @@ static IrValue *fn_clip(Ew *e, IrValue *const *x) {
   return v;
 }
 
+/* BitShift on unsigned ints: x * 2^y or x / 2^y; a shift by the width or
+ * more yields 0 (2^y wraps to 0, and x / 0 is 0). */
+static IrValue *fn_bit_shift(Ew *e, IrValue *const *x) {
+  IrValue *p = ew_ipow(e, ew_k(e, 2), x[1]);
+  bool left = !strcmp(ir_attr_string(e->op, "direction", ""), "LEFT");
+  return left ? ew_bin(e, IR_OP_A_MUL, x[0], p)
+              : ew_int_divrem(e, IR_OP_A_DIV, x[0], p);
+}
+
+static IrValue *fn_is_nan(Ew *e, IrValue *const *x) {
+  return ew_cmp(e, "ne", x[0], x[0]);
+}
+static IrValue *fn_is_inf(Ew *e, IrValue *const *x) {
+  IrValue *r = lw_const_i(e->c, IR_BOOL, 0);
+  if (ir_attr_int(e->op, "detect_positive", 1))
+    r = ew_bin(e, IR_OP_A_OR, r, ew_cmp(e, "eq", x[0], ew_k(e, HUGE_VAL)));
+  if (ir_attr_int(e->op, "detect_negative", 1))
+    r = ew_bin(e, IR_OP_A_OR, r, ew_cmp(e, "eq", x[0], ew_k(e, -HUGE_VAL)));
+  return r;
+}
+
+/* x < -lambd: x + bias; x > lambd: x - bias; else 0.  For integers the
+ * truncated lambd compares the same way (lambd >= 0). */
+static IrValue *fn_shrink(Ew *e, IrValue *const *x) {
+  double l = ir_attr_float(e->op, "lambd", 0.5);
+  IrValue *b = ew_attr(e, "bias"), *zero = ew_k(e, 0);
+  IrValue *r = ew_sel(e, ew_cmp(e, "gt", x[0], ew_k(e, l)),
+                      ew_bin(e, IR_OP_A_SUB, x[0], b), zero);
+  if (ir_elem_is_int(e->ce) && !ew_signed(x[0])) return r;
+  return ew_sel(e, ew_cmp(e, "lt", x[0], ew_k(e, -l)),
+                ew_bin(e, IR_OP_A_ADD, x[0], b), r);
+}
+
 /* Cast is arith.cast: C truncation float->int, round to nearest even
  * between floats, "!= 0" to bool, 0/1 from bool. */
 static IrValue *fn_cast(Ew *e, IrValue *const *x) {
@@ -339,6 +374,11 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     [IR_OP_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_CAST_LIKE] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_IDENTITY] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
+    [IR_OP_DROPOUT] = {EW_F, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
+    FN(BIT_SHIFT, EW_UI, fn_bit_shift, {{0}}),
+    [IR_OP_IS_NAN] = {EW_F, EWF_BOOL, IR_OP_COUNT, NULL, fn_is_nan, {{0}}},
+    [IR_OP_IS_INF] = {EW_F, EWF_BOOL, IR_OP_COUNT, NULL, fn_is_inf, {{0}}},
+    FN(SHRINK, EW_NUM, fn_shrink, D2("bias", 0.0, "lambd", 0.5)),
 };
 
 static const EwRow *ew_row(const IrOp *op) {
@@ -396,7 +436,22 @@ bool op_binary_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
 bool op_variadic_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
 bool op_where_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
 
+/* Dropout at inference: y = x and, when asked for, a mask of all true. */
+static bool dropout_lower(LwCtx *c, IrOp *op) {
+  lw_copy(c, c->in[0], c->out[0]);
+  if (op->num_results < 2) return true;
+  IrValue *mask = c->out[1], *ivs[IR_MAX_RANK];
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0; i < lw_rank(mask); i++) dims[i] = lw_dim(mask, i);
+  LwNest nest;
+  lw_nest_begin(c, &nest, lw_rank(mask), dims, ivs);
+  lw_store(c, lw_const_i(c, IR_BOOL, 1), mask, ivs);
+  lw_nest_end(c, &nest);
+  return true;
+}
+
 bool op_unary_lower(LwCtx *c, IrOp *op) {
+  if (op->kind == IR_OP_DROPOUT) return dropout_lower(c, op);
   if (op->kind == IR_OP_IDENTITY) {
     lw_copy(c, c->in[0], c->out[0]);
     return true;
@@ -632,6 +687,14 @@ bool op_binary_import(IrModule *m, IrOp *op, int opset) {
       !prelu_import_legacy(m, op))
     return false;
   if (opset < 7 && !binary_import_legacy(m, op)) return false;
+  if (op->kind == IR_OP_BIT_SHIFT) {
+    const char *d = ir_attr_string(op, "direction", "");
+    if (strcmp(d, "LEFT") && strcmp(d, "RIGHT")) {
+      diag_at(DIAG_ERROR, &op->loc,
+              "attribute 'direction' must be \"LEFT\" or \"RIGHT\"");
+      return false;
+    }
+  }
   if (op->kind != IR_OP_MOD) return true;
   const IrAttr *f = ir_attr_get(op, "fmod");
   if (f && (f->kind != IR_ATTR_INT || (f->i != 0 && f->i != 1))) {
@@ -765,12 +828,47 @@ static bool cast_like_import(IrModule *m, IrOp *op) {
   return true;
 }
 
+/* IsInf's two switches, explicit and 0/1. */
+static bool is_inf_import(IrModule *m, IrOp *op) {
+  static const char *const names[2] = {"detect_negative", "detect_positive"};
+  for (int i = 0; i < 2; i++) {
+    const IrAttr *a = ir_attr_get(op, names[i]);
+    if (a && (a->kind != IR_ATTR_INT || (a->i != 0 && a->i != 1))) {
+      diag_at(DIAG_ERROR, &op->loc, "attribute '%s' must be 0 or 1", names[i]);
+      return false;
+    }
+    if (!a) ir_attr_set_int(m, op, names[i], 1);
+  }
+  return true;
+}
+
+/* Dropout runs in inference mode only: training_mode must be a constant
+ * false; ratio (and the seed) then do not matter and are dropped. */
+static bool dropout_import(IrModule *m, IrOp *op) {
+  (void)m;
+  IrValue *t = op->num_operands > 2 ? op->operands[2] : NULL;
+  if (t && (!t->weight || !t->weight->data)) {
+    diag_at(DIAG_ERROR, &op->loc, "Dropout: input 'training_mode' must be a "
+                                  "constant (initializer or Constant node) in tcc");
+    return false;
+  }
+  if (t && ir_elem_load_i64(t->type.elem, t->weight->data, 0)) {
+    diag_at(DIAG_ERROR, &op->loc,
+            "Dropout: training_mode=1 is not supported by tcc (inference only)");
+    return false;
+  }
+  op->num_operands = 1;
+  return true;
+}
+
 bool op_unary_import(IrModule *m, IrOp *op, int opset) {
   if (!ew_fill_defaults(m, op)) return false;
   switch (op->kind) {
   case IR_OP_CLIP: return clip_import(m, op, opset);
   case IR_OP_CAST: return cast_import(m, op);
   case IR_OP_CAST_LIKE: return cast_like_import(m, op);
+  case IR_OP_IS_INF: return is_inf_import(m, op);
+  case IR_OP_DROPOUT: return dropout_import(m, op);
   default: return true;
   }
 }
@@ -815,6 +913,11 @@ bool op_unary_infer(IrModule *m, IrOp *op) {
       return false;
     }
   }
+  if (ew_row(op)->flags & EWF_BOOL) out = IR_BOOL;
   ew_set_result(op, x->type, out);
+  if (op->kind == IR_OP_DROPOUT && op->num_results == 2) {
+    op->results[1]->type = op->results[0]->type;
+    op->results[1]->type.elem = IR_BOOL;
+  }
   return true;
 }

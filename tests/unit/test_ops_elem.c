@@ -1,0 +1,511 @@
+/* test_ops_elem.c — elementwise ops (binary, variadic, where, unary):
+ * import canonicalization, the broadcasting shape rule (exact result
+ * types) and exact diagnostics for bad inputs. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ir.h"
+#include "lower.h"
+
+static char msg[1024];
+
+/* Keeps the first message from "error: " on: the location prefix is
+ * diag.c's business. */
+static void sink(void *user, DiagLevel level, const char *text) {
+  (void)user, (void)level;
+  const char *e = strstr(text, "error: ");
+  if (!msg[0]) snprintf(msg, sizeof msg, "%s", e ? e : text);
+}
+
+static int setup(void **state) {
+  *state = ir_module_new("t");
+  ir_func_new(*state, "main");
+  diag_set_sink(sink, NULL);
+  msg[0] = 0;
+  return 0;
+}
+
+static int teardown(void **state) {
+  ir_module_free(*state);
+  diag_set_sink(NULL, NULL);
+  return 0;
+}
+
+static IrValue *input(IrModule *m, IrElem e, int rank, const int64_t *dims) {
+  return ir_block_add_arg(m, m->main->body, ir_type_tensor(e, rank, dims));
+}
+#define IN(m, e, ...) \
+  input(m, e, (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__})
+#define IN0(m, e) input(m, e, 0, NULL)
+
+/* A float weight of the given dims holding v[]. */
+static IrValue *fweight(IrModule *m, int rank, const int64_t *dims,
+                        const float *v, size_t n) {
+  char name[32];
+  snprintf(name, sizeof name, "w%d", m->num_weights);
+  return ir_weight_add(m, name, ir_type_tensor(IR_F32, rank, dims), v,
+                       n * sizeof *v, true)->value;
+}
+
+static IrOp *op_new(IrModule *m, IrOpKind k, int n, IrValue **in) {
+  IrOp *op = ir_op_new(m, k, n, in, 1, NULL);
+  ir_block_append(m->main->body, op);
+  return op;
+}
+
+/* import (at opset) then infer: the result type as text, or the first
+ * diagnostic. */
+static const char *run(IrModule *m, IrOp *op, int opset) {
+  static char out[256];
+  const IrOpInfo *info = ir_op_info(op->kind);
+  msg[0] = 0;
+  if (!info->import(m, op, opset) || !info->infer(m, op)) return msg;
+  return ir_type_str(m, &op->results[0]->type, out, sizeof out);
+}
+
+static const char *op2(IrModule *m, IrOpKind k, IrValue *a, IrValue *b) {
+  IrValue *in[2] = {a, b};
+  return run(m, op_new(m, k, 2, in), 17);
+}
+static const char *op1(IrModule *m, IrOpKind k, IrValue *a) {
+  return run(m, op_new(m, k, 1, &a), 17);
+}
+
+/* -------------------------------------------------------------- binary */
+static void test_binary_broadcast(void **state) {
+  IrModule *m = *state;
+  assert_string_equal(op2(m, IR_OP_ADD, IN(m, IR_F32, 2, 3), IN(m, IR_F32, 3)), "f32[2,3]");
+  assert_string_equal(op2(m, IR_OP_SUB, IN(m, IR_F32, 2, 1, 4), IN(m, IR_F32, 3, 1)),
+                      "f32[2,3,4]");
+  assert_string_equal(op2(m, IR_OP_MUL, IN0(m, IR_I64), IN(m, IR_I64, 5)), "i64[5]");
+  assert_string_equal(op2(m, IR_OP_DIV, IN(m, IR_U8, 1, 0), IN(m, IR_U8, 3, 1)), "u8[3,0]");
+  assert_string_equal(op2(m, IR_OP_MOD, IN(m, IR_I32, 3, 2, 5), IN(m, IR_I32, 1)),
+                      "i32[3,2,5]");
+  assert_string_equal(op2(m, IR_OP_ADD, IN(m, IR_BF16, 1), IN(m, IR_BF16, 7, 1)), "bf16[7,1]");
+  assert_string_equal(op2(m, IR_OP_ADD, IN0(m, IR_F64), IN0(m, IR_F64)), "f64[]");
+}
+
+static void test_binary_errors(void **state) {
+  IrModule *m = *state;
+  assert_string_equal(op2(m, IR_OP_ADD, IN(m, IR_F32, 2, 3), IN(m, IR_F32, 4)),
+                      "error: Add: operands f32[2,3] and f32[4] are not broadcastable");
+  assert_string_equal(op2(m, IR_OP_MUL, IN(m, IR_F32, 2), IN(m, IR_I64, 2)),
+                      "error: Mul: operands f32[2] and i64[2] have different element types");
+  assert_string_equal(op2(m, IR_OP_ADD, IN(m, IR_BOOL, 2), IN(m, IR_BOOL, 2)),
+                      "error: Add: element type bool is not supported (expected "
+                      "float, signed integer or unsigned integer)");
+  assert_string_equal(op2(m, IR_OP_AND, IN(m, IR_F32, 2), IN(m, IR_F32, 2)),
+                      "error: And: element type f32 is not supported (expected bool)");
+  assert_string_equal(op2(m, IR_OP_ADD, IN(m, IR_F32, 2), NULL),
+                      "error: Add: input 1 is missing");
+  IrValue *in[2] = {IN(m, IR_I32, 2), IN(m, IR_I32, 2)};
+  IrOp *op = op_new(m, IR_OP_MOD, 2, in);
+  ir_attr_set_int(m, op, "fmod", 2);
+  assert_string_equal(run(m, op, 13), "error: attribute 'fmod' must be 0 or 1");
+}
+
+static void test_compare_logic(void **state) {
+  IrModule *m = *state;
+  assert_string_equal(op2(m, IR_OP_EQUAL, IN(m, IR_I32, 3, 4, 5), IN(m, IR_I32, 5)),
+                      "bool[3,4,5]");
+  assert_string_equal(op2(m, IR_OP_EQUAL, IN(m, IR_BOOL, 2), IN(m, IR_BOOL, 2)), "bool[2]");
+  assert_string_equal(op2(m, IR_OP_LESS_EQUAL, IN(m, IR_F16, 2, 1), IN(m, IR_F16, 3)),
+                      "bool[2,3]");
+  assert_string_equal(op2(m, IR_OP_GREATER, IN(m, IR_U64, 1), IN0(m, IR_U64)), "bool[1]");
+  assert_string_equal(op2(m, IR_OP_XOR, IN(m, IR_BOOL, 1, 4, 1, 6), IN(m, IR_BOOL, 3, 1, 5, 6)),
+                      "bool[3,4,5,6]");
+  assert_string_equal(op2(m, IR_OP_LESS, IN(m, IR_BOOL, 2), IN(m, IR_BOOL, 2)),
+                      "error: Less: element type bool is not supported (expected "
+                      "float, signed integer or unsigned integer)");
+}
+
+static void test_pow(void **state) {
+  IrModule *m = *state;
+  assert_string_equal(op2(m, IR_OP_POW, IN(m, IR_F32, 3), IN(m, IR_I64, 3)), "f32[3]");
+  assert_string_equal(op2(m, IR_OP_POW, IN(m, IR_I32, 3), IN(m, IR_F32, 3)), "i32[3]");
+  assert_string_equal(op2(m, IR_OP_POW, IN(m, IR_F32, 2, 3), IN0(m, IR_F32)), "f32[2,3]");
+  assert_string_equal(op2(m, IR_OP_POW, IN(m, IR_F32, 2), IN(m, IR_BOOL, 2)),
+                      "error: Pow: element type bool is not supported (expected "
+                      "float, signed integer or unsigned integer)");
+  assert_string_equal(op2(m, IR_OP_POW, IN(m, IR_F32, 2), IN(m, IR_I8, 3)),
+                      "error: Pow: operands f32[2] and i8[3] are not broadcastable");
+}
+
+static void test_prelu(void **state) {
+  IrModule *m = *state;
+  assert_string_equal(op2(m, IR_OP_PRELU, IN(m, IR_F32, 2, 3, 4), IN(m, IR_F32, 3, 1)),
+                      "f32[2,3,4]");
+  assert_string_equal(op2(m, IR_OP_PRELU, IN(m, IR_F32, 3, 4, 5), IN(m, IR_F32, 5)),
+                      "f32[3,4,5]");
+  assert_string_equal(op2(m, IR_OP_PRELU, IN(m, IR_F32, 3, 4), IN(m, IR_F32, 2, 3, 4)),
+                      "error: PRelu: slope f32[2,3,4] is not unidirectionally "
+                      "broadcastable to input f32[3,4]");
+  assert_string_equal(op2(m, IR_OP_PRELU, IN(m, IR_F32, 2, 3), IN(m, IR_F32, 4)),
+                      "error: PRelu: slope f32[4] is not unidirectionally "
+                      "broadcastable to input f32[2,3]");
+  /* opset 6: a 1-D slope of the channel count is per channel */
+  float v[3] = {1, 2, 3};
+  IrValue *in[2] = {IN(m, IR_F32, 2, 3, 4, 5), fweight(m, 1, (int64_t[]){3}, v, 3)};
+  IrOp *op = op_new(m, IR_OP_PRELU, 2, in);
+  assert_string_equal(run(m, op, 6), "f32[2,3,4,5]");
+  char buf[64];
+  assert_string_equal(ir_type_str(m, &op->operands[1]->type, buf, sizeof buf), "f32[3,1,1]");
+  assert_ptr_equal(op->operands[1]->weight->data, in[1]->weight->data);
+}
+
+/* Opset < 7 Add: `broadcast`/`axis` become numpy broadcasting. */
+static void test_legacy_broadcast(void **state) {
+  IrModule *m = *state;
+  float v[3] = {1, 2, 3};
+  IrValue *in[2] = {IN(m, IR_F32, 2, 3, 4), fweight(m, 1, (int64_t[]){3}, v, 3)};
+  IrOp *op = op_new(m, IR_OP_ADD, 2, in);
+  ir_attr_set_int(m, op, "broadcast", 1);
+  ir_attr_set_int(m, op, "axis", 1);
+  assert_string_equal(run(m, op, 6), "f32[2,3,4]");
+  assert_int_equal(op->num_attrs, 0);
+  assert_string_equal(op->operands[1]->weight->name, "w0_bcast");
+  /* suffix alignment needs nothing */
+  in[1] = IN(m, IR_F32, 4);
+  op = op_new(m, IR_OP_ADD, 2, in);
+  ir_attr_set_int(m, op, "broadcast", 1);
+  ir_attr_set_int(m, op, "axis", 2);
+  assert_string_equal(run(m, op, 6), "f32[2,3,4]");
+  in[1] = IN(m, IR_F32, 3);
+  op = op_new(m, IR_OP_ADD, 2, in);
+  ir_attr_set_int(m, op, "broadcast", 1);
+  ir_attr_set_int(m, op, "axis", 1);
+  assert_string_equal(run(m, op, 6), "error: Add: legacy broadcast with axis=1 "
+                                     "needs a constant input 1 in tcc");
+}
+
+/* ------------------------------------------------------------ variadic */
+static void test_variadic(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_F32, 3), IN(m, IR_F32, 2, 1), IN0(m, IR_F32)};
+  assert_string_equal(run(m, op_new(m, IR_OP_MAX, 3, in), 13), "f32[2,3]");
+  assert_string_equal(run(m, op_new(m, IR_OP_MEAN, 1, in), 13), "f32[3]");
+  in[2] = IN(m, IR_F32, 4);
+  assert_string_equal(run(m, op_new(m, IR_OP_SUM, 3, in), 13),
+                      "error: Sum: operands f32[2,3] and f32[4] are not broadcastable");
+  IrValue *ints[2] = {IN(m, IR_U16, 3), IN(m, IR_U16, 3)};
+  assert_string_equal(run(m, op_new(m, IR_OP_MIN, 2, ints), 13), "u16[3]");
+  assert_string_equal(run(m, op_new(m, IR_OP_SUM, 2, ints), 13),
+                      "error: Sum: element type u16 is not supported (expected float)");
+  ints[1] = IN(m, IR_U32, 3);
+  assert_string_equal(run(m, op_new(m, IR_OP_MAX, 2, ints), 13),
+                      "error: Max: operands u16[3] and u32[3] have different element types");
+}
+
+/* --------------------------------------------------------------- where */
+static void test_where(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_BOOL, 2, 1), IN(m, IR_I64, 3), IN(m, IR_I64, 1)};
+  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in), 16), "i64[2,3]");
+  in[0] = IN(m, IR_F32, 2, 1);
+  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in), 16),
+                      "error: Where: condition must be bool, got f32[2,1]");
+  in[0] = IN(m, IR_BOOL, 4);
+  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in), 16),
+                      "error: Where: operands bool[4] and i64[3] are not broadcastable");
+}
+
+/* --------------------------------------------------------------- unary */
+static void test_unary_types(void **state) {
+  IrModule *m = *state;
+  assert_string_equal(op1(m, IR_OP_EXP, IN(m, IR_F16, 2, 3)), "f16[2,3]");
+  assert_string_equal(op1(m, IR_OP_ABS, IN(m, IR_U8, 2)), "u8[2]");
+  assert_string_equal(op1(m, IR_OP_NOT, IN(m, IR_BOOL, 2)), "bool[2]");
+  assert_string_equal(op1(m, IR_OP_RELU, IN(m, IR_I8, 2)), "i8[2]");
+  assert_string_equal(op1(m, IR_OP_IDENTITY, IN(m, IR_BOOL, 1)), "bool[1]");
+  assert_string_equal(op1(m, IR_OP_SQRT, IN(m, IR_I32, 2)),
+                      "error: Sqrt: element type i32 is not supported (expected float)");
+  assert_string_equal(op1(m, IR_OP_NEG, IN(m, IR_U8, 2)),
+                      "error: Neg: element type u8 is not supported (expected "
+                      "float or signed integer)");
+  assert_string_equal(op1(m, IR_OP_NOT, IN(m, IR_I32, 2)),
+                      "error: Not: element type i32 is not supported (expected bool)");
+}
+
+static void test_unary_defaults(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 2);
+  IrOp *op = op_new(m, IR_OP_LEAKY_RELU, 1, &x);
+  assert_string_equal(run(m, op, 16), "f32[2]");
+  assert_true(ir_attr_float(op, "alpha", 0) == 0.01);
+  op = op_new(m, IR_OP_SELU, 1, &x);
+  run(m, op, 6);
+  assert_true(ir_attr_float(op, "alpha", 0) == 1.67326319217681884765625);
+  assert_true(ir_attr_float(op, "gamma", 0) == 1.05070102214813232421875);
+  op = op_new(m, IR_OP_HARD_SIGMOID, 1, &x);
+  ir_attr_set_float(m, op, "alpha", 0.5);
+  run(m, op, 6);
+  assert_true(ir_attr_float(op, "alpha", 0) == 0.5);
+  assert_true(ir_attr_float(op, "beta", 0) == 0.5);
+  op = op_new(m, IR_OP_THRESHOLDED_RELU, 1, &x);
+  run(m, op, 10);
+  assert_true(ir_attr_float(op, "alpha", 0) == 1.0);
+  op = op_new(m, IR_OP_ELU, 1, &x);
+  ir_attr_set_string(m, op, "alpha", "x");
+  assert_string_equal(run(m, op, 6), "error: attribute 'alpha' must be a float");
+  IrValue *in[2] = {IN(m, IR_I32, 2), IN(m, IR_I32, 2)};
+  op = op_new(m, IR_OP_MOD, 2, in);
+  assert_string_equal(run(m, op, 13), "i32[2]");
+  assert_int_equal(ir_attr_int(op, "fmod", 9), 0);
+}
+
+static void test_clip(void **state) {
+  IrModule *m = *state;
+  float lo = -1;
+  IrValue *x = IN(m, IR_F32, 3, 4);
+  IrValue *in[3] = {x, fweight(m, 0, NULL, &lo, 1), IN0(m, IR_F32)};
+  IrOp *op = op_new(m, IR_OP_CLIP, 3, in);
+  assert_string_equal(run(m, op, 13), "f32[3,4]");
+  assert_int_equal(op->num_operands, 3);
+  assert_null(op->operands[1]);
+  assert_ptr_equal(op->operands[2], in[2]);
+  assert_true(ir_attr_float(op, "min", 0) == -1.0);
+  assert_null(ir_attr_get(op, "max"));
+  /* both constant: a unary op with attributes */
+  in[2] = in[1];
+  op = op_new(m, IR_OP_CLIP, 3, in);
+  assert_string_equal(run(m, op, 13), "f32[3,4]");
+  assert_int_equal(op->num_operands, 1);
+  assert_true(ir_attr_float(op, "max", 0) == -1.0);
+  /* absent min, computed max */
+  in[1] = NULL, in[2] = IN0(m, IR_F32);
+  op = op_new(m, IR_OP_CLIP, 3, in);
+  assert_string_equal(run(m, op, 13), "f32[3,4]");
+  assert_int_equal(op->num_operands, 3);
+  in[2] = IN(m, IR_F32, 2);
+  assert_string_equal(run(m, op_new(m, IR_OP_CLIP, 3, in), 13),
+                      "error: Clip: max must be a scalar, got f32[2]");
+  in[2] = IN0(m, IR_F64);
+  assert_string_equal(run(m, op_new(m, IR_OP_CLIP, 3, in), 13),
+                      "error: Clip: operands f32[3,4] and f64[] have different element types");
+  /* opset 6: attributes as they are */
+  op = op_new(m, IR_OP_CLIP, 1, &x);
+  ir_attr_set_float(m, op, "max", 0.5);
+  assert_string_equal(run(m, op, 6), "f32[3,4]");
+  assert_null(ir_attr_get(op, "min"));
+}
+
+static void test_cast(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F64, 3, 4);
+  IrOp *op = op_new(m, IR_OP_CAST, 1, &x);
+  ir_attr_set_int(m, op, "to", 10);
+  assert_string_equal(run(m, op, 13), "f16[3,4]");
+  assert_int_equal(ir_attr_get(op, "to")->kind, IR_ATTR_TYPE);
+  assert_int_equal(ir_attr_get(op, "to")->elem, IR_F16);
+  op = op_new(m, IR_OP_CAST, 1, &x);
+  ir_attr_set_int(m, op, "to", 8);
+  assert_string_equal(run(m, op, 13), "error: Cast: casting to string is not supported by tcc");
+  op = op_new(m, IR_OP_CAST, 1, &x);
+  assert_string_equal(run(m, op, 13), "error: Cast: attribute 'to' is missing");
+  /* CastLike becomes Cast */
+  IrValue *in[2] = {x, IN(m, IR_BF16, 1)};
+  op = op_new(m, IR_OP_CAST_LIKE, 2, in);
+  assert_string_equal(run(m, op, 15), "bf16[3,4]");
+  assert_int_equal(op->kind, IR_OP_CAST);
+  assert_int_equal(op->num_operands, 1);
+}
+
+/* ------------------------------------------- numbers, via the interpreter */
+/* Lowers op (after import and infer) into a loop-level function over
+ * buffers and runs it: in[i] holds operand i's data (unused for weights
+ * and absent operands), out receives the result. */
+static void eval(IrModule *m, IrOp *op, int opset, void *const *in, void *out) {
+  const IrOpInfo *info = ir_op_info(op->kind);
+  msg[0] = 0;
+  assert_true(info->import(m, op, opset) && info->infer(m, op));
+  IrFunc *main = m->main, *f = ir_func_new(m, "eval");
+  m->main = main;
+  f->lowered = true;
+  LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL};
+  IrValue *cin[4] = {0}, *cout[1];
+  void *bufs[5];
+  int n = 0;
+  for (int i = 0; i < op->num_operands; i++) {
+    IrValue *v = op->operands[i];
+    if (!v || v->weight) {
+      cin[i] = v;
+      continue;
+    }
+    cin[i] = ir_block_add_arg(m, f->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
+    bufs[n++] = in[i];
+  }
+  f->num_inputs = n;
+  cout[0] = ir_block_add_arg(m, f->body,
+                             ir_type_with_kind(op->results[0]->type, IR_TYPE_BUFFER));
+  bufs[n++] = out;
+  f->num_outputs = 1;
+  c.in = cin, c.out = cout;
+  assert_true(info->lower(&c, op));
+  bool ok = ir_interp_run(m, f, bufs, NULL);
+  if (!ok) fprintf(stderr, "%s\n", msg);
+  assert_true(ok);
+}
+
+static IrOp *bin(IrModule *m, IrOpKind k, IrValue *a, IrValue *b) {
+  IrValue *in[2] = {a, b};
+  return op_new(m, k, 2, in);
+}
+
+/* Mod: Python sign for fmod=0, C sign for fmod=1, 0 for a zero divisor. */
+static void test_mod_numbers(void **state) {
+  IrModule *m = *state;
+  int8_t x[7] = {-4, 7, 5, 4, -7, 8, 9}, y[7] = {2, -3, 8, -2, 3, 5, 0}, z[7];
+  IrOp *op = bin(m, IR_OP_MOD, IN(m, IR_I8, 7), IN(m, IR_I8, 7));
+  eval(m, op, 13, (void *[]){x, y}, z);
+  assert_memory_equal(z, ((int8_t[]){0, -2, 5, 0, 2, 3, 0}), 7);
+  op = bin(m, IR_OP_MOD, IN(m, IR_I8, 7), IN(m, IR_I8, 7));
+  ir_attr_set_int(m, op, "fmod", 1);
+  eval(m, op, 13, (void *[]){x, y}, z);
+  assert_memory_equal(z, ((int8_t[]){0, 1, 5, 0, -1, 3, 0}), 7);
+  float fx[2] = {-4.5f, 4.5f}, fy[2] = {2, -2}, fz[2];
+  op = bin(m, IR_OP_MOD, IN(m, IR_F32, 2), IN(m, IR_F32, 2));
+  eval(m, op, 13, (void *[]){fx, fy}, fz);
+  assert_true(fz[0] == 1.5f && fz[1] == -1.5f);
+}
+
+/* Integer Div truncates; x/0 is 0 and INT_MIN/-1 wraps, never a trap. */
+static void test_div_numbers(void **state) {
+  IrModule *m = *state;
+  int32_t x[4] = {7, -7, INT32_MIN, 5}, y[4] = {2, 2, -1, 0}, z[4];
+  eval(m, bin(m, IR_OP_DIV, IN(m, IR_I32, 4), IN(m, IR_I32, 4)), 14,
+       (void *[]){x, y}, z);
+  assert_memory_equal(z, ((int32_t[]){3, -3, INT32_MIN, 0}), sizeof z);
+  uint8_t ux[2] = {200, 7}, uy[1] = {0}, uz[2];
+  eval(m, bin(m, IR_OP_DIV, IN(m, IR_U8, 2), IN(m, IR_U8, 1)), 14,
+       (void *[]){ux, uy}, uz);
+  assert_memory_equal(uz, ((uint8_t[]){0, 0}), 2);
+}
+
+/* Integer Pow is exact and wraps; a negative exponent truncates. */
+static void test_pow_numbers(void **state) {
+  IrModule *m = *state;
+  int32_t x[7] = {2, -3, 2, 1, -1, 5, 3}, y[7] = {10, 3, -1, -5, -3, 0, 21}, z[7];
+  eval(m, bin(m, IR_OP_POW, IN(m, IR_I32, 7), IN(m, IR_I32, 7)), 15,
+       (void *[]){x, y}, z);
+  assert_memory_equal(z, ((int32_t[]){1024, -27, 0, 1, -1, 1, 1870418611}), sizeof z);
+  int64_t lx[2] = {3, 2};
+  float fy[2] = {2.5f, 3.0f};
+  int64_t lz[2];
+  eval(m, bin(m, IR_OP_POW, IN(m, IR_I64, 2), IN(m, IR_F32, 2)), 15,
+       (void *[]){lx, fy}, lz);
+  assert_true(lz[0] == 15 && lz[1] == 8);
+}
+
+static void test_unary_numbers(void **state) {
+  IrModule *m = *state;
+  float x[7] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f, -2.6f}, z[7];
+  IrValue *v = IN(m, IR_F32, 7);
+  eval(m, op_new(m, IR_OP_ROUND, 1, &v), 11, (void *[]){x}, z);
+  assert_memory_equal(z, ((float[]){0, 2, 2, -0.0f, -2, 2, -3}), sizeof z);
+  float sx[3] = {100, -100, 0}, sz[3];
+  v = IN(m, IR_F32, 3);
+  eval(m, op_new(m, IR_OP_SOFTPLUS, 1, &v), 1, (void *[]){sx}, sz);
+  assert_true(sz[0] == 100.0f && sz[1] >= 0 && sz[1] < 1e-30f);
+  assert_float_equal(sz[2], 0.69314718f, 1e-6);
+  eval(m, op_new(m, IR_OP_SIGMOID, 1, &v), 13, (void *[]){sx}, sz);
+  assert_true(sz[0] == 1.0f && sz[1] == 0.0f && sz[2] == 0.5f);
+  int8_t ix[4] = {-5, 0, 7, -128}, iz[4];
+  v = IN(m, IR_I8, 4);
+  eval(m, op_new(m, IR_OP_SIGN, 1, &v), 13, (void *[]){ix}, iz);
+  assert_memory_equal(iz, ((int8_t[]){-1, 0, 1, -1}), 4);
+  eval(m, op_new(m, IR_OP_RELU, 1, &v), 14, (void *[]){ix}, iz);
+  assert_memory_equal(iz, ((int8_t[]){0, 0, 7, 0}), 4);
+}
+
+/* Where and Clip broadcast their operands; a weight operand is read in place. */
+static void test_where_clip_numbers(void **state) {
+  IrModule *m = *state;
+  bool c[2] = {true, false};
+  float x[3] = {1, 2, 3}, lo = 1.5f, z[6];
+  IrValue *in[3] = {IN(m, IR_BOOL, 2, 1), IN(m, IR_F32, 3), fweight(m, 0, NULL, &lo, 1)};
+  eval(m, op_new(m, IR_OP_WHERE, 3, in), 16, (void *[]){c, x, NULL}, z);
+  assert_memory_equal(z, ((float[]){1, 2, 3, 1.5f, 1.5f, 1.5f}), sizeof z);
+  float hi = 2.5f, cz[3];
+  IrValue *cl[3] = {IN(m, IR_F32, 3), in[2], IN0(m, IR_F32)};
+  IrOp *op = op_new(m, IR_OP_CLIP, 3, cl);
+  eval(m, op, 13, (void *[]){x, NULL, &hi}, cz);
+  assert_int_equal(op->num_operands, 3);
+  assert_memory_equal(cz, ((float[]){1.5f, 2, 2.5f}), sizeof cz);
+}
+
+/* BitShift, IsInf/IsNaN, Shrink, Dropout (inference). */
+static void test_more_numbers(void **state) {
+  IrModule *m = *state;
+  uint8_t x[4] = {16, 4, 1, 255}, y[4] = {1, 2, 8, 7}, z[4];
+  IrOp *op = bin(m, IR_OP_BIT_SHIFT, IN(m, IR_U8, 4), IN(m, IR_U8, 4));
+  ir_attr_set_string(m, op, "direction", "LEFT");
+  eval(m, op, 11, (void *[]){x, y}, z);
+  assert_memory_equal(z, ((uint8_t[]){32, 16, 0, 128}), 4);
+  op = bin(m, IR_OP_BIT_SHIFT, IN(m, IR_U8, 4), IN(m, IR_U8, 4));
+  ir_attr_set_string(m, op, "direction", "RIGHT");
+  eval(m, op, 11, (void *[]){x, y}, z);
+  assert_memory_equal(z, ((uint8_t[]){8, 1, 0, 1}), 4);
+  op = bin(m, IR_OP_BIT_SHIFT, IN(m, IR_U8, 4), IN(m, IR_U8, 4));
+  assert_string_equal(run(m, op, 11),
+                      "error: attribute 'direction' must be \"LEFT\" or \"RIGHT\"");
+  float f[4] = {INFINITY, -INFINITY, NAN, 1}, sz[5];
+  bool b[4];
+  IrValue *v = IN(m, IR_F32, 4);
+  op = op_new(m, IR_OP_IS_INF, 1, &v);
+  ir_attr_set_int(m, op, "detect_positive", 0);
+  eval(m, op, 10, (void *[]){f}, b);
+  assert_memory_equal(b, ((bool[]){false, true, false, false}), 4);
+  assert_int_equal(ir_attr_int(op, "detect_negative", 7), 1);
+  eval(m, op_new(m, IR_OP_IS_NAN, 1, &v), 13, (void *[]){f}, b);
+  assert_memory_equal(b, ((bool[]){false, false, true, false}), 4);
+  float sx[5] = {-2, -1, 0, 1, 2};
+  v = IN(m, IR_F32, 5);
+  op = op_new(m, IR_OP_SHRINK, 1, &v);
+  ir_attr_set_float(m, op, "lambd", 1.5);
+  ir_attr_set_float(m, op, "bias", 1.5);
+  eval(m, op, 9, (void *[]){sx}, sz);
+  assert_memory_equal(sz, ((float[]){-0.5f, 0, 0, 0, 0.5f}), sizeof sz);
+  IrValue *din[3] = {IN(m, IR_F32, 2, 3), IN0(m, IR_F32), IN0(m, IR_BOOL)};
+  op = ir_op_new(m, IR_OP_DROPOUT, 3, din, 2, NULL);
+  ir_block_append(m->main->body, op);
+  assert_string_equal(run(m, op, 13), "error: Dropout: input 'training_mode' must be "
+                                      "a constant (initializer or Constant node) in tcc");
+  op = ir_op_new(m, IR_OP_DROPOUT, 2, din, 2, NULL);
+  ir_block_append(m->main->body, op);
+  assert_string_equal(run(m, op, 13), "f32[2,3]");
+  char buf[64];
+  assert_string_equal(ir_type_str(m, &op->results[1]->type, buf, sizeof buf), "bool[2,3]");
+  assert_int_equal(op->num_operands, 1);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test_setup_teardown(test_binary_broadcast, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_binary_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_compare_logic, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pow, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_prelu, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_legacy_broadcast, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_variadic, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_where, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unary_types, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unary_defaults, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_clip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_cast, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_mod_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_div_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_pow_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_unary_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_where_clip_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_more_numbers, setup, teardown),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
