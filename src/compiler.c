@@ -29,6 +29,9 @@ struct tcc_session {
   int num_shapes;
   OnnxDimBinding dims[MAX_BINDINGS];
   int num_dims;
+  OnnxFrozenInput frozen[MAX_BINDINGS];
+  OnnxTensor frozen_values[MAX_BINDINGS];
+  int num_frozen;
   char *given[32]; /* option names given explicitly */
   int num_given;
   /* state */
@@ -75,6 +78,10 @@ tcc_session *tcc_session_new(void) {
 static void free_bindings(tcc_session *s) {
   for (int i = 0; i < s->num_shapes; i++) free((char *)s->shapes[i].name);
   for (int i = 0; i < s->num_dims; i++) free((char *)s->dims[i].param);
+  for (int i = 0; i < s->num_frozen; i++) {
+    free((char *)s->frozen[i].name);
+    onnx_tensor_free(&s->frozen_values[i]);
+  }
 }
 
 void tcc_session_free(tcc_session *s) {
@@ -90,6 +97,11 @@ void tcc_session_free(tcc_session *s) {
 }
 
 void tcc_session_echo(tcc_session *s, bool echo) { s->echo = echo; }
+
+void tcc_session_clear_diagnostics(tcc_session *s) {
+  s->diag_len = 0;
+  if (s->diag) s->diag[0] = 0;
+}
 IrModule *tcc_session_module(tcc_session *s) { return s->m; }
 
 void tcc_session_set_module(tcc_session *s, IrModule *m) {
@@ -110,6 +122,9 @@ bool tcc_session_has_option(const tcc_session *s, const char *name) {
     if (!strcmp(s->given[i], name)) return true;
   return false;
 }
+
+const char *tcc_session_target(const tcc_session *s) { return s->target; }
+const char *tcc_session_cpu(const tcc_session *s) { return s->mcpu; }
 
 /* ------------------------------------------------------------- options */
 static bool parse_dims(const char *text, OnnxShapeBinding *b) {
@@ -157,6 +172,25 @@ static tcc_result set_dim(tcc_session *s, const char *v) {
   }
   s->dims[s->num_dims++] =
       (OnnxDimBinding){strndup(v, (size_t)(eq - v)), d, false};
+  return TCC_SUCCESS;
+}
+
+/* NAME:FILE.pb, split at the last ':' (value names often hold ':', file
+ * paths rarely do). */
+static tcc_result set_freeze(tcc_session *s, const char *v) {
+  const char *colon = strrchr(v, ':');
+  if (!colon || colon == v || !colon[1]) {
+    diag_error("invalid -freeze value '%s': expected NAME:FILE.pb", v);
+    return TCC_ERROR_INPUT;
+  }
+  if (s->num_frozen == MAX_BINDINGS) {
+    diag_error("too many -freeze flags (at most %d)", MAX_BINDINGS);
+    return TCC_ERROR_INPUT;
+  }
+  OnnxTensor *t = &s->frozen_values[s->num_frozen];
+  if (!onnx_tensor_read_file(colon + 1, t)) return TCC_ERROR_INPUT;
+  s->frozen[s->num_frozen++] =
+      (OnnxFrozenInput){strndup(v, (size_t)(colon - v)), t, false};
   return TCC_SUCCESS;
 }
 
@@ -224,6 +258,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   }
   if (!strcmp(name, "shape")) return set_shape(s, v);
   if (!strcmp(name, "dim")) return set_dim(s, v);
+  if (!strcmp(name, "freeze")) return set_freeze(s, v);
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
   diag_error("unknown option '-%s' (see tcc --help)", name);
@@ -239,35 +274,22 @@ tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value) {
 }
 
 /* ---------------------------------------------------------------- load */
-static tcc_result check_bindings_used(tcc_session *s) {
-  for (int i = 0; i < s->num_shapes; i++)
-    if (!s->shapes[i].used) {
-      diag_error("-shape names '%s', which is not an input of the model",
-                 s->shapes[i].name);
-      return TCC_ERROR_INPUT;
-    }
-  for (int i = 0; i < s->num_dims; i++)
-    if (!s->dims[i].used) {
-      diag_error("-dim names '%s', which is not a dimension of any input",
-                 s->dims[i].param);
-      return TCC_ERROR_INPUT;
-    }
-  return TCC_SUCCESS;
-}
-
 static tcc_result finish_load(tcc_session *s, IrModule *m) {
   if (!m) return TCC_ERROR_INPUT;
   ir_module_free(s->m);
   s->m = m;
-  return check_bindings_used(s);
+  return TCC_SUCCESS;
 }
 
 static OnnxLoadOptions load_options(tcc_session *s, const char *path,
                                     const char *base_dir) {
   free(s->model_name);
   s->model_name = s->name ? strdup(s->name) : util_c_identifier(path);
+  for (int i = 0; i < s->num_shapes; i++) s->shapes[i].used = false;
+  for (int i = 0; i < s->num_dims; i++) s->dims[i].used = false;
+  for (int i = 0; i < s->num_frozen; i++) s->frozen[i].used = false;
   OnnxLoadOptions o = {s->model_name, base_dir, s->shapes, s->num_shapes,
-                       s->dims, s->num_dims};
+                       s->dims, s->num_dims, s->frozen, s->num_frozen};
   return o;
 }
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "llvm.h"
+#include "onnx.h"
 #include "passes.h"
 #include "session.h"
 
@@ -36,6 +37,7 @@ static const struct {
     {"print-ir-after", OPT_SESSION, "print the IR after PASS (or `all`) to stdout"},
     {"shape", OPT_SESSION, "NAME:1x3x224x224 binds an input's shape (repeatable)"},
     {"dim", OPT_SESSION, "PARAM=VALUE binds a symbolic dimension (repeatable)"},
+    {"freeze", OPT_SESSION, "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
     {"stats", OPT_FLAG, "print pass statistics"},
     {"o", OPT_CLI, "compile: output folder (default .)"},
@@ -150,7 +152,8 @@ static bool flag(const Cli *c, const char *name) {
 static int cmd_targets(void) {
   for (int i = 0; i < target_count(); i++) {
     const TccTarget *t = target_at(i);
-    printf("%-12s %-28s cpu=%-12s %s%s%s\n", t->name, t->triple, t->default_cpu,
+    printf("%-12s %-28s cpu=%-12s features=%-20s %s%s%s\n", t->name, t->triple,
+           t->default_cpu, *t->default_features ? t->default_features : "-",
            t->description, *t->aliases ? "  aliases: " : "", t->aliases);
   }
   return 0;
@@ -206,6 +209,58 @@ static tcc_result load(Cli *c) {
   return TCC_SUCCESS;
 }
 
+/* Integer tensors of rank <= 1 are what shape computations take (shapes,
+ * axes, starts, pads, repeats, k). */
+static bool looks_like_shape_input(const char *path, char **name) {
+  OnnxTensor t = {0};
+  bool ok = onnx_tensor_read_file(path, &t);
+  bool shape_like = ok && t.name && *t.name && t.rank <= 1 &&
+                    ir_elem_is_int(t.elem);
+  if (shape_like) *name = strdup(t.name);
+  onnx_tensor_free(&t);
+  return shape_like;
+}
+
+/* `tcc run` has every input's value: when the model does not compile
+ * because an op needs an input's value at compile time (a Reshape's shape
+ * fed from a graph input), it freezes the inputs that look like shapes and
+ * says so. */
+static tcc_result load_for_run(Cli *c) {
+  tcc_session_echo(c->s, false);
+  tcc_result r = load(c);
+  int frozen = 0;
+  if (r == TCC_ERROR_INPUT) {
+    for (int i = 0; i < c->num_inputs; i++) {
+      char *name = NULL;
+      if (!looks_like_shape_input(c->inputs[i], &name)) continue;
+      char *opt = malloc(strlen(name) + strlen(c->inputs[i]) + 2);
+      sprintf(opt, "%s:%s", name, c->inputs[i]);
+      if (tcc_set_option(c->s, "freeze", opt) == TCC_SUCCESS) {
+        c->inputs[i] = NULL;
+        frozen++;
+      }
+      free(opt);
+      free(name);
+    }
+  }
+  if (frozen) {
+    tcc_session_clear_diagnostics(c->s);
+    r = load(c);
+  }
+  fputs(tcc_diagnostics(c->s), stderr);
+  tcc_session_echo(c->s, true);
+  if (frozen && r == TCC_SUCCESS) {
+    int k = 0;
+    for (int i = 0; i < c->num_inputs; i++)
+      if (c->inputs[i]) c->inputs[k++] = c->inputs[i];
+    c->num_inputs = k;
+    fprintf(stderr, "tcc: note: %d input%s frozen to the given values: the "
+            "model needs them at compile time (-freeze=NAME:FILE.pb does this "
+            "explicitly)\n", frozen, frozen == 1 ? "" : "s");
+  }
+  return r;
+}
+
 static tcc_result dispatch(Cli *c) {
   const char *cmd = c->command;
   tcc_result r;
@@ -217,7 +272,7 @@ static tcc_result dispatch(Cli *c) {
     if (!tcc_session_has_option(c->s, "mcpu") &&
         (r = tcc_set_option(c->s, "mcpu", "native")))
       return r;
-    if ((r = load(c))) return r;
+    if ((r = load_for_run(c))) return r;
     RunOptions ro = {c->inputs, c->num_inputs, c->output_dir, 0};
     return tcc_run_model(c->s, &ro);
   }

@@ -17,6 +17,7 @@
 
 /* Diagnostics also go to stderr as they happen (the CLI wants that). */
 void tcc_session_echo(tcc_session *s, bool echo);
+void tcc_session_clear_diagnostics(tcc_session *s);
 IrModule *tcc_session_module(tcc_session *s);
 /* Sets the module directly (e.g. parsed from .tir); the session owns it. */
 void tcc_session_set_module(tcc_session *s, IrModule *m);
@@ -24,6 +25,9 @@ void tcc_session_set_module(tcc_session *s, IrModule *m);
 tcc_result tcc_session_run_passes(tcc_session *s);
 /* True when an option was given explicitly. */
 bool tcc_session_has_option(const tcc_session *s, const char *name);
+/* The target name and the -mcpu value (NULL: the target's default). */
+const char *tcc_session_target(const tcc_session *s);
+const char *tcc_session_cpu(const tcc_session *s);
 
 typedef struct RunOptions {
   const char **inputs;     /* .pb files, by input position */

@@ -24,6 +24,15 @@ typedef struct OnnxDimBinding {
   bool used;
 } OnnxDimBinding;
 
+/* -freeze=NAME:FILE.pb: a graph input that becomes a compile-time constant
+ * (its value in the file; type and shape must fit the input's). */
+struct OnnxTensor;
+typedef struct OnnxFrozenInput {
+  const char *name;
+  const struct OnnxTensor *value;
+  bool used;
+} OnnxFrozenInput;
+
 typedef struct OnnxLoadOptions {
   const char *model_name;  /* IR module name (a C identifier) */
   const char *base_dir;    /* external data resolves here; NULL: none allowed */
@@ -31,6 +40,8 @@ typedef struct OnnxLoadOptions {
   int num_shapes;
   OnnxDimBinding *dims;
   int num_dims;
+  OnnxFrozenInput *frozen;
+  int num_frozen;
 } OnnxLoadOptions;
 
 /* Path is used in diagnostics ("model.onnx: node 'X' (Op, opset N): ...").

@@ -222,12 +222,29 @@ static bool attr_one(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
   }
 }
 
+/* Attribute names become IR attribute names, which must lex as an
+ * identifier ([A-Za-z_][A-Za-z0-9_.]*, not the numbers inf and nan) for the
+ * printed IR to parse back. */
+static bool attr_name_ok(const char *s) {
+  if (!strcmp(s, "inf") || !strcmp(s, "nan")) return false;
+  for (const char *p = s; *p; p++) {
+    bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_';
+    if (!alpha && (p == s || !((*p >= '0' && *p <= '9') || *p == '.'))) return false;
+  }
+  return true;
+}
+
 static bool node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
                        const IrLoc *loc) {
   for (size_t i = 0; i < n->n_attribute; i++) {
     const Onnx__AttributeProto *a = n->attribute[i];
     if (!a->name || !*a->name) {
       diag_at(DIAG_ERROR, loc, "attribute %zu has no name", i);
+      return false;
+    }
+    if (!attr_name_ok(a->name)) {
+      diag_at(DIAG_ERROR, loc, "attribute %zu has an invalid name (expected "
+              "letters, digits, '_' and '.', not starting with a digit)", i);
       return false;
     }
     if (ir_attr_get(op, a->name)) {
@@ -289,6 +306,16 @@ static bool bind_results(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
       diag_at(DIAG_ERROR, loc, "internal: result %d has no type after infer", i);
       return false;
     }
+    /* Ops compute shapes from data (Expand, ConstantOfShape, Resize...):
+     * the limit that holds for inputs and weights holds here too. */
+    char ts[256];
+    const IrType *t = &op->results[i]->type;
+    ir_type_str(c->m, t, ts, sizeof ts);
+    const char *label =
+        *o ? ir_arena_printf(c->m->arena, "output '%s' (%s)", o, ts)
+           : ir_arena_printf(c->m->arena, "output %d (%s)", i, ts);
+    if (t->kind == IR_TYPE_TENSOR && !onnx_check_numel(t, loc, label, NULL))
+      return false;
     if (!*o) continue;
     op->results[i]->name = o;
     onnx_map_put(&c->values, o, op->results[i]);
@@ -335,7 +362,7 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
 /* --------------------------------------------------------------- outputs */
 /* "f16[1,N,?]" from an output's declaration. */
 static const char *declared_str(OnnxCtx *c, const Onnx__TypeProto__Tensor *tt) {
-  IrElem e = ir_elem_from_onnx(tt->elem_type);
+  IrElem e = onnx_elem(tt->elem_type);
   char *s = ir_arena_printf(c->m->arena, "%s", e ? ir_elem_name(e)
                                                  : onnx_dtype_name(tt->elem_type));
   if (!tt->shape) return s;
@@ -356,7 +383,7 @@ static const char *declared_str(OnnxCtx *c, const Onnx__TypeProto__Tensor *tt) {
 /* Does the declaration agree with the computed type?  Unknown parts match. */
 static bool declared_matches(OnnxCtx *c, const Onnx__TypeProto__Tensor *tt,
                              const IrType *t) {
-  if (tt->elem_type && ir_elem_from_onnx(tt->elem_type) != t->elem) return false;
+  if (tt->elem_type && onnx_elem(tt->elem_type) != t->elem) return false;
   if (!tt->shape) return true;
   if (tt->shape->n_dim != (size_t)t->rank) return false;
   for (int k = 0; k < t->rank; k++) {

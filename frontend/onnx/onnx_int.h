@@ -26,6 +26,13 @@ static inline void *onnx_alloc64(IrArena *a, size_t size) {
   return (void *)((p + 63) & ~(uintptr_t)63);
 }
 
+/* The IR element type of an ONNX data type code; UNDEFINED (0) and unknown
+ * codes are IR_ELEM_NONE (ir_elem_from_onnx maps 0 to the IR-only index
+ * type, which has no ONNX code). */
+static inline IrElem onnx_elem(int64_t dtype) {
+  return dtype > 0 && dtype <= 64 ? ir_elem_from_onnx((int)dtype) : IR_ELEM_NONE;
+}
+
 /* ------------------------------------------------------------ value map */
 /* Open-addressing map from ONNX value names to pointers, cut from an arena. */
 typedef struct OnnxMap {
@@ -69,6 +76,8 @@ bool onnx_graph_build(OnnxCtx *c);
 
 /* onnx_weight.c */
 bool onnx_weight_initializers(OnnxCtx *c);
+/* A weight name from hint: identifier characters only, unique. */
+const char *onnx_weight_name(OnnxCtx *c, const char *hint);
 /* A weight from a TensorProto, named after hint (sanitized, made unique).
  * label names the tensor in messages ("initializer 'W'"). */
 IrWeight *onnx_weight_from_tensor(OnnxCtx *c, const Onnx__TensorProto *tp,
@@ -88,6 +97,11 @@ typedef struct OnnxTpInfo {
  * exactly nbytes; false after a diagnostic at loc naming label. */
 bool onnx_tp_check(const Onnx__TensorProto *tp, const IrLoc *loc,
                    const char *label, OnnxTpInfo *info);
+/* The per-tensor limit on a static type: false after "LABEL: the element
+ * count of its shape overflows" or "LABEL has N elements; tcc supports at
+ * most ...".  Types with a symbolic or unknown dim pass; numel may be NULL. */
+bool onnx_check_numel(const IrType *t, const IrLoc *loc, const char *label,
+                      uint64_t *numel);
 /* The raw_data bytes when the tensor stores them (dense already), else NULL. */
 const void *onnx_tp_raw(const Onnx__TensorProto *tp);
 /* Writes the dense little-endian data of a checked, non-external tensor. */

@@ -191,11 +191,11 @@ static bool input_dim(OnnxCtx *c, const char *name, int k,
   if (v < 0) {
     if (param)
       diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') is symbolic; "
-              "bind it with -dim=%s=VALUE or -shape=%s:1x3x224x224-style", name,
+              "bind it with -dim=%s=VALUE or -shape=%s:DIMxDIM...", name,
               k, param, param, name);
     else
       diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('?') is unknown; "
-              "bind it with -shape=%s:1x3x224x224-style", name, k, name);
+              "bind it with -shape=%s:DIMxDIM...", name, k, name);
     return false;
   }
   if (s && s->value >= 0 && s->value != v) {
@@ -227,7 +227,7 @@ static bool input_type(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
     return false;
   }
   const Onnx__TypeProto__Tensor *tt = tp->tensor_type;
-  IrElem e = ir_elem_from_onnx(tt->elem_type);
+  IrElem e = onnx_elem(tt->elem_type);
   if (e == IR_ELEM_NONE) {
     diag_at(DIAG_ERROR, &loc, "input '%s': element type %s is not supported",
             name, onnx_dtype_name(tt->elem_type));
@@ -237,7 +237,7 @@ static bool input_type(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
   if (sb) sb->used = true;
   if (!tt->shape && !sb) {
     diag_at(DIAG_ERROR, &loc, "input '%s' has no shape; bind it with "
-            "-shape=%s:1x3x224x224-style", name, name);
+            "-shape=%s:DIMxDIM...", name, name);
     return false;
   }
   size_t rank = tt->shape ? tt->shape->n_dim : (size_t)sb->rank;
@@ -257,6 +257,45 @@ static bool input_type(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
                    &dims[k]))
       return false;
   *t = ir_type_tensor(e, (int)rank, dims);
+  return onnx_check_numel(t, &loc, ir_arena_printf(c->m->arena, "input '%s'",
+                                                   name), NULL);
+}
+
+static OnnxFrozenInput *find_frozen(OnnxCtx *c, const char *name) {
+  for (int i = 0; i < c->o->num_frozen; i++)
+    if (!strcmp(c->o->frozen[i].name, name)) return &c->o->frozen[i];
+  return NULL;
+}
+
+/* A frozen input becomes a weight holding the given value, after checking
+ * it against what the model declares (element type, rank, static dims). */
+static bool freeze_input(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
+                         OnnxFrozenInput *fz) {
+  IrLoc loc = onnx_file_loc(c);
+  const OnnxTensor *t = fz->value;
+  fz->used = true;
+  const Onnx__TypeProto *tp = vi->type;
+  const Onnx__TypeProto__Tensor *tt =
+      tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE ? tp->tensor_type : NULL;
+  bool fits = tt && onnx_elem(tt->elem_type) == t->elem &&
+              (!tt->shape || tt->shape->n_dim == (size_t)t->rank);
+  for (int k = 0; fits && tt->shape && k < t->rank; k++) {
+    const Onnx__TensorShapeProto__Dimension *d = tt->shape->dim[k];
+    if (d && d->value_case == ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE &&
+        d->dim_value != t->dims[k])
+      fits = false;
+  }
+  IrType type = ir_type_tensor(t->elem, t->rank, t->dims);
+  if (!fits) {
+    char buf[256];
+    diag_at(DIAG_ERROR, &loc, "-freeze=%s: the value (%s) does not fit the "
+            "input's declared type", vi->name, ir_type_str(c->m, &type, buf, sizeof buf));
+    return false;
+  }
+  IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, vi->name), type,
+                              t->data, t->nbytes, true);
+  w->value->name = vi->name;
+  onnx_map_put(&c->values, vi->name, w->value);
   return true;
 }
 
@@ -277,6 +316,11 @@ static bool build_inputs(OnnxCtx *c) {
       diag_at(DIAG_ERROR, &loc, "graph input '%s' is listed twice", vi->name);
       return false;
     }
+    OnnxFrozenInput *fz = find_frozen(c, vi->name);
+    if (fz) {
+      if (!freeze_input(c, vi, fz)) return false;
+      continue;
+    }
     IrType t;
     if (!input_type(c, vi, &t)) return false;
     IrValue *v = ir_block_add_arg(c->m, f->body, t);
@@ -290,6 +334,12 @@ static bool build_inputs(OnnxCtx *c) {
 /* Every -shape and -dim binding must name something in the model. */
 static bool check_bindings_used(OnnxCtx *c) {
   IrLoc loc = onnx_file_loc(c);
+  for (int i = 0; i < c->o->num_frozen; i++)
+    if (!c->o->frozen[i].used) {
+      diag_at(DIAG_ERROR, &loc, "-freeze=%s:...: the model has no input named "
+              "'%s'", c->o->frozen[i].name, c->o->frozen[i].name);
+      return false;
+    }
   for (int i = 0; i < c->o->num_shapes; i++)
     if (!c->o->shapes[i].used) {
       diag_at(DIAG_ERROR, &loc, "-shape=%s:...: the model has no input named "
@@ -355,6 +405,11 @@ static bool load(OnnxCtx *c, const void *data, size_t size) {
     return false;
   }
   c->g = mp->graph;
+  if (!c->g->n_output) {
+    diag_at(DIAG_ERROR, &loc, "the graph has no outputs; there is nothing to "
+            "compile");
+    return false;
+  }
   return check_opset(c, mp) && check_binding_values(c) &&
          onnx_weight_initializers(c) && build_inputs(c) &&
          check_bindings_used(c) && onnx_graph_build(c) && ir_verify(c->m);

@@ -58,7 +58,7 @@ static const char *const field_names[] = {"float_data", "int32_data",
 
 static bool tp_check_type(const Onnx__TensorProto *tp, const IrLoc *loc,
                           const char *label, OnnxTpInfo *info) {
-  IrElem e = ir_elem_from_onnx(tp->data_type);
+  IrElem e = onnx_elem(tp->data_type);
   if (e == IR_ELEM_NONE) {
     diag_at(DIAG_ERROR, loc, "%s: data type %s (%d) is not supported", label,
             onnx_dtype_name(tp->data_type), (int)tp->data_type);
@@ -76,19 +76,32 @@ static bool tp_check_type(const Onnx__TensorProto *tp, const IrLoc *loc,
       return false;
     }
   info->type = ir_type_tensor(e, (int)tp->n_dims, tp->dims);
-  if (!ir_type_numel(&info->type, &info->numel)) {
-    diag_at(DIAG_ERROR, loc, "%s: the element count of its shape overflows",
-            label);
-    return false;
+  if (!onnx_check_numel(&info->type, loc, label, &info->numel)) return false;
+  info->nbytes = info->numel * ir_elem_size(e);
+  return true;
+}
+
+bool onnx_check_numel(const IrType *t, const IrLoc *loc, const char *label,
+                      uint64_t *numel) {
+  uint64_t n = 1;
+  for (int i = 0; i < t->rank; i++) {
+    if (t->dims[i].sym >= 0 || t->dims[i].size < 0) return true; /* not static */
+    uint64_t d = (uint64_t)t->dims[i].size;
+    if (d && n > UINT64_MAX / d) {
+      diag_at(DIAG_ERROR, loc, "%s: the element count of its shape overflows",
+              label);
+      return false;
+    }
+    n *= d;
   }
-  if (info->numel > ONNX_MAX_NUMEL) {
+  if (n > ONNX_MAX_NUMEL) {
     diag_at(DIAG_ERROR, loc,
             "%s has %llu elements; tcc supports at most %llu (2^32-1) per "
-            "tensor", label, (unsigned long long)info->numel,
+            "tensor", label, (unsigned long long)n,
             (unsigned long long)ONNX_MAX_NUMEL);
     return false;
   }
-  info->nbytes = info->numel * ir_elem_size(e);
+  if (numel) *numel = n;
   return true;
 }
 

@@ -20,7 +20,7 @@
 static const unsigned char empty_data[1];
 
 /* -------------------------------------------------------------- names */
-static const char *weight_name(OnnxCtx *c, const char *hint) {
+const char *onnx_weight_name(OnnxCtx *c, const char *hint) {
   size_t n = hint ? strlen(hint) : 0;
   char *s = ir_arena_alloc(c->m->arena, n + 24);
   for (size_t i = 0; i < n; i++) {
@@ -175,7 +175,7 @@ IrWeight *onnx_weight_from_tensor(OnnxCtx *c, const Onnx__TensorProto *tp,
       data = d;
     }
   }
-  return ir_weight_add(c->m, weight_name(c, hint), info.type, data,
+  return ir_weight_add(c->m, onnx_weight_name(c, hint), info.type, data,
                        info.nbytes, false);
 }
 
@@ -211,7 +211,7 @@ static IrValue *constant_list(OnnxCtx *c, const char *name, IrElem e, size_t n,
   int64_t dims[1] = {(int64_t)n};
   IrType t = ir_type_tensor(e, scalar ? 0 : 1, dims);
   size_t nb = n * ir_elem_size(e);
-  IrWeight *w = ir_weight_add(c->m, weight_name(c, name), t,
+  IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, name), t,
                               nb ? src : empty_data, nb, nb != 0);
   return w->value;
 }
