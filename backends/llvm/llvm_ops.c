@@ -30,6 +30,37 @@ static LLVMValueRef splat(Em *e, LLVMValueRef x, const IrType *vt) {
   return LLVMBuildShuffleVector(e->b, ins, poison, LLVMConstNull(mt), "");
 }
 
+/* An i32 constant shaped like t (scalar or vector). */
+static LLVMValueRef i32_like(Em *e, const IrType *t, uint32_t v) {
+  LLVMValueRef c = LLVMConstInt(e->i32, v, 0);
+  if (t->kind != IR_TYPE_VECTOR) return c;
+  IrType u = *t;
+  u.elem = IR_I32;
+  return splat(e, c, &u);
+}
+
+/* Rounds float/double x to t's shape in element `to`.  bfloat is done
+ * inline (round to nearest even, NaN kept quiet): LLVM turns an fptrunc to
+ * bfloat into a call to __truncsfbf2, which older libgcc and bare-metal
+ * runtimes lack. */
+static LLVMValueRef em_fptrunc(Em *e, LLVMValueRef x, const IrType *t, IrElem to) {
+  if (to != IR_BF16) return LLVMBuildFPTrunc(e->b, x, like(e, t, to), "");
+  LLVMTypeRef f32 = like(e, t, IR_F32), i32 = like(e, t, IR_I32);
+  if (LLVMTypeOf(x) != f32) x = LLVMBuildFPTrunc(e->b, x, f32, "");
+  LLVMValueRef bits = LLVMBuildBitCast(e->b, x, i32, "");
+  LLVMValueRef lsb = LLVMBuildAnd(e->b, LLVMBuildLShr(e->b, bits, i32_like(e, t, 16), ""),
+                                  i32_like(e, t, 1), "");
+  LLVMValueRef bias = LLVMBuildAdd(e->b, lsb, i32_like(e, t, 0x7fff), "");
+  LLVMValueRef rounded = LLVMBuildLShr(e->b, LLVMBuildAdd(e->b, bits, bias, ""),
+                                       i32_like(e, t, 16), "");
+  LLVMValueRef quiet = LLVMBuildOr(e->b, LLVMBuildLShr(e->b, bits, i32_like(e, t, 16), ""),
+                                   i32_like(e, t, 0x40), "");
+  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, x, x, "");
+  LLVMValueRef r = LLVMBuildSelect(e->b, nan, quiet, rounded, "");
+  r = LLVMBuildTrunc(e->b, r, like(e, t, IR_I16), "");
+  return LLVMBuildBitCast(e->b, r, like(e, t, IR_BF16), "");
+}
+
 static bool em_const(Em *e, IrOp *op) {
   IrValue *r = op->results[0];
   const IrAttr *a = ir_attr_get(op, "value");
@@ -160,7 +191,7 @@ static LLVMValueRef cast_from_float(Em *e, LLVMValueRef x, const IrType *t,
     if (fs == ts) /* f16 <-> bf16: through float */
       x = LLVMBuildFPExt(e->b, x, like(e, t, IR_F32), "");
     return ir_elem_size(to) > (fs == ts ? 4 : fs) ? LLVMBuildFPExt(e->b, x, rt, "")
-                                                  : LLVMBuildFPTrunc(e->b, x, rt, "");
+                                                  : em_fptrunc(e, x, t, to);
   }
   if (to == IR_U64) return LLVMBuildFPToUI(e->b, x, rt, "");
   if (to == IR_I64 || to == IR_INDEX) return LLVMBuildFPToSI(e->b, x, rt, "");
@@ -273,7 +304,7 @@ static bool em_math(Em *e, IrOp *op) {
                        ? em_intrinsic(e, maths[m].intrinsic, &ct, 1, args,
                                       op->num_operands)
                        : libm_call(e, maths[m].libm, ce, t, args[0]);
-  if (ce != el) x = LLVMBuildFPTrunc(e->b, x, like(e, t, el), "");
+  if (ce != el) x = em_fptrunc(e, x, t, el);
   em_set(e, op->results[0], x);
   return true;
 }
