@@ -327,6 +327,13 @@ IrModule *ir_parse(const char *text, size_t len, const char *filename);
 /* Returns false after emitting a diagnostic naming the op. */
 bool ir_verify(IrModule *m);
 
+/* fold.c: can op be evaluated now (all operands weights, or a type-only op
+ * with static operands, results small enough)? */
+bool ir_foldable(const IrOp *op);
+/* Evaluates op, replaces its uses in m->main with new weights (folded[i]
+ * gets result i's weight value) and unlinks it.  False after a diagnostic. */
+bool ir_fold_op(IrModule *m, IrOp *op, IrValue **folded);
+
 /* Runs the loop-level function f.  buffers[i] is the memory of f's body
  * argument i (inputs, then outputs).  mem.alloc gets memory at its planned
  * offset in workspace when both exist, else memory of its own (freed on

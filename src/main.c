@@ -209,13 +209,12 @@ static tcc_result load(Cli *c) {
   return TCC_SUCCESS;
 }
 
-/* Integer tensors of rank <= 1 are what shape computations take (shapes,
- * axes, starts, pads, repeats, k). */
+/* Tensors of rank <= 1 are what shape computations take (shapes, axes,
+ * starts, pads, repeats, k, Resize's scales and roi). */
 static bool looks_like_shape_input(const char *path, char **name) {
   OnnxTensor t = {0};
   bool ok = onnx_tensor_read_file(path, &t);
-  bool shape_like = ok && t.name && *t.name && t.rank <= 1 &&
-                    ir_elem_is_int(t.elem);
+  bool shape_like = ok && t.name && *t.name && t.rank <= 1;
   if (shape_like) *name = strdup(t.name);
   onnx_tensor_free(&t);
   return shape_like;

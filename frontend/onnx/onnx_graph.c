@@ -222,10 +222,9 @@ static bool attr_one(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
   }
 }
 
-/* Attribute names become IR attribute names, which must lex as an
- * identifier ([A-Za-z_][A-Za-z0-9_.]*, not the numbers inf and nan) for the
- * printed IR to parse back. */
-static bool attr_name_ok(const char *s) {
+/* Attribute and symbol names must lex as an IR identifier for the printed
+ * IR to parse back: [A-Za-z_][A-Za-z0-9_.]*, but not the numbers inf, nan. */
+bool onnx_ir_name_ok(const char *s) {
   if (!strcmp(s, "inf") || !strcmp(s, "nan")) return false;
   for (const char *p = s; *p; p++) {
     bool alpha = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || *p == '_';
@@ -242,7 +241,7 @@ static bool node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
       diag_at(DIAG_ERROR, loc, "attribute %zu has no name", i);
       return false;
     }
-    if (!attr_name_ok(a->name)) {
+    if (!onnx_ir_name_ok(a->name)) {
       diag_at(DIAG_ERROR, loc, "attribute %zu has an invalid name (expected "
               "letters, digits, '_' and '.', not starting with a digit)", i);
       return false;
@@ -355,8 +354,17 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
   op->loc = loc;
   if (!node_attrs(c, n, op, &loc)) return false;
   ir_block_append(c->m->main->body, op);
-  return info->import(c->m, op, c->opset) && info->infer(c->m, op) &&
-         bind_results(c, n, op, &loc);
+  if (!info->import(c->m, op, c->opset) || !info->infer(c->m, op) ||
+      !bind_results(c, n, op, &loc))
+    return false;
+  /* Fold as we go, so an op that needs a constant operand (Reshape's shape
+   * computed by Shape -> Gather -> Concat) finds a weight. */
+  IrValue *folded[16];
+  if (!ir_foldable(op)) return true;
+  if (!ir_fold_op(c->m, op, folded)) return false;
+  for (int i = 0; i < op->num_results; i++)
+    if (op->results[i]->name) onnx_map_put(&c->values, op->results[i]->name, folded[i]);
+  return true;
 }
 
 /* --------------------------------------------------------------- outputs */

@@ -1,0 +1,122 @@
+/*
+ * fold.c — evaluates one tensor op at compile time.
+ *
+ * An op whose operands are all weights (or whose results depend only on its
+ * operands' types, like Shape) is run through its own lowering by the
+ * loop-level interpreter, and its results become new weights.  The frontend
+ * folds each node as it imports it, so a Shape -> Gather -> Concat ->
+ * Reshape chain reaches Reshape as a constant; the fold-constants pass folds
+ * what later rewrites make constant.  Results over IR_FOLD_MAX_BYTES stay
+ * computed at run time: folding must not bloat the object.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+
+#define IR_FOLD_MAX_BYTES (16u << 20)
+#define MAX_FOLD_RESULTS 16
+#define MAX_FOLD_OPERANDS 64
+
+static bool result_bytes(const IrOp *op, uint64_t *total) {
+  *total = 0;
+  for (int i = 0; i < op->num_results; i++) {
+    uint64_t b;
+    if (!ir_type_is_static(&op->results[i]->type) ||
+        !ir_type_nbytes(&op->results[i]->type, &b))
+      return false;
+    *total += b;
+  }
+  return true;
+}
+
+bool ir_foldable(const IrOp *op) {
+  const IrOpInfo *info = ir_op_info(op->kind);
+  if (info->level != IR_LEVEL_TENSOR || (info->flags & OPF_TERMINATOR) ||
+      op->num_results > MAX_FOLD_RESULTS || op->num_operands > MAX_FOLD_OPERANDS)
+    return false;
+  uint64_t bytes;
+  if (!result_bytes(op, &bytes) || bytes > IR_FOLD_MAX_BYTES) return false;
+  for (int i = 0; i < op->num_operands; i++) {
+    const IrValue *v = op->operands[i];
+    if (!v) continue;
+    if (info->flags & OPF_TYPE_ONLY) {
+      uint64_t in_bytes;
+      if (!ir_type_nbytes(&v->type, &in_bytes) || in_bytes > IR_FOLD_MAX_BYTES)
+        return false;
+      continue;
+    }
+    if (!v->weight || !v->weight->data) return false;
+  }
+  return true;
+}
+
+/* Runs op's lowering in a scratch function; results land in out[].  An
+ * operand of a type-only op is never read, but the interpreter wants memory
+ * behind every buffer argument: it gets zeroed scratch, freed here. */
+static bool evaluate(IrModule *m, IrOp *op, void **out) {
+  IrFunc *main = m->main;
+  IrFunc *tf = ir_func_new(m, "fold");
+  m->main = main;
+  tf->lowered = true;
+  LwCtx c = {m, ir_builder_at_end(m, tf->body), NULL, NULL};
+  c.b.loc = op->loc;
+  c.in = ir_arena_alloc(m->arena, sizeof *c.in * (size_t)(op->num_operands + 1));
+  c.out = ir_arena_alloc(m->arena, sizeof *c.out * (size_t)(op->num_results + 1));
+  void *bufs[MAX_FOLD_OPERANDS + MAX_FOLD_RESULTS], *scratch[MAX_FOLD_OPERANDS] = {0};
+  int nargs = 0;
+  bool ok = true;
+  for (int i = 0; ok && i < op->num_operands; i++) {
+    IrValue *v = op->operands[i];
+    c.in[i] = v;
+    if (!v || v->weight) continue;
+    c.in[i] = ir_block_add_arg(m, tf->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
+    uint64_t bytes = 0;
+    ir_type_nbytes(&v->type, &bytes);
+    ok = (scratch[i] = calloc(1, bytes ? bytes : 1)) != NULL;
+    bufs[nargs++] = scratch[i];
+  }
+  tf->num_inputs = nargs;
+  for (int i = 0; ok && i < op->num_results; i++) {
+    IrType t = ir_type_with_kind(op->results[i]->type, IR_TYPE_BUFFER);
+    c.out[i] = ir_block_add_arg(m, tf->body, t);
+    uint64_t bytes;
+    ir_type_nbytes(&t, &bytes);
+    out[i] = ir_arena_alloc_aligned(m->arena, bytes ? bytes : 1, 64);
+    bufs[nargs++] = out[i];
+  }
+  tf->num_outputs = op->num_results;
+  ok = ok && ir_op_info(op->kind)->lower(&c, op) && ir_interp_run(m, tf, bufs, NULL);
+  for (int i = 0; i < MAX_FOLD_OPERANDS; i++) free(scratch[i]);
+  return ok;
+}
+
+/* $name from the result's source name, made an identifier and unique. */
+static const char *weight_name(IrModule *m, const IrValue *r) {
+  char *s = ir_arena_strdup(m->arena, r->name && *r->name ? r->name : "folded");
+  for (char *p = s; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+          (*p >= '0' && *p <= '9') || *p == '_' || *p == '.'))
+      *p = '_';
+  if (!ir_weight_find(m, s)) return s;
+  for (int k = 1;; k++) {
+    char *t = ir_arena_printf(m->arena, "%s_%d", s, k);
+    if (!ir_weight_find(m, t)) return t;
+  }
+}
+
+bool ir_fold_op(IrModule *m, IrOp *op, IrValue **folded) {
+  void *out[MAX_FOLD_RESULTS];
+  if (!evaluate(m, op, out)) return false;
+  for (int i = 0; i < op->num_results; i++) {
+    IrValue *r = op->results[i];
+    uint64_t bytes;
+    ir_type_nbytes(&r->type, &bytes);
+    IrWeight *w = ir_weight_add(m, weight_name(m, r), r->type, out[i], bytes, false);
+    w->value->name = r->name;
+    ir_replace_uses(m->main, r, w->value);
+    folded[i] = w->value;
+  }
+  ir_op_remove(op);
+  return true;
+}
