@@ -1,0 +1,353 @@
+/* test_ops_nn2.c — the "more NN" ops (norm.c conv_transpose.c resize.c
+ * misc.c einsum.c rnn.c quant.c): canonical forms, exact result types and
+ * diagnostics, and numbers from the lowering run by the loop-level
+ * interpreter against values computed by hand / by the ONNX reference
+ * formulas. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "ir.h"
+#include "passes.h"
+
+static char msg[1024];
+
+/* Keeps the first message from "error: " on. */
+static void sink(void *user, DiagLevel level, const char *text) {
+  (void)user, (void)level;
+  const char *e = strstr(text, "error: ");
+  if (!msg[0]) snprintf(msg, sizeof msg, "%s", e ? e : text);
+}
+
+static int setup(void **state) {
+  *state = ir_module_new("t");
+  ir_func_new(*state, "main");
+  diag_set_sink(sink, NULL);
+  msg[0] = 0;
+  return 0;
+}
+
+static int teardown(void **state) {
+  ir_module_free(*state);
+  diag_set_sink(NULL, NULL);
+  return 0;
+}
+
+static IrValue *input(IrModule *m, IrElem e, int rank, const int64_t *dims) {
+  IrFunc *f = m->main;
+  IrValue *v = ir_block_add_arg(m, f->body, ir_type_tensor(e, rank, dims));
+  f->num_inputs++;
+  return v;
+}
+#define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__}
+#define IN(m, e, ...) input(m, e, DIMS(__VA_ARGS__))
+
+/* A weight of element type e holding data (copied). */
+static IrValue *weight(IrModule *m, IrElem e, int rank, const int64_t *dims,
+                       const void *data) {
+  char name[32];
+  snprintf(name, sizeof name, "w%d", m->num_weights);
+  IrType t = ir_type_tensor(e, rank, dims);
+  uint64_t nbytes;
+  ir_type_nbytes(&t, &nbytes);
+  return ir_weight_add(m, name, t, data, nbytes, true)->value;
+}
+
+static IrOp *op_new(IrModule *m, IrOpKind k, int n, IrValue *const *in, int nres) {
+  IrOp *op = ir_op_new(m, k, n, in, nres, NULL);
+  ir_block_append(m->main->body, op);
+  return op;
+}
+
+/* import (at opset) then infer: result 0's type as text, or the first
+ * diagnostic. */
+static const char *run(IrModule *m, IrOp *op, int opset) {
+  static char out[256];
+  const IrOpInfo *info = ir_op_info(op->kind);
+  msg[0] = 0;
+  if (!info->import(m, op, opset) || !info->infer(m, op)) return msg;
+  return ir_type_str(m, &op->results[0]->type, out, sizeof out);
+}
+
+static const char *type_of(IrModule *m, const IrValue *v) {
+  static char out[256];
+  return ir_type_str(m, &v->type, out, sizeof out);
+}
+
+static void ints_equal(const IrOp *op, const char *name, int n, const int64_t *want) {
+  const int64_t *v;
+  assert_int_equal(ir_attr_ints(op, name, &v), n);
+  for (int i = 0; i < n; i++) assert_int_equal(v[i], want[i]);
+}
+
+/* Lowers the function returning op's results and runs it in the
+ * interpreter: ins are the inputs' data, outs receive the results. */
+static void exec(IrModule *m, IrOp *op, void *const *ins, void *const *outs) {
+  IrFunc *f = m->main;
+  f->num_outputs = op->num_results;
+  f->output_types = ir_arena_alloc(m->arena, sizeof(IrType) * (size_t)op->num_results);
+  for (int i = 0; i < op->num_results; i++) f->output_types[i] = op->results[i]->type;
+  ir_block_append(f->body, ir_op_new(m, IR_OP_RETURN, op->num_results, op->results, 0, NULL));
+  PipelineOptions po = {.passes = "infer-shapes,lower,plan-memory", .verify_each = true};
+  msg[0] = 0;
+  if (!pass_run_pipeline(m, &po)) fail_msg("passes failed: %s", msg);
+  void *bufs[16];
+  int n = 0;
+  for (int i = 0; i < f->num_inputs; i++) bufs[n++] = ins[i];
+  for (int i = 0; i < op->num_results; i++) bufs[n++] = outs[i];
+  static char ws[1 << 16] __attribute__((aligned(64)));
+  assert_true(f->workspace_size <= (int64_t)sizeof ws);
+  assert_true(ir_interp_run(m, f, bufs, ws));
+}
+
+static void floats_near(const float *got, const float *want, int n) {
+  for (int i = 0; i < n; i++)
+    if (fabsf(got[i] - want[i]) > 1e-5f + 1e-4f * fabsf(want[i]))
+      fail_msg("element %d: got %g, want %g", i, got[i], want[i]);
+}
+
+/* ---------------------------------------------------------------- norm */
+static void test_layer_norm_numbers(void **state) {
+  IrModule *m = *state;
+  float one[4] = {1, 1, 1, 1};
+  IrValue *in[2] = {IN(m, IR_F32, 1, 4), weight(m, IR_F32, DIMS(4), one)};
+  IrOp *op = op_new(m, IR_OP_LAYER_NORM, 2, in, 3);
+  ir_attr_set_float(m, op, "epsilon", 0.0);
+  assert_string_equal(run(m, op, 17), "f32[1,4]");
+  assert_string_equal(type_of(m, op->results[1]), "f32[1,1]");
+  assert_int_equal(ir_attr_int(op, "axis", 0), -1);
+  float x[4] = {1, 2, 3, 4}, y[4], mean, inv;
+  exec(m, op, (void *[]){x}, (void *[]){y, &mean, &inv});
+  floats_near(y, (float[]){-1.3416408f, -0.4472136f, 0.4472136f, 1.3416408f}, 4);
+  floats_near(&mean, (float[]){2.5f}, 1);
+  floats_near(&inv, (float[]){0.8944272f}, 1);
+}
+
+static void test_instance_norm_mvn(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_F32, 1, 2, 3), IN(m, IR_F32, 3), IN(m, IR_F32, 2)};
+  IrOp *bad = op_new(m, IR_OP_INSTANCE_NORM, 3, in, 1);
+  assert_string_equal(run(m, bad, 6),
+                      "error: InstanceNormalization: input scale has type f32[3]; "
+                      "expected f32[2]");
+  ir_op_remove(bad);
+  IrValue *x = IN(m, IR_F32, 1, 1, 1, 2);
+  IrOp *op = op_new(m, IR_OP_MVN, 1, &x, 1);
+  assert_string_equal(run(m, op, 13), "f32[1,1,1,2]");
+  ints_equal(op, "axes", 3, (int64_t[]){0, 2, 3});
+  float xv[2] = {1, 3}, y[2], unused[6];
+  exec(m, op, (void *[]){unused, unused, unused, xv}, (void *[]){y});
+  floats_near(y, (float[]){-1, 1}, 2);
+}
+
+static void test_lrn(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 1, 2);
+  assert_string_equal(run(m, op_new(m, IR_OP_LRN, 1, &x, 1), 13),
+                      "error: attribute 'size' is required");
+  IrOp *op = op_new(m, IR_OP_LRN, 1, &x, 1);
+  ir_attr_set_int(m, op, "size", 3);
+  ir_attr_set_float(m, op, "alpha", 3.0);
+  ir_attr_set_float(m, op, "beta", 1.0);
+  assert_string_equal(run(m, op, 13), "f32[1,2]");
+  /* window of c=0 and c=1 is both channels: sum of squares 1 + 4 = 5;
+   * y = x / (1 + 3/3 * 5) */
+  float xv[2] = {1, 2}, y[2];
+  exec(m, op, (void *[]){xv}, (void *[]){y});
+  floats_near(y, (float[]){1.0f / 6, 2.0f / 6}, 2);
+}
+
+/* ------------------------------------------------------- ConvTranspose */
+static void test_conv_transpose(void **state) {
+  IrModule *m = *state;
+  float w[2] = {1, 1};
+  IrValue *in[2] = {IN(m, IR_F32, 1, 1, 3), weight(m, IR_F32, DIMS(1, 1, 2), w)};
+  IrOp *op = op_new(m, IR_OP_CONV_TRANSPOSE, 2, in, 1);
+  ir_attr_set_ints(m, op, "strides", 1, (int64_t[]){2});
+  ir_attr_set_ints(m, op, "output_shape", 1, (int64_t[]){7});
+  assert_string_equal(run(m, op, 11), "f32[1,1,7]");
+  ints_equal(op, "pads", 2, (int64_t[]){0, -1}); /* one extra zero at the end */
+  assert_null(ir_attr_get(op, "output_shape"));
+  float x[3] = {1, 2, 3}, y[7];
+  exec(m, op, (void *[]){x}, (void *[]){y});
+  floats_near(y, (float[]){1, 1, 2, 2, 3, 3, 0}, 7);
+}
+
+static void test_conv_transpose_errors(void **state) {
+  IrModule *m = *state;
+  IrValue *in[2] = {IN(m, IR_F32, 1, 2, 3), IN(m, IR_F32, 3, 1, 2)};
+  assert_string_equal(run(m, op_new(m, IR_OP_CONV_TRANSPOSE, 2, in, 1), 11),
+                      "error: ConvTranspose: W must be f32 of rank 3 with 2 input "
+                      "channels (X's), divisible by group=1");
+}
+
+/* -------------------------------------------------------------- Resize */
+static void test_resize_linear(void **state) {
+  IrModule *m = *state;
+  float sc[1] = {2};
+  IrValue *in[3] = {IN(m, IR_F32, 2), NULL, weight(m, IR_F32, DIMS(1), sc)};
+  IrOp *op = op_new(m, IR_OP_RESIZE, 3, in, 1);
+  ir_attr_set_string(m, op, "mode", "linear");
+  assert_string_equal(run(m, op, 13), "f32[4]");
+  assert_int_equal(op->num_operands, 1);
+  assert_string_equal(ir_attr_string(op, "coordinate_transformation_mode", ""),
+                      "half_pixel");
+  float x[2] = {1, 2}, y[4];
+  exec(m, op, (void *[]){x}, (void *[]){y});
+  floats_near(y, (float[]){1, 1.25f, 1.75f, 2}, 4);
+}
+
+static void test_resize_errors(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_F32, 2), NULL, IN(m, IR_F32, 1)};
+  assert_string_equal(run(m, op_new(m, IR_OP_RESIZE, 3, in, 1), 13),
+                      "error: input 'scales' must be a constant (initializer or "
+                      "Constant) in tcc");
+  float sc[1] = {2};
+  IrValue *in2[3] = {IN(m, IR_I32, 2), NULL, weight(m, IR_F32, DIMS(1), sc)};
+  IrOp *op = op_new(m, IR_OP_RESIZE, 3, in2, 1);
+  ir_attr_set_string(m, op, "mode", "cubic");
+  assert_string_equal(run(m, op, 13),
+                      "error: Resize: mode 'cubic' needs a float input, not i32");
+}
+
+/* -------------------------------------------------------- CumSum, TopK */
+static void test_cumsum(void **state) {
+  IrModule *m = *state;
+  IrValue *bad[2] = {IN(m, IR_F32, 4), IN(m, IR_I64)};
+  IrOp *bop = op_new(m, IR_OP_CUMSUM, 2, bad, 1);
+  assert_string_equal(run(m, bop, 14),
+                      "error: input 'axis' must be a constant (initializer or "
+                      "Constant) in tcc");
+  ir_op_remove(bop);
+  int64_t axis = 0;
+  IrValue *in[2] = {IN(m, IR_F32, 4), weight(m, IR_I64, 0, NULL, &axis)};
+  IrOp *op = op_new(m, IR_OP_CUMSUM, 2, in, 1);
+  ir_attr_set_int(m, op, "exclusive", 1);
+  ir_attr_set_int(m, op, "reverse", 1);
+  assert_string_equal(run(m, op, 14), "f32[4]");
+  float x[4] = {1, 2, 3, 4}, y[4], unused[4];
+  exec(m, op, (void *[]){unused, unused, x}, (void *[]){y});
+  floats_near(y, (float[]){9, 7, 4, 0}, 4);
+}
+
+static void test_topk(void **state) {
+  IrModule *m = *state;
+  int64_t k = 3;
+  IrValue *in[2] = {IN(m, IR_F32, 1, 5), weight(m, IR_I64, DIMS(1), &k)};
+  IrOp *op = op_new(m, IR_OP_TOPK, 2, in, 2);
+  assert_string_equal(run(m, op, 11), "f32[1,3]");
+  assert_string_equal(type_of(m, op->results[1]), "i64[1,3]");
+  float x[5] = {3, 1, 3, 2, 5}, v[3];
+  int64_t idx[3];
+  exec(m, op, (void *[]){x}, (void *[]){v, idx});
+  floats_near(v, (float[]){5, 3, 3}, 3);
+  assert_int_equal(idx[0], 4);
+  assert_int_equal(idx[1], 0); /* ties: the lower index first */
+  assert_int_equal(idx[2], 2);
+}
+
+/* -------------------------------------------------------------- Einsum */
+static void test_einsum(void **state) {
+  IrModule *m = *state;
+  IrValue *in[2] = {IN(m, IR_F32, 2, 2), IN(m, IR_F32, 2, 2)};
+  IrOp *bad = op_new(m, IR_OP_EINSUM, 2, in, 1);
+  ir_attr_set_string(m, bad, "equation", "ij,jk->il");
+  assert_string_equal(run(m, bad, 12),
+                      "error: Einsum: output label of 'ij,jk->il' is not in any input");
+  ir_op_remove(bad);
+  IrOp *op = op_new(m, IR_OP_EINSUM, 2, in, 1);
+  ir_attr_set_string(m, op, "equation", "ij, jk");
+  assert_string_equal(run(m, op, 12), "f32[2,2]"); /* implicit output ik */
+  float a[4] = {1, 2, 3, 4}, b[4] = {5, 6, 7, 8}, y[4];
+  exec(m, op, (void *[]){a, b}, (void *[]){y});
+  floats_near(y, (float[]){19, 22, 43, 50}, 4);
+}
+
+/* ------------------------------------------------------------------ RNN */
+static void test_rnn_numbers(void **state) {
+  IrModule *m = *state;
+  float w = 0.5f, r = 1;
+  IrValue *in[3] = {IN(m, IR_F32, 2, 1, 1), weight(m, IR_F32, DIMS(1, 1, 1), &w),
+                    weight(m, IR_F32, DIMS(1, 1, 1), &r)};
+  IrOp *op = op_new(m, IR_OP_RNN, 3, in, 2);
+  assert_string_equal(run(m, op, 14), "f32[2,1,1,1]");
+  assert_string_equal(type_of(m, op->results[1]), "f32[1,1,1]");
+  assert_int_equal(ir_attr_int(op, "hidden_size", 0), 1);
+  float x[2] = {1, 2}, y[2], yh;
+  exec(m, op, (void *[]){x}, (void *[]){y, &yh});
+  floats_near(y, (float[]){0.46211717f, 0.898063f}, 2);
+  floats_near(&yh, (float[]){0.898063f}, 1);
+}
+
+static void test_lstm_errors(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_F32, 2, 1, 3), IN(m, IR_F32, 1, 6, 3), IN(m, IR_F32, 1, 8, 2)};
+  IrOp *op = op_new(m, IR_OP_LSTM, 3, in, 2);
+  ir_attr_set_strings(m, op, "activations", 3,
+                      (const char *[]){"Sigmoid", "Softsign", "Tanh"});
+  assert_string_equal(run(m, op, 14),
+                      "error: LSTM: activation 'Softsign' is not supported by tcc");
+  op = op_new(m, IR_OP_LSTM, 3, in, 2);
+  assert_string_equal(run(m, op, 14),
+                      "error: LSTM: input W has type f32[1,6,3]; expected f32[1,8,3]");
+}
+
+/* --------------------------------------------------------- quantization */
+static void test_quantize_numbers(void **state) {
+  IrModule *m = *state;
+  float s = 1;
+  int8_t zp = 0;
+  IrValue *in[3] = {IN(m, IR_F32, 6), weight(m, IR_F32, 0, NULL, &s),
+                    weight(m, IR_I8, 0, NULL, &zp)};
+  IrOp *op = op_new(m, IR_OP_QUANTIZE_LINEAR, 3, in, 1);
+  assert_string_equal(run(m, op, 13), "i8[6]");
+  float x[6] = {0.5f, 1.5f, 2.5f, -1, 300, -300};
+  int8_t y[6];
+  exec(m, op, (void *[]){x}, (void *[]){y});
+  int8_t want[6] = {0, 2, 2, -1, 127, -128}; /* half to even, saturated */
+  assert_memory_equal(y, want, 6);
+}
+
+static void test_matmul_integer(void **state) {
+  IrModule *m = *state;
+  uint8_t azp = 1;
+  IrValue *in[3] = {IN(m, IR_U8, 2, 2), IN(m, IR_U8, 2, 2), weight(m, IR_U8, DIMS(1), &azp)};
+  IrOp *op = op_new(m, IR_OP_MATMUL_INTEGER, 3, in, 1);
+  assert_string_equal(run(m, op, 10), "i32[2,2]");
+  uint8_t a[4] = {1, 2, 3, 4}, b[4] = {1, 0, 0, 1};
+  int32_t y[4];
+  exec(m, op, (void *[]){a, b}, (void *[]){y});
+  int32_t want[4] = {0, 1, 2, 3};
+  assert_memory_equal(y, want, sizeof want);
+}
+
+static void test_quant_errors(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_F32, 2, 3), IN(m, IR_F32, 2), IN(m, IR_U8, 2)};
+  assert_string_equal(run(m, op_new(m, IR_OP_QUANTIZE_LINEAR, 3, in, 1), 13),
+                      "error: QuantizeLinear: scale has type f32[2]; expected one "
+                      "value or 3 (one per channel)");
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+      T(test_layer_norm_numbers), T(test_instance_norm_mvn),
+      T(test_lrn),                T(test_conv_transpose),
+      T(test_conv_transpose_errors), T(test_resize_linear),
+      T(test_resize_errors),      T(test_cumsum),
+      T(test_topk),               T(test_einsum),
+      T(test_rnn_numbers),        T(test_lstm_errors),
+      T(test_quantize_numbers),   T(test_matmul_integer),
+      T(test_quant_errors),
+#undef T
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
