@@ -1,11 +1,21 @@
 /*
- * run.c — `tcc run`: compile for this machine, link the object with the
- * runtime and a small generated harness, execute it on TensorProto inputs,
- * and write (or print) the outputs.  The harness runs in a child process so
- * a fault in generated code can never take the compiler down, and talks
- * through raw files in a private temporary folder.
+ * run.c — `tcc run`: compile, link the object with the runtime and a small
+ * generated harness, execute it on TensorProto inputs, and write (or print)
+ * the outputs.  The harness runs in a child process so a fault in generated
+ * code can never take the compiler down, and talks through raw files in a
+ * private temporary folder.
+ *
+ * For this machine (x86_64) the harness links with the prebuilt libtccrt.a
+ * and runs directly.  For another target a row of `cross` below names the
+ * C compiler that builds the harness and the runtime sources (runtime/,
+ * compiled for the target, never the host's library) and the emulator that
+ * runs the result: qemu-user for armv8 and riscv64, Node.js through WASI
+ * for wasm32 (a small JS runner written into the folder), qemu-system-arm
+ * with semihosting for the bare-metal Cortex-M boards.  So any model can be
+ * checked on any target from the build machine.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <dirent.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "llvm.h"
 #include "onnx.h"
 #include "session.h"
 
@@ -40,6 +51,90 @@ static const char harness_text[] =
     "    fclose(f); free(out[i]);\n  }\n"
     "  for (int i = 0; i < NI; i++) free((void *)in[i]);\n"
     "  free(w);\n  return 0;\n}\n";
+
+/* How to build and run the harness for a target other than the host.
+ * run: the emulator's argv prefix (the binary and its arguments follow);
+ * the -cpu value of qemu can be replaced with TCC_QEMU_CPU (e.g. another
+ * RVV vector length). */
+typedef enum RunKind {
+  RUN_QEMU_USER,  /* run[] binary args... */
+  RUN_WASI,       /* run[] wasi.mjs run.wasm folder args... (Node.js) */
+  RUN_SEMIHOST,   /* run[] -kernel binary, args through semihosting */
+} RunKind;
+
+typedef struct Cross {
+  const char *target, *package;
+  const char *cc[8];   /* compiler and its target flags (NULL-ended) */
+  const char *run[8];
+  RunKind kind;
+  const char *compat;  /* a source of runtime/ the target's libraries lack */
+} Cross;
+
+static const Cross cross[] = {
+    {"armv8", "gcc-aarch64-linux-gnu qemu-user",
+     {"aarch64-linux-gnu-gcc"},
+     {"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"}, RUN_QEMU_USER, NULL},
+    {"riscv64", "gcc-riscv64-linux-gnu qemu-user",
+     {"riscv64-linux-gnu-gcc"},
+     {"qemu-riscv64", "-L", "/usr/riscv64-linux-gnu"}, RUN_QEMU_USER,
+     "toolchains/riscv64-f16.c"},
+    {"riscv64gcv", "gcc-riscv64-linux-gnu qemu-user",
+     {"riscv64-linux-gnu-gcc"},
+     {"qemu-riscv64", "-L", "/usr/riscv64-linux-gnu", "-cpu",
+      "rv64,v=true,vlen=256,elen=64,vext_spec=v1.0"}, RUN_QEMU_USER,
+     "toolchains/riscv64-f16.c"},
+    {"wasm32", "clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 nodejs",
+     {"clang-19", "--target=wasm32-wasi"}, {"node", "--no-warnings"}, RUN_WASI,
+     NULL},
+    /* Bare metal: QEMU's Cortex-M4 MPS2 board, with the startup and memory
+     * map of runtime/toolchains/mps2-an386.  (cortex-m7 objects compile;
+     * running them needs the mps2-an500 memory map, not written yet.) */
+    {"cortex-m4", "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm",
+     {"arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
+      "-mfpu=fpv4-sp-d16"},
+     {"qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none"},
+     RUN_SEMIHOST, NULL},
+};
+
+/* Node.js runner: argv = runner.mjs module.wasm folder args...; the
+ * folder is preopened so the harness can open the files in it. */
+static const char wasi_runner[] =
+    "import { readFile } from 'node:fs/promises';\n"
+    "import { WASI } from 'node:wasi';\n"
+    "const [wasm, dir, ...args] = process.argv.slice(2);\n"
+    "const wasi = new WASI({ version: 'preview1', args: [wasm, ...args], env: {},\n"
+    "  preopens: { [dir]: dir }, returnOnExit: true });\n"
+    "const mod = await WebAssembly.compile(await readFile(wasm));\n"
+    "const inst = await WebAssembly.instantiate(mod, wasi.getImportObject());\n"
+    "process.exitCode = wasi.start(inst);\n";
+
+/* The cross row of the session's target in *x (NULL for the host's);
+ * false after a diagnostic when tcc cannot run code for the target. */
+static bool cross_for(tcc_session *s, const Cross **x) {
+  const TccTarget *t = target_find(tcc_session_target(s));
+  *x = NULL;
+  if (!t || !strcmp(t->name, "x86_64")) return true;
+  for (size_t i = 0; i < sizeof cross / sizeof cross[0]; i++)
+    if (!strcmp(cross[i].target, t->name)) {
+      *x = &cross[i];
+      return true;
+    }
+  diag_error("tcc run cannot run code for target %s yet (tcc compile can); "
+             "see docs/targets.md", t->name);
+  return false;
+}
+
+static bool on_path(const char *prog) {
+  const char *path = getenv("PATH");
+  char buf[4096];
+  for (const char *p = path ? path : "/usr/bin:/bin"; *p;) {
+    size_t n = strcspn(p, ":");
+    snprintf(buf, sizeof buf, "%.*s/%s", (int)n, p, prog);
+    if (access(buf, X_OK) == 0) return true;
+    p += n + (p[n] == ':');
+  }
+  return false;
+}
 
 static const char *runtime_lib(void) {
   static const char *const candidates[] = {TCC_BUILD_RUNTIME_LIB,
@@ -80,26 +175,79 @@ static int spawn(char *const argv[]) {
 typedef struct RunDir {
   char path[64];
   IrModule *m;
+  const Cross *x;   /* NULL: the host */
 } RunDir;
 
 static char *in_dir(const RunDir *d, const char *name) {
   return ir_arena_printf(d->m->arena, "%s/%s", d->path, name);
 }
 
-static bool write_harness_and_link(RunDir *d) {
-  const char *n = d->m->name, *lib = runtime_lib();
-  if (!lib) {
-    diag_error("cannot find the runtime library libtccrt.a (looked in the "
-               "build tree and %s/lib)", TCC_INSTALL_PREFIX);
+/* A growing NULL-terminated argv in the module arena. */
+typedef struct Argv {
+  char **v;
+  int n, cap;
+  IrModule *m;
+} Argv;
+
+static void push(Argv *a, const char *s) {
+  if (a->n + 2 > a->cap) {
+    int cap = a->cap ? a->cap * 2 : 32;
+    char **v = ir_arena_alloc(a->m->arena, sizeof *v * (size_t)cap);
+    if (a->n) memcpy(v, a->v, sizeof *v * (size_t)a->n);
+    a->v = v;
+    a->cap = cap;
+  }
+  a->v[a->n++] = (char *)s;
+  a->v[a->n] = NULL;
+}
+
+static const char *runtime_src_dir(void) {
+  if (access(TCC_SOURCE_INCLUDE_DIR "/../runtime/rt.c", R_OK) == 0)
+    return TCC_SOURCE_INCLUDE_DIR "/../runtime";
+  return TCC_INSTALL_PREFIX "/share/tcc/runtime";
+}
+
+static int cmp_str(const void *a, const void *b) {
+  return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Pushes every .c file of runtime/ (sorted, so the command is reproducible). */
+static bool push_runtime_sources(Argv *a) {
+  const char *dir = runtime_src_dir();
+  DIR *dp = opendir(dir);
+  if (!dp) {
+    diag_error("cannot find the runtime sources (%s): %s", dir, strerror(errno));
     return false;
   }
+  int first = a->n;
+  for (struct dirent *e; (e = readdir(dp));) {
+    size_t n = strlen(e->d_name);
+    if (n > 2 && !strcmp(e->d_name + n - 2, ".c"))
+      push(a, ir_arena_printf(a->m->arena, "%s/%s", dir, e->d_name));
+  }
+  closedir(dp);
+  qsort(a->v + first, (size_t)(a->n - first), sizeof *a->v, cmp_str);
+  return true;
+}
+
+static char *write_harness(RunDir *d) {
+  const char *n = d->m->name;
   char *up = ir_arena_strdup(d->m->arena, n);
   for (char *p = up; *p; p++)
     if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
   char *src = ir_arena_printf(d->m->arena, harness_text, n, up, up, n, n, up, n,
                               n, n, n);
   char *src_path = in_dir(d, "harness.c");
-  if (!util_write_file_atomic(src_path, src, strlen(src))) return false;
+  return util_write_file_atomic(src_path, src, strlen(src)) ? src_path : NULL;
+}
+
+static bool link_host(RunDir *d, char *src_path) {
+  const char *n = d->m->name, *lib = runtime_lib();
+  if (!lib) {
+    diag_error("cannot find the runtime library libtccrt.a (looked in the "
+               "build tree and %s/lib)", TCC_INSTALL_PREFIX);
+    return false;
+  }
   const char *cc = getenv("TCC_CC") ? getenv("TCC_CC") : "cc";
   char *inc = ir_arena_printf(d->m->arena, "-I%s", include_dir());
   char *inc2 = ir_arena_printf(d->m->arena, "-I%s", d->path);
@@ -112,6 +260,115 @@ static bool write_harness_and_link(RunDir *d) {
     return false;
   }
   return true;
+}
+
+/* Bare metal: newlib with semihosting, and the board's startup code and
+ * memory map (shipped next to the runtime sources). */
+static void push_bare_metal(Argv *a) {
+  const char *dir = ir_arena_printf(a->m->arena, "%s/toolchains/mps2-an386",
+                                    runtime_src_dir());
+  push(a, "--specs=rdimon.specs");
+  push(a, "-nostartfiles");
+  push(a, "-Wl,--no-warn-execstack,--no-warn-rwx-segments"); /* newlib's */
+  push(a, ir_arena_printf(a->m->arena, "-T%s/mps2-an386.ld", dir));
+  push(a, ir_arena_printf(a->m->arena, "%s/startup.c", dir));
+}
+
+/* The harness, the runtime sources and the object, built with the
+ * target's C compiler into <dir>/run (run.wasm for WASI). */
+static bool link_cross(RunDir *d, char *src_path) {
+  Argv a = {.m = d->m};
+  for (int i = 0; d->x->cc[i]; i++) push(&a, d->x->cc[i]);
+  push(&a, "-O1");
+  push(&a, "-w");
+  push(&a, ir_arena_printf(d->m->arena, "-I%s", include_dir()));
+  push(&a, ir_arena_printf(d->m->arena, "-I%s", d->path));
+  push(&a, src_path);
+  if (!push_runtime_sources(&a)) return false;
+  if (d->x->kind == RUN_SEMIHOST) push_bare_metal(&a);
+  if (d->x->compat)
+    push(&a, ir_arena_printf(d->m->arena, "%s/%s", runtime_src_dir(),
+                             d->x->compat));
+  push(&a, in_dir(d, ir_arena_printf(d->m->arena, "%s.o", d->m->name)));
+  push(&a, "-lm");
+  push(&a, "-o");
+  push(&a, in_dir(d, d->x->kind == RUN_WASI ? "run.wasm" : "run"));
+  if (spawn(a.v) != 0) {
+    diag_error("linking the compiled model with the runtime for %s failed (%s)",
+               d->x->target, a.v[0]);
+    return false;
+  }
+  if (d->x->kind != RUN_WASI) return true;
+  char *js = in_dir(d, "wasi.mjs");
+  return util_write_file_atomic(js, wasi_runner, strlen(wasi_runner));
+}
+
+static bool write_harness_and_link(RunDir *d) {
+  char *src_path = write_harness(d);
+  if (!src_path) return false;
+  return d->x ? link_cross(d, src_path) : link_host(d, src_path);
+}
+
+/* qemu-system's semihosting command line: the program and its arguments
+ * (the harness's paths have no commas). */
+static void push_semihost(RunDir *d, Argv *a, char **args, int nargs) {
+  char *cfg = ir_arena_printf(d->m->arena, "enable=on,target=native,arg=%s",
+                              in_dir(d, "run"));
+  for (int i = 0; i < nargs; i++)
+    cfg = ir_arena_printf(d->m->arena, "%s,arg=%s", cfg, args[i]);
+  push(a, "-semihosting-config");
+  push(a, cfg);
+  push(a, "-kernel");
+  push(a, in_dir(d, "run"));
+}
+
+/* The command that runs the linked harness: the binary itself, or the
+ * emulator with the binary.  TCC_QEMU_CPU replaces qemu-user's -cpu. */
+static char **run_command(RunDir *d, char **args, int nargs) {
+  Argv a = {.m = d->m};
+  const char *qcpu = getenv("TCC_QEMU_CPU");
+  bool user = d->x && d->x->kind == RUN_QEMU_USER;
+  for (int i = 0; d->x && d->x->run[i]; i++) {
+    if (user && qcpu && *qcpu && !strcmp(d->x->run[i], "-cpu")) {
+      i++;
+      continue;
+    }
+    push(&a, d->x->run[i]);
+  }
+  if (user && qcpu && *qcpu) {
+    push(&a, "-cpu");
+    push(&a, qcpu);
+  }
+  if (d->x && d->x->kind == RUN_SEMIHOST) {
+    push_semihost(d, &a, args, nargs);
+    return a.v;
+  }
+  if (d->x && d->x->kind == RUN_WASI) {
+    push(&a, in_dir(d, "wasi.mjs"));
+    push(&a, in_dir(d, "run.wasm"));
+    push(&a, d->path);
+  } else {
+    push(&a, in_dir(d, "run"));
+  }
+  for (int i = 0; i < nargs; i++) push(&a, args[i]);
+  return a.v;
+}
+
+/* Before compiling for a cross target: the tools exist, and the `tcc run`
+ * default -mcpu=native (this machine) becomes the target's baseline. */
+static tcc_result cross_prepare(tcc_session *s, const Cross *x) {
+  const char *need[] = {x->cc[0], x->run[0]};
+  for (int i = 0; i < 2; i++)
+    if (!on_path(need[i])) {
+      diag_error("tcc run -target=%s needs '%s' (Debian packages: %s; "
+                 "tests/install-deps.sh installs them)", x->target, need[i],
+                 x->package);
+      return TCC_ERROR_INPUT;
+    }
+  const char *cpu = tcc_session_cpu(s);
+  if (cpu && !strcmp(cpu, "native"))
+    return tcc_set_option(s, "mcpu", target_find(x->target)->default_cpu);
+  return TCC_SUCCESS;
 }
 
 static IrType input_type(const IrModule *m, int i) {
@@ -201,27 +458,29 @@ static void remove_dir(const RunDir *d) {
 }
 
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
-  tcc_result r = tcc_compile(s);
+  const Cross *x;
+  if (!cross_for(s, &x)) return TCC_ERROR_INPUT;
+  tcc_result r = x ? cross_prepare(s, x) : TCC_SUCCESS;
+  if (r == TCC_SUCCESS) r = tcc_compile(s);
   if (r != TCC_SUCCESS) return r;
-  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s)};
+  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), x};
   if (!mkdtemp(d.path)) {
     diag_error("cannot create a temporary folder: %s", strerror(errno));
     return TCC_ERROR_INTERNAL;
   }
   IrFunc *f = d.m->main;
   int nargs = f->num_inputs + f->num_outputs;
-  char **argv = ir_arena_alloc(d.m->arena, sizeof *argv * (size_t)(nargs + 2));
-  argv[0] = in_dir(&d, "run");
+  char **args = ir_arena_alloc(d.m->arena, sizeof *args * (size_t)(nargs + 1));
   for (int i = 0; i < f->num_outputs; i++)
-    argv[1 + f->num_inputs + i] = in_dir(&d, ir_arena_printf(d.m->arena, "out%d.bin", i));
+    args[f->num_inputs + i] = in_dir(&d, ir_arena_printf(d.m->arena, "out%d.bin", i));
   r = TCC_ERROR_INPUT;
-  if (stage_inputs(&d, o, argv + 1) && tcc_emit_files(s, d.path) == TCC_SUCCESS &&
+  if (stage_inputs(&d, o, args) && tcc_emit_files(s, d.path) == TCC_SUCCESS &&
       write_harness_and_link(&d)) {
-    int st = spawn(argv);
+    int st = spawn(run_command(&d, args, nargs));
     if (st != 0) {
       if (st > 0) diag_error("the compiled model failed (exit status %d)", st);
       r = TCC_ERROR_INTERNAL;
-    } else if (collect_outputs(&d, o, argv + 1)) {
+    } else if (collect_outputs(&d, o, args)) {
       r = TCC_SUCCESS;
     }
   }

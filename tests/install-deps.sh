@@ -3,7 +3,13 @@
 # Idempotent: does nothing when everything is already installed.
 set -eu
 PACKAGES="build-essential cmake pkg-config llvm-19-dev libprotobuf-c-dev protobuf-c-compiler
-libcjson-dev libcmocka-dev libonnx-dev libonnx-testdata python3-onnx python3-numpy valgrind"
+libcjson-dev libcmocka-dev libonnx-dev libonnx-testdata python3-onnx python3-numpy valgrind
+qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 nodejs libclang-rt-19-dev
+qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi"
+# Second line on: the cross targets (docs/targets.md): qemu-user runs armv8
+# and riscv64 binaries, clang-19 + wasi-libc build wasm32 and Node.js runs it,
+# qemu-system-arm (mps2-an386) runs the cortex-m builds of arm-none-eabi-gcc.
 
 missing=""
 for p in $PACKAGES; do

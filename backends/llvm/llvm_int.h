@@ -10,6 +10,7 @@
  * Exports by file:
  *   targets.c      target_row, target_resolve   row lookup, CPU/features to use
  *   x86_64.c       target_x86_64                the x86_64 row's hooks
+ *   armv8.c riscv64.c wasm32.c cortex_m.c        the cross targets' hooks
  *   llvm_emit.c    em_*                         module, function, memory, loops
  *   llvm_ops.c     em_op_*                      arith, math, cast, vec
  *   <gen>.c        target_lists_<name>          LLVM's CPU and feature names
@@ -48,6 +49,16 @@ extern const TargetLists target_lists_x86_64;
 void x86_64_init(void);
 void x86_64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
                      const char *cpu, const char *features);
+
+/* The cross targets (armv8.c, riscv64.c, wasm32.c, cortex_m.c). */
+extern const TargetLists target_lists_armv8, target_lists_riscv64,
+    target_lists_wasm32, target_lists_cortex_m;
+void armv8_init(void);
+void riscv64_init(void);
+void riscv64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
+                      const char *cpu, const char *features);
+void wasm32_init(void);
+void cortex_m_init(void);
 
 const TargetRow *target_row(const TccTarget *t);
 bool target_cpu_is_wide(const TargetRow *t, const char *cpu);

@@ -8,8 +8,8 @@
  * turns a typo into a tcc diagnostic listing the valid names instead of an
  * LLVM warning on stderr and a silently generic object.
  *
- * Adding armv8, riscv64, wasm32, ...: a row here, a tcc_target_lists() line
- * in targets.cmake and a small <target>.c with its init and hooks.
+ * Adding a target: a row here, a tcc_target_lists() line in targets.cmake
+ * and a small <target>.c with its init and hooks (armv8.c, riscv64.c, ...).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,6 +21,25 @@ static const TargetRow rows[] = {
     {{"x86_64", "x86-64 amd64", "x86_64-unknown-linux-gnu", "x86-64-v3", "",
       "x86-64 Linux (ELF), AVX2 baseline"},
      &target_lists_x86_64, x86_64_init, ".rodata.tcc_weights", x86_64_fn_attrs},
+    {{"armv8", "aarch64 arm64", "aarch64-unknown-linux-gnu", "generic", "+neon",
+      "ARMv8-A AArch64 Linux (ELF), NEON"},
+     &target_lists_armv8, armv8_init, ".rodata.tcc_weights", NULL},
+    {{"riscv64", "rv64gc", "riscv64-unknown-linux-gnu", "generic-rv64",
+      "+m,+a,+f,+d,+c", "RISC-V rv64gc Linux (ELF), lp64d"},
+     &target_lists_riscv64, riscv64_init, ".rodata.tcc_weights", riscv64_fn_attrs},
+    {{"riscv64gcv", "rv64gcv", "riscv64-unknown-linux-gnu", "generic-rv64",
+      "+m,+a,+f,+d,+c,+v", "RISC-V rv64gcv Linux (ELF), RVV 1.0, any VLEN"},
+     &target_lists_riscv64, riscv64_init, ".rodata.tcc_weights",
+     riscv64_fn_attrs},
+    {{"wasm32", "wasm", "wasm32-unknown-wasi", "generic", "+simd128",
+      "WebAssembly (WASI), SIMD128"},
+     &target_lists_wasm32, wasm32_init, NULL, NULL},
+    {{"cortex-m4", "", "thumbv7em-none-unknown-eabihf", "cortex-m4", "",
+      "Cortex-M4 bare metal, Thumb-2, single-precision FPU, hard-float ABI"},
+     &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL},
+    {{"cortex-m7", "", "thumbv7em-none-unknown-eabihf", "cortex-m7", "",
+      "Cortex-M7 bare metal, Thumb-2, FPv5 FPU, hard-float ABI"},
+     &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL},
 };
 
 int target_count(void) { return (int)(sizeof rows / sizeof rows[0]); }

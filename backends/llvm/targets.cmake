@@ -79,7 +79,8 @@ set(TCC_TARGETS_SCRIPT ${CMAKE_CURRENT_LIST_FILE})
 set(TCC_TARGETS_GEN ${CMAKE_BINARY_DIR}/gen/targets)
 file(MAKE_DIRECTORY ${TCC_TARGETS_GEN})
 
-# One line per target: tcc_target_lists(<name> <triple> <probe 512-bit: ON/OFF>)
+# One line per triple: tcc_target_lists(<name> <triple> <probe 512-bit: ON/OFF>)
+# (riscv64gcv shares riscv64's lists, cortex-m7 cortex-m4's: same triple.)
 function(tcc_target_lists name triple probe_wide)
   set(out ${TCC_TARGETS_GEN}/${name}_lists.c)
   add_custom_command(OUTPUT ${out}
@@ -92,3 +93,12 @@ function(tcc_target_lists name triple probe_wide)
 endfunction()
 
 tcc_target_lists(x86_64 x86_64-unknown-linux-gnu ON)
+tcc_target_lists(armv8 aarch64-unknown-linux-gnu OFF)
+tcc_target_lists(riscv64 riscv64-unknown-linux-gnu OFF)
+tcc_target_lists(wasm32 wasm32-unknown-wasi OFF)
+tcc_target_lists(cortex_m thumbv7em-none-unknown-eabihf OFF)
+
+# `tcc run -target=<cross>` compiles the runtime from source for the target
+# (and links the bare-metal startup and compat sources of runtime/toolchains),
+# so an installed tcc needs them: <prefix>/share/tcc/runtime (src/run.c).
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/runtime/ DESTINATION share/tcc/runtime)

@@ -50,7 +50,7 @@ check 1 "$BAD/symbolic_dim.onnx: error: -dim=nosuch=3: the model has no symbolic
 check 1 "tcc: error: invalid -shape value 'x': expected NAME:DIMxDIMx... (e.g. input:1x3x224x224; NAME: for a scalar)" compile "$BAD/symbolic_dim.onnx" -shape=x -o "$O"
 
 # Options and commands.
-check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
+check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64, armv8, riscv64, riscv64gcv, wasm32, cortex-m4, cortex-m7" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
 check 1 "tcc: error: unknown option '--frobnicate' (see tcc --help)" compile "$MODELS/mlp/model.onnx" --frobnicate
 check 1 "tcc: error: invalid optimization level '-O7': expected 0, 1, 2 or 3" compile "$MODELS/mlp/model.onnx" -O7
 check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope

@@ -1,0 +1,16 @@
+/*
+ * armv8.c — what is particular to the armv8 (AArch64) target.
+ *
+ * The baseline is LLVM's `generic` AArch64 CPU with NEON, which every
+ * ARMv8-A core has; -mcpu=cortex-a72 and -mattr=+dotprod,+fullfp16 pass
+ * through to LLVM.  Nothing else differs from x86_64: the loops LLVM
+ * vectorizes become NEON code (fmla v.4s) on their own.
+ */
+#include "llvm_int.h"
+
+void armv8_init(void) {
+  LLVMInitializeAArch64TargetInfo();
+  LLVMInitializeAArch64Target();
+  LLVMInitializeAArch64TargetMC();
+  LLVMInitializeAArch64AsmPrinter();
+}
