@@ -144,8 +144,11 @@ static bool em_fma(Em *e, IrOp *op) {
   for (int i = 0; i < 3; i++) args[i] = em_val(e, op->operands[i]);
   LLVMTypeRef t = LLVMTypeOf(args[0]);
   LLVMValueRef x;
+  /* fmuladd, not fma: fused where the target has it, a multiply and an
+   * add where it has not (wasm32 SIMD128 would otherwise call fmaf per
+   * lane). */
   if (ir_elem_is_float(op->operands[0]->type.elem))
-    x = em_intrinsic(e, "llvm.fma", &t, 1, args, 3);
+    x = em_intrinsic(e, "llvm.fmuladd", &t, 1, args, 3);
   else
     x = LLVMBuildAdd(e->b, LLVMBuildMul(e->b, args[0], args[1], ""), args[2], "");
   em_set(e, op->results[0], x);
