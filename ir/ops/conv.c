@@ -16,23 +16,7 @@
 
 bool op_conv_import(IrModule *m, IrOp *op, int opset) {
   (void)opset;
-  const IrValue *X = op->operands[0], *W = op->operands[1];
-  int64_t kernel[IR_MAX_RANK];
-  int nk = 0;
-  if (W && W->type.kind == IR_TYPE_TENSOR && W->type.rank >= 3 &&
-      ir_type_is_static(&W->type))
-    for (int i = 2; i < W->type.rank; i++)
-      kernel[nk++] = ir_type_dim(&W->type, i);
-  if (!nn_attr_int_canon(m, op, "group", 1, NULL) ||
-      !nn_window_import(m, op, nk, nk ? kernel : NULL))
-    return false;
-  if (X && X->type.kind == IR_TYPE_TENSOR && X->type.rank >= 3 &&
-      ir_type_is_static(&X->type)) {
-    int64_t in[IR_MAX_RANK];
-    int r = nn_dims(X, in);
-    return nn_window_resolve(m, op, in + 2, r - 2);
-  }
-  return true;
+  return nn_conv_window_import(m, op, op->operands[0], op->operands[1]);
 }
 
 /* Checks shapes; fills w (window) and returns the output dims in y. */
@@ -96,18 +80,7 @@ typedef struct ConvCtx {
   NnWindow w;
   int64_t y[IR_MAX_RANK];
   int64_t cg, mg;        /* input channels per group, filters per group */
-  IrElem ce;
 } ConvCtx;
-
-/* Y[n, m, ...] = B[m] (or 0) over the whole output. */
-static void conv_init(LwCtx *c, const ConvCtx *v) {
-  IrValue *ivs[IR_MAX_RANK];
-  LwNest nest;
-  lw_nest_begin(c, &nest, v->w.n + 2, v->y, ivs);
-  IrValue *b = v->B ? nn_load(c, v->B, &ivs[1]) : lw_const_f(c, v->ce, 0);
-  lw_store(c, b, v->Y, ivs);
-  lw_nest_end(c, &nest);
-}
 
 /* The output loops for one kernel position: yi/xi get n, m / n, cin filled. */
 static void conv_outputs(LwCtx *c, const ConvCtx *v, IrValue *const *ks,
@@ -151,15 +124,6 @@ static void conv_accumulate(LwCtx *c, const ConvCtx *v) {
   lw_for_end(c, ln);
 }
 
-/* Rounds the f32 accumulator into the f16/bf16 output. */
-static void conv_finish(LwCtx *c, const ConvCtx *v, IrValue *out) {
-  IrValue *ivs[IR_MAX_RANK];
-  LwNest nest;
-  lw_nest_begin(c, &nest, v->w.n + 2, v->y, ivs);
-  nn_store(c, lw_load(c, v->Y, ivs), out, ivs);
-  lw_nest_end(c, &nest);
-}
-
 bool op_conv_lower(LwCtx *c, IrOp *op) {
   ConvCtx v = {.X = c->in[0], .W = c->in[1],
                .B = op->num_operands > 2 ? c->in[2] : NULL, .Y = c->out[0]};
@@ -167,12 +131,12 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
   int r = nn_dims(v.X, x);
   if (!nn_window_get(op, r - 2, x + 2, false, &v.w)) return false;
   nn_dims(v.Y, v.y);
-  v.ce = nn_calc_elem(lw_elem(v.Y));
+  IrElem ce = nn_calc_elem(lw_elem(v.Y));
   v.cg = lw_dim(v.W, 1);
   v.mg = v.y[1] / ir_attr_int(op, "group", 1);
-  if (v.ce != lw_elem(v.Y)) v.Y = lw_alloc(c, v.ce, r, v.y);
-  conv_init(c, &v);
+  if (ce != lw_elem(v.Y)) v.Y = lw_alloc(c, ce, r, v.y);
+  nn_bias_init(c, v.Y, v.B, r, v.y);
   conv_accumulate(c, &v);
-  if (v.Y != c->out[0]) conv_finish(c, &v, c->out[0]);
+  if (v.Y != c->out[0]) nn_copy_round(c, v.Y, c->out[0], r, v.y);
   return true;
 }

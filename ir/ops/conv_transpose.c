@@ -154,17 +154,7 @@ typedef struct CtCtx {
   int64_t x[IR_MAX_RANK], y[IR_MAX_RANK], k[IR_MAX_RANK];
   const int64_t *s, *d, *p;
   int64_t cg, mg;         /* input channels / outputs per group */
-  IrElem ce;
 } CtCtx;
-
-static void ct_init(LwCtx *c, const CtCtx *v) {
-  IrValue *ivs[IR_MAX_RANK];
-  LwNest nest;
-  lw_nest_begin(c, &nest, v->n + 2, v->y, ivs);
-  IrValue *b = v->B ? nn_load(c, v->B, &ivs[1]) : lw_const_f(c, v->ce, 0);
-  lw_store(c, b, v->Y, ivs);
-  lw_nest_end(c, &nest);
-}
 
 /* The input loops for one kernel position; xi/yi have n and channels. */
 static void ct_inputs(LwCtx *c, const CtCtx *v, IrValue *const *ks,
@@ -218,16 +208,10 @@ bool op_conv_transpose_lower(LwCtx *c, IrOp *op) {
   ir_attr_ints(op, "pads", &v.p);
   int64_t g = ir_attr_int(op, "group", 1);
   v.cg = v.x[1] / g, v.mg = w[1];
-  v.ce = nn_calc_elem(lw_elem(v.Y));
-  if (v.ce != lw_elem(v.Y)) v.Y = lw_alloc(c, v.ce, r, v.y);
-  ct_init(c, &v);
+  IrElem ce = nn_calc_elem(lw_elem(v.Y));
+  if (ce != lw_elem(v.Y)) v.Y = lw_alloc(c, ce, r, v.y);
+  nn_bias_init(c, v.Y, v.B, r, v.y);
   ct_accumulate(c, &v);
-  if (v.Y != c->out[0]) {
-    IrValue *ivs[IR_MAX_RANK];
-    LwNest nest;
-    lw_nest_begin(c, &nest, r, v.y, ivs);
-    nn_store(c, lw_load(c, v.Y, ivs), c->out[0], ivs);
-    lw_nest_end(c, &nest);
-  }
+  if (v.Y != c->out[0]) nn_copy_round(c, v.Y, c->out[0], r, v.y);
   return true;
 }

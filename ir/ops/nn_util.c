@@ -167,6 +167,28 @@ bool nn_window_resolve(IrModule *m, IrOp *op, const int64_t *in_sp, int nsp) {
   return true;
 }
 
+bool nn_window_resolve_x(IrModule *m, IrOp *op, const IrValue *X) {
+  if (!X || X->type.kind != IR_TYPE_TENSOR || X->type.rank < 3 ||
+      !ir_type_is_static(&X->type))
+    return true;
+  int64_t in[IR_MAX_RANK];
+  int r = nn_dims(X, in);
+  return nn_window_resolve(m, op, in + 2, r - 2);
+}
+
+bool nn_conv_window_import(IrModule *m, IrOp *op, const IrValue *X,
+                           const IrValue *W) {
+  int64_t kernel[IR_MAX_RANK];
+  int nk = 0;
+  if (W && W->type.kind == IR_TYPE_TENSOR && W->type.rank >= 3 &&
+      ir_type_is_static(&W->type))
+    for (int i = 2; i < W->type.rank; i++) kernel[nk++] = ir_type_dim(&W->type, i);
+  if (!nn_attr_int_canon(m, op, "group", 1, NULL) ||
+      !nn_window_import(m, op, nk, nk ? kernel : NULL))
+    return false;
+  return nn_window_resolve_x(m, op, X);
+}
+
 static bool window_attr(const IrOp *op, const char *name, int n, int64_t min,
                         const int64_t **out) {
   int got = ir_attr_ints(op, name, out);
@@ -262,6 +284,24 @@ IrValue *nn_load(LwCtx *c, IrValue *buf, IrValue *const *idx) {
 
 void nn_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
   lw_store(c, lw_cast(c, v, buf->type.elem), buf, idx);
+}
+
+void nn_bias_init(LwCtx *c, IrValue *Y, IrValue *B, int rank, const int64_t *dims) {
+  IrValue *ivs[IR_MAX_RANK];
+  LwNest nest;
+  lw_nest_begin(c, &nest, rank, dims, ivs);
+  IrValue *b = B ? nn_load(c, B, &ivs[1]) : lw_const_f(c, lw_elem(Y), 0);
+  lw_store(c, b, Y, ivs);
+  lw_nest_end(c, &nest);
+}
+
+void nn_copy_round(LwCtx *c, IrValue *src, IrValue *dst, int rank,
+                   const int64_t *dims) {
+  IrValue *ivs[IR_MAX_RANK];
+  LwNest nest;
+  lw_nest_begin(c, &nest, rank, dims, ivs);
+  nn_store(c, lw_load(c, src, ivs), dst, ivs);
+  lw_nest_end(c, &nest);
 }
 
 IrValue *nn_view(LwCtx *c, IrValue *buf, int rank, const int64_t *dims) {

@@ -1,11 +1,13 @@
 /*
  * nn_util.h — helpers shared by the linear-algebra and NN op families
- * (matmul.c conv.c pool.c batchnorm.c softmax.c reduce.c).
+ * (matmul.c conv.c conv_transpose.c pool.c quant.c batchnorm.c softmax.c
+ * reduce.c ...).
  *
  * Exports by file (nn_util.c):
  *   nn_name, nn_check_*, nn_attr_*     import/infer checks with the op's name
- *   nn_window_*                        conv/pool kernel, strides, pads, dilations
+ *   nn_window_*, nn_conv_window_import conv/pool kernel, strides, pads, dilations
  *   nn_calc_elem, nn_load, nn_store    f16/bf16 computed in f32
+ *   nn_bias_init, nn_copy_round        a conv accumulator's start and end
  *   nn_view, nn_lin, nn_lowest, ...    lowering shorthands
  */
 #ifndef TCC_NN_UTIL_H
@@ -47,6 +49,13 @@ typedef struct NnWindow {
 bool nn_window_import(IrModule *m, IrOp *op, int nsp, const int64_t *kernel);
 /* Resolves auto_pad (needs the input spatial sizes) into explicit pads. */
 bool nn_window_resolve(IrModule *m, IrOp *op, const int64_t *in_sp, int nsp);
+/* nn_window_resolve with X's spatial dims, when X is already a static
+ * tensor of rank >= 3 (else infer resolves it later). */
+bool nn_window_resolve_x(IrModule *m, IrOp *op, const IrValue *X);
+/* Import of a Conv-like op (Conv, ConvInteger, QLinearConv): group, and the
+ * window with kernel_shape defaulting to W's spatial dims. */
+bool nn_conv_window_import(IrModule *m, IrOp *op, const IrValue *X,
+                           const IrValue *W);
 /* Infer: reads the canonical attributes into w and computes output sizes
  * (ceil_mode as in pooling).  False after a diagnostic. */
 bool nn_window_get(const IrOp *op, int nsp, const int64_t *in_sp, bool ceil_mode,
@@ -74,6 +83,12 @@ void nn_iter_nest_end(LwCtx *c, NnIterNest *nest, IrValue **vals);
 IrElem nn_calc_elem(IrElem e);
 IrValue *nn_load(LwCtx *c, IrValue *buf, IrValue *const *idx);  /* calc elem */
 void nn_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
+/* Y[n, m, ...] = B[m] (or 0) over dims: a conv accumulator's start. */
+void nn_bias_init(LwCtx *c, IrValue *Y, IrValue *B, int rank, const int64_t *dims);
+/* dst = src over dims, rounded to dst's element type (f32 scratch into
+ * f16/bf16). */
+void nn_copy_round(LwCtx *c, IrValue *src, IrValue *dst, int rank,
+                   const int64_t *dims);
 /* A row-major reinterpretation of buf with the given dims. */
 IrValue *nn_view(LwCtx *c, IrValue *buf, int rank, const int64_t *dims);
 /* iv * mul + add on indices, skipping the trivial parts. */

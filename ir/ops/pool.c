@@ -33,14 +33,7 @@ bool op_pool_import(IrModule *m, IrOp *op, int opset) {
   } else if (!nn_attr_int_canon(m, op, "count_include_pad", 0, NULL)) {
     return false;
   }
-  const IrValue *X = op->operands[0];
-  if (X && X->type.kind == IR_TYPE_TENSOR && X->type.rank >= 3 &&
-      ir_type_is_static(&X->type)) {
-    int64_t in[IR_MAX_RANK];
-    int r = nn_dims(X, in);
-    return nn_window_resolve(m, op, in + 2, r - 2);
-  }
-  return true;
+  return nn_window_resolve_x(m, op, op->operands[0]);
 }
 
 bool op_pool_infer(IrModule *m, IrOp *op) {

@@ -56,22 +56,7 @@ bool op_quant_import(IrModule *m, IrOp *op, int opset) {
     return nn_attr_int_canon(m, op, "axis", 1, NULL);
   if (!q_is_conv(op)) return true;
   QSpec q = q_spec(op);
-  const IrValue *X = q_operand(op, q.x), *W = q_operand(op, q.w);
-  int64_t kernel[IR_MAX_RANK];
-  int nk = 0;
-  if (W && W->type.kind == IR_TYPE_TENSOR && W->type.rank >= 3 &&
-      ir_type_is_static(&W->type))
-    for (int i = 2; i < W->type.rank; i++) kernel[nk++] = ir_type_dim(&W->type, i);
-  if (!nn_attr_int_canon(m, op, "group", 1, NULL) ||
-      !nn_window_import(m, op, nk, nk ? kernel : NULL))
-    return false;
-  if (X && X->type.kind == IR_TYPE_TENSOR && X->type.rank >= 3 &&
-      ir_type_is_static(&X->type)) {
-    int64_t in[IR_MAX_RANK];
-    int r = nn_dims(X, in);
-    return nn_window_resolve(m, op, in + 2, r - 2);
-  }
-  return true;
+  return nn_conv_window_import(m, op, q_operand(op, q.x), q_operand(op, q.w));
 }
 
 /* -------------------------------------------------------------- infer */

@@ -1,82 +1,14 @@
 /* test_ops_elem.c — elementwise ops (binary, variadic, where, unary):
  * import canonicalization, the broadcasting shape rule (exact result
  * types) and exact diagnostics for bad inputs. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stdbool.h>
-#include <math.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "ir.h"
-#include "lower.h"
-
-static char msg[1024];
-
-/* Keeps the first message from "error: " on: the location prefix is
- * diag.c's business. */
-static void sink(void *user, DiagLevel level, const char *text) {
-  (void)user, (void)level;
-  const char *e = strstr(text, "error: ");
-  if (!msg[0]) snprintf(msg, sizeof msg, "%s", e ? e : text);
-}
-
-static int setup(void **state) {
-  *state = ir_module_new("t");
-  ir_func_new(*state, "main");
-  diag_set_sink(sink, NULL);
-  msg[0] = 0;
-  return 0;
-}
-
-static int teardown(void **state) {
-  ir_module_free(*state);
-  diag_set_sink(NULL, NULL);
-  return 0;
-}
-
-static IrValue *input(IrModule *m, IrElem e, int rank, const int64_t *dims) {
-  return ir_block_add_arg(m, m->main->body, ir_type_tensor(e, rank, dims));
-}
-#define IN(m, e, ...) \
-  input(m, e, (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__})
-#define IN0(m, e) input(m, e, 0, NULL)
-
-/* A float weight of the given dims holding v[]. */
-static IrValue *fweight(IrModule *m, int rank, const int64_t *dims,
-                        const float *v, size_t n) {
-  char name[32];
-  snprintf(name, sizeof name, "w%d", m->num_weights);
-  return ir_weight_add(m, name, ir_type_tensor(IR_F32, rank, dims), v,
-                       n * sizeof *v, true)->value;
-}
-
-static IrOp *op_new(IrModule *m, IrOpKind k, int n, IrValue **in) {
-  IrOp *op = ir_op_new(m, k, n, in, 1, NULL);
-  ir_block_append(m->main->body, op);
-  return op;
-}
-
-/* import (at opset) then infer: the result type as text, or the first
- * diagnostic. */
-static const char *run(IrModule *m, IrOp *op, int opset) {
-  static char out[256];
-  const IrOpInfo *info = ir_op_info(op->kind);
-  msg[0] = 0;
-  if (!info->import(m, op, opset) || !info->infer(m, op)) return msg;
-  return ir_type_str(m, &op->results[0]->type, out, sizeof out);
-}
+#include "op_test.h"
 
 static const char *op2(IrModule *m, IrOpKind k, IrValue *a, IrValue *b) {
   IrValue *in[2] = {a, b};
-  return run(m, op_new(m, k, 2, in), 17);
+  return run(m, op_new(m, k, 2, in, 1), 17);
 }
 static const char *op1(IrModule *m, IrOpKind k, IrValue *a) {
-  return run(m, op_new(m, k, 1, &a), 17);
+  return run(m, op_new(m, k, 1, &a, 1), 17);
 }
 
 /* -------------------------------------------------------------- binary */
@@ -107,7 +39,7 @@ static void test_binary_errors(void **state) {
   assert_string_equal(op2(m, IR_OP_ADD, IN(m, IR_F32, 2), NULL),
                       "error: Add: input 1 is missing");
   IrValue *in[2] = {IN(m, IR_I32, 2), IN(m, IR_I32, 2)};
-  IrOp *op = op_new(m, IR_OP_MOD, 2, in);
+  IrOp *op = op_new(m, IR_OP_MOD, 2, in, 1);
   ir_attr_set_int(m, op, "fmod", 2);
   assert_string_equal(run(m, op, 13), "error: attribute 'fmod' must be 0 or 1");
 }
@@ -153,8 +85,8 @@ static void test_prelu(void **state) {
                       "broadcastable to input f32[2,3]");
   /* opset 6: a 1-D slope of the channel count is per channel */
   float v[3] = {1, 2, 3};
-  IrValue *in[2] = {IN(m, IR_F32, 2, 3, 4, 5), fweight(m, 1, (int64_t[]){3}, v, 3)};
-  IrOp *op = op_new(m, IR_OP_PRELU, 2, in);
+  IrValue *in[2] = {IN(m, IR_F32, 2, 3, 4, 5), weight(m, IR_F32, DIMS(3), v)};
+  IrOp *op = op_new(m, IR_OP_PRELU, 2, in, 1);
   assert_string_equal(run(m, op, 6), "f32[2,3,4,5]");
   char buf[64];
   assert_string_equal(ir_type_str(m, &op->operands[1]->type, buf, sizeof buf), "f32[3,1,1]");
@@ -165,8 +97,8 @@ static void test_prelu(void **state) {
 static void test_legacy_broadcast(void **state) {
   IrModule *m = *state;
   float v[3] = {1, 2, 3};
-  IrValue *in[2] = {IN(m, IR_F32, 2, 3, 4), fweight(m, 1, (int64_t[]){3}, v, 3)};
-  IrOp *op = op_new(m, IR_OP_ADD, 2, in);
+  IrValue *in[2] = {IN(m, IR_F32, 2, 3, 4), weight(m, IR_F32, DIMS(3), v)};
+  IrOp *op = op_new(m, IR_OP_ADD, 2, in, 1);
   ir_attr_set_int(m, op, "broadcast", 1);
   ir_attr_set_int(m, op, "axis", 1);
   assert_string_equal(run(m, op, 6), "f32[2,3,4]");
@@ -174,12 +106,12 @@ static void test_legacy_broadcast(void **state) {
   assert_string_equal(op->operands[1]->weight->name, "w0_bcast");
   /* suffix alignment needs nothing */
   in[1] = IN(m, IR_F32, 4);
-  op = op_new(m, IR_OP_ADD, 2, in);
+  op = op_new(m, IR_OP_ADD, 2, in, 1);
   ir_attr_set_int(m, op, "broadcast", 1);
   ir_attr_set_int(m, op, "axis", 2);
   assert_string_equal(run(m, op, 6), "f32[2,3,4]");
   in[1] = IN(m, IR_F32, 3);
-  op = op_new(m, IR_OP_ADD, 2, in);
+  op = op_new(m, IR_OP_ADD, 2, in, 1);
   ir_attr_set_int(m, op, "broadcast", 1);
   ir_attr_set_int(m, op, "axis", 1);
   assert_string_equal(run(m, op, 6), "error: Add: legacy broadcast with axis=1 "
@@ -190,17 +122,17 @@ static void test_legacy_broadcast(void **state) {
 static void test_variadic(void **state) {
   IrModule *m = *state;
   IrValue *in[3] = {IN(m, IR_F32, 3), IN(m, IR_F32, 2, 1), IN0(m, IR_F32)};
-  assert_string_equal(run(m, op_new(m, IR_OP_MAX, 3, in), 13), "f32[2,3]");
-  assert_string_equal(run(m, op_new(m, IR_OP_MEAN, 1, in), 13), "f32[3]");
+  assert_string_equal(run(m, op_new(m, IR_OP_MAX, 3, in, 1), 13), "f32[2,3]");
+  assert_string_equal(run(m, op_new(m, IR_OP_MEAN, 1, in, 1), 13), "f32[3]");
   in[2] = IN(m, IR_F32, 4);
-  assert_string_equal(run(m, op_new(m, IR_OP_SUM, 3, in), 13),
+  assert_string_equal(run(m, op_new(m, IR_OP_SUM, 3, in, 1), 13),
                       "error: Sum: operands f32[2,3] and f32[4] are not broadcastable");
   IrValue *ints[2] = {IN(m, IR_U16, 3), IN(m, IR_U16, 3)};
-  assert_string_equal(run(m, op_new(m, IR_OP_MIN, 2, ints), 13), "u16[3]");
-  assert_string_equal(run(m, op_new(m, IR_OP_SUM, 2, ints), 13),
+  assert_string_equal(run(m, op_new(m, IR_OP_MIN, 2, ints, 1), 13), "u16[3]");
+  assert_string_equal(run(m, op_new(m, IR_OP_SUM, 2, ints, 1), 13),
                       "error: Sum: element type u16 is not supported (expected float)");
   ints[1] = IN(m, IR_U32, 3);
-  assert_string_equal(run(m, op_new(m, IR_OP_MAX, 2, ints), 13),
+  assert_string_equal(run(m, op_new(m, IR_OP_MAX, 2, ints, 1), 13),
                       "error: Max: operands u16[3] and u32[3] have different element types");
 }
 
@@ -208,12 +140,12 @@ static void test_variadic(void **state) {
 static void test_where(void **state) {
   IrModule *m = *state;
   IrValue *in[3] = {IN(m, IR_BOOL, 2, 1), IN(m, IR_I64, 3), IN(m, IR_I64, 1)};
-  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in), 16), "i64[2,3]");
+  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in, 1), 16), "i64[2,3]");
   in[0] = IN(m, IR_F32, 2, 1);
-  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in), 16),
+  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in, 1), 16),
                       "error: Where: condition must be bool, got f32[2,1]");
   in[0] = IN(m, IR_BOOL, 4);
-  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in), 16),
+  assert_string_equal(run(m, op_new(m, IR_OP_WHERE, 3, in, 1), 16),
                       "error: Where: operands bool[4] and i64[3] are not broadcastable");
 }
 
@@ -237,26 +169,26 @@ static void test_unary_types(void **state) {
 static void test_unary_defaults(void **state) {
   IrModule *m = *state;
   IrValue *x = IN(m, IR_F32, 2);
-  IrOp *op = op_new(m, IR_OP_LEAKY_RELU, 1, &x);
+  IrOp *op = op_new(m, IR_OP_LEAKY_RELU, 1, &x, 1);
   assert_string_equal(run(m, op, 16), "f32[2]");
   assert_true(ir_attr_float(op, "alpha", 0) == 0.01);
-  op = op_new(m, IR_OP_SELU, 1, &x);
+  op = op_new(m, IR_OP_SELU, 1, &x, 1);
   run(m, op, 6);
   assert_true(ir_attr_float(op, "alpha", 0) == 1.67326319217681884765625);
   assert_true(ir_attr_float(op, "gamma", 0) == 1.05070102214813232421875);
-  op = op_new(m, IR_OP_HARD_SIGMOID, 1, &x);
+  op = op_new(m, IR_OP_HARD_SIGMOID, 1, &x, 1);
   ir_attr_set_float(m, op, "alpha", 0.5);
   run(m, op, 6);
   assert_true(ir_attr_float(op, "alpha", 0) == 0.5);
   assert_true(ir_attr_float(op, "beta", 0) == 0.5);
-  op = op_new(m, IR_OP_THRESHOLDED_RELU, 1, &x);
+  op = op_new(m, IR_OP_THRESHOLDED_RELU, 1, &x, 1);
   run(m, op, 10);
   assert_true(ir_attr_float(op, "alpha", 0) == 1.0);
-  op = op_new(m, IR_OP_ELU, 1, &x);
+  op = op_new(m, IR_OP_ELU, 1, &x, 1);
   ir_attr_set_string(m, op, "alpha", "x");
   assert_string_equal(run(m, op, 6), "error: attribute 'alpha' must be a float");
   IrValue *in[2] = {IN(m, IR_I32, 2), IN(m, IR_I32, 2)};
-  op = op_new(m, IR_OP_MOD, 2, in);
+  op = op_new(m, IR_OP_MOD, 2, in, 1);
   assert_string_equal(run(m, op, 13), "i32[2]");
   assert_int_equal(ir_attr_int(op, "fmod", 9), 0);
 }
@@ -265,8 +197,8 @@ static void test_clip(void **state) {
   IrModule *m = *state;
   float lo = -1;
   IrValue *x = IN(m, IR_F32, 3, 4);
-  IrValue *in[3] = {x, fweight(m, 0, NULL, &lo, 1), IN0(m, IR_F32)};
-  IrOp *op = op_new(m, IR_OP_CLIP, 3, in);
+  IrValue *in[3] = {x, weight(m, IR_F32, 0, NULL, &lo), IN0(m, IR_F32)};
+  IrOp *op = op_new(m, IR_OP_CLIP, 3, in, 1);
   assert_string_equal(run(m, op, 13), "f32[3,4]");
   assert_int_equal(op->num_operands, 3);
   assert_null(op->operands[1]);
@@ -275,23 +207,23 @@ static void test_clip(void **state) {
   assert_null(ir_attr_get(op, "max"));
   /* both constant: a unary op with attributes */
   in[2] = in[1];
-  op = op_new(m, IR_OP_CLIP, 3, in);
+  op = op_new(m, IR_OP_CLIP, 3, in, 1);
   assert_string_equal(run(m, op, 13), "f32[3,4]");
   assert_int_equal(op->num_operands, 1);
   assert_true(ir_attr_float(op, "max", 0) == -1.0);
   /* absent min, computed max */
   in[1] = NULL, in[2] = IN0(m, IR_F32);
-  op = op_new(m, IR_OP_CLIP, 3, in);
+  op = op_new(m, IR_OP_CLIP, 3, in, 1);
   assert_string_equal(run(m, op, 13), "f32[3,4]");
   assert_int_equal(op->num_operands, 3);
   in[2] = IN(m, IR_F32, 2);
-  assert_string_equal(run(m, op_new(m, IR_OP_CLIP, 3, in), 13),
+  assert_string_equal(run(m, op_new(m, IR_OP_CLIP, 3, in, 1), 13),
                       "error: Clip: max must be a scalar, got f32[2]");
   in[2] = IN0(m, IR_F64);
-  assert_string_equal(run(m, op_new(m, IR_OP_CLIP, 3, in), 13),
+  assert_string_equal(run(m, op_new(m, IR_OP_CLIP, 3, in, 1), 13),
                       "error: Clip: operands f32[3,4] and f64[] have different element types");
   /* opset 6: attributes as they are */
-  op = op_new(m, IR_OP_CLIP, 1, &x);
+  op = op_new(m, IR_OP_CLIP, 1, &x, 1);
   ir_attr_set_float(m, op, "max", 0.5);
   assert_string_equal(run(m, op, 6), "f32[3,4]");
   assert_null(ir_attr_get(op, "min"));
@@ -300,63 +232,38 @@ static void test_clip(void **state) {
 static void test_cast(void **state) {
   IrModule *m = *state;
   IrValue *x = IN(m, IR_F64, 3, 4);
-  IrOp *op = op_new(m, IR_OP_CAST, 1, &x);
+  IrOp *op = op_new(m, IR_OP_CAST, 1, &x, 1);
   ir_attr_set_int(m, op, "to", 10);
   assert_string_equal(run(m, op, 13), "f16[3,4]");
   assert_int_equal(ir_attr_get(op, "to")->kind, IR_ATTR_TYPE);
   assert_int_equal(ir_attr_get(op, "to")->elem, IR_F16);
-  op = op_new(m, IR_OP_CAST, 1, &x);
+  op = op_new(m, IR_OP_CAST, 1, &x, 1);
   ir_attr_set_int(m, op, "to", 8);
   assert_string_equal(run(m, op, 13), "error: Cast: casting to string is not supported by tcc");
-  op = op_new(m, IR_OP_CAST, 1, &x);
+  op = op_new(m, IR_OP_CAST, 1, &x, 1);
   assert_string_equal(run(m, op, 13), "error: Cast: attribute 'to' is missing");
   /* CastLike becomes Cast */
   IrValue *in[2] = {x, IN(m, IR_BF16, 1)};
-  op = op_new(m, IR_OP_CAST_LIKE, 2, in);
+  op = op_new(m, IR_OP_CAST_LIKE, 2, in, 1);
   assert_string_equal(run(m, op, 15), "bf16[3,4]");
   assert_int_equal(op->kind, IR_OP_CAST);
   assert_int_equal(op->num_operands, 1);
 }
 
 /* ------------------------------------------- numbers, via the interpreter */
-/* Lowers op (after import and infer) into a loop-level function over
- * buffers and runs it: in[i] holds operand i's data (unused for weights
- * and absent operands), out receives the result. */
+/* Imports and infers op, then runs its lowering alone in the interpreter:
+ * in[i] holds operand i's data (unused for weights and absent operands),
+ * out receives the result. */
 static void eval(IrModule *m, IrOp *op, int opset, void *const *in, void *out) {
   const IrOpInfo *info = ir_op_info(op->kind);
   msg[0] = 0;
   assert_true(info->import(m, op, opset) && info->infer(m, op));
-  IrFunc *main = m->main, *f = ir_func_new(m, "eval");
-  m->main = main;
-  f->lowered = true;
-  LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL};
-  IrValue *cin[4] = {0}, *cout[1];
-  void *bufs[5];
-  int n = 0;
-  for (int i = 0; i < op->num_operands; i++) {
-    IrValue *v = op->operands[i];
-    if (!v || v->weight) {
-      cin[i] = v;
-      continue;
-    }
-    cin[i] = ir_block_add_arg(m, f->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
-    bufs[n++] = in[i];
-  }
-  f->num_inputs = n;
-  cout[0] = ir_block_add_arg(m, f->body,
-                             ir_type_with_kind(op->results[0]->type, IR_TYPE_BUFFER));
-  bufs[n++] = out;
-  f->num_outputs = 1;
-  c.in = cin, c.out = cout;
-  assert_true(info->lower(&c, op));
-  bool ok = ir_interp_run(m, f, bufs, NULL);
-  if (!ok) fprintf(stderr, "%s\n", msg);
-  assert_true(ok);
+  lower_and_run(m, op, in, out);
 }
 
 static IrOp *bin(IrModule *m, IrOpKind k, IrValue *a, IrValue *b) {
   IrValue *in[2] = {a, b};
-  return op_new(m, k, 2, in);
+  return op_new(m, k, 2, in, 1);
 }
 
 /* Mod: Python sign for fmod=0, C sign for fmod=1, 0 for a zero divisor. */
@@ -408,20 +315,20 @@ static void test_unary_numbers(void **state) {
   IrModule *m = *state;
   float x[7] = {0.5f, 1.5f, 2.5f, -0.5f, -1.5f, 2.4f, -2.6f}, z[7];
   IrValue *v = IN(m, IR_F32, 7);
-  eval(m, op_new(m, IR_OP_ROUND, 1, &v), 11, (void *[]){x}, z);
+  eval(m, op_new(m, IR_OP_ROUND, 1, &v, 1), 11, (void *[]){x}, z);
   assert_memory_equal(z, ((float[]){0, 2, 2, -0.0f, -2, 2, -3}), sizeof z);
   float sx[3] = {100, -100, 0}, sz[3];
   v = IN(m, IR_F32, 3);
-  eval(m, op_new(m, IR_OP_SOFTPLUS, 1, &v), 1, (void *[]){sx}, sz);
+  eval(m, op_new(m, IR_OP_SOFTPLUS, 1, &v, 1), 1, (void *[]){sx}, sz);
   assert_true(sz[0] == 100.0f && sz[1] >= 0 && sz[1] < 1e-30f);
   assert_float_equal(sz[2], 0.69314718f, 1e-6);
-  eval(m, op_new(m, IR_OP_SIGMOID, 1, &v), 13, (void *[]){sx}, sz);
+  eval(m, op_new(m, IR_OP_SIGMOID, 1, &v, 1), 13, (void *[]){sx}, sz);
   assert_true(sz[0] == 1.0f && sz[1] == 0.0f && sz[2] == 0.5f);
   int8_t ix[4] = {-5, 0, 7, -128}, iz[4];
   v = IN(m, IR_I8, 4);
-  eval(m, op_new(m, IR_OP_SIGN, 1, &v), 13, (void *[]){ix}, iz);
+  eval(m, op_new(m, IR_OP_SIGN, 1, &v, 1), 13, (void *[]){ix}, iz);
   assert_memory_equal(iz, ((int8_t[]){-1, 0, 1, -1}), 4);
-  eval(m, op_new(m, IR_OP_RELU, 1, &v), 14, (void *[]){ix}, iz);
+  eval(m, op_new(m, IR_OP_RELU, 1, &v, 1), 14, (void *[]){ix}, iz);
   assert_memory_equal(iz, ((int8_t[]){0, 0, 7, 0}), 4);
 }
 
@@ -430,12 +337,12 @@ static void test_where_clip_numbers(void **state) {
   IrModule *m = *state;
   bool c[2] = {true, false};
   float x[3] = {1, 2, 3}, lo = 1.5f, z[6];
-  IrValue *in[3] = {IN(m, IR_BOOL, 2, 1), IN(m, IR_F32, 3), fweight(m, 0, NULL, &lo, 1)};
-  eval(m, op_new(m, IR_OP_WHERE, 3, in), 16, (void *[]){c, x, NULL}, z);
+  IrValue *in[3] = {IN(m, IR_BOOL, 2, 1), IN(m, IR_F32, 3), weight(m, IR_F32, 0, NULL, &lo)};
+  eval(m, op_new(m, IR_OP_WHERE, 3, in, 1), 16, (void *[]){c, x, NULL}, z);
   assert_memory_equal(z, ((float[]){1, 2, 3, 1.5f, 1.5f, 1.5f}), sizeof z);
   float hi = 2.5f, cz[3];
   IrValue *cl[3] = {IN(m, IR_F32, 3), in[2], IN0(m, IR_F32)};
-  IrOp *op = op_new(m, IR_OP_CLIP, 3, cl);
+  IrOp *op = op_new(m, IR_OP_CLIP, 3, cl, 1);
   eval(m, op, 13, (void *[]){x, NULL, &hi}, cz);
   assert_int_equal(op->num_operands, 3);
   assert_memory_equal(cz, ((float[]){1.5f, 2, 2.5f}), sizeof cz);
@@ -459,27 +366,25 @@ static void test_more_numbers(void **state) {
   float f[4] = {INFINITY, -INFINITY, NAN, 1}, sz[5];
   bool b[4];
   IrValue *v = IN(m, IR_F32, 4);
-  op = op_new(m, IR_OP_IS_INF, 1, &v);
+  op = op_new(m, IR_OP_IS_INF, 1, &v, 1);
   ir_attr_set_int(m, op, "detect_positive", 0);
   eval(m, op, 10, (void *[]){f}, b);
   assert_memory_equal(b, ((bool[]){false, true, false, false}), 4);
   assert_int_equal(ir_attr_int(op, "detect_negative", 7), 1);
-  eval(m, op_new(m, IR_OP_IS_NAN, 1, &v), 13, (void *[]){f}, b);
+  eval(m, op_new(m, IR_OP_IS_NAN, 1, &v, 1), 13, (void *[]){f}, b);
   assert_memory_equal(b, ((bool[]){false, false, true, false}), 4);
   float sx[5] = {-2, -1, 0, 1, 2};
   v = IN(m, IR_F32, 5);
-  op = op_new(m, IR_OP_SHRINK, 1, &v);
+  op = op_new(m, IR_OP_SHRINK, 1, &v, 1);
   ir_attr_set_float(m, op, "lambd", 1.5);
   ir_attr_set_float(m, op, "bias", 1.5);
   eval(m, op, 9, (void *[]){sx}, sz);
   assert_memory_equal(sz, ((float[]){-0.5f, 0, 0, 0, 0.5f}), sizeof sz);
   IrValue *din[3] = {IN(m, IR_F32, 2, 3), IN0(m, IR_F32), IN0(m, IR_BOOL)};
-  op = ir_op_new(m, IR_OP_DROPOUT, 3, din, 2, NULL);
-  ir_block_append(m->main->body, op);
+  op = op_new(m, IR_OP_DROPOUT, 3, din, 2);
   assert_string_equal(run(m, op, 13), "error: Dropout: input 'training_mode' must be "
                                       "a constant (initializer or Constant node) in tcc");
-  op = ir_op_new(m, IR_OP_DROPOUT, 2, din, 2, NULL);
-  ir_block_append(m->main->body, op);
+  op = op_new(m, IR_OP_DROPOUT, 2, din, 2);
   assert_string_equal(run(m, op, 13), "f32[2,3]");
   char buf[64];
   assert_string_equal(ir_type_str(m, &op->results[1]->type, buf, sizeof buf), "bool[2,3]");

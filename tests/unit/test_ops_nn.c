@@ -3,73 +3,7 @@
  * result types, exact diagnostics, and numbers from the lowering run by the
  * loop-level interpreter against values computed by hand / by the ONNX
  * reference implementations. */
-#include <math.h>
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "ir.h"
-#include "passes.h"
-
-static char msg[1024];
-
-/* Keeps the first message from "error: " on: the location prefix is
- * diag.c's business, not these ops'. */
-static void sink(void *user, DiagLevel level, const char *text) {
-  (void)user, (void)level;
-  const char *e = strstr(text, "error: ");
-  if (!msg[0]) snprintf(msg, sizeof msg, "%s", e ? e : text);
-}
-
-static int setup(void **state) {
-  *state = ir_module_new("t");
-  ir_func_new(*state, "main");
-  diag_set_sink(sink, NULL);
-  msg[0] = 0;
-  return 0;
-}
-
-static int teardown(void **state) {
-  ir_module_free(*state);
-  diag_set_sink(NULL, NULL);
-  return 0;
-}
-
-static IrValue *input(IrModule *m, IrElem e, int rank, const int64_t *dims) {
-  IrFunc *f = m->main;
-  IrValue *v = ir_block_add_arg(m, f->body, ir_type_tensor(e, rank, dims));
-  f->num_inputs++;
-  return v;
-}
-#define DIMS(...) (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__}
-#define IN(m, e, ...) input(m, e, DIMS(__VA_ARGS__))
-
-static IrValue *iweight(IrModule *m, const int64_t *v, int64_t n) {
-  char name[32];
-  snprintf(name, sizeof name, "w%d", m->num_weights);
-  return ir_weight_add(m, name, ir_type_tensor(IR_I64, 1, &n), v,
-                       (uint64_t)n * sizeof *v, true)->value;
-}
-
-static IrOp *op_new(IrModule *m, IrOpKind k, int n, IrValue *const *in, int nres) {
-  IrOp *op = ir_op_new(m, k, n, in, nres, NULL);
-  ir_block_append(m->main->body, op);
-  return op;
-}
-
-/* import (at opset) then infer: result 0's type as text, or the first
- * diagnostic. */
-static const char *run(IrModule *m, IrOp *op, int opset) {
-  static char out[256];
-  const IrOpInfo *info = ir_op_info(op->kind);
-  msg[0] = 0;
-  if (!info->import(m, op, opset) || !info->infer(m, op)) return msg;
-  return ir_type_str(m, &op->results[0]->type, out, sizeof out);
-}
+#include "op_test.h"
 
 static const char *op1(IrModule *m, IrOpKind k, IrValue *a, int opset) {
   return run(m, op_new(m, k, 1, &a, 1), opset);
@@ -77,38 +11,6 @@ static const char *op1(IrModule *m, IrOpKind k, IrValue *a, int opset) {
 static const char *op2(IrModule *m, IrOpKind k, IrValue *a, IrValue *b, int opset) {
   IrValue *in[2] = {a, b};
   return run(m, op_new(m, k, 2, in, 1), opset);
-}
-
-static void ints_equal(const IrOp *op, const char *name, int n, const int64_t *want) {
-  const int64_t *v;
-  assert_int_equal(ir_attr_ints(op, name, &v), n);
-  for (int i = 0; i < n; i++) assert_int_equal(v[i], want[i]);
-}
-
-/* Returns op's results, lowers the function and runs it in the
- * interpreter: ins are the inputs' data, outs receive the results. */
-static void exec(IrModule *m, IrOp *op, void *const *ins, void *const *outs) {
-  IrFunc *f = m->main;
-  f->num_outputs = op->num_results;
-  f->output_types = ir_arena_alloc(m->arena, sizeof(IrType) * (size_t)op->num_results);
-  for (int i = 0; i < op->num_results; i++) f->output_types[i] = op->results[i]->type;
-  ir_block_append(f->body, ir_op_new(m, IR_OP_RETURN, op->num_results, op->results, 0, NULL));
-  PipelineOptions po = {.passes = "infer-shapes,lower,plan-memory", .verify_each = true};
-  msg[0] = 0;
-  if (!pass_run_pipeline(m, &po)) fail_msg("passes failed: %s", msg);
-  void *bufs[16];
-  int n = 0;
-  for (int i = 0; i < f->num_inputs; i++) bufs[n++] = ins[i];
-  for (int i = 0; i < op->num_results; i++) bufs[n++] = outs[i];
-  static char ws[1 << 16] __attribute__((aligned(64)));
-  assert_true(f->workspace_size <= (int64_t)sizeof ws);
-  assert_true(ir_interp_run(m, f, bufs, ws));
-}
-
-static void floats_near(const float *got, const float *want, int n) {
-  for (int i = 0; i < n; i++)
-    if (fabsf(got[i] - want[i]) > 1e-5f + 1e-4f * fabsf(want[i]))
-      fail_msg("element %d: got %g, want %g", i, got[i], want[i]);
 }
 
 /* -------------------------------------------------------------- matmul */
@@ -408,8 +310,8 @@ static void test_hardmax_numbers(void **state) {
 static void test_reduce_canonical(void **state) {
   IrModule *m = *state;
   IrValue *x = IN(m, IR_F32, 2, 3, 4);
-  assert_string_equal(op2(m, IR_OP_REDUCE_SUM, x, iweight(m, (int64_t[]){-1, 0}, 2), 13),
-                      "f32[1,3,1]");
+  IrValue *axes = weight(m, IR_I64, DIMS(2), (int64_t[]){-1, 0});
+  assert_string_equal(op2(m, IR_OP_REDUCE_SUM, x, axes, 13), "f32[1,3,1]");
   IrOp *op = m->main->body->last;
   assert_int_equal(op->num_operands, 1);
   ints_equal(op, "axes", 2, (int64_t[]){0, 2});

@@ -1,80 +1,12 @@
 /* test_ops_shape.c — data-movement ops: import canonicalization, the shape
  * rule (exact result types) and exact diagnostics for bad inputs. */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdio.h>
-#include <string.h>
-
-#include <cmocka.h>
-
-#include "ir.h"
-#include "lower.h"
-
-static char msg[1024];
-
-/* Keeps the first diagnostic from "error: " on (the location prefix is
- * diag.c's business). */
-static void sink(void *user, DiagLevel level, const char *text) {
-  (void)user, (void)level;
-  const char *e = strstr(text, "error: ");
-  if (!msg[0]) snprintf(msg, sizeof msg, "%s", e ? e : text);
-}
-
-static int setup(void **state) {
-  *state = ir_module_new("t");
-  ir_func_new(*state, "main");
-  diag_set_sink(sink, NULL);
-  msg[0] = 0;
-  return 0;
-}
-
-static int teardown(void **state) {
-  ir_module_free(*state);
-  diag_set_sink(NULL, NULL);
-  return 0;
-}
-
-/* A function input of element type e and the given dims. */
-static IrValue *input(IrModule *m, IrElem e, int rank, const int64_t *dims) {
-  return ir_block_add_arg(m, m->main->body, ir_type_tensor(e, rank, dims));
-}
-#define IN(m, e, ...) \
-  input(m, e, (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__})
-#define IN0(m, e) input(m, e, 0, NULL)
+#include "op_test.h"
 
 /* A 1-D i64 weight (a constant input). */
 static IrValue *ints_weight(IrModule *m, int n, const int64_t *v) {
-  char name[32];
-  int64_t dims[1] = {n};
-  snprintf(name, sizeof name, "w%d", m->num_weights);
-  return ir_weight_add(m, name, ir_type_tensor(IR_I64, 1, dims), v,
-                       (uint64_t)n * 8, true)->value;
+  return weight(m, IR_I64, 1, (int64_t[]){n}, v);
 }
-#define W(m, ...) \
-  ints_weight(m, (int)(sizeof((int64_t[]){__VA_ARGS__}) / 8), (int64_t[]){__VA_ARGS__})
-
-static IrOp *op_new(IrModule *m, IrOpKind k, int n, IrValue **in, int nres) {
-  IrOp *op = ir_op_new(m, k, n, in, nres, NULL);
-  ir_block_append(m->main->body, op);
-  return op;
-}
-
-/* Runs import (at opset) then infer; returns the result types as text, or
- * the first diagnostic. */
-static const char *run(IrModule *m, IrOp *op, int opset) {
-  static char out[1024];
-  const IrOpInfo *info = ir_op_info(op->kind);
-  msg[0] = 0;
-  if (!info->import(m, op, opset) || !info->infer(m, op)) return msg;
-  size_t k = 0;
-  for (int i = 0; i < op->num_results; i++) {
-    char buf[256];
-    k += (size_t)snprintf(out + k, sizeof out - k, "%s%s", i ? ", " : "",
-                          ir_type_str(m, &op->results[i]->type, buf, sizeof buf));
-  }
-  return out;
-}
+#define W(m, ...) ints_weight(m, DIMS(__VA_ARGS__))
 
 static const char *ints_attr(const IrOp *op, const char *name) {
   static char buf[256];
@@ -265,26 +197,27 @@ static void test_split(void **state) {
   IrValue *in[2] = {x, W(m, 2, 4)};
   IrOp *op = op_new(m, IR_OP_SPLIT, 2, in, 2);
   ir_attr_set_int(m, op, "axis", 1);
-  assert_string_equal(run(m, op, 13), "f32[2,2], f32[2,4]");
+  assert_string_equal(run_all(m, op, 13), "f32[2,2], f32[2,4]");
   assert_int_equal(op->num_operands, 1);
   op = op_new(m, IR_OP_SPLIT, 1, &x, 3);
   ir_attr_set_int(m, op, "axis", -1);
-  assert_string_equal(run(m, op, 13), "f32[2,2], f32[2,2], f32[2,2]");
+  assert_string_equal(run_all(m, op, 13), "f32[2,2], f32[2,2], f32[2,2]");
   assert_string_equal(ints_attr(op, "split"), "[2,2,2]");
   op = op_new(m, IR_OP_SPLIT, 1, &x, 2);
   ir_attr_set_ints(m, op, "split", 2, (int64_t[]){1, 1});
-  assert_string_equal(run(m, op, 11), "f32[1,6], f32[1,6]");
+  assert_string_equal(run_all(m, op, 11), "f32[1,6], f32[1,6]");
   op = op_new(m, IR_OP_SPLIT, 1, &x, 4);
   ir_attr_set_int(m, op, "axis", 1);
-  assert_string_equal(run(m, op, 13),
+  assert_string_equal(run_all(m, op, 13),
                       "error: Split: size 6 of axis 1 is not divisible into 4 outputs");
   in[1] = W(m, 2, 3);
   op = op_new(m, IR_OP_SPLIT, 2, in, 2);
   ir_attr_set_int(m, op, "axis", 1);
-  assert_string_equal(run(m, op, 13),
+  assert_string_equal(run_all(m, op, 13),
                       "error: Split: split [2,3] must have 2 entries summing to 6");
   IrValue *e[2] = {IN(m, IR_F32, 0), W(m, 0, 0, 0)};
-  assert_string_equal(run(m, op_new(m, IR_OP_SPLIT, 2, e, 3), 13), "f32[0], f32[0], f32[0]");
+  assert_string_equal(run_all(m, op_new(m, IR_OP_SPLIT, 2, e, 3), 13),
+                      "f32[0], f32[0], f32[0]");
 }
 
 /* ------------------------------------------- DepthToSpace, SpaceToDepth */
@@ -526,41 +459,16 @@ static void test_range(void **state) {
 }
 
 /* --------------------------------------------------------- lowerings run */
-/* Lowers op (already inferred; operands are f32 function inputs) into a
- * scratch loop-level function and runs it in the interpreter. */
-static void eval(IrModule *m, IrOp *op, float *const *in, float *out) {
-  IrFunc *main = m->main;
-  IrFunc *f = ir_func_new(m, "eval");
-  m->main = main;
-  f->lowered = true;
-  LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL};
-  IrValue *ins[8] = {NULL}, *outs[1];
-  void *bufs[9];
-  int n = 0;
-  for (int i = 0; i < op->num_operands; i++) {
-    IrValue *v = op->operands[i];
-    ins[i] = v->weight ? v : ir_block_add_arg(m, f->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
-    if (!v->weight) bufs[n++] = in[i];
-  }
-  f->num_inputs = n;
-  outs[0] = ir_block_add_arg(m, f->body, ir_type_with_kind(op->results[0]->type, IR_TYPE_BUFFER));
-  bufs[n] = out;
-  f->num_outputs = 1;
-  c.in = ins;
-  c.out = outs;
-  assert_true(ir_op_info(op->kind)->lower(&c, op));
-  assert_true(ir_interp_run(m, f, bufs, NULL));
-}
-
 static void pad1(IrModule *m, const char *mode, int64_t pb, int64_t pe,
                  const float *want, int n) {
-  float x[3] = {1, 2, 3}, out[16] = {0}, *in[1] = {x};
+  float x[3] = {1, 2, 3}, out[16] = {0};
+  void *in[1] = {x};
   IrValue *v = IN(m, IR_F32, 3);
   IrOp *op = op_new(m, IR_OP_PAD, 1, &v, 1);
   ir_attr_set_ints(m, op, "pads", 2, (int64_t[]){pb, pe});
   ir_attr_set_string(m, op, "mode", mode);
   assert_non_null(strstr(run(m, op, 2), "f32["));
-  eval(m, op, in, out);
+  lower_and_run(m, op, in, out);
   for (int i = 0; i < n; i++) assert_float_equal(out[i], want[i], 0);
 }
 
@@ -576,13 +484,14 @@ static void test_pad_numbers(void **state) {
 
 static void test_gather_slice_tile_numbers(void **state) {
   IrModule *m = *state;
-  float x[4] = {10, 20, 30, 40}, out[16] = {0}, *in[1] = {x};
+  float x[4] = {10, 20, 30, 40}, out[16] = {0};
+  void *in[1] = {x};
   IrValue *v = IN(m, IR_F32, 4), *ops[2] = {v, NULL};
   /* Gather with a negative index from a weight */
   ops[1] = W(m, -1, 0, 2);
   IrOp *op = op_new(m, IR_OP_GATHER, 2, ops, 1);
   assert_string_equal(run(m, op, 13), "f32[3]");
-  eval(m, op, in, out);
+  lower_and_run(m, op, in, out);
   assert_float_equal(out[0], 40, 0);
   assert_float_equal(out[1], 10, 0);
   assert_float_equal(out[2], 30, 0);
@@ -590,14 +499,14 @@ static void test_gather_slice_tile_numbers(void **state) {
   IrValue *sl[5] = {v, W(m, -1), W(m, INT64_MIN), W(m, 0), W(m, -2)};
   op = op_new(m, IR_OP_SLICE, 5, sl, 1);
   assert_string_equal(run(m, op, 13), "f32[2]");
-  eval(m, op, in, out);
+  lower_and_run(m, op, in, out);
   assert_float_equal(out[0], 40, 0);
   assert_float_equal(out[1], 20, 0);
   /* Tile [[10,20],[30,40]] by (1,2) */
   IrValue *v2 = IN(m, IR_F32, 2, 2), *t[2] = {v2, W(m, 1, 2)};
   op = op_new(m, IR_OP_TILE, 2, t, 1);
   assert_string_equal(run(m, op, 13), "f32[2,4]");
-  eval(m, op, in, out);
+  lower_and_run(m, op, in, out);
   const float want[8] = {10, 20, 10, 20, 30, 40, 30, 40};
   for (int i = 0; i < 8; i++) assert_float_equal(out[i], want[i], 0);
 }
