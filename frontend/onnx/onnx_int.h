@@ -73,6 +73,8 @@ IrLoc onnx_node_loc(const OnnxCtx *c, const Onnx__NodeProto *n);
 
 /* onnx_graph.c: topological order, nodes -> ops, return op and outputs. */
 bool onnx_graph_build(OnnxCtx *c);
+/* Is s usable as an IR attribute or symbol name? */
+bool onnx_ir_name_ok(const char *s);
 
 /* onnx_weight.c */
 bool onnx_weight_initializers(OnnxCtx *c);

@@ -166,7 +166,8 @@ static bool input_dim(OnnxCtx *c, const char *name, int k,
     *out = d->dim_value;
     return true;
   }
-  int sym = param ? ir_sym_add(c->m, param, 1, -1) : -1;
+  /* A name the IR cannot spell gets no symbol (it still binds by -dim). */
+  int sym = param && onnx_ir_name_ok(param) ? ir_sym_add(c->m, param, 1, -1) : -1;
   IrSym *s = sym >= 0 ? &c->m->syms[sym] : NULL;
   OnnxDimBinding *db = param ? find_dim(c, param) : NULL;
   int64_t v = s && s->value >= 0 ? s->value : -1;

@@ -1,0 +1,130 @@
+#!/bin/sh
+# Hostile models (issue 5): each must give exactly one clear error naming the
+# place, exit 1, write nothing, and neither hang (timeout) nor allocate
+# without bound (a virtual memory cap, except under ASan, whose shadow
+# memory needs terabytes of address space).
+#
+# usage: test_hostile.sh TCC            the bad inputs (tests/cli covers the rest)
+#        test_hostile.sh TCC big [GIB]  a valid model with GIB GiB (default 3) of
+#                                       external weights in a sparse file
+set -u
+TCC=$1
+HERE=$(cd "$(dirname "$0")" && pwd)
+T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
+M=$T/m
+pass=0; fail=0
+ASAN=0; grep -q __asan_init "$TCC" 2>/dev/null && ASAN=1
+
+# Peak RSS (KiB) of a command goes to $T/rss; its exit status is returned.
+measure() {
+  /usr/bin/python3 -c '
+import resource, subprocess, sys
+r = subprocess.run(sys.argv[2:])
+with open(sys.argv[1], "w") as f:
+    f.write("%d\n" % resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(r.returncode if r.returncode >= 0 else 128 - r.returncode)' "$T/rss" "$@"
+}
+
+# check STATUS EXPECTED_STDERR MODEL : compiles MODEL into an empty folder.
+check() {
+  want_status=$1; want_err=$2; model=$3
+  rm -rf "$T/out"; mkdir -p "$T/out"
+  (
+    [ $ASAN -eq 1 ] || ulimit -v 4194304   # 4 GiB
+    exec timeout 60 "$TCC" compile "$model" -name=h -o "$T/out"
+  ) > "$T/stdout" 2> "$T/stderr"; status=$?
+  if [ -n "$want_err" ]; then printf '%s\n' "$want_err" > "$T/want"; else : > "$T/want"; fi
+  written=$(ls -A "$T/out")
+  if [ "$status" -eq "$want_status" ] && diff -u "$T/want" "$T/stderr" > "$T/diff" &&
+     { [ "$want_status" -eq 0 ] || [ -z "$written" ]; }; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: tcc compile $model (exit $status, expected $want_status)"
+    cat "$T/diff"; [ "$want_status" -ne 0 ] && [ -n "$written" ] && echo "  wrote: $written"
+  fi
+}
+
+big() {
+  gib=${1:-3}
+  if [ $ASAN -eq 1 ]; then echo "hostile big: skipped under ASan (it measures memory)"; exit 77; fi
+  bytes=$((gib * 1024 * 1024 * 1024)); n=$((bytes / 4))
+  /usr/bin/python3 "$HERE/make_hostile_models.py" --big $n "$T/big" || exit 1
+  truncate -s $bytes "$T/big/weights.bin" || exit 1
+  # A non-zero byte every 256 MiB: all-zero data would be folded away, and
+  # the file stays sparse (no disk cost).
+  for k in $(seq 0 $((gib * 4 - 1))); do
+    printf '\001' | dd of="$T/big/weights.bin" bs=1 seek=$((k * 268435456 + 4096)) conv=notrunc 2>/dev/null
+  done
+  # One copy of the weights (the mapping) plus 1 GiB; the cap (one copy +
+  # 2 GiB of address space) stops a copying compiler before it hurts the
+  # machine.
+  limit_kb=$((bytes / 1024 + 1048576))
+  ( ulimit -v $((bytes / 1024 + 2097152)); measure timeout 600 "$TCC" compile "$T/big/model.onnx" -o "$T/big/out" ) \
+    > "$T/stdout" 2> "$T/stderr"; status=$?
+  rss=$(cat "$T/rss" 2>/dev/null || echo 0)
+  obj=$(stat -c %s "$T/big/out/model.o" 2>/dev/null || echo 0)
+  echo "hostile big: $gib GiB of external weights: exit $status, peak RSS $((rss / 1024)) MiB (limit $((limit_kb / 1024)) MiB), object $obj bytes"
+  if [ $status -eq 0 ] && [ "$rss" -le $limit_kb ] && [ "$obj" -ge $bytes ]; then exit 0; fi
+  if [ $status -eq 1 ] && grep -q 'error: .*at most' "$T/stderr"; then cat "$T/stderr"; exit 0; fi
+  echo "FAIL: a valid model with $gib GiB of weights neither compiled within one copy of the weights + 1 GiB nor was refused with an error naming a limit:"
+  head -5 "$T/stderr"
+  exit 1
+}
+
+[ "${2:-}" = big ] && big "${3:-}"
+
+/usr/bin/python3 "$HERE/make_hostile_models.py" "$M" || exit 1
+ln -s /etc/hostname "$M/ext/link.bin"
+E=$M/ext
+LIMIT="tcc supports at most 4294967295 (2^32-1) per tensor"
+
+# An empty graph.
+check 1 "$M/empty_graph.onnx: error: the graph has no outputs; there is nothing to compile" "$M/empty_graph.onnx"
+# Element counts that overflow 64 bits (and so size_t), and 2^40 elements.
+check 1 "$M/init_dims_overflow.onnx: error: initializer 'w': the element count of its shape overflows" "$M/init_dims_overflow.onnx"
+check 1 "$M/input_dims_overflow.onnx: error: input 'x': the element count of its shape overflows" "$M/input_dims_overflow.onnx"
+check 1 "$M/expand_overflow.onnx: node 'expand0' (Expand, opset 13): error: output 'y' (f32[4294967296,4294967296,4294967296]): the element count of its shape overflows" "$M/expand_overflow.onnx"
+check 1 "$M/init_2p40.onnx: error: initializer 'w' has 1099511627776 elements; $LIMIT" "$M/init_2p40.onnx"
+check 1 "$M/input_2p40.onnx: error: input 'x' has 1099511627776 elements; $LIMIT" "$M/input_2p40.onnx"
+check 1 "$M/constant_of_shape_2p40.onnx: node 'cos0' (ConstantOfShape, opset 13): error: output 'y' (f32[1048576,1048576]) has 1099511627776 elements; $LIMIT" "$M/constant_of_shape_2p40.onnx"
+# Negative dims, and zero where an op needs at least one (a zero-size tensor itself is valid).
+check 1 "$M/init_negative_dim.onnx: error: initializer 'w': dimension 1 is negative (-1)" "$M/init_negative_dim.onnx"
+check 1 "$M/input_negative_dim.onnx: error: input 'x': dimension 1 is negative (-3)" "$M/input_negative_dim.onnx"
+check 1 "$M/reshape_negative_dims.onnx: node 'reshape0' (Reshape, opset 13): error: Reshape: invalid dimension -2 in shape [-2,-3]" "$M/reshape_negative_dims.onnx"
+check 1 "$M/conv_zero_kernel.onnx: node 'conv0' (Conv, opset 13): error: Conv: attribute 'kernel_shape' has value 0 < 1" "$M/conv_zero_kernel.onnx"
+check 1 "$M/conv_zero_strides.onnx: node 'conv0' (Conv, opset 13): error: Conv: attribute 'strides' has value 0 < 1" "$M/conv_zero_strides.onnx"
+check 0 "" "$M/input_zero_dim.onnx"
+# Initializer data shorter than the shape.
+check 1 "$M/init_float_data_short.onnx: error: initializer 'w': f32[4] needs 16 bytes of data, found 12" "$M/init_float_data_short.onnx"
+check 1 "$M/init_no_data.onnx: error: initializer 'w': f32[4] needs 16 bytes of data, found 0" "$M/init_no_data.onnx"
+# Element type UNDEFINED (0).
+check 1 "$M/init_dtype_undefined.onnx: error: initializer 'w': data type UNDEFINED (0) is not supported" "$M/init_dtype_undefined.onnx"
+check 1 "$M/input_dtype_undefined.onnx: error: input 'x': element type UNDEFINED is not supported" "$M/input_dtype_undefined.onnx"
+# Duplicate value names.
+check 1 "$M/dup_node_output.onnx: node 'neg0' (Neg, opset 13): error: output 'y' is already defined by node 'relu0'" "$M/dup_node_output.onnx"
+check 1 "$M/dup_initializer.onnx: error: initializer 'w' is defined twice" "$M/dup_initializer.onnx"
+check 1 "$M/dup_graph_input.onnx: error: graph input 'x' is listed twice" "$M/dup_graph_input.onnx"
+check 1 "$M/output_shadows_initializer.onnx: node 'relu0' (Relu, opset 13): error: output 'w' is already defined as an initializer" "$M/output_shadows_initializer.onnx"
+check 1 "$M/output_shadows_input.onnx: node 'relu0' (Relu, opset 13): error: output 'x' is already defined as a graph input" "$M/output_shadows_input.onnx"
+# Unknown domains.
+check 1 "$M/domain_ml.onnx: node 'relu0' (Relu): error: operator domain 'ai.onnx.ml' is not supported (tcc supports only the default domain 'ai.onnx')" "$M/domain_ml.onnx"
+check 1 "$M/only_custom_opset.onnx: error: the model imports no opset for domain 'ai.onnx'" "$M/only_custom_opset.onnx"
+# Attributes of the wrong kind, and an attribute name the IR cannot spell.
+check 1 "$M/conv_strides_float.onnx: node 'conv0' (Conv, opset 13): error: attribute 'strides' must be a list of ints" "$M/conv_strides_float.onnx"
+check 1 "$M/gemm_alpha_string.onnx: node 'gemm0' (Gemm, opset 13): error: attribute 'alpha' must be a float" "$M/gemm_alpha_string.onnx"
+check 1 "$M/relu_graph_attribute.onnx: node 'relu0' (Relu, opset 13): error: attribute 'body': subgraph attributes are not supported yet" "$M/relu_graph_attribute.onnx"
+check 1 "$M/attribute_name_not_identifier.onnx: node 'relu0' (Relu, opset 13): error: attribute 0 has an invalid name (expected letters, digits, '_' and '.', not starting with a digit)" "$M/attribute_name_not_identifier.onnx"
+# Subgraphs: a few levels, and 40 (over 120 nested messages).
+check 1 "$M/nested_if_3.onnx: node 'if2' (If, opset 13): error: unsupported operator 'If'" "$M/nested_if_3.onnx"
+check 1 "$M/nested_if_40.onnx: error: the model nests messages more than 64 levels deep (subgraphs or types); tcc refuses it" "$M/nested_if_40.onnx"
+# External data: absolute, escaping with '..' or a symlink, missing, out of range, short.
+check 1 "$E/ext_absolute.onnx: error: initializer 'w': external data location '/etc/hostname' is absolute; it must be relative to the model's folder" "$E/ext_absolute.onnx"
+check 1 "$E/ext_dotdot.onnx: error: initializer 'w': external data location 'sub/../../w.bin' leaves the model's folder ('..' is not allowed)" "$E/ext_dotdot.onnx"
+check 1 "$E/ext_symlink_out.onnx: error: initializer 'w': external data location 'link.bin' resolves outside the model's folder" "$E/ext_symlink_out.onnx"
+check 1 "$E/ext_missing.onnx: error: initializer 'w': cannot open external data '$E/missing.bin': No such file or directory" "$E/ext_missing.onnx"
+check 1 "$E/ext_range.onnx: error: initializer 'w': external data range [8, 24) is beyond the end of 'w.bin' (16 bytes)" "$E/ext_range.onnx"
+check 1 "$E/ext_short.onnx: error: initializer 'w': f32[4] needs 16 bytes of data, found 8" "$E/ext_short.onnx"
+check 0 "" "$E/ext_ok.onnx"
+
+echo "hostile: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
