@@ -42,6 +42,7 @@ bool ir_elem_is_signed(IrElem e) {
 }
 
 IrElem ir_elem_from_onnx(int dt) {
+  if (dt <= 0) return IR_ELEM_NONE; /* 0 is UNDEFINED, not IR-only index */
   for (int e = 1; e < IR_ELEM_COUNT; e++)
     if (elems[e].onnx == dt) return (IrElem)e;
   return IR_ELEM_NONE;

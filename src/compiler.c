@@ -274,8 +274,29 @@ tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value) {
 }
 
 /* ---------------------------------------------------------------- load */
+/* Weights are embedded in the object, and code generation holds a few
+ * copies of them (LLVM's constants, the object in memory): past this the
+ * compile would exhaust memory, so such a model is refused before any of
+ * that starts.  Documented in docs/frontend.md. */
+#define TCC_MAX_WEIGHT_BYTES (2ull << 30)
+
+static bool check_weight_total(const IrModule *m) {
+  uint64_t total = 0;
+  for (int i = 0; i < m->num_weights; i++) total += m->weights[i]->nbytes;
+  if (total <= TCC_MAX_WEIGHT_BYTES) return true;
+  IrLoc loc = {.file = m->source};
+  diag_at(DIAG_ERROR, &loc, "the model's weights total %llu bytes; tcc embeds "
+          "weights in the object and compiles at most %llu bytes (2 GiB) of them",
+          (unsigned long long)total, (unsigned long long)TCC_MAX_WEIGHT_BYTES);
+  return false;
+}
+
 static tcc_result finish_load(tcc_session *s, IrModule *m) {
   if (!m) return TCC_ERROR_INPUT;
+  if (!check_weight_total(m)) {
+    ir_module_free(m);
+    return TCC_ERROR_INPUT;
+  }
   ir_module_free(s->m);
   s->m = m;
   return TCC_SUCCESS;

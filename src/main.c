@@ -43,6 +43,7 @@ static const struct {
     {"o", OPT_CLI, "compile: output folder (default .)"},
     {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
     {"output-dir", OPT_CLI, "run: write output_<i>.pb files here"},
+    {"repeat", OPT_CLI, "bench: timed calls after one warm-up (default 100)"},
     {"print-ir-after-all", OPT_FLAG, "print the IR after every pass"},
     {"markdown", OPT_FLAG, "list-ops: print a Markdown table"},
     {"list-passes", OPT_FLAG, "list the passes"},
@@ -52,7 +53,7 @@ static const struct {
 #define NUM_OPTIONS (int)(sizeof options / sizeof options[0])
 
 typedef struct Cli {
-  const char *command, *file, *out_dir, *output_dir;
+  const char *command, *file, *out_dir, *output_dir, *repeat;
   const char *inputs[256];
   int num_inputs;
   bool flags[NUM_OPTIONS];
@@ -65,6 +66,7 @@ static void usage(FILE *out) {
           "commands:\n"
           "  compile MODEL.onnx   write <name>.o and <name>.h (-o DIR)\n"
           "  run MODEL.onnx       compile for this machine, run, write or print outputs\n"
+          "  bench MODEL.onnx     compile for this machine, time --repeat calls, print the median\n"
           "  inspect MODEL.onnx   inputs, outputs, op histogram, parameters\n"
           "  opt FILE             run passes on a .tir or .onnx file, print the IR\n"
           "  targets              list targets\n"
@@ -90,6 +92,7 @@ static bool apply(Cli *c, int k, const char *value) {
     return tcc_set_option(c->s, "print-ir-after", "all") == TCC_SUCCESS;
   if (!strcmp(name, "o")) c->out_dir = value;
   else if (!strcmp(name, "output-dir")) c->output_dir = value;
+  else if (!strcmp(name, "repeat")) c->repeat = value;
   else if (!strcmp(name, "input")) {
     if (c->num_inputs == 256) {
       fprintf(stderr, "tcc: error: too many --input flags\n");
@@ -267,12 +270,23 @@ static tcc_result dispatch(Cli *c) {
     if ((r = load(c)) || (r = tcc_compile(c->s))) return r;
     return tcc_emit_files(c->s, c->out_dir ? c->out_dir : ".");
   }
-  if (!strcmp(cmd, "run")) {
+  if (!strcmp(cmd, "run") || !strcmp(cmd, "bench")) {
+    int repeat = 0;
+    if (!strcmp(cmd, "bench")) {
+      char *end;
+      long v = c->repeat ? strtol(c->repeat, &end, 10) : 100;
+      if (c->repeat && (*end || v < 1 || v > 10000000)) {
+        fprintf(stderr, "tcc: error: invalid --repeat '%s': expected 1 to 10000000\n",
+                c->repeat);
+        return TCC_ERROR_INPUT;
+      }
+      repeat = (int)v;
+    }
     if (!tcc_session_has_option(c->s, "mcpu") &&
         (r = tcc_set_option(c->s, "mcpu", "native")))
       return r;
     if ((r = load_for_run(c))) return r;
-    RunOptions ro = {c->inputs, c->num_inputs, c->output_dir, 0};
+    RunOptions ro = {c->inputs, c->num_inputs, c->output_dir, repeat};
     return tcc_run_model(c->s, &ro);
   }
   if (!strcmp(cmd, "inspect")) {
