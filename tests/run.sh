@@ -7,7 +7,7 @@
 # Longer runs are separate commands (see docs/testing.md).
 set -eu
 cd "$(dirname "$0")/.."
-tests/install-deps.sh
+tests/install-deps.sh --all
 JOBS=${JOBS:-2}
 
 echo "== build (RelWithDebInfo)"
