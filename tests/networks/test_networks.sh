@@ -1,0 +1,51 @@
+#!/bin/sh
+# Real networks end to end (docs/networks.md): export them from PyTorch with
+# seeded weights (models/export_networks.py, skipped when OUT_DIR is newer than
+# the exporter), `tcc run` each on its seeded input, and compare with
+# PyTorch's own output (compare.py: max abs error <= 1e-4 * max|reference|,
+# cosine >= 0.9999).  Prints one line per network and the tcc run time.
+#
+# usage: test_networks.sh TCC OUT_DIR [NAMES...]    (no NAMES: every network)
+# Exit 0 when all match, 1 when one does not, 77 (skipped) without torch.
+set -u
+[ $# -ge 2 ] || { echo "usage: $0 TCC OUT_DIR [NAMES...]" >&2; exit 2; }
+TCC=$1 OUT=$2
+shift 2
+HERE=$(cd "$(dirname "$0")" && pwd)
+EXPORTER=$HERE/../../models/export_networks.py
+PY=/usr/bin/python3
+
+if ! $PY -c "import torch, torchvision" 2>/dev/null; then
+  echo "networks: SKIP: python3-torch / python3-torchvision are not installed (tests/install-deps.sh)"
+  exit 77
+fi
+[ $# -gt 0 ] || set -- $($PY "$EXPORTER" --list)
+
+# Export what is missing or older than the exporter.
+stale=""
+for n in "$@"; do
+  ref=$OUT/$n/test_data_set_0/output_0.pb
+  if [ ! -f "$ref" ] || [ "$EXPORTER" -nt "$ref" ]; then stale="$stale $n"; fi
+done
+if [ -n "$stale" ]; then
+  echo "networks: exporting$stale"
+  $PY "$EXPORTER" "$OUT" $stale >"$OUT.export.log" 2>&1 || {
+    cat "$OUT.export.log"; echo "networks: FAIL: the export failed"; exit 1; }
+fi
+
+failed=""
+for n in "$@"; do
+  dir=$OUT/$n res=$OUT/$n/tcc-out
+  rm -rf "$res"
+  t0=$(date +%s%N)
+  if ! "$TCC" run "$dir/model.onnx" --input "$dir/test_data_set_0/input_0.pb" \
+      --output-dir "$res" >"$OUT/$n.log" 2>&1; then
+    cat "$OUT/$n.log"; echo "$n: FAIL: tcc run failed"; failed="$failed $n"; continue
+  fi
+  t1=$(date +%s%N)
+  line=$($PY "$HERE/compare.py" "$n" "$dir/test_data_set_0/output_0.pb" "$res/output_0.pb") ||
+    failed="$failed $n"
+  echo "$line tcc_run=$(( (t1 - t0) / 1000000 ))ms"
+done
+if [ -n "$failed" ]; then echo "networks: FAIL:$failed"; exit 1; fi
+echo "networks: all $# match"
