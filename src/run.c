@@ -102,32 +102,38 @@ typedef struct Cross {
   const char *run[8];
   RunKind kind;
   const char *compat;  /* a source of runtime/ the target's libraries lack */
+  const char *board;   /* bare metal: runtime/toolchains/<board>/<board>.ld */
 } Cross;
 
 static const Cross cross[] = {
     {"armv8", "gcc-aarch64-linux-gnu qemu-user",
      {"aarch64-linux-gnu-gcc"},
-     {"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"}, RUN_QEMU_USER, NULL},
+     {"qemu-aarch64", "-L", "/usr/aarch64-linux-gnu"}, RUN_QEMU_USER, NULL,
+     NULL},
     {"riscv64", "gcc-riscv64-linux-gnu qemu-user",
      {"riscv64-linux-gnu-gcc"},
      {"qemu-riscv64", "-L", "/usr/riscv64-linux-gnu"}, RUN_QEMU_USER,
-     "toolchains/riscv64-f16.c"},
+     "toolchains/riscv64-f16.c", NULL},
     {"riscv64gcv", "gcc-riscv64-linux-gnu qemu-user",
      {"riscv64-linux-gnu-gcc"},
      {"qemu-riscv64", "-L", "/usr/riscv64-linux-gnu", "-cpu",
       "rv64,v=true,vlen=256,elen=64,vext_spec=v1.0"}, RUN_QEMU_USER,
-     "toolchains/riscv64-f16.c"},
+     "toolchains/riscv64-f16.c", NULL},
     {"wasm32", "clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 nodejs",
      {"clang-19", "--target=wasm32-wasi"}, {"node", "--no-warnings"}, RUN_WASI,
-     NULL},
-    /* Bare metal: QEMU's Cortex-M4 MPS2 board, with the startup and memory
-     * map of runtime/toolchains/mps2-an386.  (cortex-m7 objects compile;
-     * running them needs the mps2-an500 memory map, not written yet.) */
+     NULL, NULL},
+    /* Bare metal: QEMU's Cortex-M4 and Cortex-M7 MPS2 boards, with the
+     * startup of runtime/toolchains/mps2-an386 and each board's memory map. */
     {"cortex-m4", "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm",
      {"arm-none-eabi-gcc", "-mcpu=cortex-m4", "-mthumb", "-mfloat-abi=hard",
       "-mfpu=fpv4-sp-d16"},
      {"qemu-system-arm", "-M", "mps2-an386", "-nographic", "-monitor", "none"},
-     RUN_SEMIHOST, NULL},
+     RUN_SEMIHOST, NULL, "mps2-an386"},
+    {"cortex-m7", "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm",
+     {"arm-none-eabi-gcc", "-mcpu=cortex-m7", "-mthumb", "-mfloat-abi=hard",
+      "-mfpu=fpv5-d16"},
+     {"qemu-system-arm", "-M", "mps2-an500", "-nographic", "-monitor", "none"},
+     RUN_SEMIHOST, NULL, "mps2-an500"},
 };
 
 /* Node.js runner: argv = runner.mjs module.wasm folder args...; the
@@ -299,16 +305,16 @@ static bool link_host(RunDir *d, char *src_path) {
   return true;
 }
 
-/* Bare metal: newlib with semihosting, and the board's startup code and
- * memory map (shipped next to the runtime sources). */
-static void push_bare_metal(Argv *a) {
-  const char *dir = ir_arena_printf(a->m->arena, "%s/toolchains/mps2-an386",
+/* Bare metal: newlib with semihosting, the board's memory map and the
+ * (shared) startup code, shipped next to the runtime sources. */
+static void push_bare_metal(Argv *a, const char *board) {
+  const char *dir = ir_arena_printf(a->m->arena, "%s/toolchains",
                                     runtime_src_dir());
   push(a, "--specs=rdimon.specs");
   push(a, "-nostartfiles");
   push(a, "-Wl,--no-warn-execstack,--no-warn-rwx-segments"); /* newlib's */
-  push(a, ir_arena_printf(a->m->arena, "-T%s/mps2-an386.ld", dir));
-  push(a, ir_arena_printf(a->m->arena, "%s/startup.c", dir));
+  push(a, ir_arena_printf(a->m->arena, "-T%s/%s/%s.ld", dir, board, board));
+  push(a, ir_arena_printf(a->m->arena, "%s/mps2-an386/startup.c", dir));
 }
 
 /* The harness, the runtime sources and the object, built with the
@@ -322,7 +328,7 @@ static bool link_cross(RunDir *d, char *src_path) {
   push(&a, ir_arena_printf(d->m->arena, "-I%s", d->path));
   push(&a, src_path);
   if (!push_runtime_sources(&a)) return false;
-  if (d->x->kind == RUN_SEMIHOST) push_bare_metal(&a);
+  if (d->x->kind == RUN_SEMIHOST) push_bare_metal(&a, d->x->board);
   if (d->x->compat)
     push(&a, ir_arena_printf(d->m->arena, "%s/%s", runtime_src_dir(),
                              d->x->compat));

@@ -7,7 +7,21 @@
  * microcontroller); the workspace is RAM the application provides.  There
  * is no vector unit on these cores (cortex-m55's Helium/MVE is reachable
  * with -mcpu=cortex-m55).
+ *
+ * Memory fit.  A microcontroller cannot page: a model whose code and weights
+ * exceed the flash, or whose workspace and buffers exceed the RAM, cannot run
+ * at all, so tcc refuses it at compile time with the figures instead of
+ * letting the link fail (`region FLASH overflowed`) or the heap run out.
+ * Flash = the object's allocated read-only sections (code, weights, tables);
+ * RAM = its writable sections + the workspace + the input and output buffers
+ * + a fixed stack margin.  The limits are those of the QEMU board `tcc run`
+ * uses for the target, less a reserve for the runtime, newlib and startup
+ * code linked beside the model (docs/targets.md).
  */
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
 #include "llvm_int.h"
 
 void cortex_m_init(void) {
@@ -15,4 +29,111 @@ void cortex_m_init(void) {
   LLVMInitializeARMTarget();
   LLVMInitializeARMTargetMC();
   LLVMInitializeARMAsmPrinter();
+}
+
+/* The board each Cortex-M target runs on (runtime/toolchains/<board>/). */
+typedef struct Board {
+  const char *target, *board;
+  uint64_t flash, ram;        /* the linker script's regions */
+} Board;
+
+#define KIB 1024ull
+#define MIB (1024ull * 1024ull)
+/* What the runtime, newlib (rdimon), the harness and the startup take of
+ * the flash (about 37 KiB measured with the sample CNN; the rest is room for
+ * the libm functions other models pull in), and the stack margin in RAM. */
+#define CORTEX_M_FLASH_RESERVE (128 * KIB)
+#define CORTEX_M_STACK_MARGIN (16 * KIB)
+
+static const Board boards[] = {
+    {"cortex-m4", "mps2-an386", 4 * MIB, 16 * MIB},
+    {"cortex-m7", "mps2-an500", 4 * MIB, 16 * MIB},
+};
+
+typedef struct ElfSizes {
+  uint64_t code, rodata, data; /* allocated: executable, read-only, writable */
+} ElfSizes;
+
+static uint32_t rd32(const unsigned char *p) {
+  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
+         (uint32_t)p[3] << 24;
+}
+
+/* Sums the allocated sections of a little-endian ELF32 relocatable object;
+ * false when the bytes are not one (an internal error: we wrote them). */
+static bool elf32_sizes(const unsigned char *b, size_t n, ElfSizes *s) {
+  if (n < 52 || memcmp(b, "\177ELF", 4) || b[4] != 1 || b[5] != 1) return false;
+  uint64_t shoff = rd32(b + 0x20);
+  unsigned shentsize = b[0x2E] | b[0x2F] << 8, shnum = b[0x30] | b[0x31] << 8;
+  if (shentsize < 40 || shoff + (uint64_t)shentsize * shnum > n) return false;
+  *s = (ElfSizes){0};
+  for (unsigned i = 0; i < shnum; i++) {
+    const unsigned char *sh = b + shoff + (uint64_t)i * shentsize;
+    uint32_t flags = rd32(sh + 8), size = rd32(sh + 20);
+    if (!(flags & 2)) continue;                  /* SHF_ALLOC */
+    if (flags & 1) s->data += size;              /* SHF_WRITE */
+    else if (flags & 4) s->code += size;         /* SHF_EXECINSTR */
+    else s->rodata += size;
+  }
+  return true;
+}
+
+static uint64_t io_bytes(const IrModule *m) {
+  const IrFunc *f = m->main;
+  uint64_t total = 0;
+  for (int i = 0; i < f->num_inputs + f->num_outputs; i++) {
+    uint64_t nb = 0;
+    if (ir_type_nbytes(&f->body->args[i]->type, &nb)) total += nb;
+  }
+  return total;
+}
+
+/* "11.0 KiB", "44.61 MiB", by value: .s lives to the end of the call
+ * that formats it (C11's temporary lifetime), no static buffers. */
+typedef struct SizeStr {
+  char s[24];
+} SizeStr;
+
+static SizeStr size_str(uint64_t n) {
+  SizeStr r;
+  if (n >= MIB) snprintf(r.s, sizeof r.s, "%.2f MiB", (double)n / (double)MIB);
+  else snprintf(r.s, sizeof r.s, "%.1f KiB", (double)n / (double)KIB);
+  return r;
+}
+
+bool target_check_fit(const TccTarget *t, const IrModule *m, const void *obj,
+                      size_t size) {
+  const Board *b = NULL;
+  for (size_t i = 0; i < sizeof boards / sizeof boards[0]; i++)
+    if (!strcmp(boards[i].target, t->name)) b = &boards[i];
+  if (!b) return true; /* hosted targets: virtual memory */
+  ElfSizes e;
+  if (!elf32_sizes(obj, size, &e)) {
+    diag_error("internal error: the %s object is not an ELF32 object", t->name);
+    return false;
+  }
+  int64_t planned = m->main->workspace_size;
+  uint64_t ws = planned > 0 ? (uint64_t)planned : 0;
+  uint64_t io = io_bytes(m), flash = e.code + e.rodata;
+  uint64_t ram = e.data + ws + io + CORTEX_M_STACK_MARGIN;
+  uint64_t flash_max = b->flash - CORTEX_M_FLASH_RESERVE, ram_max = b->ram;
+  char figures[512];
+  snprintf(figures, sizeof figures,
+           "%s of flash (code %s + weights and constants %s) and %s of RAM "
+           "(workspace %s + inputs and outputs %s + data %s + stack margin %s)",
+           size_str(flash).s, size_str(e.code).s, size_str(e.rodata).s,
+           size_str(ram).s, size_str(ws).s, size_str(io).s, size_str(e.data).s,
+           size_str(CORTEX_M_STACK_MARGIN).s);
+  IrLoc loc = {.file = m->source};
+  if (flash <= flash_max && ram <= ram_max) {
+    diag_at(DIAG_NOTE, &loc, "model '%s' on %s (%s): %s", m->name, t->name,
+            b->board, figures);
+    return true;
+  }
+  diag_at(DIAG_ERROR, &loc, "model '%s' does not fit %s (%s): it needs %s; "
+          "the board has %s of flash for the model (%s less %s for the "
+          "runtime) and %s of RAM", m->name, t->name, b->board, figures,
+          size_str(flash_max).s, size_str(b->flash).s,
+          size_str(CORTEX_M_FLASH_RESERVE).s, size_str(ram_max).s);
+  return false;
 }

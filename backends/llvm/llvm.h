@@ -45,4 +45,11 @@ typedef struct LlvmOptions {
 bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
                       size_t *size);
 
+/* Bare-metal targets (cortex_m.c): whether the compiled object plus the
+ * module's workspace and I/O buffers fit the target's board; reports the
+ * flash and RAM figures (a note when they fit, an error when not).  True
+ * for hosted targets. */
+bool target_check_fit(const TccTarget *t, const IrModule *m, const void *obj,
+                      size_t size);
+
 #endif

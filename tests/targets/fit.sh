@@ -1,0 +1,84 @@
+#!/bin/sh
+# Cortex-M memory fit (docs/targets.md): `tcc compile -target=cortex-m4|m7`
+# reports the flash and RAM a model needs, and refuses one that does not fit
+# the board, naming both figures and the board's limits.  Exact messages for
+# the sample CNN (fits), a model whose weights overflow the flash, one whose
+# buffers overflow the RAM, and ResNet-18 (exported into OUT_DIR when torch
+# is installed, as tests/networks/test_networks.sh does).
+#
+# usage: fit.sh TCC OUT_DIR    Exit 0 when all pass, 1 on a failure, 77 (the
+# rest passed) when python3-torch is missing for ResNet-18.
+set -u
+[ $# -eq 2 ] || { echo "usage: $0 TCC OUT_DIR" >&2; exit 2; }
+TCC=$1 OUT=$2
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$HERE/../..
+PY=/usr/bin/python3
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT INT TERM
+fails=0
+
+# check EXIT_STATUS EXPECTED_STDERR tcc-args...: exit status, exact stderr,
+# and nothing written on a refusal.  The size of the generated code (and a
+# flash total in KiB, which it dominates) reads as N: it moves with codegen
+# work, the weights, buffers and limits do not.
+check() {
+  want_rc=$1 want=$2
+  shift 2
+  rm -rf "$W/o"
+  "$TCC" "$@" -o "$W/o" >/dev/null 2>"$W/err"
+  rc=$?
+  got=$(sed -e 's/[0-9.]* KiB of flash (code/N KiB of flash (code/' \
+            -e 's/(code [0-9.]* KiB/(code N KiB/' "$W/err")
+  if [ "$rc" -ne "$want_rc" ] || [ "$got" != "$want" ]; then
+    echo "FAIL: tcc $*"
+    echo "  want (exit $want_rc): $want"
+    echo "  got  (exit $rc): $got"
+    fails=$((fails + 1))
+  elif [ "$want_rc" -ne 0 ] && [ -e "$W/o" ]; then
+    echo "FAIL: tcc $*: refused but wrote $W/o"; fails=$((fails + 1))
+  else
+    echo "ok: tcc $*"
+  fi
+}
+
+# A MatMul with 4160 KiB of weights; a Relu on 12 MiB in, 12 MiB out.
+$PY - "$W" <<'PY'
+import sys
+import numpy as np
+from onnx import TensorProto, helper, numpy_helper, save
+d = sys.argv[1]
+w = numpy_helper.from_array(np.full((1024, 1040), 0.5, np.float32), "w")
+g = helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "big",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 1024])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 1040])], [w])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/big_weights.onnx")
+g = helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "wide",
+    [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 1024, 1024])],
+    [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 1024, 1024])])
+save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/big_io.onnx")
+PY
+
+CNN=$ROOT/models/cnn/model.onnx
+check 0 "$CNN: note: model 'cnn' on cortex-m4 (mps2-an386): N KiB of flash (code N KiB + weights and constants 5.8 KiB) and 68.1 KiB of RAM (workspace 49.0 KiB + inputs and outputs 3.1 KiB + data 0.0 KiB + stack margin 16.0 KiB)" \
+  compile "$CNN" -name=cnn -target=cortex-m4
+check 1 "$W/big_weights.onnx: error: model 'big' does not fit cortex-m7 (mps2-an500): it needs 4.06 MiB of flash (code N KiB + weights and constants 4.06 MiB) and 24.1 KiB of RAM (workspace 0.0 KiB + inputs and outputs 8.1 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
+  compile "$W/big_weights.onnx" -name=big -target=cortex-m7
+check 1 "$W/big_io.onnx: error: model 'wide' does not fit cortex-m4 (mps2-an386): it needs N KiB of flash (code N KiB + weights and constants 0.0 KiB) and 24.02 MiB of RAM (workspace 0.0 KiB + inputs and outputs 24.00 MiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
+  compile "$W/big_io.onnx" -name=wide -target=cortex-m4
+
+# ResNet-18: 44.6 MiB of weights.
+if $PY -c "import torch, torchvision" 2>/dev/null; then
+  R=$OUT/resnet18/model.onnx
+  if [ ! -f "$R" ] || [ "$ROOT/models/export_networks.py" -nt "$R" ]; then
+    $PY "$ROOT/models/export_networks.py" "$OUT" resnet18 >"$W/export.log" 2>&1 ||
+      { cat "$W/export.log"; echo "FAIL: exporting resnet18"; exit 1; }
+  fi
+  check 1 "$R: error: model 'resnet18' does not fit cortex-m4 (mps2-an386): it needs 44.61 MiB of flash (code N KiB + weights and constants 44.57 MiB) and 6.72 MiB of RAM (workspace 6.12 MiB + inputs and outputs 591.9 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
+    compile "$R" -name=resnet18 -target=cortex-m4
+else
+  skipped=1
+fi
+[ "$fails" -eq 0 ] || { echo "fit: $fails failed"; exit 1; }
+[ -z "${skipped:-}" ] || { echo "fit: SKIP: resnet18 needs python3-torch (tests/install-deps.sh --all)"; exit 77; }
+echo "fit: all pass"
