@@ -316,11 +316,14 @@ static bool bind_results(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
     if (t->kind == IR_TYPE_TENSOR && !onnx_check_numel(t, loc, label, NULL))
       return false;
     if (!*o) continue;
-    op->results[i]->name = o;
+    op->results[i]->name =
+        c->iter_suffix ? ir_arena_printf(c->m->arena, "%s%s", o, c->iter_suffix) : o;
     onnx_map_put(&c->values, o, op->results[i]);
   }
   return true;
 }
+
+static bool control_node(OnnxCtx *c, const Onnx__NodeProto *n, IrLoc *loc);
 
 static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
   IrLoc loc = onnx_node_loc(c, n);
@@ -331,6 +334,8 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
             "supports only the default domain 'ai.onnx')", n->domain);
     return false;
   }
+  if (!strcmp(op_type, "If") || !strcmp(op_type, "Loop") || !strcmp(op_type, "Scan"))
+    return control_node(c, n, &loc);
   if (!strcmp(op_type, "Constant")) {
     IrValue *v = onnx_weight_constant(c, n);
     if (v) onnx_map_put(&c->values, n->output[0], v);
@@ -363,8 +368,502 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
   if (!ir_foldable(op)) return true;
   if (!ir_fold_op(c->m, op, folded)) return false;
   for (int i = 0; i < op->num_results; i++)
-    if (op->results[i]->name) onnx_map_put(&c->values, op->results[i]->name, folded[i]);
+    if ((size_t)i < n->n_output && *node_out(n, (size_t)i))
+      onnx_map_put(&c->values, node_out(n, (size_t)i), folded[i]);
   return true;
+}
+
+/* ---------------------------------------------------------- control flow */
+/* If, Loop and Scan are expanded at import, where their subgraphs (GRAPH
+ * attributes) are imported like the main graph: node by node, folding as
+ * we go.  A subgraph sees the enclosing graph's values by name; its own
+ * names (inputs, initializers, node outputs) shadow them only while it is
+ * imported and are restored afterwards, so each run of a body is a fresh
+ * scope.  If with a known condition imports only the chosen branch; with a
+ * run-time condition both branches are imported (ONNX ops have no side
+ * effects) and each output is `where(cond, then, else)`.  Loop needs its
+ * trip count and its condition known at compile time (a weight, a folded
+ * value or a frozen input) and Scan a static sequence length: the body is
+ * then unrolled, carried values flow from one copy to the next and scan
+ * outputs are stacked with reshape + concat.  Unrolling is bounded by
+ * CF_MAX_ITERS iterations and CF_MAX_VALUES values in the module; nesting
+ * by the loader's message-depth limit. */
+#define CF_MAX_ITERS 4096
+#define CF_MAX_VALUES (1 << 20)
+#define CF_IMPORT_OPSET 13 /* the form cf_emit builds ops in */
+
+static const Onnx__GraphProto *cf_graph(const Onnx__NodeProto *n, const char *name,
+                                        const IrLoc *loc) {
+  for (size_t i = 0; i < n->n_attribute; i++) {
+    const Onnx__AttributeProto *a = n->attribute[i];
+    if (a->name && !strcmp(a->name, name) &&
+        attr_kind(a) == ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__GRAPH && a->g)
+      return a->g;
+  }
+  diag_at(DIAG_ERROR, loc, "%s: missing subgraph attribute '%s'", loc->op_type, name);
+  return NULL;
+}
+
+/* INT / INTS attributes of a control node (the GRAPH ones are read above). */
+static const Onnx__AttributeProto *cf_attr(const Onnx__NodeProto *n, const char *name) {
+  for (size_t i = 0; i < n->n_attribute; i++)
+    if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
+      return n->attribute[i];
+  return NULL;
+}
+
+/* One tensor op built by the expansion, imported, typed and folded. */
+static IrValue *cf_emit(OnnxCtx *c, IrOp *op, const IrLoc *loc, int opset) {
+  op->loc = *loc;
+  ir_block_append(c->m->main->body, op);
+  const IrOpInfo *info = ir_op_info(op->kind);
+  if (!info->import(c->m, op, opset) || !info->infer(c->m, op)) return NULL;
+  IrValue *folded[16];
+  if (!ir_foldable(op)) return op->results[0];
+  return ir_fold_op(c->m, op, folded) ? folded[0] : NULL;
+}
+
+static IrValue *cf_const_i64(OnnxCtx *c, IrElem e, int64_t v) {
+  unsigned char data[8] = {0};
+  ir_elem_store_i64(e, data, 0, v);
+  IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, "cf_const"),
+                              ir_type_tensor(e, 0, NULL), data, ir_elem_size(e), true);
+  return w->value;
+}
+
+/* x[.., i, ..] along axis: the slice without that axis. */
+static IrValue *cf_take(OnnxCtx *c, IrValue *x, int axis, int64_t i, const IrLoc *loc) {
+  IrValue *ops[2] = {x, cf_const_i64(c, IR_I64, i)};
+  IrOp *op = ir_op_new(c->m, IR_OP_GATHER, 2, ops, 1, NULL);
+  ir_attr_set_int(c->m, op, "axis", axis);
+  return cf_emit(c, op, loc, CF_IMPORT_OPSET);
+}
+
+/* Stacks parts (same type) along a new axis. */
+static IrValue *cf_stack(OnnxCtx *c, IrValue **parts, int n, int axis, const IrLoc *loc) {
+  const IrType *t = &parts[0]->type;
+  if (!ir_type_is_static(t) || t->rank >= IR_MAX_RANK) {
+    diag_at(DIAG_ERROR, loc, "%s: scan outputs need static shapes", loc->op_type);
+    return NULL;
+  }
+  int64_t shape[IR_MAX_RANK];
+  for (int k = 0, j = 0; k <= t->rank; k++) shape[k] = k == axis ? 1 : t->dims[j++].size;
+  IrValue **rows = ir_arena_alloc(c->m->arena, sizeof *rows * (size_t)n);
+  for (int i = 0; i < n; i++) {
+    if (!ir_type_equal(&parts[i]->type, t)) {
+      diag_at(DIAG_ERROR, loc, "%s: a scan output changes shape between iterations",
+              loc->op_type);
+      return NULL;
+    }
+    IrOp *op = ir_op_new(c->m, IR_OP_RESHAPE, 1, &parts[i], 1, NULL);
+    ir_attr_set_ints(c->m, op, "shape", t->rank + 1, shape);
+    if (!(rows[i] = cf_emit(c, op, loc, 4))) return NULL; /* attribute form */
+  }
+  IrOp *op = ir_op_new(c->m, IR_OP_CONCAT, n, rows, 1, NULL);
+  ir_attr_set_int(c->m, op, "axis", axis);
+  return cf_emit(c, op, loc, CF_IMPORT_OPSET);
+}
+
+/* Names a subgraph defines, with what they meant outside it. */
+typedef struct CfScope {
+  const char **names;
+  IrValue **saved;
+  size_t n;
+} CfScope;
+
+static void cf_scope_add(OnnxCtx *c, CfScope *s, const char *name) {
+  if (!name || !*name) return;
+  s->names[s->n] = name;
+  s->saved[s->n++] = onnx_map_get(&c->values, name);
+}
+
+static void cf_scope_open(OnnxCtx *c, const Onnx__GraphProto *g, CfScope *s) {
+  size_t n = g->n_input + g->n_initializer;
+  for (size_t i = 0; i < g->n_node; i++) n += g->node[i]->n_output;
+  s->names = ir_arena_alloc(c->m->arena, sizeof *s->names * (n + 1));
+  s->saved = ir_arena_alloc(c->m->arena, sizeof *s->saved * (n + 1));
+  s->n = 0;
+  for (size_t i = 0; i < g->n_input; i++) cf_scope_add(c, s, g->input[i]->name);
+  for (size_t i = 0; i < g->n_initializer; i++) cf_scope_add(c, s, g->initializer[i]->name);
+  for (size_t i = 0; i < g->n_node; i++)
+    for (size_t k = 0; k < g->node[i]->n_output; k++)
+      cf_scope_add(c, s, node_out(g->node[i], k));
+  for (size_t i = 0; i < s->n; i++) onnx_map_put(&c->values, s->names[i], NULL);
+}
+
+static void cf_scope_close(OnnxCtx *c, CfScope *s) {
+  for (size_t i = s->n; i-- > 0;) onnx_map_put(&c->values, s->names[i], s->saved[i]);
+}
+
+static bool cf_body_nodes(OnnxCtx *c, const Onnx__GraphProto *g, const IrLoc *loc) {
+  for (size_t i = 0; i < g->n_initializer; i++) {
+    const Onnx__TensorProto *tp = g->initializer[i];
+    const char *name = tp->name ? tp->name : "";
+    IrWeight *w = onnx_weight_from_tensor(
+        c, tp, name, loc, ir_arena_printf(c->m->arena, "initializer '%s'", name));
+    if (!w) return false;
+    if (*name) onnx_map_put(&c->values, name, w->value);
+  }
+  Onnx__GraphProto *outer = c->g;
+  c->g = (Onnx__GraphProto *)g;
+  Topo t = {0};
+  bool ok = topo_sort(c, &t);
+  for (size_t i = 0; ok && i < t.num_order; i++) ok = node_to_op(c, g->node[t.order[i]]);
+  c->g = outer;
+  return ok;
+}
+
+/* Imports subgraph g once with its inputs bound to args; outs[i] gets the
+ * value of its output i. */
+static bool cf_run(OnnxCtx *c, const Onnx__GraphProto *g, IrValue *const *args,
+                   size_t nargs, IrValue **outs, const IrLoc *loc) {
+  if (g->n_input != nargs) {
+    diag_at(DIAG_ERROR, loc, "%s: the subgraph takes %zu inputs, expected %zu",
+            loc->op_type, g->n_input, nargs);
+    return false;
+  }
+  if (c->m->next_value_id > CF_MAX_VALUES) {
+    diag_at(DIAG_ERROR, loc, "%s: unrolling makes the model too large (over %d "
+            "values)", loc->op_type, CF_MAX_VALUES);
+    return false;
+  }
+  CfScope s;
+  cf_scope_open(c, g, &s);
+  for (size_t i = 0; i < nargs; i++)
+    if (g->input[i]->name && *g->input[i]->name)
+      onnx_map_put(&c->values, g->input[i]->name, args[i]);
+  bool ok = cf_body_nodes(c, g, loc);
+  for (size_t i = 0; ok && i < g->n_output; i++) {
+    const char *name = g->output[i]->name ? g->output[i]->name : "";
+    outs[i] = *name ? onnx_map_get(&c->values, name) : NULL;
+    if (!outs[i]) {
+      diag_at(DIAG_ERROR, loc, "%s: subgraph output '%s' is not produced by any "
+              "node, initializer or input", loc->op_type, name);
+      ok = false;
+    }
+  }
+  cf_scope_close(c, &s);
+  return ok;
+}
+
+/* cf_run for iteration it of a loop: its values get names of their own
+ * (folding names weights after them, and probing for a free name among
+ * thousands of copies would be quadratic). */
+static bool cf_run_iter(OnnxCtx *c, const Onnx__GraphProto *g, IrValue *const *args,
+                        size_t nargs, IrValue **outs, int64_t it, const IrLoc *loc) {
+  const char *outer = c->iter_suffix;
+  c->iter_suffix = ir_arena_printf(c->m->arena, "%s.i%lld", outer ? outer : "", (long long)it);
+  bool ok = cf_run(c, g, args, nargs, outs, loc);
+  c->iter_suffix = outer;
+  return ok;
+}
+
+static bool cf_bind(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *vals,
+                    size_t nvals, const IrLoc *loc) {
+  if (n->n_output > nvals) {
+    diag_at(DIAG_ERROR, loc, "%s has %zu outputs but computes %zu", loc->op_type,
+            n->n_output, nvals);
+    return false;
+  }
+  for (size_t i = 0; i < n->n_output; i++)
+    if (*node_out(n, i)) onnx_map_put(&c->values, node_out(n, i), vals[i]);
+  return true;
+}
+
+/* The value of a scalar weight, or false when it is not known yet. */
+static bool cf_known(const IrValue *v, int64_t *out) {
+  uint64_t numel;
+  if (!v || !v->weight || !v->weight->data || !ir_type_numel(&v->type, &numel) ||
+      numel != 1)
+    return false;
+  *out = ir_elem_load_i64(v->type.elem, v->weight->data, 0);
+  return true;
+}
+
+static bool cf_if(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, size_t nin,
+                  const IrLoc *loc) {
+  const Onnx__GraphProto *gt = cf_graph(n, "then_branch", loc);
+  const Onnx__GraphProto *ge = gt ? cf_graph(n, "else_branch", loc) : NULL;
+  if (!ge) return false;
+  if (nin != 1 || !ins[0]) {
+    diag_at(DIAG_ERROR, loc, "If takes 1 input, got %zu", nin);
+    return false;
+  }
+  int64_t cond;
+  size_t nt = gt->n_output, ne = ge->n_output;
+  IrValue **vt = ir_arena_alloc(c->m->arena, sizeof *vt * (nt + ne + 1)), **ve = vt + nt;
+  if (cf_known(ins[0], &cond))
+    return cond ? cf_run(c, gt, NULL, 0, vt, loc) && cf_bind(c, n, vt, nt, loc)
+                : cf_run(c, ge, NULL, 0, ve, loc) && cf_bind(c, n, ve, ne, loc);
+  if (!cf_run(c, gt, NULL, 0, vt, loc) || !cf_run(c, ge, NULL, 0, ve, loc)) return false;
+  for (size_t i = 0; i < nt && i < ne; i++) {
+    if (!ir_type_equal(&vt[i]->type, &ve[i]->type)) {
+      char a[256], b[256];
+      diag_at(DIAG_ERROR, loc, "If with a condition known only at run time needs "
+              "both branches to compute the same types; output %zu is %s or %s", i,
+              ir_type_str(c->m, &vt[i]->type, a, sizeof a),
+              ir_type_str(c->m, &ve[i]->type, b, sizeof b));
+      return false;
+    }
+    IrValue *ops[3] = {ins[0], vt[i], ve[i]};
+    if (!(vt[i] = cf_emit(c, ir_op_new(c->m, IR_OP_WHERE, 3, ops, 1, NULL), loc,
+                          CF_IMPORT_OPSET)))
+      return false;
+  }
+  return cf_bind(c, n, vt, nt < ne ? nt : ne, loc);
+}
+
+/* Doubles the per-iteration lists of scan outputs; returns the new size. */
+static int64_t cf_grow(OnnxCtx *c, IrValue ***lists, size_t n, int64_t cap) {
+  int64_t ncap = cap ? 2 * cap : 16;
+  for (size_t k = 0; k < n; k++) {
+    IrValue **l = ir_arena_alloc(c->m->arena, sizeof *l * (size_t)ncap);
+    if (cap) memcpy(l, lists[k], sizeof *l * (size_t)cap);
+    lists[k] = l;
+  }
+  return ncap;
+}
+
+/* Loop: carried values v, scan outputs stacked along axis 0. */
+static bool cf_loop(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, size_t nin,
+                    const IrLoc *loc) {
+  const Onnx__GraphProto *g = cf_graph(n, "body", loc);
+  if (!g) return false;
+  if (nin < 2 && n->n_input < 2) {
+    diag_at(DIAG_ERROR, loc, "Loop takes at least 2 inputs, got %zu", n->n_input);
+    return false;
+  }
+  size_t nv = nin > 2 ? nin - 2 : 0;
+  if (g->n_output < nv + 1 || g->n_input != nv + 2) {
+    diag_at(DIAG_ERROR, loc, "Loop: the body takes %zu inputs and returns %zu "
+            "outputs; expected %zu inputs and at least %zu outputs", g->n_input,
+            g->n_output, nv + 2, nv + 1);
+    return false;
+  }
+  int64_t trip = INT64_MAX, cond = 1;
+  if ((nin > 0 && ins[0] && !cf_known(ins[0], &trip)) ||
+      (nin > 1 && ins[1] && !cf_known(ins[1], &cond))) {
+    diag_at(DIAG_ERROR, loc, "Loop: the trip count and the condition must be "
+            "known at compile time (initializers, constants or inputs frozen with "
+            "-freeze=NAME:FILE.pb)");
+    return false;
+  }
+  if (trip != INT64_MAX && trip > CF_MAX_ITERS && cond) {
+    diag_at(DIAG_ERROR, loc, "Loop: more than %d iterations; tcc unrolls loops "
+            "and refuses this one", CF_MAX_ITERS);
+    return false;
+  }
+  size_t nk = g->n_output - 1 - nv;
+  IrValue **args = ir_arena_alloc(c->m->arena, sizeof *args * (nv + 2));
+  IrValue **outs = ir_arena_alloc(c->m->arena, sizeof *outs * (g->n_output + 1));
+  IrValue ***scans = ir_arena_alloc(c->m->arena, sizeof *scans * (nk + 1));
+  int64_t cap = 0;
+  for (size_t i = 0; i < nv; i++) {
+    args[2 + i] = ins[2 + i];
+    if (!args[2 + i]) {
+      diag_at(DIAG_ERROR, loc, "Loop: loop-carried input %zu is absent", i);
+      return false;
+    }
+  }
+  int64_t it = 0;
+  for (; it < trip && cond; it++) {
+    if (it == CF_MAX_ITERS) {
+      diag_at(DIAG_ERROR, loc, "Loop: more than %d iterations; tcc unrolls loops "
+              "and refuses this one", CF_MAX_ITERS);
+      return false;
+    }
+    args[0] = cf_const_i64(c, IR_I64, it);
+    args[1] = cf_const_i64(c, IR_BOOL, cond);
+    if (!cf_run_iter(c, g, args, nv + 2, outs, it, loc)) return false;
+    if (!cf_known(outs[0], &cond)) {
+      diag_at(DIAG_ERROR, loc, "Loop: the body's condition output is known only at "
+              "run time; tcc needs it at compile time to unroll the loop");
+      return false;
+    }
+    for (size_t i = 0; i < nv; i++) args[2 + i] = outs[1 + i];
+    if (it == cap) cap = cf_grow(c, scans, nk, cap);
+    for (size_t k = 0; k < nk; k++) scans[k][it] = outs[1 + nv + k];
+  }
+  IrValue **res = ir_arena_alloc(c->m->arena, sizeof *res * (nv + nk + 1));
+  for (size_t i = 0; i < nv; i++) res[i] = args[2 + i];
+  for (size_t k = 0; k < nk; k++) {
+    if (it == 0) {
+      diag_at(DIAG_ERROR, loc, "Loop: a loop with scan outputs runs 0 times; tcc "
+              "cannot type its empty scan outputs");
+      return false;
+    }
+    if (!(res[nv + k] = cf_stack(c, scans[k], (int)it, 0, loc))) return false;
+  }
+  return cf_bind(c, n, res, nv + nk, loc);
+}
+
+/* Scan over static sequences: state carried, scan inputs sliced, scan
+ * outputs stacked, each along its axis and in its direction. */
+typedef struct CfScan {
+  size_t ns, nm, nk;            /* states, scan inputs, scan outputs */
+  IrValue **state, **xs;
+  const int64_t *in_axes, *in_dirs, *out_axes, *out_dirs; /* NULL: all 0 */
+} CfScan;
+
+static int64_t cf_nth(const int64_t *v, size_t i) { return v ? v[i] : 0; }
+
+static bool cf_scan_len(CfScan *s, int64_t *axes, int64_t *len, const IrLoc *loc) {
+  *len = -1;
+  for (size_t j = 0; j < s->nm; j++) {
+    const IrType *t = &s->xs[j]->type;
+    int64_t a = cf_nth(s->in_axes, j);
+    a = a < 0 ? a + t->rank : a;
+    if (a < 0 || a >= t->rank || t->dims[a].sym >= 0 ||
+        (*len >= 0 && t->dims[a].size != *len)) {
+      diag_at(DIAG_ERROR, loc, "Scan: scan input %zu needs a static axis %lld of the "
+              "common sequence length", j, (long long)cf_nth(s->in_axes, j));
+      return false;
+    }
+    axes[j] = a;
+    *len = t->dims[a].size;
+  }
+  if (*len < 0 || (*len == 0 && s->nk)) {
+    diag_at(DIAG_ERROR, loc, "Scan: needs at least one scan input%s",
+            *len == 0 ? " of non-zero length" : "");
+    return false;
+  }
+  if (*len > CF_MAX_ITERS) {
+    diag_at(DIAG_ERROR, loc, "Scan: more than %d iterations; tcc unrolls scans "
+            "and refuses this one", CF_MAX_ITERS);
+    return false;
+  }
+  return true;
+}
+
+/* res gets the final states, then the stacked scan outputs. */
+static bool cf_scan_core(OnnxCtx *c, const Onnx__GraphProto *g, CfScan *s,
+                         IrValue **res, const IrLoc *loc) {
+  int64_t len, *axes = ir_arena_alloc(c->m->arena, sizeof *axes * (s->nm + 1));
+  if (!cf_scan_len(s, axes, &len, loc)) return false;
+  if (g->n_output != s->ns + s->nk) {
+    diag_at(DIAG_ERROR, loc, "Scan: the body returns %zu outputs, expected %zu",
+            g->n_output, s->ns + s->nk);
+    return false;
+  }
+  size_t nargs = s->ns + s->nm;
+  IrValue **args = ir_arena_alloc(c->m->arena, sizeof *args * (nargs + 1));
+  IrValue **outs = ir_arena_alloc(c->m->arena, sizeof *outs * (g->n_output + 1));
+  IrValue ***scans = ir_arena_alloc(c->m->arena, sizeof *scans * (s->nk + 1));
+  for (size_t k = 0; k < s->nk; k++)
+    scans[k] = ir_arena_alloc(c->m->arena, sizeof **scans * (size_t)(len + 1));
+  memcpy(args, s->state, sizeof *args * s->ns);
+  for (int64_t t = 0; t < len; t++) {
+    for (size_t j = 0; j < s->nm; j++) {
+      int64_t at = cf_nth(s->in_dirs, j) ? len - 1 - t : t;
+      if (!(args[s->ns + j] = cf_take(c, s->xs[j], (int)axes[j], at, loc))) return false;
+    }
+    if (!cf_run_iter(c, g, args, nargs, outs, t, loc)) return false;
+    memcpy(args, outs, sizeof *args * s->ns);
+    for (size_t k = 0; k < s->nk; k++)
+      scans[k][cf_nth(s->out_dirs, k) ? len - 1 - t : t] = outs[s->ns + k];
+  }
+  memcpy(res, args, sizeof *res * s->ns);
+  for (size_t k = 0; k < s->nk; k++) {
+    int64_t a = cf_nth(s->out_axes, k), r = scans[k][0]->type.rank + 1;
+    if (a < -r || a >= r) {
+      diag_at(DIAG_ERROR, loc, "Scan: scan output axis %lld is out of range", (long long)a);
+      return false;
+    }
+    if (!(res[s->ns + k] = cf_stack(c, scans[k], (int)len, (int)(a < 0 ? a + r : a), loc)))
+      return false;
+  }
+  return true;
+}
+
+/* An INTS attribute of n entries (NULL when absent). */
+static bool cf_ints(const Onnx__NodeProto *n, const char *name, size_t want,
+                    const int64_t **out, const IrLoc *loc) {
+  const Onnx__AttributeProto *a = cf_attr(n, name);
+  *out = a ? a->ints : NULL;
+  if (!a || a->n_ints == want) return true;
+  diag_at(DIAG_ERROR, loc, "Scan: attribute '%s' has %zu entries, expected %zu", name,
+          a->n_ints, want);
+  return false;
+}
+
+/* Opset 8: a batch axis 0 in front of everything and an optional
+ * sequence_lens input; each batch entry is scanned on its own. */
+static bool cf_scan8(OnnxCtx *c, const Onnx__GraphProto *g, CfScan *s,
+                     IrValue **res, const IrLoc *loc) {
+  IrValue *first = s->ns ? s->state[0] : s->xs[0];
+  if (first->type.rank < 1 || first->type.dims[0].sym >= 0) {
+    diag_at(DIAG_ERROR, loc, "Scan: needs a static batch axis");
+    return false;
+  }
+  int64_t batch = first->type.dims[0].size;
+  size_t nr = s->ns + s->nk;
+  IrValue ***parts = ir_arena_alloc(c->m->arena, sizeof *parts * (nr + 1));
+  for (size_t r = 0; r < nr; r++)
+    parts[r] = ir_arena_alloc(c->m->arena, sizeof **parts * (size_t)(batch + 1));
+  CfScan b = *s;
+  b.state = ir_arena_alloc(c->m->arena, sizeof *b.state * (s->ns + s->nm + 1));
+  b.xs = b.state + s->ns;
+  IrValue **one = ir_arena_alloc(c->m->arena, sizeof *one * (nr + 1));
+  for (int64_t i = 0; i < batch; i++) {
+    for (size_t j = 0; j < s->ns + s->nm; j++)
+      if (!(b.state[j] = cf_take(c, j < s->ns ? s->state[j] : s->xs[j - s->ns], 0, i, loc)))
+        return false;
+    if (!cf_scan_core(c, g, &b, one, loc)) return false;
+    for (size_t r = 0; r < nr; r++) parts[r][i] = one[r];
+  }
+  for (size_t r = 0; r < nr; r++)
+    if (!(res[r] = cf_stack(c, parts[r], (int)batch, 0, loc))) return false;
+  return true;
+}
+
+static bool cf_scan(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, size_t nin,
+                    const IrLoc *loc) {
+  const Onnx__GraphProto *g = cf_graph(n, "body", loc);
+  const Onnx__AttributeProto *nsi = cf_attr(n, "num_scan_inputs");
+  if (!g) return false;
+  size_t skip = loc->opset < 9; /* opset 8: sequence_lens first */
+  if (skip && nin && ins[0]) {
+    diag_at(DIAG_ERROR, loc, "Scan: input 'sequence_lens' is not supported "
+            "(leave it empty: every sequence has the full length)");
+    return false;
+  }
+  size_t nrest = nin > skip ? nin - skip : 0;
+  if (!nsi || nsi->i < 1 || (uint64_t)nsi->i > nrest) {
+    diag_at(DIAG_ERROR, loc, "Scan: attribute 'num_scan_inputs' must be 1 to the "
+            "number of inputs (%zu)", nrest);
+    return false;
+  }
+  CfScan s = {.nm = (size_t)nsi->i};
+  s.ns = nrest - s.nm;
+  s.nk = g->n_output > s.ns ? g->n_output - s.ns : 0;
+  s.state = (IrValue **)ins + skip;
+  s.xs = s.state + s.ns;
+  for (size_t j = 0; j < s.ns + s.nm; j++)
+    if (!s.state[j]) {
+      diag_at(DIAG_ERROR, loc, "Scan: input %zu is absent", skip + j);
+      return false;
+    }
+  IrValue **res = ir_arena_alloc(c->m->arena, sizeof *res * (s.ns + s.nk + 1));
+  if (skip) {
+    if (!cf_ints(n, "directions", s.nm, &s.in_dirs, loc) || !cf_scan8(c, g, &s, res, loc))
+      return false;
+  } else if (!cf_ints(n, "scan_input_axes", s.nm, &s.in_axes, loc) ||
+             !cf_ints(n, "scan_input_directions", s.nm, &s.in_dirs, loc) ||
+             !cf_ints(n, "scan_output_axes", s.nk, &s.out_axes, loc) ||
+             !cf_ints(n, "scan_output_directions", s.nk, &s.out_dirs, loc) ||
+             !cf_scan_core(c, g, &s, res, loc))
+    return false;
+  return cf_bind(c, n, res, s.ns + s.nk, loc);
+}
+
+/* If, Loop and Scan: operands by name, then the expansion above. */
+static bool control_node(OnnxCtx *c, const Onnx__NodeProto *n, IrLoc *loc) {
+  size_t nin;
+  IrValue **ins = node_operands(c, n, loc, &nin);
+  if (!ins) return false;
+  if (!strcmp(loc->op_type, "If")) return cf_if(c, n, ins, nin, loc);
+  if (!strcmp(loc->op_type, "Loop")) return cf_loop(c, n, ins, nin, loc);
+  return cf_scan(c, n, ins, nin, loc);
 }
 
 /* --------------------------------------------------------------- outputs */

@@ -62,6 +62,8 @@ typedef struct OnnxCtx {
   Onnx__GraphProto *g;
   OnnxMap values;           /* ONNX name -> IrValue* */
   OnnxMap wnames;           /* weight names already taken */
+  const char *iter_suffix;  /* ".i3" inside an unrolled loop body: keeps the
+                               names of each copy's values distinct */
   OnnxMapped *files;        /* external data files, mapped once each */
   int num_files, cap_files;
 } OnnxCtx;
