@@ -361,7 +361,11 @@ static tcc_result codegen(tcc_session *s) {
   s->obj = NULL;
   if (!llvm_emit_object(s->m, &lo, &s->obj, &s->obj_size))
     return TCC_ERROR_INTERNAL;
-  if (!target_check_fit(t, s->m, s->obj, s->obj_size)) return TCC_ERROR_INPUT;
+  if (!target_check_fit(t, s->m, s->obj, s->obj_size)) {
+    free(s->obj); /* a refused object must not be emitted later */
+    s->obj = NULL;
+    return TCC_ERROR_INPUT;
+  }
   free(s->header);
   s->header = header_emit(s->m);
   return s->header ? TCC_SUCCESS : TCC_ERROR_INTERNAL;
