@@ -196,15 +196,38 @@ static bool em_cmp(Em *e, IrOp *op) {
 }
 
 /* ------------------------------------------------------------------ cast */
+/* bfloat16 -> float by moving the bits up: exact, and it avoids LLVM's
+ * extending bf16 load, which some backends (wasm32) cannot select. */
+static LLVMValueRef em_bf16_to_f32(Em *e, LLVMValueRef x, const IrType *t) {
+  LLVMValueRef bits = LLVMBuildBitCast(e->b, x, like(e, t, IR_I16), "");
+  bits = LLVMBuildZExt(e->b, bits, like(e, t, IR_I32), "");
+  bits = LLVMBuildShl(e->b, bits, i32_like(e, t, 16), "");
+  return LLVMBuildBitCast(e->b, bits, like(e, t, IR_F32), "");
+}
+
+/* A float of any width widened to `to` (bfloat16 through em_bf16_to_f32). */
+static LLVMValueRef em_fpext(Em *e, LLVMValueRef x, const IrType *t, IrElem from,
+                             IrElem to) {
+  if (from == IR_BF16) {
+    x = em_bf16_to_f32(e, x, t);
+    if (to == IR_F32) return x;
+  }
+  return LLVMBuildFPExt(e->b, x, like(e, t, to), "");
+}
+
 static LLVMValueRef cast_from_float(Em *e, LLVMValueRef x, const IrType *t,
                                     IrElem from, IrElem to) {
   LLVMTypeRef rt = like(e, t, to);
+  if (from == IR_BF16 && to != IR_BF16) { /* every other cast goes via float */
+    x = em_bf16_to_f32(e, x, t);
+    from = IR_F32;
+  }
   if (to == IR_BOOL)
     return LLVMBuildFCmp(e->b, LLVMRealUNE, x, LLVMConstNull(LLVMTypeOf(x)), "");
   if (ir_elem_is_float(to)) {
     size_t fs = ir_elem_size(from), ts = ir_elem_size(to);
-    if (fs == ts) /* f16 <-> bf16: through float */
-      x = LLVMBuildFPExt(e->b, x, like(e, t, IR_F32), "");
+    if (fs == ts) /* f16 -> bf16: through float */
+      x = em_fpext(e, x, t, from, IR_F32);
     return ir_elem_size(to) > (fs == ts ? 4 : fs) ? LLVMBuildFPExt(e->b, x, rt, "")
                                                   : em_fptrunc(e, x, t, to);
   }
@@ -312,7 +335,7 @@ static bool em_math(Em *e, IrOp *op) {
   LLVMValueRef args[2];
   for (int i = 0; i < op->num_operands; i++) {
     args[i] = em_val(e, op->operands[i]);
-    if (ce != el) args[i] = LLVMBuildFPExt(e->b, args[i], like(e, t, ce), "");
+    if (ce != el) args[i] = em_fpext(e, args[i], t, el, ce);
   }
   LLVMTypeRef ct = like(e, t, ce);
   LLVMValueRef x = maths[m].intrinsic
