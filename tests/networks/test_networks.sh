@@ -12,26 +12,9 @@ set -u
 TCC=$1 OUT=$2
 shift 2
 HERE=$(cd "$(dirname "$0")" && pwd)
-EXPORTER=$HERE/../../models/export_networks.py
-PY=/usr/bin/python3
-
-if ! $PY -c "import torch, torchvision" 2>/dev/null; then
-  echo "networks: SKIP: python3-torch / python3-torchvision are not installed (tests/install-deps.sh)"
-  exit 77
-fi
+. "$HERE/export.sh"
 [ $# -gt 0 ] || set -- $($PY "$EXPORTER" --list)
-
-# Export what is missing or older than the exporter.
-stale=""
-for n in "$@"; do
-  ref=$OUT/$n/test_data_set_0/output_0.pb
-  if [ ! -f "$ref" ] || [ "$EXPORTER" -nt "$ref" ]; then stale="$stale $n"; fi
-done
-if [ -n "$stale" ]; then
-  echo "networks: exporting$stale"
-  $PY "$EXPORTER" "$OUT" $stale >"$OUT.export.log" 2>&1 || {
-    cat "$OUT.export.log"; echo "networks: FAIL: the export failed"; exit 1; }
-fi
+networks_export networks "$OUT" "$@"
 
 failed=""
 for n in "$@"; do

@@ -13,24 +13,8 @@ TCC=$1 OUT=$2 T=$3
 shift 3
 [ $# -gt 0 ] || set -- resnet18 mobilenet_v2
 HERE=$(cd "$(dirname "$0")" && pwd)
-EXPORTER=$HERE/../../models/export_networks.py
-PY=/usr/bin/python3
-
-if ! $PY -c "import torch, torchvision" 2>/dev/null; then
-  echo "networks/$T: SKIP: python3-torch / python3-torchvision are not installed"
-  exit 77
-fi
-mkdir -p "$OUT"
-stale=""
-for n in "$@"; do
-  ref=$OUT/$n/test_data_set_0/output_0.pb
-  if [ ! -f "$ref" ] || [ "$EXPORTER" -nt "$ref" ]; then stale="$stale $n"; fi
-done
-if [ -n "$stale" ]; then
-  echo "networks/$T: exporting$stale"
-  $PY "$EXPORTER" "$OUT" $stale >"$OUT.export.log" 2>&1 || {
-    cat "$OUT.export.log"; echo "networks/$T: FAIL: the export failed"; exit 1; }
-fi
+. "$HERE/../networks/export.sh"
+networks_export "networks/$T" "$OUT" "$@"
 
 failed=""
 for n in "$@"; do
