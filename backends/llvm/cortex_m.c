@@ -1,12 +1,12 @@
 /*
- * cortex_m.c — what is particular to the cortex-m4 / cortex-m7 targets.
+ * cortex_m.c — what is particular to the cortex-m4 / m7 / m55 targets.
  *
  * Bare-metal Thumb-2 with the hard-float ABI (thumbv7em-none-eabihf): the
  * CPU names the FPU (cortex-m4: single-precision VFPv4; cortex-m7: FPv5),
  * so the default feature list is empty.  Weights go to .rodata (flash on a
  * microcontroller); the workspace is RAM the application provides.  There
- * is no vector unit on these cores (cortex-m55's Helium/MVE is reachable
- * with -mcpu=cortex-m55).
+ * is no vector unit on these two; cortex-m55 (thumbv8.1m.main) has Helium,
+ * the M-profile vector extension, with float lanes (+mve.fp).
  *
  * Memory fit.  A microcontroller cannot page: a model whose code and weights
  * exceed the flash, or whose workspace and buffers exceed the RAM, cannot run
@@ -48,6 +48,8 @@ typedef struct Board {
 static const Board boards[] = {
     {"cortex-m4", "mps2-an386", 4 * MIB, 16 * MIB},
     {"cortex-m7", "mps2-an500", 4 * MIB, 16 * MIB},
+    /* 8 MiB QSPI flash; RAM: 16 MiB of the 2 GiB DDR, like the MPS2 boards. */
+    {"cortex-m55", "mps3-an547", 8 * MIB, 16 * MIB},
 };
 
 typedef struct ElfSizes {

@@ -86,6 +86,37 @@ static LLVMValueRef bin_intr(Em *e, const char *name, LLVMValueRef a,
   return em_intrinsic(e, name, &t, 1, args, 2);
 }
 
+/* maxnum/minnum as compares and selects, for wasm32: WebAssembly's f32.max
+ * and f32x4.max return NaN when either operand is NaN, so LLVM lowers
+ * maxnum to an fmaxf call per lane.  `a < b ? b : a` is SIMD128's
+ * f32x4.pmax (pmin: `b < a ? b : a`); it already returns a when b is NaN,
+ * and a NaN a is replaced by b: maxnum's value, with no calls. */
+static LLVMValueRef em_maxmin_select(Em *e, LLVMValueRef a, LLVMValueRef b,
+                                     bool max) {
+  LLVMValueRef lt = max ? LLVMBuildFCmp(e->b, LLVMRealOLT, a, b, "")
+                        : LLVMBuildFCmp(e->b, LLVMRealOLT, b, a, "");
+  LLVMValueRef t = LLVMBuildSelect(e->b, lt, b, a, "");
+  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
+  return LLVMBuildSelect(e->b, nan, b, t, "");
+}
+
+/* Not on half floats: on a min/max of float16 widened to float (the IR's
+ * way), InstCombine narrows the compares and selects back to half lanes,
+ * which LLVM 19's wasm32 backend cannot promote (it aborts); maxnum stays
+ * fmaxf calls there. */
+static bool wasm_select_ok(Em *e, const IrOp *op) {
+  if (strncmp(LLVMGetTarget(e->mod), "wasm", 4)) return false;
+  for (int i = 0; i < op->num_operands; i++) {
+    const IrValue *v = op->operands[i];
+    IrElem el = v->type.elem;
+    if (el != IR_F32 && el != IR_F64) return false;
+    if (v->def && v->def->kind == IR_OP_A_CAST && v->def->num_operands &&
+        ir_elem_size(v->def->operands[0]->type.elem) == 2)
+      return false;
+  }
+  return true;
+}
+
 /* Float sums and products may be reassociated and contracted: that is what
  * lets LLVM vectorize a reduction kept in a loop's iteration value (a dot
  * product, a softmax sum): the LSTM sample runs 7x faster.  NaN and
@@ -111,10 +142,12 @@ static bool em_arith2(Em *e, IrOp *op) {
     x = f ? LLVMBuildFRem(B, a, b, "") : s ? LLVMBuildSRem(B, a, b, "") : LLVMBuildURem(B, a, b, "");
     break;
   case IR_OP_A_MAX:
-    x = bin_intr(e, f ? "llvm.maxnum" : s ? "llvm.smax" : "llvm.umax", a, b);
+    x = f && wasm_select_ok(e, op) ? em_maxmin_select(e, a, b, true)
+        : bin_intr(e, f ? "llvm.maxnum" : s ? "llvm.smax" : "llvm.umax", a, b);
     break;
   case IR_OP_A_MIN:
-    x = bin_intr(e, f ? "llvm.minnum" : s ? "llvm.smin" : "llvm.umin", a, b);
+    x = f && wasm_select_ok(e, op) ? em_maxmin_select(e, a, b, false)
+        : bin_intr(e, f ? "llvm.minnum" : s ? "llvm.smin" : "llvm.umin", a, b);
     break;
   default:
     if (f)
@@ -180,10 +213,38 @@ static const struct {
     {"ge", LLVMRealOGE, LLVMIntSGE, LLVMIntUGE},
 };
 
+/* Helium (thumbv8.1m): LLVM 19 compares a q register with zero (VCMP
+ * ..., zr) ignoring whether the predicate is ordered (olt and ult give the
+ * same code), and InstCombine turns `x != x` into `fcmp uno x, 0.0`, so
+ * IsNaN said false for NaN.  The NaN test on the bits instead, |x| > inf,
+ * which LLVM keeps as an integer compare (and vectorizes). */
+static LLVMValueRef em_nan_bits(Em *e, LLVMValueRef x, const IrType *t,
+                                IrElem el, bool nan) {
+  IrElem ie = el == IR_F64 ? IR_I64 : el == IR_F32 ? IR_I32 : IR_I16;
+  uint64_t mask = el == IR_F64 ? 0x7fffffffffffffffull
+                  : el == IR_F32 ? 0x7fffffffu : 0x7fffu;
+  uint64_t inf = el == IR_F64 ? 0x7ff0000000000000ull
+                 : el == IR_F32 ? 0x7f800000u : el == IR_BF16 ? 0x7f80u : 0x7c00u;
+  IrType u = *t;
+  u.elem = ie;
+  LLVMTypeRef it = em_elem_type(e, ie);
+  LLVMValueRef m = LLVMConstInt(it, mask, 0), k = LLVMConstInt(it, inf, 0);
+  if (t->kind == IR_TYPE_VECTOR) m = splat(e, m, &u), k = splat(e, k, &u);
+  LLVMValueRef bits = LLVMBuildAnd(e->b, LLVMBuildBitCast(e->b, x, em_type(e, &u), ""),
+                                   m, "");
+  return LLVMBuildICmp(e->b, nan ? LLVMIntUGT : LLVMIntULE, bits, k, "");
+}
+
 static bool em_cmp(Em *e, IrOp *op) {
   const char *p = ir_attr_string(op, "pred", "");
   IrElem el = op->operands[0]->type.elem;
   LLVMValueRef a = em_val(e, op->operands[0]), b = em_val(e, op->operands[1]);
+  if (ir_elem_is_float(el) && a == b && (!strcmp(p, "ne") || !strcmp(p, "eq")) &&
+      !strncmp(LLVMGetTarget(e->mod), "thumbv8.1m", 10)) {
+    em_set(e, op->results[0],
+           em_nan_bits(e, a, &op->operands[0]->type, el, !strcmp(p, "ne")));
+    return true;
+  }
   for (size_t i = 0; i < sizeof preds / sizeof preds[0]; i++) {
     if (strcmp(preds[i].name, p)) continue;
     LLVMValueRef x =
@@ -338,8 +399,15 @@ static bool em_math(Em *e, IrOp *op) {
     if (ce != el) args[i] = em_fpext(e, args[i], t, el, ce);
   }
   LLVMTypeRef ct = like(e, t, ce);
-  LLVMValueRef x = maths[m].intrinsic
-                       ? em_intrinsic(e, maths[m].intrinsic, &ct, 1, args,
+  const char *intr = maths[m].intrinsic;
+  /* Helium (thumbv8.1m, cortex-m55): LLVM 19 aborts selecting a vector
+   * roundeven and calls roundevenf for a scalar one.  rint rounds the same
+   * in the default rounding mode (to nearest, ties to even), which
+   * bare-metal code does not change: VRINTX on q or s registers. */
+  if (op->kind == IR_OP_M_ROUND && !strncmp(LLVMGetTarget(e->mod), "thumbv8.1m", 10))
+    intr = "llvm.rint";
+  LLVMValueRef x = intr
+                       ? em_intrinsic(e, intr, &ct, 1, args,
                                       op->num_operands)
                        : libm_call(e, maths[m].libm, ce, t, args[0]);
   if (ce != el) x = em_fptrunc(e, x, t, el);

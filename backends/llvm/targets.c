@@ -40,6 +40,12 @@ static const TargetRow rows[] = {
     {{"cortex-m7", "", "thumbv7em-none-unknown-eabihf", "cortex-m7", "",
       "Cortex-M7 bare metal, Thumb-2, FPv5 FPU, hard-float ABI"},
      &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL},
+    /* ARMv8.1-M: Helium (MVE) with float lanes, 128-bit q registers.  LLVM's
+     * ARM CPU and feature names do not depend on the triple: the same lists. */
+    {{"cortex-m55", "", "thumbv8.1m.main-none-unknown-eabihf", "cortex-m55",
+      "+mve.fp", "Cortex-M55 bare metal, Thumb-2, Helium (MVE) with float, "
+      "FPv5 FPU, hard-float ABI"},
+     &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL},
 };
 
 int target_count(void) { return (int)(sizeof rows / sizeof rows[0]); }

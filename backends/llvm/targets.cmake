@@ -80,7 +80,8 @@ set(TCC_TARGETS_GEN ${CMAKE_BINARY_DIR}/gen/targets)
 file(MAKE_DIRECTORY ${TCC_TARGETS_GEN})
 
 # One line per triple: tcc_target_lists(<name> <triple> <probe 512-bit: ON/OFF>)
-# (riscv64gcv shares riscv64's lists, cortex-m7 cortex-m4's: same triple.)
+# (riscv64gcv shares riscv64's lists, cortex-m7 cortex-m4's: same triple;
+# cortex-m55's triple differs, but LLVM lists the same ARM CPUs and features.)
 function(tcc_target_lists name triple probe_wide)
   set(out ${TCC_TARGETS_GEN}/${name}_lists.c)
   add_custom_command(OUTPUT ${out}

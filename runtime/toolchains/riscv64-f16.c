@@ -1,9 +1,9 @@
 /*
  * riscv64-f16.c — the half-precision conversions LLVM calls on rv64gc
  * (no Zfh) but Debian's GCC 12 libgcc for riscv64 lacks (GCC 13 has them):
- * __extendhfsf2 and __truncsfhf2.  LLVM passes a half in the low 16 bits
- * of an FP register, so in C they take and return a float whose bit pattern
- * carries the half.  Link this file next to the runtime when a model casts
+ * __extendhfsf2, __truncsfhf2 and __truncdfhf2.  LLVM passes a half in the
+ * low 16 bits of an FP register, so in C they take and return a float whose
+ * bit pattern carries the half.  Link this file next to the runtime when a model casts
  * to or from float16 on riscv64 (`tcc run` does).
  */
 #include <stdint.h>
@@ -11,6 +11,7 @@
 
 float __extendhfsf2(float h);
 float __truncsfhf2(float f);
+float __truncdfhf2(double d);
 
 static uint32_t bits(float f) {
   uint32_t u;
@@ -50,6 +51,35 @@ float __truncsfhf2(float f) {
   } else if (e >= 102) {
     m |= 0x800000; /* subnormal half */
     uint32_t s = 126 - e, v = m >> s, rest = m & ((1u << s) - 1), half = 1u << (s - 1);
+    v += rest > half || (rest == half && (v & 1));
+    h = sign | v;
+  } else {
+    h = sign; /* underflow: zero */
+  }
+  return from_bits(0xffff0000u | h);
+}
+
+/* double -> half in one rounding (through float would round twice: a double
+ * just above a half-way point can become the half-way point itself). */
+float __truncdfhf2(double d) {
+  uint64_t x;
+  memcpy(&x, &d, 8);
+  uint32_t sign = (uint32_t)(x >> 48) & 0x8000, e = (uint32_t)(x >> 52) & 0x7ff, h;
+  uint64_t m = x & 0xfffffffffffffull;
+  if (e == 0x7ff) {
+    h = sign | 0x7c00 | (m ? 0x200 | (uint32_t)(m >> 42) : 0);
+  } else if (e > 1038) {
+    h = sign | 0x7c00; /* overflow: inf */
+  } else if (e > 1008) {
+    uint64_t rest = m & ((1ull << 42) - 1), half = 1ull << 41;
+    uint32_t v = (e - 1008) << 10 | (uint32_t)(m >> 42);
+    v += rest > half || (rest == half && (v & 1));
+    h = sign | v; /* a carry into the exponent is right, up to inf */
+  } else if (1051 - e <= 63) {
+    m |= 1ull << 52; /* subnormal half: units of 2^-24 */
+    uint32_t s = 1051 - e;
+    uint64_t rest = m & ((1ull << s) - 1), half = 1ull << (s - 1);
+    uint32_t v = (uint32_t)(m >> s);
     v += rest > half || (rest == half && (v & 1));
     h = sign | v;
   } else {

@@ -34,7 +34,7 @@ absent() {
   [ "$n" -eq 0 ] || { echo "FAIL: $1: '$2' in a baseline object" >&2; fail=1; }
 }
 
-for t in x86_64 armv8 riscv64 riscv64gcv wasm32 cortex-m4 cortex-m7; do
+for t in x86_64 armv8 riscv64 riscv64gcv wasm32 cortex-m4 cortex-m7 cortex-m55; do
   for run in a b; do
     mkdir -p "$T/$t/$run"
     "$TCC" compile "$MODEL" -name=cnn -target=$t -o "$T/$t/$run"
@@ -59,8 +59,11 @@ check wasm32 'SIMD128 f32x4 ops' 'f32x4\.'
 # arith.fma is llvm.fmuladd: LLVM picks vfma, vmla or vmul+vadd per CPU.
 check cortex-m4 'FPU multiply (vfma/vmla/vmul.f32; no vector unit)' 'v(fma|mla|mul)\.f32'
 check cortex-m7 'FPU multiply (vfma/vmla/vmul.f32; no vector unit)' 'v(fma|mla|mul)\.f32'
-# Known gap (docs/targets.md): on wasm32 maxnum has no SIMD128 instruction,
-# so those lanes are calls to fmaxf.
+check cortex-m55 'Helium vfma.f32 on q registers' 'vfma\.f32[[:space:]]+q[0-9]'
+check cortex-m55 'Helium vldrw.u32 q loads (vldrwt: predicated)' 'vldrwt?\.u32[[:space:]]+q[0-9]'
+absent cortex-m4 'Helium q registers (no MVE on the M4)' '[[:space:]]q[0-9]+,'
+# Relu/MaxPool's maxnum as SIMD128's pmax and a NaN select (no fmaxf calls).
+check wasm32 'f32x4.pmax (max as compare and select)' 'f32x4\.pmax'
 printf '%-11s %-42s %5d\n' wasm32 'f32x4.mul+f32x4.add (arithmetic)' \
   "$(grep -cE 'f32x4\.(mul|add)' "$T/wasm32/dis.txt" || true)"
 [ $fail -eq 0 ] && echo "disasm: all targets ok"

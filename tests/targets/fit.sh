@@ -1,5 +1,5 @@
 #!/bin/sh
-# Cortex-M memory fit (docs/targets.md): `tcc compile -target=cortex-m4|m7`
+# Cortex-M memory fit (docs/targets.md): `tcc compile -target=cortex-m4|m7|m55`
 # reports the flash and RAM a model needs, and refuses one that does not fit
 # the board, naming both figures and the board's limits.  Exact messages for
 # the sample CNN (fits), a model whose weights overflow the flash, one whose
@@ -66,6 +66,11 @@ check 1 "$W/big_weights.onnx: error: model 'big' does not fit cortex-m7 (mps2-an
   compile "$W/big_weights.onnx" -name=big -target=cortex-m7
 check 1 "$W/big_io.onnx: error: model 'wide' does not fit cortex-m4 (mps2-an386): it needs N KiB of flash (code N KiB + weights and constants 0.0 KiB) and 24.02 MiB of RAM (workspace 0.0 KiB + inputs and outputs 24.00 MiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
   compile "$W/big_io.onnx" -name=wide -target=cortex-m4
+# The Cortex-M55 board (mps3-an547) has 8 MiB of flash: the same weights fit.
+check 0 "$W/big_weights.onnx: note: model 'big' on cortex-m55 (mps3-an547): 4.06 MiB of flash (code N KiB + weights and constants 4.06 MiB) and 24.1 KiB of RAM (workspace 0.0 KiB + inputs and outputs 8.1 KiB + data 0.0 KiB + stack margin 16.0 KiB)" \
+  compile "$W/big_weights.onnx" -name=big -target=cortex-m55
+check 1 "$W/big_io.onnx: error: model 'wide' does not fit cortex-m55 (mps3-an547): it needs N KiB of flash (code N KiB + weights and constants 0.0 KiB) and 24.02 MiB of RAM (workspace 0.0 KiB + inputs and outputs 24.00 MiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 7.88 MiB of flash for the model (8.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
+  compile "$W/big_io.onnx" -name=wide -target=cortex-m55
 
 # ResNet-18: 44.6 MiB of weights.
 if $PY -c "import torch, torchvision" 2>/dev/null; then

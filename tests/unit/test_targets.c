@@ -34,6 +34,7 @@ static void test_rows_and_aliases(void **state) {
       {"wasm32", "wasm32-unknown-wasi", "generic", "+simd128"},
       {"cortex-m4", "thumbv7em-none-unknown-eabihf", "cortex-m4", ""},
       {"cortex-m7", "thumbv7em-none-unknown-eabihf", "cortex-m7", ""},
+      {"cortex-m55", "thumbv8.1m.main-none-unknown-eabihf", "cortex-m55", "+mve.fp"},
   };
   for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) {
     const TccTarget *t = target_find(rows[i][0]);
@@ -46,7 +47,7 @@ static void test_rows_and_aliases(void **state) {
   }
   assert_ptr_equal(target_find("aarch64"), target_find("armv8"));
   assert_ptr_equal(target_find("arm64"), target_find("armv8"));
-  assert_int_equal(target_count(), 7);
+  assert_int_equal(target_count(), 8);
 }
 
 static void test_cpu_and_feature_errors(void **state) {
@@ -93,7 +94,7 @@ static void test_objects(void **state) {
   static const struct { const char *t; int cls, machine; } want[] = {
       {"x86_64", 2, 62}, {"armv8", 2, 183}, {"riscv64", 2, 243},
       {"riscv64gcv", 2, 243}, {"wasm32", 0, 0}, {"cortex-m4", 1, 40},
-      {"cortex-m7", 1, 40},
+      {"cortex-m7", 1, 40}, {"cortex-m55", 1, 40},
   };
   for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
     size_t n1, n2;

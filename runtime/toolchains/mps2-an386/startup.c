@@ -30,6 +30,15 @@ int posix_memalign(void **p, size_t align, size_t size) {
   return *p ? 0 : 12; /* ENOMEM */
 }
 
+/* double -> float16 on a core without a double-precision FPU (Cortex-M4):
+ * LLVM calls the run-time ABI's name, GCC 12's libgcc has only its own
+ * (same rounding).  ABI helpers take their arguments in core registers. */
+extern unsigned short __gnu_d2h_ieee(double x);
+__attribute__((pcs("aapcs"))) unsigned short __aeabi_d2h(double x);
+__attribute__((pcs("aapcs"))) unsigned short __aeabi_d2h(double x) {
+  return __gnu_d2h_ieee(x);
+}
+
 /* Any fault ends the run with status 70 instead of hanging QEMU. */
 void tcc_fault(void) { exit(70); }
 
@@ -74,12 +83,20 @@ void tcc_reset(void) {
   exit(main(argc, argv));
 }
 
-/* libm's roundevenf (C23), which generated code calls for Round and which
- * newlib 3.3 lacks: halfway cases go to the even neighbour. */
+/* libm's roundevenf and roundeven (C23), which generated code calls for
+ * Round (double: GridSample's nearest mode) and which newlib 3.3 lacks:
+ * halfway cases go to the even neighbour. */
 float roundevenf(float x);
 float roundevenf(float x) {
   float r = __builtin_roundf(x); /* halfway: away from zero */
   if (__builtin_fabsf(x - __builtin_truncf(x)) == 0.5f)
     r = 2.0f * __builtin_roundf(x / 2.0f);
+  return r;
+}
+double roundeven(double x);
+double roundeven(double x) {
+  double r = __builtin_round(x);
+  if (__builtin_fabs(x - __builtin_trunc(x)) == 0.5)
+    r = 2.0 * __builtin_round(x / 2.0);
   return r;
 }
