@@ -69,10 +69,12 @@ static const char *c_type(IrElem e) {
   }
 }
 
-/* The size of dim i: static, or the symbol's bound value (-1 unbound). */
+/* The size of dim i: static, the symbol's bound value, or for a run-time
+ * dim its upper bound (buffers are sized for it). */
 static int64_t dim_size(const IrModule *m, const IrType *t, int i) {
   int s = t->dims[i].sym;
-  return s >= 0 ? m->syms[s].value : t->dims[i].size;
+  if (s < 0) return t->dims[i].size;
+  return m->syms[s].value >= 0 ? m->syms[s].value : m->syms[s].hi;
 }
 
 static bool has_sym(const IrType *t) {
@@ -95,10 +97,12 @@ static void put_shape(Buf *b, const IrModule *m, const IrType *t) {
   put(b, "%s[", ir_elem_name(t->elem));
   for (int i = 0; i < t->rank; i++) {
     if (i) put(b, ",");
-    if (t->dims[i].sym >= 0) {
-      put_escaped(b, m->syms[t->dims[i].sym].name);
+    const IrSym *s = t->dims[i].sym >= 0 ? &m->syms[t->dims[i].sym] : NULL;
+    if (s) {
+      put_escaped(b, s->name);
       put(b, "=");
     }
+    if (s && s->value < 0) put(b, "%lld..", (long long)s->lo);
     put(b, "%lld", (long long)dim_size(m, t, i));
   }
   put(b, "]");
@@ -208,7 +212,23 @@ static void put_macros(Buf *b, const IrModule *m, const char *up) {
   put(b, "#define %s_WORKSPACE_SIZE %lluu\n", up,
       (unsigned long long)(f->workspace_size < 0 ? 0 : f->workspace_size));
   put(b, "#define %s_NUM_INPUTS %d\n", up, f->num_inputs);
-  put(b, "#define %s_NUM_OUTPUTS %d\n\n", up, f->num_outputs);
+  put(b, "#define %s_NUM_OUTPUTS %d\n", up, f->num_outputs);
+  if (ir_module_is_dynamic(m)) {
+    /* Run-time dims: the index of each in the dims array of _run_dims. */
+    put(b, "#define %s_NUM_DIMS %d\n", up, m->num_syms);
+    for (int k = 0; k < m->num_syms; k++) {
+      const IrSym *s = &m->syms[k];
+      if (s->value >= 0) continue;
+      char *id = malloc(strlen(s->name) + 1);
+      strcpy(id, s->name);
+      for (char *c = id; *c; c++)
+        if (!isalnum((unsigned char)*c)) *c = '_';
+      put(b, "#define %s_DIM_%s %d /* %lld..%lld */\n", up, id, k, (long long)s->lo,
+          (long long)s->hi);
+      free(id);
+    }
+  }
+  put(b, "\n");
   put(b, "#if defined(__GNUC__) || defined(__clang__)\n"
          "#define %s_MAYBE_UNUSED __attribute__((unused))\n#else\n"
          "#define %s_MAYBE_UNUSED\n#endif\n\n", up, up);
@@ -219,7 +239,9 @@ static void put_wrapper(Buf *b, const IrModule *m) {
   const IrFunc *f = m->main;
   int n = f->num_inputs + f->num_outputs;
   char **names = calloc((size_t)n + 1, sizeof *names);
-  put(b, "static inline int %s_infer(const tcc_ctx *ctx", m->name);
+  bool dyn = ir_module_is_dynamic(m);
+  put(b, "static inline int %s_infer(const tcc_ctx *ctx%s", m->name,
+      dyn ? ", int64_t dims[]" : "");
   for (int i = 0; i < n; i++) {
     bool in = i < f->num_inputs;
     int k = in ? i : i - f->num_inputs;
@@ -238,8 +260,8 @@ static void put_wrapper(Buf *b, const IrModule *m) {
     for (int i = lo; i < hi; i++) put(b, "%s%s", i > lo ? ", " : "", names[i]);
     put(b, "};\n");
   }
-  put(b, "  return %s_run(ctx, %s, %s);\n}\n", m->name,
-      f->num_inputs ? "inputs" : "0", f->num_outputs ? "outputs" : "0");
+  put(b, "  return %s_run%s(ctx, %s%s, %s);\n}\n", m->name, dyn ? "_dims" : "",
+      dyn ? "dims, " : "", f->num_inputs ? "inputs" : "0", f->num_outputs ? "outputs" : "0");
   for (int i = 0; i < n; i++) free(names[i]);
   free(names);
 }
@@ -256,7 +278,8 @@ char *header_emit(const IrModule *m) {
   put(&b, "#include <stdint.h>\n#include <tcc/runtime.h>\n\n");
   put(&b, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   put_macros(&b, m, up);
-  put(&b, "/* Inputs and outputs (dims as declared; a symbolic dim as NAME=bound):\n");
+  put(&b, "/* Inputs and outputs (dims as declared; a symbolic dim as NAME=bound, a\n"
+          " * run-time one as NAME=LO..HI; buffers hold HI):\n");
   put_comments(&b, m, "input", 0, f->num_inputs, f->input_names);
   put_comments(&b, m, "output", f->num_inputs, f->num_outputs, f->output_names);
   put(&b, " */\n");
@@ -264,8 +287,15 @@ char *header_emit(const IrModule *m) {
   put_infos(&b, m, "output", f->num_inputs, f->num_outputs, f->output_names, mu);
   put(&b, "\n/* Runs the model; 0 or a tcc_status.  Outputs must not overlap inputs,\n"
           " * each other or the workspace. */\n");
-  put(&b, "int %s_run(const tcc_ctx *ctx, const void *const inputs[],\n"
-          "    void *const outputs[]);\n\n", m->name);
+  if (ir_module_is_dynamic(m))
+    put(&b, "/* dims[<NAME>_DIM_x] gives each run-time dim of the inputs; the model\n"
+            " * writes the run-time dims of outputs that depend on the data.\n"
+            " * Tensors are dense row-major at their run-time dims. */\n"
+            "int %s_run_dims(const tcc_ctx *ctx, int64_t dims[],\n"
+            "    const void *const inputs[], void *const outputs[]);\n\n", m->name);
+  else
+    put(&b, "int %s_run(const tcc_ctx *ctx, const void *const inputs[],\n"
+            "    void *const outputs[]);\n\n", m->name);
   put_wrapper(&b, m);
   put(&b, "\n#ifdef __cplusplus\n}\n#endif\n#endif\n");
   free(up);

@@ -32,7 +32,7 @@ static bool result_bytes(const IrOp *op, uint64_t *total) {
 
 bool ir_foldable(const IrOp *op) {
   const IrOpInfo *info = ir_op_info(op->kind);
-  if (info->level != IR_LEVEL_TENSOR || (info->flags & OPF_TERMINATOR) ||
+  if (info->level != IR_LEVEL_TENSOR || (info->flags & (OPF_TERMINATOR | OPF_REGION)) ||
       op->num_results > MAX_FOLD_RESULTS || op->num_operands > MAX_FOLD_OPERANDS)
     return false;
   uint64_t bytes;

@@ -51,9 +51,10 @@ typedef struct Ins {
   int code;        /* cmp predicate / reduce kind */
   int rank;        /* memory ops: the buffer's rank, dims, strides */
   int64_t *dims, *strides;
+  bool dyn;        /* memory ops: run-time dims, strides resolved per access */
   int64_t step;    /* loop.for */
-  Code *body;
-  Num *tmp;        /* loop.for: yielded values in flight */
+  Code *body;      /* loop.for, loop.while */
+  Num *tmp;        /* loop.for, loop.while: yielded values in flight */
   int tmp_lanes;
   unsigned char *mem; /* mem.alloc */
   uint64_t nbytes;
@@ -73,6 +74,7 @@ typedef struct Interp {
   void **allocs; /* calloc'd mem.alloc buffers */
   int nallocs, cap_allocs;
   void *workspace;
+  int64_t *dims;  /* by sym: its value in this run, -1 until known */
 } Interp;
 
 static bool err(const IrOp *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -252,14 +254,22 @@ static bool cmp1(int pred, IrElem e, Num a, Num b) {
 /* ------------------------------------------------------------- compile */
 static bool compile_block(Interp *in, IrBlock *b, Code *out);
 
-/* Resolves a static or symbolic shape to sizes; row-major strides. */
-static bool resolve(Interp *in, const IrOp *op, const IrType *t, int64_t *dims,
-                    int64_t *strides, uint64_t *nbytes) {
+/* Resolves a static or symbolic shape to sizes; row-major strides.  A
+ * sym takes its value in this run, or its upper bound when that is not
+ * known yet or when `bound` (memory to allocate) is asked for. */
+static bool resolve_as(Interp *in, const IrOp *op, const IrType *t, int64_t *dims,
+                       int64_t *strides, uint64_t *nbytes, bool bound) {
   uint64_t n = 1;
   for (int i = 0; i < t->rank; i++) {
     const IrDim *d = &t->dims[i];
     dims[i] = d->size;
-    if (d->sym >= 0) dims[i] = d->sym < in->m->num_syms ? in->m->syms[d->sym].value : -1;
+    if (d->sym >= 0 && d->sym < in->m->num_syms) {
+      const IrSym *s = &in->m->syms[d->sym];
+      dims[i] = in->dims[d->sym];
+      if (dims[i] < 0 || (bound && s->value < 0)) dims[i] = s->hi;
+    } else if (d->sym >= 0) {
+      dims[i] = -1;
+    }
     if (dims[i] < 0 || (dims[i] && n > (UINT64_MAX >> 4) / (uint64_t)dims[i])) {
       char buf[256];
       const char *ts = ir_type_str(in->m, t, buf, sizeof buf);
@@ -276,6 +286,11 @@ static bool resolve(Interp *in, const IrOp *op, const IrType *t, int64_t *dims,
   }
   *nbytes = n * ir_elem_size(t->elem);
   return true;
+}
+
+static bool resolve(Interp *in, const IrOp *op, const IrType *t, int64_t *dims,
+                    int64_t *strides, uint64_t *nbytes) {
+  return resolve_as(in, op, t, dims, strides, nbytes, false);
 }
 
 static bool define(Interp *in, const IrOp *op, IrValue *v) {
@@ -296,6 +311,7 @@ static bool compile_memop(Interp *in, Ins *ins, const IrValue *buf) {
   ins->elem = buf->type.elem;
   ins->dims = ir_arena_alloc(in->arena, sizeof(int64_t) * (size_t)(ins->rank + 1));
   ins->strides = ir_arena_alloc(in->arena, sizeof(int64_t) * (size_t)(ins->rank + 1));
+  ins->dyn = ir_type_is_dynamic(in->m, &buf->type);
   return resolve(in, ins->op, &buf->type, ins->dims, ins->strides, &nbytes);
 }
 
@@ -303,7 +319,8 @@ static bool compile_alloc(Interp *in, Ins *ins) {
   IrOp *op = ins->op;
   int64_t dims[IR_MAX_RANK];
   const IrAttr *off = ir_attr_get(op, "offset");
-  if (!resolve(in, op, &op->results[0]->type, dims, NULL, &ins->nbytes)) return false;
+  if (!resolve_as(in, op, &op->results[0]->type, dims, NULL, &ins->nbytes, true))
+    return false;
   if (in->workspace && off) {
     int64_t ws = in->f->workspace_size;
     if (ws >= 0 && (uint64_t)off->i + ins->nbytes > (uint64_t)ws)
@@ -333,7 +350,7 @@ static bool compile_for_body(Interp *in, Ins *ins) {
 
 static void compile_for(Interp *in, Ins *ins) {
   IrOp *op = ins->op;
-  ins->step = ir_attr_int(op, "step", 1);
+  ins->step = op->kind == IR_OP_FOR ? ir_attr_int(op, "step", 1) : 0;
   for (int i = 0; i < op->num_results; i++) ins->tmp_lanes += slot(in, op->results[i])->lanes;
   ins->tmp = ir_arena_alloc(in->arena, sizeof(Num) * (size_t)(ins->tmp_lanes + 1));
 }
@@ -360,7 +377,8 @@ static bool check_op(Interp *in, IrOp *op) {
 static bool compile_op(Interp *in, IrOp *op, Ins *ins) {
   ins->op = op;
   if (!check_op(in, op)) return false;
-  if (op->kind == IR_OP_FOR && !compile_for_body(in, ins)) return false;
+  if ((op->kind == IR_OP_FOR || op->kind == IR_OP_WHILE) && !compile_for_body(in, ins))
+    return false;
   for (int i = 0; i < op->num_results; i++)
     if (!define(in, op, op->results[i])) return false;
   const IrOpInfo *info = ir_op_info(op->kind);
@@ -370,7 +388,7 @@ static bool compile_op(Interp *in, IrOp *op, Ins *ins) {
   ins->to = op->num_results ? op->results[0]->type.elem : IR_ELEM_NONE;
   ins->lanes = op->num_results ? slot(in, op->results[0])->lanes : 0;
   switch (op->kind) {
-  case IR_OP_FOR: compile_for(in, ins); break;
+  case IR_OP_FOR: case IR_OP_WHILE: compile_for(in, ins); break;
   case IR_OP_ALLOC: return compile_alloc(in, ins);
   case IR_OP_LOAD: case IR_OP_VLOAD: case IR_OP_VIEW: case IR_OP_COPY:
     return compile_memop(in, ins, a);
@@ -378,6 +396,9 @@ static bool compile_op(Interp *in, IrOp *op, Ins *ins) {
     ins->lanes = slot(in, a)->lanes;
     return compile_memop(in, ins, op->operands[1]);
   case IR_OP_A_CMP: ins->code = find_name(preds, ir_attr_string(op, "pred", NULL)); break;
+  case IR_OP_DIM_GET: case IR_OP_DIM_SET:
+    ins->code = ir_sym_find(in->m, ir_attr_string(op, "sym", ""));
+    break;
   case IR_OP_V_REDUCE:
     ins->code = find_name(reduce_kinds, ir_attr_string(op, "kind", NULL));
     ins->lanes = slot(in, a)->lanes;
@@ -402,36 +423,70 @@ static bool compile_block(Interp *in, IrBlock *b, Code *out) {
 /* ----------------------------------------------------------------- run */
 static bool run_block(Interp *in, const Code *c);
 
+/* The yielded values from operand `first` on become the body arguments
+ * from `arg` on, through ins->tmp: a yielded value may be a body argument
+ * itself. */
+static void carry(Interp *in, const Ins *ins, const IrOp *yield, int first, int arg) {
+  IrBlock *body = ins->op->regions[0];
+  int n = ins->op->num_results;
+  Num *t = ins->tmp;
+  for (int i = 0; i < n; i++) {
+    int l = slot(in, yield->operands[first + i])->lanes;
+    memcpy(t, lanes(in, yield->operands[first + i]), sizeof(Num) * (size_t)l);
+    t += l;
+  }
+  t = ins->tmp;
+  for (int i = 0; i < n; i++) {
+    int l = slot(in, body->args[arg + i])->lanes;
+    memcpy(lanes(in, body->args[arg + i]), t, sizeof(Num) * (size_t)l);
+    t += l;
+  }
+}
+
+/* Body arguments from `arg` on <- the operands from `first` on (inits), or
+ * the results <- those arguments (finals). */
+static void move_iters(Interp *in, const IrOp *op, int arg, int first, bool to_results) {
+  IrBlock *body = op->regions[0];
+  for (int i = 0; i < op->num_results; i++) {
+    IrValue *a = body->args[arg + i], *v = to_results ? op->results[i] : op->operands[first + i];
+    size_t n = sizeof(Num) * (size_t)slot(in, a)->lanes;
+    if (to_results) memcpy(lanes(in, v), lanes(in, a), n);
+    else memcpy(lanes(in, a), lanes(in, v), n);
+  }
+}
+
 static bool run_for(Interp *in, const Ins *ins) {
   IrOp *op = ins->op;
   IrBlock *body = op->regions[0];
   int64_t lo = lanes(in, op->operands[0])->i, hi = lanes(in, op->operands[1])->i;
-  int n = op->num_results;
-  for (int i = 0; i < n; i++)
-    memcpy(lanes(in, body->args[1 + i]), lanes(in, op->operands[2 + i]),
-           sizeof(Num) * (size_t)slot(in, op->operands[2 + i])->lanes);
+  move_iters(in, op, 1, 2, false);
   const IrOp *yield = body->last && body->last->kind == IR_OP_YIELD ? body->last : NULL;
   for (int64_t iv = lo; iv < hi;) {
     lanes(in, body->args[0])->i = iv;
     if (!run_block(in, ins->body)) return false;
-    Num *t = ins->tmp; /* yielded values may be the body args themselves */
-    for (int i = 0; yield && i < n; i++) {
-      int l = slot(in, yield->operands[i])->lanes;
-      memcpy(t, lanes(in, yield->operands[i]), sizeof(Num) * (size_t)l);
-      t += l;
-    }
-    t = ins->tmp;
-    for (int i = 0; yield && i < n; i++) {
-      int l = slot(in, body->args[1 + i])->lanes;
-      memcpy(lanes(in, body->args[1 + i]), t, sizeof(Num) * (size_t)l);
-      t += l;
-    }
+    if (yield) carry(in, ins, yield, 0, 1);
     if ((uint64_t)hi - (uint64_t)iv <= (uint64_t)ins->step) break;
     iv += ins->step;
   }
-  for (int i = 0; i < n; i++)
-    memcpy(lanes(in, op->results[i]), lanes(in, body->args[1 + i]),
-           sizeof(Num) * (size_t)slot(in, op->results[i])->lanes);
+  move_iters(in, op, 1, 2, true);
+  return true;
+}
+
+/* loop.while: runs the body while the condition (operand 0, then the
+ * yield's operand 0) holds.  No guard against a loop that never ends: that
+ * is the model's behaviour, as in the compiled code. */
+static bool run_while(Interp *in, const Ins *ins) {
+  IrOp *op = ins->op;
+  IrBlock *body = op->regions[0];
+  const IrOp *yield = body->last;
+  if (!yield || yield->kind != IR_OP_YIELD) return err(op, "body does not end in 'loop.yield'");
+  move_iters(in, op, 0, 1, false);
+  for (bool cond = lanes(in, op->operands[0])->i != 0; cond;) {
+    if (!run_block(in, ins->body)) return false;
+    cond = lanes(in, yield->operands[0])->i != 0; /* before carry() may overwrite it */
+    carry(in, ins, yield, 1, 0);
+  }
+  move_iters(in, op, 0, 1, true);
   return true;
 }
 
@@ -439,18 +494,26 @@ static bool run_for(Interp *in, const Ins *ins) {
 static bool mem_offset(Interp *in, const Ins *ins, int first, int vlanes, size_t *off) {
   const IrOp *op = ins->op;
   const Slot *buf = slot(in, op->operands[first - 1]);
-  int64_t o = 0;
+  int64_t o = 0, dd[IR_MAX_RANK], ss[IR_MAX_RANK];
+  const int64_t *dims = ins->dims, *strides = ins->strides;
   if (!buf->mem) return err(op, "reads a weight that has no data");
+  if (ins->dyn) {
+    uint64_t nbytes;
+    if (!resolve(in, op, &op->operands[first - 1]->type, dd, ss, &nbytes)) return false;
+    if (nbytes > buf->nbytes) return err(op, "run-time dims exceed the buffer's memory");
+    dims = dd;
+    strides = ss;
+  }
   for (int d = 0; d < ins->rank; d++) {
     int64_t i = lanes(in, op->operands[first + d])->i;
     int64_t extent = d == ins->rank - 1 ? vlanes : 1;
-    if (i < 0 || i >= ins->dims[d] || extent > ins->dims[d] - i) {
+    if (i < 0 || i >= dims[d] || extent > dims[d] - i) {
       char t[256];
       return err(op, "index %lld%s is out of bounds for dimension %d of %s", (long long)i,
                  extent > 1 ? " (+ vector lanes)" : "", d,
                  ir_type_str(in->m, &op->operands[first - 1]->type, t, sizeof t));
     }
-    o += i * ins->strides[d];
+    o += i * strides[d];
   }
   *off = (size_t)o;
   return true;
@@ -582,7 +645,8 @@ static bool run_ins(Interp *in, const Ins *ins) {
   const IrOp *op = ins->op;
   switch (op->kind) {
   case IR_OP_FOR: return run_for(in, ins);
-  case IR_OP_YIELD: return true; /* run_for reads the yielded values */
+  case IR_OP_WHILE: return run_while(in, ins);
+  case IR_OP_YIELD: return true; /* run_for / run_while read the yielded values */
   case IR_OP_ALLOC: {
     Slot *s = slot(in, op->results[0]);
     s->mem = ins->mem;
@@ -599,6 +663,23 @@ static bool run_ins(Interp *in, const Ins *ins) {
     return true;
   }
   case IR_OP_V_REDUCE: run_reduce(in, ins); return true;
+  case IR_OP_DIM_GET: {
+    int64_t v = in->dims[ins->code];
+    if (v < 0)
+      return err(op, "reads the run-time dimension '%s' before it has a value",
+                 in->m->syms[ins->code].name);
+    lanes(in, op->results[0])->i = v;
+    return true;
+  }
+  case IR_OP_DIM_SET: {
+    const IrSym *s = &in->m->syms[ins->code];
+    int64_t v = lanes(in, op->operands[0])->i;
+    if (v < s->lo || (s->hi >= 0 && v > s->hi))
+      return err(op, "sets '%s' to %lld, outside %lld..%lld", s->name, (long long)v,
+                 (long long)s->lo, (long long)s->hi);
+    in->dims[ins->code] = v;
+    return true;
+  }
   default:
     if (op->kind >= IR_OP_A_ADD && op->kind <= IR_OP_A_FMA) return run_arith(in, ins);
     return run_value_op(in, ins);
@@ -642,11 +723,19 @@ static bool setup(Interp *in, void *const *buffers) {
 }
 
 bool ir_interp_run(IrModule *m, IrFunc *f, void *const *buffers, void *workspace) {
+  return ir_interp_run_dims(m, f, buffers, workspace, NULL);
+}
+
+bool ir_interp_run_dims(IrModule *m, IrFunc *f, void *const *buffers, void *workspace,
+                        int64_t *dims) {
   if (!f || !f->lowered) {
     diag_error("interp: only a lowered (loop-level) function can run");
     return false;
   }
-  Interp in = {m, f, ir_arena_new(), NULL, m->next_value_id, NULL, 0, 0, workspace};
+  Interp in = {m, f, ir_arena_new(), NULL, m->next_value_id, NULL, 0, 0, workspace, NULL};
+  in.dims = ir_arena_alloc(in.arena, sizeof(int64_t) * (size_t)(m->num_syms + 1));
+  for (int k = 0; k < m->num_syms; k++)
+    in.dims[k] = m->syms[k].value >= 0 ? m->syms[k].value : dims ? dims[k] : -1;
   in.slots = calloc((size_t)(in.nslots > 0 ? in.nslots : 1), sizeof *in.slots);
   if (!in.slots) abort();
   for (int i = 0; i < f->body->num_args || i < m->num_weights; i++) {
@@ -661,6 +750,7 @@ bool ir_interp_run(IrModule *m, IrFunc *f, void *const *buffers, void *workspace
   Code code = {0};
   bool ok = in.nslots >= 0 && setup(&in, buffers) && compile_block(&in, f->body, &code) &&
             run_block(&in, &code);
+  if (ok && dims) memcpy(dims, in.dims, sizeof(int64_t) * (size_t)m->num_syms);
   for (int i = 0; i < in.nallocs; i++) free(in.allocs[i]);
   free(in.allocs);
   free(in.slots);

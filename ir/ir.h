@@ -137,8 +137,22 @@ bool ir_type_is_static(const IrType *t);
 bool ir_type_numel(const IrType *t, uint64_t *out);
 bool ir_type_nbytes(const IrType *t, uint64_t *out);
 int64_t ir_type_dim(const IrType *t, int i); /* static size; asserts static */
-/* Prints into buf; returns buf.  Symbols print by name when m != NULL. */
+/* Run-time dimensions.  A sym with a bound value (-dim=N=8) is as good as a
+ * static size; one without (-dim=N=1..512, or a data-dependent size) is
+ * dynamic: its value is known only when the model runs, and its upper
+ * bound `hi` sizes memory. */
 struct IrModule;
+bool ir_dim_is_dynamic(const struct IrModule *m, IrDim d);
+bool ir_type_is_dynamic(const struct IrModule *m, const IrType *t);
+/* The fixed size of a dim (static or bound sym), or -1 when dynamic. */
+int64_t ir_dim_fixed(const struct IrModule *m, IrDim d);
+/* Bytes at the largest sizes the dims can take; false when a dim is
+ * unbounded or the size overflows. */
+bool ir_type_nbytes_bound(const struct IrModule *m, const IrType *t,
+                          uint64_t *out);
+/* Has the module a sym without a fixed value (so its entry takes dims)? */
+bool ir_module_is_dynamic(const struct IrModule *m);
+/* Prints into buf; returns buf.  Symbols print by name when m != NULL. */
 const char *ir_type_str(const struct IrModule *m, const IrType *t, char *buf,
                         size_t size);
 
@@ -341,5 +355,9 @@ bool ir_fold_op(IrModule *m, IrOp *op, IrValue **folded);
  * (e.g. an out-of-bounds access, which names the op). */
 bool ir_interp_run(IrModule *m, IrFunc *f, void *const *buffers,
                    void *workspace);
+/* The same with run-time dimensions: dims[k] is the value of sym k (read
+ * for dynamic input syms, written by dim.set); NULL = the syms' values. */
+bool ir_interp_run_dims(IrModule *m, IrFunc *f, void *const *buffers,
+                        void *workspace, int64_t *dims);
 
 #endif

@@ -69,7 +69,7 @@ void lw_nest_begin(LwCtx *c, LwNest *nest, int rank, const int64_t *dims,
                    IrValue **ivs) {
   nest->rank = rank;
   for (int i = 0; i < rank; i++) {
-    IrValue *lo = lw_index(c, 0), *hi = lw_index(c, dims[i]);
+    IrValue *lo = lw_index(c, 0), *hi = lw_dim_index(c, dims[i]);
     nest->loops[i] = lw_for_begin(c, lo, hi, 1, &ivs[i]);
   }
 }
@@ -102,7 +102,10 @@ void lw_copy(LwCtx *c, IrValue *src, IrValue *dst) {
 }
 
 IrValue *lw_alloc(LwCtx *c, IrElem e, int rank, const int64_t *dims) {
-  return ir_build1(&c->b, IR_OP_ALLOC, 0, NULL, ir_type_buffer(e, rank, dims));
+  IrType t = ir_type_buffer(e, rank, dims);
+  for (int i = 0; i < rank; i++)
+    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
+  return ir_build1(&c->b, IR_OP_ALLOC, 0, NULL, t);
 }
 
 IrValue *lw_bin(LwCtx *c, IrOpKind k, IrValue *a, IrValue *b) {
@@ -140,7 +143,34 @@ IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b) {
 
 IrElem lw_elem(const IrValue *buf) { return buf->type.elem; }
 int lw_rank(const IrValue *buf) { return buf->type.rank; }
-int64_t lw_dim(const IrValue *buf, int i) { return ir_type_dim(&buf->type, i); }
+int64_t lw_dim(const IrValue *buf, int i) {
+  IR_ASSERT(i >= 0 && i < buf->type.rank);
+  IrDim d = buf->type.dims[i];
+  return d.sym >= 0 ? LW_DYN_DIM(d.sym) : d.size;
+}
+
+IrValue *lw_dim_index(LwCtx *c, int64_t d) {
+  if (!LW_DIM_IS_DYN(d)) return lw_index(c, d);
+  IrOp *op = ir_build(&c->b, IR_OP_DIM_GET, 0, NULL, 1,
+                      &(IrType){.kind = IR_TYPE_SCALAR, .elem = IR_INDEX});
+  ir_attr_set_string(c->m, op, "sym", c->m->syms[-2 - d].name);
+  return op->results[0];
+}
+
+IrValue *lw_dims_product(LwCtx *c, int n, const int64_t *dims) {
+  int64_t fixed = 1;
+  IrValue *dyn = NULL;
+  for (int i = 0; i < n; i++) {
+    if (!LW_DIM_IS_DYN(dims[i])) {
+      fixed *= dims[i];
+      continue;
+    }
+    IrValue *v = lw_dim_index(c, dims[i]);
+    dyn = dyn ? lw_bin(c, IR_OP_A_MUL, dyn, v) : v;
+  }
+  if (!dyn) return lw_index(c, fixed);
+  return fixed == 1 ? dyn : lw_bin(c, IR_OP_A_MUL, dyn, lw_index(c, fixed));
+}
 
 void lw_broadcast_index(LwCtx *c, const IrValue *buf, int out_rank,
                         const int64_t *out_dims, IrValue *const *out_ivs,
@@ -148,7 +178,7 @@ void lw_broadcast_index(LwCtx *c, const IrValue *buf, int out_rank,
   int r = buf->type.rank, off = out_rank - r;
   IR_ASSERT(off >= 0);
   for (int j = 0; j < r; j++) {
-    int64_t d = ir_type_dim(&buf->type, j);
+    int64_t d = lw_dim(buf, j);
     idx[j] = (d == 1 && out_dims[j + off] != 1) ? lw_index(c, 0)
                                                 : out_ivs[j + off];
   }

@@ -70,10 +70,21 @@ IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to);
 IrValue *lw_cmp(LwCtx *c, const char *pred, IrValue *a, IrValue *b);
 IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b);
 
-/* Element type and static dims of a buffer/weight operand. */
+/* Element type and dims of a buffer/weight operand.  A run-time dim (only
+ * ops flagged OPF_DYN ever see one) comes back as LW_DYN_DIM(sym), a
+ * negative code that lw_nest_begin, lw_dim_index, lw_alloc and
+ * lw_broadcast_index understand; arithmetic on dims must go through
+ * lw_dim_index instead (and `lw_dim(..) == 1` stays a valid test). */
+#define LW_DYN_DIM(sym) (-2 - (int64_t)(sym))
+#define LW_DIM_IS_DYN(d) ((d) <= -2)
 IrElem lw_elem(const IrValue *buf);
 int lw_rank(const IrValue *buf);
 int64_t lw_dim(const IrValue *buf, int i);
+/* A dim (static size or LW_DYN_DIM) as an index value: a constant, or
+ * dim.get of the sym. */
+IrValue *lw_dim_index(LwCtx *c, int64_t d);
+/* Product of dims[0..n) as an index value (folded when all static). */
+IrValue *lw_dims_product(LwCtx *c, int n, const int64_t *dims);
 
 /* Index of an operand dim under numpy broadcasting: for an operand of rank
  * r broadcast to out rank R, fills idx[0..r) from out_ivs, using constant 0

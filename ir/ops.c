@@ -34,3 +34,27 @@ int ir_op_by_onnx(const char *onnx_type) {
       return k;
   return IR_OP_COUNT;
 }
+
+bool ir_op_check_dyn(IrModule *m, IrOp *op) {
+  const IrOpInfo *info = ir_op_info(op->kind);
+  if (!(info->flags & OPF_DYN))
+    for (int i = 0; i < op->num_operands; i++) {
+      const IrValue *v = op->operands[i];
+      if (!v || !ir_type_is_dynamic(m, &v->type)) continue;
+      for (int k = 0; k < v->type.rank; k++) {
+        IrDim d = v->type.dims[k];
+        if (!ir_dim_is_dynamic(m, d)) continue;
+        const char *name = d.sym < m->num_syms ? m->syms[d.sym].name : "?";
+        diag_at(DIAG_ERROR, &op->loc, "%s: input %d has the run-time dimension "
+                "'%s', which this op does not support yet; give it one size "
+                "with -dim=%s=VALUE", info->onnx_name ? info->onnx_name : info->name,
+                i, name, name);
+        return false;
+      }
+    }
+  return true;
+}
+
+bool ir_infer_op(IrModule *m, IrOp *op) {
+  return ir_op_check_dyn(m, op) && ir_op_info(op->kind)->infer(m, op);
+}

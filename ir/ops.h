@@ -20,6 +20,7 @@ enum {
   OPF_REGION = 1 << 3,      /* holds a region */
   OPF_PURE = 1 << 4,        /* no side effects: removable when unused */
   OPF_TYPE_ONLY = 1 << 5,   /* results depend on operand types only (Shape) */
+  OPF_DYN = 1 << 6,         /* shape rule and lowering take run-time dims */
 };
 
 typedef enum IrLevel { IR_LEVEL_TENSOR, IR_LEVEL_LOOP } IrLevel;
@@ -52,6 +53,10 @@ typedef struct IrOpInfo {
 } IrOpInfo;
 
 const IrOpInfo *ir_op_info(int kind);
+/* Runs op's shape rule; an op without OPF_DYN whose operands have run-time
+ * dims is refused with a diagnostic naming the dim. */
+bool ir_infer_op(struct IrModule *m, struct IrOp *op);
+bool ir_op_check_dyn(struct IrModule *m, struct IrOp *op); /* that check alone */
 /* Lookup by textual name / ONNX op type; IR_OP_COUNT when unknown. */
 int ir_op_by_name(const char *name, unsigned long len);
 int ir_op_by_onnx(const char *onnx_type);

@@ -236,6 +236,41 @@ int64_t ir_type_dim(const IrType *t, int i) {
   return t->dims[i].size;
 }
 
+bool ir_dim_is_dynamic(const IrModule *m, IrDim d) {
+  return d.sym >= 0 && (!m || d.sym >= m->num_syms || m->syms[d.sym].value < 0);
+}
+
+bool ir_type_is_dynamic(const IrModule *m, const IrType *t) {
+  if (t->kind != IR_TYPE_TENSOR && t->kind != IR_TYPE_BUFFER) return false;
+  for (int i = 0; i < t->rank; i++)
+    if (ir_dim_is_dynamic(m, t->dims[i])) return true;
+  return false;
+}
+
+bool ir_module_is_dynamic(const IrModule *m) {
+  for (int k = 0; k < m->num_syms; k++)
+    if (m->syms[k].value < 0) return true;
+  return false;
+}
+
+int64_t ir_dim_fixed(const IrModule *m, IrDim d) {
+  if (d.sym < 0) return d.size;
+  return ir_dim_is_dynamic(m, d) ? -1 : m->syms[d.sym].value;
+}
+
+bool ir_type_nbytes_bound(const IrModule *m, const IrType *t, uint64_t *out) {
+  uint64_t n = ir_elem_size(t->elem);
+  for (int i = 0; i < t->rank; i++) {
+    IrDim d = t->dims[i];
+    int64_t v = ir_dim_fixed(m, d);
+    if (v < 0 && m && d.sym < m->num_syms) v = m->syms[d.sym].hi;
+    if (v < 0 || (v && n > UINT64_MAX / (uint64_t)v)) return false;
+    n *= (uint64_t)v;
+  }
+  *out = n;
+  return true;
+}
+
 const char *ir_type_str(const IrModule *m, const IrType *t, char *buf,
                         size_t size) {
   size_t n = 0;

@@ -72,6 +72,8 @@ static bool check_shape(Ver *v, IrOp *op, IrBlock *b) {
     return fail(op, "is a terminator but not the last op of its block");
   if (op->kind == IR_OP_RETURN && b != v->f->body)
     return fail(op, "must be in the function body");
+  if (op->kind == IR_OP_YIELD_T && (!b->parent_op || b->parent_op->kind != IR_OP_LOOP))
+    return fail(op, "must end the body of a 'loop'");
   if (op->kind == IR_OP_RETURN && op->num_operands != v->f->num_outputs)
     return fail(op, "returns %d values, the function has %d outputs",
                 op->num_operands, v->f->num_outputs);

@@ -11,11 +11,17 @@ Nothing is downloaded.  Weights are PyTorch's default initialisation under
 torch.manual_seed; the BatchNorm running statistics are then calibrated on a few
 seeded random batches (train-mode forward passes, no gradient step) so that the
 activations of deep networks keep a realistic scale instead of BatchNorm being
-the identity.  Opset 13, batch 1, static shapes.  The files are large (up to
-45 MB for ResNet-18): they are generated into the build tree, never committed.
+the identity.  Opset 13, batch 1, static shapes, except the `_dyn` networks:
+exported with a dynamic axis (`seq`), with one test data set per sequence length
+in DYNAMIC, for a model compiled once with the DYNAMIC entry's `-dim` range
+(input_K.pb / output_K.pb per input and output).  The files are
+large (up to 45 MB for ResNet-18): they are generated into the build tree, never
+committed.
 
 usage: /usr/bin/python3 models/export_networks.py OUT_DIR [NAMES...]
-       (no NAMES: every network; `--list` prints the names)
+       (no NAMES: every network; `--list` prints the names of the static ones,
+       `--list-dynamic` those of the dynamic ones, each with its -dim flag:
+       `transformer_encoder_dyn -dim=seq=1..256`)
 """
 import os
 import sys
@@ -85,6 +91,69 @@ def lstm():
     return LstmModel(), torch.randn(32, 1, 64)
 
 
+class BertLayer(nn.Module):
+    """A BERT encoder layer written out as HF BERT does: Linear q/k/v, heads by
+    view + permute, scores + the additive mask, softmax, post-LN, GELU MLP."""
+
+    def __init__(self, d, heads, ff):
+        super().__init__()
+        self.h, self.dh = heads, d // heads
+        self.q, self.k, self.v, self.o = (nn.Linear(d, d) for _ in range(4))
+        self.ln1, self.ln2 = nn.LayerNorm(d, eps=1e-12), nn.LayerNorm(d, eps=1e-12)
+        self.ff1, self.ff2 = nn.Linear(d, ff), nn.Linear(ff, d)
+        self.act = nn.GELU()
+
+    def heads(self, x):
+        return x.view(x.size(0), x.size(1), self.h, self.dh).permute(0, 2, 1, 3)
+
+    def forward(self, x, mask):
+        q, k, v = self.heads(self.q(x)), self.heads(self.k(x)), self.heads(self.v(x))
+        s = torch.matmul(q, k.transpose(-1, -2)) / (self.dh ** 0.5) + mask
+        c = torch.matmul(s.softmax(-1), v).permute(0, 2, 1, 3).contiguous()
+        c = c.view(c.size(0), c.size(1), self.h * self.dh)
+        x = self.ln1(x + self.o(c))
+        return self.ln2(x + self.ff2(self.act(self.ff1(x))))
+
+
+class BertTiny(nn.Module):
+    """A 2-layer BERT-like encoder (d 128, 4 heads): token, position and token-type
+    embeddings (positions and types sliced [:, :seq] from registered buffers, as
+    HF BERT does), LayerNorm, an additive mask (1 - mask) * -10000 from an i64
+    attention_mask, and the pooler (first token -> Linear -> Tanh)."""
+
+    def __init__(self, vocab=1000, d=128, heads=4, layers=2, max_pos=512):
+        super().__init__()
+        self.word, self.pos = nn.Embedding(vocab, d), nn.Embedding(max_pos, d)
+        self.token_type = nn.Embedding(2, d)
+        self.register_buffer("position_ids", torch.arange(max_pos)[None])
+        self.register_buffer("token_type_ids", torch.zeros(1, max_pos, dtype=torch.long))
+        self.ln = nn.LayerNorm(d, eps=1e-12)
+        self.layers = nn.ModuleList(BertLayer(d, heads, 4 * d) for _ in range(layers))
+        self.pool = nn.Linear(d, d)
+
+    def forward(self, input_ids, attention_mask):
+        seq = input_ids.size(1)
+        types = self.token_type_ids[:, :seq].expand(input_ids.size(0), seq)
+        x = self.word(input_ids) + self.pos(self.position_ids[:, :seq]) + self.token_type(types)
+        x = self.ln(x)
+        mask = (1.0 - attention_mask[:, None, None, :].to(torch.float32)) * -10000.0
+        for layer in self.layers:
+            x = layer(x, mask)
+        return x, torch.tanh(self.pool(x[:, 0]))
+
+
+def bert_inputs(n):
+    """input_ids and an attention_mask whose last quarter is padding."""
+    ids = torch.randint(0, 1000, (1, n))
+    mask = torch.ones(1, n, dtype=torch.long)
+    mask[:, n - n // 4:] = 0
+    return ids, mask
+
+
+def bert_tiny():
+    return BertTiny(), bert_inputs(16)
+
+
 def conv_block(cin, cout):
     return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU(),
                          nn.Conv2d(cout, cout, 3, padding=1), nn.BatchNorm2d(cout), nn.ReLU())
@@ -130,6 +199,24 @@ NETWORKS = {
     "transformer_encoder": transformer,
     "lstm": lstm,
     "unet": unet,
+    "transformer_encoder_dyn": transformer,
+    "bert_tiny_dyn": bert_tiny,
+}
+
+# Input and output names of every network but these: ["input"], ["output"].
+IO_NAMES = {
+    "bert_tiny_dyn": (["input_ids", "attention_mask"], ["hidden", "pooled"]),
+}
+
+# Networks exported with a dynamic sequence axis: (dynamic axes per input and
+# output name, the inputs at sequence length n, the lengths of
+# test_data_set_1...; set 0 keeps the factory's, the -dim range tcc compiles it
+# with).
+DYNAMIC = {
+    "transformer_encoder_dyn": ({"input": {1: "seq"}, "output": {1: "seq"}},
+                                lambda n: (torch.randn(1, n, 256),), [1, 37, 256], "seq=1..256"),
+    "bert_tiny_dyn": ({"input_ids": {1: "seq"}, "attention_mask": {1: "seq"},
+                       "hidden": {1: "seq"}}, bert_inputs, [1, 9, 64, 128], "seq=1..128"),
 }
 
 
@@ -141,27 +228,41 @@ def write_tensor(path, array, name):
 def export(out_dir, name):
     torch.manual_seed(SEED)
     model, x = NETWORKS[name]()
+    x = x if isinstance(x, tuple) else (x,)
     model.eval()
     folder = os.path.join(out_dir, name)
-    data = os.path.join(folder, "test_data_set_0")
-    os.makedirs(data, exist_ok=True)
+    os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "model.onnx")
+    in_names, out_names = IO_NAMES.get(name, (["input"], ["output"]))
+    axes, inputs_at, lengths, _ = DYNAMIC.get(name, (None, None, [], None))
     # Grad stays enabled: under no_grad torch 1.13 takes the fused "fast path"
     # of nn.TransformerEncoderLayer, which does not export.
     with torch.enable_grad():
-        torch.onnx.export(model, (x,), path, opset_version=OPSET, input_names=["input"],
-                          output_names=["output"], do_constant_folding=True)
-        y = model(x)  # the same (unfused) path as the exported graph
+        torch.onnx.export(model, x, path, opset_version=OPSET, input_names=in_names,
+                          output_names=out_names, do_constant_folding=True, dynamic_axes=axes)
+        sets = [x] + [inputs_at(n) for n in lengths]
+        for k, xk in enumerate(sets):
+            yk = model(*xk)  # the same (unfused) path as the exported graph
+            yk = yk if isinstance(yk, tuple) else (yk,)
+            data = os.path.join(folder, f"test_data_set_{k}")
+            os.makedirs(data, exist_ok=True)
+            for i, (t, n) in enumerate(zip(xk, in_names)):
+                write_tensor(os.path.join(data, f"input_{i}.pb"), t.numpy(), n)
+            for i, (t, n) in enumerate(zip(yk, out_names)):
+                write_tensor(os.path.join(data, f"output_{i}.pb"), t.detach().numpy(), n)
     onnx.checker.check_model(onnx.load(path))
-    write_tensor(os.path.join(data, "input_0.pb"), x.numpy(), "input")
-    write_tensor(os.path.join(data, "output_0.pb"), y.detach().numpy(), "output")
-    print(f"{name}: {path} ({os.path.getsize(path) // 1024} KiB), output {list(y.shape)}")
+    print(f"{name}: {path} ({os.path.getsize(path) // 1024} KiB), output "
+          f"{', '.join(str(list(t.shape)) for t in yk)}"
+          f"{f', {len(sets)} data sets' if lengths else ''}")
 
 
 def main():
     args = sys.argv[1:]
     if args == ["--list"]:
-        print("\n".join(NETWORKS))
+        print("\n".join(n for n in NETWORKS if n not in DYNAMIC))
+        return 0
+    if args == ["--list-dynamic"]:
+        print("\n".join(f"{n} -dim={DYNAMIC[n][3]}" for n in DYNAMIC))
         return 0
     if not args or any(n not in NETWORKS for n in args[1:]):
         sys.stderr.write(__doc__.split("\n\n")[-1].strip() + "\nnetworks: " + " ".join(NETWORKS) + "\n")

@@ -11,7 +11,7 @@ bool pass_infer_shapes(PassContext *pc) {
   for (IrOp *op = f->body->first; op; op = op->next) {
     const IrOpInfo *info = ir_op_info(op->kind);
     if (info->level != IR_LEVEL_TENSOR || !info->infer) continue;
-    if (!info->infer(pc->m, op)) return false;
+    if (!ir_infer_op(pc->m, op)) return false;
     n++;
   }
   /* Outputs take the types of the returned values. */

@@ -26,11 +26,54 @@ static IrType buffer_of(const IrValue *v) {
   return ir_type_with_kind(v->type, IR_TYPE_BUFFER);
 }
 
-static bool check_static(const IrValue *v, const IrOp *op) {
-  if (ir_type_is_static(&v->type)) return true;
-  diag_at(DIAG_ERROR, op ? &op->loc : NULL,
-          "symbolic dimensions are not supported by lowering yet");
+/* A sym bound to one value is a static size from here on, so lowerings
+ * and the backend see a sym dim only when it is a run-time one. */
+static void fix_bound_dims(const IrModule *m, IrValue *v) {
+  if (v->type.kind != IR_TYPE_TENSOR) return;
+  for (int i = 0; i < v->type.rank; i++) {
+    IrDim *d = &v->type.dims[i];
+    if (d->sym >= 0 && !ir_dim_is_dynamic(m, *d)) *d = (IrDim){ir_dim_fixed(m, *d), -1};
+  }
+}
+
+static void fix_op_dims(IrOp *op, void *m) {
+  for (int i = 0; i < op->num_results; i++) fix_bound_dims(m, op->results[i]);
+  for (int r = 0; r < op->num_regions; r++)
+    for (int i = 0; i < op->regions[r]->num_args; i++) fix_bound_dims(m, op->regions[r]->args[i]);
+}
+
+static void fix_bound_dims_all(IrModule *m, IrFunc *f) {
+  for (int i = 0; i < m->num_weights; i++) fix_bound_dims(m, m->weights[i]->value);
+  for (int i = 0; i < f->body->num_args; i++) fix_bound_dims(m, f->body->args[i]);
+  ir_walk(f->body, fix_op_dims, m);
+  for (int i = 0; i < f->num_outputs; i++) {
+    IrValue tmp = {.type = f->output_types[i]};
+    fix_bound_dims(m, &tmp);
+    f->output_types[i] = tmp.type;
+  }
+}
+
+/* Every bounded run-time dim sizes memory by its upper bound. */
+static bool check_bounded(const IrModule *m, const IrValue *v, const IrOp *op) {
+  uint64_t bytes;
+  if (!ir_type_is_dynamic(m, &v->type) || ir_type_nbytes_bound(m, &v->type, &bytes))
+    return true;
+  diag_at(DIAG_ERROR, op ? &op->loc : NULL, "a run-time dimension without an "
+          "upper bound (give one with -dim=NAME=LO..HI)");
   return false;
+}
+
+/* A run-time dim reaching an op without OPF_DYN: ir_infer_op refuses it on
+ * import, so this catches IR read from text. */
+static bool check_dyn_ok(const IrModule *m, const IrOp *op) {
+  if (ir_op_info(op->kind)->flags & OPF_DYN) return true;
+  for (int i = 0; i < op->num_results; i++)
+    if (ir_type_is_dynamic(m, &op->results[i]->type)) {
+      diag_at(DIAG_ERROR, &op->loc, "'%s' does not support run-time dimensions yet",
+              ir_op_info(op->kind)->name);
+      return false;
+    }
+  return true;
 }
 
 /* Inputs turn into buffers in place; outputs get buffer arguments, and a
@@ -39,7 +82,7 @@ static bool lower_signature(Lowering *l, IrOp *ret) {
   IrFunc *f = l->f;
   for (int i = 0; i < f->num_inputs; i++) {
     IrValue *v = f->body->args[i];
-    if (!check_static(v, NULL)) return false;
+    if (!check_bounded(l->m, v, NULL)) return false;
     v->type.kind = IR_TYPE_BUFFER;
     l->buf[v->id] = v;
   }
@@ -66,8 +109,9 @@ static bool lower_op(Lowering *l, IrOp *op) {
     c.in[i] = operand_buffer(l, op->operands[i]);
     IR_ASSERT(!op->operands[i] || c.in[i]);
   }
+  if (!check_dyn_ok(l->m, op)) return false;
   for (int i = 0; i < op->num_results; i++)
-    if (!check_static(op->results[i], op)) return false;
+    if (!check_bounded(l->m, op->results[i], op)) return false;
   IrValue *r0 = op->results[0];
   if ((info->flags & OPF_VIEW) && c.in[0] && !l->buf[r0->id]) {
     /* Same bytes, new shape: no copy. */
@@ -82,6 +126,155 @@ static bool lower_op(Lowering *l, IrOp *op) {
     c.out[i] = l->buf[r->id];
   }
   if (!info->lower(&c, op)) return false;
+  ir_op_remove(op);
+  return true;
+}
+
+/* ------------------------------------------------------------------ loop */
+/* `loop` (ONNX Loop with a run-time trip count or condition) becomes
+ *
+ *   carried buffers <- initial values
+ *   loop.while(cond && 0 < M, i = 0) {
+ *     iteration and condition tensors <- i, true
+ *     the body's ops, lowered in place (their allocs hoisted before the loop,
+ *       so the memory plan sees one buffer per body value)
+ *     carried buffers <- the body's results; scan buffers[i] <- scan values
+ *     yield(cond_out && i + 1 < M, i + 1)
+ *   }
+ *   dim.set(scan length = final i); results <- carried buffers
+ */
+static bool lower_op(Lowering *l, IrOp *op);
+static bool lower_loop(Lowering *l, IrOp *op);
+
+static IrValue *alloc_like(LwCtx *c, const IrValue *v) {
+  return ir_build1(&c->b, IR_OP_ALLOC, 0, NULL, buffer_of(v));
+}
+
+/* A scalar tensor's value (rank 0 or [1]) and a store into one. */
+static IrValue *load_scalar(LwCtx *c, IrValue *buf) {
+  IrValue *idx[1] = {lw_index(c, 0)};
+  return lw_load(c, buf, idx);
+}
+
+static void store_scalar(LwCtx *c, IrValue *v, IrValue *buf) {
+  IrValue *idx[1] = {lw_index(c, 0)};
+  lw_store(c, v, buf, idx);
+}
+
+static void collect_allocs(IrOp *op, void *user) {
+  IrOp ***list = user;
+  if (op->kind == IR_OP_ALLOC) *(*list)++ = op;
+}
+
+static void count_ops(IrOp *op, void *user) {
+  (void)op;
+  ++*(int *)user;
+}
+
+/* Moves every mem.alloc inside w's region to just before w. */
+static void hoist_allocs(IrOp *w) {
+  int n = 0;
+  ir_walk(w->regions[0], count_ops, &n);
+  IrOp **all = malloc(sizeof *all * (size_t)(n + 1)), **end = all;
+  ir_walk(w->regions[0], collect_allocs, &end);
+  for (IrOp **a = all; a < end; a++) {
+    ir_op_remove(*a);
+    ir_block_insert_before(w->parent, w, *a);
+  }
+  free(all);
+}
+
+/* Is buf one the body did not compute itself (a view, an argument, an
+ * outer value)?  Copying it into a carried buffer then needs a temporary,
+ * as it may be another carried buffer. */
+static bool maybe_carried(const IrValue *buf) {
+  return !buf->def || buf->def->kind != IR_OP_ALLOC;
+}
+
+static bool lower_loop(Lowering *l, IrOp *op) {
+  IrModule *m = l->m;
+  IrBlock *body = op->regions[0];
+  IrOp *y = body->last;
+  int nv = op->num_operands - 2, nk = op->num_results - nv;
+  LwCtx c = {m, ir_builder_before(m, op), NULL, NULL};
+  IrValue **carry = ir_arena_alloc(m->arena, sizeof *carry * (size_t)(nv + nk + 1));
+  IrValue **scan = carry + nv;
+  for (int i = 0; i < nv; i++) {
+    carry[i] = alloc_like(&c, op->operands[2 + i]);
+    lw_copy(&c, operand_buffer(l, op->operands[2 + i]), carry[i]);
+  }
+  for (int k = 0; k < nk; k++) {
+    IrValue *r = op->results[nv + k];
+    if (!l->buf[r->id]) l->buf[r->id] = alloc_like(&c, r);
+    scan[k] = l->buf[r->id];
+  }
+  IrValue *iter = alloc_like(&c, body->args[0]), *cond = alloc_like(&c, body->args[1]);
+  IrValue *trip = op->operands[0]
+                      ? lw_cast(&c, load_scalar(&c, operand_buffer(l, op->operands[0])), IR_INDEX)
+                      : lw_index(&c, INT64_MAX);
+  IrValue *go = op->operands[1] ? load_scalar(&c, operand_buffer(l, op->operands[1]))
+                                : lw_const_i(&c, IR_BOOL, 1);
+  IrValue *zero = lw_index(&c, 0);
+  go = lw_bin(&c, IR_OP_A_AND, go, lw_cmp(&c, "lt", zero, trip));
+  IrValue *wops[2] = {go, zero};
+  IrType it = ir_type_scalar(IR_INDEX);
+  IrOp *w = ir_build(&c.b, IR_OP_WHILE, 2, wops, 1, &it);
+  IrBlock *wb = ir_op_add_region(m, w);
+  IrValue *i = ir_block_add_arg(m, wb, it);
+  LwCtx in = {m, ir_builder_at_end(m, wb), NULL, NULL};
+  in.b.loc = op->loc;
+  store_scalar(&in, lw_cast(&in, i, IR_I64), iter);
+  store_scalar(&in, lw_const_i(&in, IR_BOOL, 1), cond);
+  l->buf[body->args[0]->id] = iter;
+  l->buf[body->args[1]->id] = cond;
+  for (int k = 0; k < nv; k++) l->buf[body->args[2 + k]->id] = carry[k];
+  for (IrOp *b = body->first, *next; b && b != y; b = next) {
+    next = b->next;
+    ir_op_remove(b);
+    ir_block_append(wb, b);
+    if (!(b->kind == IR_OP_LOOP ? lower_loop(l, b) : lower_op(l, b))) return false;
+  }
+  in.b = ir_builder_at_end(m, wb);
+  in.b.loc = op->loc;
+  IrValue **src = ir_arena_alloc(m->arena, sizeof *src * (size_t)(nv + 1));
+  for (int k = 0; k < nv; k++) {
+    src[k] = operand_buffer(l, y->operands[1 + k]);
+    if (src[k] != carry[k] && maybe_carried(src[k])) {
+      IrValue *tmp = alloc_like(&in, y->operands[1 + k]);
+      lw_copy(&in, src[k], tmp);
+      src[k] = tmp;
+    }
+  }
+  for (int k = 0; k < nv; k++)
+    if (src[k] != carry[k]) lw_copy(&in, src[k], carry[k]);
+  for (int k = 0; k < nk; k++) {
+    IrValue *v = operand_buffer(l, y->operands[1 + nv + k]), *ivs[IR_MAX_RANK];
+    IrValue *idx[IR_MAX_RANK + 1];
+    int64_t dims[IR_MAX_RANK];
+    int r = lw_rank(v);
+    for (int d = 0; d < r; d++) dims[d] = lw_dim(v, d);
+    LwNest nest;
+    lw_nest_begin(&in, &nest, r, dims, ivs);
+    idx[0] = i;
+    for (int d = 0; d < r; d++) idx[1 + d] = ivs[d];
+    lw_store(&in, lw_load(&in, v, ivs), scan[k], idx);
+    lw_nest_end(&in, &nest);
+  }
+  IrValue *next_i = lw_bin(&in, IR_OP_A_ADD, i, lw_index(&in, 1));
+  IrValue *more = lw_bin(&in, IR_OP_A_AND, load_scalar(&in, operand_buffer(l, y->operands[0])),
+                         lw_cmp(&in, "lt", next_i, trip));
+  ir_build(&in.b, IR_OP_YIELD, 2, (IrValue *[]){more, next_i}, 0, NULL);
+  hoist_allocs(w);
+  c.b = ir_builder_before(m, op);
+  if (nk) {
+    IrOp *set = ir_build(&c.b, IR_OP_DIM_SET, 1, &w->results[0], 0, NULL);
+    ir_attr_set_string(m, set, "sym", ir_attr_string(op, "scan_len", ""));
+  }
+  for (int k = 0; k < nv; k++) {
+    IrValue *r = op->results[k];
+    if (l->buf[r->id]) lw_copy(&c, carry[k], l->buf[r->id]);
+    else l->buf[r->id] = carry[k];
+  }
   ir_op_remove(op);
   return true;
 }
@@ -108,11 +301,12 @@ bool pass_lower(PassContext *pc) {
   }
   Lowering l = {m, f, calloc((size_t)m->next_value_id + 1, sizeof(IrValue *)),
                 ir_arena_alloc(m->arena, sizeof(IrValue *) * (size_t)(f->num_outputs + 1))};
+  fix_bound_dims_all(m, f);
   bool ok = l.buf && lower_signature(&l, ret);
   int lowered = 0;
   for (IrOp *op = f->body->first, *next; ok && op != ret; op = next) {
     next = op->next;
-    ok = lower_op(&l, op);
+    ok = op->kind == IR_OP_LOOP ? lower_loop(&l, op) : lower_op(&l, op);
     lowered++;
   }
   if (ok) {

@@ -21,6 +21,7 @@ typedef struct Buf {
 } Buf;
 
 typedef struct Plan {
+  const IrModule *m;
   Buf *bufs;
   int n;
   int *buf_of;  /* by value id: index into bufs, or -1 */
@@ -51,7 +52,7 @@ static bool collect(Plan *p, IrFunc *f) {
       if (p->n == cap && !(p->bufs = realloc(p->bufs, sizeof *p->bufs * (size_t)(cap *= 2))))
         return false;
       uint64_t bytes;
-      if (!ir_type_nbytes(&op->results[0]->type, &bytes)) {
+      if (!ir_type_nbytes_bound(p->m, &op->results[0]->type, &bytes)) {
         diag_at(DIAG_ERROR, &op->loc, "buffer size overflows");
         return false;
       }
@@ -89,7 +90,7 @@ bool pass_plan_memory(PassContext *pc) {
     diag_error("plan-memory needs lowered IR (run 'lower' first)");
     return false;
   }
-  Plan p = {0};
+  Plan p = {.m = m};
   p.buf_of = malloc(sizeof(int) * ((size_t)m->next_value_id + 1));
   bool ok = p.buf_of != NULL;
   for (int i = 0; ok && i <= m->next_value_id; i++) p.buf_of[i] = -1;

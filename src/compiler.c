@@ -158,20 +158,26 @@ static tcc_result set_shape(tcc_session *s, const char *v) {
   return TCC_SUCCESS;
 }
 
+/* PARAM=VALUE, or PARAM=LO..HI for a dim known only at run time. */
 static tcc_result set_dim(tcc_session *s, const char *v) {
   const char *eq = strrchr(v, '=');
-  char *end = NULL;
-  long long d = eq ? strtoll(eq + 1, &end, 10) : -1;
-  if (!eq || eq == v || !end || end == eq + 1 || *end || d < 0) {
-    diag_error("invalid -dim value '%s': expected PARAM=VALUE (e.g. batch=1)", v);
+  char *end = NULL, *end2 = NULL;
+  long long d = eq ? strtoll(eq + 1, &end, 10) : -1, hi = -1;
+  bool range = end && end != eq + 1 && end[0] == '.' && end[1] == '.';
+  if (range) hi = strtoll(end + 2, &end2, 10);
+  bool ok = eq && eq != v && end && end != eq + 1 && d >= 0 &&
+            (range ? end2 != end + 2 && !*end2 && hi >= d && hi > 0 : !*end);
+  if (!ok) {
+    diag_error("invalid -dim value '%s': expected PARAM=VALUE (e.g. batch=1) or "
+               "PARAM=LO..HI (e.g. seq=1..512)", v);
     return TCC_ERROR_INPUT;
   }
   if (s->num_dims == MAX_BINDINGS) {
     diag_error("too many -dim flags (at most %d)", MAX_BINDINGS);
     return TCC_ERROR_INPUT;
   }
-  s->dims[s->num_dims++] =
-      (OnnxDimBinding){strndup(v, (size_t)(eq - v)), d, false};
+  s->dims[s->num_dims++] = (OnnxDimBinding){strndup(v, (size_t)(eq - v)),
+                                            range ? -1 : d, false, d, hi};
   return TCC_SUCCESS;
 }
 

@@ -53,9 +53,14 @@ tcc_result tcc_inspect(tcc_session *s, FILE *out) {
   IrModule *m = tcc_session_module(s);
   if (!m || !m->main) return TCC_ERROR_INPUT;
   fprintf(out, "model: %s (%s)\n", m->name, m->source ? m->source : "");
-  for (int i = 0; i < m->num_syms; i++)
-    fprintf(out, "symbol: %s = %lld\n", m->syms[i].name,
-            (long long)m->syms[i].value);
+  for (int i = 0; i < m->num_syms; i++) {
+    const IrSym *sym = &m->syms[i];
+    if (sym->value >= 0)
+      fprintf(out, "symbol: %s = %lld\n", sym->name, (long long)sym->value);
+    else
+      fprintf(out, "symbol: %s = %lld..%lld (run-time)\n", sym->name, (long long)sym->lo,
+              (long long)sym->hi);
+  }
   print_values(m, out);
   print_ops(m, out);
   print_params(m, out);

@@ -27,63 +27,92 @@
 #include "onnx.h"
 #include "session.h"
 
-static const char harness_text[] =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+/* The harness includes the model header through a prelude (written by
+ * write_harness) that names the model's symbols M_*, so the harness text
+ * itself is the same for every model.  argv: dims file, input files,
+ * output files [, runs].  A model with run-time dims gets its dims from the
+ * file and writes them back after the run (data-dependent output sizes);
+ * outputs are written at their upper-bound size and cut by tcc. */
+static const char harness_prelude[] =
     "#include \"%s.h\"\n"
+    "#define M_NAME \"%s\"\n"
+    "#define M_NUM_INPUTS %s_NUM_INPUTS\n#define M_NUM_OUTPUTS %s_NUM_OUTPUTS\n"
+    "#define M_WORKSPACE_SIZE %s_WORKSPACE_SIZE\n"
+    "#define M_inputs %s_inputs\n#define M_outputs %s_outputs\n"
+    "#ifdef %s_NUM_DIMS\n#define M_NUM_DIMS %s_NUM_DIMS\n"
+    "#define M_RUN(c, d, i, o) %s_run_dims(c, d, i, o)\n"
+    "#else\n#define M_NUM_DIMS 0\n#define M_RUN(c, d, i, o) ((void)(d), %s_run(c, i, o))\n"
+    "#endif\n";
+
+static const char harness_common[] =
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+    "/* Reads the file into a zeroed buffer of n bytes; a model with run-time\n"
+    " * dims may get fewer bytes, a static one exactly n. */\n"
     "static void *slurp(const char *p, size_t n) {\n"
-    "  void *b = calloc(1, n ? n : 1); FILE *f = fopen(p, \"rb\");\n"
-    "  if (!b || !f || fread(b, 1, n, f) != n) { fprintf(stderr, \"cannot read %%s\\n\", p); exit(4); }\n"
-    "  fclose(f); return b;\n}\n"
+    "  unsigned char *b = calloc(1, n + 1); FILE *f = p[0] ? fopen(p, \"rb\") : NULL;\n"
+    "  size_t got = f ? fread(b, 1, n + 1, f) : 0;\n"
+    "  if (!b || (p[0] && (!f || got > n || (!M_NUM_DIMS && got != n)))) {\n"
+    "    fprintf(stderr, \"cannot read %s\\n\", p); exit(4);\n  }\n"
+    "  if (f) fclose(f); return b;\n}\n"
+    "static int64_t dims[M_NUM_DIMS + 1];\n"
+    "static void dims_io(const char *p, int out) {\n"
+    "  if (!M_NUM_DIMS) return;\n"
+    "  FILE *f = fopen(p, out ? \"wb\" : \"rb\");\n"
+    "  size_t n = f ? (out ? fwrite(dims, 8, M_NUM_DIMS, f) : fread(dims, 8, M_NUM_DIMS, f)) : 0;\n"
+    "  if (n != M_NUM_DIMS) { fprintf(stderr, \"cannot access %s\\n\", p); exit(4); }\n"
+    "  fclose(f);\n}\n";
+
+static const char harness_text[] =
     "int main(int argc, char **argv) {\n"
-    "  enum { NI = %s_NUM_INPUTS, NO = %s_NUM_OUTPUTS };\n"
+    "  enum { NI = M_NUM_INPUTS, NO = M_NUM_OUTPUTS };\n"
     "  const void *in[NI + 1]; void *out[NO + 1];\n"
-    "  if (argc != 1 + NI + NO) return 5;\n"
-    "  for (int i = 0; i < NI; i++) in[i] = slurp(argv[1 + i], %s_inputs[i].nbytes);\n"
-    "  for (int i = 0; i < NO; i++) out[i] = calloc(1, %s_outputs[i].nbytes + 1);\n"
-    "  size_t ws = %s_WORKSPACE_SIZE;\n"
+    "  if (argc != 2 + NI + NO) return 5;\n"
+    "  dims_io(argv[1], 0);\n"
+    "  for (int i = 0; i < NI; i++) in[i] = slurp(argv[2 + i], M_inputs[i].nbytes);\n"
+    "  for (int i = 0; i < NO; i++) out[i] = calloc(1, M_outputs[i].nbytes + 1);\n"
+    "  size_t ws = M_WORKSPACE_SIZE;\n"
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
-    "  int st = %s_run(&ctx, in, out);\n"
-    "  if (st) { fprintf(stderr, \"%s_run failed: %%s\\n\", tcc_status_str(st)); return 3; }\n"
+    "  int st = M_RUN(&ctx, dims, in, out);\n"
+    "  if (st) { fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st)); return 3; }\n"
     "  for (int i = 0; i < NO; i++) {\n"
-    "    FILE *f = fopen(argv[1 + NI + i], \"wb\");\n"
-    "    if (!f || fwrite(out[i], 1, %s_outputs[i].nbytes, f) != %s_outputs[i].nbytes) return 4;\n"
+    "    FILE *f = fopen(argv[2 + NI + i], \"wb\");\n"
+    "    if (!f || fwrite(out[i], 1, M_outputs[i].nbytes, f) != M_outputs[i].nbytes) return 4;\n"
     "    fclose(f); free(out[i]);\n  }\n"
+    "  dims_io(argv[1], 1);\n"
     "  for (int i = 0; i < NI; i++) free((void *)in[i]);\n"
     "  free(w);\n  return 0;\n}\n";
 
 /* `tcc bench`: the same entry called in a loop after one warm-up call;
  * prints the median and the minimum of the per-call wall times. */
 static const char bench_text[] =
-    "#define _POSIX_C_SOURCE 200809L\n"
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
-    "#include \"%s.h\"\n"
-    "static void *slurp(const char *p, size_t n) {\n"
-    "  void *b = calloc(1, n ? n : 1); FILE *f = p[0] ? fopen(p, \"rb\") : NULL;\n"
-    "  if (!b || (p[0] && (!f || fread(b, 1, n, f) != n))) { fprintf(stderr, \"cannot read %%s\\n\", p); exit(4); }\n"
-    "  if (f) fclose(f); return b;\n}\n"
+    "#include <time.h>\n"
     "static int cmp(const void *a, const void *b) {\n"
     "  double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y);\n}\n"
     "int main(int argc, char **argv) {\n"
-    "  enum { NI = %s_NUM_INPUTS, NO = %s_NUM_OUTPUTS };\n"
+    "  enum { NI = M_NUM_INPUTS, NO = M_NUM_OUTPUTS };\n"
     "  const void *in[NI + 1]; void *out[NO + 1];\n"
-    "  if (argc != 2 + NI + NO) return 5;\n"
-    "  int runs = atoi(argv[1 + NI + NO]);\n"
-    "  for (int i = 0; i < NI; i++) in[i] = slurp(argv[1 + i], %s_inputs[i].nbytes);\n"
-    "  for (int i = 0; i < NO; i++) out[i] = calloc(1, %s_outputs[i].nbytes + 1);\n"
-    "  size_t ws = %s_WORKSPACE_SIZE;\n"
+    "  if (argc != 3 + NI + NO) return 5;\n"
+    "  int runs = atoi(argv[2 + NI + NO]);\n"
+    "  dims_io(argv[1], 0);\n"
+    "  for (int i = 0; i < NI; i++) in[i] = slurp(argv[2 + i], M_inputs[i].nbytes);\n"
+    "  for (int i = 0; i < NO; i++) out[i] = calloc(1, M_outputs[i].nbytes + 1);\n"
+    "  size_t ws = M_WORKSPACE_SIZE;\n"
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
     "  double *t = calloc((size_t)runs, sizeof *t);\n"
-    "  int st = %s_run(&ctx, in, out);\n"
+    "  int64_t given[M_NUM_DIMS + 1];\n"
+    "  memcpy(given, dims, sizeof given);\n"
+    "  int st = M_RUN(&ctx, dims, in, out);\n"
     "  for (int r = 0; r < runs && !st; r++) {\n"
+    "    memcpy(dims, given, sizeof given);\n"
     "    struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);\n"
-    "    st = %s_run(&ctx, in, out);\n"
+    "    st = M_RUN(&ctx, dims, in, out);\n"
     "    clock_gettime(CLOCK_MONOTONIC, &b);\n"
     "    t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;\n  }\n"
-    "  if (st) { fprintf(stderr, \"%s_run failed: %%s\\n\", tcc_status_str(st)); return 3; }\n"
+    "  if (st) { fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st)); return 3; }\n"
     "  qsort(t, (size_t)runs, sizeof *t, cmp);\n"
-    "  printf(\"%s: %%d runs, median %%.4f ms, min %%.4f ms\\n\", runs, t[runs / 2], t[0]);\n"
+    "  printf(M_NAME \": %d runs, median %.4f ms, min %.4f ms\\n\", runs, t[runs / 2], t[0]);\n"
     "  return 0;\n}\n";
 
 /* How to build and run the harness for a target other than the host.
@@ -134,6 +163,11 @@ static const Cross cross[] = {
       "-mfpu=fpv5-d16"},
      {"qemu-system-arm", "-M", "mps2-an500", "-nographic", "-monitor", "none"},
      RUN_SEMIHOST, NULL, "mps2-an500"},
+    /* Cortex-M55 with Helium on QEMU's MPS3 AN547 (the same startup). */
+    {"cortex-m55", "gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm",
+     {"arm-none-eabi-gcc", "-mcpu=cortex-m55", "-mthumb", "-mfloat-abi=hard"},
+     {"qemu-system-arm", "-M", "mps3-an547", "-nographic", "-monitor", "none"},
+     RUN_SEMIHOST, NULL, "mps3-an547"},
 };
 
 /* Node.js runner: argv = runner.mjs module.wasm folder args...; the
@@ -276,10 +310,12 @@ static char *write_harness(RunDir *d, bool bench) {
   char *up = ir_arena_strdup(d->m->arena, n);
   for (char *p = up; *p; p++)
     if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
-  char *src = bench ? ir_arena_printf(d->m->arena, bench_text, n, up, up, n, n,
-                                      up, n, n, n, n)
-                    : ir_arena_printf(d->m->arena, harness_text, n, up, up, n,
-                                      n, up, n, n, n, n);
+  /* clock_gettime needs _POSIX_C_SOURCE before any header. */
+  char *prelude = ir_arena_printf(d->m->arena, harness_prelude, n, n, up, up, up,
+                                  n, n, up, up, n, n);
+  char *src = ir_arena_printf(d->m->arena, "%s%s%s%s",
+                              bench ? "#define _POSIX_C_SOURCE 200809L\n" : "",
+                              prelude, harness_common, bench ? bench_text : harness_text);
   char *src_path = in_dir(d, "harness.c");
   return util_write_file_atomic(src_path, src, strlen(src)) ? src_path : NULL;
 }
@@ -418,8 +454,10 @@ static IrType input_type(const IrModule *m, int i) {
   return m->main->body->args[i]->type;
 }
 
+/* Checks tensor t against input i; a run-time dim takes the tensor's size
+ * into dims[sym] (which must agree between inputs and lie in LO..HI). */
 static bool check_input(const IrModule *m, int i, const char *path,
-                        const OnnxTensor *t) {
+                        const OnnxTensor *t, int64_t *dims) {
   IrType want = input_type(m, i);
   const char *name = m->main->input_names ? m->main->input_names[i] : NULL;
   IrLoc loc = {.file = path};
@@ -432,6 +470,25 @@ static bool check_input(const IrModule *m, int i, const char *path,
   IrElem elem = t->elem == IR_U16 && want.elem == IR_BF16 ? IR_BF16 : t->elem;
   IrType got = ir_type_tensor(elem, t->rank, t->dims);
   want.kind = IR_TYPE_TENSOR;
+  for (int k = 0; k < t->rank && k < want.rank; k++) {
+    int sym = want.dims[k].sym;
+    if (!ir_dim_is_dynamic(m, want.dims[k])) continue;
+    const IrSym *s = &m->syms[sym];
+    if (t->dims[k] < s->lo || t->dims[k] > s->hi) {
+      diag_at(DIAG_ERROR, &loc, "input %d: dimension %d ('%s') is %lld, outside "
+              "the compiled range %lld..%lld", i, k, s->name, (long long)t->dims[k],
+              (long long)s->lo, (long long)s->hi);
+      return false;
+    }
+    if (dims[sym] >= 0 && dims[sym] != t->dims[k]) {
+      diag_at(DIAG_ERROR, &loc, "input %d: dimension %d ('%s') is %lld, but an "
+              "earlier input gives '%s' = %lld", i, k, s->name, (long long)t->dims[k],
+              s->name, (long long)dims[sym]);
+      return false;
+    }
+    dims[sym] = t->dims[k];
+    got.dims[k] = want.dims[k];
+  }
   if (!ir_type_equal(&got, &want)) {
     char a[256], b[256];
     diag_at(DIAG_ERROR, &loc, "input %d is %s but the model expects %s", i,
@@ -441,11 +498,25 @@ static bool check_input(const IrModule *m, int i, const char *path,
   return true;
 }
 
+/* Writes dims[] (the model's run-time dims) to args[0]. */
+static bool stage_dims(RunDir *d, char **args, int64_t *dims) {
+  IrModule *m = d->m;
+  for (int k = 0; k < m->num_syms; k++) {
+    if (m->syms[k].value >= 0) dims[k] = m->syms[k].value;
+    else if (dims[k] < 0) dims[k] = m->syms[k].hi; /* bench zeros; outputs' */
+  }
+  args[0] = in_dir(d, "dims.bin");
+  return util_write_file_atomic(args[0], dims, sizeof *dims * (size_t)m->num_syms);
+}
+
+/* args[0] = the dims file, args[1 + i] = input i. */
 static bool stage_inputs(RunDir *d, const RunOptions *o, char **args) {
   IrFunc *f = d->m->main;
+  int64_t *dims = ir_arena_alloc(d->m->arena, sizeof *dims * (size_t)(d->m->num_syms + 1));
+  for (int k = 0; k < d->m->num_syms; k++) dims[k] = -1;
   if (o->repeat > 0 && o->num_inputs == 0) { /* bench: zeros will do */
-    for (int i = 0; i < f->num_inputs; i++) args[i] = "";
-    return true;
+    for (int i = 0; i < f->num_inputs; i++) args[1 + i] = "";
+    return stage_dims(d, args, dims);
   }
   if (o->num_inputs != f->num_inputs) {
     diag_error("the model has %d input%s; %d given with --input", f->num_inputs,
@@ -455,13 +526,13 @@ static bool stage_inputs(RunDir *d, const RunOptions *o, char **args) {
   for (int i = 0; i < f->num_inputs; i++) {
     OnnxTensor t = {0};
     if (!onnx_tensor_read_file(o->inputs[i], &t)) return false;
-    bool ok = check_input(d->m, i, o->inputs[i], &t);
-    args[i] = in_dir(d, ir_arena_printf(d->m->arena, "in%d.bin", i));
-    ok = ok && util_write_file_atomic(args[i], t.data, t.nbytes);
+    bool ok = check_input(d->m, i, o->inputs[i], &t, dims);
+    args[1 + i] = in_dir(d, ir_arena_printf(d->m->arena, "in%d.bin", i));
+    ok = ok && util_write_file_atomic(args[1 + i], t.data, t.nbytes);
     onnx_tensor_free(&t);
     if (!ok) return false;
   }
-  return true;
+  return stage_dims(d, args, dims);
 }
 
 static void print_output(const IrModule *m, int i, const OnnxTensor *t) {
@@ -475,18 +546,39 @@ static void print_output(const IrModule *m, int i, const OnnxTensor *t) {
   printf("%s\n", n > 32 ? " ..." : "");
 }
 
+/* Outputs at their run-time sizes: the dims file as the model left it. */
 static bool collect_outputs(RunDir *d, const RunOptions *o, char **args) {
   IrFunc *f = d->m->main;
+  char *dims_data;
+  size_t dims_len;
   if (o->output_dir && !util_mkdir_p(o->output_dir)) return false;
-  for (int i = 0; i < f->num_outputs; i++) {
+  if (!util_read_file(args[0], &dims_data, &dims_len)) return false;
+  const int64_t *dims = (const int64_t *)(void *)dims_data;
+  bool ok = dims_len == sizeof *dims * (size_t)d->m->num_syms;
+  if (!ok) diag_error("the compiled model returned no run-time dims");
+  for (int i = 0; ok && i < f->num_outputs; i++) {
     IrType t = f->body->args[f->num_inputs + i]->type;
     OnnxTensor out = {.name = (char *)(f->output_names ? f->output_names[i] : NULL),
                       .elem = t.elem, .rank = t.rank};
-    for (int k = 0; k < t.rank; k++) out.dims[k] = ir_type_dim(&t, k);
+    size_t want = ir_elem_size(t.elem);
+    for (int k = 0; k < t.rank; k++) {
+      out.dims[k] = t.dims[k].sym >= 0 ? dims[t.dims[k].sym] : t.dims[k].size;
+      want *= (size_t)out.dims[k];
+    }
     char *data;
-    if (!util_read_file(args[f->num_inputs + i], &data, &out.nbytes)) return false;
+    if (!util_read_file(args[1 + f->num_inputs + i], &data, &out.nbytes)) {
+      ok = false;
+      break;
+    }
+    if (out.nbytes < want) {
+      diag_error("output %d: the compiled model wrote %zu bytes, %zu expected", i,
+                 out.nbytes, want);
+      free(data);
+      ok = false;
+      break;
+    }
+    out.nbytes = want;
     out.data = data;
-    bool ok = true;
     if (o->output_dir) {
       char *name = ir_arena_printf(d->m->arena, "output_%d.pb", i);
       char *path = util_join(o->output_dir, name);
@@ -496,9 +588,9 @@ static bool collect_outputs(RunDir *d, const RunOptions *o, char **args) {
       print_output(d->m, i, &out);
     }
     free(data);
-    if (!ok) return false;
   }
-  return true;
+  free(dims_data);
+  return ok;
 }
 
 static void remove_dir(const RunDir *d) {
@@ -523,11 +615,11 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
     return TCC_ERROR_INTERNAL;
   }
   IrFunc *f = d.m->main;
-  int nargs = f->num_inputs + f->num_outputs;
+  int nargs = 1 + f->num_inputs + f->num_outputs;
   char **args = ir_arena_alloc(d.m->arena, sizeof *args * (size_t)(nargs + 2));
   if (o->repeat > 0) args[nargs++] = ir_arena_printf(d.m->arena, "%d", o->repeat);
   for (int i = 0; i < f->num_outputs; i++)
-    args[f->num_inputs + i] = in_dir(&d, ir_arena_printf(d.m->arena, "out%d.bin", i));
+    args[1 + f->num_inputs + i] = in_dir(&d, ir_arena_printf(d.m->arena, "out%d.bin", i));
   r = TCC_ERROR_INPUT;
   if (stage_inputs(&d, o, args) && tcc_emit_files(s, d.path) == TCC_SUCCESS &&
       write_harness_and_link(&d)) {

@@ -7,15 +7,18 @@
  *
  *   int32_t <name>_run(const tcc_ctx *ctx, const void *const inputs[],
  *                      void *const outputs[])                 external
- *   void <name>_main(ptr in0.., ptr out0.., ptr workspace)    internal
+ *     (a model with run-time dims: <name>_run_dims(ctx, int64_t dims[],
+ *      inputs, outputs) instead, dims indexed by sym)
+ *   void <name>_main(ptr in0.., ptr out0.., ptr workspace, ptr dims)
+ *                                                             internal
  *   <name>_w_<weight>: constant i8 arrays, 64-aligned        internal
  *
  * _run checks its arguments through the runtime (tcc_rt_check), reads the
  * buffer pointers and ctx->workspace, and calls _main, whose pointer
  * arguments are noalias: that is what lets LLVM vectorize the loops (the
  * caller promises outputs overlap nothing; docs/runtime.md).  _main is the
- * IR body translated op by op: loop.for becomes header/body/latch blocks
- * with phis; memory ops address buffers row-major from their static dims;
+ * IR body translated op by op: loop.for and loop.while become
+ * header/body/latch blocks with phis; memory ops address buffers row-major from their static dims;
  * everything that only computes values lives in llvm_ops.c.  The backend
  * never learns about tensor ops.
  *
@@ -102,22 +105,41 @@ static void enum_attr(Em *e, LLVMValueRef fn, unsigned idx, const char *k,
 }
 
 /* -------------------------------------------------------------- memory */
-/* Address of buf[idx...] (row-major, static dims), an inbounds GEP. */
+/* The run-time value of sym k: dims[k], loaded where it is used (the
+ * pointer is noalias, so LLVM hoists the load out of loops). */
+static LLVMValueRef em_dim_ptr(Em *e, int k) {
+  LLVMValueRef i = i64c(e, k);
+  return LLVMBuildInBoundsGEP2(e->b, e->i64, e->dims, &i, 1, "");
+}
+
+static LLVMValueRef em_dim(Em *e, IrDim d) {
+  if (d.sym < 0) return i64c(e, d.size);
+  LLVMValueRef v = LLVMBuildLoad2(e->b, e->i64, em_dim_ptr(e, d.sym), "");
+  LLVMSetAlignment(v, 8);
+  return v;
+}
+
+/* Address of buf[idx...] (row-major; a run-time dim multiplies the strides
+ * to its left by its value), an inbounds GEP. */
 static bool em_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
                     int n_idx, LLVMValueRef *out) {
   const IrType *t = &buf->type;
-  if (!ir_type_is_static(t))
-    return em_fail(op, "symbolic dimensions are not supported by code generation yet");
   if (n_idx != t->rank)
     return em_fail(op, "internal error: %d indices for a rank-%d buffer", n_idx,
                    t->rank);
-  LLVMValueRef lin = NULL;
+  LLVMValueRef lin = NULL, dyn_stride = NULL;
   int64_t stride = 1;
   for (int i = t->rank - 1; i >= 0; i--) {
     LLVMValueRef x = em_val(e, idx[i]);
     if (stride != 1) x = LLVMBuildNSWMul(e->b, x, i64c(e, stride), "");
+    if (dyn_stride) x = LLVMBuildNSWMul(e->b, x, dyn_stride, "");
     lin = lin ? LLVMBuildNSWAdd(e->b, lin, x, "") : x;
-    stride *= t->dims[i].size;
+    if (t->dims[i].sym < 0) {
+      stride *= t->dims[i].size;
+    } else {
+      LLVMValueRef d = em_dim(e, t->dims[i]);
+      dyn_stride = dyn_stride ? LLVMBuildNSWMul(e->b, dyn_stride, d, "") : d;
+    }
   }
   if (!lin) lin = i64c(e, 0);
   *out = LLVMBuildInBoundsGEP2(e->b, em_mem_elem_type(e, t->elem),
@@ -167,8 +189,8 @@ static bool em_alloc(Em *e, IrOp *op) {
   if (!a || a->kind != IR_ATTR_INT || a->i < 0)
     return em_fail(op, "internal error: mem.alloc has no planned offset "
                        "(the memory plan did not run)");
-  if (!ir_type_nbytes(&op->results[0]->type, &n))
-    return em_fail(op, "symbolic dimensions are not supported by code generation yet");
+  if (!ir_type_nbytes_bound(e->m, &op->results[0]->type, &n))
+    return em_fail(op, "internal error: mem.alloc of unbounded size");
   if ((uint64_t)a->i + n > (uint64_t)e->m->main->workspace_size)
     return em_fail(op, "internal error: mem.alloc at offset %lld (%llu bytes) "
                        "lies outside the %lld-byte workspace", (long long)a->i,
@@ -179,14 +201,27 @@ static bool em_alloc(Em *e, IrOp *op) {
   return true;
 }
 
+/* mem.copy: as many bytes as the source holds at its run-time dims. */
 static bool em_copy(Em *e, IrOp *op) {
   const IrType *t = &op->operands[0]->type;
-  uint64_t n;
-  if (!ir_type_nbytes(t, &n))
-    return em_fail(op, "symbolic dimensions are not supported by code generation yet");
   unsigned al = (unsigned)ir_elem_size(t->elem);
+  LLVMValueRef n = i64c(e, (int64_t)al);
+  for (int i = 0; i < t->rank; i++)
+    n = LLVMBuildNUWMul(e->b, n, em_dim(e, t->dims[i]), "");
   LLVMBuildMemCpy(e->b, em_val(e, op->operands[1]), al, em_val(e, op->operands[0]),
-                  al, i64c(e, (int64_t)n));
+                  al, n);
+  return true;
+}
+
+static bool em_dim_op(Em *e, IrOp *op) {
+  int k = ir_sym_find(e->m, ir_attr_string(op, "sym", ""));
+  if (k < 0) return em_fail(op, "internal error: unknown sym");
+  if (op->kind == IR_OP_DIM_GET) {
+    em_set(e, op->results[0], em_dim(e, (IrDim){0, k}));
+    return true;
+  }
+  LLVMValueRef st = LLVMBuildStore(e->b, em_val(e, op->operands[0]), em_dim_ptr(e, k));
+  LLVMSetAlignment(st, 8);
   return true;
 }
 
@@ -253,15 +288,64 @@ static bool em_for(Em *e, IrOp *op) {
   return ok;
 }
 
+/* loop.while: preheader -> header (phis for the condition and the
+ * iteration values; branch on the condition) -> body ... -> latch (the
+ * yielded condition and values flow back) -> header; exit.  The results are
+ * the header's iteration phis, so a loop whose condition starts false gives
+ * its inits. */
+static bool em_while(Em *e, IrOp *op) {
+  IrBlock *body = op->regions[0];
+  int n = op->num_operands - 1;
+  if (body->num_args != n || op->num_results != n)
+    return em_fail(op, "internal error: malformed loop.while");
+  LLVMBasicBlockRef pre = LLVMGetInsertBlock(e->b);
+  LLVMBasicBlockRef hdr = LLVMAppendBasicBlockInContext(e->c, e->fn, "while");
+  LLVMBasicBlockRef bb = LLVMAppendBasicBlockInContext(e->c, e->fn, "body");
+  LLVMBuildBr(e->b, hdr);
+  LLVMPositionBuilderAtEnd(e->b, hdr);
+  LLVMValueRef *phis = malloc(sizeof *phis * (size_t)(n + 1));
+  for (int i = 0; i <= n; i++) {
+    phis[i] = LLVMBuildPhi(e->b, em_type(e, &op->operands[i]->type), "");
+    LLVMValueRef init = em_val(e, op->operands[i]);
+    LLVMAddIncoming(phis[i], &init, &pre, 1);
+    if (i) em_set(e, body->args[i - 1], phis[i]);
+  }
+  LLVMBasicBlockRef exit = LLVMAppendBasicBlockInContext(e->c, e->fn, "exit");
+  LLVMBuildCondBr(e->b, phis[0], bb, exit);
+  LLVMPositionBuilderAtEnd(e->b, bb);
+  IrOp *y;
+  bool ok = em_block(e, body, &y);
+  if (ok && (!y || y->num_operands != n + 1))
+    ok = em_fail(y ? y : op, "internal error: loop.while needs a loop.yield of its condition "
+                 "and %d values", n);
+  if (ok) {
+    LLVMBasicBlockRef latch = LLVMAppendBasicBlockInContext(e->c, e->fn, "latch");
+    LLVMBuildBr(e->b, latch);
+    LLVMPositionBuilderAtEnd(e->b, latch);
+    LLVMBuildBr(e->b, hdr);
+    for (int i = 0; i <= n; i++) {
+      LLVMValueRef v = em_val(e, y->operands[i]);
+      LLVMAddIncoming(phis[i], &v, &latch, 1);
+      if (i) em_set(e, op->results[i - 1], phis[i]);
+    }
+    LLVMPositionBuilderAtEnd(e->b, exit);
+  }
+  free(phis);
+  return ok;
+}
+
 static bool em_op(Em *e, IrOp *op) {
   bool handled = false;
   switch (op->kind) {
   case IR_OP_FOR: return em_for(e, op);
+  case IR_OP_WHILE: return em_while(e, op);
   case IR_OP_ALLOC: return em_alloc(e, op);
   case IR_OP_VIEW:
     em_set(e, op->results[0], em_val(e, op->operands[0]));
     return true;
   case IR_OP_COPY: return em_copy(e, op);
+  case IR_OP_DIM_GET:
+  case IR_OP_DIM_SET: return em_dim_op(e, op);
   case IR_OP_LOAD:
   case IR_OP_VLOAD: return em_load(e, op);
   case IR_OP_STORE:
@@ -302,25 +386,27 @@ static bool em_weights(Em *e, const TargetRow *row) {
   return true;
 }
 
-/* <name>_main(inputs..., outputs..., workspace): the translated body. */
+/* <name>_main(inputs..., outputs..., workspace, dims): the translated
+ * body. */
 static bool em_main(Em *e) {
   IrFunc *f = e->m->main;
   int n = f->body->num_args;
-  LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 1));
-  for (int i = 0; i <= n; i++) ps[i] = e->ptr;
+  LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 2));
+  for (int i = 0; i <= n + 1; i++) ps[i] = e->ptr;
   LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps,
-                                    (unsigned)n + 1, 0);
+                                    (unsigned)n + 2, 0);
   free(ps);
   char *name = ir_arena_printf(e->m->arena, "%s_main", e->m->name);
   e->fn = LLVMAddFunction(e->mod, name, ft);
   LLVMSetLinkage(e->fn, LLVMInternalLinkage);
-  for (int i = 0; i <= n; i++) {
+  for (int i = 0; i <= n + 1; i++) {
     enum_attr(e, e->fn, (unsigned)i + 1, "noalias", 0);
     enum_attr(e, e->fn, (unsigned)i + 1, "nocapture", 0);
     if (i < n) em_set(e, f->body->args[i], LLVMGetParam(e->fn, (unsigned)i));
   }
   enum_attr(e, e->fn, (unsigned)n + 1, "align", TCC_WORKSPACE_ALIGN);
   e->workspace = LLVMGetParam(e->fn, (unsigned)n);
+  e->dims = LLVMGetParam(e->fn, (unsigned)n + 1);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, e->fn, "entry"));
   IrOp *y;
   if (!em_block(e, f->body, &y)) return false;
@@ -337,44 +423,103 @@ static void em_load_ptrs(Em *e, LLVMValueRef ptrs, int n, LLVMValueRef *out) {
   }
 }
 
-/* <name>_run(ctx, inputs, outputs): checks, unpacks, calls _main. */
+/* Does an input's type use sym k (so the caller gives its value)? */
+static bool input_uses_sym(const IrFunc *f, int k) {
+  for (int i = 0; i < f->num_inputs; i++) {
+    const IrType *t = &f->body->args[i]->type;
+    for (int d = 0; d < t->rank; d++)
+      if (t->dims[d].sym == k) return true;
+  }
+  return false;
+}
+
+/* In _run_dims: dims is not NULL and every run-time dim of an input lies in
+ * its LO..HI; otherwise returns the status from `bad`. */
+static void em_check_dims(Em *e, LLVMValueRef fn, LLVMValueRef dims,
+                          LLVMBasicBlockRef bad_null, LLVMBasicBlockRef bad_range) {
+  IrModule *m = e->m;
+  LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->c, fn, "dims");
+  LLVMBuildCondBr(e->b, LLVMBuildIsNull(e->b, dims, ""), bad_null, next);
+  LLVMPositionBuilderAtEnd(e->b, next);
+  LLVMValueRef saved = e->dims;
+  e->dims = dims;
+  for (int k = 0; k < m->num_syms; k++) {
+    const IrSym *s = &m->syms[k];
+    if (s->value >= 0 || !input_uses_sym(m->main, k)) continue;
+    LLVMValueRef v = em_dim(e, (IrDim){0, k});
+    LLVMValueRef out = LLVMBuildICmp(e->b, LLVMIntSLT, v, i64c(e, s->lo), "");
+    if (s->hi >= 0)
+      out = LLVMBuildOr(e->b, out, LLVMBuildICmp(e->b, LLVMIntSGT, v, i64c(e, s->hi), ""), "");
+    next = LLVMAppendBasicBlockInContext(e->c, fn, "dims");
+    LLVMBuildCondBr(e->b, out, bad_range, next);
+    LLVMPositionBuilderAtEnd(e->b, next);
+  }
+  e->dims = saved;
+}
+
+/* <name>_run(ctx, inputs, outputs), or for a model with run-time dims
+ * <name>_run_dims(ctx, dims, inputs, outputs): checks, unpacks, calls
+ * _main. */
 static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
   IrFunc *f = e->m->main;
+  bool dyn = ir_module_is_dynamic(e->m);
   LLVMTypeRef ps[7] = {e->ptr, e->i32, e->i64, e->i32, e->ptr, e->i32, e->ptr};
   LLVMTypeRef ct = LLVMFunctionType(e->i32, ps, 7, 0);
   LLVMValueRef check = LLVMAddFunction(e->mod, "tcc_rt_check", ct);
-  LLVMTypeRef rps[3] = {e->ptr, e->ptr, e->ptr};
-  LLVMTypeRef rt = LLVMFunctionType(e->i32, rps, 3, 0);
-  char *name = ir_arena_printf(e->m->arena, "%s_run", e->m->name);
+  LLVMTypeRef rps[4] = {e->ptr, e->ptr, e->ptr, e->ptr};
+  LLVMTypeRef rt = LLVMFunctionType(e->i32, rps, dyn ? 4 : 3, 0);
+  char *name = ir_arena_printf(e->m->arena, dyn ? "%s_run_dims" : "%s_run", e->m->name);
   LLVMValueRef fn = LLVMAddFunction(e->mod, name, rt);
-  LLVMValueRef ctx = LLVMGetParam(fn, 0), in = LLVMGetParam(fn, 1),
-               out = LLVMGetParam(fn, 2);
+  int p = dyn ? 1 : 0;
+  LLVMValueRef ctx = LLVMGetParam(fn, 0), in = LLVMGetParam(fn, (unsigned)p + 1),
+               out = LLVMGetParam(fn, (unsigned)p + 2);
+  LLVMValueRef dims = dyn ? LLVMGetParam(fn, 1) : LLVMConstNull(e->ptr);
   LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->c, fn, "entry");
   LLVMBasicBlockRef bad = LLVMAppendBasicBlockInContext(e->c, fn, "bad");
   LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->c, fn, "ok");
+  LLVMPositionBuilderAtEnd(e->b, bad);
+  LLVMValueRef st_phi = LLVMBuildPhi(e->b, e->i32, "");
+  LLVMBuildRet(e->b, st_phi);
   LLVMPositionBuilderAtEnd(e->b, entry);
   LLVMValueRef args[7] = {ctx, LLVMConstInt(e->i32, TCC_ABI_VERSION, 0),
                           i64c(e, f->workspace_size),
                           LLVMConstInt(e->i32, (unsigned)f->num_inputs, 0), in,
                           LLVMConstInt(e->i32, (unsigned)f->num_outputs, 0), out};
   LLVMValueRef st = LLVMBuildCall2(e->b, ct, check, args, 7, "");
+  LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
+  LLVMAddIncoming(st_phi, &st, &here, 1);
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, st, LLVMConstInt(e->i32, 0, 0), ""),
                   bad, ok);
-  LLVMPositionBuilderAtEnd(e->b, bad);
-  LLVMBuildRet(e->b, st);
   LLVMPositionBuilderAtEnd(e->b, ok);
+  if (dyn) {
+    /* Status blocks for a NULL dims array and a dim out of range. */
+    LLVMBasicBlockRef bad_null = LLVMAppendBasicBlockInContext(e->c, fn, "bad_null");
+    LLVMBasicBlockRef bad_range = LLVMAppendBasicBlockInContext(e->c, fn, "bad_range");
+    em_check_dims(e, fn, dims, bad_null, bad_range);
+    LLVMBasicBlockRef cont = LLVMGetInsertBlock(e->b);
+    LLVMValueRef codes[2] = {LLVMConstInt(e->i32, TCC_ERR_NULL_ARGUMENT, 0),
+                             LLVMConstInt(e->i32, TCC_ERR_DIM_OUT_OF_RANGE, 0)};
+    LLVMBasicBlockRef from[2] = {bad_null, bad_range};
+    for (int i = 0; i < 2; i++) {
+      LLVMPositionBuilderAtEnd(e->b, from[i]);
+      LLVMBuildBr(e->b, bad);
+    }
+    LLVMAddIncoming(st_phi, codes, from, 2);
+    LLVMPositionBuilderAtEnd(e->b, cont);
+  }
   /* struct tcc_ctx { u32 abi; u32 reserved; void *workspace; size_t size;
    * fn parallel_for; void *parallel_user; } in the target's layout. */
   LLVMTypeRef fields[6] = {e->i32, e->i32, e->ptr, size_ty, e->ptr, e->ptr};
   LLVMTypeRef ctx_ty = LLVMStructTypeInContext(e->c, fields, 6, 0);
   LLVMValueRef wsp = LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 2, "");
   int n = f->num_inputs + f->num_outputs;
-  LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 1));
+  LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 2));
   em_load_ptrs(e, in, f->num_inputs, cargs);
   em_load_ptrs(e, out, f->num_outputs, cargs + f->num_inputs);
   cargs[n] = LLVMBuildLoad2(e->b, e->ptr, wsp, "");
+  cargs[n + 1] = dims;
   LLVMBuildCall2(e->b, LLVMGlobalGetValueType(main_fn), main_fn, cargs,
-                 (unsigned)n + 1, "");
+                 (unsigned)n + 2, "");
   free(cargs);
   LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
   e->fn = fn;

@@ -76,6 +76,7 @@ typedef struct Em {
   LLVMBuilderRef b;
   LLVMValueRef fn;          /* the body function being filled */
   LLVMValueRef workspace;   /* i8 pointer argument of the body */
+  LLVMValueRef dims;        /* int64_t pointer argument: run-time dims by sym */
   LLVMValueRef *vals;       /* by IrValue id */
   LLVMTypeRef i1, i8, i32, i64, ptr;
 } Em;

@@ -10,7 +10,8 @@
 
 #include "ir.h"
 
-/* -shape=NAME:1x3x224x224 (rank 0 allowed) and -dim=PARAM=VALUE. */
+/* -shape=NAME:1x3x224x224 (rank 0 allowed) and -dim=PARAM=VALUE or
+ * -dim=PARAM=LO..HI (a run-time dim: value -1, any size in lo..hi). */
 typedef struct OnnxShapeBinding {
   const char *name;
   int rank;
@@ -22,6 +23,7 @@ typedef struct OnnxDimBinding {
   const char *param;
   int64_t value;
   bool used;
+  int64_t lo, hi; /* a run-time dim's range (value -1) */
 } OnnxDimBinding;
 
 /* -freeze=NAME:FILE.pb: a graph input that becomes a compile-time constant

@@ -325,6 +325,496 @@ static bool bind_results(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
 
 static bool control_node(OnnxCtx *c, const Onnx__NodeProto *n, IrLoc *loc);
 
+/* ------------------------------------------------- symbolic shape values */
+/* With run-time dims (-dim=seq=1..512), exporters compute reshape targets
+ * from Shape(x) at run time: Shape -> Gather -> Unsqueeze -> Concat ->
+ * Reshape, with Mul/Div/Add/Cast/Slice on the way.  Such a value is small
+ * and depends only on x's TYPE, so it is evaluated here, element by
+ * element, each a constant or k*sym.  It never becomes an IR value: a
+ * value whose elements all turn out constant becomes a weight (and folding
+ * goes on as usual); one that reaches Reshape or Expand as the shape is
+ * spelled in their int attribute (a sym dim is 0 "copy" or -1 "inferred"
+ * for Reshape, 1 "keep" for Expand) and the result type is checked against
+ * it; one that reaches Slice's starts/ends, Range's limit,
+ * ConstantOfShape's shape or Tile's repeats goes in as factors plus an
+ * `<input>_sym` attribute (sym_operands).  Any other use is an error naming
+ * the node. */
+typedef struct SymEl {
+  int64_t k; /* the constant, or the sym's factor */
+  int sym;   /* IrModule sym, or -1 for a constant */
+} SymEl;
+
+typedef struct SymVal {
+  IrElem elem;
+  int rank; /* 0 or 1 */
+  int n;    /* elements (1 when rank 0) */
+  SymEl e[IR_MAX_RANK];
+} SymVal;
+
+static SymVal *sym_get(OnnxCtx *c, const char *name) {
+  if (!*name || onnx_map_get(&c->values, name) || !c->symvals.arena) return NULL;
+  return onnx_map_get(&c->symvals, name);
+}
+
+static bool sym_is_const(const SymVal *s) {
+  for (int i = 0; i < s->n; i++)
+    if (s->e[i].sym >= 0) return false;
+  return true;
+}
+
+/* "[seq,4,64]" / "seq*2". */
+static const char *sym_str(OnnxCtx *c, const SymVal *s) {
+  char *out = ir_arena_printf(c->m->arena, "%s", s->rank ? "[" : "");
+  for (int i = 0; i < s->n; i++) {
+    const SymEl *e = &s->e[i];
+    const char *sep = i ? "," : "";
+    if (e->sym < 0)
+      out = ir_arena_printf(c->m->arena, "%s%s%lld", out, sep, (long long)e->k);
+    else if (e->k == 1)
+      out = ir_arena_printf(c->m->arena, "%s%s%s", out, sep, c->m->syms[e->sym].name);
+    else
+      out = ir_arena_printf(c->m->arena, "%s%s%s*%lld", out, sep, c->m->syms[e->sym].name,
+                            (long long)e->k);
+  }
+  return ir_arena_printf(c->m->arena, "%s%s", out, s->rank ? "]" : "");
+}
+
+/* A small integer constant (rank <= 1, at most 16 elements) as a SymVal. */
+static bool sym_from_weight(const IrValue *v, SymVal *s) {
+  uint64_t n = 0;
+  const IrType *t = &v->type;
+  if (!v->weight || !v->weight->data || t->rank > 1 ||
+      !(ir_elem_is_int(t->elem) || t->elem == IR_BOOL) || !ir_type_numel(t, &n) ||
+      n > IR_MAX_RANK || (t->rank == 0 && n != 1) ||
+      v->weight->nbytes < n * ir_elem_size(t->elem))
+    return false;
+  *s = (SymVal){.elem = t->elem, .rank = t->rank, .n = (int)n};
+  for (uint64_t i = 0; i < n; i++)
+    s->e[i] = (SymEl){ir_elem_load_i64(t->elem, v->weight->data, i), -1};
+  return true;
+}
+
+/* Binds output 0 of n: a weight when every element is known, else a
+ * symbolic value. */
+static bool sym_bind(OnnxCtx *c, const Onnx__NodeProto *n, const SymVal *s) {
+  const char *o = n->n_output ? node_out(n, 0) : "";
+  if (!*o) return true;
+  if (!sym_is_const(s)) {
+    SymVal *copy = ir_arena_alloc(c->m->arena, sizeof *copy);
+    *copy = *s;
+    onnx_map_put(&c->values, o, NULL);
+    onnx_map_put(&c->symvals, o, copy);
+    return true;
+  }
+  unsigned char data[IR_MAX_RANK * 8];
+  int64_t dims[1] = {s->n};
+  for (int i = 0; i < s->n; i++) ir_elem_store_i64(s->elem, data, (size_t)i, s->e[i].k);
+  IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, o),
+                              ir_type_tensor(s->elem, s->rank, dims), data,
+                              (size_t)s->n * ir_elem_size(s->elem), true);
+  onnx_map_put(&c->values, o, w->value);
+  return true;
+}
+
+static const Onnx__AttributeProto *node_attr(const Onnx__NodeProto *n, const char *name) {
+  for (size_t i = 0; i < n->n_attribute; i++)
+    if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
+      return n->attribute[i];
+  return NULL;
+}
+
+/* Input i as a SymVal: symbolic, or a small integer constant; absent
+ * inputs give false with *absent set. */
+static bool sym_input(OnnxCtx *c, const Onnx__NodeProto *n, size_t i, SymVal *s,
+                      bool *absent) {
+  const char *in = i < n->n_input ? node_in(n, i) : "";
+  if (absent) *absent = !*in;
+  if (!*in) return false;
+  SymVal *sv = sym_get(c, in);
+  if (sv) {
+    *s = *sv;
+    return true;
+  }
+  IrValue *v = onnx_map_get(&c->values, in);
+  return v && sym_from_weight(v, s);
+}
+
+/* An int list from attribute `name` or (opset >= from) constant input i. */
+static bool sym_ints(OnnxCtx *c, const Onnx__NodeProto *n, const char *name, size_t i,
+                     int from, int64_t *v, int *count) {
+  *count = -1;
+  if (c->opset >= from) {
+    SymVal s;
+    bool absent;
+    if (!sym_input(c, n, i, &s, &absent)) return absent;
+    if (!sym_is_const(&s)) return false;
+    *count = s.n;
+    for (int k = 0; k < s.n; k++) v[k] = s.e[k].k;
+    return true;
+  }
+  const Onnx__AttributeProto *a = node_attr(n, name);
+  if (!a) return true;
+  if (a->n_ints > IR_MAX_RANK) return false;
+  *count = (int)a->n_ints;
+  for (size_t k = 0; k < a->n_ints; k++) v[k] = a->ints[k];
+  return true;
+}
+
+/* a OP b on one element pair; false when the result is not a constant or
+ * k*sym (seq*seq, seq+1, seq/2 ...). */
+static bool sym_arith(char op, SymEl a, SymEl b, SymEl *r) {
+  if (a.sym < 0 && b.sym < 0) {
+    if (op == '/' && b.k == 0) return false;
+    *r = (SymEl){op == '+' ? a.k + b.k : op == '-' ? a.k - b.k
+                 : op == '*' ? a.k * b.k : a.k / b.k, -1};
+    return true;
+  }
+  switch (op) {
+  case '+': case '-': {
+    int64_t bk = op == '-' ? -b.k : b.k;
+    if (b.sym < 0 && b.k == 0) return *r = a, true;
+    if (a.sym < 0 && a.k == 0 && op == '+') return *r = b, true;
+    if (a.sym != b.sym) return false;
+    *r = a.k + bk ? (SymEl){a.k + bk, a.sym} : (SymEl){0, -1};
+    return true;
+  }
+  case '*':
+    if (a.sym >= 0 && b.sym >= 0) return false;
+    if (a.sym < 0) { SymEl t = a; a = b; b = t; }
+    *r = b.k ? (SymEl){a.k * b.k, a.sym} : (SymEl){0, -1};
+    return true;
+  default: /* '/': exact at every size only when the factor divides */
+    if (b.sym >= 0 || b.k == 0 || a.k % b.k) return false;
+    *r = (SymEl){a.k / b.k, a.sym};
+    return true;
+  }
+}
+
+/* a == b on one element pair, when the answer is the same at every size
+ * the sym can have; false when it is not. */
+static bool sym_equal(OnnxCtx *c, SymEl a, SymEl b, SymEl *r) {
+  if (a.sym < 0 && b.sym < 0) return *r = (SymEl){a.k == b.k, -1}, true;
+  if (a.sym < 0) { SymEl t = a; a = b; b = t; }
+  const IrSym *s = &c->m->syms[a.sym];
+  if (b.sym >= 0) { /* k1*x == k2*y */
+    if (b.sym == a.sym && b.k == a.k) return *r = (SymEl){1, -1}, true;
+    if (b.sym != a.sym || s->lo < 1) return false;
+    return *r = (SymEl){0, -1}, true; /* k1 != k2 and x > 0 */
+  }
+  /* k*x == b: false when b is outside k*[lo, hi] or not a multiple of k */
+  if (s->hi < 0 || (s->hi > 0 && (a.k > INT64_MAX / s->hi || a.k < -(INT64_MAX / s->hi))))
+    return false; /* unbounded, or k*hi overflows */
+  int64_t lo = a.k * s->lo, hi = a.k * s->hi;
+  if (lo > hi) { int64_t t = lo; lo = hi; hi = t; }
+  bool multiple = a.k == 1 || a.k == -1 || b.k % a.k == 0;
+  if (b.k >= lo && b.k <= hi && multiple) return false;
+  return *r = (SymEl){0, -1}, true;
+}
+
+/* Evaluates node n (some input symbolic, or Shape of a run-time tensor)
+ * into *r; false when it cannot (the caller names the node). */
+static bool sym_eval(OnnxCtx *c, const Onnx__NodeProto *n, const char *op, SymVal *r) {
+  SymVal a, b;
+  int64_t v[IR_MAX_RANK], v2[IR_MAX_RANK], v3[IR_MAX_RANK], v4[IR_MAX_RANK];
+  int cnt, cnt2, cnt3, cnt4;
+  const Onnx__AttributeProto *at;
+  if (!strcmp(op, "Shape") && (a = (SymVal){0}, sym_input(c, n, 0, &a, NULL))) {
+    *r = (SymVal){.elem = IR_I64, .rank = 1, .n = a.rank, .e = {{a.n, -1}}};
+    return true; /* the shape of a shape value: a constant */
+  }
+  if (!strcmp(op, "Shape")) {
+    IrValue *x = onnx_map_get(&c->values, node_in(n, 0));
+    int rank = x->type.rank;
+    int64_t s = (at = node_attr(n, "start")) ? at->i : 0;
+    int64_t e = (at = node_attr(n, "end")) ? at->i : rank;
+    s = s < 0 ? s + rank : s, e = e < 0 ? e + rank : e;
+    s = s < 0 ? 0 : s > rank ? rank : s, e = e < s ? s : e > rank ? rank : e;
+    *r = (SymVal){.elem = IR_I64, .rank = 1, .n = (int)(e - s)};
+    for (int64_t i = s; i < e; i++) {
+      IrDim d = x->type.dims[i];
+      int64_t fixed = ir_dim_fixed(c->m, d);
+      r->e[i - s] = fixed >= 0 ? (SymEl){fixed, -1} : (SymEl){1, d.sym};
+    }
+    return true;
+  }
+  if (!sym_input(c, n, 0, &a, NULL)) return false;
+  if (!strcmp(op, "Neg")) { /* x[:, -seq:] */
+    *r = a;
+    for (int i = 0; i < a.n; i++)
+      if (a.e[i].k == INT64_MIN) return false;
+      else r->e[i].k = -a.e[i].k;
+    return true;
+  }
+  if (!strcmp(op, "Identity") || !strcmp(op, "Cast")) {
+    at = node_attr(n, "to");
+    IrElem to = at ? onnx_elem(at->i) : a.elem;
+    if (!ir_elem_is_int(to)) return false;
+    *r = a, r->elem = to;
+    return true;
+  }
+  if (!strcmp(op, "Gather")) {
+    at = node_attr(n, "axis");
+    if (a.rank != 1 || (at && at->i != 0 && at->i != -1) || !sym_input(c, n, 1, &b, NULL) ||
+        !sym_is_const(&b))
+      return false;
+    *r = (SymVal){.elem = a.elem, .rank = b.rank, .n = b.n};
+    for (int i = 0; i < b.n; i++) {
+      int64_t k = b.e[i].k < 0 ? b.e[i].k + a.n : b.e[i].k;
+      if (k < 0 || k >= a.n) return false;
+      r->e[i] = a.e[k];
+    }
+    return true;
+  }
+  if (!strcmp(op, "Unsqueeze") || !strcmp(op, "Squeeze")) {
+    bool un = op[0] == 'U';
+    if (!sym_ints(c, n, "axes", 1, 13, v, &cnt)) return false;
+    /* a scalar to [x], and back */
+    bool axis0 = un ? cnt == 1 && (v[0] == 0 || v[0] == -1)
+                    : cnt < 0 || (cnt == 1 && (v[0] == 0 || v[0] == -1));
+    if (!axis0 || a.rank != (un ? 0 : 1) || a.n != 1) return false;
+    *r = a, r->rank = un;
+    return true;
+  }
+  if (!strcmp(op, "Concat")) {
+    *r = (SymVal){.elem = a.elem, .rank = 1};
+    for (size_t i = 0; i < n->n_input; i++) {
+      if (!sym_input(c, n, i, &b, NULL) || b.rank != 1 || r->n + b.n > IR_MAX_RANK)
+        return false;
+      for (int k = 0; k < b.n; k++) r->e[r->n++] = b.e[k];
+    }
+    return true;
+  }
+  if (!strcmp(op, "Slice")) {
+    if (a.rank != 1 || !sym_ints(c, n, "starts", 1, 10, v, &cnt) ||
+        !sym_ints(c, n, "ends", 2, 10, v2, &cnt2) || !sym_ints(c, n, "axes", 3, 10, v3, &cnt3) ||
+        !sym_ints(c, n, "steps", 4, 10, v4, &cnt4) || cnt != 1 || cnt2 != 1 ||
+        (cnt3 >= 0 && (cnt3 != 1 || (v3[0] != 0 && v3[0] != -1))) ||
+        (cnt4 >= 0 && (cnt4 != 1 || v4[0] != 1)))
+      return false;
+    int64_t s = v[0] < 0 ? v[0] + a.n : v[0], e = v2[0] < 0 ? v2[0] + a.n : v2[0];
+    s = s < 0 ? 0 : s > a.n ? a.n : s, e = e < s ? s : e > a.n ? a.n : e;
+    *r = (SymVal){.elem = a.elem, .rank = 1, .n = (int)(e - s)};
+    for (int64_t i = s; i < e; i++) r->e[i - s] = a.e[i];
+    return true;
+  }
+  if (!strcmp(op, "Reshape")) { /* a shape value reshaped to [] or [n] */
+    if (!sym_input(c, n, 1, &b, NULL) || !sym_is_const(&b) || b.n > 1 ||
+        (b.n == 1 && b.e[0].k != a.n && b.e[0].k != -1) || (b.n == 0 && a.n != 1))
+      return false;
+    *r = a, r->rank = b.n;
+    return true;
+  }
+  if (!strcmp(op, "Equal")) { /* the test of torch's expand(-1) pattern */
+    if (!sym_input(c, n, 1, &b, NULL) || (a.n != b.n && a.n != 1 && b.n != 1)) return false;
+    *r = a.n >= b.n ? a : b;
+    r->elem = IR_BOOL, r->rank = a.rank > b.rank ? a.rank : b.rank;
+    for (int i = 0; i < r->n; i++)
+      if (!sym_equal(c, a.e[a.n == 1 ? 0 : i], b.e[b.n == 1 ? 0 : i], &r->e[i])) return false;
+    return true;
+  }
+  if (!strcmp(op, "Where")) { /* a known condition picks elements */
+    SymVal x, y;
+    if (!sym_is_const(&a) || !sym_input(c, n, 1, &x, NULL) || !sym_input(c, n, 2, &y, NULL) ||
+        x.elem != y.elem)
+      return false;
+    int len = a.n > x.n ? a.n : x.n;
+    len = len > y.n ? len : y.n;
+    if ((a.n != len && a.n != 1) || (x.n != len && x.n != 1) || (y.n != len && y.n != 1))
+      return false;
+    *r = (SymVal){.elem = x.elem, .n = len, .rank = a.rank | x.rank | y.rank};
+    for (int i = 0; i < len; i++)
+      r->e[i] = a.e[a.n == 1 ? 0 : i].k ? x.e[x.n == 1 ? 0 : i] : y.e[y.n == 1 ? 0 : i];
+    return true;
+  }
+  static const char *const arith[4] = {"Add", "Sub", "Mul", "Div"};
+  for (int k = 0; k < 4; k++) {
+    if (strcmp(op, arith[k])) continue;
+    if (!sym_input(c, n, 1, &b, NULL) || (a.n != b.n && a.n != 1 && b.n != 1)) return false;
+    *r = a.n >= b.n ? a : b;
+    r->rank = a.rank > b.rank ? a.rank : b.rank;
+    for (int i = 0; i < r->n; i++)
+      if (!sym_arith("+-*/"[k], a.e[a.n == 1 ? 0 : i], b.e[b.n == 1 ? 0 : i], &r->e[i]))
+        return false;
+    return true;
+  }
+  return false;
+}
+
+static bool emit_node(OnnxCtx *c, const Onnx__NodeProto *n, int kind, IrValue **ins,
+                      size_t nin, IrLoc *loc, IrOp **out, const IrAttr *extra, int nextra);
+
+/* The shape operand of Reshape/Expand spelled as ints (see above); false
+ * after a diagnostic when a sym cannot be spelled there. */
+static bool sym_spell(OnnxCtx *c, const Onnx__NodeProto *n, const IrValue *x,
+                      const SymVal *s, bool expand, int64_t *out, const IrLoc *loc) {
+  const Onnx__AttributeProto *az = node_attr(n, "allowzero");
+  bool allowzero = az && az->i, inferred = false;
+  int off = expand ? s->n - x->type.rank : 0;
+  for (int i = 0; i < s->n; i++) {
+    const SymEl *e = &s->e[i];
+    out[i] = e->k;
+    if (e->sym < 0) {
+      inferred |= e->k == -1;
+      continue;
+    }
+    int j = i - off;
+    bool same = j >= 0 && j < x->type.rank && x->type.dims[j].sym == e->sym;
+    if (e->k == 1 && same && (expand || !allowzero)) {
+      out[i] = expand ? 1 : 0;
+    } else if (e->k == 1 && !expand && !inferred) {
+      out[i] = -1, inferred = true;
+    } else {
+      char ts[256];
+      diag_at(DIAG_ERROR, loc, "%s: the shape %s computed from run-time dims "
+              "cannot be applied to %s: each run-time dim of the result must be "
+              "a whole sym%s", loc->op_type, sym_str(c, s),
+              ir_type_str(c->m, &x->type, ts, sizeof ts),
+              expand ? " the input has at the same place" : ", at most one of them "
+                                                           "new to its place");
+      return false;
+    }
+  }
+  return true;
+}
+
+/* Reshape/Expand(x, symbolic shape): the op with its shape spelled as a
+ * constant, and its result type checked against the symbolic shape. */
+static bool sym_apply(OnnxCtx *c, const Onnx__NodeProto *n, const SymVal *s,
+                      IrLoc *loc) {
+  bool expand = !strcmp(loc->op_type, "Expand");
+  IrValue *x = onnx_map_get(&c->values, node_in(n, 0));
+  int64_t spelled[IR_MAX_RANK], dims[1] = {s->n};
+  if (!x || x->type.kind != IR_TYPE_TENSOR || n->n_input != 2 || s->rank != 1 ||
+      !sym_spell(c, n, x, s, expand, spelled, loc))
+    return false;
+  IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, node_in(n, 1)),
+                              ir_type_tensor(IR_I64, 1, dims), spelled,
+                              (size_t)s->n * 8, true);
+  IrValue *ins[2] = {x, w->value};
+  IrOp *op;
+  if (!emit_node(c, n, ir_op_by_onnx(loc->op_type), ins, 2, loc, &op, NULL, 0)) return false;
+  const IrType *t = &op->results[0]->type;
+  const Onnx__AttributeProto *az = node_attr(n, "allowzero");
+  bool ok = t->rank == (expand && x->type.rank > s->n ? x->type.rank : s->n);
+  for (int i = 0; ok && i < s->n; i++) {
+    const SymEl *e = &s->e[i];
+    IrDim d = t->dims[i + t->rank - s->n];
+    if (e->sym >= 0)
+      ok = d.sym == e->sym;
+    else if (expand ? e->k > 1 : e->k > 0 || (e->k == 0 && az && az->i))
+      ok = d.sym < 0 && d.size == e->k; /* else: kept, copied or inferred */
+  }
+  if (!ok) {
+    char ts[256];
+    diag_at(DIAG_ERROR, loc, "%s: the shape %s computed from run-time dims does not "
+            "match the result %s", loc->op_type, sym_str(c, s),
+            ir_type_str(c->m, t, ts, sizeof ts));
+  }
+  return ok;
+}
+
+/* Op inputs that may be computed from run-time dims: the op gets the
+ * elements' factors (or constants) as that constant input and, in the
+ * STRINGS attribute `<input>_sym`, each element's sym name ("" for a
+ * constant); its shape rule decides which forms it supports (Slice: ends
+ * `seq`, starts `-seq`; Range: limit `seq`; ConstantOfShape: any dim a
+ * whole sym; Tile: repeats `seq` of a dim of size 1). */
+static const struct {
+  const char *op;
+  size_t input;
+  const char *attr;
+} sym_uses[] = {
+    {"Slice", 1, "starts_sym"}, {"Slice", 2, "ends_sym"},
+    {"Range", 1, "limit_sym"}, {"ConstantOfShape", 0, "shape_sym"},
+    {"Tile", 1, "repeats_sym"},
+};
+
+#define SYM_USES (sizeof sym_uses / sizeof sym_uses[0])
+
+static const char *sym_use(const char *op, size_t i) {
+  for (size_t k = 0; k < SYM_USES; k++)
+    if (!strcmp(sym_uses[k].op, op) && sym_uses[k].input == i) return sym_uses[k].attr;
+  return NULL;
+}
+
+/* Node n, whose symbolic inputs all have a use above, as its op. */
+static bool sym_operands(OnnxCtx *c, const Onnx__NodeProto *n, IrLoc *loc) {
+  size_t nin = n->n_input;
+  while (nin && !*node_in(n, nin - 1)) nin--;
+  IrValue **ins = ir_arena_alloc(c->m->arena, sizeof *ins * (nin + 1));
+  IrAttr extra[IR_MAX_RANK];
+  int nextra = 0;
+  for (size_t i = 0; i < nin; i++) {
+    const char *in = node_in(n, i);
+    const SymVal *s = sym_get(c, in);
+    if (!*in) continue;
+    if (!s) {
+      if (!(ins[i] = onnx_map_get(&c->values, in))) {
+        diag_at(DIAG_ERROR, loc, "input '%s' is not produced by any node, "
+                "initializer or graph input", in);
+        return false;
+      }
+      continue;
+    }
+    unsigned char data[IR_MAX_RANK * 8];
+    const char **names = ir_arena_alloc(c->m->arena, sizeof *names * IR_MAX_RANK);
+    int64_t dims[1] = {s->n};
+    for (int k = 0; k < s->n; k++) {
+      ir_elem_store_i64(s->elem, data, (size_t)k, s->e[k].k);
+      names[k] = s->e[k].sym >= 0 ? c->m->syms[s->e[k].sym].name : "";
+    }
+    ins[i] = ir_weight_add(c->m, onnx_weight_name(c, in),
+                           ir_type_tensor(s->elem, s->rank, dims), data,
+                           (size_t)s->n * ir_elem_size(s->elem), true)->value;
+    extra[nextra++] = (IrAttr){.name = sym_use(loc->op_type, i), .kind = IR_ATTR_STRINGS,
+                               .n = s->n, .strings = names};
+  }
+  return emit_node(c, n, ir_op_by_onnx(loc->op_type), ins, nin, loc, NULL, extra, nextra);
+}
+
+/* A node with a symbolic input, or Shape of a tensor with run-time dims. */
+static bool sym_node(OnnxCtx *c, const Onnx__NodeProto *n, IrLoc *loc) {
+  const char *op = loc->op_type;
+  SymVal r, *shape = n->n_input > 1 ? sym_get(c, node_in(n, 1)) : NULL;
+  bool data_sym = n->n_input && sym_get(c, node_in(n, 0));
+  if (shape && !data_sym && (!strcmp(op, "Reshape") || !strcmp(op, "Expand")))
+    return sym_apply(c, n, shape, loc);
+  int uses = 0; /* symbolic inputs the op takes; -1: one it does not */
+  for (size_t i = 0; uses >= 0 && i < n->n_input; i++)
+    if (sym_get(c, node_in(n, i))) uses = sym_use(op, i) ? uses + 1 : -1;
+  if (uses > 0 && (c->opset >= 10 || strcmp(op, "Slice"))) return sym_operands(c, n, loc);
+  if (n->n_output == 1 && sym_eval(c, n, op, &r)) return sym_bind(c, n, &r);
+  for (size_t i = 0; i < n->n_input; i++) {
+    const SymVal *s = sym_get(c, node_in(n, i));
+    if (!s) continue;
+    const SymEl *e = s->e;
+    while (e->sym < 0) e++;
+    diag_at(DIAG_ERROR, loc, "%s: input '%s' is %s, computed from the run-time "
+            "dimension '%s'; tcc evaluates such values at compile time through "
+            "Shape, Gather, Slice, Concat, Unsqueeze, Squeeze, Cast, Add, Sub, Mul, "
+            "Div, Neg, Equal and Where (each element a constant or a multiple of one "
+            "run-time dim), and uses them only as the shape of Reshape, Expand or "
+            "ConstantOfShape, the starts and ends of Slice, the limit of Range and "
+            "the repeats of Tile", op,
+            node_in(n, i), sym_str(c, s), c->m->syms[e->sym].name);
+    return false;
+  }
+  diag_at(DIAG_ERROR, loc, "%s: cannot evaluate this shape computation at "
+          "compile time", op);
+  return false;
+}
+
+/* Does node n go through sym_node? */
+static bool sym_node_wanted(OnnxCtx *c, const Onnx__NodeProto *n, const char *op) {
+  if (!c->symvals.arena) onnx_map_init(&c->symvals, c->m->arena);
+  for (size_t i = 0; i < n->n_input; i++)
+    if (sym_get(c, node_in(n, i))) return true;
+  if (strcmp(op, "Shape") || n->n_input != 1 || n->n_output != 1) return false;
+  IrValue *x = onnx_map_get(&c->values, node_in(n, 0));
+  return x && x->type.kind == IR_TYPE_TENSOR && ir_type_is_dynamic(c->m, &x->type);
+}
+
+
 static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
   IrLoc loc = onnx_node_loc(c, n);
   const char *op_type = loc.op_type;
@@ -334,6 +824,7 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
             "supports only the default domain 'ai.onnx')", n->domain);
     return false;
   }
+  if (sym_node_wanted(c, n, op_type)) return sym_node(c, n, &loc);
   if (!strcmp(op_type, "If") || !strcmp(op_type, "Loop") || !strcmp(op_type, "Scan"))
     return control_node(c, n, &loc);
   if (!strcmp(op_type, "Constant")) {
@@ -346,20 +837,37 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
     diag_at(DIAG_ERROR, &loc, "unsupported operator '%s'", op_type);
     return false;
   }
-  const IrOpInfo *info = ir_op_info(kind);
-  size_t nin, nout = n->n_output;
-  while (nout && !*node_out(n, nout - 1)) nout--;
+  size_t nin;
   IrValue **ins = node_operands(c, n, &loc, &nin);
-  if (!ins || !check_count(&loc, "input", nin, info->min_operands,
-                           info->max_operands, op_type) ||
+  return ins && emit_node(c, n, kind, ins, nin, &loc, NULL, NULL, 0);
+}
+
+/* Node n as one op of `kind` over ins: imported, typed, bound and folded;
+ * *out (when not NULL) gets the op.  extra[] are attributes the frontend
+ * adds (the `<input>_sym` lists of sym_operands); a node's own attributes
+ * of those names are dropped, as ONNX has none. */
+static bool emit_node(OnnxCtx *c, const Onnx__NodeProto *n, int kind, IrValue **ins,
+                      size_t nin, IrLoc *locp, IrOp **out, const IrAttr *extra,
+                      int nextra) {
+  IrLoc loc = *locp;
+  const char *op_type = loc.op_type;
+  const IrOpInfo *info = ir_op_info(kind);
+  size_t nout = n->n_output;
+  while (nout && !*node_out(n, nout - 1)) nout--;
+  if (!check_count(&loc, "input", nin, info->min_operands, info->max_operands,
+                   op_type) ||
       !check_count(&loc, "output", nout, info->min_results, info->max_results,
                    op_type))
     return false;
   IrOp *op = ir_op_new(c->m, (IrOpKind)kind, (int)nin, ins, (int)nout, NULL);
   op->loc = loc;
+  if (out) *out = op;
   if (!node_attrs(c, n, op, &loc)) return false;
-  ir_block_append(c->m->main->body, op);
-  if (!info->import(c->m, op, c->opset) || !info->infer(c->m, op) ||
+  for (size_t i = 0; i < SYM_USES; i++) ir_attr_remove(op, sym_uses[i].attr);
+  for (int i = 0; i < nextra; i++) ir_attr_set(c->m, op, &extra[i]);
+  ir_block_append(c->block ? c->block : c->m->main->body, op);
+  if (!ir_op_check_dyn(c->m, op) || !info->import(c->m, op, c->opset) ||
+      !ir_infer_op(c->m, op) ||
       !bind_results(c, n, op, &loc))
     return false;
   /* Fold as we go, so an op that needs a constant operand (Reshape's shape
@@ -381,11 +889,12 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
  * imported and are restored afterwards, so each run of a body is a fresh
  * scope.  If with a known condition imports only the chosen branch; with a
  * run-time condition both branches are imported (ONNX ops have no side
- * effects) and each output is `where(cond, then, else)`.  Loop needs its
- * trip count and its condition known at compile time (a weight, a folded
- * value or a frozen input) and Scan a static sequence length: the body is
- * then unrolled, carried values flow from one copy to the next and scan
- * outputs are stacked with reshape + concat.  Unrolling is bounded by
+ * effects) and each output is `where(cond, then, else)`.  A Loop whose
+ * trip count and condition are known at compile time (a weight, a folded
+ * value or a frozen input) and a Scan (static sequence length) are
+ * unrolled: carried values flow from one copy to the next and scan outputs
+ * are stacked with reshape + concat; any other Loop becomes a `loop` op
+ * (cf_loop_op).  Unrolling is bounded by
  * CF_MAX_ITERS iterations and CF_MAX_VALUES values in the module; nesting
  * by the loader's message-depth limit. */
 #define CF_MAX_ITERS 4096
@@ -415,9 +924,11 @@ static const Onnx__AttributeProto *cf_attr(const Onnx__NodeProto *n, const char 
 /* One tensor op built by the expansion, imported, typed and folded. */
 static IrValue *cf_emit(OnnxCtx *c, IrOp *op, const IrLoc *loc, int opset) {
   op->loc = *loc;
-  ir_block_append(c->m->main->body, op);
+  ir_block_append(c->block ? c->block : c->m->main->body, op);
   const IrOpInfo *info = ir_op_info(op->kind);
-  if (!info->import(c->m, op, opset) || !info->infer(c->m, op)) return NULL;
+  if (!ir_op_check_dyn(c->m, op) || !info->import(c->m, op, opset) ||
+      !ir_infer_op(c->m, op))
+    return NULL;
   IrValue *folded[16];
   if (!ir_foldable(op)) return op->results[0];
   return ir_fold_op(c->m, op, folded) ? folded[0] : NULL;
@@ -624,6 +1135,43 @@ static int64_t cf_grow(OnnxCtx *c, IrValue ***lists, size_t n, int64_t cap) {
   return ncap;
 }
 
+/* A Loop whose trip count or condition is known only at run time (or too
+ * long to unroll): one `loop` op whose region is the body, imported once;
+ * the lower pass makes it a loop.while (ir/ops/control.c). */
+static bool cf_loop_op(OnnxCtx *c, const Onnx__NodeProto *n, const Onnx__GraphProto *g,
+                       IrValue *const *ins, size_t nin, const IrLoc *loc) {
+  size_t nv = nin > 2 ? nin - 2 : 0, nk = g->n_output - 1 - nv;
+  IrValue **ops = ir_arena_alloc(c->m->arena, sizeof *ops * (nv + 3));
+  ops[0] = nin > 0 ? ins[0] : NULL;
+  ops[1] = nin > 1 ? ins[1] : NULL;
+  for (size_t i = 0; i < nv; i++) ops[2 + i] = ins[2 + i];
+  IrOp *op = ir_op_new(c->m, IR_OP_LOOP, (int)nv + 2, ops, (int)(nv + nk), NULL);
+  op->loc = *loc;
+  IrBlock *body = ir_op_add_region(c->m, op);
+  IrValue **args = ir_arena_alloc(c->m->arena, sizeof *args * (nv + 3));
+  /* The iteration number and condition as the body declares them: [] or [1]. */
+  for (int k = 0; k < 2; k++) {
+    const Onnx__TypeProto *tp = g->input[k]->type;
+    bool one = tp && tp->value_case == ONNX__TYPE_PROTO__VALUE_TENSOR_TYPE &&
+               tp->tensor_type && tp->tensor_type->shape &&
+               tp->tensor_type->shape->n_dim == 1;
+    args[k] = ir_block_add_arg(c->m, body, ir_type_tensor(k ? IR_BOOL : IR_I64, one ? 1 : 0,
+                                                          (int64_t[]){1}));
+  }
+  for (size_t i = 0; i < nv; i++) args[2 + i] = ir_block_add_arg(c->m, body, ins[2 + i]->type);
+  IrBlock *outer = c->block;
+  IrValue **outs = ir_arena_alloc(c->m->arena, sizeof *outs * (g->n_output + 1));
+  c->block = body;
+  bool ok = cf_run(c, g, args, nv + 2, outs, loc);
+  c->block = outer;
+  if (!ok) return false;
+  IrOp *y = ir_op_new(c->m, IR_OP_YIELD_T, (int)g->n_output, outs, 0, NULL);
+  y->loc = *loc;
+  ir_block_append(body, y);
+  ir_block_append(c->block ? c->block : c->m->main->body, op);
+  return ir_infer_op(c->m, op) && cf_bind(c, n, op->results, nv + nk, loc);
+}
+
 /* Loop: carried values v, scan outputs stacked along axis 0. */
 static bool cf_loop(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, size_t nin,
                     const IrLoc *loc) {
@@ -640,19 +1188,13 @@ static bool cf_loop(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, s
             g->n_output, nv + 2, nv + 1);
     return false;
   }
+  /* Unrolled when the trip count and condition are known and short;
+   * otherwise a real loop. */
   int64_t trip = INT64_MAX, cond = 1;
   if ((nin > 0 && ins[0] && !cf_known(ins[0], &trip)) ||
-      (nin > 1 && ins[1] && !cf_known(ins[1], &cond))) {
-    diag_at(DIAG_ERROR, loc, "Loop: the trip count and the condition must be "
-            "known at compile time (initializers, constants or inputs frozen with "
-            "-freeze=NAME:FILE.pb)");
-    return false;
-  }
-  if (trip != INT64_MAX && trip > CF_MAX_ITERS && cond) {
-    diag_at(DIAG_ERROR, loc, "Loop: more than %d iterations; tcc unrolls loops "
-            "and refuses this one", CF_MAX_ITERS);
-    return false;
-  }
+      (nin > 1 && ins[1] && !cf_known(ins[1], &cond)) ||
+      (trip != INT64_MAX && trip > CF_MAX_ITERS))
+    return cf_loop_op(c, n, g, ins, nin, loc);
   size_t nk = g->n_output - 1 - nv;
   IrValue **args = ir_arena_alloc(c->m->arena, sizeof *args * (nv + 2));
   IrValue **outs = ir_arena_alloc(c->m->arena, sizeof *outs * (g->n_output + 1));
@@ -667,19 +1209,13 @@ static bool cf_loop(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, s
   }
   int64_t it = 0;
   for (; it < trip && cond; it++) {
-    if (it == CF_MAX_ITERS) {
-      diag_at(DIAG_ERROR, loc, "Loop: more than %d iterations; tcc unrolls loops "
-              "and refuses this one", CF_MAX_ITERS);
-      return false;
-    }
+    if (it == CF_MAX_ITERS) return cf_loop_op(c, n, g, ins, nin, loc);
     args[0] = cf_const_i64(c, IR_I64, it);
     args[1] = cf_const_i64(c, IR_BOOL, cond);
     if (!cf_run_iter(c, g, args, nv + 2, outs, it, loc)) return false;
-    if (!cf_known(outs[0], &cond)) {
-      diag_at(DIAG_ERROR, loc, "Loop: the body's condition output is known only at "
-              "run time; tcc needs it at compile time to unroll the loop");
-      return false;
-    }
+    /* A condition known only at run time: the copies made so far are
+     * dead code (dce drops them); the loop stays a loop. */
+    if (!cf_known(outs[0], &cond)) return cf_loop_op(c, n, g, ins, nin, loc);
     for (size_t i = 0; i < nv; i++) args[2 + i] = outs[1 + i];
     if (it == cap) cap = cf_grow(c, scans, nk, cap);
     for (size_t k = 0; k < nk; k++) scans[k][it] = outs[1 + nv + k];
@@ -912,6 +1448,12 @@ static IrValue *output_value(OnnxCtx *c, const Onnx__ValueInfoProto *vi) {
   IrLoc loc = onnx_file_loc(c);
   const char *name = vi->name ? vi->name : "";
   IrValue *v = *name ? onnx_map_get(&c->values, name) : NULL;
+  const SymVal *s = !v && c->symvals.arena ? sym_get(c, name) : NULL;
+  if (s) {
+    diag_at(DIAG_ERROR, &loc, "output '%s' is the shape %s computed from run-time "
+            "dims; tcc cannot output it yet", name, sym_str(c, s));
+    return NULL;
+  }
   if (!v) {
     diag_at(DIAG_ERROR, &loc, "output '%s' is not produced by any node, "
             "initializer or graph input", name);

@@ -62,6 +62,10 @@ typedef struct OnnxCtx {
   Onnx__GraphProto *g;
   OnnxMap values;           /* ONNX name -> IrValue* */
   OnnxMap wnames;           /* weight names already taken */
+  OnnxMap symvals;          /* ONNX name -> shape value computed from run-time
+                               dims (onnx_graph.c; arena set on first use) */
+  IrBlock *block;           /* where ops go: a loop body's region, or NULL
+                               for the main function's body */
   const char *iter_suffix;  /* ".i3" inside an unrolled loop body: keeps the
                                names of each copy's values distinct */
   OnnxMapped *files;        /* external data files, mapped once each */

@@ -138,12 +138,13 @@ static OnnxDimBinding *find_dim(OnnxCtx *c, const char *param) {
   return NULL;
 }
 
-/* Static size of dim k of input `name`: the -shape binding, the -dim
- * binding of its symbol, an earlier binding of the symbol, or 1 for an
- * unbound dim 0 (with a warning).  Symbols are recorded with their value. */
+/* Dim k of input `name`: the -shape binding, the -dim binding of its
+ * symbol, an earlier binding of the symbol, or 1 for an unbound dim 0 (with
+ * a warning), as a static size; or the symbol itself when -dim gives it a
+ * range (a run-time dim).  Symbols are recorded with their value. */
 static bool input_dim(OnnxCtx *c, const char *name, int k,
                       const Onnx__TensorShapeProto__Dimension *d,
-                      const OnnxShapeBinding *sb, int64_t *out) {
+                      const OnnxShapeBinding *sb, IrDim *out) {
   IrLoc loc = onnx_file_loc(c);
   bool is_value = d && d->value_case ==
                            ONNX__TENSOR_SHAPE_PROTO__DIMENSION__VALUE_DIM_VALUE;
@@ -163,7 +164,7 @@ static bool input_dim(OnnxCtx *c, const char *name, int k,
               (long long)d->dim_value);
       return false;
     }
-    *out = d->dim_value;
+    *out = (IrDim){d->dim_value, -1};
     return true;
   }
   /* A name the IR cannot spell gets no symbol (it still binds by -dim). */
@@ -171,6 +172,24 @@ static bool input_dim(OnnxCtx *c, const char *name, int k,
   IrSym *s = sym >= 0 ? &c->m->syms[sym] : NULL;
   OnnxDimBinding *db = param ? find_dim(c, param) : NULL;
   int64_t v = s && s->value >= 0 ? s->value : -1;
+  if (db && db->value < 0) { /* -dim=P=LO..HI */
+    db->used = true;
+    if (!s || sb) {
+      diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') %s", name, k, param,
+              sb ? "has both a -shape size and a -dim range"
+                 : "cannot be a run-time dimension (its name is not an identifier)");
+      return false;
+    }
+    if (s->value >= 0) {
+      diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') is bound to %lld "
+              "elsewhere", name, k, param, (long long)s->value);
+      return false;
+    }
+    s->lo = db->lo;
+    s->hi = db->hi;
+    *out = (IrDim){0, sym};
+    return true;
+  }
   if (db) v = db->value, db->used = true;
   if (sb && db && sb->dims[k] != db->value) {
     diag_at(DIAG_ERROR, &loc, "input '%s': -shape gives dimension %d ('%s') "
@@ -205,8 +224,13 @@ static bool input_dim(OnnxCtx *c, const char *name, int k,
             (long long)s->value);
     return false;
   }
+  if (s && s->value < 0 && s->hi >= 0) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') is a run-time "
+            "dimension elsewhere; -dim gives it a range", name, k, param);
+    return false;
+  }
   if (s) s->value = v;
-  *out = v;
+  *out = (IrDim){v, -1};
   return true;
 }
 
@@ -252,12 +276,11 @@ static bool input_type(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
             "says rank %zu", name, sb->rank, rank);
     return false;
   }
-  int64_t dims[IR_MAX_RANK];
+  *t = (IrType){.kind = IR_TYPE_TENSOR, .elem = e, .rank = (int)rank};
   for (size_t k = 0; k < rank; k++)
     if (!input_dim(c, name, (int)k, tt->shape ? tt->shape->dim[k] : NULL, sb,
-                   &dims[k]))
+                   &t->dims[k]))
       return false;
-  *t = ir_type_tensor(e, (int)rank, dims);
   return onnx_check_numel(t, &loc, ir_arena_printf(c->m->arena, "input '%s'",
                                                    name), NULL);
 }
@@ -350,8 +373,13 @@ static bool check_bindings_used(OnnxCtx *c) {
   for (int i = 0; i < c->o->num_dims; i++) {
     OnnxDimBinding *d = &c->o->dims[i];
     if (!d->used) {
-      diag_at(DIAG_ERROR, &loc, "-dim=%s=%lld: the model has no symbolic "
-              "dimension named '%s'", d->param, (long long)d->value, d->param);
+      if (d->value < 0)
+        diag_at(DIAG_ERROR, &loc, "-dim=%s=%lld..%lld: the model has no symbolic "
+                "dimension named '%s'", d->param, (long long)d->lo, (long long)d->hi,
+                d->param);
+      else
+        diag_at(DIAG_ERROR, &loc, "-dim=%s=%lld: the model has no symbolic "
+                "dimension named '%s'", d->param, (long long)d->value, d->param);
       return false;
     }
   }
@@ -371,7 +399,8 @@ static bool check_binding_values(OnnxCtx *c) {
     }
   }
   for (int i = 0; i < c->o->num_dims; i++)
-    if (!c->o->dims[i].param || c->o->dims[i].value < 0) {
+    if (!c->o->dims[i].param ||
+        (c->o->dims[i].value < 0 && c->o->dims[i].hi < c->o->dims[i].lo)) {
       diag_at(DIAG_ERROR, &loc, "-dim=%s: invalid binding",
               c->o->dims[i].param ? c->o->dims[i].param : "");
       return false;

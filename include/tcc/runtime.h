@@ -29,6 +29,7 @@ typedef enum tcc_status {
   TCC_ERR_ABI_MISMATCH = 2,         /* ctx->abi_version != the model's */
   TCC_ERR_WORKSPACE_TOO_SMALL = 3,  /* ctx->workspace_size < required */
   TCC_ERR_WORKSPACE_MISALIGNED = 4, /* workspace not TCC_WORKSPACE_ALIGN-aligned */
+  TCC_ERR_DIM_OUT_OF_RANGE = 5,     /* a run-time dim outside its LO..HI */
 } tcc_status;
 
 /* Runs body(arg, lo, hi) over [0, n), possibly split across threads.

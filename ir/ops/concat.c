@@ -5,9 +5,11 @@
  * split sizes, an input from opset 13, become the attribute; equal parts are
  * made explicit once the input type is known).  Both lower to one loop nest
  * per piece that copies it at its offset along the axis; zero-size pieces
- * emit nothing.
+ * emit nothing.  Run-time dims (OPF_DYN) may be anywhere off the axis;
+ * along it a sum like seq+1 has no type, so the axis must be static (or
+ * one input's sym with the others empty).
  */
-#include "datamove.h"
+#include "dyndims.h"
 
 static bool concat_import(IrModule *m, IrOp *op, int opset) {
   int64_t axis;
@@ -22,7 +24,7 @@ static bool concat_import(IrModule *m, IrOp *op, int opset) {
 
 /* Checks one input against input 0: same element type, rank and dims off
  * the axis. */
-static bool concat_check(const IrOp *op, int k, const int64_t *d0,
+static bool concat_check(const IrModule *m, const IrOp *op, int k, const int64_t *d0,
                          const int64_t *dk, int axis) {
   const IrType *t0 = &op->operands[0]->type, *tk = &op->operands[k]->type;
   if (tk->elem != t0->elem) {
@@ -37,18 +39,19 @@ static bool concat_check(const IrOp *op, int k, const int64_t *d0,
   }
   for (int d = 0; d < t0->rank; d++)
     if (d != axis && dk[d] != d0[d]) {
+      char a[64], b[64];
       diag_at(DIAG_ERROR, &op->loc,
-              "Concat: input %d has size %lld in dim %d but input 0 has %lld", k,
-              (long long)dk[d], d, (long long)d0[d]);
+              "Concat: input %d has size %s in dim %d but input 0 has %s", k,
+              dd_dim_str(m, dk[d], a, sizeof a), d, dd_dim_str(m, d0[d], b, sizeof b));
       return false;
     }
   return true;
 }
 
-static bool concat_infer(IrOp *op) {
+static bool concat_infer(const IrModule *m, IrOp *op) {
   int64_t d0[IR_MAX_RANK], dk[IR_MAX_RANK], axis_v;
   int axis;
-  if (!dm_static_input(op, 0, d0) || !dm_attr_int(op, "axis", 1, &axis_v))
+  if (!dd_input(op, 0, d0) || !dm_attr_int(op, "axis", 1, &axis_v))
     return false;
   int rank = op->operands[0]->type.rank;
   if (rank == 0) {
@@ -56,14 +59,23 @@ static bool concat_infer(IrOp *op) {
     return false;
   }
   if (!dm_axis(op, "axis", axis_v, rank, &axis)) return false;
-  int64_t total = d0[axis];
-  for (int k = 1; k < op->num_operands; k++) {
-    if (!dm_static_input(op, k, dk) || !concat_check(op, k, d0, dk, axis))
-      return false;
-    total += dk[axis];
+  int64_t total = 0, sym = 0;
+  int nsym = 0;
+  for (int k = 0; k < op->num_operands; k++) {
+    if (!dd_input(op, k, dk) || !concat_check(m, op, k, d0, dk, axis)) return false;
+    if (DD_IS_SYM(dk[axis]))
+      sym = dk[axis], nsym++;
+    else
+      total += dk[axis];
   }
-  d0[axis] = total;
-  dm_set_result(op, 0, op->operands[0]->type.elem, rank, d0);
+  if (nsym > 1 || (nsym && total)) {
+    diag_at(DIAG_ERROR, &op->loc, "Concat: along axis %d the inputs have run-time "
+            "sizes; their sum has no type (only static sizes, or one run-time "
+            "size and empty inputs)", axis);
+    return false;
+  }
+  d0[axis] = nsym ? sym : total;
+  dd_set_result(op, 0, op->operands[0]->type.elem, rank, d0);
   return true;
 }
 
@@ -77,7 +89,7 @@ static void copy_piece(LwCtx *c, IrValue *src, IrValue *dst, int axis,
   IrValue *iv[IR_MAX_RANK], *idx[IR_MAX_RANK];
   LwNest nest;
   for (int d = 0; d < rank; d++) dims[d] = lw_dim(small, d);
-  if (dm_numel(rank, dims) == 0) return;
+  if (dd_has_zero(rank, dims)) return;
   lw_nest_begin(c, &nest, rank, dims, iv);
   for (int d = 0; d < rank; d++) idx[d] = iv[d];
   idx[axis] = dm_affine(c, iv[axis], 1, offset);
@@ -94,7 +106,7 @@ static bool concat_lower(LwCtx *c, IrOp *op) {
   int64_t offset = 0;
   for (int k = 0; k < op->num_operands; k++) {
     copy_piece(c, c->in[k], c->out[0], axis, offset, true);
-    offset += lw_dim(c->in[k], axis);
+    if (!DD_IS_SYM(lw_dim(c->in[k], axis))) offset += lw_dim(c->in[k], axis);
   }
   return true;
 }
@@ -154,13 +166,19 @@ static bool split_sizes(const IrOp *op, int64_t dim, int64_t *sizes) {
   return true;
 }
 
-static bool split_infer(IrOp *op) {
+static bool split_infer(const IrModule *m, IrOp *op) {
   int64_t in[IR_MAX_RANK], axis_v, sizes[256], out[IR_MAX_RANK];
   int axis;
-  if (!dm_static_input(op, 0, in) || !dm_attr_int(op, "axis", 0, &axis_v))
+  if (!dd_input(op, 0, in) || !dm_attr_int(op, "axis", 0, &axis_v))
     return false;
   int rank = op->operands[0]->type.rank;
   if (!dm_axis(op, "axis", axis_v, rank, &axis)) return false;
+  if (DD_IS_SYM(in[axis])) {
+    char b[64];
+    diag_at(DIAG_ERROR, &op->loc, "Split: axis %d has the run-time size %s; "
+            "tcc splits only static axes", axis, dd_dim_str(m, in[axis], b, sizeof b));
+    return false;
+  }
   if (op->num_results > 256) {
     diag_at(DIAG_ERROR, &op->loc, "Split: more than 256 outputs");
     return false;
@@ -168,7 +186,7 @@ static bool split_infer(IrOp *op) {
   if (!split_sizes(op, in[axis], sizes)) return false;
   for (int k = 0; k < op->num_results; k++) {
     for (int d = 0; d < rank; d++) out[d] = d == axis ? sizes[k] : in[d];
-    dm_set_result(op, k, op->operands[0]->type.elem, rank, out);
+    dd_set_result(op, k, op->operands[0]->type.elem, rank, out);
   }
   return true;
 }
@@ -190,8 +208,7 @@ bool op_concat_import(IrModule *m, IrOp *op, int opset) {
 }
 
 bool op_concat_infer(IrModule *m, IrOp *op) {
-  (void)m;
-  return op->kind == IR_OP_CONCAT ? concat_infer(op) : split_infer(op);
+  return op->kind == IR_OP_CONCAT ? concat_infer(m, op) : split_infer(m, op);
 }
 
 bool op_concat_lower(LwCtx *c, IrOp *op) {

@@ -11,10 +11,16 @@
  *   trilu(x) {k, upper}
  * `value`, `start`, `limit` and `delta` are FLOAT attributes for float
  * element types and INT otherwise, so integer values stay exact.
+ *
+ * Run-time dims (OPF_DYN): a shape or limit computed from them by the
+ * frontend (`torch.ones(1, seq)`, `torch.arange(seq)`) arrives with the
+ * STRINGS attribute shape_sym / limit_sym (dyndims.h).  ConstantOfShape
+ * takes a whole sym as any dim; Range a limit `seq` from start 0 with delta
+ * 1, giving [seq].
  */
 #include <math.h>
 
-#include "datamove.h"
+#include "dyndims.h"
 
 /* Reads element 0 of weight w into op's attribute `name` (INT or FLOAT by
  * element type). */
@@ -76,18 +82,31 @@ static bool cos_import(IrModule *m, IrOp *op) {
   return true;
 }
 
-static bool cos_infer(IrOp *op) {
+static bool cos_infer(const IrModule *m, IrOp *op) {
   const int64_t *shape;
-  int n;
+  int64_t dims[IR_MAX_RANK];
+  int n, syms[IR_MAX_RANK];
   bool ok = dm_attr_ints(op, "shape", &n, &shape) && n >= 0 && n <= IR_MAX_RANK &&
             attr_dtype(op) != IR_ELEM_NONE;
-  for (int i = 0; ok && i < n; i++) ok = shape[i] >= 0;
+  for (int i = 0; ok && i < n; i++) ok = (dims[i] = shape[i]) >= 0;
   if (!ok) {
     diag_at(DIAG_ERROR, &op->loc, "ConstantOfShape: needs attributes 'dtype' "
             "and 'shape' (at most 16 non-negative dims)");
     return false;
   }
-  dm_set_result(op, 0, attr_dtype(op), n, shape);
+  if (!dd_attr_syms(m, op, "shape_sym", n, dims, syms)) return false;
+  for (int i = 0; i < n; i++) {
+    if (syms[i] < 0) continue;
+    if (shape[i] != 1) {
+      diag_at(DIAG_ERROR, &op->loc, "ConstantOfShape: dim %d of the shape is "
+              "%s*%lld, computed from the run-time dimension '%s'; a run-time dim "
+              "must be a whole sym", i, m->syms[syms[i]].name, (long long)shape[i],
+              m->syms[syms[i]].name);
+      return false;
+    }
+    dims[i] = LW_DYN_DIM(syms[i]);
+  }
+  dd_set_result(op, 0, attr_dtype(op), n, dims);
   return true;
 }
 
@@ -98,7 +117,7 @@ static void fill_buffer(LwCtx *c, IrValue *out, IrValue *v) {
   LwNest nest;
   int rank = lw_rank(out);
   for (int i = 0; i < rank; i++) dims[i] = lw_dim(out, i);
-  if (dm_numel(rank, dims) == 0) return;
+  if (dd_has_zero(rank, dims)) return;
   lw_nest_begin(c, &nest, rank, dims, iv);
   lw_store(c, v, out, iv);
   lw_nest_end(c, &nest);
@@ -186,8 +205,29 @@ static int64_t range_count(const IrOp *op) {
   return span > 0 ? (span + d - 1) / d : (-span + -d - 1) / -d;
 }
 
-static bool range_infer(IrOp *op) {
-  int64_t n = range_count(op);
+static bool range_infer(const IrModule *m, IrOp *op) {
+  int64_t n, limit = 1;
+  int sym;
+  if (!dd_attr_syms(m, op, "limit_sym", 1, &limit, &sym)) return false;
+  if (ir_attr_get(op, "limit_sym")) {
+    IrElem e = attr_dtype(op);
+    bool f = ir_elem_is_float(e);
+    bool simple = f ? ir_attr_float(op, "start", 1) == 0 && ir_attr_float(op, "delta", 0) == 1 &&
+                          ir_attr_float(op, "limit", 0) == 1
+                    : ir_attr_int(op, "start", 1) == 0 && ir_attr_int(op, "delta", 0) == 1 &&
+                          ir_attr_int(op, "limit", 0) == 1;
+    if (!simple) {
+      const IrAttr *a = ir_attr_get(op, "limit_sym");
+      diag_at(DIAG_ERROR, &op->loc, "Range: the limit is computed from the run-time "
+              "dimension '%s'; tcc supports only Range(0, %s, 1)", a->strings[0],
+              a->strings[0]);
+      return false;
+    }
+    n = sym >= 0 ? LW_DYN_DIM(sym) : limit; /* [seq], or a bound sym's value */
+    dd_set_result(op, 0, e, 1, &n);
+    return true;
+  }
+  n = range_count(op);
   if (attr_dtype(op) == IR_ELEM_NONE || n < 0) {
     diag_at(DIAG_ERROR, &op->loc, "Range: delta must be non-zero and the "
             "element count finite");
@@ -204,7 +244,7 @@ static void range_lower(LwCtx *c, const IrOp *op) {
   if (n == 0) return;
   IrValue *start = attr_const(c, op, "start", e), *delta = attr_const(c, op, "delta", e);
   IrValue *i;
-  IrOp *loop = lw_for_begin(c, lw_index(c, 0), lw_index(c, n), 1, &i);
+  IrOp *loop = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, n), 1, &i);
   IrValue *v = lw_bin(c, IR_OP_A_ADD, start,
                       lw_bin(c, IR_OP_A_MUL, lw_cast(c, i, e), delta));
   lw_store(c, v, c->out[0], &i);
@@ -322,11 +362,10 @@ bool op_fill_import(IrModule *m, IrOp *op, int opset) {
 }
 
 bool op_fill_infer(IrModule *m, IrOp *op) {
-  (void)m;
   switch (op->kind) {
-  case IR_OP_CONSTANT_OF_SHAPE: return cos_infer(op);
+  case IR_OP_CONSTANT_OF_SHAPE: return cos_infer(m, op);
   case IR_OP_EYE_LIKE: return eye_infer(op);
-  case IR_OP_RANGE: return range_infer(op);
+  case IR_OP_RANGE: return range_infer(m, op);
   case IR_OP_ONE_HOT: return onehot_infer(op);
   default: return trilu_infer(op);
   }

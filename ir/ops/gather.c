@@ -9,9 +9,15 @@
  * bad index can never read outside the buffer.
  *
  * The lowerings loop over the output in row-major order (contiguous stores)
- * and gather loads.
+ * and gather loads.  All three take run-time dims (OPF_DYN) in data and
+ * indices alike (an embedding lookup over seq tokens, a row of a seq axis):
+ * they only pass through to the result, and the clamp reads the axis size
+ * at run time.  GatherElements' indices may be smaller than the data off
+ * the axis: a run-time dim there must be the data's, or a static data dim
+ * must hold its upper bound; GatherND's index depth (the last indices dim)
+ * must be static.
  */
-#include "datamove.h"
+#include "dyndims.h"
 
 static bool gather_import(IrModule *m, IrOp *op) {
   const char *name = op->kind == IR_OP_GATHER_ND ? "batch_dims" : "axis";
@@ -22,7 +28,7 @@ static bool gather_import(IrModule *m, IrOp *op) {
 }
 
 static bool check_indices(const IrOp *op, int64_t *data, int64_t *ind) {
-  if (!dm_static_input(op, 0, data) || !dm_static_input(op, 1, ind)) return false;
+  if (!dd_input(op, 0, data) || !dd_input(op, 1, ind)) return false;
   IrElem e = op->operands[1]->type.elem;
   if (e != IR_I32 && e != IR_I64) {
     diag_at(DIAG_ERROR, &op->loc, "%s: indices must be i32 or i64, not %s",
@@ -49,60 +55,76 @@ static bool gather_infer(IrOp *op) {
   for (int i = 0; i < axis; i++) out[k++] = data[i];
   for (int i = 0; i < q; i++) out[k++] = ind[i];
   for (int i = axis + 1; i < r; i++) out[k++] = data[i];
-  dm_set_result(op, 0, op->operands[0]->type.elem, k, out);
+  dd_set_result(op, 0, op->operands[0]->type.elem, k, out);
   return true;
 }
 
-static bool gather_elements_infer(IrOp *op) {
+/* Can an indices dim i be at most the data dim d at every size? */
+static bool fits(const IrModule *m, int64_t i, int64_t d) {
+  if (i == d) return true;
+  if (DD_IS_SYM(i)) return !DD_IS_SYM(d) && dd_hi(m, i) >= 0 && dd_hi(m, i) <= d;
+  return DD_IS_SYM(d) ? i <= dd_lo(m, d) : i <= d;
+}
+
+static bool gather_elements_infer(const IrModule *m, IrOp *op) {
   int64_t data[IR_MAX_RANK], ind[IR_MAX_RANK];
   int axis, r = 0;
   if (!check_indices(op, data, ind)) return false;
   r = op->operands[0]->type.rank;
   if (!dm_axis(op, "axis", ir_attr_int(op, "axis", 0), r, &axis)) return false;
   bool ok = op->operands[1]->type.rank == r;
-  for (int i = 0; ok && i < r; i++) ok = i == axis || ind[i] <= data[i];
+  for (int i = 0; ok && i < r; i++) ok = i == axis || fits(m, ind[i], data[i]);
   if (!ok) {
     char a[256], b[256];
     diag_at(DIAG_ERROR, &op->loc,
             "GatherElements: indices %s do not fit data %s (same rank, no "
-            "larger dim off the axis)", dm_type_str(op, 1, a, sizeof a),
-            dm_type_str(op, 0, b, sizeof b));
+            "larger dim off the axis)",
+            dd_type_str(m, op, 1, a, sizeof a), dd_type_str(m, op, 0, b, sizeof b));
     return false;
   }
-  dm_set_result(op, 0, op->operands[0]->type.elem, r, ind);
+  dd_set_result(op, 0, op->operands[0]->type.elem, r, ind);
   return true;
 }
 
-static bool gather_nd_infer(IrOp *op) {
+static bool gather_nd_infer(const IrModule *m, IrOp *op) {
   int64_t data[IR_MAX_RANK], ind[IR_MAX_RANK], out[IR_MAX_RANK];
   if (!check_indices(op, data, ind)) return false;
   int r = op->operands[0]->type.rank, q = op->operands[1]->type.rank, n = 0;
   int64_t b = ir_attr_int(op, "batch_dims", 0);
   int64_t k = q > 0 ? ind[q - 1] : -1;
-  bool ok = q >= 1 && b >= 0 && b < q && b < r && k >= 1 && k <= r - b;
+  bool ok = q >= 1 && b >= 0 && b < q && b < r && k >= 1 && k <= r - b; /* k static */
   for (int i = 0; ok && i < b; i++) ok = ind[i] == data[i];
   if (!ok || q - 1 + r - b - k > IR_MAX_RANK) {
+    char t[256], d[64];
+    size_t len = (size_t)snprintf(t, sizeof t, "[");
+    for (int i = 0; i < q && len < sizeof t; i++)
+      len += (size_t)snprintf(t + len, sizeof t - len, "%s%s", i ? "," : "",
+                              dd_dim_str(m, ind[i], d, sizeof d));
     diag_at(DIAG_ERROR, &op->loc,
-            "GatherND: indices of shape %s do not fit data of rank %d with "
-            "batch_dims %lld", dm_ints_str((char[256]){0}, 256, q, ind), r,
-            (long long)b);
+            "GatherND: indices of shape %s] do not fit data of rank %d with batch_dims "
+            "%lld%s", t, r, (long long)b,
+            q > 0 && DD_IS_SYM(ind[q - 1]) ? " (the last indices dim must be static)" : "");
     return false;
   }
   for (int i = 0; i < q - 1; i++) out[n++] = ind[i];
   for (int i = (int)(b + k); i < r; i++) out[n++] = data[i];
-  dm_set_result(op, 0, op->operands[0]->type.elem, n, out);
+  dd_set_result(op, 0, op->operands[0]->type.elem, n, out);
   return true;
 }
 
-/* Loads an index, wraps a negative one by dim and clamps into [0, dim). */
+/* Loads an index, wraps a negative one by dim and clamps into [0, dim)
+ * (dim static or a run-time code). */
 static IrValue *load_index(LwCtx *c, IrValue *ind, IrValue *const *idx,
                            int64_t dim) {
   IrValue *v = lw_cast(c, lw_load(c, ind, idx), IR_INDEX);
   IrValue *zero = lw_index(c, 0);
   IrValue *neg = lw_cmp(c, "lt", v, zero);
-  v = lw_select(c, neg, lw_bin(c, IR_OP_A_ADD, v, lw_index(c, dim)), v);
+  IrValue *n = lw_dim_index(c, dim);
+  v = lw_select(c, neg, lw_bin(c, IR_OP_A_ADD, v, n), v);
   v = lw_bin(c, IR_OP_A_MAX, v, zero);
-  return lw_bin(c, IR_OP_A_MIN, v, lw_index(c, dim - 1));
+  IrValue *last = DD_IS_SYM(dim) ? lw_bin(c, IR_OP_A_SUB, n, lw_index(c, 1))
+                                 : lw_index(c, dim - 1);
+  return lw_bin(c, IR_OP_A_MIN, v, last);
 }
 
 /* Opens a nest over all of out's dims; false (nothing emitted) if empty. */
@@ -110,7 +132,7 @@ static bool out_nest(LwCtx *c, LwNest *nest, IrValue **iv) {
   int64_t dims[IR_MAX_RANK];
   int rank = lw_rank(c->out[0]);
   for (int i = 0; i < rank; i++) dims[i] = lw_dim(c->out[0], i);
-  if (dm_numel(rank, dims) == 0) return false;
+  if (dd_has_zero(rank, dims)) return false;
   lw_nest_begin(c, nest, rank, dims, iv);
   return true;
 }
@@ -164,11 +186,10 @@ bool op_gather_import(IrModule *m, IrOp *op, int opset) {
 }
 
 bool op_gather_infer(IrModule *m, IrOp *op) {
-  (void)m;
   switch (op->kind) {
   case IR_OP_GATHER: return gather_infer(op);
-  case IR_OP_GATHER_ELEMENTS: return gather_elements_infer(op);
-  default: return gather_nd_infer(op);
+  case IR_OP_GATHER_ELEMENTS: return gather_elements_infer(m, op);
+  default: return gather_nd_infer(m, op);
   }
 }
 

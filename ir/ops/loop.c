@@ -99,10 +99,57 @@ bool op_for_verify(IrModule *m, IrOp *op) {
   return true;
 }
 
+static bool is_bool(const IrValue *v) {
+  return v->type.kind == IR_TYPE_SCALAR && v->type.elem == IR_BOOL;
+}
+
+/* loop.while(%c, inits...) (iter args...) { ... loop.yield(%c_next,
+ * next...) }: no induction variable; the body always ends in loop.yield,
+ * since it always gives the next condition. */
+bool op_while_verify(IrModule *m, IrOp *op) {
+  TypeStr a;
+  int n = op->num_operands - 1;
+  if (!is_bool(op->operands[0]))
+    return bad(op, "expects a bool condition, got %s", tstr(m, op->operands[0], &a));
+  if (op->num_results != n)
+    return bad(op, "has %d iteration values but %d results", n, op->num_results);
+  IrBlock *body = op->num_regions == 1 ? op->regions[0] : NULL;
+  if (!body || body->num_args != n)
+    return bad(op, "expects a body with %d arguments (the iteration values)", n);
+  for (int i = 0; i < n; i++) {
+    IrValue *init = op->operands[1 + i];
+    if (!is_val(init))
+      return bad(op, "iteration value %d is %s, expected a scalar or vector", i, tstr(m, init, &a));
+    if (!same_type(init, op->results[i]) || !same_type(init, body->args[i]))
+      return bad(op, "iteration value %d is %s but its result or body argument differs", i,
+                 tstr(m, init, &a));
+  }
+  if (!body->last || body->last->kind != IR_OP_YIELD)
+    return bad(op, "body must end in 'loop.yield' (the next condition, then %d iteration values)",
+               n);
+  return true;
+}
+
+/* In loop.for: the next iteration values.  In loop.while: the next
+ * condition, then the next iteration values. */
 bool op_yield_verify(IrModule *m, IrOp *op) {
   TypeStr a, b;
   IrOp *loop = op->parent ? op->parent->parent_op : NULL;
-  if (!loop || loop->kind != IR_OP_FOR) return bad(op, "must be inside 'loop.for'");
+  if (!loop || (loop->kind != IR_OP_FOR && loop->kind != IR_OP_WHILE))
+    return bad(op, "must be inside 'loop.for' or 'loop.while'");
+  if (loop->kind == IR_OP_WHILE) { /* checked against the inits: results are the loop's job */
+    int n = loop->num_operands - 1;
+    if (op->num_operands != 1 + n)
+      return bad(op, "yields %d values, the loop.while expects its condition and %d iteration "
+                 "values", op->num_operands, n);
+    if (!is_bool(op->operands[0]))
+      return bad(op, "condition is %s, expected bool", tstr(m, op->operands[0], &a));
+    for (int i = 0; i < n; i++)
+      if (!same_type(op->operands[1 + i], loop->operands[1 + i]))
+        return bad(op, "value %d is %s, the loop's iteration value %d is %s", 1 + i,
+                   tstr(m, op->operands[1 + i], &a), i, tstr(m, loop->operands[1 + i], &b));
+    return true;
+  }
   if (op->num_operands != loop->num_results)
     return bad(op, "yields %d values, the loop has %d iteration values", op->num_operands,
                loop->num_results);
@@ -118,8 +165,9 @@ bool op_alloc_verify(IrModule *m, IrOp *op) {
   TypeStr a;
   const IrAttr *off = ir_attr_get(op, "offset");
   IrValue *r = op->results[0];
-  if (r->type.kind != IR_TYPE_BUFFER || !ir_type_is_static(&r->type))
-    return bad(op, "expects a static buffer result, got %s", tstr(m, r, &a));
+  uint64_t bytes;
+  if (r->type.kind != IR_TYPE_BUFFER || !ir_type_nbytes_bound(m, &r->type, &bytes))
+    return bad(op, "expects a buffer of bounded size, got %s", tstr(m, r, &a));
   if (off && (off->kind != IR_ATTR_INT || off->i < 0))
     return bad(op, "expects int attribute 'offset' >= 0");
   return true;
@@ -194,6 +242,30 @@ bool op_store_verify(IrModule *m, IrOp *op) {
 }
 
 /* ----------------------------------------------------------- arithmetic */
+/* dim.get {sym="N"} : index reads a run-time dim; dim.set(%n) {sym="N"}
+ * writes one (a data-dependent size, before any buffer of that size is
+ * touched). */
+static bool dim_sym_ok(IrModule *m, const IrOp *op) {
+  const char *name = ir_attr_string(op, "sym", NULL);
+  if (!name) return bad(op, "expects string attribute 'sym'");
+  if (ir_sym_find(m, name) < 0) return bad(op, "names no sym '%s'", name);
+  return true;
+}
+
+bool op_dim_get_verify(IrModule *m, IrOp *op) {
+  TypeStr a;
+  if (!is_index(op->results[0]))
+    return bad(op, "expects an index result, got %s", tstr(m, op->results[0], &a));
+  return dim_sym_ok(m, op);
+}
+
+bool op_dim_set_verify(IrModule *m, IrOp *op) {
+  TypeStr a;
+  if (!is_index(op->operands[0]))
+    return bad(op, "expects an index operand, got %s", tstr(m, op->operands[0], &a));
+  return dim_sym_ok(m, op);
+}
+
 bool op_const_verify(IrModule *m, IrOp *op) {
   TypeStr a;
   IrValue *r = op->results[0];

@@ -11,8 +11,75 @@
  *
  * MatMul's 1-D operands are handled by viewing A as [1,K] and B as [K,1]
  * and the output as [batch..., M, N]; batch dims broadcast numpy-style.
+ *
+ * Run-time dims (OPF_DYN) may stand anywhere in MatMul's shapes and in
+ * Gemm's M, N, K: dims are carried as lw_dim codes (LW_DYN_DIM for a sym),
+ * loop bounds come from lw_dim_index, and a run-time N takes the row form
+ * (static shapes choose exactly as before).  A K or batch dim that is a
+ * sym on one side must be the same sym on the other (or, for a batch dim,
+ * 1): a sym against a size could not be checked until run time.
  */
+#include <stdio.h>
+
 #include "nn_util.h"
+
+/* nn_check_operand, except that operand i may have run-time dims: the check
+ * runs on a stand-in of the operand whose run-time dims read 1. */
+static bool mm_check_operand(const IrOp *op, int i, const char *what,
+                             unsigned classes) {
+  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
+  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
+    return nn_check_operand(op, i, what, classes);
+  IrValue tmp = *v, *ops[IR_MAX_RANK + 4];
+  IR_ASSERT(i < (int)(sizeof ops / sizeof *ops));
+  for (int k = 0; k < tmp.type.rank; k++)
+    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
+  for (int k = 0; k < i; k++) ops[k] = op->operands[k];
+  ops[i] = &tmp;
+  IrOp o = *op;
+  o.operands = ops, o.num_operands = i + 1;
+  return nn_check_operand(&o, i, what, classes);
+}
+
+/* Dims of a tensor/buffer as lw_dim codes (a sym comes back LW_DYN_DIM). */
+static int mm_dims(const IrValue *v, int64_t *dims) {
+  for (int i = 0; i < v->type.rank; i++) dims[i] = lw_dim(v, i);
+  return v->type.rank;
+}
+
+/* A type from dims that may hold LW_DYN_DIM codes. */
+static IrType mm_type(IrTypeKind kind, IrElem e, int rank, const int64_t *dims) {
+  IrType t = {.kind = kind, .elem = e, .rank = rank};
+  for (int i = 0; i < rank; i++)
+    t.dims[i] = LW_DIM_IS_DYN(dims[i]) ? (IrDim){0, (int)(-2 - dims[i])}
+                                       : (IrDim){dims[i], -1};
+  return t;
+}
+
+static bool mm_all_static(int n, const int64_t *dims) {
+  for (int i = 0; i < n; i++)
+    if (LW_DIM_IS_DYN(dims[i])) return false;
+  return true;
+}
+
+/* nn_view for dims that may be run-time. */
+static IrValue *mm_view(LwCtx *c, IrValue *buf, int rank, const int64_t *dims) {
+  if (mm_all_static(rank, dims)) return nn_view(c, buf, rank, dims);
+  IrType t = mm_type(IR_TYPE_BUFFER, buf->type.elem, rank, dims);
+  if (buf->type.kind == IR_TYPE_BUFFER && ir_type_equal(&t, &buf->type)) return buf;
+  return ir_build1(&c->b, IR_OP_VIEW, 1, &buf, t);
+}
+
+/* A dim for a message: its size or its sym's name. */
+static const char *mm_dim_str(const IrModule *m, int64_t d, char *buf, size_t n) {
+  if (LW_DIM_IS_DYN(d)) {
+    int sym = (int)(-2 - d);
+    snprintf(buf, n, "%s", m && sym < m->num_syms ? m->syms[sym].name : "?");
+  } else {
+    snprintf(buf, n, "%lld", (long long)d);
+  }
+  return buf;
+}
 
 /* ------------------------------------------------------------- MatMul */
 
@@ -28,16 +95,17 @@ typedef struct MmShape {
   int64_t M, K, N;
 } MmShape;
 
-static bool mm_shape(const IrOp *op, MmShape *s) {
+static bool mm_shape(const IrModule *m, const IrOp *op, MmShape *s) {
   const IrValue *A = op->operands[0], *B = op->operands[1];
-  int ra = nn_dims(A, s->a), rb = nn_dims(B, s->b);
+  int ra = mm_dims(A, s->a), rb = mm_dims(B, s->b);
   if (ra == 1) s->a[1] = s->a[0], s->a[0] = 1, ra = 2;
   if (rb == 1) s->b[1] = 1, rb = 2;
   s->ra = ra, s->rb = rb;
   s->M = s->a[ra - 2], s->K = s->a[ra - 1], s->N = s->b[rb - 1];
   if (s->b[rb - 2] != s->K) {
-    diag_at(DIAG_ERROR, &op->loc, "MatMul: A has K=%lld but B has K=%lld",
-            (long long)s->K, (long long)s->b[rb - 2]);
+    char ka[64], kb[64];
+    diag_at(DIAG_ERROR, &op->loc, "MatMul: A has K=%s but B has K=%s",
+            mm_dim_str(m, s->K, ka, sizeof ka), mm_dim_str(m, s->b[rb - 2], kb, sizeof kb));
     return false;
   }
   s->r = ra > rb ? ra : rb;
@@ -45,8 +113,10 @@ static bool mm_shape(const IrOp *op, MmShape *s) {
     int ia = i - (s->r - ra), ib = i - (s->r - rb);
     int64_t da = ia >= 0 ? s->a[ia] : 1, db = ib >= 0 ? s->b[ib] : 1;
     if (da != db && da != 1 && db != 1) {
-      diag_at(DIAG_ERROR, &op->loc, "MatMul: batch dims %lld and %lld are not "
-              "broadcastable", (long long)da, (long long)db);
+      char sa[64], sb[64];
+      diag_at(DIAG_ERROR, &op->loc, "MatMul: batch dims %s and %s are not "
+              "broadcastable", mm_dim_str(m, da, sa, sizeof sa),
+              mm_dim_str(m, db, sb, sizeof sb));
       return false;
     }
     s->y[i] = da == 1 ? db : da;
@@ -56,9 +126,8 @@ static bool mm_shape(const IrOp *op, MmShape *s) {
 }
 
 bool op_matmul_infer(IrModule *m, IrOp *op) {
-  (void)m;
-  if (!nn_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
-      !nn_check_operand(op, 1, "B", NN_FLOAT | NN_INT) ||
+  if (!mm_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
+      !mm_check_operand(op, 1, "B", NN_FLOAT | NN_INT) ||
       !nn_check_rank_min(op, 0, "A", 1) || !nn_check_rank_min(op, 1, "B", 1))
     return false;
   IrElem e = op->operands[0]->type.elem;
@@ -68,14 +137,14 @@ bool op_matmul_infer(IrModule *m, IrOp *op) {
     return false;
   }
   MmShape s;
-  if (!mm_shape(op, &s)) return false;
+  if (!mm_shape(m, op, &s)) return false;
   /* drop the M / N dims that 1-D operands added */
   int64_t dims[IR_MAX_RANK];
   int r = 0;
   for (int i = 0; i < s.r - 2; i++) dims[r++] = s.y[i];
   if (op->operands[0]->type.rank > 1) dims[r++] = s.M;
   if (op->operands[1]->type.rank > 1) dims[r++] = s.N;
-  op->results[0]->type = ir_type_tensor(e, r, dims);
+  op->results[0]->type = mm_type(IR_TYPE_TENSOR, e, r, dims);
   return true;
 }
 
@@ -97,8 +166,8 @@ static void mm_row_body(LwCtx *c, const MmShape *s, IrValue *A, IrValue *B,
   IrValue *zero = lw_const_f(c, ce, 0), *k, *j, *acc;
   IrOp *lj, *lk;
   if (dot) {
-    lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->N), 1, &j);
-    lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, s->K), 1, 1, &zero,
+    lj = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->N), 1, &j);
+    lk = lw_for_begin_iter(c, lw_index(c, 0), lw_dim_index(c, s->K), 1, 1, &zero,
                            &k, &acc);
     ai[s->ra - 1] = k, bi[s->rb - 2] = k, bi[s->rb - 1] = j;
     IrValue *sum = nn_madd(c, nn_load(c, A, ai), nn_load(c, B, bi), acc);
@@ -108,14 +177,14 @@ static void mm_row_body(LwCtx *c, const MmShape *s, IrValue *A, IrValue *B,
     lw_for_end(c, lj);
     return;
   }
-  lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->N), 1, &j);
+  lj = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->N), 1, &j);
   yi[s->r - 1] = j;
   lw_store(c, zero, Y, yi);
   lw_for_end(c, lj);
-  lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->K), 1, &k);
+  lk = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->K), 1, &k);
   ai[s->ra - 1] = k;
   IrValue *a = lw_load(c, A, ai);
-  lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->N), 1, &j);
+  lj = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->N), 1, &j);
   bi[s->rb - 2] = k, bi[s->rb - 1] = j, yi[s->r - 1] = j;
   lw_store(c, nn_madd(c, a, lw_load(c, B, bi), lw_load(c, Y, yi)), Y, yi);
   lw_for_end(c, lj);
@@ -124,11 +193,13 @@ static void mm_row_body(LwCtx *c, const MmShape *s, IrValue *A, IrValue *B,
 
 bool op_matmul_lower(LwCtx *c, IrOp *op) {
   MmShape s;
-  if (!mm_shape(op, &s)) return false;
-  IrValue *A = nn_view(c, c->in[0], s.ra, s.a);
-  IrValue *B = nn_view(c, c->in[1], s.rb, s.b);
-  IrValue *Y = nn_view(c, c->out[0], s.r, s.y);
-  bool dot = s.N < 4 || nn_calc_elem(Y->type.elem) != Y->type.elem;
+  if (!mm_shape(c->m, op, &s)) return false;
+  IrValue *A = mm_view(c, c->in[0], s.ra, s.a);
+  IrValue *B = mm_view(c, c->in[1], s.rb, s.b);
+  IrValue *Y = mm_view(c, c->out[0], s.r, s.y);
+  /* a run-time N is taken as wide: the row form */
+  bool dot = (!LW_DIM_IS_DYN(s.N) && s.N < 4) ||
+             nn_calc_elem(Y->type.elem) != Y->type.elem;
   IrValue *ivs[IR_MAX_RANK], *ai[IR_MAX_RANK], *bi[IR_MAX_RANK];
   LwNest nest;
   lw_nest_begin(c, &nest, s.r - 1, s.y, ivs); /* batch dims and i */
@@ -156,9 +227,8 @@ bool op_gemm_import(IrModule *m, IrOp *op, int opset) {
 }
 
 bool op_gemm_infer(IrModule *m, IrOp *op) {
-  (void)m;
-  if (!nn_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
-      !nn_check_operand(op, 1, "B", NN_FLOAT | NN_INT))
+  if (!mm_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
+      !mm_check_operand(op, 1, "B", NN_FLOAT | NN_INT))
     return false;
   const IrType *ta = &op->operands[0]->type, *tb = &op->operands[1]->type;
   if (ta->rank != 2 || tb->rank != 2) {
@@ -172,31 +242,33 @@ bool op_gemm_infer(IrModule *m, IrOp *op) {
     return false;
   }
   int tA = ir_attr_int(op, "transA", 0) != 0, tB = ir_attr_int(op, "transB", 0) != 0;
-  int64_t M = ir_type_dim(ta, tA), K = ir_type_dim(ta, !tA);
-  int64_t K2 = ir_type_dim(tb, tB), N = ir_type_dim(tb, !tB);
+  const IrValue *A = op->operands[0], *B = op->operands[1];
+  int64_t M = lw_dim(A, tA), K = lw_dim(A, !tA);
+  int64_t K2 = lw_dim(B, tB), N = lw_dim(B, !tB);
   if (K != K2) {
-    diag_at(DIAG_ERROR, &op->loc, "Gemm: A has K=%lld but B has K=%lld",
-            (long long)K, (long long)K2);
+    char ka[64], kb[64];
+    diag_at(DIAG_ERROR, &op->loc, "Gemm: A has K=%s but B has K=%s",
+            mm_dim_str(m, K, ka, sizeof ka), mm_dim_str(m, K2, kb, sizeof kb));
     return false;
   }
   int64_t dims[2] = {M, N};
   if (op->num_operands > 2 && op->operands[2]) {
-    if (!nn_check_operand(op, 2, "C", NN_FLOAT | NN_INT)) return false;
+    if (!mm_check_operand(op, 2, "C", NN_FLOAT | NN_INT)) return false;
     const IrType *tc = &op->operands[2]->type;
     bool ok = tc->rank <= 2 && tc->elem == ta->elem;
     for (int i = 0; ok && i < tc->rank; i++) {
-      int64_t d = ir_type_dim(tc, i);
+      int64_t d = lw_dim(op->operands[2], i);
       ok = d == 1 || d == dims[2 - tc->rank + i];
     }
     if (!ok) {
-      char buf[128];
+      char buf[128], sm[64], sn[64];
       diag_at(DIAG_ERROR, &op->loc, "Gemm: C of type %s does not broadcast to "
-              "[%lld,%lld]", ir_type_str(m, tc, buf, sizeof buf), (long long)M,
-              (long long)N);
+              "[%s,%s]", ir_type_str(m, tc, buf, sizeof buf),
+              mm_dim_str(m, M, sm, sizeof sm), mm_dim_str(m, N, sn, sizeof sn));
       return false;
     }
   }
-  op->results[0]->type = ir_type_tensor(ta->elem, 2, dims);
+  op->results[0]->type = mm_type(IR_TYPE_TENSOR, ta->elem, 2, dims);
   return true;
 }
 
@@ -234,8 +306,8 @@ static IrValue *gemm_scale(LwCtx *c, const GemmCtx *g, IrValue *v) {
 
 static void gemm_dot(LwCtx *c, const GemmCtx *g, IrValue *i) {
   IrValue *j, *k, *acc, *zero = lw_const_f(c, g->ce, 0);
-  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->N), 1, &j);
-  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, g->K), 1, 1, &zero,
+  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, g->N), 1, &j);
+  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), lw_dim_index(c, g->K), 1, 1, &zero,
                                &k, &acc);
   IrValue *sum = nn_madd(c, gemm_load_a(c, g, i, k), gemm_load_b(c, g, k, j), acc);
   lw_for_end_iter(c, lk, 1, &sum);
@@ -247,13 +319,13 @@ static void gemm_dot(LwCtx *c, const GemmCtx *g, IrValue *i) {
 
 static void gemm_rows(LwCtx *c, const GemmCtx *g, IrValue *i) {
   IrValue *j, *k;
-  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->N), 1, &j);
+  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, g->N), 1, &j);
   IrValue *init = gemm_c_term(c, g, i, j);
   lw_store(c, init ? init : lw_const_f(c, g->ce, 0), g->Y, (IrValue *[]){i, j});
   lw_for_end(c, lj);
-  IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->K), 1, &k);
+  IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, g->K), 1, &k);
   IrValue *a = gemm_scale(c, g, gemm_load_a(c, g, i, k));
-  lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->N), 1, &j);
+  lj = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, g->N), 1, &j);
   IrValue *yi[2] = {i, j};
   lw_store(c, nn_madd(c, a, gemm_load_b(c, g, k, j), lw_load(c, g->Y, yi)), g->Y, yi);
   lw_for_end(c, lj);
@@ -270,9 +342,10 @@ bool op_gemm_lower(LwCtx *c, IrOp *op) {
       .ce = nn_calc_elem(lw_elem(c->out[0])),
   };
   g.K = lw_dim(g.A, g.tA ? 0 : 1);
-  bool dot = g.tB || g.N < 4 || g.ce != lw_elem(g.Y);
+  /* a run-time N is taken as wide: the row form */
+  bool dot = g.tB || (!LW_DIM_IS_DYN(g.N) && g.N < 4) || g.ce != lw_elem(g.Y);
   IrValue *i;
-  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, g.M), 1, &i);
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, g.M), 1, &i);
   if (dot)
     gemm_dot(c, &g, i);
   else

@@ -257,7 +257,7 @@ void nn_iter_nest_begin(LwCtx *c, NnIterNest *nest, int rank,
   nest->rank = rank, nest->n = n;
   for (int i = 0; i < rank; i++) {
     IrValue *l = lo ? lo[i] : lw_index(c, 0);
-    IrValue *h = hi ? hi[i] : lw_index(c, hi_c[i]);
+    IrValue *h = hi ? hi[i] : lw_dim_index(c, hi_c[i]);
     IrValue *body[8];
     IR_ASSERT(n <= 8);
     nest->loops[i] = lw_for_begin_iter(c, l, h, 1, n, vals, &ivs[i], body);

@@ -16,8 +16,44 @@
  * LRN sums squares over a window of channels:
  *   y = x / (bias + alpha / size * sum_{c' in window(c)} x[c']^2) ^ beta
  * with the window [c - floor((size-1)/2), c + ceil((size-1)/2)] clipped.
+ *
+ * LayerNorm takes run-time dims (OPF_DYN): dims are carried as lw_dim codes,
+ * loop bounds and the element count come from dim.get where a dim is a
+ * run-time one.  A run-time normalized dim works where Scale and B are 1
+ * along it (they are static tensors); otherwise it is refused by name.
  */
 #include "nn_util.h"
+
+/* nn_check_operand, except that operand i may have run-time dims: the check
+ * runs on a stand-in of the operand whose run-time dims read 1. */
+static bool norm_check_operand(const IrOp *op, int i, const char *what,
+                               unsigned classes) {
+  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
+  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
+    return nn_check_operand(op, i, what, classes);
+  IrValue tmp = *v, *ops[1];
+  IR_ASSERT(i == 0);
+  for (int k = 0; k < tmp.type.rank; k++)
+    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
+  ops[0] = &tmp;
+  IrOp o = *op;
+  o.operands = ops, o.num_operands = 1;
+  return nn_check_operand(&o, i, what, classes);
+}
+
+/* Dims of a tensor/buffer as lw_dim codes (a sym comes back LW_DYN_DIM). */
+static int norm_dims(const IrValue *v, int64_t *dims) {
+  for (int i = 0; i < v->type.rank; i++) dims[i] = lw_dim(v, i);
+  return v->type.rank;
+}
+
+/* A tensor type from dims that may hold LW_DYN_DIM codes. */
+static IrType norm_tensor(IrElem e, int rank, const int64_t *dims) {
+  IrType t = ir_type_tensor(e, rank, dims);
+  for (int i = 0; i < rank; i++)
+    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
+  return t;
+}
 
 /* ------------------------------------------------------------- import */
 
@@ -111,6 +147,14 @@ static bool norm_check_bcast(IrModule *m, const IrOp *op, int i, const char *wha
   for (int k = 0; ok && k < t->rank; k++) {
     int64_t d = ir_type_dim(t, k), want = x[r - t->rank + k];
     ok = d == 1 || d == want;
+    if (!ok && LW_DIM_IS_DYN(want)) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: normalized dim %d of X is the run-time "
+              "dimension '%s', along which input %s (%lld) does not broadcast; "
+              "give it one size with -dim=%s=VALUE", nn_name(op),
+              r - t->rank + k, m->syms[-2 - want].name, what, (long long)d,
+              m->syms[-2 - want].name);
+      return false;
+    }
   }
   if (ok) return true;
   char buf[128];
@@ -132,14 +176,14 @@ static bool norm_infer_layer(IrModule *m, IrOp *op, const int64_t *x, int r) {
   int64_t st[IR_MAX_RANK];
   for (int i = 0; i < r; i++) st[i] = i < axis ? x[i] : 1;
   for (int i = 1; i < op->num_results; i++)
-    op->results[i]->type = ir_type_tensor(u, r, st);
+    op->results[i]->type = norm_tensor(u, r, st);
   return true;
 }
 
 bool op_norm_infer(IrModule *m, IrOp *op) {
-  if (!nn_check_operand(op, 0, "X", NN_FLOAT)) return false;
+  if (!norm_check_operand(op, 0, "X", NN_FLOAT)) return false;
   int64_t x[IR_MAX_RANK];
-  int r = nn_dims(op->operands[0], x);
+  int r = norm_dims(op->operands[0], x);
   IrElem e = op->operands[0]->type.elem;
   bool red[IR_MAX_RANK];
   int min_rank = op->kind == IR_OP_LAYER_NORM ? 1 : op->kind == IR_OP_MVN ? 0 : 3;
@@ -171,8 +215,11 @@ typedef struct NormCtx {
 /* A nest over the reduced dims carrying n values; fills s->idx. */
 static void norm_nest_begin(LwCtx *c, NormCtx *s, NnIterNest *nest, int n,
                             IrValue **vals) {
-  IrValue *ivs[IR_MAX_RANK];
-  nn_iter_nest_begin(c, nest, s->nr, NULL, NULL, s->rdims, n, vals, ivs);
+  IrValue *ivs[IR_MAX_RANK], *hi[IR_MAX_RANK];
+  bool dyn = false;
+  for (int i = 0; i < s->nr; i++) dyn |= LW_DIM_IS_DYN(s->rdims[i]);
+  for (int i = 0; dyn && i < s->nr; i++) hi[i] = lw_dim_index(c, s->rdims[i]);
+  nn_iter_nest_begin(c, nest, s->nr, NULL, dyn ? hi : NULL, s->rdims, n, vals, ivs);
   for (int i = 0; i < s->nr; i++) s->idx[s->redd[i]] = ivs[i];
 }
 
@@ -211,7 +258,10 @@ static void norm_group(LwCtx *c, IrOp *op, NormCtx *s) {
   norm_nest_begin(c, s, &nest, 1, &acc);
   acc = lw_bin(c, IR_OP_A_ADD, acc, lw_cast(c, nn_load(c, s->X, s->idx), s->ce));
   nn_iter_nest_end(c, &nest, &acc);
-  IrValue *cnt = lw_const_f(c, s->ce, (double)nn_numel(s->rdims, s->nr));
+  bool dyn = false;
+  for (int i = 0; i < s->nr; i++) dyn |= LW_DIM_IS_DYN(s->rdims[i]);
+  IrValue *cnt = dyn ? lw_cast(c, lw_dims_product(c, s->nr, s->rdims), s->ce)
+                     : lw_const_f(c, s->ce, (double)nn_numel(s->rdims, s->nr));
   IrValue *mean = lw_bin(c, IR_OP_A_DIV, acc, cnt);
   IrValue *sq = lw_const_f(c, s->ce, 0);
   norm_nest_begin(c, s, &nest, 1, &sq);
@@ -233,7 +283,7 @@ static void norm_group(LwCtx *c, IrOp *op, NormCtx *s) {
 static bool norm_lower_stats(LwCtx *c, IrOp *op) {
   NormCtx s = {.X = c->in[0], .Y = c->out[0], .axis = -1};
   bool red[IR_MAX_RANK];
-  s.r = nn_dims(s.X, s.x);
+  s.r = norm_dims(s.X, s.x);
   if (!norm_reduced(op, s.r, red)) return false;
   for (int i = 0; i < s.r; i++) {
     if (red[i]) s.rdims[s.nr] = s.x[i], s.redd[s.nr++] = i;

@@ -15,10 +15,53 @@
  * accumulator through the reduced dims inside; the output is viewed with
  * only the kept dims (same element count as with keepdims).  LogSumExp
  * makes a max pass first and sums exp(x - max).
+ *
+ * ReduceSum/Mean/Max take run-time dims (OPF_DYN; the others share the
+ * code): dims are carried as lw_dim codes, loop bounds come from dim.get
+ * where a dim is a run-time one, and a mean over a run-time dim divides by
+ * the element count computed at run time.
  */
 #include <stdlib.h>
 
 #include "nn_util.h"
+
+/* nn_check_operand, except that operand i may have run-time dims: the check
+ * runs on a stand-in of the operand whose run-time dims read 1. */
+static bool rd_check_operand(const IrOp *op, int i, const char *what,
+                             unsigned classes) {
+  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
+  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
+    return nn_check_operand(op, i, what, classes);
+  IrValue tmp = *v, *ops[1];
+  IR_ASSERT(i == 0);
+  for (int k = 0; k < tmp.type.rank; k++)
+    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
+  ops[0] = &tmp;
+  IrOp o = *op;
+  o.operands = ops, o.num_operands = 1;
+  return nn_check_operand(&o, i, what, classes);
+}
+
+/* Dims of a tensor/buffer as lw_dim codes (a sym comes back LW_DYN_DIM). */
+static int rd_dims(const IrValue *v, int64_t *dims) {
+  for (int i = 0; i < v->type.rank; i++) dims[i] = lw_dim(v, i);
+  return v->type.rank;
+}
+
+static bool rd_any_dyn(int n, const int64_t *dims) {
+  for (int i = 0; i < n; i++)
+    if (LW_DIM_IS_DYN(dims[i])) return true;
+  return false;
+}
+
+/* A type from dims that may hold LW_DYN_DIM codes. */
+static IrType rd_type(IrTypeKind kind, IrElem e, int rank, const int64_t *dims) {
+  IrType t = ir_type_tensor(e, rank, dims);
+  t.kind = kind;
+  for (int i = 0; i < rank; i++)
+    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
+  return t;
+}
 
 static bool reduce_is_arg(const IrOp *op) {
   return op->kind == IR_OP_ARGMAX || op->kind == IR_OP_ARGMIN;
@@ -125,12 +168,12 @@ static bool argmax_infer(IrOp *op) {
 }
 
 bool op_reduce_infer(IrModule *m, IrOp *op) {
-  if (!nn_check_operand(op, 0, "data", reduce_types(op))) return false;
+  if (!rd_check_operand(op, 0, "data", reduce_types(op))) return false;
   if (reduce_is_arg(op)) return argmax_infer(op);
   const IrType *t = &op->operands[0]->type;
   int64_t axes[IR_MAX_RANK], dims[IR_MAX_RANK];
   bool red[IR_MAX_RANK];
-  int n, r = nn_dims(op->operands[0], dims), o = 0;
+  int n, r = rd_dims(op->operands[0], dims), o = 0;
   if (!reduce_axes(op, r, axes, &n, red)) return false;
   ir_attr_set_ints(m, op, "axes", n, axes);
   bool keep = ir_attr_int(op, "keepdims", 1) != 0;
@@ -139,7 +182,7 @@ bool op_reduce_infer(IrModule *m, IrOp *op) {
       dims[o++] = dims[i];
     else if (keep)
       dims[o++] = 1;
-  op->results[0]->type = ir_type_tensor(t->elem, o, dims);
+  op->results[0]->type = rd_type(IR_TYPE_TENSOR, t->elem, o, dims);
   return true;
 }
 
@@ -192,9 +235,11 @@ static IrValue *rd_init(LwCtx *c, IrOpKind k, IrElem e) {
  * kind is REDUCE_MAX (the LogSumExp pre-pass). */
 static IrValue *rd_pass(LwCtx *c, const RdCtx *s, IrOpKind kind, IrValue *const *ki,
                         IrValue *shift) {
-  IrValue *ri[IR_MAX_RANK], *acc = rd_init(c, kind, s->ce);
+  IrValue *ri[IR_MAX_RANK], *acc = rd_init(c, kind, s->ce), *hi[IR_MAX_RANK];
+  bool dyn = rd_any_dyn(s->nr, s->rd);
+  for (int i = 0; dyn && i < s->nr; i++) hi[i] = lw_dim_index(c, s->rd[i]);
   NnIterNest nest;
-  nn_iter_nest_begin(c, &nest, s->nr, NULL, NULL, s->rd, 1, &acc, ri);
+  nn_iter_nest_begin(c, &nest, s->nr, NULL, dyn ? hi : NULL, s->rd, 1, &acc, ri);
   IrValue *x = rd_load(c, s, ki, ri);
   if (shift) x = lw_un(c, IR_OP_M_EXP, lw_bin(c, IR_OP_A_SUB, x, shift));
   acc = lw_bin(c, rd_combine(kind), acc, rd_map(c, kind, x));
@@ -214,6 +259,9 @@ static IrValue *rd_value(LwCtx *c, const RdCtx *s, IrValue *const *ki) {
   IrValue *v = rd_pass(c, s, s->kind, ki, NULL);
   switch (s->kind) {
   case IR_OP_REDUCE_MEAN:
+    if (rd_any_dyn(s->nr, s->rd))
+      return lw_bin(c, IR_OP_A_DIV, v,
+                    lw_cast(c, lw_dims_product(c, s->nr, s->rd), s->ce));
     return lw_bin(c, IR_OP_A_DIV, v, lw_const_f(c, s->ce, (double)nn_numel(s->rd, s->nr)));
   case IR_OP_REDUCE_L2: return lw_un(c, IR_OP_M_SQRT, v);
   case IR_OP_REDUCE_LOG_SUM: return lw_un(c, IR_OP_M_LOG, v);
@@ -225,14 +273,20 @@ static bool reduce_lower(LwCtx *c, IrOp *op) {
   RdCtx s = {.kind = op->kind, .X = c->in[0], .ce = nn_calc_elem(lw_elem(c->in[0]))};
   int64_t axes[IR_MAX_RANK];
   int n;
-  s.r = nn_dims(s.X, s.x);
+  s.r = rd_dims(s.X, s.x);
   if (!reduce_axes(op, s.r, axes, &n, s.red)) return false;
   for (int i = 0; i < s.r; i++)
     if (s.red[i])
       s.rd[s.nr++] = s.x[i];
     else
       s.kd[s.nk++] = s.x[i];
-  IrValue *Y = nn_view(c, c->out[0], s.nk, s.kd), *ki[IR_MAX_RANK];
+  IrValue *Y = c->out[0], *ki[IR_MAX_RANK];
+  if (!rd_any_dyn(s.nk, s.kd)) {
+    Y = nn_view(c, Y, s.nk, s.kd);
+  } else {
+    IrType t = rd_type(IR_TYPE_BUFFER, lw_elem(Y), s.nk, s.kd);
+    if (!ir_type_equal(&t, &Y->type)) Y = ir_build1(&c->b, IR_OP_VIEW, 1, &Y, t);
+  }
   LwNest nest;
   lw_nest_begin(c, &nest, s.nk, s.kd, ki);
   nn_store(c, rd_value(c, &s, ki), Y, ki);

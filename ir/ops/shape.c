@@ -9,10 +9,17 @@
  * unsqueeze {axes}.  ONNX's later opsets pass shape/axes as inputs; those
  * must be constants and become the attributes.  Attribute values are kept
  * as written (0 and -1 in shape, negative axes); infer resolves them.
+ *
+ * Run-time dims (OPF_DYN): a reshape's shape attribute stays plain ints;
+ * a run-time dim of the result is spelled 0 (copy the input's dim at that
+ * position) or -1 (the one inferred dim), and infer resolves it from the
+ * input's dims as a product of static sizes and syms.  The frontend writes
+ * shapes computed from Shape(x) at run time in this form.  A result dim
+ * that would be a product (seq*4) or a fraction of a sym is refused.
  */
 #include <string.h>
 
-#include "datamove.h"
+#include "dyndims.h"
 
 /* Reshape: attribute before opset 5, constant input after. */
 static bool reshape_import(IrModule *m, IrOp *op, int opset) {
@@ -91,11 +98,91 @@ static bool reshape_resolve(const IrOp *op, int rank, const int64_t *in,
   return true;
 }
 
-static bool reshape_infer(IrOp *op) {
+/* Dims as a product: a static factor and a multiset of syms (codes). */
+typedef struct SymProd {
+  int64_t k;
+  int n;
+  int64_t syms[IR_MAX_RANK];
+} SymProd;
+
+static void prod_add(SymProd *p, int64_t d) {
+  if (DD_IS_SYM(d))
+    p->syms[p->n++] = d;
+  else
+    p->k *= d;
+}
+
+/* Removes one occurrence of code d from p; false when absent. */
+static bool prod_take(SymProd *p, int64_t d) {
+  for (int i = 0; i < p->n; i++)
+    if (p->syms[i] == d) {
+      p->syms[i] = p->syms[--p->n];
+      return true;
+    }
+  return false;
+}
+
+/* reshape_resolve for an input or a shape with run-time dims: the result
+ * must have the same syms as the input, and the -1 may stand for one sym
+ * or a static size. */
+static bool reshape_resolve_dyn(const IrModule *m, const IrOp *op, int rank,
+                                const int64_t *in, int n, const int64_t *shape,
+                                bool allowzero, int64_t *out) {
+  char buf[512], tbuf[256];
+  SymProd rest = {1, 0, {0}};
+  int infer_at = -1;
+  int64_t known = 1;
+  for (int i = 0; i < rank; i++) prod_add(&rest, in[i]);
+  for (int i = 0; i < n; i++) {
+    out[i] = shape[i];
+    if (shape[i] == -1 && infer_at < 0) {
+      infer_at = i;
+      continue;
+    }
+    if (shape[i] < 0) {
+      diag_at(DIAG_ERROR, &op->loc, shape[i] == -1
+                  ? "Reshape: more than one -1 in shape %s"
+                  : "Reshape: invalid dimension in shape %s",
+              dm_ints_str(buf, sizeof buf, n, shape));
+      return false;
+    }
+    if (shape[i] == 0 && !allowzero) {
+      if (i >= rank) {
+        diag_at(DIAG_ERROR, &op->loc,
+                "Reshape: shape[%d] is 0 (copy) but the input has rank %d", i, rank);
+        return false;
+      }
+      out[i] = in[i];
+    }
+    if (DD_IS_SYM(out[i])) {
+      if (!prod_take(&rest, out[i])) goto mismatch;
+    } else {
+      known *= out[i];
+    }
+  }
+  /* What is left of the input: rest.k * syms, to be matched by known and
+   * the -1 (a zero-size input never reaches here with a sym left). */
+  if (known == 0 || rest.k % known != 0) goto mismatch;
+  rest.k /= known;
+  if (infer_at >= 0) {
+    if (rest.n > 1 || (rest.n == 1 && rest.k != 1)) goto mismatch;
+    out[infer_at] = rest.n ? rest.syms[0] : rest.k;
+    return true;
+  }
+  if (rest.n == 0 && rest.k == 1) return true;
+mismatch:
+  diag_at(DIAG_ERROR, &op->loc,
+          "Reshape: cannot reshape %s to shape %s: with run-time dims the result "
+          "must hold each of the input's syms as a whole dim",
+          dd_type_str(m, op, 0, tbuf, sizeof tbuf), dm_ints_str(buf, sizeof buf, n, shape));
+  return false;
+}
+
+static bool reshape_infer(const IrModule *m, IrOp *op) {
   int64_t in[IR_MAX_RANK], out[IR_MAX_RANK], allowzero;
   const int64_t *shape;
   int n;
-  if (!dm_static_input(op, 0, in) || !dm_attr_ints(op, "shape", &n, &shape) ||
+  if (!dd_input(op, 0, in) || !dm_attr_ints(op, "shape", &n, &shape) ||
       !dm_attr_int(op, "allowzero", 0, &allowzero))
     return false;
   if (n < 0 || n > IR_MAX_RANK) {
@@ -103,10 +190,12 @@ static bool reshape_infer(IrOp *op) {
                                         : "Reshape: shape has more than 16 dims");
     return false;
   }
-  if (!reshape_resolve(op, op->operands[0]->type.rank, in, n, shape,
-                       allowzero != 0, out))
+  int rank = op->operands[0]->type.rank;
+  bool dyn = !ir_type_is_static(&op->operands[0]->type);
+  if (dyn ? !reshape_resolve_dyn(m, op, rank, in, n, shape, allowzero != 0, out)
+          : !reshape_resolve(op, rank, in, n, shape, allowzero != 0, out))
     return false;
-  dm_set_result(op, 0, op->operands[0]->type.elem, n, out);
+  dd_set_result(op, 0, op->operands[0]->type.elem, n, out);
   return true;
 }
 
@@ -117,9 +206,26 @@ static bool flatten_import(IrModule *m, IrOp *op) {
   return true;
 }
 
-static bool flatten_infer(IrOp *op) {
+/* One result dim from dims[0..n): their product, which may hold at most
+ * one sym (times 1). */
+static bool flatten_side(const IrModule *m, const IrOp *op, int n,
+                         const int64_t *dims, int64_t *out) {
+  SymProd p = {1, 0, {0}};
+  for (int i = 0; i < n; i++) prod_add(&p, dims[i]);
+  if (p.n == 0 || (p.n == 1 && p.k == 1) || p.k == 0) {
+    *out = p.n && p.k ? p.syms[0] : p.k;
+    return true;
+  }
+  char tbuf[256];
+  diag_at(DIAG_ERROR, &op->loc, "Flatten: the result of %s would have a dim "
+          "that is a product of a run-time dim and other dims, which a type "
+          "cannot hold", dd_type_str(m, op, 0, tbuf, sizeof tbuf));
+  return false;
+}
+
+static bool flatten_infer(const IrModule *m, IrOp *op) {
   int64_t in[IR_MAX_RANK], axis;
-  if (!dm_static_input(op, 0, in) || !dm_attr_int(op, "axis", 1, &axis))
+  if (!dd_input(op, 0, in) || !dm_attr_int(op, "axis", 1, &axis))
     return false;
   int rank = op->operands[0]->type.rank;
   if (axis < -rank || axis > rank) {
@@ -128,8 +234,11 @@ static bool flatten_infer(IrOp *op) {
     return false;
   }
   int a = (int)(axis < 0 ? axis + rank : axis);
-  int64_t out[2] = {dm_numel(a, in), dm_numel(rank - a, in + a)};
-  dm_set_result(op, 0, op->operands[0]->type.elem, 2, out);
+  int64_t out[2];
+  if (!flatten_side(m, op, a, in, &out[0]) ||
+      !flatten_side(m, op, rank - a, in + a, &out[1]))
+    return false;
+  dd_set_result(op, 0, op->operands[0]->type.elem, 2, out);
   return true;
 }
 
@@ -177,16 +286,27 @@ static bool mark_axes(const IrOp *op, int n, const int64_t *axes, int rank,
   return true;
 }
 
-static bool squeeze_infer(IrOp *op) {
+/* A run-time dim is squeezed never (without axes, when it cannot be 1)
+ * or refused (it might be 1 at run time, or not be at all). */
+static bool squeeze_infer(const IrModule *m, IrOp *op) {
   int64_t in[IR_MAX_RANK], out[IR_MAX_RANK];
   bool mark[IR_MAX_RANK];
   const int64_t *axes;
   int n, rank, k = 0;
-  if (!dm_static_input(op, 0, in) || !dm_attr_ints(op, "axes", &n, &axes))
+  char dbuf[64];
+  if (!dd_input(op, 0, in) || !dm_attr_ints(op, "axes", &n, &axes))
     return false;
   rank = op->operands[0]->type.rank;
   if (n < 0) {
-    for (int i = 0; i < rank; i++) mark[i] = in[i] == 1;
+    for (int i = 0; i < rank; i++) {
+      mark[i] = in[i] == 1;
+      if (DD_IS_SYM(in[i]) && dd_lo(m, in[i]) <= 1) {
+        diag_at(DIAG_ERROR, &op->loc, "Squeeze: without 'axes', the run-time dim "
+                "%s (axis %d) may be 1 at run time; give the axes",
+                dd_dim_str(m, in[i], dbuf, sizeof dbuf), i);
+        return false;
+      }
+    }
   } else if (!mark_axes(op, n, axes, rank, mark)) {
     return false;
   }
@@ -194,12 +314,12 @@ static bool squeeze_infer(IrOp *op) {
     if (!mark[i]) {
       out[k++] = in[i];
     } else if (in[i] != 1) {
-      diag_at(DIAG_ERROR, &op->loc, "Squeeze: cannot squeeze axis %d of size %lld",
-              i, (long long)in[i]);
+      diag_at(DIAG_ERROR, &op->loc, "Squeeze: cannot squeeze axis %d of size %s",
+              i, dd_dim_str(m, in[i], dbuf, sizeof dbuf));
       return false;
     }
   }
-  dm_set_result(op, 0, op->operands[0]->type.elem, k, out);
+  dd_set_result(op, 0, op->operands[0]->type.elem, k, out);
   return true;
 }
 
@@ -208,7 +328,7 @@ static bool unsqueeze_infer(IrOp *op) {
   bool mark[IR_MAX_RANK];
   const int64_t *axes;
   int n, k = 0;
-  if (!dm_static_input(op, 0, in) || !dm_attr_ints(op, "axes", &n, &axes))
+  if (!dd_input(op, 0, in) || !dm_attr_ints(op, "axes", &n, &axes))
     return false;
   int rank = op->operands[0]->type.rank, out_rank = rank + n;
   if (n < 0 || out_rank > IR_MAX_RANK) {
@@ -218,7 +338,7 @@ static bool unsqueeze_infer(IrOp *op) {
   }
   if (!mark_axes(op, n, axes, out_rank, mark)) return false;
   for (int i = 0; i < out_rank; i++) out[i] = mark[i] ? 1 : in[k++];
-  dm_set_result(op, 0, op->operands[0]->type.elem, out_rank, out);
+  dd_set_result(op, 0, op->operands[0]->type.elem, out_rank, out);
   return true;
 }
 
@@ -231,11 +351,10 @@ bool op_shape_import(IrModule *m, IrOp *op, int opset) {
 }
 
 bool op_shape_infer(IrModule *m, IrOp *op) {
-  (void)m;
   switch (op->kind) {
-  case IR_OP_RESHAPE: return reshape_infer(op);
-  case IR_OP_FLATTEN: return flatten_infer(op);
-  case IR_OP_SQUEEZE: return squeeze_infer(op);
+  case IR_OP_RESHAPE: return reshape_infer(m, op);
+  case IR_OP_FLATTEN: return flatten_infer(m, op);
+  case IR_OP_SQUEEZE: return squeeze_infer(m, op);
   default: return unsqueeze_infer(op);
   }
 }

@@ -6,7 +6,7 @@
  * is known (ONNX opset 15 slicing; clamped to [0, rank]); size {}.  The
  * lowering stores the numbers; the input buffer is never read.
  */
-#include "datamove.h"
+#include "dyndims.h"
 
 static bool shape_import(IrModule *m, IrOp *op) {
   int64_t start, end;
@@ -32,7 +32,7 @@ static void shape_range(const IrOp *op, int rank, int *start, int *end) {
 
 static bool shapeof_check(const IrOp *op) {
   int64_t dims[IR_MAX_RANK], v;
-  if (!dm_static_input(op, 0, dims)) return false;
+  if (!dd_input(op, 0, dims)) return false;
   if (op->kind == IR_OP_SHAPE &&
       (!dm_attr_int(op, "start", 0, &v) || !dm_attr_int(op, "end", 0, &v)))
     return false;
@@ -60,18 +60,23 @@ bool op_shapeof_infer(IrModule *m, IrOp *op) {
 
 bool op_shapeof_lower(LwCtx *c, IrOp *op) {
   const IrType *t = &c->in[0]->type;
+  int64_t dims[IR_MAX_RANK];
+  for (int i = 0; i < t->rank; i++) dims[i] = lw_dim(c->in[0], i);
   if (op->kind == IR_OP_SIZE) {
-    uint64_t n = 0;
     IrValue *none[1] = {NULL};
-    ir_type_numel(t, &n);
-    lw_store(c, lw_const_i(c, IR_I64, (int64_t)n), c->out[0], none);
+    uint64_t k = 0;
+    IrValue *n = ir_type_numel(t, &k) ? lw_const_i(c, IR_I64, (int64_t)k)
+                                      : lw_cast(c, lw_dims_product(c, t->rank, dims), IR_I64);
+    lw_store(c, n, c->out[0], none);
     return true;
   }
   int start, end;
   shape_range(op, t->rank, &start, &end);
   for (int i = start; i < end; i++) {
     IrValue *idx = lw_index(c, i - start);
-    lw_store(c, lw_const_i(c, IR_I64, ir_type_dim(t, i)), c->out[0], &idx);
+    IrValue *d = DD_IS_SYM(dims[i]) ? lw_cast(c, lw_dim_index(c, dims[i]), IR_I64)
+                                    : lw_const_i(c, IR_I64, dims[i]);
+    lw_store(c, d, c->out[0], &idx);
   }
   return true;
 }

@@ -8,8 +8,31 @@
  * X as [outer, reduced, inner] and, per (outer, inner), makes passes over
  * the reduced dim: the max (subtracted, for stability), the sum of
  * exponentials, then the output.  Hardmax keeps the first index of the max.
+ *
+ * With run-time dims (Softmax and LogSoftmax are OPF_DYN) a product of dims
+ * cannot be one dim of a view, so X is indexed with its own rank instead:
+ * the loops run over the kept dims outside and the passes over the reduced
+ * dims inside (one, or with coerce_2d every dim from axis on), bounds from
+ * dim.get where a dim is a run-time one.  Static shapes lower as before.
  */
 #include "nn_util.h"
+
+/* nn_check_operand, except that operand i may have run-time dims: the check
+ * runs on a stand-in of the operand whose run-time dims read 1. */
+static bool sm_check_operand(const IrOp *op, int i, const char *what,
+                             unsigned classes) {
+  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
+  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
+    return nn_check_operand(op, i, what, classes);
+  IrValue tmp = *v, *ops[1];
+  IR_ASSERT(i == 0);
+  for (int k = 0; k < tmp.type.rank; k++)
+    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
+  ops[0] = &tmp;
+  IrOp o = *op;
+  o.operands = ops, o.num_operands = 1;
+  return nn_check_operand(&o, i, what, classes);
+}
 
 bool op_softmax_import(IrModule *m, IrOp *op, int opset) {
   if (!nn_attr_int_canon(m, op, "axis", opset < 13 ? 1 : -1, NULL)) return false;
@@ -19,7 +42,7 @@ bool op_softmax_import(IrModule *m, IrOp *op, int opset) {
 
 bool op_softmax_infer(IrModule *m, IrOp *op) {
   (void)m;
-  if (!nn_check_operand(op, 0, "input", NN_FLOAT)) return false;
+  if (!sm_check_operand(op, 0, "input", NN_FLOAT)) return false;
   const IrType *t = &op->operands[0]->type;
   int64_t axis;
   if (t->rank == 0) {
@@ -33,29 +56,41 @@ bool op_softmax_infer(IrModule *m, IrOp *op) {
 
 typedef struct SmCtx {
   IrValue *X, *Y;
-  IrValue *o, *i;     /* outer and inner indices */
-  int64_t R;
+  /* X index: the kept dims are set outside the passes, the reduced ones
+   * by each pass (static: [outer, reduced, inner] of the 3-D view) */
+  IrValue *idx[IR_MAX_RANK];
+  int nr, red[IR_MAX_RANK];   /* the reduced dims' numbers */
+  int64_t rd[IR_MAX_RANK];    /* and sizes (lw_dim codes) */
   IrElem ce;
 } SmCtx;
 
+/* X and Y at the current index (the pass set the reduced slots). */
 static IrValue *sm_load(LwCtx *c, const SmCtx *s, IrValue *r) {
-  return nn_load(c, s->X, (IrValue *[]){s->o, r, s->i});
+  (void)r;
+  return nn_load(c, s->X, s->idx);
 }
 
 static void sm_store(LwCtx *c, const SmCtx *s, IrValue *r, IrValue *v) {
-  nn_store(c, v, s->Y, (IrValue *[]){s->o, r, s->i});
+  (void)r;
+  nn_store(c, v, s->Y, s->idx);
 }
 
 /* Pass over the reduced dim carrying n values; body returns the next ones. */
 typedef void (*SmBody)(LwCtx *c, const SmCtx *s, IrValue *r, IrValue **vals,
                        IrValue *const *extra);
 
-static void sm_pass(LwCtx *c, const SmCtx *s, int n, IrValue **vals, SmBody body,
+/* Pass over the reduced dims carrying n values; body gets the innermost
+ * reduced index as r (Hardmax's position: it has one reduced dim). */
+static void sm_pass(LwCtx *c, SmCtx *s, int n, IrValue **vals, SmBody body,
                     IrValue *const *extra) {
-  IrValue *r;
+  IrValue *ivs[IR_MAX_RANK], *hi[IR_MAX_RANK];
+  bool dyn = false;
+  for (int k = 0; k < s->nr; k++) dyn |= LW_DIM_IS_DYN(s->rd[k]);
+  for (int k = 0; dyn && k < s->nr; k++) hi[k] = lw_dim_index(c, s->rd[k]);
   NnIterNest nest;
-  nn_iter_nest_begin(c, &nest, 1, NULL, NULL, &s->R, n, vals, &r);
-  body(c, s, r, vals, extra);
+  nn_iter_nest_begin(c, &nest, s->nr, NULL, dyn ? hi : NULL, s->rd, n, vals, ivs);
+  for (int k = 0; k < s->nr; k++) s->idx[s->red[k]] = ivs[k];
+  body(c, s, ivs[s->nr - 1], vals, extra);
   nn_iter_nest_end(c, &nest, vals);
 }
 
@@ -81,7 +116,7 @@ static void sm_softmax_out(LwCtx *c, const SmCtx *s, IrValue *r, IrValue **v,
   (void)v;
   IrValue *e;
   if (extra[2])
-    e = lw_load(c, s->Y, (IrValue *[]){s->o, r, s->i});
+    e = lw_load(c, s->Y, s->idx);
   else
     e = lw_un(c, IR_OP_M_EXP, lw_bin(c, IR_OP_A_SUB, sm_load(c, s, r), extra[0]));
   sm_store(c, s, r, lw_bin(c, IR_OP_A_MUL, e, extra[1]));
@@ -102,7 +137,7 @@ static void sm_hardmax_out(LwCtx *c, const SmCtx *s, IrValue *r, IrValue **v,
   sm_store(c, s, r, lw_select(c, hit, lw_const_f(c, s->ce, 1), lw_const_f(c, s->ce, 0)));
 }
 
-static void sm_row(LwCtx *c, IrOp *op, const SmCtx *s) {
+static void sm_row(LwCtx *c, IrOp *op, SmCtx *s) {
   IrValue *v[2] = {nn_lowest(c, s->ce), lw_index(c, 0)};
   sm_pass(c, s, 2, v, sm_max, NULL);
   IrValue *max = v[0];
@@ -122,20 +157,48 @@ static void sm_row(LwCtx *c, IrOp *op, const SmCtx *s) {
   sm_pass(c, s, 0, NULL, sm_softmax_out, (IrValue *[]){max, inv, keep ? inv : NULL});
 }
 
+/* Run-time dims: X indexed at its own rank (see the top). */
+static bool sm_lower_dyn(LwCtx *c, IrOp *op, int64_t axis, bool coerce) {
+  int r = lw_rank(c->in[0]), nk = 0;
+  int64_t kd[IR_MAX_RANK];
+  int kept[IR_MAX_RANK];
+  SmCtx s = {.X = c->in[0], .Y = c->out[0], .ce = nn_calc_elem(lw_elem(c->in[0]))};
+  for (int i = 0; i < r; i++) {
+    if (i == axis || (coerce && i > axis))
+      s.rd[s.nr] = lw_dim(s.X, i), s.red[s.nr++] = i;
+    else
+      kd[nk] = lw_dim(s.X, i), kept[nk++] = i;
+  }
+  if (op->kind == IR_OP_HARDMAX && s.nr > 1) {
+    diag_at(DIAG_ERROR, &op->loc, "Hardmax: run-time dimensions are not supported "
+            "with coerce_2d over more than one dim");
+    return false;
+  }
+  LwNest nest;
+  IrValue *ivs[IR_MAX_RANK];
+  lw_nest_begin(c, &nest, nk, kd, ivs);
+  for (int i = 0; i < nk; i++) s.idx[kept[i]] = ivs[i];
+  sm_row(c, op, &s);
+  lw_nest_end(c, &nest);
+  return true;
+}
+
 bool op_softmax_lower(LwCtx *c, IrOp *op) {
   int64_t x[IR_MAX_RANK], axis;
-  int r = nn_dims(c->in[0], x);
+  int r = lw_rank(c->in[0]);
   if (!nn_norm_axis(op, ir_attr_int(op, "axis", -1), r, &axis)) return false;
   bool coerce = ir_attr_int(op, "coerce_2d", 0) != 0;
+  if (!ir_type_is_static(&c->in[0]->type)) return sm_lower_dyn(c, op, axis, coerce);
+  nn_dims(c->in[0], x);
   int64_t d3[3] = {nn_numel(x, (int)axis), coerce ? nn_numel(x + axis, r - (int)axis)
                                                  : x[axis], 1};
   if (!coerce) d3[2] = nn_numel(x + axis + 1, r - (int)axis - 1);
   SmCtx s = {.X = nn_view(c, c->in[0], 3, d3), .Y = nn_view(c, c->out[0], 3, d3),
-             .R = d3[1], .ce = nn_calc_elem(lw_elem(c->in[0]))};
+             .nr = 1, .red = {1}, .rd = {d3[1]}, .ce = nn_calc_elem(lw_elem(c->in[0]))};
   LwNest nest;
   IrValue *ivs[2];
   lw_nest_begin(c, &nest, 2, (int64_t[]){d3[0], d3[2]}, ivs);
-  s.o = ivs[0], s.i = ivs[1];
+  s.idx[0] = ivs[0], s.idx[2] = ivs[1];
   sm_row(c, op, &s);
   lw_nest_end(c, &nest);
   return true;

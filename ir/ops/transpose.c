@@ -8,6 +8,9 @@
  * Lowerings loop over the OUTPUT in row-major order, so stores are
  * contiguous in the innermost loop and loads are a gather; index arithmetic
  * is adds and multiplies by constants, no div/mod.
+ *
+ * Transpose takes run-time dims (OPF_DYN): a dim moves with its sym, and
+ * the loops are bounded by dim.get where a dim is a run-time one.
  */
 #include <string.h>
 
@@ -17,7 +20,9 @@ static bool transpose_import(IrModule *m, IrOp *op) {
   int n;
   const int64_t *perm;
   if (!dm_attr_ints(op, "perm", &n, &perm)) return false;
-  if (n < 0 && dm_type_known(op, 0)) {
+  IrValue *x = dm_operand(op, 0);
+  bool dyn = x && x->type.kind == IR_TYPE_TENSOR && !ir_type_is_static(&x->type);
+  if (n < 0 && (dm_type_known(op, 0) || dyn)) {
     int64_t rev[IR_MAX_RANK];
     int rank = op->operands[0]->type.rank;
     for (int i = 0; i < rank; i++) rev[i] = rank - 1 - i;
@@ -52,6 +57,15 @@ static bool transpose_perm(const IrOp *op, int rank, int *perm) {
 static bool transpose_infer(IrOp *op) {
   int64_t in[IR_MAX_RANK], out[IR_MAX_RANK];
   int perm[IR_MAX_RANK];
+  IrValue *x = dm_operand(op, 0);
+  if (x && x->type.kind == IR_TYPE_TENSOR && !ir_type_is_static(&x->type)) {
+    /* run-time dims move with their syms */
+    IrType t = x->type;
+    if (!transpose_perm(op, t.rank, perm)) return false;
+    for (int i = 0; i < t.rank; i++) t.dims[i] = x->type.dims[perm[i]];
+    op->results[0]->type = t;
+    return true;
+  }
   if (!dm_static_input(op, 0, in)) return false;
   int rank = op->operands[0]->type.rank;
   if (!transpose_perm(op, rank, perm)) return false;
@@ -66,8 +80,12 @@ static bool transpose_lower(LwCtx *c, IrOp *op) {
   int perm[IR_MAX_RANK], rank = lw_rank(c->out[0]);
   LwNest nest;
   if (!transpose_perm(op, rank, perm)) return false;
-  for (int i = 0; i < rank; i++) out[i] = lw_dim(c->out[0], i);
-  if (dm_numel(rank, out) == 0) return true;
+  bool dyn = false;
+  for (int i = 0; i < rank; i++) {
+    out[i] = lw_dim(c->out[0], i);
+    dyn |= LW_DIM_IS_DYN(out[i]);
+  }
+  if (!dyn && dm_numel(rank, out) == 0) return true;
   lw_nest_begin(c, &nest, rank, out, iv);
   for (int i = 0; i < rank; i++) idx[perm[i]] = iv[i];
   lw_store(c, lw_load(c, c->in[0], idx), c->out[0], iv);

@@ -57,6 +57,26 @@ def cases():
                                      [vi("x", [4])], [vi("y", [4])], [short])
 
 
+def while_loop():
+    """acc += x while sum(acc) < limit (no trip count), scan output acc * i:
+    a Loop known only at run time."""
+    body = helper.make_graph([
+        helper.make_node("Add", ["acc", "x"], ["acc_out"], name="b_add"),
+        helper.make_node("ReduceSum", ["acc_out"], ["s"], keepdims=0, name="b_sum"),
+        helper.make_node("Less", ["s", "limit"], ["cond_out"], name="b_less"),
+        helper.make_node("Cast", ["i"], ["fi"], to=TensorProto.FLOAT, name="b_cast"),
+        helper.make_node("Mul", ["acc_out", "fi"], ["scan"], name="b_mul")], "body",
+        [vi("i", [], TensorProto.INT64), vi("c", [], TensorProto.BOOL), vi("acc", [4])],
+        [vi("cond_out", [], TensorProto.BOOL), vi("acc_out", [4]), vi("scan", [4])])
+    trip = numpy_helper.from_array(np.array(10, np.int64), "M")
+    return model([helper.make_node("ReduceSum", ["x"], ["s0"], keepdims=0, name="sum0"),
+                  helper.make_node("Less", ["s0", "limit"], ["c0"], name="less0"),
+                  helper.make_node("Loop", ["M", "c0", "x"], ["acc_final", "scans"], body=body,
+                                   name="loop0")],
+                 [vi("x", [4]), vi("limit", [])], [vi("acc_final", [4]), vi("scans", ["n", 4])],
+                 [trip])
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
@@ -65,6 +85,18 @@ def main():
             f.write(m.SerializeToString())
     with open(os.path.join(out, "not_protobuf.onnx"), "wb") as f:
         f.write(b"this is not a protobuf file\n\xff\xff\xff")
+    with open(os.path.join(out, "while_loop.onnx"), "wb") as f:
+        f.write(while_loop().SerializeToString())
+    for name, arr in (("x", np.array([0.5, 1, 1.5, 2], np.float32)),
+                      ("limit", np.array(37, np.float32))):
+        with open(os.path.join(out, "loop_%s.pb" % name), "wb") as f:
+            f.write(numpy_helper.from_array(arr, name).SerializeToString())
+    # Inputs of two run-time sizes for symbolic_dim (-dim=seq=1..4).
+    for n in (3, 5):
+        x = (np.arange(n) * (-1.0) ** np.arange(n) - 0.5).astype(np.float32)
+        t = numpy_helper.from_array(x.reshape(1, n), "x")
+        with open(os.path.join(out, "seq%d.pb" % n), "wb") as f:
+            f.write(t.SerializeToString())
 
 
 if __name__ == "__main__":

@@ -48,9 +48,22 @@ check 0 "" compile "$BAD/symbolic_dim.onnx" --shape x:1x5 -o "$O"
 check 1 "$BAD/symbolic_dim.onnx: error: input 'x': -shape gives rank 3 but the model says rank 2" compile "$BAD/symbolic_dim.onnx" --shape=x:1x5x2 -o "$O"
 check 1 "$BAD/symbolic_dim.onnx: error: -dim=nosuch=3: the model has no symbolic dimension named 'nosuch'" compile "$BAD/symbolic_dim.onnx" -dim=seq=5 -dim=nosuch=3 -o "$O"
 check 1 "tcc: error: invalid -shape value 'x': expected NAME:DIMxDIMx... (e.g. input:1x3x224x224; NAME: for a scalar)" compile "$BAD/symbolic_dim.onnx" -shape=x -o "$O"
+# A run-time dim: one object for seq = 1..4, run at 3; 5 is refused.
+check 0 "" compile "$BAD/symbolic_dim.onnx" -dim=seq=1..4 -o "$O"
+expect "-dim=seq=1..4 gives _run_dims" "grep -q '^int symbolic_dim_run_dims(const tcc_ctx \*ctx, int64_t dims\[\],' '$O/symbolic_dim.h'"
+check 0 "" run "$BAD/symbolic_dim.onnx" -dim=seq=1..4 --input "$BAD/seq3.pb"
+expect "run at seq=3 prints 3 values" "grep -qx \"output 0 'y' f32\[1,3\]: 0 0 1.5\" '$T/stdout'"
+check 1 "$BAD/seq5.pb: error: input 0: dimension 1 ('seq') is 5, outside the compiled range 1..4" run "$BAD/symbolic_dim.onnx" -dim=seq=1..4 --input "$BAD/seq5.pb"
+# A Loop whose condition is known only at run time: a real loop; its scan
+# output has the run-time length 7.
+check 0 "" run "$BAD/while_loop.onnx" --input "$BAD/loop_x.pb" --input "$BAD/loop_limit.pb"
+expect "while loop: final value" "grep -qx \"output 0 'acc_final' f32\[4\]: 4 8 12 16\" '$T/stdout'"
+expect "while loop: 7 scan rows" "grep -q \"^output 1 'scans' f32\[7,4\]: 0 0 0 0 1.5 3 4.5 6 4 8 12 16 \" '$T/stdout'"
+check 1 "tcc: error: invalid -dim value 'seq=4..1': expected PARAM=VALUE (e.g. batch=1) or PARAM=LO..HI (e.g. seq=1..512)" compile "$BAD/symbolic_dim.onnx" -dim=seq=4..1 -o "$O"
+check 1 "$BAD/matmul_mismatch.onnx: error: -dim=seq=1..8: the model has no symbolic dimension named 'seq'" compile "$BAD/matmul_mismatch.onnx" -dim=seq=1..8 -o "$O"
 
 # Options and commands.
-check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64, armv8, riscv64, riscv64gcv, wasm32, cortex-m4, cortex-m7" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
+check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64, armv8, riscv64, riscv64gcv, wasm32, cortex-m4, cortex-m7, cortex-m55" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
 check 1 "tcc: error: unknown option '--frobnicate' (see tcc --help)" compile "$MODELS/mlp/model.onnx" --frobnicate
 check 1 "tcc: error: invalid optimization level '-O7': expected 0, 1, 2 or 3" compile "$MODELS/mlp/model.onnx" -O7
 check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope

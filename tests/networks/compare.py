@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 """Compares tcc's output with the framework's: max abs error, cosine similarity.
 
-usage: compare.py NAME REFERENCE.pb ACTUAL.pb
+usage: compare.py NAME REFERENCE.pb ACTUAL.pb|ACTUAL.raw
+(a .raw file holds the dense bytes, read with the reference's element type)
 Passes (exit 0) when max|actual - ref| <= 1e-4 * max|ref| and cosine >= 0.9999;
 prints one line either way.
 """
@@ -23,7 +24,12 @@ def load(path):
 
 def main():
     name, ref_path, out_path = sys.argv[1:4]
-    ref, out = load(ref_path), load(out_path)
+    ref = load(ref_path)
+    if out_path.endswith(".raw"):
+        out = np.fromfile(out_path, dtype=ref.dtype)
+        out = out.reshape(ref.shape) if out.size == ref.size else out
+    else:
+        out = load(out_path)
     if ref.shape != out.shape or ref.dtype != out.dtype:
         print(f"{name}: FAIL output {out.dtype}{list(out.shape)}, expected {ref.dtype}{list(ref.shape)}")
         return 1

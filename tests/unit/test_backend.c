@@ -504,32 +504,120 @@ static void test_emit_errors(void **state) {
   (void)state;
   int64_t d4[1] = {4};
   IrType types[2] = {ir_type_buffer(IR_F32, 1, d4), ir_type_buffer(IR_F32, 1, d4)};
-  types[0].dims[0].sym = 0;
   const char *names[2] = {"x", "y"};
-  Model d = model_new("bad", 1, 1, types, names, 0);
-  ir_sym_add(d.m, "N", 1, 8);
-  IrValue *i;
-  IrOp *l = lw_for_begin(&d.c, lw_index(&d.c, 0), lw_index(&d.c, 4), 1, &i);
-  lw_store(&d.c, lw_load(&d.c, arg(&d, 0), &i), arg(&d, 1), &i);
-  lw_for_end(&d.c, l);
   diag_set_sink(sink, NULL);
   LlvmOptions o = opts(NULL);
   void *obj;
   size_t n;
-  assert_false(llvm_emit_object(d.m, &o, &obj, &n));
-  assert_null(obj);
-  assert_string_equal(diag_text,
-                      "tcc: error: symbolic dimensions are not supported by code generation yet");
-  ir_module_free(d.m);
-
-  types[0].dims[0].sym = -1;
-  d = model_new("bad2", 1, 1, types, names, 64);
+  Model d = model_new("bad2", 1, 1, types, names, 64);
   lw_alloc(&d.c, IR_F32, 1, d4);
   assert_false(llvm_emit_object(d.m, &o, &obj, &n));
   assert_string_equal(diag_text, "tcc: error: internal error: mem.alloc has no planned "
                                  "offset (the memory plan did not run)");
   diag_set_sink(NULL, NULL);
   ir_module_free(d.m);
+}
+
+/* ----------------------------------------------------- run-time dims */
+/* y[N,3] = 2x (N given by the caller) and z[M] = 10k with M = N + 1 set by
+ * the code (a data-dependent size): one object at N = 1, 4 and 7, and the
+ * statuses for a missing dims array and N outside 1..8. */
+static const char dyn_ir[] =
+    "module @dyn\nsym N = 1..8\nsym M = 0..9\n"
+    "func @main(%x: buf f32[N,3] as \"x\") -> (%y: buf f32[N,3] as \"y\", "
+    "%z: buf i64[M] as \"z\") {\n"
+    "  %c0 = arith.const() {value=0} : index\n"
+    "  %c1 = arith.const() {value=1} : index\n"
+    "  %c3 = arith.const() {value=3} : index\n"
+    "  %n = dim.get() {sym=\"N\"} : index\n"
+    "  loop.for(%c0, %n) {step=1} (%i: index) {\n"
+    "    loop.for(%c0, %c3) {step=1} (%j: index) {\n"
+    "      %v = mem.load(%x, %i, %j) : f32\n"
+    "      %w = arith.add(%v, %v) : f32\n"
+    "      mem.store(%w, %y, %i, %j)\n"
+    "    }\n"
+    "  }\n"
+    "  %m = arith.add(%n, %c1) : index\n"
+    "  dim.set(%m) {sym=\"M\"}\n"
+    "  %ten = arith.const() {value=10} : i64\n"
+    "  loop.for(%c0, %m) {step=1} (%k: index) {\n"
+    "    %ki = arith.cast(%k) : i64\n"
+    "    %kv = arith.mul(%ki, %ten) : i64\n"
+    "    mem.store(%kv, %z, %k)\n"
+    "  }\n"
+    "}\n";
+
+static const char dyn_driver[] =
+    "#include <stdio.h>\n#include <stdlib.h>\n#include \"dyn.h\"\n"
+    "int main(void) {\n"
+    "  float x[8 * 3], y[8 * 3]; int64_t z[9];\n"
+    "  for (int i = 0; i < 24; i++) x[i] = (float)i - 3.5f;\n"
+    "  tcc_ctx ctx = tcc_ctx_init(0, 0);\n"
+    "  int64_t dims[DYN_NUM_DIMS] = {0, -1};\n"
+    "  if (DYN_DIM_N != 0 || DYN_DIM_M != 1) return 10;\n"
+    "  if (dyn_run_dims(&ctx, 0, (const void *[]){x}, (void *[]){y, z}) != TCC_ERR_NULL_ARGUMENT) return 11;\n"
+    "  dims[0] = 9;\n"
+    "  if (dyn_infer(&ctx, dims, x, y, z) != TCC_ERR_DIM_OUT_OF_RANGE) return 12;\n"
+    "  dims[0] = 0;\n"
+    "  if (dyn_infer(&ctx, dims, x, y, z) != TCC_ERR_DIM_OUT_OF_RANGE) return 13;\n"
+    "  for (int n = 1; n <= 8; n += 3) {\n"
+    "    for (int i = 0; i < 24; i++) y[i] = -1;\n"
+    "    dims[0] = n; dims[1] = -1;\n"
+    "    if (dyn_infer(&ctx, dims, x, y, z)) return 14;\n"
+    "    if (dims[1] != n + 1) return 15;\n"
+    "    for (int i = 0; i < 24; i++) if (y[i] != (i < 3 * n ? 2 * x[i] : -1)) return 16;\n"
+    "    for (int k = 0; k <= n; k++) if (z[k] != 10 * k) return 17;\n"
+    "    printf(\"%d \", n);\n"
+    "  }\n"
+    "  return 0;\n}\n";
+
+static void test_dynamic_dims(void **state) {
+  (void)state;
+  char path[256];
+  void *obj;
+  size_t size;
+  IrModule *m = ir_parse(dyn_ir, strlen(dyn_ir), "dyn.tir");
+  assert_non_null(m);
+  m->main->workspace_size = 0;
+  assert_true(ir_verify(m));
+  LlvmOptions o = opts(NULL);
+  assert_true(llvm_emit_object(m, &o, &obj, &size));
+  make_tmpdir();
+  snprintf(path, sizeof path, "%s/dyn.o", tmpdir);
+  write_file(path, obj, size);
+  free(obj);
+  char *h = header_emit(m);
+  assert_non_null(strstr(h, "int dyn_run_dims(const tcc_ctx *ctx, int64_t dims[],"));
+  assert_non_null(strstr(h, "#define DYN_DIM_N 0 /* 1..8 */"));
+  assert_non_null(strstr(h, "input 0 \"x\": f32[N=1..8,3], row-major, 96 bytes"));
+  snprintf(path, sizeof path, "%s/dyn.h", tmpdir);
+  write_file(path, h, strlen(h));
+  free(h);
+  snprintf(path, sizeof path, "%s/main.c", tmpdir);
+  write_file(path, dyn_driver, strlen(dyn_driver));
+  assert_int_equal(sh("cc -std=c11 " DRIVER_FLAGS " -Wall -Wextra -Werror -I%s/include -I%s "
+                      "-o %s/a.out %s/main.c %s/dyn.o %s/libtccrt.a -lm > %s/out.txt",
+                      TCC_SOURCE_DIR, tmpdir, tmpdir, tmpdir, tmpdir, TCC_BINARY_DIR,
+                      tmpdir), 0);
+  assert_int_equal(sh("%s/a.out > %s/out.txt", tmpdir, tmpdir), 0);
+  snprintf(path, sizeof path, "%s/out.txt", tmpdir);
+  size_t n;
+  char *got = read_file(path, &n);
+  assert_int_equal(n, 6);
+  assert_memory_equal(got, "1 4 7 ", 6);
+  free(got);
+  cleanup_tmpdir();
+
+  /* The interpreter runs the same function the same way. */
+  float x[5 * 3], y[5 * 3];
+  int64_t z[9], dims[2] = {5, -1};
+  for (int i = 0; i < 15; i++) x[i] = (float)i;
+  void *bufs[3] = {x, y, z};
+  assert_true(ir_interp_run_dims(m, m->main, bufs, NULL, dims));
+  assert_int_equal(dims[1], 6);
+  for (int i = 0; i < 15; i++) assert_true(y[i] == 2 * x[i]);
+  for (int k = 0; k < 6; k++) assert_int_equal(z[k], 10 * k);
+  ir_module_free(m);
 }
 
 /* -------------------------------------------------------------- header */
@@ -633,6 +721,7 @@ int main(void) {
       cmocka_unit_test(test_scalar_loops),
       cmocka_unit_test(test_vector_loop),
       cmocka_unit_test(test_casts),
+      cmocka_unit_test(test_dynamic_dims),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_control.c — If, Loop and Scan: small models built here with
- * protobuf-c, loaded (the frontend expands the control flow), then either
+ * protobuf-c, loaded (the frontend expands the control flow, or keeps a
+ * Loop known only at run time as a `loop` op), then either
  * read back as folded weights or lowered and run by the interpreter; the
  * numbers are checked against values worked out by hand, and every refusal
  * by its exact message. */
@@ -348,26 +349,95 @@ static void test_loop_condition_stops(void **state) {
 static void test_loop_refusals(void **state) {
   (void)state;
   expect_error(loop_model(3, false), 13,
-               "t.onnx: node 'Loop' (Loop, opset 13): error: Loop: the trip count "
-               "and the condition must be known at compile time (initializers, "
-               "constants or inputs frozen with -freeze=NAME:FILE.pb)");
-  expect_error(loop_model(5000, true), 13,
-               "t.onnx: node 'Loop' (Loop, opset 13): error: Loop: more than 4096 "
-               "iterations; tcc unrolls loops and refuses this one");
+               "t.onnx: node 'Loop' (Loop, opset 13): error: Loop: scan outputs need a trip "
+               "count known at compile time (it bounds their length); freeze it with "
+               "-freeze=NAME:FILE.pb");
   expect_error(loop_model(0, true), 13,
                "t.onnx: node 'Loop' (Loop, opset 13): error: Loop: a loop with scan "
                "outputs runs 0 times; tcc cannot type its empty scan outputs");
   Onnx__GraphProto *g = loop_model(3, true);
-  gr_input(g, "c_rt", 9, 0, NULL);
-  Onnx__GraphProto *b = g->node[0]->attribute[0]->g;
-  b->node[0]->input[0] = "c_rt";
-  expect_error(g, 13, "t.onnx: node 'Loop' (Loop, opset 13): error: Loop: the body's "
-                      "condition output is known only at run time; tcc needs it at "
-                      "compile time to unroll the loop");
-  g = loop_model(3, true);
   g->node[0]->n_attribute = 0;
   expect_error(g, 13, "t.onnx: node 'Loop' (Loop, opset 13): error: Loop: missing "
                       "subgraph attribute 'body'");
+}
+
+/* Runs m (lowered) with run-time dims; dims[k] = value of sym k after. */
+static void run_dims(IrModule *m, void *const *ins, int nin, void *const *outs, int nout,
+                     int64_t *dims) {
+  PipelineOptions o = {"infer-shapes,fold-constants,dce,lower,dce,plan-memory", NULL, true,
+                       false, NULL};
+  assert_true(pass_run_pipeline(m, &o));
+  void *bufs[16];
+  for (int i = 0; i < nin; i++) bufs[i] = ins[i];
+  for (int i = 0; i < nout; i++) bufs[nin + i] = outs[i];
+  static char ws[1 << 16] __attribute__((aligned(64)));
+  assert_true((size_t)m->main->workspace_size <= sizeof ws);
+  assert_true(ir_interp_run_dims(m, m->main, bufs, ws, dims));
+}
+
+/* A trip count known only at run time (no scan output): a real loop, run
+ * for 3 and for 0 iterations by the same lowered function. */
+static void test_loop_runtime_trip(void **state) {
+  (void)state;
+  for (int64_t trip = 0; trip <= 3; trip += 3) {
+    Onnx__GraphProto *g = loop_model(0, false);
+    g->node[0]->n_output = 1;
+    g->n_output = 1;
+    g->node[0]->attribute[0]->g->n_output = 2; /* c_out, y_out */
+    IrModule *m = load(g, 13);
+    assert_non_null(m);
+    float y = 0;
+    int64_t dims[1] = {-1};
+    run_dims(m, (void *[]){&trip}, 1, (void *[]){&y}, 1, dims);
+    assert_float_equal(y, trip ? 16 : 10, 0);
+    ir_module_free(m);
+  }
+}
+
+/* Beyond the unroll limit, a known trip count gives a real loop too; its
+ * condition (i < 1, known only inside the loop) stops it after 2
+ * iterations, and the scan output's run-time length says so. */
+static void test_loop_long_with_scan(void **state) {
+  (void)state;
+  Onnx__GraphProto *g = loop_model(5000, true);
+  Onnx__GraphProto *b = g->node[0]->attribute[0]->g;
+  b->node[0]->op_type = "Less";
+  b->node[0]->input = gr_names("i,one", &b->node[0]->n_input);
+  IrModule *m = load(g, 13);
+  assert_non_null(m);
+  assert_int_equal(m->num_syms, 1);
+  assert_string_equal(m->syms[0].name, "loop_iters");
+  assert_int_equal(m->syms[0].hi, 5000);
+  static float y, scan[5000];
+  int64_t dims[1] = {-1};
+  run_dims(m, NULL, 0, (void *[]){&y, scan}, 2, dims);
+  assert_int_equal(dims[0], 2);
+  assert_float_equal(y, 13, 0);
+  assert_float_equal(scan[0], -11, 0);
+  assert_float_equal(scan[1], 13, 0);
+  ir_module_free(m);
+}
+
+/* The body's condition comes from a graph input: stops after the first
+ * iteration when it is false, runs all 3 when true. */
+static void test_loop_runtime_condition(void **state) {
+  (void)state;
+  for (uint8_t c = 0; c < 2; c++) {
+    Onnx__GraphProto *g = loop_model(3, true);
+    gr_input(g, "c_rt", 9, 0, NULL);
+    Onnx__GraphProto *b = g->node[0]->attribute[0]->g;
+    b->node[0]->input[0] = "c_rt";
+    IrModule *m = load(g, 13);
+    assert_non_null(m);
+    float y = 0, scan[3] = {0};
+    int64_t dims[1] = {-1};
+    run_dims(m, (void *[]){&c}, 1, (void *[]){&y, scan}, 2, dims);
+    assert_int_equal(dims[0], c ? 3 : 1);
+    assert_float_equal(y, c ? 16 : 11, 0);
+    assert_float_equal(scan[0], -11, 0);
+    if (c) assert_float_equal(scan[2], 16, 0);
+    ir_module_free(m);
+  }
 }
 
 /* -------------------------------------------------------------- Scan */
@@ -453,6 +523,9 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_loop_unrolled, setup, teardown),
       cmocka_unit_test_setup_teardown(test_loop_condition_stops, setup, teardown),
       cmocka_unit_test_setup_teardown(test_loop_refusals, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_loop_runtime_trip, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_loop_long_with_scan, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_loop_runtime_condition, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scan, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scan_directions_and_axes, setup, teardown),
       cmocka_unit_test_setup_teardown(test_scan_refusals, setup, teardown),
