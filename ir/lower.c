@@ -102,10 +102,7 @@ void lw_copy(LwCtx *c, IrValue *src, IrValue *dst) {
 }
 
 IrValue *lw_alloc(LwCtx *c, IrElem e, int rank, const int64_t *dims) {
-  IrType t = ir_type_buffer(e, rank, dims);
-  for (int i = 0; i < rank; i++)
-    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
-  return ir_build1(&c->b, IR_OP_ALLOC, 0, NULL, t);
+  return ir_build1(&c->b, IR_OP_ALLOC, 0, NULL, lw_type(IR_TYPE_BUFFER, e, rank, dims));
 }
 
 IrValue *lw_bin(LwCtx *c, IrOpKind k, IrValue *a, IrValue *b) {
@@ -147,6 +144,19 @@ int64_t lw_dim(const IrValue *buf, int i) {
   IR_ASSERT(i >= 0 && i < buf->type.rank);
   IrDim d = buf->type.dims[i];
   return d.sym >= 0 ? LW_DYN_DIM(d.sym) : d.size;
+}
+
+int lw_dims(const IrValue *v, int64_t *dims) {
+  for (int i = 0; i < v->type.rank; i++) dims[i] = lw_dim(v, i);
+  return v->type.rank;
+}
+
+IrType lw_type(IrTypeKind kind, IrElem e, int rank, const int64_t *dims) {
+  IR_ASSERT(rank >= 0 && rank <= IR_MAX_RANK);
+  IrType t = {.kind = kind, .elem = e, .rank = rank};
+  for (int i = 0; i < rank; i++)
+    t.dims[i] = LW_DIM_IS_DYN(dims[i]) ? (IrDim){0, (int)(-2 - dims[i])} : (IrDim){dims[i], -1};
+  return t;
 }
 
 IrValue *lw_dim_index(LwCtx *c, int64_t d) {

@@ -80,6 +80,10 @@ IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b);
 IrElem lw_elem(const IrValue *buf);
 int lw_rank(const IrValue *buf);
 int64_t lw_dim(const IrValue *buf, int i);
+/* All dims of a buffer/tensor as lw_dim codes; returns the rank. */
+int lw_dims(const IrValue *v, int64_t *dims);
+/* A tensor or buffer type from dims that may hold LW_DYN_DIM codes. */
+IrType lw_type(IrTypeKind kind, IrElem e, int rank, const int64_t *dims);
 /* A dim (static size or LW_DYN_DIM) as an index value: a constant, or
  * dim.get of the sym. */
 IrValue *lw_dim_index(LwCtx *c, int64_t d);

@@ -36,10 +36,7 @@ static inline bool dd_input(const IrOp *op, int i, int64_t *dims) {
 /* Result i gets element type e and dims (static or codes). */
 static inline void dd_set_result(IrOp *op, int i, IrElem e, int rank,
                                  const int64_t *dims) {
-  IrType t = {.kind = IR_TYPE_TENSOR, .elem = e, .rank = rank};
-  for (int d = 0; d < rank; d++)
-    t.dims[d] = DD_IS_SYM(dims[d]) ? (IrDim){0, DD_SYM(dims[d])} : (IrDim){dims[d], -1};
-  op->results[i]->type = t;
+  op->results[i]->type = lw_type(IR_TYPE_TENSOR, e, rank, dims);
 }
 
 /* A dim as text: "64" or the sym's name. */

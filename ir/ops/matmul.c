@@ -23,39 +23,6 @@
 
 #include "nn_util.h"
 
-/* nn_check_operand, except that operand i may have run-time dims: the check
- * runs on a stand-in of the operand whose run-time dims read 1. */
-static bool mm_check_operand(const IrOp *op, int i, const char *what,
-                             unsigned classes) {
-  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
-  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
-    return nn_check_operand(op, i, what, classes);
-  IrValue tmp = *v, *ops[IR_MAX_RANK + 4];
-  IR_ASSERT(i < (int)(sizeof ops / sizeof *ops));
-  for (int k = 0; k < tmp.type.rank; k++)
-    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
-  for (int k = 0; k < i; k++) ops[k] = op->operands[k];
-  ops[i] = &tmp;
-  IrOp o = *op;
-  o.operands = ops, o.num_operands = i + 1;
-  return nn_check_operand(&o, i, what, classes);
-}
-
-/* Dims of a tensor/buffer as lw_dim codes (a sym comes back LW_DYN_DIM). */
-static int mm_dims(const IrValue *v, int64_t *dims) {
-  for (int i = 0; i < v->type.rank; i++) dims[i] = lw_dim(v, i);
-  return v->type.rank;
-}
-
-/* A type from dims that may hold LW_DYN_DIM codes. */
-static IrType mm_type(IrTypeKind kind, IrElem e, int rank, const int64_t *dims) {
-  IrType t = {.kind = kind, .elem = e, .rank = rank};
-  for (int i = 0; i < rank; i++)
-    t.dims[i] = LW_DIM_IS_DYN(dims[i]) ? (IrDim){0, (int)(-2 - dims[i])}
-                                       : (IrDim){dims[i], -1};
-  return t;
-}
-
 static bool mm_all_static(int n, const int64_t *dims) {
   for (int i = 0; i < n; i++)
     if (LW_DIM_IS_DYN(dims[i])) return false;
@@ -65,7 +32,7 @@ static bool mm_all_static(int n, const int64_t *dims) {
 /* nn_view for dims that may be run-time. */
 static IrValue *mm_view(LwCtx *c, IrValue *buf, int rank, const int64_t *dims) {
   if (mm_all_static(rank, dims)) return nn_view(c, buf, rank, dims);
-  IrType t = mm_type(IR_TYPE_BUFFER, buf->type.elem, rank, dims);
+  IrType t = lw_type(IR_TYPE_BUFFER, buf->type.elem, rank, dims);
   if (buf->type.kind == IR_TYPE_BUFFER && ir_type_equal(&t, &buf->type)) return buf;
   return ir_build1(&c->b, IR_OP_VIEW, 1, &buf, t);
 }
@@ -97,7 +64,7 @@ typedef struct MmShape {
 
 static bool mm_shape(const IrModule *m, const IrOp *op, MmShape *s) {
   const IrValue *A = op->operands[0], *B = op->operands[1];
-  int ra = mm_dims(A, s->a), rb = mm_dims(B, s->b);
+  int ra = lw_dims(A, s->a), rb = lw_dims(B, s->b);
   if (ra == 1) s->a[1] = s->a[0], s->a[0] = 1, ra = 2;
   if (rb == 1) s->b[1] = 1, rb = 2;
   s->ra = ra, s->rb = rb;
@@ -126,8 +93,8 @@ static bool mm_shape(const IrModule *m, const IrOp *op, MmShape *s) {
 }
 
 bool op_matmul_infer(IrModule *m, IrOp *op) {
-  if (!mm_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
-      !mm_check_operand(op, 1, "B", NN_FLOAT | NN_INT) ||
+  if (!nn_check_operand_dyn(op, 0, "A", NN_FLOAT | NN_INT) ||
+      !nn_check_operand_dyn(op, 1, "B", NN_FLOAT | NN_INT) ||
       !nn_check_rank_min(op, 0, "A", 1) || !nn_check_rank_min(op, 1, "B", 1))
     return false;
   IrElem e = op->operands[0]->type.elem;
@@ -144,7 +111,7 @@ bool op_matmul_infer(IrModule *m, IrOp *op) {
   for (int i = 0; i < s.r - 2; i++) dims[r++] = s.y[i];
   if (op->operands[0]->type.rank > 1) dims[r++] = s.M;
   if (op->operands[1]->type.rank > 1) dims[r++] = s.N;
-  op->results[0]->type = mm_type(IR_TYPE_TENSOR, e, r, dims);
+  op->results[0]->type = lw_type(IR_TYPE_TENSOR, e, r, dims);
   return true;
 }
 
@@ -227,8 +194,8 @@ bool op_gemm_import(IrModule *m, IrOp *op, int opset) {
 }
 
 bool op_gemm_infer(IrModule *m, IrOp *op) {
-  if (!mm_check_operand(op, 0, "A", NN_FLOAT | NN_INT) ||
-      !mm_check_operand(op, 1, "B", NN_FLOAT | NN_INT))
+  if (!nn_check_operand_dyn(op, 0, "A", NN_FLOAT | NN_INT) ||
+      !nn_check_operand_dyn(op, 1, "B", NN_FLOAT | NN_INT))
     return false;
   const IrType *ta = &op->operands[0]->type, *tb = &op->operands[1]->type;
   if (ta->rank != 2 || tb->rank != 2) {
@@ -253,7 +220,7 @@ bool op_gemm_infer(IrModule *m, IrOp *op) {
   }
   int64_t dims[2] = {M, N};
   if (op->num_operands > 2 && op->operands[2]) {
-    if (!mm_check_operand(op, 2, "C", NN_FLOAT | NN_INT)) return false;
+    if (!nn_check_operand_dyn(op, 2, "C", NN_FLOAT | NN_INT)) return false;
     const IrType *tc = &op->operands[2]->type;
     bool ok = tc->rank <= 2 && tc->elem == ta->elem;
     for (int i = 0; ok && i < tc->rank; i++) {
@@ -268,7 +235,7 @@ bool op_gemm_infer(IrModule *m, IrOp *op) {
       return false;
     }
   }
-  op->results[0]->type = mm_type(IR_TYPE_TENSOR, ta->elem, 2, dims);
+  op->results[0]->type = lw_type(IR_TYPE_TENSOR, ta->elem, 2, dims);
   return true;
 }
 

@@ -348,6 +348,21 @@ IrValue *nn_madd(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc) {
   return lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, a, b), acc);
 }
 
+bool nn_check_operand_dyn(const IrOp *op, int i, const char *what, unsigned classes) {
+  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
+  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
+    return nn_check_operand(op, i, what, classes);
+  IrValue tmp = *v, *ops[IR_MAX_RANK + 4];
+  IR_ASSERT(i < (int)(sizeof ops / sizeof *ops));
+  for (int k = 0; k < tmp.type.rank; k++)
+    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
+  for (int k = 0; k < i; k++) ops[k] = op->operands[k];
+  ops[i] = &tmp;
+  IrOp o = *op;
+  o.operands = ops, o.num_operands = i + 1;
+  return nn_check_operand(&o, i, what, classes);
+}
+
 int nn_dims(const IrValue *v, int64_t *dims) {
   for (int i = 0; i < v->type.rank; i++) dims[i] = ir_type_dim(&v->type, i);
   return v->type.rank;

@@ -23,6 +23,9 @@ enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT };
 const char *nn_name(const IrOp *op);
 /* Operand i must be a static tensor whose element type is in `classes`. */
 bool nn_check_operand(const IrOp *op, int i, const char *what, unsigned classes);
+/* The same for an op flagged OPF_DYN: operand i may have run-time dims (the
+ * checks run on a stand-in whose run-time dims read 1). */
+bool nn_check_operand_dyn(const IrOp *op, int i, const char *what, unsigned classes);
 bool nn_check_rank_min(const IrOp *op, int i, const char *what, int min_rank);
 
 /* Import: an attribute of the given kind or absent (error names it). */

@@ -24,37 +24,6 @@
  */
 #include "nn_util.h"
 
-/* nn_check_operand, except that operand i may have run-time dims: the check
- * runs on a stand-in of the operand whose run-time dims read 1. */
-static bool norm_check_operand(const IrOp *op, int i, const char *what,
-                               unsigned classes) {
-  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
-  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
-    return nn_check_operand(op, i, what, classes);
-  IrValue tmp = *v, *ops[1];
-  IR_ASSERT(i == 0);
-  for (int k = 0; k < tmp.type.rank; k++)
-    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
-  ops[0] = &tmp;
-  IrOp o = *op;
-  o.operands = ops, o.num_operands = 1;
-  return nn_check_operand(&o, i, what, classes);
-}
-
-/* Dims of a tensor/buffer as lw_dim codes (a sym comes back LW_DYN_DIM). */
-static int norm_dims(const IrValue *v, int64_t *dims) {
-  for (int i = 0; i < v->type.rank; i++) dims[i] = lw_dim(v, i);
-  return v->type.rank;
-}
-
-/* A tensor type from dims that may hold LW_DYN_DIM codes. */
-static IrType norm_tensor(IrElem e, int rank, const int64_t *dims) {
-  IrType t = ir_type_tensor(e, rank, dims);
-  for (int i = 0; i < rank; i++)
-    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
-  return t;
-}
-
 /* ------------------------------------------------------------- import */
 
 static bool norm_import_mvn(IrModule *m, IrOp *op) {
@@ -176,14 +145,14 @@ static bool norm_infer_layer(IrModule *m, IrOp *op, const int64_t *x, int r) {
   int64_t st[IR_MAX_RANK];
   for (int i = 0; i < r; i++) st[i] = i < axis ? x[i] : 1;
   for (int i = 1; i < op->num_results; i++)
-    op->results[i]->type = norm_tensor(u, r, st);
+    op->results[i]->type = lw_type(IR_TYPE_TENSOR, u, r, st);
   return true;
 }
 
 bool op_norm_infer(IrModule *m, IrOp *op) {
-  if (!norm_check_operand(op, 0, "X", NN_FLOAT)) return false;
+  if (!nn_check_operand_dyn(op, 0, "X", NN_FLOAT)) return false;
   int64_t x[IR_MAX_RANK];
-  int r = norm_dims(op->operands[0], x);
+  int r = lw_dims(op->operands[0], x);
   IrElem e = op->operands[0]->type.elem;
   bool red[IR_MAX_RANK];
   int min_rank = op->kind == IR_OP_LAYER_NORM ? 1 : op->kind == IR_OP_MVN ? 0 : 3;
@@ -283,7 +252,7 @@ static void norm_group(LwCtx *c, IrOp *op, NormCtx *s) {
 static bool norm_lower_stats(LwCtx *c, IrOp *op) {
   NormCtx s = {.X = c->in[0], .Y = c->out[0], .axis = -1};
   bool red[IR_MAX_RANK];
-  s.r = norm_dims(s.X, s.x);
+  s.r = lw_dims(s.X, s.x);
   if (!norm_reduced(op, s.r, red)) return false;
   for (int i = 0; i < s.r; i++) {
     if (red[i]) s.rdims[s.nr] = s.x[i], s.redd[s.nr++] = i;

@@ -25,42 +25,10 @@
 
 #include "nn_util.h"
 
-/* nn_check_operand, except that operand i may have run-time dims: the check
- * runs on a stand-in of the operand whose run-time dims read 1. */
-static bool rd_check_operand(const IrOp *op, int i, const char *what,
-                             unsigned classes) {
-  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
-  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
-    return nn_check_operand(op, i, what, classes);
-  IrValue tmp = *v, *ops[1];
-  IR_ASSERT(i == 0);
-  for (int k = 0; k < tmp.type.rank; k++)
-    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
-  ops[0] = &tmp;
-  IrOp o = *op;
-  o.operands = ops, o.num_operands = 1;
-  return nn_check_operand(&o, i, what, classes);
-}
-
-/* Dims of a tensor/buffer as lw_dim codes (a sym comes back LW_DYN_DIM). */
-static int rd_dims(const IrValue *v, int64_t *dims) {
-  for (int i = 0; i < v->type.rank; i++) dims[i] = lw_dim(v, i);
-  return v->type.rank;
-}
-
 static bool rd_any_dyn(int n, const int64_t *dims) {
   for (int i = 0; i < n; i++)
     if (LW_DIM_IS_DYN(dims[i])) return true;
   return false;
-}
-
-/* A type from dims that may hold LW_DYN_DIM codes. */
-static IrType rd_type(IrTypeKind kind, IrElem e, int rank, const int64_t *dims) {
-  IrType t = ir_type_tensor(e, rank, dims);
-  t.kind = kind;
-  for (int i = 0; i < rank; i++)
-    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
-  return t;
 }
 
 static bool reduce_is_arg(const IrOp *op) {
@@ -168,12 +136,12 @@ static bool argmax_infer(IrOp *op) {
 }
 
 bool op_reduce_infer(IrModule *m, IrOp *op) {
-  if (!rd_check_operand(op, 0, "data", reduce_types(op))) return false;
+  if (!nn_check_operand_dyn(op, 0, "data", reduce_types(op))) return false;
   if (reduce_is_arg(op)) return argmax_infer(op);
   const IrType *t = &op->operands[0]->type;
   int64_t axes[IR_MAX_RANK], dims[IR_MAX_RANK];
   bool red[IR_MAX_RANK];
-  int n, r = rd_dims(op->operands[0], dims), o = 0;
+  int n, r = lw_dims(op->operands[0], dims), o = 0;
   if (!reduce_axes(op, r, axes, &n, red)) return false;
   ir_attr_set_ints(m, op, "axes", n, axes);
   bool keep = ir_attr_int(op, "keepdims", 1) != 0;
@@ -182,7 +150,7 @@ bool op_reduce_infer(IrModule *m, IrOp *op) {
       dims[o++] = dims[i];
     else if (keep)
       dims[o++] = 1;
-  op->results[0]->type = rd_type(IR_TYPE_TENSOR, t->elem, o, dims);
+  op->results[0]->type = lw_type(IR_TYPE_TENSOR, t->elem, o, dims);
   return true;
 }
 
@@ -273,7 +241,7 @@ static bool reduce_lower(LwCtx *c, IrOp *op) {
   RdCtx s = {.kind = op->kind, .X = c->in[0], .ce = nn_calc_elem(lw_elem(c->in[0]))};
   int64_t axes[IR_MAX_RANK];
   int n;
-  s.r = rd_dims(s.X, s.x);
+  s.r = lw_dims(s.X, s.x);
   if (!reduce_axes(op, s.r, axes, &n, s.red)) return false;
   for (int i = 0; i < s.r; i++)
     if (s.red[i])
@@ -284,7 +252,7 @@ static bool reduce_lower(LwCtx *c, IrOp *op) {
   if (!rd_any_dyn(s.nk, s.kd)) {
     Y = nn_view(c, Y, s.nk, s.kd);
   } else {
-    IrType t = rd_type(IR_TYPE_BUFFER, lw_elem(Y), s.nk, s.kd);
+    IrType t = lw_type(IR_TYPE_BUFFER, lw_elem(Y), s.nk, s.kd);
     if (!ir_type_equal(&t, &Y->type)) Y = ir_build1(&c->b, IR_OP_VIEW, 1, &Y, t);
   }
   LwNest nest;

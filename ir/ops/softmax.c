@@ -17,23 +17,6 @@
  */
 #include "nn_util.h"
 
-/* nn_check_operand, except that operand i may have run-time dims: the check
- * runs on a stand-in of the operand whose run-time dims read 1. */
-static bool sm_check_operand(const IrOp *op, int i, const char *what,
-                             unsigned classes) {
-  IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
-  if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))
-    return nn_check_operand(op, i, what, classes);
-  IrValue tmp = *v, *ops[1];
-  IR_ASSERT(i == 0);
-  for (int k = 0; k < tmp.type.rank; k++)
-    if (tmp.type.dims[k].sym >= 0) tmp.type.dims[k] = (IrDim){1, -1};
-  ops[0] = &tmp;
-  IrOp o = *op;
-  o.operands = ops, o.num_operands = 1;
-  return nn_check_operand(&o, i, what, classes);
-}
-
 bool op_softmax_import(IrModule *m, IrOp *op, int opset) {
   if (!nn_attr_int_canon(m, op, "axis", opset < 13 ? 1 : -1, NULL)) return false;
   ir_attr_set_int(m, op, "coerce_2d", opset < 13);
@@ -42,7 +25,7 @@ bool op_softmax_import(IrModule *m, IrOp *op, int opset) {
 
 bool op_softmax_infer(IrModule *m, IrOp *op) {
   (void)m;
-  if (!sm_check_operand(op, 0, "input", NN_FLOAT)) return false;
+  if (!nn_check_operand_dyn(op, 0, "input", NN_FLOAT)) return false;
   const IrType *t = &op->operands[0]->type;
   int64_t axis;
   if (t->rank == 0) {

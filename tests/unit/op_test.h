@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -125,18 +126,26 @@ static inline void exec(IrModule *m, IrOp *op, void *const *ins, void *const *ou
   assert_true(ir_interp_run(m, f, bufs, ws));
 }
 
+/* A function input whose dims may hold run-time dims, LW_DYN_DIM(sym). */
+static inline IrValue *din(IrModule *m, IrElem e, int rank, const int64_t *dims) {
+  IrFunc *f = m->main;
+  IrValue *v = ir_block_add_arg(m, f->body, lw_type(IR_TYPE_TENSOR, e, rank, dims));
+  f->num_inputs++;
+  return v;
+}
+#define DIN(m, e, ...) din(m, e, DIMS(__VA_ARGS__))
+
 /* Lowers op (already inferred) alone into a scratch loop-level function
- * over buffers and runs it: in[i] holds operand i's data (unused for
- * weights and absent operands), out receives result 0. */
-static inline void lower_and_run(IrModule *m, IrOp *op, void *const *in, void *out) {
+ * whose arguments are the non-weight operands, then the results, and
+ * checks that it verifies.  The function can run any number of times. */
+static inline IrFunc *lower_alone(IrModule *m, IrOp *op) {
   IrFunc *main = m->main, *f = ir_func_new(m, "eval");
   m->main = main;
   f->lowered = true;
   LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL};
-  IrValue *cin[8] = {0}, *cout[1];
-  void *bufs[9];
+  IrValue *cin[8] = {0}, *cout[4];
   int n = 0;
-  assert_true(op->num_operands <= 8);
+  assert_true(op->num_operands <= 8 && op->num_results <= 4);
   for (int i = 0; i < op->num_operands; i++) {
     IrValue *v = op->operands[i];
     if (!v || v->weight) {
@@ -144,15 +153,34 @@ static inline void lower_and_run(IrModule *m, IrOp *op, void *const *in, void *o
       continue;
     }
     cin[i] = ir_block_add_arg(m, f->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
-    bufs[n++] = in[i];
+    n++;
   }
   f->num_inputs = n;
-  cout[0] = ir_block_add_arg(m, f->body,
-                             ir_type_with_kind(op->results[0]->type, IR_TYPE_BUFFER));
-  bufs[n++] = out;
-  f->num_outputs = 1;
+  for (int i = 0; i < op->num_results; i++)
+    cout[i] = ir_block_add_arg(m, f->body,
+                               ir_type_with_kind(op->results[i]->type, IR_TYPE_BUFFER));
+  f->num_outputs = op->num_results;
   c.in = cin, c.out = cout;
-  assert_true(ir_op_info(op->kind)->lower(&c, op));
+  msg[0] = 0;
+  if (!ir_op_info(op->kind)->lower(&c, op)) fail_msg("lower failed: %s", msg);
+  m->main = f; /* ir_verify checks m->main */
+  bool ok = ir_verify(m);
+  if (getenv("DYN_PRINT")) ir_print_module(m, stderr);
+  m->main = main;
+  if (!ok) fail_msg("verify failed: %s", msg);
+  return f;
+}
+
+/* lower_alone, then one run: in[i] holds operand i's data (unused for
+ * weights and absent operands), out receives result 0 (a one-result op). */
+static inline void lower_and_run(IrModule *m, IrOp *op, void *const *in, void *out) {
+  assert_int_equal(op->num_results, 1);
+  IrFunc *f = lower_alone(m, op);
+  void *bufs[9];
+  int n = 0;
+  for (int i = 0; i < op->num_operands; i++)
+    if (op->operands[i] && !op->operands[i]->weight) bufs[n++] = in[i];
+  bufs[n++] = out;
   bool ok = ir_interp_run(m, f, bufs, NULL);
   if (!ok) fprintf(stderr, "%s\n", msg);
   assert_true(ok);

@@ -22,6 +22,7 @@
 #include "header.h"
 #include "llvm.h"
 #include "lower.h"
+#include "program_test.h"
 #include "tcc/runtime.h"
 
 /* The runtime itself, for test_runtime_check: the unit tests link tcc_lib,
@@ -70,129 +71,20 @@ static LlvmOptions opts(const char *cpu) {
   return o;
 }
 
-static void write_file(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, n, f), n);
-  fclose(f);
-}
-
-static void *read_file(const char *path, size_t *n) {
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  fseek(f, 0, SEEK_END);
-  *n = (size_t)ftell(f);
-  fseek(f, 0, SEEK_SET);
-  char *p = malloc(*n + 1);
-  assert_int_equal(fread(p, 1, *n, f), *n);
-  p[*n] = 0;
-  fclose(f);
-  return p;
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-/* The driver: reads all inputs from in.bin, checks that bad contexts are
- * refused with the right status, runs, writes all outputs to out.bin. */
-static const char driver[] =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include \"%1$s.h\"\n"
-    "int main(int argc, char **argv) {\n"
-    "  (void)argc;\n"
-    "  const void *ins[%2$s_NUM_INPUTS + 1]; void *outs[%2$s_NUM_OUTPUTS + 1];\n"
-    "  FILE *f = fopen(argv[1], \"rb\");\n"
-    "  for (int i = 0; i < %2$s_NUM_INPUTS; i++) {\n"
-    "    void *p = malloc(%1$s_inputs[i].nbytes + 1);\n"
-    "    if (fread(p, 1, %1$s_inputs[i].nbytes, f) != %1$s_inputs[i].nbytes) return 20;\n"
-    "    ins[i] = p;\n  }\n  fclose(f);\n"
-    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++) outs[i] = calloc(1, %1$s_outputs[i].nbytes + 1);\n"
-    "  void *ws = aligned_alloc(64, %2$s_WORKSPACE_SIZE + 64);\n"
-    "  tcc_ctx ctx = tcc_ctx_init(ws, %2$s_WORKSPACE_SIZE);\n"
-    "  tcc_ctx bad = ctx; bad.abi_version = 99;\n"
-    "  if (%1$s_run(&bad, ins, outs) != TCC_ERR_ABI_MISMATCH) return 21;\n"
-    "  if (%1$s_run(0, ins, outs) != TCC_ERR_NULL_ARGUMENT) return 22;\n"
-    "  const void *saved = ins[0]; ins[0] = 0;\n"
-    "  if (%1$s_run(&ctx, ins, outs) != TCC_ERR_NULL_ARGUMENT) return 23;\n"
-    "  ins[0] = saved;\n"
-    "  if (%2$s_WORKSPACE_SIZE) { bad = ctx; bad.workspace_size--;\n"
-    "    if (%1$s_run(&bad, ins, outs) != TCC_ERR_WORKSPACE_TOO_SMALL) return 24; }\n"
-    "  int st = %1$s_run(&ctx, ins, outs);\n"
-    "  if (st) return 30 + st;\n"
-    "  f = fopen(argv[2], \"wb\");\n"
-    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++)\n"
-    "    fwrite(outs[i], 1, %1$s_outputs[i].nbytes, f);\n"
-    "  fclose(f);\n"
-    "  for (int i = 0; i < %2$s_NUM_INPUTS; i++) free((void *)ins[i]);\n"
-    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++) free(outs[i]);\n"
-    "  free(ws);\n  return 0;\n}\n";
-
-static char tmpdir[64];
-
-/* A sanitized build has a sanitized libtccrt.a: the driver links the same. */
-#if defined(__SANITIZE_ADDRESS__)
-#define DRIVER_FLAGS "-fsanitize=address,undefined"
-#else
-#define DRIVER_FLAGS ""
-#endif
-
-static void make_tmpdir(void) {
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/tcc_backend_XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
-}
-
-/* Emits m into tmpdir (<name>.o, <name>.h), links it with the driver and
- * runs it on the concatenated inputs; fills the concatenated outputs. */
-static void compile_and_run(IrModule *m, const void *in, size_t in_n, void *out,
-                            size_t out_n) {
-  char path[256], up[64];
-  void *obj;
-  size_t size;
+/* Emits, links and runs m once on the concatenated inputs. */
+static void build_and_run(IrModule *m, const void *in, size_t in_n, void *out, size_t out_n) {
   LlvmOptions o = opts(NULL);
-  assert_int_equal(access(TCC_BINARY_DIR "/libtccrt.a", R_OK), 0);
-  assert_true(ir_verify(m));
-  assert_true(llvm_emit_object(m, &o, &obj, &size));
-  make_tmpdir();
-  snprintf(path, sizeof path, "%s/%s.o", tmpdir, m->name);
-  write_file(path, obj, size);
-  free(obj);
-  char *h = header_emit(m);
-  snprintf(path, sizeof path, "%s/%s.h", tmpdir, m->name);
-  write_file(path, h, strlen(h));
-  free(h);
-  size_t i = 0;
-  for (; m->name[i]; i++) up[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
-  up[i] = 0;
-  char src[8192];
-  snprintf(src, sizeof src, driver, m->name, up);
-  snprintf(path, sizeof path, "%s/main.c", tmpdir);
-  write_file(path, src, strlen(src));
-  snprintf(path, sizeof path, "%s/in.bin", tmpdir);
-  write_file(path, in, in_n);
-  assert_int_equal(sh("cc -std=c11 " DRIVER_FLAGS " -Wall -Wextra -Werror -I%s/include -I%s "
-                      "-o %s/a.out %s/main.c %s/%s.o %s/libtccrt.a -lm",
-                      TCC_SOURCE_DIR, tmpdir, tmpdir, tmpdir, tmpdir, m->name,
-                      TCC_BINARY_DIR), 0);
-  assert_int_equal(sh("%s/a.out %s/in.bin %s/out.bin", tmpdir, tmpdir, tmpdir), 0);
-  snprintf(path, sizeof path, "%s/out.bin", tmpdir);
-  size_t n;
-  void *got = read_file(path, &n);
-  assert_int_equal(n, out_n);
-  memcpy(out, got, n);
-  free(got);
+  build_program(m, &o);
+  run_program(in, in_n, out, out_n);
 }
 
-static void cleanup_tmpdir(void) {
-  if (tmpdir[0]) sh("rm -rf %s", tmpdir);
-  tmpdir[0] = 0;
-}
+
+
+
+
+
+
+
 
 static void assert_close(double got, double want, double tol) {
   if (fabs(got - want) > tol * (1 + fabs(want))) {
@@ -251,7 +143,7 @@ static void test_scalar_loops(void **state) {
   float x[32], out[4 + 32 + 32];
   for (int k = 0; k < 32; k++) x[k] = (float)((k * 37 % 23) - 11) / 4.0f;
   x[5] = 2.5f; /* round half to even: 2 */
-  compile_and_run(d.m, x, sizeof x, out, sizeof out);
+  build_and_run(d.m, x, sizeof x, out, sizeof out);
   int32_t z[32];
   memcpy(z, out + 4, sizeof z);
   for (int i = 0; i < 4; i++) {
@@ -308,7 +200,7 @@ static void test_vector_loop(void **state) {
   lw_for_end(c, li);
   float x[32], out[2 + 2 + 32];
   for (int k = 0; k < 32; k++) x[k] = (float)((k * 7) % 13) - 6.5f;
-  compile_and_run(d.m, x, sizeof x, out, sizeof out);
+  build_and_run(d.m, x, sizeof x, out, sizeof out);
   for (int r = 0; r < 2; r++) {
     float s = 0, mx = -INFINITY;
     for (int k = 0; k < 16; k++) {
@@ -372,7 +264,7 @@ static void test_casts(void **state) {
     uint32_t n[8];
     float s[8];
   } out;
-  compile_and_run(d.m, &in, sizeof in, &out, sizeof out);
+  build_and_run(d.m, &in, sizeof in, &out, sizeof out);
   for (int k = 0; k < 8; k++) {
     assert_int_equal(out.c[k], (int32_t)in.a[k]);
     assert_int_equal(out.u[k], (uint8_t)in.b[k]);

@@ -11,50 +11,6 @@
 
 #define D(s) LW_DYN_DIM(s)
 
-/* A function input whose dims may be run-time (D(s)). */
-static IrValue *din(IrModule *m, IrElem e, int rank, const int64_t *dims) {
-  IrFunc *f = m->main;
-  IrType t = ir_type_tensor(e, rank, dims);
-  for (int i = 0; i < rank; i++)
-    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
-  IrValue *v = ir_block_add_arg(m, f->body, t);
-  f->num_inputs++;
-  return v;
-}
-#define DIN(m, e, ...) din(m, e, DIMS(__VA_ARGS__))
-
-/* Lowers op (already inferred) alone into a scratch loop-level function
- * whose arguments are the non-weight operands then the results, and checks
- * that it verifies. */
-static IrFunc *lower_op(IrModule *m, IrOp *op) {
-  IrFunc *main = m->main, *f = ir_func_new(m, "eval");
-  m->main = main;
-  f->lowered = true;
-  LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL};
-  IrValue *cin[8] = {0}, *cout[4];
-  int n = 0;
-  assert_true(op->num_operands <= 8 && op->num_results <= 4);
-  for (int i = 0; i < op->num_operands; i++) {
-    IrValue *v = op->operands[i];
-    if (!v || v->weight) {
-      cin[i] = v;
-      continue;
-    }
-    cin[i] = ir_block_add_arg(m, f->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
-    n++;
-  }
-  f->num_inputs = n;
-  for (int i = 0; i < op->num_results; i++)
-    cout[i] = ir_block_add_arg(m, f->body,
-                               ir_type_with_kind(op->results[i]->type, IR_TYPE_BUFFER));
-  f->num_outputs = op->num_results;
-  c.in = cin, c.out = cout;
-  msg[0] = 0;
-  if (!ir_op_info(op->kind)->lower(&c, op)) fail_msg("lower failed: %s", msg);
-  if (!ir_verify(m)) fail_msg("verify failed: %s", msg);
-  return f;
-}
-
 /* Runs f; data-dependent syms start unknown (-1), input syms take `in`
  * (sym in_sym; -1 for none).  Returns the value op's sym got. */
 static int64_t run_f(IrModule *m, IrFunc *f, const IrOp *op, void *const *bufs, int in_sym,
@@ -112,7 +68,7 @@ static void test_nonzero(void **state) {
   assert_true(ir_infer_op(m, op));
   assert_int_equal(m->num_syms, 1);
   assert_int_equal(op->results[0]->type.dims[1].sym, s);
-  IrFunc *f = lower_op(m, op);
+  IrFunc *f = lower_alone(m, op);
   static const int dims[2] = {3, 4};
   float in[12];
   int64_t y[24], want[24];
@@ -141,7 +97,7 @@ static void test_nonzero_types(void **state) {
   assert_string_equal(run(m, ob, 13), "i64[2,my_nz_0]");
   assert_string_equal(run(m, oi, 13), "i64[1,my_nz_0_2]");
   assert_string_equal(run(m, os, 13), "i64[0,non_zero]"); /* ONNX: (0, N) for a scalar */
-  IrFunc *fb = lower_op(m, ob), *fi = lower_op(m, oi), *fs = lower_op(m, os);
+  IrFunc *fb = lower_alone(m, ob), *fi = lower_alone(m, oi), *fs = lower_alone(m, os);
   bool cond[4] = {1, 0, 1, 1};
   int64_t y[10];
   assert_int_equal(run_f(m, fb, ob, (void *[]){cond, y}, -1, 0), 3);
@@ -163,7 +119,7 @@ static void test_nonzero_dyn_input(void **state) {
   IrOp *op = op_new(m, IR_OP_NON_ZERO, 1, &x, 1);
   assert_string_equal(run(m, op, 13), "i64[2,non_zero]");
   assert_int_equal(m->syms[ir_sym_find(m, "non_zero")].hi, 24);
-  IrFunc *f = lower_op(m, op);
+  IrFunc *f = lower_alone(m, op);
   float in[24];
   int64_t y[48], want[48];
   for (int n = 1; n <= 8; n += 3) {
@@ -253,7 +209,7 @@ static void test_unique_flat(void **state) {
   assert_string_equal(run_all(m, o2, 11),
                       "f32[unique_3], i64[unique_3], i64[4], i64[unique_3]");
   assert_int_equal(m->syms[ir_sym_find(m, "unique_3")].hi, 4);
-  IrFunc *fu = lower_op(m, ou), *fs = lower_op(m, os), *f2 = lower_op(m, o2);
+  IrFunc *fu = lower_alone(m, ou), *fs = lower_alone(m, os), *f2 = lower_alone(m, o2);
   float y[6], wy[6], in[6] = {2, 1, 1, 3, 4, 3};
   int64_t idx[6], inv[6], cnt[6], wi[6], wv[6], wc[6];
   void *bu[] = {in, y, idx, inv, cnt};
@@ -295,7 +251,7 @@ static void test_unique_fewer_outputs(void **state) {
   IrOp *o1 = unique_op(m, x, 1, 1, false, 0), *o2 = unique_op(m, x, 2, 0, false, 0);
   assert_string_equal(run_all(m, o1, 11), "i64[unique]");
   assert_string_equal(run_all(m, o2, 11), "i64[unique_2], i64[unique_2]");
-  IrFunc *f1 = lower_op(m, o1), *f2 = lower_op(m, o2);
+  IrFunc *f1 = lower_alone(m, o1), *f2 = lower_alone(m, o2);
   int64_t in[7] = {5, -3, 5, 9, -3, -3, 0}, y[7], idx[7];
   assert_int_equal(run_f(m, f1, o1, (void *[]){in, y}, -1, 0), 4);
   i64s_equal(y, (int64_t[]){-3, 0, 5, 9}, 4, "Y");
@@ -319,8 +275,8 @@ static void test_unique_axis(void **state) {
                       "f32[2,unique_3,2], i64[unique_3], i64[4], i64[unique_3]");
   assert_string_equal(run_all(m, ou, 11),
                       "f32[2,unique_4,2], i64[unique_4], i64[4], i64[unique_4]");
-  IrFunc *f0 = lower_op(m, o0), *fn = lower_op(m, on), *f3 = lower_op(m, o3);
-  IrFunc *fu = lower_op(m, ou);
+  IrFunc *f0 = lower_alone(m, o0), *fn = lower_alone(m, on), *f3 = lower_alone(m, o3);
+  IrFunc *fu = lower_alone(m, ou);
   float y[16];
   int64_t idx[4], inv[4], cnt[4];
   float a[9] = {1, 0, 0, 1, 0, 0, 2, 3, 4};
@@ -369,7 +325,7 @@ static void test_unique_dyn_and_errors(void **state) {
   IrOp *op = unique_op(m, x, 4, 1, false, 0);
   assert_string_equal(run_all(m, op, 11), "f32[unique], i64[unique], i64[seq], i64[unique]");
   assert_int_equal(m->syms[ir_sym_find(m, "unique")].hi, 8);
-  IrFunc *f = lower_op(m, op);
+  IrFunc *f = lower_alone(m, op);
   float in[8], y[8], wy[8];
   int64_t idx[8], inv[8], cnt[8], wi[8], wv[8], wc[8];
   for (int n = 1; n <= 8; n += 2) {
@@ -468,7 +424,7 @@ static void test_nms_conformance(void **state) {
   assert_int_equal(o->num_operands, 2); /* the constants became attributes */
   assert_int_equal(ir_attr_int(o, "max_output_boxes_per_class", -1), 3);
   assert_int_equal(m->syms[ir_sym_find(m, "non_max_suppression")].hi, 3);
-  IrFunc *f = lower_op(m, o);
+  IrFunc *f = lower_alone(m, o);
   int64_t y[3 * 20];
   /* suppress_by_IOU */
   assert_int_equal(run_f(m, f, o, (void *[]){(void *)BOX6, (void *)SCORE6, y}, -1, 0), 3);
@@ -482,7 +438,7 @@ static void test_nms_conformance(void **state) {
   IrOp *os = nms_op(m, b1, s1, 3, 0.5f, true, 0.4f, -1);
   IrOp *ol = nms_op(m, b1, s1, 2, 0.5f, true, 0.0f, -1);
   run(m, os, 11), run(m, ol, 11);
-  IrFunc *fs = lower_op(m, os), *fl = lower_op(m, ol);
+  IrFunc *fs = lower_alone(m, os), *fl = lower_alone(m, ol);
   assert_int_equal(run_f(m, fs, os, (void *[]){(void *)BOX6, (void *)SCORE6, y}, -1, 0), 2);
   i64s_equal(y, (int64_t[]){0, 0, 3, 0, 0, 0}, 6, "by_IOU_and_scores");
   assert_int_equal(run_f(m, fl, ol, (void *[]){(void *)BOX6, (void *)SCORE6, y}, -1, 0), 2);
@@ -492,7 +448,7 @@ static void test_nms_conformance(void **state) {
                     0.5f, 10.5f, 1, 1, 0.5f, 10.6f, 1, 1, 0.5f, 100.5f, 1, 1};
   IrOp *oc = nms_op(m, b1, s1, 3, 0.5f, true, 0.0f, 1);
   run(m, oc, 11);
-  IrFunc *fc = lower_op(m, oc);
+  IrFunc *fc = lower_alone(m, oc);
   assert_int_equal(run_f(m, fc, oc, (void *[]){cbox, (void *)SCORE6, y}, -1, 0), 3);
   i64s_equal(y, (int64_t[]){0, 0, 3, 0, 0, 0, 0, 0, 5}, 9, "center_point_box");
   /* two_classes */
@@ -500,7 +456,7 @@ static void test_nms_conformance(void **state) {
   IrOp *o2 = nms_op(m, b1, s2, 2, 0.5f, true, 0.0f, -1);
   assert_string_equal(run(m, o2, 11), "i64[non_max_suppression_5,3]");
   assert_int_equal(m->syms[ir_sym_find(m, "non_max_suppression_5")].hi, 4);
-  IrFunc *f2 = lower_op(m, o2);
+  IrFunc *f2 = lower_alone(m, o2);
   float sc2[12];
   memcpy(sc2, SCORE6, sizeof SCORE6), memcpy(sc2 + 6, SCORE6, sizeof SCORE6);
   assert_int_equal(run_f(m, f2, o2, (void *[]){(void *)BOX6, sc2, y}, -1, 0), 4);
@@ -509,7 +465,7 @@ static void test_nms_conformance(void **state) {
   IrValue *bb = IN(m, IR_F32, 2, 6, 4), *sb = IN(m, IR_F32, 2, 1, 6);
   IrOp *ob = nms_op(m, bb, sb, 2, 0.5f, true, 0.0f, -1);
   run(m, ob, 11);
-  IrFunc *fb = lower_op(m, ob);
+  IrFunc *fb = lower_alone(m, ob);
   float box2[48];
   memcpy(box2, BOX6, sizeof BOX6), memcpy(box2 + 24, BOX6, sizeof BOX6);
   assert_int_equal(run_f(m, fb, ob, (void *[]){box2, sc2, y}, -1, 0), 4);
@@ -520,7 +476,7 @@ static void test_nms_conformance(void **state) {
   IrOp *o1 = nms_op(m, bs, ss, 3, 0.5f, true, 0.0f, -1);
   IrOp *oi = nms_op(m, bi, si, 3, 0.5f, true, 0.0f, -1);
   run(m, o1, 11), run(m, oi, 11);
-  IrFunc *f1 = lower_op(m, o1), *fi = lower_op(m, oi);
+  IrFunc *f1 = lower_alone(m, o1), *fi = lower_alone(m, oi);
   float one[4] = {0, 0, 1, 1}, s09 = 0.9f, ten[40], s10[10];
   assert_int_equal(run_f(m, f1, o1, (void *[]){one, &s09, y}, -1, 0), 1);
   i64s_equal(y, (int64_t[]){0, 0, 0}, 3, "single_box");
@@ -538,7 +494,7 @@ static void test_nms_random(void **state) {
     for (int has_score = 0; has_score < 2; has_score++) {
       IrOp *o = nms_op(m, bx, sc, 5, 0.3f, has_score, 0.5f, center);
       run(m, o, 11);
-      IrFunc *f = lower_op(m, o);
+      IrFunc *f = lower_alone(m, o);
       float boxes[2 * 12 * 4], scores[2 * 3 * 12];
       int64_t y[2 * 3 * 5 * 3], want[2 * 3 * 5 * 3];
       for (int t = 0; t < 4; t++) {
@@ -565,7 +521,7 @@ static void test_nms_dyn_and_errors(void **state) {
   IrOp *o = nms_op(m, bx, sc, 100, 0.5f, false, 0, -1);
   assert_string_equal(run(m, o, 11), "i64[non_max_suppression,3]");
   assert_int_equal(m->syms[ir_sym_find(m, "non_max_suppression")].hi, 32);
-  IrFunc *f = lower_op(m, o);
+  IrFunc *f = lower_alone(m, o);
   float boxes[16 * 4], scores[2 * 16];
   int64_t y[32 * 3], want[32 * 3];
   for (int n = 1; n <= 16; n += 5) {
@@ -580,7 +536,7 @@ static void test_nms_dyn_and_errors(void **state) {
   IrOp *oz = nms_op(m, b1, s1, -1, 0.5f, false, 0, -1);
   assert_string_equal(run(m, oz, 11), "i64[non_max_suppression_2,3]");
   assert_int_equal(m->syms[ir_sym_find(m, "non_max_suppression_2")].hi, 0);
-  IrFunc *fz = lower_op(m, oz);
+  IrFunc *fz = lower_alone(m, oz);
   assert_int_equal(run_f(m, fz, oz, (void *[]){(void *)BOX6, (void *)SCORE6, y}, -1, 0), 0);
   IrValue *mx = IN(m, IR_I64, 1);
   IrOp *e1 = op_new(m, IR_OP_NON_MAX_SUPPRESSION, 3, (IrValue *[]){b1, s1, mx}, 1);

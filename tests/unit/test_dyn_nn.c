@@ -11,56 +11,7 @@
 /* dims of a test input: D(seq) marks the run-time dim of sym s */
 #define D(s) LW_DYN_DIM(s)
 
-/* A function input whose dims may be run-time (D(s)). */
-static IrValue *din(IrModule *m, IrElem e, int rank, const int64_t *dims) {
-  IrFunc *f = m->main;
-  IrType t = ir_type_tensor(e, rank, dims);
-  for (int i = 0; i < rank; i++)
-    if (LW_DIM_IS_DYN(dims[i])) t.dims[i] = (IrDim){0, (int)(-2 - dims[i])};
-  IrValue *v = ir_block_add_arg(m, f->body, t);
-  f->num_inputs++;
-  return v;
-}
-#define DIN(m, e, ...) din(m, e, DIMS(__VA_ARGS__))
-
 static int seq_sym(IrModule *m) { return ir_sym_add(m, "seq", 1, SEQ_MAX); }
-
-/* Lowers op (already inferred) alone into a scratch loop-level function
- * whose arguments are the non-weight operands then the results, and
- * checks that it verifies.  The same function is then run at several
- * sizes by run_at. */
-static IrFunc *lower_op(IrModule *m, IrOp *op) {
-  IrFunc *main = m->main, *f = ir_func_new(m, "eval");
-  m->main = main;
-  f->lowered = true;
-  LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL};
-  IrValue *cin[8] = {0}, *cout[4];
-  int n = 0;
-  assert_true(op->num_operands <= 8 && op->num_results <= 4);
-  for (int i = 0; i < op->num_operands; i++) {
-    IrValue *v = op->operands[i];
-    if (!v || v->weight) {
-      cin[i] = v;
-      continue;
-    }
-    cin[i] = ir_block_add_arg(m, f->body, ir_type_with_kind(v->type, IR_TYPE_BUFFER));
-    n++;
-  }
-  f->num_inputs = n;
-  for (int i = 0; i < op->num_results; i++)
-    cout[i] = ir_block_add_arg(m, f->body,
-                               ir_type_with_kind(op->results[i]->type, IR_TYPE_BUFFER));
-  f->num_outputs = op->num_results;
-  c.in = cin, c.out = cout;
-  msg[0] = 0;
-  if (!ir_op_info(op->kind)->lower(&c, op)) fail_msg("lower failed: %s", msg);
-  m->main = f; /* ir_verify checks m->main */
-  bool ok = ir_verify(m);
-  if (getenv("DYN_PRINT")) ir_print_module(m, stderr);
-  m->main = main;
-  if (!ok) fail_msg("verify failed: %s", msg);
-  return f;
-}
 
 /* Runs f with sym 0 = seq (more syms: vals). */
 static void run_at(IrModule *m, IrFunc *f, void *const *bufs, int64_t seq) {
@@ -106,7 +57,7 @@ static void test_matmul_attention(void **state) {
   IrValue *p = DIN(m, IR_F32, 1, 4, D(s), D(s)), *v = DIN(m, IR_F32, 1, 4, D(s), 8);
   IrOp *pv = op_new(m, IR_OP_MATMUL, 2, (IrValue *[]){p, v}, 1);
   assert_string_equal(infer(m, pv, 13), "f32[1,4,seq,8]");
-  IrFunc *f1 = lower_op(m, qk), *f2 = lower_op(m, pv);
+  IrFunc *f1 = lower_alone(m, qk), *f2 = lower_alone(m, pv);
   enum { S = SEQ_MAX };
   static float a[4 * S * 8], b[4 * 8 * S], y[4 * S * S], want[4 * S * S];
   static float pp[4 * S * S], vv[4 * S * 8], y2[4 * S * 8], want2[4 * S * 8];
@@ -146,8 +97,8 @@ static void test_matmul_batch_and_vectors(void **state) {
   IrOp *op4 = op_new(m, IR_OP_MATMUL, 2,
                      (IrValue *[]){DIN(m, IR_F32, 3, D(s)), DIN(m, IR_F32, D(s))}, 1);
   assert_string_equal(infer(m, op4, 13), "f32[3]");
-  IrFunc *f1 = lower_op(m, op1), *f2 = lower_op(m, op2), *f3 = lower_op(m, op3),
-         *f4 = lower_op(m, op4);
+  IrFunc *f1 = lower_alone(m, op1), *f2 = lower_alone(m, op2), *f3 = lower_alone(m, op3),
+         *f4 = lower_alone(m, op4);
   static float a[S * 12], b[40], y[S * 30], want[S * 30];
   static float v[S], bm[S * 5], y3[5], want3[5], am[3 * S], y4[3], want4[3];
   for (int t = 0; t < NSEQ; t++) {
@@ -209,7 +160,7 @@ static void test_gemm_dyn_m(void **state) {
   ir_attr_set_int(m, g2, "transA", 1);
   ir_attr_set_int(m, g2, "transB", 1);
   assert_string_equal(infer(m, g2, 13), "f32[seq,5]");
-  IrFunc *f1 = lower_op(m, g1), *f2 = lower_op(m, g2);
+  IrFunc *f1 = lower_alone(m, g1), *f2 = lower_alone(m, g2);
   static float a[S * 4], b[20], cv[S], y[S * 5], want[S * 5];
   for (int t = 0; t < NSEQ; t++) {
     int n = (int)SEQS[t];
@@ -261,7 +212,7 @@ static void test_softmax_dyn(void **state) {
   for (int k = 0; k < 3; k++) assert_string_equal(infer(m, ops[k], 13), "f32[1,4,seq,seq]");
   assert_string_equal(infer(m, ops[3], 11), "f32[2,seq,3]");
   IrFunc *f[4];
-  for (int k = 0; k < 4; k++) f[k] = lower_op(m, ops[k]);
+  for (int k = 0; k < 4; k++) f[k] = lower_alone(m, ops[k]);
   static float x[4 * S * S], y[4 * S * S], want[4 * S * S];
   for (int t = 0; t < NSEQ; t++) {
     int n = (int)SEQS[t];
@@ -313,7 +264,7 @@ static void test_layernorm_dyn(void **state) {
                     (IrValue *[]){DIN(m, IR_F32, 2, D(s)), weight(m, IR_F32, DIMS(1), sc1),
                                   weight(m, IR_F32, DIMS(1), bi1)}, 1);
   assert_string_equal(infer(m, l2, 17), "f32[2,seq]");
-  IrFunc *f1 = lower_op(m, l1), *f2 = lower_op(m, l2);
+  IrFunc *f1 = lower_alone(m, l1), *f2 = lower_alone(m, l2);
   static float x[2 * S * 8], y[2 * S * 8], mu[2 * S], iv[2 * S];
   static float want[2 * S * 8], wmu[2 * S], wiv[2 * S];
   for (int t = 0; t < NSEQ; t++) {
@@ -363,8 +314,8 @@ static void test_reduce_dyn(void **state) {
   IrOp *max = op_new(m, IR_OP_REDUCE_MAX, 1, (IrValue *[]){DIN(m, IR_F32, 2, D(s), 3)}, 1);
   ir_attr_set_int(m, max, "keepdims", 0);
   assert_string_equal(infer(m, max, 13), "f32[]");
-  IrFunc *fm = lower_op(m, mean), *fs = lower_op(m, sum), *fs2 = lower_op(m, sum2),
-         *fx = lower_op(m, max);
+  IrFunc *fm = lower_alone(m, mean), *fs = lower_alone(m, sum), *fs2 = lower_alone(m, sum2),
+         *fx = lower_alone(m, max);
   static float x[2 * S * 3], y[2 * S], want[2 * S];
   for (int t = 0; t < NSEQ; t++) {
     int n = (int)SEQS[t];
@@ -406,7 +357,7 @@ static void test_reduce_kinds_dyn(void **state) {
     ir_attr_set_ints(m, op, "axes", 1, (int64_t[]){1});
     ir_attr_set_int(m, op, "keepdims", 0);
     assert_string_equal(infer(m, op, 13), "f32[2,3]");
-    f[k] = lower_op(m, op);
+    f[k] = lower_alone(m, op);
   }
   static float x[2 * S * 3], y[6], want[6];
   for (int t = 0; t < NSEQ; t++) {
@@ -445,7 +396,7 @@ static void test_transpose_dyn(void **state) {
   IrOp *t2 = op_new(m, IR_OP_TRANSPOSE, 1, (IrValue *[]){DIN(m, IR_F32, 2, D(s), 3)}, 1);
   assert_string_equal(infer(m, t2, 13), "f32[3,seq,2]");
   ints_equal(t2, "perm", 3, (int64_t[]){2, 1, 0});
-  IrFunc *f1 = lower_op(m, t1), *f2 = lower_op(m, t2);
+  IrFunc *f1 = lower_alone(m, t1), *f2 = lower_alone(m, t2);
   static float x[2 * S * 3], y[2 * S * 3];
   for (int t = 0; t < NSEQ; t++) {
     int n = (int)SEQS[t];

@@ -14,7 +14,7 @@
 #include "onnx.h"
 #include "onnx.pb-c.h"
 
-#define SEQ (-2) /* sym 0 in DYN(): the run-time dim "seq", 1..8 */
+#define SEQ LW_DYN_DIM(0) /* the run-time dim "seq", 1..8: sym 0 */
 
 /* A module with sym seq = 1..8 (sym 0) and an empty main. */
 static int dsetup(void **state) {
@@ -22,18 +22,6 @@ static int dsetup(void **state) {
   ir_sym_add(*state, "seq", 1, 8);
   return 0;
 }
-
-/* A function input whose dims may be SEQ. */
-static IrValue *dinput(IrModule *m, IrElem e, int rank, const int64_t *dims) {
-  IrFunc *f = m->main;
-  IrType t = {.kind = IR_TYPE_TENSOR, .elem = e, .rank = rank};
-  for (int i = 0; i < rank; i++)
-    t.dims[i] = dims[i] == SEQ ? (IrDim){0, 0} : (IrDim){dims[i], -1};
-  IrValue *v = ir_block_add_arg(m, f->body, t);
-  f->num_inputs++;
-  return v;
-}
-#define DIN(m, e, ...) dinput(m, e, DIMS(__VA_ARGS__))
 
 /* import + infer of op; its result types as text, or the first error.
  * Opset 1: shapes, axes, starts... are the attributes set here. */

@@ -24,6 +24,7 @@
 #include "ir.h"
 #include "llvm.h"
 #include "passes.h"
+#include "program_test.h"
 
 /* ---------------------------------------------------------- diagnostics */
 static char diags[4096];
@@ -261,123 +262,24 @@ static void test_interp_bounds(void **state) {
 }
 
 /* -------------------------------------------------------------- backend */
-/* As in test_backend.c: a driver that reads all inputs from in.bin, checks
- * that bad contexts are refused, runs, writes all outputs to out.bin. */
-static const char driver[] =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include \"%1$s.h\"\n"
-    "int main(int argc, char **argv) {\n"
-    "  (void)argc;\n"
-    "  const void *ins[%2$s_NUM_INPUTS + 1]; void *outs[%2$s_NUM_OUTPUTS + 1];\n"
-    "  FILE *f = fopen(argv[1], \"rb\");\n"
-    "  for (int i = 0; i < %2$s_NUM_INPUTS; i++) {\n"
-    "    void *p = malloc(%1$s_inputs[i].nbytes + 1);\n"
-    "    if (fread(p, 1, %1$s_inputs[i].nbytes, f) != %1$s_inputs[i].nbytes) return 20;\n"
-    "    ins[i] = p;\n  }\n  fclose(f);\n"
-    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++) outs[i] = calloc(1, %1$s_outputs[i].nbytes + 1);\n"
-    "  void *ws = aligned_alloc(64, %2$s_WORKSPACE_SIZE + 64);\n"
-    "  tcc_ctx ctx = tcc_ctx_init(ws, %2$s_WORKSPACE_SIZE);\n"
-    "  tcc_ctx bad = ctx; bad.abi_version = 99;\n"
-    "  if (%1$s_run(&bad, ins, outs) != TCC_ERR_ABI_MISMATCH) return 21;\n"
-    "  if (%1$s_run(0, ins, outs) != TCC_ERR_NULL_ARGUMENT) return 22;\n"
-    "  int st = %1$s_run(&ctx, ins, outs);\n"
-    "  if (st) return 30 + st;\n"
-    "  f = fopen(argv[2], \"wb\");\n"
-    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++)\n"
-    "    fwrite(outs[i], 1, %1$s_outputs[i].nbytes, f);\n"
-    "  fclose(f);\n"
-    "  for (int i = 0; i < %2$s_NUM_INPUTS; i++) free((void *)ins[i]);\n"
-    "  for (int i = 0; i < %2$s_NUM_OUTPUTS; i++) free(outs[i]);\n"
-    "  free(ws);\n  return 0;\n}\n";
-
-/* A sanitized build has a sanitized libtccrt.a: the driver links the same. */
-#if defined(__SANITIZE_ADDRESS__)
-#define DRIVER_FLAGS "-fsanitize=address,undefined"
-#else
-#define DRIVER_FLAGS ""
-#endif
-
-static char tmpdir[64];
-
-static void write_file(const char *path, const void *data, size_t n) {
-  FILE *f = fopen(path, "wb");
-  assert_non_null(f);
-  assert_int_equal(fwrite(data, 1, n, f), n);
-  fclose(f);
-}
-
-static int sh(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static int sh(const char *fmt, ...) {
-  char cmd[4096];
-  va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(cmd, sizeof cmd, fmt, ap);
-  va_end(ap);
-  int rc = system(cmd);
-  return rc == -1 ? -1 : WEXITSTATUS(rc);
-}
-
-/* Emits m (x86_64, -O3) with its header into a fresh tmpdir and links the
- * driver once; run_program() then runs it on one set of inputs. */
-static void build_program(IrModule *m) {
-  char path[256], up[64], src[8192];
-  void *obj;
-  size_t size;
+static void build_o3(IrModule *m) {
   LlvmOptions o = {target_find("x86_64"), NULL, NULL, 3};
-  assert_int_equal(access(TCC_BINARY_DIR "/libtccrt.a", R_OK), 0);
-  assert_true(llvm_emit_object(m, &o, &obj, &size));
-  snprintf(tmpdir, sizeof tmpdir, "/tmp/tcc_while_XXXXXX");
-  assert_non_null(mkdtemp(tmpdir));
-  snprintf(path, sizeof path, "%s/%s.o", tmpdir, m->name);
-  write_file(path, obj, size);
-  free(obj);
-  char *h = header_emit(m);
-  snprintf(path, sizeof path, "%s/%s.h", tmpdir, m->name);
-  write_file(path, h, strlen(h));
-  free(h);
-  size_t i = 0;
-  for (; m->name[i]; i++)
-    up[i] = (char)(m->name[i] >= 'a' && m->name[i] <= 'z' ? m->name[i] - 32 : m->name[i]);
-  up[i] = 0;
-  snprintf(src, sizeof src, driver, m->name, up);
-  snprintf(path, sizeof path, "%s/main.c", tmpdir);
-  write_file(path, src, strlen(src));
-  assert_int_equal(sh("cc -std=c11 " DRIVER_FLAGS " -Wall -Wextra -Werror -I%s/include -I%s "
-                      "-o %s/a.out %s/main.c %s/%s.o %s/libtccrt.a -lm",
-                      TCC_SOURCE_DIR, tmpdir, tmpdir, tmpdir, tmpdir, m->name,
-                      TCC_BINARY_DIR), 0);
-}
-
-static void run_program(const void *in, size_t in_n, void *out, size_t out_n) {
-  char path[256];
-  snprintf(path, sizeof path, "%s/in.bin", tmpdir);
-  write_file(path, in, in_n);
-  assert_int_equal(sh("%s/a.out %s/in.bin %s/out.bin", tmpdir, tmpdir, tmpdir), 0);
-  snprintf(path, sizeof path, "%s/out.bin", tmpdir);
-  FILE *f = fopen(path, "rb");
-  assert_non_null(f);
-  assert_int_equal(fread(out, 1, out_n, f), out_n);
-  assert_int_equal(fgetc(f), EOF);
-  fclose(f);
-}
-
-static void cleanup_program(void) {
-  if (tmpdir[0]) sh("rm -rf %s", tmpdir);
-  tmpdir[0] = 0;
+  build_program(m, &o);
 }
 
 static void test_backend(void **state) {
   (void)state;
   IrModule *m = parse_ok(collatz_text);
-  build_program(m);
+  build_o3(m);
   int64_t steps[5];
   run_program(COLLATZ_X, sizeof COLLATZ_X, steps, sizeof steps);
   for (int i = 0; i < 5; i++) assert_int_equal(steps[i], collatz_steps(COLLATZ_X[i]));
-  cleanup_program();
+  cleanup_tmpdir();
   ir_module_free(m);
 
   /* Inputs x then limit; outputs running, count, total, packed. */
   m = parse_ok(sum_text);
-  build_program(m);
+  build_o3(m);
   static const float limits[4] = {10, 100, 0.5f, -1};
   for (int k = 0; k < 4; k++) {
     unsigned char in[36], out[44];
@@ -390,11 +292,11 @@ static void test_backend(void **state) {
     memcpy(&got.total, out + 40, 4);
     check_sum(&got, limits[k]);
   }
-  cleanup_program();
+  cleanup_tmpdir();
   ir_module_free(m);
 
   m = parse_ok(lag_text);
-  build_program(m);
+  build_o3(m);
   static const int64_t lag_limits[3] = {5, 0, 1};
   for (int k = 0; k < 3; k++) {
     unsigned char out[24];
@@ -407,7 +309,7 @@ static void test_backend(void **state) {
     assert_int_equal(n, want);
     for (int l = 0; l < 4; l++) assert_int_equal(v[l], want * (l + 1));
   }
-  cleanup_program();
+  cleanup_tmpdir();
   ir_module_free(m);
   assert_string_equal(diags, "");
 }
