@@ -193,6 +193,8 @@ static bool maybe_carried(const IrValue *buf) {
 
 static bool lower_loop(Lowering *l, IrOp *op) {
   IrModule *m = l->m;
+  /* IR read from text may come here without infer-shapes: check its shape. */
+  if (!ir_infer_op(m, op)) return false;
   IrBlock *body = op->regions[0];
   IrOp *y = body->last;
   int nv = op->num_operands - 2, nk = op->num_results - nv;

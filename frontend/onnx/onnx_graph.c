@@ -313,7 +313,7 @@ static bool bind_results(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
     const char *label =
         *o ? ir_arena_printf(c->m->arena, "output '%s' (%s)", o, ts)
            : ir_arena_printf(c->m->arena, "output %d (%s)", i, ts);
-    if (t->kind == IR_TYPE_TENSOR && !onnx_check_numel(t, loc, label, NULL))
+    if (t->kind == IR_TYPE_TENSOR && !onnx_check_numel_bound(c->m, t, loc, label, NULL))
       return false;
     if (!*o) continue;
     op->results[i]->name =

@@ -110,6 +110,9 @@ bool onnx_tp_check(const Onnx__TensorProto *tp, const IrLoc *loc,
  * most ...".  Types with a symbolic or unknown dim pass; numel may be NULL. */
 bool onnx_check_numel(const IrType *t, const IrLoc *loc, const char *label,
                       uint64_t *numel);
+/* The same where a run-time dim counts at its upper bound (m's syms). */
+bool onnx_check_numel_bound(const IrModule *m, const IrType *t, const IrLoc *loc,
+                            const char *label, uint64_t *numel);
 /* The raw_data bytes when the tensor stores them (dense already), else NULL. */
 const void *onnx_tp_raw(const Onnx__TensorProto *tp);
 /* Writes the dense little-endian data of a checked, non-external tensor. */

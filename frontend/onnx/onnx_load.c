@@ -281,7 +281,7 @@ static bool input_type(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
     if (!input_dim(c, name, (int)k, tt->shape ? tt->shape->dim[k] : NULL, sb,
                    &t->dims[k]))
       return false;
-  return onnx_check_numel(t, &loc, ir_arena_printf(c->m->arena, "input '%s'",
+  return onnx_check_numel_bound(c->m, t, &loc, ir_arena_printf(c->m->arena, "input '%s'",
                                                    name), NULL);
 }
 

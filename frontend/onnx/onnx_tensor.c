@@ -83,10 +83,23 @@ static bool tp_check_type(const Onnx__TensorProto *tp, const IrLoc *loc,
 
 bool onnx_check_numel(const IrType *t, const IrLoc *loc, const char *label,
                       uint64_t *numel) {
+  return onnx_check_numel_bound(NULL, t, loc, label, numel);
+}
+
+bool onnx_check_numel_bound(const IrModule *m, const IrType *t, const IrLoc *loc,
+                            const char *label, uint64_t *numel) {
   uint64_t n = 1;
+  bool bound = false;
   for (int i = 0; i < t->rank; i++) {
-    if (t->dims[i].sym >= 0 || t->dims[i].size < 0) return true; /* not static */
-    uint64_t d = (uint64_t)t->dims[i].size;
+    int64_t v = t->dims[i].size;
+    if (t->dims[i].sym >= 0) {
+      /* A run-time dim counts at its upper bound: what memory must hold. */
+      const IrSym *s = m && t->dims[i].sym < m->num_syms ? &m->syms[t->dims[i].sym] : NULL;
+      v = !s ? -1 : s->value >= 0 ? s->value : s->hi;
+      bound = bound || (s && s->value < 0);
+    }
+    if (v < 0) return true; /* not known */
+    uint64_t d = (uint64_t)v;
     if (d && n > UINT64_MAX / d) {
       diag_at(DIAG_ERROR, loc, "%s: the element count of its shape overflows",
               label);
@@ -96,8 +109,8 @@ bool onnx_check_numel(const IrType *t, const IrLoc *loc, const char *label,
   }
   if (n > ONNX_MAX_NUMEL) {
     diag_at(DIAG_ERROR, loc,
-            "%s has %llu elements; tcc supports at most %llu (2^32-1) per "
-            "tensor", label, (unsigned long long)n,
+            "%s has %s%llu elements; tcc supports at most %llu (2^32-1) per "
+            "tensor", label, bound ? "up to " : "", (unsigned long long)n,
             (unsigned long long)ONNX_MAX_NUMEL);
     return false;
   }

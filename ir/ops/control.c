@@ -56,8 +56,17 @@ bool op_loop_infer(IrModule *m, IrOp *op) {
     return loop_err(op, "the trip count must be an int64 scalar and the condition a bool scalar");
   if (!scalar_of(y->operands[0], IR_BOOL) || !y->operands[0])
     return loop_err(op, "the body's first output (the condition) must be a bool scalar");
+  for (int i = 2; i < op->num_operands; i++)
+    if (!op->operands[i]) return loop_err(op, "a carried value is absent");
+  for (int i = 1; i < y->num_operands; i++)
+    if (!y->operands[i]) return loop_err(op, "the body returns an absent value");
+  for (int i = 0; i < body->num_args; i++)
+    if (body->args[i]->type.kind != IR_TYPE_TENSOR)
+      return loop_err(op, "the body's arguments must be tensors");
   for (int i = 0; i < nv; i++) {
-    const IrType *in = &op->operands[2 + i]->type, *out = &y->operands[1 + i]->type;
+    /* The lower pass checks again after function inputs became buffers. */
+    IrType in_t = ir_type_with_kind(op->operands[2 + i]->type, IR_TYPE_TENSOR);
+    const IrType *in = &in_t, *out = &y->operands[1 + i]->type;
     if (!ir_type_equal(in, out)) {
       char a[256], b[256];
       diag_at(DIAG_ERROR, &op->loc, "Loop: carried value %d is %s on entry but the body "
