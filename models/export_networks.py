@@ -201,6 +201,7 @@ NETWORKS = {
     "unet": unet,
     "transformer_encoder_dyn": transformer,
     "bert_tiny_dyn": bert_tiny,
+    "lstm_dyn": lstm,
 }
 
 # Input and output names of every network but these: ["input"], ["output"].
@@ -217,6 +218,8 @@ DYNAMIC = {
                                 lambda n: (torch.randn(1, n, 256),), [1, 37, 256], "seq=1..256"),
     "bert_tiny_dyn": ({"input_ids": {1: "seq"}, "attention_mask": {1: "seq"},
                        "hidden": {1: "seq"}}, bert_inputs, [1, 9, 64, 128], "seq=1..128"),
+    "lstm_dyn": ({"input": {0: "seq"}, "output": {0: "seq"}},
+                 lambda n: (torch.randn(n, 1, 64),), [1, 7, 64], "seq=1..64"),
 }
 
 

@@ -21,6 +21,8 @@
  * loop bounds and the element count come from dim.get where a dim is a
  * run-time one.  A run-time normalized dim works where Scale and B are 1
  * along it (they are static tensors); otherwise it is refused by name.
+ * InstanceNorm takes them too, in every dim but the channels (its scale and
+ * B are static [C]): the same code divides by the run-time element count.
  */
 #include "nn_util.h"
 
@@ -159,6 +161,13 @@ bool op_norm_infer(IrModule *m, IrOp *op) {
   if (op->kind == IR_OP_LRN) min_rank = 2;
   if (!nn_check_rank_min(op, 0, "X", min_rank) || !norm_reduced(op, r, red))
     return false;
+  if (op->kind == IR_OP_INSTANCE_NORM && LW_DIM_IS_DYN(x[1])) {
+    const char *sym = m->syms[-2 - x[1]].name;
+    diag_at(DIAG_ERROR, &op->loc, "InstanceNormalization: the channel dim (dim 1) "
+            "of X is the run-time dimension '%s', which this op does not support; "
+            "give it one size with -dim=%s=VALUE", sym, sym);
+    return false;
+  }
   if (op->kind == IR_OP_INSTANCE_NORM &&
       (!norm_check_channel(m, op, 1, "scale", e, x[1]) ||
        !norm_check_channel(m, op, 2, "B", e, x[1])))

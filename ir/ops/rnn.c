@@ -16,6 +16,11 @@
  * needs (r * H) R_h, so its r gate is applied first into a scratch row.  Y
  * gets the new H at t (zeros at invalid steps); Y_h / Y_c get the final
  * state.  Everything computes in f32 for f16/bf16.
+ *
+ * Run-time dims (OPF_DYN): the sequence and batch axes of X may be run-time
+ * dims (hidden and input sizes stay static).  They are carried as lw_dim
+ * codes: the time and batch loops run to dim.get of the sym, Y's sequence
+ * axis is X's sym, and the scratch rows are allocated at the batch bound.
  */
 #include <string.h>
 
@@ -96,9 +101,9 @@ bool op_rnn_import(IrModule *m, IrOp *op, int opset) {
 static bool rnn_check(IrModule *m, const IrOp *op, int i, const char *what,
                       int rank, const int64_t *want, IrElem e) {
   if (i >= op->num_operands || !op->operands[i]) return true;
-  if (!nn_check_operand(op, i, what, e == IR_I32 ? NN_INT : NN_FLOAT)) return false;
+  if (!nn_check_operand_dyn(op, i, what, e == IR_I32 ? NN_INT : NN_FLOAT)) return false;
   const IrType *t = &op->operands[i]->type;
-  IrType w = ir_type_tensor(e == IR_I32 ? t->elem : e, rank, want);
+  IrType w = lw_type(IR_TYPE_TENSOR, e == IR_I32 ? t->elem : e, rank, want);
   if (ir_type_equal(t, &w)) return true;
   char a[96], b[96];
   diag_at(DIAG_ERROR, &op->loc, "%s: input %s has type %s; expected %s",
@@ -108,7 +113,8 @@ static bool rnn_check(IrModule *m, const IrOp *op, int i, const char *what,
 }
 
 bool op_rnn_infer(IrModule *m, IrOp *op) {
-  if (!nn_check_operand(op, 0, "X", NN_FLOAT) || !nn_check_operand(op, 2, "R", NN_FLOAT))
+  if (!nn_check_operand_dyn(op, 0, "X", NN_FLOAT) ||
+      !nn_check_operand(op, 2, "R", NN_FLOAT))
     return false;
   int64_t x[IR_MAX_RANK], rd[IR_MAX_RANK];
   IrElem e = op->operands[0]->type.elem;
@@ -116,8 +122,15 @@ bool op_rnn_infer(IrModule *m, IrOp *op) {
     diag_at(DIAG_ERROR, &op->loc, "%s: X and R must have rank 3", nn_name(op));
     return false;
   }
-  nn_dims(op->operands[0], x);
+  lw_dims(op->operands[0], x); /* T and B may be run-time (lw_dim codes) */
   nn_dims(op->operands[2], rd);
+  if (LW_DIM_IS_DYN(x[2])) {
+    const char *sym = m->syms[-2 - x[2]].name;
+    diag_at(DIAG_ERROR, &op->loc, "%s: the input size (dim 2 of X) is the run-time "
+            "dimension '%s', which this op does not support; give it one size "
+            "with -dim=%s=VALUE", nn_name(op), sym, sym);
+    return false;
+  }
   bool bw = ir_attr_int(op, "layout", 0) != 0;
   int64_t D = strcmp(ir_attr_string(op, "direction", ""), "bidirectional") ? 1 : 2;
   int64_t H = ir_attr_int(op, "hidden_size", rd[2]), G = rnn_gates(op);
@@ -134,9 +147,9 @@ bool op_rnn_infer(IrModule *m, IrOp *op) {
   ir_attr_set_int(m, op, "hidden_size", H);
   int64_t y[4] = {T, D, B, H};
   if (bw) y[0] = B, y[1] = T, y[2] = D;
-  if (op->num_results > 0) op->results[0]->type = ir_type_tensor(e, 4, y);
+  if (op->num_results > 0) op->results[0]->type = lw_type(IR_TYPE_TENSOR, e, 4, y);
   for (int i = 1; i < op->num_results; i++)
-    op->results[i]->type = ir_type_tensor(e, 3, hs);
+    op->results[i]->type = lw_type(IR_TYPE_TENSOR, e, 3, hs);
   return true;
 }
 
@@ -147,7 +160,7 @@ typedef struct RnnCtx {
   IrValue *X, *W, *R, *Bias, *seq, *h0, *c0, *P;
   IrValue *Y, *Yh, *Yc;
   IrValue *Hs, *Cs, *XW, *HR, *RH;   /* scratch */
-  int64_t T, B, I, H, G;
+  int64_t T, B, I, H, G;             /* T, B: lw_dim codes */
   bool bw;                           /* layout 1 */
   IrElem ce;
   int d;                             /* direction being emitted */
@@ -293,8 +306,9 @@ static void rnn_update(LwCtx *c, const RnnCtx *s, IrValue *b, IrValue *t,
 /* One step s for every batch row. */
 static void rnn_step(LwCtx *c, const RnnCtx *s, IrValue *step) {
   IrValue *b;
-  IrOp *lb = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->B), 1, &b);
-  IrValue *len = s->seq ? lw_cast(c, lw_load(c, s->seq, &b), IR_INDEX) : lw_index(c, s->T);
+  IrOp *lb = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->B), 1, &b);
+  IrValue *len = s->seq ? lw_cast(c, lw_load(c, s->seq, &b), IR_INDEX)
+                        : lw_dim_index(c, s->T);
   IrValue *valid = lw_cmp(c, "lt", step, len);
   IrValue *t = step;
   if (s->reverse) {
@@ -328,7 +342,7 @@ static void rnn_direction(LwCtx *c, RnnCtx *s) {
   rnn_state_copy(c, s, s->Hs, s->h0, true);
   if (s->Cs) rnn_state_copy(c, s, s->Cs, s->c0, true);
   IrValue *step;
-  IrOp *lt = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->T), 1, &step);
+  IrOp *lt = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->T), 1, &step);
   rnn_step(c, s, step);
   lw_for_end(c, lt);
   if (s->Yh) rnn_state_copy(c, s, s->Hs, s->Yh, false);
