@@ -416,6 +416,7 @@ static bool sym_bind(OnnxCtx *c, const Onnx__NodeProto *n, const SymVal *s) {
   return true;
 }
 
+/* Attribute `name` of node n, or NULL. */
 static const Onnx__AttributeProto *node_attr(const Onnx__NodeProto *n, const char *name) {
   for (size_t i = 0; i < n->n_attribute; i++)
     if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
@@ -463,28 +464,33 @@ static bool sym_ints(OnnxCtx *c, const Onnx__NodeProto *n, const char *name, siz
 /* a OP b on one element pair; false when the result is not a constant or
  * k*sym (seq*seq, seq+1, seq/2 ...). */
 static bool sym_arith(char op, SymEl a, SymEl b, SymEl *r) {
+  int64_t x;
   if (a.sym < 0 && b.sym < 0) {
-    if (op == '/' && b.k == 0) return false;
-    *r = (SymEl){op == '+' ? a.k + b.k : op == '-' ? a.k - b.k
-                 : op == '*' ? a.k * b.k : a.k / b.k, -1};
+    if (op == '/' && (b.k == 0 || (a.k == INT64_MIN && b.k == -1))) return false;
+    if (op == '+' ? __builtin_add_overflow(a.k, b.k, &x)
+        : op == '-' ? __builtin_sub_overflow(a.k, b.k, &x)
+        : op == '*' ? __builtin_mul_overflow(a.k, b.k, &x) : (x = a.k / b.k, false))
+      return false; /* a hostile constant: refused, never wrapped */
+    *r = (SymEl){x, -1};
     return true;
   }
   switch (op) {
   case '+': case '-': {
-    int64_t bk = op == '-' ? -b.k : b.k;
     if (b.sym < 0 && b.k == 0) return *r = a, true;
     if (a.sym < 0 && a.k == 0 && op == '+') return *r = b, true;
-    if (a.sym != b.sym) return false;
-    *r = a.k + bk ? (SymEl){a.k + bk, a.sym} : (SymEl){0, -1};
+    if (a.sym != b.sym || b.k == INT64_MIN) return false;
+    if (__builtin_add_overflow(a.k, op == '-' ? -b.k : b.k, &x)) return false;
+    *r = x ? (SymEl){x, a.sym} : (SymEl){0, -1};
     return true;
   }
   case '*':
     if (a.sym >= 0 && b.sym >= 0) return false;
     if (a.sym < 0) { SymEl t = a; a = b; b = t; }
-    *r = b.k ? (SymEl){a.k * b.k, a.sym} : (SymEl){0, -1};
+    if (__builtin_mul_overflow(a.k, b.k, &x)) return false;
+    *r = b.k ? (SymEl){x, a.sym} : (SymEl){0, -1};
     return true;
   default: /* '/': exact at every size only when the factor divides */
-    if (b.sym >= 0 || b.k == 0 || a.k % b.k) return false;
+    if (b.sym >= 0 || b.k == 0 || b.k == -1 || a.k % b.k) return false;
     *r = (SymEl){a.k / b.k, a.sym};
     return true;
   }
@@ -913,13 +919,6 @@ static const Onnx__GraphProto *cf_graph(const Onnx__NodeProto *n, const char *na
   return NULL;
 }
 
-/* INT / INTS attributes of a control node (the GRAPH ones are read above). */
-static const Onnx__AttributeProto *cf_attr(const Onnx__NodeProto *n, const char *name) {
-  for (size_t i = 0; i < n->n_attribute; i++)
-    if (n->attribute[i]->name && !strcmp(n->attribute[i]->name, name))
-      return n->attribute[i];
-  return NULL;
-}
 
 /* One tensor op built by the expansion, imported, typed and folded. */
 static IrValue *cf_emit(OnnxCtx *c, IrOp *op, const IrLoc *loc, int opset) {
@@ -1314,7 +1313,7 @@ static bool cf_scan_core(OnnxCtx *c, const Onnx__GraphProto *g, CfScan *s,
 /* An INTS attribute of n entries (NULL when absent). */
 static bool cf_ints(const Onnx__NodeProto *n, const char *name, size_t want,
                     const int64_t **out, const IrLoc *loc) {
-  const Onnx__AttributeProto *a = cf_attr(n, name);
+  const Onnx__AttributeProto *a = node_attr(n, name);
   *out = a ? a->ints : NULL;
   if (!a || a->n_ints == want) return true;
   diag_at(DIAG_ERROR, loc, "Scan: attribute '%s' has %zu entries, expected %zu", name,
@@ -1355,7 +1354,7 @@ static bool cf_scan8(OnnxCtx *c, const Onnx__GraphProto *g, CfScan *s,
 static bool cf_scan(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, size_t nin,
                     const IrLoc *loc) {
   const Onnx__GraphProto *g = cf_graph(n, "body", loc);
-  const Onnx__AttributeProto *nsi = cf_attr(n, "num_scan_inputs");
+  const Onnx__AttributeProto *nsi = node_attr(n, "num_scan_inputs");
   if (!g) return false;
   size_t skip = loc->opset < 9; /* opset 8: sequence_lens first */
   if (skip && nin && ins[0]) {
