@@ -51,6 +51,16 @@ def cases():
     yield "output_type_mismatch", model([relu()], [vi("x", [2])], [vi("y", [3])])
     yield "no_output_value", model([relu()], [vi("x", [2])], [vi("zz", [2])])
     yield "symbolic_dim", model([relu()], [vi("x", [1, "seq"])], [vi("y", [1, "seq"])])
+    # A shape computed from a run-time dim that overflows int64: refused, not wrapped.
+    yield "symbolic_overflow", model(
+        [helper.make_node("Shape", ["x"], ["s"], "shape0"),
+         helper.make_node("Gather", ["s", "idx"], ["n"], "gather0"),
+         helper.make_node("Mul", ["n", "big"], ["nn"], "mul0"),
+         helper.make_node("Mul", ["nn", "big"], ["nnn"], "mul1"),
+         helper.make_node("Reshape", ["x", "nnn"], ["y"], "reshape0")],
+        [vi("x", [1, "seq"])], [vi("y", [1, "seq"])],
+        [numpy_helper.from_array(np.array([2 ** 62], np.int64), "big"),
+         numpy_helper.from_array(np.array([1], np.int64), "idx")])
     short = numpy_helper.from_array(np.ones(4, np.float32), "w")
     short.raw_data = short.raw_data[:7]
     yield "short_initializer", model([helper.make_node("Add", ["x", "w"], ["y"], "add0")],

@@ -60,6 +60,7 @@ check 0 "" run "$BAD/while_loop.onnx" --input "$BAD/loop_x.pb" --input "$BAD/loo
 expect "while loop: final value" "grep -qx \"output 0 'acc_final' f32\[4\]: 4 8 12 16\" '$T/stdout'"
 expect "while loop: 7 scan rows" "grep -q \"^output 1 'scans' f32\[7,4\]: 0 0 0 0 1.5 3 4.5 6 4 8 12 16 \" '$T/stdout'"
 check 1 "$BAD/symbolic_dim.onnx: error: input 'x' has up to 99999999999 elements; tcc supports at most 4294967295 (2^32-1) per tensor" compile "$BAD/symbolic_dim.onnx" -dim=seq=1..99999999999 -o "$O"
+check 1 "$BAD/symbolic_overflow.onnx: node 'mul1' (Mul, opset 13): error: Mul: input 'nn' is [seq*4611686018427387904], computed from the run-time dimension 'seq'; tcc evaluates such values at compile time through Shape, Gather, Slice, Concat, Unsqueeze, Squeeze, Cast, Add, Sub, Mul, Div, Neg, Equal and Where (each element a constant or a multiple of one run-time dim), and uses them only as the shape of Reshape, Expand or ConstantOfShape, the starts and ends of Slice, the limit of Range and the repeats of Tile" compile "$BAD/symbolic_overflow.onnx" -dim=seq=1..8 -o "$O"
 check 1 "tcc: error: invalid -dim value 'seq=4..1': expected PARAM=VALUE (e.g. batch=1) or PARAM=LO..HI (e.g. seq=1..512)" compile "$BAD/symbolic_dim.onnx" -dim=seq=4..1 -o "$O"
 check 1 "$BAD/matmul_mismatch.onnx: error: -dim=seq=1..8: the model has no symbolic dimension named 'seq'" compile "$BAD/matmul_mismatch.onnx" -dim=seq=1..8 -o "$O"
 
