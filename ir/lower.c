@@ -96,6 +96,35 @@ void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
   ir_build(&c->b, IR_OP_STORE, 2 + r, operands, 0, NULL);
 }
 
+IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes) {
+  if (lanes == 1) return lw_load(c, buf, idx);
+  IrValue *operands[1 + IR_MAX_RANK];
+  int r = buf->type.rank;
+  operands[0] = buf;
+  memcpy(operands + 1, idx, sizeof *idx * (size_t)r);
+  return ir_build1(&c->b, IR_OP_VLOAD, 1 + r, operands,
+                   ir_type_vector(buf->type.elem, lanes, false));
+}
+
+void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
+  if (v->type.kind != IR_TYPE_VECTOR) {
+    lw_store(c, v, buf, idx);
+    return;
+  }
+  IrValue *operands[2 + IR_MAX_RANK];
+  int r = buf->type.rank;
+  operands[0] = v;
+  operands[1] = buf;
+  memcpy(operands + 2, idx, sizeof *idx * (size_t)r);
+  ir_build(&c->b, IR_OP_VSTORE, 2 + r, operands, 0, NULL);
+}
+
+IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes) {
+  if (lanes == 1) return scalar;
+  return ir_build1(&c->b, IR_OP_V_BROADCAST, 1, &scalar,
+                   ir_type_vector(scalar->type.elem, lanes, false));
+}
+
 void lw_copy(LwCtx *c, IrValue *src, IrValue *dst) {
   IrValue *operands[2] = {src, dst};
   ir_build(&c->b, IR_OP_COPY, 2, operands, 0, NULL);

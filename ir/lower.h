@@ -21,6 +21,9 @@ typedef struct LwCtx {
   IrBuilder b;        /* insertion point; moves in and out of loop bodies */
   IrValue **in;       /* one per operand of the op being lowered */
   IrValue **out;      /* one per result */
+  /* The target's description for the schedule (ir/schedule.h); NULL: plain
+   * loops, the reference lowering (-O0). */
+  const struct SchedTarget *target;
   /* Where the pass would like helper buffers: lw_alloc adds to the plan. */
 } LwCtx;
 
@@ -55,6 +58,11 @@ void lw_nest_end(LwCtx *c, LwNest *nest);
 /* Memory: buf is a buffer or weight value; idx has one index per dim. */
 IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx);
 void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
+/* Vector memory: `lanes` contiguous elements along the last dim (lanes 1:
+ * a scalar load/store).  lw_splat broadcasts a scalar (lanes 1: itself). */
+IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes);
+void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
+IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes);
 /* Copies all of src into dst (same element count and type). */
 void lw_copy(LwCtx *c, IrValue *src, IrValue *dst);
 /* A scratch buffer of the workspace, live from here to the op's end. */

@@ -74,7 +74,7 @@ bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
   for (const char *p = o->passes; *p;) {
     size_t n = strcspn(p, ",");
     const PassInfo *pi = find_n(p, n);
-    PassContext pc = {.m = m};
+    PassContext pc = {.m = m, .target = o->target};
     if (!pi->run(&pc)) return false;
     if (o->verify_each && !ir_verify(m)) {
       diag_error("IR is invalid after pass '%s' (a bug in tcc)", pi->name);

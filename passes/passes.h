@@ -17,8 +17,12 @@ typedef struct PassStat {
   int64_t value;
 } PassStat;
 
+struct SchedTarget;
 typedef struct PassContext {
   IrModule *m;
+  /* The target's description (ir/schedule.h) for passes and lowerings that
+   * shape loops; NULL: plain loops (-O0). */
+  const struct SchedTarget *target;
   /* Statistics a pass reports ("folded: 12"); printed with --stats. */
   int num_stats;
   PassStat stats[PASS_MAX_STATS];
@@ -51,6 +55,7 @@ typedef struct PipelineOptions {
   bool verify_each;            /* run ir_verify after every pass */
   bool stats;                  /* print statistics to stdout */
   FILE *ir_out;                /* where --print-ir-after writes (stdout) */
+  const struct SchedTarget *target; /* see PassContext; NULL: plain loops */
 } PipelineOptions;
 
 /* Checks every name first (unknown -> error listing valid passes), then runs

@@ -343,9 +343,21 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     diag_error("no model loaded");
     return TCC_ERROR_INPUT;
   }
+  /* -O0 keeps the plain loops as the reference; above it the schedule
+   * shapes kernels for the target's description. */
+  SchedTarget st;
+  const TccTarget *t = target_find(s->target);
+  if (s->opt_level > 0) {
+    if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
+        (s->mattr && !target_check_features(t, s->mattr)))
+      return TCC_ERROR_INPUT;
+    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level};
+    target_sched(&lo, &st);
+  }
   PipelineOptions po = {
       s->passes ? s->passes : pass_pipeline_for_level(s->opt_level),
-      s->print_ir_after, s->verify_each, s->stats, stdout};
+      s->print_ir_after, s->verify_each, s->stats, stdout,
+      s->opt_level > 0 ? &st : NULL};
   if (!pass_run_pipeline(s->m, &po))
     return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
   return TCC_SUCCESS;

@@ -14,6 +14,7 @@
 #define TCC_LLVM_H
 
 #include "ir.h"
+#include "schedule.h"
 
 typedef struct TccTarget {
   const char *name;          /* "x86_64" */
@@ -39,6 +40,10 @@ typedef struct LlvmOptions {
   const char *features;   /* NULL: the target's default */
   int opt_level;          /* 0..3 */
 } LlvmOptions;
+
+/* The schedule's description of the target for these options (vector
+ * width and registers of the CPU and features they select, caches). */
+void target_sched(const LlvmOptions *o, SchedTarget *out);
 
 /* Translates the loop-level module (m->main lowered, memory planned) into an
  * object file.  *obj is malloc'd.  False after a diagnostic. */

@@ -43,12 +43,20 @@ typedef struct TargetRow {
    * feature string (e.g. x86's "prefer-vector-width"). May be NULL. */
   void (*fn_attrs)(const struct TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
                    const char *cpu, const char *features);
+  /* What the schedule knows of the target at its baseline CPU
+   * (ir/schedule.h; name filled in by target_sched)... */
+  SchedTarget sched;
+  /* ...and what a CPU or feature string changes in it. May be NULL. */
+  void (*sched_hook)(const struct TargetRow *t, const char *cpu,
+                     const char *features, SchedTarget *out);
 } TargetRow;
 
 extern const TargetLists target_lists_x86_64;
 void x86_64_init(void);
 void x86_64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
                      const char *cpu, const char *features);
+void x86_64_sched(const TargetRow *t, const char *cpu, const char *features,
+                  SchedTarget *out);
 
 /* The cross targets (armv8.c, riscv64.c, wasm32.c, cortex_m.c). */
 extern const TargetLists target_lists_armv8, target_lists_riscv64,

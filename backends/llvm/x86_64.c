@@ -14,6 +14,14 @@ void x86_64_init(void) {
   LLVMInitializeX86AsmPrinter();
 }
 
+/* AVX-512 doubles the vector width and the register count. */
+void x86_64_sched(const TargetRow *t, const char *cpu, const char *features,
+                  SchedTarget *out) {
+  if (!target_feature_on(features, "avx512f", target_cpu_is_wide(t, cpu))) return;
+  out->vec_bits = 512;
+  out->vec_regs = 32;
+}
+
 void x86_64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
                      const char *cpu, const char *features) {
   bool wide = target_feature_on(features, "avx512f", target_cpu_is_wide(t, cpu));

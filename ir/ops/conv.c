@@ -12,6 +12,7 @@
  * loops, so the innermost loop has no conditions.  f16/bf16 accumulate in
  * an f32 scratch buffer that is rounded into Y at the end.
  */
+#include "gemm_kernel.h"
 #include "nn_util.h"
 
 bool op_conv_import(IrModule *m, IrOp *op, int opset) {
@@ -124,6 +125,178 @@ static void conv_accumulate(LwCtx *c, const ConvCtx *v) {
   lw_for_end(c, ln);
 }
 
+/* ------------------------------------------- the packed-kernel lowering
+ * Per image and group, a matrix product (ir/ops/gemm_kernel.h):
+ *   Y[m, p] = sum_k W[m, k] * X_col[k, p]     m < filters per group,
+ *   k = (c, ki, kj) < cg*kh*kw,  p = (oh, ow) < OH*OW
+ * W is packed at compile time in row tiles; X_col is X itself for a 1x1,
+ * stride-1, unpadded convolution, else packed while running, one block of
+ * whole output rows and whole input channels at a time (im2col never
+ * exists in full).  The packing loops are emitted per kernel offset
+ * (ki, kj), so each output row's valid input range is a compile-time fact
+ * and the inner copy is a plain, vectorizable row copy. */
+typedef struct ConvGemm {
+  IrValue *X, *Wp, *B, *Y, *panel; /* X, Y flat; panel: the packed block */
+  IrValue *n, *g;                   /* image and group (index values) */
+  int64_t C, H, Wd, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, cg, mg, K, P;
+  int64_t ncp;                      /* the panel's row length */
+  GemmSched s;
+} ConvGemm;
+
+static const float *conv_weight_data(const IrValue *W) {
+  uint64_t n;
+  if (!W->weight || !W->weight->data || !ir_type_numel(&W->type, &n) ||
+      W->weight->nbytes != n * sizeof(float))
+    return NULL;
+  return W->weight->data;
+}
+
+typedef struct ConvPackW {
+  const float *w;
+  int64_t mg, K;
+} ConvPackW;
+
+static double conv_w_get(const void *user, int64_t g, int64_t m, int64_t k) {
+  const ConvPackW *p = user;
+  return p->w[(g * p->mg + m) * p->K + k];
+}
+
+static void conv_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
+                        GkOperand *a) {
+  ConvGemm *v = user;
+  gk_packed_operand(c, v->Wp, v->mg, v->K, v->g, i0, rows, k0, a);
+}
+
+/* Element (k, p) of the direct operand: X[n, g*cg + k, p]. */
+static void conv_b_direct(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
+                          int64_t w, IrValue *k0, GkOperand *b) {
+  (void)jb, (void)w;
+  ConvGemm *v = user;
+  IrValue *ch = gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg);
+  ch = lw_bin(c, IR_OP_A_ADD, ch, k0);
+  b->buf = v->X;
+  b->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, ch, v->P), j0);
+  b->rs = 1;
+  b->ks = v->P;
+}
+
+static void conv_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
+                         int64_t w, IrValue *k0, GkOperand *b) {
+  (void)w, (void)k0;
+  ConvGemm *v = user;
+  b->buf = v->panel;
+  b->base = lw_bin(c, IR_OP_A_SUB, j0, jb);
+  b->rs = 1;
+  b->ks = v->ncp;
+}
+
+/* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into the panel: kc covers whole
+ * channels, ncols whole output rows. */
+static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
+                      IrValue *k0, int64_t kc) {
+  ConvGemm *v = user;
+  int64_t kk = v->kh * v->kw, rows = ncols / v->OW, chans = kc / kk;
+  IrValue *oh0 = lw_bin(c, IR_OP_A_DIV, jb, lw_index(c, v->OW));
+  IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
+  IrValue *zero = lw_const_f(c, IR_F32, 0);
+  for (int64_t ki = 0; ki < v->kh; ki++)
+    for (int64_t kj = 0; kj < v->kw; kj++) {
+      /* ow whose input column lies inside X: [lo, hi) */
+      int64_t off = kj * v->dw - v->pl, lo = 0, hi = v->OW;
+      while (lo < v->OW && lo * v->sw + off < 0) lo++;
+      while (hi > lo && (hi - 1) * v->sw + off >= v->Wd) hi--;
+      IrValue *cc, *r, *ow;
+      IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, chans), 1, &cc);
+      IrValue *ch = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, gk_axpy(c, NULL, v->n, v->C),
+                                                   v->g, v->cg),
+                           lw_bin(c, IR_OP_A_ADD, c0, cc));
+      IrValue *prow = gk_axpy(c, lw_index(c, ki * v->kw + kj), cc, kk);
+      IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
+      IrValue *ih = gk_axpy(c, lw_index(c, ki * v->dh - v->pt),
+                            lw_bin(c, IR_OP_A_ADD, oh0, r), v->sh);
+      IrValue *inside = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", ih, lw_index(c, 0)),
+                               lw_cmp(c, "lt", ih, lw_index(c, v->H)));
+      IrValue *ihc = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ih, lw_index(c, 0)),
+                            lw_index(c, v->H - 1));
+      IrValue *xrow = gk_axpy(c, gk_axpy(c, NULL, ch, v->H * v->Wd), ihc, v->Wd);
+      IrValue *dst = gk_axpy(c, gk_axpy(c, NULL, prow, v->ncp), r, v->OW);
+      int64_t ranges[3][2] = {{0, lo}, {lo, hi}, {hi, v->OW}};
+      for (int part = 0; part < 3; part++) {
+        if (ranges[part][0] >= ranges[part][1]) continue;
+        IrOp *lo_ = lw_for_begin(c, lw_index(c, ranges[part][0]),
+                                 lw_index(c, ranges[part][1]), 1, &ow);
+        IrValue *val = zero;
+        if (part == 1) {
+          IrValue *xi = lw_bin(c, IR_OP_A_ADD, xrow, gk_axpy(c, lw_index(c, off), ow, v->sw));
+          val = lw_select(c, inside, lw_load(c, v->X, &xi), zero);
+        }
+        IrValue *di = lw_bin(c, IR_OP_A_ADD, dst, ow);
+        lw_store(c, val, v->panel, &di);
+        lw_for_end(c, lo_);
+      }
+      lw_for_end(c, lr);
+      lw_for_end(c, lc);
+    }
+}
+
+static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
+                              int lanes, IrValue *y) {
+  (void)j;
+  ConvGemm *v = user;
+  if (!v->B) return y;
+  IrValue *m = gk_axpy(c, i, v->g, v->mg);
+  return lw_bin(c, IR_OP_A_ADD, y, lw_splat(c, lw_load(c, v->B, &m), lanes));
+}
+
+/* Whether the packed kernel takes this convolution: f32, 2-D, weights
+ * known at compile time, and enough filters per group to fill a tile. */
+static bool conv_gemm_fits(const LwCtx *c, const ConvCtx *v, int r) {
+  return c->target && r == 4 && lw_elem(v->Y) == IR_F32 && v->mg >= 4 &&
+         conv_weight_data(v->W);
+}
+
+static void conv_gemm_lower(LwCtx *c, const ConvCtx *cv) {
+  const NnWindow *w = &cv->w;
+  ConvGemm v = {.B = cv->B, .C = lw_dim(cv->X, 1), .H = w->in[0], .Wd = w->in[1],
+                .OH = w->out[0], .OW = w->out[1], .kh = w->k[0], .kw = w->k[1],
+                .sh = w->s[0], .sw = w->s[1], .dh = w->d[0], .dw = w->d[1],
+                .pt = w->pb[0], .pl = w->pb[1], .cg = cv->cg, .mg = cv->mg};
+  int64_t groups = cv->y[1] / v.mg;
+  v.K = v.cg * v.kh * v.kw;
+  v.P = v.OH * v.OW;
+  sched_gemm(c->target, v.mg, v.P, v.K, &v.s);
+  v.X = gk_flat(c, cv->X);
+  v.Y = gk_flat(c, c->out[0]);
+  ConvPackW pw = {conv_weight_data(cv->W), v.mg, v.K};
+  v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
+  bool direct = v.kh == 1 && v.kw == 1 && v.sh == 1 && v.sw == 1 && v.pt == 0 &&
+                v.pl == 0 && w->pe[0] == 0 && w->pe[1] == 0;
+  GkGemm g = {.M = v.mg, .N = v.P, .K = v.K, .s = v.s, .nc = v.P, .user = &v,
+              .a_tile = conv_a_tile, .b_strip = conv_b_direct, .c_buf = v.Y,
+              .c_rs = v.P, .epilogue = conv_epilogue};
+  if (!direct) {
+    /* K blocks of whole channels, column blocks of whole output rows */
+    int64_t kk = v.kh * v.kw, chans = v.s.kc / kk;
+    if (chans < 1) chans = 1;
+    if (chans > v.cg) chans = v.cg;
+    g.s.kc = chans * kk;
+    int64_t rows = v.s.nc / v.OW;
+    if (rows < 1) rows = 1;
+    if (rows > v.OH) rows = v.OH;
+    g.nc = v.ncp = rows * v.OW;
+    int64_t dims[1] = {g.s.kc * v.ncp};
+    v.panel = lw_alloc(c, IR_F32, 1, dims);
+    g.b_strip = conv_b_panel;
+    g.prepare = conv_pack;
+  }
+  IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &v.n);
+  IrOp *lg = lw_for_begin(c, lw_index(c, 0), lw_index(c, groups), 1, &v.g);
+  g.c_base = gk_axpy(c, gk_axpy(c, NULL, v.n, cv->y[1] * v.P), v.g, v.mg * v.P);
+  gk_emit(c, &g);
+  lw_for_end(c, lg);
+  lw_for_end(c, ln);
+}
+
 bool op_conv_lower(LwCtx *c, IrOp *op) {
   ConvCtx v = {.X = c->in[0], .W = c->in[1],
                .B = op->num_operands > 2 ? c->in[2] : NULL, .Y = c->out[0]};
@@ -134,6 +307,10 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
   IrElem ce = nn_calc_elem(lw_elem(v.Y));
   v.cg = lw_dim(v.W, 1);
   v.mg = v.y[1] / ir_attr_int(op, "group", 1);
+  if (conv_gemm_fits(c, &v, r)) {
+    conv_gemm_lower(c, &v);
+    return true;
+  }
   if (ce != lw_elem(v.Y)) v.Y = lw_alloc(c, ce, r, v.y);
   nn_bias_init(c, v.Y, v.B, r, v.y);
   conv_accumulate(c, &v);

@@ -212,7 +212,7 @@ static void expect_f32(const IrWeight *w, int n, const float *want) {
 
 /* Lowers m and runs it on inputs; outputs land in outs (same order). */
 static void run(IrModule *m, void *const *ins, int nin, void *const *outs, int nout) {
-  PipelineOptions o = {"infer-shapes,lower", NULL, true, false, NULL};
+  PipelineOptions o = {"infer-shapes,lower", NULL, true, false, NULL, NULL};
   assert_true(pass_run_pipeline(m, &o));
   void *bufs[16];
   assert_int_equal(m->main->num_inputs, nin);
@@ -365,7 +365,7 @@ static void test_loop_refusals(void **state) {
 static void run_dims(IrModule *m, void *const *ins, int nin, void *const *outs, int nout,
                      int64_t *dims) {
   PipelineOptions o = {"infer-shapes,fold-constants,dce,lower,dce,plan-memory", NULL, true,
-                       false, NULL};
+                       false, NULL, NULL};
   assert_true(pass_run_pipeline(m, &o));
   void *bufs[16];
   for (int i = 0; i < nin; i++) bufs[i] = ins[i];

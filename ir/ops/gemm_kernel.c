@@ -1,0 +1,206 @@
+/*
+ * gemm_kernel.c — the register-blocked matrix-product kernel (see
+ * gemm_kernel.h for the loop structure and the operand conventions).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gemm_kernel.h"
+
+IrValue *gk_flat(LwCtx *c, IrValue *buf) {
+  if (buf->type.rank == 1) return buf;
+  uint64_t n;
+  IR_ASSERT(ir_type_numel(&buf->type, &n));
+  int64_t dims[1] = {(int64_t)n};
+  return ir_build1(&c->b, IR_OP_VIEW, 1, &buf,
+                   ir_type_buffer(buf->type.elem, 1, dims));
+}
+
+IrValue *gk_axpy(LwCtx *c, IrValue *base, IrValue *v, int64_t k) {
+  if (!v || k == 0) return base;
+  IrValue *t = k == 1 ? v : lw_bin(c, IR_OP_A_MUL, v, lw_index(c, k));
+  return base ? lw_bin(c, IR_OP_A_ADD, base, t) : t;
+}
+
+/* base + k (k a constant). */
+static IrValue *gk_plus(LwCtx *c, IrValue *base, int64_t k) {
+  return k ? lw_bin(c, IR_OP_A_ADD, base, lw_index(c, k)) : base;
+}
+
+/* ----------------------------------------------------------- packing */
+IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
+                 int64_t K, int64_t tile,
+                 double (*get)(const void *user, int64_t b, int64_t r, int64_t k),
+                 const void *user) {
+  int64_t n = batches * rows * K;
+  float *data = malloc((size_t)n * sizeof *data);
+  IR_ASSERT(data);
+  for (int64_t b = 0; b < batches; b++)
+    for (int64_t r0 = 0; r0 < rows; r0 += tile) {
+      int64_t w = rows - r0 < tile ? rows - r0 : tile;
+      float *t = data + b * rows * K + r0 * K;
+      for (int64_t k = 0; k < K; k++)
+        for (int64_t r = 0; r < w; r++) t[k * w + r] = (float)get(user, b, r0 + r, k);
+    }
+  char name[256];
+  const char *base = from && from->weight ? from->weight->name : "w";
+  for (int i = 0;; i++) {
+    snprintf(name, sizeof name, "%s.packed%d", base, i);
+    if (!ir_weight_find(c->m, name)) break;
+  }
+  int64_t dims[1] = {n};
+  IrWeight *w = ir_weight_add(c->m, name, ir_type_tensor(IR_F32, 1, dims), data,
+                              (uint64_t)n * sizeof *data, true);
+  free(data);
+  return w->value;
+}
+
+void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,
+                       IrValue *batch, IrValue *r0, int64_t w, IrValue *k0,
+                       GkOperand *op) {
+  /* the tiles before r0 hold r0 * K elements */
+  IrValue *base = gk_axpy(c, gk_axpy(c, NULL, r0, K), batch, rows_total * K);
+  op->buf = packed;
+  op->base = gk_axpy(c, base, k0, w);
+  op->rs = 1;
+  op->ks = w;
+}
+
+/* ------------------------------------------------------------ the kernel */
+typedef enum GkInit { GK_ZERO, GK_LOAD, GK_FIRST_ZERO } GkInit;
+
+typedef struct GkBlock {
+  IrValue *jb, *k0;   /* column block start, K block start */
+  int64_t ncols, kc;
+  GkInit init;
+  IrValue *first;     /* GK_FIRST_ZERO: bool, this is the first K block */
+  bool last;          /* the epilogue runs */
+} GkBlock;
+
+/* C(i0 + r, j) as an index of the flat C buffer. */
+static IrValue *gk_c_index(LwCtx *c, const GkGemm *g, IrValue *i0, int r,
+                           IrValue *j) {
+  IrValue *row = gk_axpy(c, g->c_base, gk_plus(c, i0, r), g->c_rs);
+  return lw_bin(c, IR_OP_A_ADD, row, j);
+}
+
+/* One tile: rows x nv vectors of `lanes` at (i0, j0 + co) where j0 is the
+ * start of a strip of width w. */
+static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
+                    int rows, IrValue *j0, int64_t w, IrValue *col, int nv,
+                    int lanes) {
+  GkOperand A, B;
+  g->a_tile(c, g->user, i0, rows, bl->k0, &A);
+  g->b_strip(c, g->user, bl->jb, j0, w, bl->k0, &B);
+  int n = rows * nv;
+  IrValue *init[64], *acc[64], *cidx[64];
+  IR_ASSERT(n <= 64);
+  /* col: the tile's first column (j0 or inside the strip) */
+  IrValue *jt = col ? col : j0;
+  IrValue *co = lw_bin(c, IR_OP_A_SUB, jt, j0);
+  IrValue *zero = lw_splat(c, lw_const_f(c, IR_F32, 0), lanes);
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < nv; v++) {
+      int t = r * nv + v;
+      cidx[t] = gk_c_index(c, g, i0, r, gk_plus(c, jt, (int64_t)v * lanes));
+      if (bl->init == GK_ZERO) {
+        init[t] = zero;
+        continue;
+      }
+      IrValue *old = lw_vload(c, g->c_buf, &cidx[t], lanes);
+      init[t] = bl->init == GK_LOAD ? old : lw_select(c, bl->first, zero, old);
+    }
+  IrValue *kk;
+  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, bl->kc), 1, n, init,
+                               &kk, acc);
+  IrValue *bv[4], *sum[64];
+  IrValue *brow = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, B.base, kk, B.ks), co);
+  for (int v = 0; v < nv; v++) {
+    IrValue *bi = gk_plus(c, brow, (int64_t)v * lanes);
+    bv[v] = lw_vload(c, B.buf, &bi, lanes);
+  }
+  IrValue *arow = gk_axpy(c, A.base, kk, A.ks);
+  for (int r = 0; r < rows; r++) {
+    IrValue *ai = gk_plus(c, arow, r * A.rs);
+    IrValue *a = lw_splat(c, lw_load(c, A.buf, &ai), lanes);
+    for (int v = 0; v < nv; v++) sum[r * nv + v] = lw_fma(c, a, bv[v], acc[r * nv + v]);
+  }
+  lw_for_end_iter(c, lk, n, sum);
+  for (int r = 0; r < rows; r++)
+    for (int v = 0; v < nv; v++) {
+      int t = r * nv + v;
+      IrValue *y = lk->results[t];
+      if (bl->last && g->epilogue)
+        y = g->epilogue(c, g->user, gk_plus(c, i0, r),
+                        gk_plus(c, jt, (int64_t)v * lanes), lanes, y);
+      lw_vstore(c, y, g->c_buf, &cidx[t]);
+    }
+}
+
+/* The strips of one row tile across the column block. */
+static void gk_strips(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
+                      int rows) {
+  int lanes = g->s.lanes, nv = g->s.nv;
+  int64_t nr = (int64_t)nv * lanes, full = bl->ncols / nr * nr, rem = bl->ncols - full;
+  if (full) {
+    IrValue *j;
+    IrOp *lj = lw_for_begin(c, bl->jb, gk_plus(c, bl->jb, full), nr, &j);
+    gk_tile(c, g, bl, i0, rows, j, nr, NULL, nv, lanes);
+    lw_for_end(c, lj);
+  }
+  if (!rem) return;
+  IrValue *j = gk_plus(c, bl->jb, full);
+  int64_t q = rem / lanes, r = rem % lanes;
+  if (q) gk_tile(c, g, bl, i0, rows, j, rem, NULL, (int)q, lanes);
+  if (!r) return;
+  /* the last columns one at a time: a loop, so one copy of the tile */
+  IrValue *col;
+  IrOp *lc = lw_for_begin(c, gk_plus(c, j, q * lanes), gk_plus(c, j, rem), 1, &col);
+  gk_tile(c, g, bl, i0, rows, j, rem, col, 1, 1);
+  lw_for_end(c, lc);
+}
+
+static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
+  if (g->prepare) g->prepare(c, g->user, bl->jb, bl->ncols, bl->k0, bl->kc);
+  int mr = g->s.mr;
+  int64_t full = g->M / mr * mr;
+  if (full) {
+    IrValue *i;
+    IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), mr, &i);
+    gk_strips(c, g, bl, i, mr);
+    lw_for_end(c, li);
+  }
+  if (g->M > full) gk_strips(c, g, bl, lw_index(c, full), (int)(g->M - full));
+}
+
+/* One column block: every K block but the last in a loop, the last (with
+ * the epilogue) after it. */
+static void gk_column_block(LwCtx *c, const GkGemm *g, IrValue *jb, int64_t ncols) {
+  int64_t kc = g->s.kc, nkb = (g->K + kc - 1) / kc;
+  if (nkb > 1) {
+    IrValue *k0;
+    IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, (nkb - 1) * kc), kc, &k0);
+    GkBlock bl = {jb, k0, ncols, kc, GK_FIRST_ZERO,
+                  lw_cmp(c, "eq", k0, lw_index(c, 0)), false};
+    gk_rows(c, g, &bl);
+    lw_for_end(c, lk);
+  }
+  int64_t k0 = (nkb - 1) * kc;
+  GkBlock last = {jb, lw_index(c, k0), ncols, g->K - k0, nkb > 1 ? GK_LOAD : GK_ZERO,
+                  NULL, true};
+  gk_rows(c, g, &last);
+}
+
+void gk_emit(LwCtx *c, const GkGemm *g) {
+  int64_t nc = g->nc < g->N ? g->nc : g->N, full = g->N / nc * nc;
+  if (full == nc) {
+    gk_column_block(c, g, lw_index(c, 0), nc);
+  } else if (full) {
+    IrValue *jb;
+    IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), nc, &jb);
+    gk_column_block(c, g, jb, nc);
+    lw_for_end(c, lj);
+  }
+  if (g->N > full) gk_column_block(c, g, lw_index(c, full), g->N - full);
+}

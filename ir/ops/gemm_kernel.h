@@ -1,0 +1,83 @@
+/*
+ * gemm_kernel.h — the register-blocked matrix-product kernel that Conv,
+ * MatMul and Gemm lower through (ir/schedule.h chooses its shape).
+ *
+ *   C[i, j] = epilogue(sum_k A[i, k] * B[k, j])   for i < M, j < N
+ *
+ * The caller describes where A, B and C live (a 1-D buffer or weight and
+ * affine strides) through callbacks, so the same kernel reads a weight
+ * packed at compile time, an operand in place, or a panel packed while
+ * running (a convolution's input, im2col one block at a time).
+ *
+ * Loops: column blocks of `nc` (each may be packed by `prepare`), K blocks
+ * of `kc`, row tiles of mr, column strips of nv*lanes; the innermost loop
+ * runs over k with mr*nv vector accumulators carried in registers.  Edges:
+ * the last row tile has fewer rows; the last strip of a block has fewer
+ * vectors, then fewer than `lanes` columns done one at a time (lanes 1), so
+ * nothing ever reads or writes outside an operand.  With several K blocks
+ * the partial sums go through C; the epilogue runs once, in the last.
+ */
+#ifndef TCC_GEMM_KERNEL_H
+#define TCC_GEMM_KERNEL_H
+
+#include "lower.h"
+#include "schedule.h"
+
+/* A matrix operand of one tile: element (r, k) at base + r*rs + k*ks of a
+ * 1-D buffer or weight (r: row of A / column of B, relative to the tile;
+ * k relative to the K block).  B's columns must be contiguous: rs = 1. */
+typedef struct GkOperand {
+  IrValue *buf;
+  IrValue *base;
+  int64_t rs, ks;
+} GkOperand;
+
+typedef struct GkGemm {
+  int64_t M, N, K;
+  GemmSched s;
+  int64_t nc;          /* column block (N when nothing is packed per block) */
+  void *user;
+  /* A of the row tile at i0 with `rows` rows, for the K block at k0. */
+  void (*a_tile)(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
+                 GkOperand *a);
+  /* B of the strip at column j0 of width w (nv*lanes, or the block's last
+   * strip), for the K block at k0 (block columns start at jb). */
+  void (*b_strip)(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
+                  IrValue *k0, GkOperand *b);
+  /* Optional: before the tiles of column block [jb, jb+ncols) and K block
+   * [k0, k0+kc), e.g. packing B. */
+  void (*prepare)(LwCtx *c, void *user, IrValue *jb, int64_t ncols, IrValue *k0,
+                  int64_t kc);
+  /* C: element (i, j) at c_base + i*c_rs + j of the 1-D buffer c_buf. */
+  IrValue *c_buf, *c_base;
+  int64_t c_rs;
+  /* The value stored at C(i, j .. j+lanes) from the sum v (a scalar when
+   * lanes is 1); NULL: the sum itself. */
+  IrValue *(*epilogue)(LwCtx *c, void *user, IrValue *i, IrValue *j, int lanes,
+                       IrValue *v);
+} GkGemm;
+
+void gk_emit(LwCtx *c, const GkGemm *g);
+
+/* A 1-D view of a static buffer or weight (itself when already 1-D). */
+IrValue *gk_flat(LwCtx *c, IrValue *buf);
+/* base + k * v as an index value (folded when v is 0). */
+IrValue *gk_axpy(LwCtx *c, IrValue *base, IrValue *v, int64_t k);
+
+/* Operands packed at compile time into a new f32 weight of the module:
+ * `batches` matrices, each of `rows` x K where get(user, b, r, k) is
+ * element (r, k) (r: a row of A, or a column of B), cut into tiles of
+ * `tile` rows ([K][tile] each, the last [K][rows % tile]), so a tile reads
+ * contiguous memory as k advances.  Matrix b starts at element b*rows*K. */
+IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
+                 int64_t K, int64_t tile,
+                 double (*get)(const void *user, int64_t b, int64_t r, int64_t k),
+                 const void *user);
+/* The operand of the tile starting at row r0 (a multiple of the tile
+ * size), `w` rows wide (the tile size, or the last tile's width), K block
+ * k0, of matrix `batch` (an index value, or NULL for 0) of such a weight. */
+void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,
+                       IrValue *batch, IrValue *r0, int64_t w, IrValue *k0,
+                       GkOperand *op);
+
+#endif

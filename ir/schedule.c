@@ -1,0 +1,58 @@
+/*
+ * schedule.c — the loop shapes of the kernels, from the target description.
+ *
+ * The register tile of a matrix product: acc[mr][nv] vectors stay in
+ * registers for the whole K loop, plus nv vectors of B and one broadcast
+ * of A, so mr*nv + nv + 1 <= registers.  Among the tiles that fit, the cost
+ * model counts the cycles of the tiles the problem needs, edges included:
+ * per k, mr*nv FMAs (two per cycle on the cores we target, one on a scalar
+ * FPU) against nv loads plus mr broadcasts (two per cycle).  Wide tiles
+ * waste work on narrow problems (a 49-column convolution output), tall ones
+ * on few rows; the model weighs both.  The K block keeps the B strip that
+ * one tile sweeps (kc x nv*lanes floats) within half of L1.
+ */
+#include "schedule.h"
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* Cycles of the whole product with an mr x nv tile (a model, not a clock). */
+static double gemm_cost(int mr, int nv, int lanes, int64_t M, int64_t N,
+                        int64_t K) {
+  double fma_rate = lanes > 1 ? 2.0 : 1.0;
+  int64_t col_tiles = ceil_div(N, (int64_t)nv * lanes);
+  int64_t row_tiles = ceil_div(M, mr);
+  double per_k = (double)(mr * nv) / fma_rate;
+  double mem = (double)(nv + mr) / 2.0;
+  if (mem > per_k) per_k = mem;
+  /* a tile's stores and loop overhead, spread over K */
+  double per_tile = per_k * (double)K + (double)(mr * nv) * 2.0 + 20.0;
+  return per_tile * (double)row_tiles * (double)col_tiles;
+}
+
+void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
+                GemmSched *s) {
+  int lanes = t->vec_bits / 32 > 1 ? t->vec_bits / 32 : 1;
+  int regs = t->vec_regs;
+  double best = -1;
+  s->lanes = lanes, s->mr = 1, s->nv = 1;
+  for (int nv = 1; nv <= 4; nv++)
+    for (int mr = 1; mr <= 16; mr++) {
+      if (mr * nv + nv + 1 > regs) continue;
+      double cost = gemm_cost(mr, nv, lanes, M, N, K);
+      if (best < 0 || cost < best) best = cost, s->mr = mr, s->nv = nv;
+    }
+  int64_t nr = (int64_t)s->nv * lanes;
+  int64_t kc = t->l1_bytes / 2 / (nr * 4);
+  if (kc < 16) kc = 16;
+  s->kc = K <= kc ? K : kc;
+  /* a packed panel of kc x nc within half of L2 */
+  int64_t nc = t->l2_bytes / 2 / (s->kc * 4);
+  nc = nc / nr * nr;
+  s->nc = nc < nr ? nr : nc;
+}
+
+void sched_target_describe(const SchedTarget *t, FILE *out) {
+  fprintf(out, "%s: %d-bit vectors x %d, L1 %lld KiB, L2 %lld KiB\n", t->name,
+          t->vec_bits, t->vec_regs, (long long)(t->l1_bytes / 1024),
+          (long long)(t->l2_bytes / 1024));
+}

@@ -1,0 +1,45 @@
+/*
+ * schedule.h — how an op becomes loops on one target: the one place that
+ * lowerings (and later the tuner) ask.
+ *
+ * A target is a description, not a fork of the lowering: its f32 vector
+ * width, how many vector registers it has and its data caches
+ * (SchedTarget, filled by the backend's registry from the target row, the
+ * CPU and the features).  From it and an op's sizes, sched_* functions pick
+ * the loop shape: for a matrix product the register tile (rows x vectors),
+ * the K block that keeps a panel in L1 and the column block packed at a
+ * time.  A NULL target means plain loops (-O0): the reference lowering.
+ *
+ * Exports by file (ir/schedule.c): sched_gemm, sched_target_describe.
+ */
+#ifndef TCC_IR_SCHEDULE_H
+#define TCC_IR_SCHEDULE_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+typedef struct SchedTarget {
+  const char *name;   /* the target's name ("x86_64") */
+  int vec_bits;       /* f32 vector register width; 32 = a scalar FPU */
+  int vec_regs;       /* registers of that width */
+  int64_t l1_bytes;   /* L1 data cache per core */
+  int64_t l2_bytes;   /* L2 per core */
+} SchedTarget;
+
+/* A matrix product C[M,N] (+)= A[M,K] * B[K,N] computed in register tiles
+ * of mr rows by nv vectors of `lanes` columns: A is broadcast one element
+ * at a time, B is read a vector at a time, contiguous along N. */
+typedef struct GemmSched {
+  int lanes;      /* f32 per vector; 1 on a scalar FPU */
+  int mr, nv;     /* register tile */
+  int64_t kc;     /* K block: a B strip of kc x nv*lanes stays in L1 */
+  int64_t nc;     /* columns packed at a time when B is packed while running */
+} GemmSched;
+
+void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
+                GemmSched *s);
+
+/* One line describing t ("x86_64: 512-bit vectors x 32, L1 48 KiB, ..."). */
+void sched_target_describe(const SchedTarget *t, FILE *out);
+
+#endif
