@@ -9,8 +9,10 @@
  *                      void *const outputs[])                 external
  *     (a model with run-time dims: <name>_run_dims(ctx, int64_t dims[],
  *      inputs, outputs) instead, dims indexed by sym)
- *   void <name>_main(ptr in0.., ptr out0.., ptr workspace, ptr dims)
- *                                                             internal
+ *   void <name>_main(ptr in0.., ptr out0.., ptr workspace, ptr dims,
+ *                    ptr parallel_for, ptr parallel_user)     internal
+ *   <name>_par<K>, <name>_par<K>_body: parallel loop bodies   internal
+ *     (llvm_parallel.c)
  *   <name>_w_<weight>: constant i8 arrays, 64-aligned        internal
  *
  * _run checks its arguments through the runtime (tcc_rt_check), reads the
@@ -229,7 +231,7 @@ static bool em_dim_op(Em *e, IrOp *op) {
 static bool em_op(Em *e, IrOp *op);
 
 /* Translates the ops of blk; *yield gets its loop.yield, if any. */
-static bool em_block(Em *e, IrBlock *blk, IrOp **yield) {
+bool em_block(Em *e, IrBlock *blk, IrOp **yield) {
   *yield = NULL;
   for (IrOp *op = blk->first; op; op = op->next) {
     if (op->kind == IR_OP_YIELD)
@@ -337,7 +339,9 @@ static bool em_while(Em *e, IrOp *op) {
 static bool em_op(Em *e, IrOp *op) {
   bool handled = false;
   switch (op->kind) {
-  case IR_OP_FOR: return em_for(e, op);
+  case IR_OP_FOR:
+    if (!e->in_parallel && ir_attr_int(op, "parallel", 0) == 1) return em_parallel_for(e, op);
+    return em_for(e, op);
   case IR_OP_WHILE: return em_while(e, op);
   case IR_OP_ALLOC: return em_alloc(e, op);
   case IR_OP_VIEW:
@@ -386,15 +390,15 @@ static bool em_weights(Em *e, const TargetRow *row) {
   return true;
 }
 
-/* <name>_main(inputs..., outputs..., workspace, dims): the translated
- * body. */
+/* <name>_main(inputs..., outputs..., workspace, dims, parallel_for,
+ * parallel_user): the translated body. */
 static bool em_main(Em *e) {
   IrFunc *f = e->m->main;
   int n = f->body->num_args;
-  LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 2));
-  for (int i = 0; i <= n + 1; i++) ps[i] = e->ptr;
+  LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 4));
+  for (int i = 0; i <= n + 3; i++) ps[i] = e->ptr;
   LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps,
-                                    (unsigned)n + 2, 0);
+                                    (unsigned)n + 4, 0);
   free(ps);
   char *name = ir_arena_printf(e->m->arena, "%s_main", e->m->name);
   e->fn = LLVMAddFunction(e->mod, name, ft);
@@ -407,6 +411,8 @@ static bool em_main(Em *e) {
   enum_attr(e, e->fn, (unsigned)n + 1, "align", TCC_WORKSPACE_ALIGN);
   e->workspace = LLVMGetParam(e->fn, (unsigned)n);
   e->dims = LLVMGetParam(e->fn, (unsigned)n + 1);
+  e->pfor = LLVMGetParam(e->fn, (unsigned)n + 2);
+  e->puser = LLVMGetParam(e->fn, (unsigned)n + 3);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, e->fn, "entry"));
   IrOp *y;
   if (!em_block(e, f->body, &y)) return false;
@@ -513,13 +519,16 @@ static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
   LLVMTypeRef ctx_ty = LLVMStructTypeInContext(e->c, fields, 6, 0);
   LLVMValueRef wsp = LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 2, "");
   int n = f->num_inputs + f->num_outputs;
-  LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 2));
+  LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 4));
   em_load_ptrs(e, in, f->num_inputs, cargs);
   em_load_ptrs(e, out, f->num_outputs, cargs + f->num_inputs);
   cargs[n] = LLVMBuildLoad2(e->b, e->ptr, wsp, "");
   cargs[n + 1] = dims;
+  for (int i = 0; i < 2; i++)
+    cargs[n + 2 + i] = LLVMBuildLoad2(e->b, e->ptr,
+                                      LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 4 + (unsigned)i, ""), "");
   LLVMBuildCall2(e->b, LLVMGlobalGetValueType(main_fn), main_fn, cargs,
-                 (unsigned)n + 2, "");
+                 (unsigned)n + 4, "");
   free(cargs);
   LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
   e->fn = fn;
@@ -592,10 +601,10 @@ static bool em_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, void **obj,
 static bool em_module(Em *e, const TargetRow *row, LLVMTargetDataRef td,
                       const char *cpu, const char *features) {
   if (!em_weights(e, row) || !em_main(e)) return false;
-  LLVMValueRef main_fn = e->fn;
-  em_common_attrs(e, row, main_fn, cpu, features);
-  em_run(e, LLVMIntPtrTypeInContext(e->c, td), main_fn);
-  em_common_attrs(e, row, e->fn, cpu, features);
+  em_run(e, LLVMIntPtrTypeInContext(e->c, td), e->fn);
+  /* _main, _run and the outlined parallel bodies */
+  for (LLVMValueRef fn = LLVMGetFirstFunction(e->mod); fn; fn = LLVMGetNextFunction(fn))
+    if (!LLVMIsDeclaration(fn)) em_common_attrs(e, row, fn, cpu, features);
   return true;
 }
 

@@ -13,6 +13,7 @@
  *   armv8.c riscv64.c wasm32.c cortex_m.c        the cross targets' hooks
  *   llvm_emit.c    em_*                         module, function, memory, loops
  *   llvm_ops.c     em_op_*                      arith, math, cast, vec
+ *   llvm_parallel.c em_parallel_for             parallel loops, outlined
  *   <gen>.c        target_lists_<name>          LLVM's CPU and feature names
  */
 #ifndef TCC_LLVM_INT_H
@@ -85,6 +86,9 @@ typedef struct Em {
   LLVMValueRef fn;          /* the body function being filled */
   LLVMValueRef workspace;   /* i8 pointer argument of the body */
   LLVMValueRef dims;        /* int64_t pointer argument: run-time dims by sym */
+  LLVMValueRef pfor, puser; /* _main's ctx->parallel_for, ->parallel_user */
+  bool in_parallel;         /* filling an outlined parallel body */
+  int num_parallel;         /* outlined loops so far: names <name>_par<K> */
   LLVMValueRef *vals;       /* by IrValue id */
   LLVMTypeRef i1, i8, i32, i64, ptr;
 } Em;
@@ -98,6 +102,13 @@ LLVMValueRef em_intrinsic(Em *e, const char *name, LLVMTypeRef *over, int n_over
                           LLVMValueRef *args, int n_args);
 bool em_fail(const IrOp *op, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* llvm_emit.c: translates the ops of blk; *yield gets its loop.yield. */
+bool em_block(Em *e, IrBlock *blk, IrOp **yield);
+
+/* llvm_parallel.c: an outermost loop.for {parallel=1}, outlined and called
+ * through ctx->parallel_for. */
+bool em_parallel_for(Em *e, IrOp *op);
 
 /* llvm_ops.c: one op that computes values (no memory, no control flow).
  * False after a diagnostic; *handled false when op is not of this kind. */

@@ -79,6 +79,13 @@ bool op_for_verify(IrModule *m, IrOp *op) {
                tstr(m, op->operands[1], &b));
   if (!step || step->kind != IR_ATTR_INT || step->i <= 0)
     return bad(op, "expects int attribute 'step' > 0");
+  /* parallel=1: the iterations are independent, so the backend may split
+   * them across threads; a carried value would make them dependent. */
+  const IrAttr *par = ir_attr_get(op, "parallel");
+  if (par && (par->kind != IR_ATTR_INT || (par->i != 0 && par->i != 1)))
+    return bad(op, "expects int attribute 'parallel' = 0 or 1");
+  if (par && par->i == 1 && n > 0)
+    return bad(op, "with parallel=1 cannot carry iteration values (it has %d)", n);
   if (op->num_results != n)
     return bad(op, "has %d iteration values but %d results", n, op->num_results);
   IrBlock *body = op->num_regions == 1 ? op->regions[0] : NULL;

@@ -347,6 +347,17 @@ static void test_verify_errors(void **state) {
                       "before this use or not in scope");
   expect_verify_error(HEAD "  loop.for(%2, %2) {step=0} (%3: index) {\n  }\n}\n",
                       "v.tir:4:3: error: verifier: 'loop.for' expects int attribute 'step' > 0");
+  expect_verify_error(HEAD "  loop.for(%2, %2) {parallel=2, step=1} (%3: index) {\n  }\n}\n",
+                      "v.tir:4:3: error: verifier: 'loop.for' expects int attribute "
+                      "'parallel' = 0 or 1");
+  expect_verify_error(HEAD "  loop.for(%2, %2) {parallel=\"yes\", step=1} (%3: index) {\n  }\n}\n",
+                      "v.tir:4:3: error: verifier: 'loop.for' expects int attribute "
+                      "'parallel' = 0 or 1");
+  expect_verify_error(HEAD "  %3 = arith.const() {value=1.0} : f32\n"
+                           "  %4 = loop.for(%2, %2, %3) {parallel=1, step=1} : f32 "
+                           "(%5: index, %6: f32) {\n    loop.yield(%6)\n  }\n}\n",
+                      "v.tir:5:3: error: verifier: 'loop.for' with parallel=1 cannot carry "
+                      "iteration values (it has 1)");
   expect_verify_error(HEAD "  %3 = arith.const() {value=1.0} : f32\n"
                            "  %4 = loop.for(%2, %2, %3) {step=1} : f32 (%5: index, %6: f32) {\n"
                            "    loop.yield(%2)\n  }\n}\n",
