@@ -191,52 +191,55 @@ static void conv_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
 }
 
 /* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into the panel: kc covers whole
- * channels, ncols whole output rows. */
+ * channels, ncols whole output rows.  One row of the panel is one
+ * (channel, ki, kj) over the block's output rows: zeros where the input
+ * column falls in the padding, a plain (strided) copy in between.  The
+ * channels are independent: a parallel loop, its own function. */
 static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
                       IrValue *k0, int64_t kc) {
   ConvGemm *v = user;
   int64_t kk = v->kh * v->kw, rows = ncols / v->OW, chans = kc / kk;
   IrValue *oh0 = lw_bin(c, IR_OP_A_DIV, jb, lw_index(c, v->OW));
   IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
+  IrValue *cc, *ki, *kj, *r, *ow;
+  IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, chans), 1, &cc);
+  ir_attr_set_int(c->m, lc, "parallel", 1);
   IrValue *zero = lw_const_f(c, IR_F32, 0);
-  for (int64_t ki = 0; ki < v->kh; ki++)
-    for (int64_t kj = 0; kj < v->kw; kj++) {
-      /* ow whose input column lies inside X: [lo, hi) */
-      int64_t off = kj * v->dw - v->pl, lo = 0, hi = v->OW;
-      while (lo < v->OW && lo * v->sw + off < 0) lo++;
-      while (hi > lo && (hi - 1) * v->sw + off >= v->Wd) hi--;
-      IrValue *cc, *r, *ow;
-      IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, chans), 1, &cc);
-      IrValue *ch = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, gk_axpy(c, NULL, v->n, v->C),
-                                                   v->g, v->cg),
-                           lw_bin(c, IR_OP_A_ADD, c0, cc));
-      IrValue *prow = gk_axpy(c, lw_index(c, ki * v->kw + kj), cc, kk);
-      IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
-      IrValue *ih = gk_axpy(c, lw_index(c, ki * v->dh - v->pt),
-                            lw_bin(c, IR_OP_A_ADD, oh0, r), v->sh);
-      IrValue *inside = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", ih, lw_index(c, 0)),
-                               lw_cmp(c, "lt", ih, lw_index(c, v->H)));
-      IrValue *ihc = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ih, lw_index(c, 0)),
-                            lw_index(c, v->H - 1));
-      IrValue *xrow = gk_axpy(c, gk_axpy(c, NULL, ch, v->H * v->Wd), ihc, v->Wd);
-      IrValue *dst = gk_axpy(c, gk_axpy(c, NULL, prow, v->ncp), r, v->OW);
-      int64_t ranges[3][2] = {{0, lo}, {lo, hi}, {hi, v->OW}};
-      for (int part = 0; part < 3; part++) {
-        if (ranges[part][0] >= ranges[part][1]) continue;
-        IrOp *lo_ = lw_for_begin(c, lw_index(c, ranges[part][0]),
-                                 lw_index(c, ranges[part][1]), 1, &ow);
-        IrValue *val = zero;
-        if (part == 1) {
-          IrValue *xi = lw_bin(c, IR_OP_A_ADD, xrow, gk_axpy(c, lw_index(c, off), ow, v->sw));
-          val = lw_select(c, inside, lw_load(c, v->X, &xi), zero);
-        }
-        IrValue *di = lw_bin(c, IR_OP_A_ADD, dst, ow);
-        lw_store(c, val, v->panel, &di);
-        lw_for_end(c, lo_);
-      }
-      lw_for_end(c, lr);
-      lw_for_end(c, lc);
+  IrValue *ch = lw_bin(c, IR_OP_A_ADD,
+                       gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg),
+                       lw_bin(c, IR_OP_A_ADD, c0, cc));
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kh), 1, &ki);
+  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kw), 1, &kj);
+  /* ow whose input column lies inside X: [lo, hi) */
+  IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi;
+  nn_valid_range(c, off, v->sw, v->OW, v->Wd, &lo, &hi);
+  IrValue *prow = gk_axpy(c, gk_axpy(c, kj, ki, v->kw), cc, kk);
+  IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
+  IrValue *ih = gk_axpy(c, gk_axpy(c, lw_index(c, -v->pt), ki, v->dh),
+                        lw_bin(c, IR_OP_A_ADD, oh0, r), v->sh);
+  IrValue *inside = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", ih, lw_index(c, 0)),
+                           lw_cmp(c, "lt", ih, lw_index(c, v->H)));
+  IrValue *ihc = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ih, lw_index(c, 0)),
+                        lw_index(c, v->H - 1));
+  IrValue *xrow = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, gk_axpy(c, NULL, ch, v->H * v->Wd),
+                                                 ihc, v->Wd), off);
+  IrValue *dst = gk_axpy(c, gk_axpy(c, NULL, prow, v->ncp), r, v->OW);
+  IrValue *bounds[4] = {lw_index(c, 0), lo, hi, lw_index(c, v->OW)};
+  for (int part = 0; part < 3; part++) {
+    IrOp *lo_ = lw_for_begin(c, bounds[part], bounds[part + 1], 1, &ow);
+    IrValue *val = zero;
+    if (part == 1) {
+      IrValue *xi = gk_axpy(c, xrow, ow, v->sw);
+      val = lw_select(c, inside, lw_load(c, v->X, &xi), zero);
     }
+    IrValue *di = lw_bin(c, IR_OP_A_ADD, dst, ow);
+    lw_store(c, val, v->panel, &di);
+    lw_for_end(c, lo_);
+  }
+  lw_for_end(c, lr);
+  lw_for_end(c, lj);
+  lw_for_end(c, li);
+  lw_for_end(c, lc);
 }
 
 static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,

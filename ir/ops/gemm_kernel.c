@@ -161,17 +161,38 @@ static void gk_strips(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
   lw_for_end(c, lc);
 }
 
+/* A loop that runs its body once when cond holds (the loop level has no
+ * `if`): for _ in 0 .. (cond ? 1 : 0). */
+static IrOp *gk_if_begin(LwCtx *c, IrValue *cond) {
+  IrValue *iv;
+  return lw_for_begin(c, lw_index(c, 0),
+                      lw_select(c, cond, lw_index(c, 1), lw_index(c, 0)), 1, &iv);
+}
+
+/* The row tiles of one block, as one parallel loop over the tiles (the
+ * last, narrower one included), so threads split the rows and the tiles
+ * become a function of their own in the object. */
 static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
   if (g->prepare) g->prepare(c, g->user, bl->jb, bl->ncols, bl->k0, bl->kc);
   int mr = g->s.mr;
-  int64_t full = g->M / mr * mr;
-  if (full) {
-    IrValue *i;
-    IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), mr, &i);
-    gk_strips(c, g, bl, i, mr);
-    lw_for_end(c, li);
+  int64_t full = g->M / mr, tiles = (g->M + mr - 1) / mr;
+  IrValue *t;
+  IrOp *lt = lw_for_begin(c, lw_index(c, 0), lw_index(c, tiles), 1, &t);
+  ir_attr_set_int(c->m, lt, "parallel", 1);
+  IrValue *i0 = lw_bin(c, IR_OP_A_MUL, t, lw_index(c, mr));
+  if (full == tiles) {
+    gk_strips(c, g, bl, i0, mr);
+  } else {
+    IrOp *l = full ? gk_if_begin(c, lw_cmp(c, "lt", t, lw_index(c, full))) : NULL;
+    if (l) {
+      gk_strips(c, g, bl, i0, mr);
+      lw_for_end(c, l);
+    }
+    l = gk_if_begin(c, lw_cmp(c, "eq", t, lw_index(c, full)));
+    gk_strips(c, g, bl, i0, (int)(g->M - full * mr));
+    lw_for_end(c, l);
   }
-  if (g->M > full) gk_strips(c, g, bl, lw_index(c, full), (int)(g->M - full));
+  lw_for_end(c, lt);
 }
 
 /* One column block: every K block but the last in a loop, the last (with

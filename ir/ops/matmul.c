@@ -21,6 +21,7 @@
  */
 #include <stdio.h>
 
+#include "gemm_kernel.h"
 #include "nn_util.h"
 
 static bool mm_all_static(int n, const int64_t *dims) {
@@ -158,9 +159,158 @@ static void mm_row_body(LwCtx *c, const MmShape *s, IrValue *A, IrValue *B,
   lw_for_end(c, lk);
 }
 
+/* ------------------------------------------------ the packed-kernel path
+ * MatMul and Gemm on f32 with static shapes go through the register-blocked
+ * kernel (gemm_kernel.h): A is read in place (one broadcast element at a
+ * time, either orientation), B is packed at compile time when it is a
+ * weight (strips of the tile's width, transposed or not), else read in
+ * place when its rows are contiguous along N.  Batch dims (MatMul)
+ * broadcast by giving an operand stride 0. */
+typedef struct MmKernel {
+  IrValue *A, *B, *Bp, *C, *Y;  /* flat; Bp: packed B or NULL */
+  IrValue *a_off, *b_off, *b_batch; /* this batch's offsets / packed index */
+  int64_t M, N, K;
+  bool tA;
+  double alpha, beta;           /* Gemm's; MatMul: 1, 0 */
+  int64_t c_rows, c_cols;       /* Gemm's C dims seen as [c_rows, c_cols] */
+} MmKernel;
+
+static const float *mm_weight_f32(const IrValue *W) {
+  uint64_t n;
+  if (!W || !W->weight || !W->weight->data || W->type.elem != IR_F32 ||
+      !ir_type_numel(&W->type, &n) || W->weight->nbytes != n * sizeof(float))
+    return NULL;
+  return W->weight->data;
+}
+
+typedef struct MmPackB {
+  const float *b;
+  int64_t K, N;
+  bool tB;
+} MmPackB;
+
+/* Element (k, j) of matrix `batch` of B, as the packer's (row j, k). */
+static double mm_b_get(const void *user, int64_t batch, int64_t j, int64_t k) {
+  const MmPackB *p = user;
+  const float *m = p->b + batch * p->K * p->N;
+  return p->tB ? m[j * p->K + k] : m[k * p->N + j];
+}
+
+static void mm_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
+                      GkOperand *a) {
+  (void)rows;
+  MmKernel *v = user;
+  a->buf = v->A;
+  if (v->tA) { /* A[k][i] */
+    a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, v->a_off, k0, v->M), i0);
+    a->rs = 1, a->ks = v->M;
+  } else {
+    a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, v->a_off, i0, v->K), k0);
+    a->rs = v->K, a->ks = 1;
+  }
+}
+
+static void mm_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
+                       IrValue *k0, GkOperand *b) {
+  (void)jb;
+  MmKernel *v = user;
+  if (v->Bp) {
+    gk_packed_operand(c, v->Bp, v->N, v->K, v->b_batch, j0, w, k0, b);
+    return;
+  }
+  b->buf = v->B;
+  b->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, v->b_off, k0, v->N), j0);
+  b->rs = 1, b->ks = v->N;
+}
+
+/* alpha * sum + beta * C[i, j] (Gemm); C broadcasts from [c_rows, c_cols]. */
+static IrValue *mm_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
+                            int lanes, IrValue *y) {
+  MmKernel *v = user;
+  if (v->alpha != 1)
+    y = lw_bin(c, IR_OP_A_MUL, y, lw_splat(c, lw_const_f(c, IR_F32, v->alpha), lanes));
+  if (!v->C || v->beta == 0) return y;
+  IrValue *row = v->c_rows > 1 ? gk_axpy(c, NULL, i, v->c_cols) : lw_index(c, 0);
+  IrValue *t;
+  if (v->c_cols > 1) {
+    IrValue *idx = lw_bin(c, IR_OP_A_ADD, row, j);
+    t = lw_vload(c, v->C, &idx, lanes);
+  } else {
+    t = lw_splat(c, lw_load(c, v->C, &row), lanes);
+  }
+  if (v->beta != 1)
+    t = lw_bin(c, IR_OP_A_MUL, t, lw_splat(c, lw_const_f(c, IR_F32, v->beta), lanes));
+  return lw_bin(c, IR_OP_A_ADD, y, t);
+}
+
+/* One product per output batch; a_strides/b_strides give each batch dim's
+ * element stride in A and B (0 where it broadcasts). */
+static void mm_kernel_emit(LwCtx *c, MmKernel *v, const GemmSched *s, int nb,
+                           const int64_t *bdims, const int64_t *a_strides,
+                           const int64_t *b_strides, bool b_packed_batches) {
+  GkGemm g = {.M = v->M, .N = v->N, .K = v->K, .s = *s, .nc = s->nc, .user = v,
+              .a_tile = mm_a_tile, .b_strip = mm_b_strip, .c_buf = v->Y,
+              .c_rs = v->N, .epilogue = mm_epilogue};
+  IrValue *ivs[IR_MAX_RANK];
+  LwNest nest;
+  lw_nest_begin(c, &nest, nb, bdims, ivs);
+  IrValue *a_off = lw_index(c, 0), *b_off = lw_index(c, 0), *y_off = lw_index(c, 0);
+  int64_t ystride = v->M * v->N;
+  for (int i = nb - 1; i >= 0; i--) {
+    a_off = gk_axpy(c, a_off, ivs[i], a_strides[i]);
+    b_off = gk_axpy(c, b_off, ivs[i], b_strides[i]);
+    y_off = gk_axpy(c, y_off, ivs[i], ystride);
+    ystride *= bdims[i];
+  }
+  v->a_off = a_off, v->b_off = b_off;
+  /* the packed B's matrix index: its element offset / (K*N) */
+  v->b_batch = b_packed_batches
+                   ? lw_bin(c, IR_OP_A_DIV, b_off, lw_index(c, v->K * v->N))
+                   : NULL;
+  g.c_base = y_off;
+  gk_emit(c, &g);
+  lw_nest_end(c, &nest);
+}
+
+static bool mm_kernel_fits(const LwCtx *c, const IrValue *Y, int n,
+                           const int64_t *dims, int64_t N) {
+  return c->target && lw_elem(Y) == IR_F32 && mm_all_static(n, dims) && N >= 4;
+}
+
+static bool matmul_kernel(LwCtx *c, const MmShape *s) {
+  if (!mm_kernel_fits(c, c->out[0], s->r, s->y, s->N) || !mm_all_static(s->ra, s->a) ||
+      !mm_all_static(s->rb, s->b))
+    return false;
+  MmKernel v = {.A = gk_flat(c, c->in[0]), .Y = gk_flat(c, c->out[0]),
+                .M = s->M, .N = s->N, .K = s->K, .alpha = 1};
+  int nb = s->r - 2;
+  int64_t as[IR_MAX_RANK], bs[IR_MAX_RANK];
+  int64_t sa = s->M * s->K, sb = s->K * s->N, nbatch_b = 1;
+  for (int i = nb - 1; i >= 0; i--) {
+    int ia = i - (s->r - s->ra), ib = i - (s->r - s->rb);
+    int64_t da = ia >= 0 ? s->a[ia] : 1, db = ib >= 0 ? s->b[ib] : 1;
+    as[i] = da == 1 ? 0 : sa;
+    bs[i] = db == 1 ? 0 : sb;
+    sa *= da, sb *= db, nbatch_b *= db;
+  }
+  GemmSched sched;
+  sched_gemm(c->target, s->M, s->N, s->K, &sched);
+  const float *bw = mm_weight_f32(c->in[1]);
+  if (bw) {
+    MmPackB pb = {bw, s->K, s->N, false};
+    v.Bp = gk_pack(c, c->in[1], nbatch_b, s->N, s->K, (int64_t)sched.nv * sched.lanes,
+                   mm_b_get, &pb);
+  } else {
+    v.B = gk_flat(c, c->in[1]);
+  }
+  mm_kernel_emit(c, &v, &sched, nb, s->y, as, bs, bw != NULL);
+  return true;
+}
+
 bool op_matmul_lower(LwCtx *c, IrOp *op) {
   MmShape s;
   if (!mm_shape(c->m, op, &s)) return false;
+  if (matmul_kernel(c, &s)) return true;
   IrValue *A = mm_view(c, c->in[0], s.ra, s.a);
   IrValue *B = mm_view(c, c->in[1], s.rb, s.b);
   IrValue *Y = mm_view(c, c->out[0], s.r, s.y);
@@ -299,6 +449,33 @@ static void gemm_rows(LwCtx *c, const GemmCtx *g, IrValue *i) {
   lw_for_end(c, lk);
 }
 
+static bool gemm_kernel(LwCtx *c, const GemmCtx *g) {
+  int64_t dims[3] = {g->M, g->N, g->K};
+  const float *bw = mm_weight_f32(g->B);
+  int64_t cdims[2];
+  if (!mm_kernel_fits(c, g->Y, 3, dims, g->N) || (g->tB && !bw) ||
+      (g->C && !mm_all_static(lw_dims(g->C, cdims), cdims)))
+    return false;
+  MmKernel v = {.A = gk_flat(c, g->A), .Y = gk_flat(c, g->Y), .M = g->M, .N = g->N,
+                .K = g->K, .tA = g->tA, .alpha = g->alpha, .beta = g->beta};
+  if (g->C) {
+    int r = lw_rank(g->C);
+    v.C = r ? gk_flat(c, g->C) : nn_view(c, g->C, 1, (int64_t[]){1});
+    v.c_cols = r ? lw_dim(g->C, r - 1) : 1;
+    v.c_rows = r == 2 ? lw_dim(g->C, 0) : 1;
+  }
+  GemmSched sched;
+  sched_gemm(c->target, g->M, g->N, g->K, &sched);
+  if (bw) {
+    MmPackB pb = {bw, g->K, g->N, g->tB};
+    v.Bp = gk_pack(c, g->B, 1, g->N, g->K, (int64_t)sched.nv * sched.lanes, mm_b_get, &pb);
+  } else {
+    v.B = gk_flat(c, g->B);
+  }
+  mm_kernel_emit(c, &v, &sched, 0, NULL, NULL, NULL, false);
+  return true;
+}
+
 bool op_gemm_lower(LwCtx *c, IrOp *op) {
   GemmCtx g = {
       .A = c->in[0], .B = c->in[1], .C = op->num_operands > 2 ? c->in[2] : NULL,
@@ -309,6 +486,7 @@ bool op_gemm_lower(LwCtx *c, IrOp *op) {
       .ce = nn_calc_elem(lw_elem(c->out[0])),
   };
   g.K = lw_dim(g.A, g.tA ? 0 : 1);
+  if (gemm_kernel(c, &g)) return true;
   /* a run-time N is taken as wide: the row form */
   bool dot = g.tB || (!LW_DIM_IS_DYN(g.N) && g.N < 4) || g.ce != lw_elem(g.Y);
   IrValue *i;
