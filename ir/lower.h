@@ -78,6 +78,14 @@ IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to);
 IrValue *lw_cmp(LwCtx *c, const char *pred, IrValue *a, IrValue *b);
 IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b);
 
+/* elementwise.c: the activations a kernel's epilogue can apply, and the
+ * value of one (its semantics stay in elementwise.c) at x, an f32 scalar
+ * or vector of `lanes`; its attributes are read from `attrs` by the
+ * activation's own names (alpha, beta, min, max, gamma). */
+bool ew_fusable_activation(IrOpKind kind);
+IrValue *ew_activation(LwCtx *c, const IrOp *attrs, IrOpKind kind, IrValue *x,
+                       int lanes);
+
 /* Element type and dims of a buffer/weight operand.  A run-time dim (only
  * ops flagged OPF_DYN ever see one) comes back as LW_DYN_DIM(sym), a
  * negative code that lw_nest_begin, lw_dim_index, lw_alloc and

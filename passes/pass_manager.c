@@ -25,9 +25,10 @@ const PassInfo *pass_find(const char *name) {
   return find_n(name, strlen(name));
 }
 
-const char *pass_pipeline_for_level(int level) {
+const char *pass_pipeline_for_level(int level, bool fuse) {
   if (level <= 0) return "infer-shapes,lower,plan-memory";
-  return "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
+  if (!fuse) return "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
+  return "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory";
 }
 
 void pass_stat(PassContext *pc, const char *name, int64_t value) {

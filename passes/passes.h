@@ -46,8 +46,9 @@ int pass_count(void);
 const PassInfo *pass_at(int i);
 const PassInfo *pass_find(const char *name);
 
-/* The comma-separated pipeline for -O0..-O3. */
-const char *pass_pipeline_for_level(int level);
+/* The comma-separated pipeline for -O0..-O3 (fuse: with the fuse pass,
+ * which -O0 never runs). */
+const char *pass_pipeline_for_level(int level, bool fuse);
 
 typedef struct PipelineOptions {
   const char *passes;          /* comma-separated names */

@@ -24,6 +24,7 @@ struct tcc_session {
   /* options */
   char *target, *mcpu, *mattr, *name, *passes, *print_ir_after;
   int opt_level;
+  bool fuse;             /* -fuse=0 leaves the fuse pass out */
   bool verify_each, stats;
   OnnxShapeBinding shapes[MAX_BINDINGS];
   int num_shapes;
@@ -71,6 +72,7 @@ tcc_session *tcc_session_new(void) {
   if (!s) return NULL;
   s->target = strdup("x86_64");
   s->opt_level = 2;
+  s->fuse = true;
   s->verify_each = true;
   return s;
 }
@@ -267,6 +269,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "freeze")) return set_freeze(s, v);
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
+  if (!strcmp(name, "fuse")) return set_bool(&s->fuse, name, v);
   diag_error("unknown option '-%s' (see tcc --help)", name);
   return TCC_ERROR_INPUT;
 }
@@ -355,7 +358,7 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     target_sched(&lo, &st);
   }
   PipelineOptions po = {
-      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level),
+      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse),
       s->print_ir_after, s->verify_each, s->stats, stdout,
       s->opt_level > 0 ? &st : NULL};
   if (!pass_run_pipeline(s->m, &po))

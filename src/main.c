@@ -39,6 +39,7 @@ static const struct {
     {"dim", OPT_SESSION, "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one (repeatable)"},
     {"freeze", OPT_SESSION, "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
+    {"fuse", OPT_SESSION, "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
     {"stats", OPT_FLAG, "print pass statistics"},
     {"o", OPT_CLI, "compile: output folder (default .)"},
     {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
@@ -165,8 +166,8 @@ static int cmd_targets(void) {
 static int cmd_list_passes(void) {
   for (int i = 0; i < pass_count(); i++)
     printf("%-16s %s\n", pass_at(i)->name, pass_at(i)->summary);
-  printf("\npipelines:\n  -O0  %s\n  -O1..-O3  %s\n", pass_pipeline_for_level(0),
-         pass_pipeline_for_level(2));
+  printf("\npipelines:\n  -O0  %s\n  -O1..-O3  %s\n", pass_pipeline_for_level(0, false),
+         pass_pipeline_for_level(2, true));
   return 0;
 }
 

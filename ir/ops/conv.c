@@ -12,6 +12,8 @@
  * loops, so the innermost loop has no conditions.  f16/bf16 accumulate in
  * an f32 scratch buffer that is rounded into Y at the end.
  */
+#include <string.h>
+
 #include "gemm_kernel.h"
 #include "nn_util.h"
 
@@ -50,6 +52,27 @@ static bool conv_shape(IrModule *m, IrOp *op, NnWindow *w, int64_t *y) {
   return true;
 }
 
+/* fused_conv: R has Y's type; `act` names a fusable activation. */
+static bool conv_fused_check(IrModule *m, IrOp *op) {
+  const IrValue *R = op->num_operands > 3 ? op->operands[3] : NULL;
+  const IrType *yt = &op->results[0]->type;
+  if (R && !ir_type_equal(&R->type, yt)) {
+    char a[128], b[128];
+    diag_at(DIAG_ERROR, &op->loc, "fused_conv: R has type %s; expected %s",
+            ir_type_str(m, &R->type, a, sizeof a), ir_type_str(m, yt, b, sizeof b));
+    return false;
+  }
+  const char *act = ir_attr_string(op, "act", NULL);
+  if (!act) return true;
+  int kind = ir_op_by_name(act, strlen(act));
+  if (kind == IR_OP_COUNT || !ew_fusable_activation(kind) || yt->elem != IR_F32) {
+    diag_at(DIAG_ERROR, &op->loc, "fused_conv: act=\"%s\" is not an activation "
+            "an f32 kernel can apply", act);
+    return false;
+  }
+  return true;
+}
+
 bool op_conv_infer(IrModule *m, IrOp *op) {
   if (!nn_check_operand(op, 0, "X", NN_FLOAT) ||
       !nn_check_operand(op, 1, "W", NN_FLOAT) || !nn_check_rank_min(op, 0, "X", 3))
@@ -73,7 +96,7 @@ bool op_conv_infer(IrModule *m, IrOp *op) {
     return false;
   }
   op->results[0]->type = ir_type_tensor(e, w.n + 2, y);
-  return true;
+  return op->kind != IR_OP_FUSED_CONV || conv_fused_check(m, op);
 }
 
 typedef struct ConvCtx {
@@ -137,9 +160,12 @@ static void conv_accumulate(LwCtx *c, const ConvCtx *v) {
  * and the inner copy is a plain, vectorizable row copy. */
 typedef struct ConvGemm {
   IrValue *X, *Wp, *B, *Y, *panel; /* X, Y flat; panel: the packed block */
+  IrValue *R;                       /* fused_conv's residual, flat, or NULL */
+  const IrOp *op;                   /* for the fused activation */
   IrValue *n, *g;                   /* image and group (index values) */
   int64_t C, H, Wd, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, cg, mg, K, P;
   int64_t ncp;                      /* the panel's row length */
+  int64_t Mt;                       /* filters in all groups */
   GemmSched s;
 } ConvGemm;
 
@@ -242,13 +268,23 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   lw_for_end(c, lc);
 }
 
+/* fused_conv's epilogue after the bias: + R, then the activation. */
+static IrValue *conv_fused_tail(LwCtx *c, const IrOp *op, IrValue *R, IrValue *ridx,
+                                int lanes, IrValue *y) {
+  if (R) y = lw_bin(c, IR_OP_A_ADD, y, lw_vload(c, R, &ridx, lanes));
+  const char *act = ir_attr_string(op, "act", NULL);
+  if (act) y = ew_activation(c, op, ir_op_by_name(act, strlen(act)), y, lanes);
+  return y;
+}
+
 static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
                               int lanes, IrValue *y) {
-  (void)j;
   ConvGemm *v = user;
-  if (!v->B) return y;
-  IrValue *m = gk_axpy(c, i, v->g, v->mg);
-  return lw_bin(c, IR_OP_A_ADD, y, lw_splat(c, lw_load(c, v->B, &m), lanes));
+  IrValue *m = gk_axpy(c, i, v->g, v->mg), *ridx = NULL;
+  if (v->B) y = lw_bin(c, IR_OP_A_ADD, y, lw_splat(c, lw_load(c, v->B, &m), lanes));
+  if (v->R) /* Y's (and R's) flat index: (n * filters + m) * P + j */
+    ridx = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, gk_axpy(c, m, v->n, v->Mt), v->P), j);
+  return conv_fused_tail(c, v->op, v->R, ridx, lanes, y);
 }
 
 /* Whether the packed kernel takes this convolution: f32, 2-D, weights
@@ -258,9 +294,9 @@ static bool conv_gemm_fits(const LwCtx *c, const ConvCtx *v, int r) {
          conv_weight_data(v->W);
 }
 
-static void conv_gemm_lower(LwCtx *c, const ConvCtx *cv) {
+static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   const NnWindow *w = &cv->w;
-  ConvGemm v = {.B = cv->B, .C = lw_dim(cv->X, 1), .H = w->in[0], .Wd = w->in[1],
+  ConvGemm v = {.B = cv->B, .op = op, .Mt = cv->y[1], .C = lw_dim(cv->X, 1), .H = w->in[0], .Wd = w->in[1],
                 .OH = w->out[0], .OW = w->out[1], .kh = w->k[0], .kw = w->k[1],
                 .sh = w->s[0], .sw = w->s[1], .dh = w->d[0], .dw = w->d[1],
                 .pt = w->pb[0], .pl = w->pb[1], .cg = cv->cg, .mg = cv->mg};
@@ -270,6 +306,7 @@ static void conv_gemm_lower(LwCtx *c, const ConvCtx *cv) {
   sched_gemm(c->target, v.mg, v.P, v.K, &v.s);
   v.X = gk_flat(c, cv->X);
   v.Y = gk_flat(c, c->out[0]);
+  if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
   ConvPackW pw = {conv_weight_data(cv->W), v.mg, v.K};
   v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
   bool direct = v.kh == 1 && v.kw == 1 && v.sh == 1 && v.sw == 1 && v.pt == 0 &&
@@ -300,6 +337,17 @@ static void conv_gemm_lower(LwCtx *c, const ConvCtx *cv) {
   lw_for_end(c, ln);
 }
 
+/* fused_conv without the kernel: its epilogue as a loop over Y (f32). */
+static void conv_plain_epilogue(LwCtx *c, const IrOp *op, int r, const int64_t *dims) {
+  IrValue *Y = gk_flat(c, c->out[0]);
+  IrValue *R = op->num_operands > 3 && c->in[3] ? gk_flat(c, c->in[3]) : NULL;
+  IrValue *i;
+  IrOp *l = lw_for_begin(c, lw_index(c, 0), lw_index(c, nn_numel(dims, r)), 1, &i);
+  IrValue *y = conv_fused_tail(c, op, R, i, 1, lw_load(c, Y, &i));
+  lw_store(c, y, Y, &i);
+  lw_for_end(c, l);
+}
+
 bool op_conv_lower(LwCtx *c, IrOp *op) {
   ConvCtx v = {.X = c->in[0], .W = c->in[1],
                .B = op->num_operands > 2 ? c->in[2] : NULL, .Y = c->out[0]};
@@ -311,12 +359,13 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
   v.cg = lw_dim(v.W, 1);
   v.mg = v.y[1] / ir_attr_int(op, "group", 1);
   if (conv_gemm_fits(c, &v, r)) {
-    conv_gemm_lower(c, &v);
+    conv_gemm_lower(c, op, &v);
     return true;
   }
   if (ce != lw_elem(v.Y)) v.Y = lw_alloc(c, ce, r, v.y);
   nn_bias_init(c, v.Y, v.B, r, v.y);
   conv_accumulate(c, &v);
   if (v.Y != c->out[0]) nn_copy_round(c, v.Y, c->out[0], r, v.y);
+  if (op->kind == IR_OP_FUSED_CONV) conv_plain_epilogue(c, op, r, v.y);
   return true;
 }

@@ -23,6 +23,7 @@
 
 #include "ir.h"
 #include "lower.h"
+#include "nn_util.h"
 
 /* Element type classes an op accepts. */
 enum {
@@ -55,6 +56,7 @@ struct Ew {
   const EwRow *row;
   IrElem ce;  /* compute type of operand 0 (f16/bf16 -> f32) */
   IrElem out; /* result element type */
+  int lanes;  /* values are vectors of this many lanes (1: scalars) */
 };
 
 /* ------------------------------------------------------------ helpers */
@@ -62,7 +64,9 @@ static IrElem ew_widen_elem(IrElem e) {
   return e == IR_F16 || e == IR_BF16 ? IR_F32 : e;
 }
 
-static IrValue *ew_k(Ew *e, double v) { return lw_const_f(e->c, e->ce, v); }
+static IrValue *ew_k(Ew *e, double v) {
+  return lw_splat(e->c, lw_const_f(e->c, e->ce, v), e->lanes);
+}
 static IrValue *ew_ki(Ew *e, IrElem t, int64_t v) {
   return lw_const_i(e->c, t, v);
 }
@@ -415,7 +419,7 @@ static bool ew_emit(LwCtx *c, IrOp *op) {
   for (int i = 0; i < rank; i++) dims[i] = lw_dim(out, i);
   IrValue **x = ir_arena_alloc(c->m->arena, sizeof *x * (size_t)(n + 1));
   int first = op->kind == IR_OP_WHERE ? 1 : 0;
-  Ew e = {c, op, row, ew_widen_elem(lw_elem(c->in[first])), lw_elem(out)};
+  Ew e = {c, op, row, ew_widen_elem(lw_elem(c->in[first])), lw_elem(out), 1};
   for (int i = 0; i < n; i++)
     if (c->in[i] && ew_single(c->in[i]))
       x[i] = ew_widen(c, row, ew_load_first(c, c->in[i]));
@@ -430,6 +434,27 @@ static bool ew_emit(LwCtx *c, IrOp *op) {
   lw_store(c, lw_cast(c, r, lw_elem(out)), out, ivs);
   lw_nest_end(c, &nest);
   return true;
+}
+
+bool ew_fusable_activation(IrOpKind kind) {
+  switch (kind) {
+  case IR_OP_RELU: case IR_OP_LEAKY_RELU: case IR_OP_SIGMOID: case IR_OP_TANH:
+  case IR_OP_HARD_SIGMOID: case IR_OP_HARD_SWISH: case IR_OP_CLIP: case IR_OP_ELU:
+  case IR_OP_SOFTPLUS: case IR_OP_SELU: case IR_OP_CELU:
+    return true;
+  default:
+    return false;
+  }
+}
+
+IrValue *ew_activation(LwCtx *c, const IrOp *attrs, IrOpKind kind, IrValue *x,
+                       int lanes) {
+  IR_ASSERT(ew_fusable_activation(kind));
+  const EwRow *row = &ew_rows[kind];
+  Ew e = {c, attrs, row, IR_F32, IR_F32, lanes};
+  /* Clip's bounds are attributes here: no operand slots */
+  IrValue *xs[3] = {x, NULL, NULL};
+  return row->fn(&e, xs);
 }
 
 bool op_binary_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }

@@ -51,8 +51,12 @@ static void test_unknown_pass_is_reported(void **state) {
 static void test_pipelines_name_registered_passes(void **state) {
   (void)state;
   for (int level = 0; level <= 3; level++)
-    assert_true(pass_check_pipeline(pass_pipeline_for_level(level)));
-  assert_string_equal(pass_pipeline_for_level(0), "infer-shapes,lower,plan-memory");
+    assert_true(pass_check_pipeline(pass_pipeline_for_level(level, true)));
+  assert_string_equal(pass_pipeline_for_level(0, true), "infer-shapes,lower,plan-memory");
+  assert_string_equal(pass_pipeline_for_level(2, true),
+                       "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory");
+  assert_string_equal(pass_pipeline_for_level(2, false),
+                       "infer-shapes,fold-constants,dce,lower,dce,plan-memory");
   assert_non_null(pass_find("fold-constants"));
   assert_null(pass_find("fold"));
 }

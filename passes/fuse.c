@@ -1,0 +1,177 @@
+/*
+ * fuse.c — operator fusion at tensor level.
+ *
+ * A convolution's output usually flows through a chain that reads and
+ * writes the whole tensor once per op: BatchNormalization, a residual Add,
+ * an activation.  This pass folds the chain into the convolution so the
+ * kernel's epilogue computes it while the sum is still in registers:
+ *
+ *   - batch_norm(conv(X, W, B), scale, b, mean, var), all weights:
+ *     conv(X, W', B') with W'[m] = W[m] * s[m], B'[m] = (B[m] - mean[m]) *
+ *     s[m] + b[m], s = scale / sqrt(var + epsilon), computed here in double;
+ *   - then add(y, R) with R of y's exact type (a residual), and/or one
+ *     activation the kernel can apply (ew_fusable_activation; Clip with
+ *     constant bounds): fused_conv(X, W, B, R) {act="relu", ...}.
+ *
+ * Only values with a single use are absorbed (a value also read elsewhere
+ * must still exist), only f32, and only at the top level of the function.
+ * Statistics: batchnorm folded, residual add fused, activation fused.
+ * Needs: tensor level with inferred types.  -fuse=0 leaves it out.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lower.h"
+#include "passes.h"
+
+/* The op that uses v, when exactly one op uses it exactly once. */
+typedef struct Uses {
+  const IrValue *v;
+  int count;
+  IrOp *user;
+} Uses;
+
+static void count_use(IrOp *op, void *p) {
+  Uses *u = p;
+  for (int i = 0; i < op->num_operands; i++)
+    if (op->operands[i] == u->v) u->count++, u->user = op;
+}
+
+static IrOp *single_user(IrFunc *f, const IrValue *v) {
+  Uses u = {v, 0, NULL};
+  ir_walk(f->body, count_use, &u);
+  return u.count == 1 ? u.user : NULL;
+}
+
+/* The f32 data of a weight operand with n elements, or NULL. */
+static const float *weight_f32(const IrValue *v, uint64_t n) {
+  uint64_t have;
+  if (!v || !v->weight || !v->weight->data || v->type.elem != IR_F32 ||
+      !ir_type_numel(&v->type, &have) || have != n || v->weight->nbytes != n * 4)
+    return NULL;
+  return v->weight->data;
+}
+
+static IrValue *new_weight(IrModule *m, const IrValue *like, const char *suffix,
+                           const float *data, uint64_t n) {
+  char name[256];
+  for (int i = 0;; i++) {
+    snprintf(name, sizeof name, "%s.%s%d", like->weight->name, suffix, i);
+    if (!ir_weight_find(m, name)) break;
+  }
+  return ir_weight_add(m, name, like->type, data, n * sizeof(float), true)->value;
+}
+
+/* Folds bn into conv's weights; returns the conv (rebuilt with a bias). */
+static IrOp *fold_batchnorm(IrModule *m, IrOp *conv, IrOp *bn) {
+  if (bn->kind != IR_OP_BATCH_NORM) return NULL;
+  for (int i = 1; i < bn->num_results; i++)
+    if (ir_value_has_uses(m->main, bn->results[i])) return NULL;
+  const IrValue *W = conv->operands[1];
+  const IrValue *B = conv->num_operands > 2 ? conv->operands[2] : NULL;
+  uint64_t nw;
+  if (!ir_type_numel(&W->type, &nw)) return NULL;
+  int64_t M = ir_type_dim(&W->type, 0);
+  uint64_t per = nw / (uint64_t)M;
+  const float *w = weight_f32(W, nw), *b = B ? weight_f32(B, (uint64_t)M) : NULL;
+  const float *sc = weight_f32(bn->operands[1], (uint64_t)M);
+  const float *bb = weight_f32(bn->operands[2], (uint64_t)M);
+  const float *mean = weight_f32(bn->operands[3], (uint64_t)M);
+  const float *var = weight_f32(bn->operands[4], (uint64_t)M);
+  if (!w || (B && !b) || !sc || !bb || !mean || !var) return NULL;
+  double eps = ir_attr_float(bn, "epsilon", 1e-5);
+  float *nwd = malloc(nw * sizeof *nwd), *nbd = malloc((size_t)M * sizeof *nbd);
+  IR_ASSERT(nwd && nbd);
+  for (int64_t i = 0; i < M; i++) {
+    double s = (double)sc[i] / sqrt((double)var[i] + eps);
+    for (uint64_t k = 0; k < per; k++)
+      nwd[(uint64_t)i * per + k] = (float)(w[(uint64_t)i * per + k] * s);
+    nbd[i] = (float)(((b ? (double)b[i] : 0.0) - mean[i]) * s + bb[i]);
+  }
+  IrValue *operands[3] = {conv->operands[0], new_weight(m, W, "bn", nwd, nw),
+                          new_weight(m, bn->operands[1], "bias", nbd, (uint64_t)M)};
+  free(nwd);
+  free(nbd);
+  IrBuilder bld = ir_builder_before(m, bn);
+  bld.loc = conv->loc;
+  IrOp *folded = ir_build(&bld, IR_OP_CONV, 3, operands, 1, &conv->results[0]->type);
+  for (int i = 0; i < conv->num_attrs; i++) ir_attr_set(m, folded, &conv->attrs[i]);
+  ir_replace_uses(m->main, bn->results[0], folded->results[0]);
+  ir_op_remove(bn);
+  ir_op_remove(conv);
+  return folded;
+}
+
+/* Clip's operand bounds, when constant, as the min/max attributes the
+ * fused op carries; false when a bound is computed. */
+static bool clip_bounds(const IrOp *clip, double *lo, double *hi, bool *has) {
+  for (int i = 1; i < clip->num_operands && i < 3; i++) {
+    const IrValue *v = clip->operands[i];
+    has[i - 1] = v != NULL;
+    if (!v) continue;
+    const float *d = weight_f32(v, 1);
+    if (!d) return false;
+    *(i == 1 ? lo : hi) = *d;
+  }
+  return true;
+}
+
+static IrOp *fuse_epilogue(PassContext *pc, IrOp *conv) {
+  IrModule *m = pc->m;
+  IrFunc *f = m->main;
+  IrValue *y = conv->results[0];
+  IrOp *add = NULL, *act = NULL, *u = single_user(f, y);
+  IrValue *R = NULL;
+  if (u && u->kind == IR_OP_ADD && u->results[0]->type.elem == IR_F32) {
+    IrValue *other = u->operands[0] == y ? u->operands[1] : u->operands[0];
+    if (other != y && ir_type_equal(&other->type, &y->type) &&
+        ir_type_equal(&u->results[0]->type, &y->type))
+      add = u, R = other;
+  }
+  IrValue *last = add ? add->results[0] : y;
+  u = single_user(f, last);
+  double lo = 0, hi = 0;
+  bool has[2] = {false, false};
+  if (u && ew_fusable_activation(u->kind) &&
+      ir_type_equal(&u->results[0]->type, &y->type) &&
+      (u->kind != IR_OP_CLIP || clip_bounds(u, &lo, &hi, has)))
+    act = u;
+  if (!add && !act) return conv;
+  IrOp *at = act ? act : add;
+  IrValue *operands[4] = {conv->operands[0], conv->operands[1],
+                          conv->num_operands > 2 ? conv->operands[2] : NULL, R};
+  IrBuilder bld = ir_builder_before(m, at);
+  bld.loc = conv->loc;
+  IrOp *fused = ir_build(&bld, IR_OP_FUSED_CONV, 4, operands, 1, &y->type);
+  for (int i = 0; i < conv->num_attrs; i++) ir_attr_set(m, fused, &conv->attrs[i]);
+  if (act) {
+    for (int i = 0; i < act->num_attrs; i++) ir_attr_set(m, fused, &act->attrs[i]);
+    if (has[0]) ir_attr_set_float(m, fused, "min", lo);
+    if (has[1]) ir_attr_set_float(m, fused, "max", hi);
+    ir_attr_set_string(m, fused, "act", ir_op_info(act->kind)->name);
+    pass_stat(pc, "activation fused", 1);
+  }
+  if (add) pass_stat(pc, "residual add fused", 1);
+  ir_replace_uses(f, at->results[0], fused->results[0]);
+  if (act) ir_op_remove(act);
+  if (add) ir_op_remove(add);
+  ir_op_remove(conv);
+  return fused;
+}
+
+bool pass_fuse(PassContext *pc) {
+  IrFunc *f = pc->m->main;
+  if (!f || f->lowered) return true;
+  for (IrOp *op = f->body->first; op; op = op->next) {
+    if (op->kind != IR_OP_CONV || op->results[0]->type.elem != IR_F32) continue;
+    IrOp *bn = single_user(f, op->results[0]);
+    IrOp *folded = bn ? fold_batchnorm(pc->m, op, bn) : NULL;
+    if (folded) {
+      pass_stat(pc, "batchnorm folded", 1);
+      op = folded;
+    }
+    op = fuse_epilogue(pc, op);
+  }
+  return true;
+}
