@@ -728,17 +728,17 @@ static void remove_dir(const RunDir *d) {
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
   const Cross *x;
   if (!cross_for(s, &x)) return TCC_ERROR_INPUT;
+  if (o->threads > 1 && x && x->kind != RUN_QEMU_USER) {
+    diag_error("-threads=%d: tcc run has no threads on target %s (its code runs "
+               "serially there); use -threads=1", o->threads, x->target);
+    return TCC_ERROR_INPUT;
+  }
   tcc_result r = x ? cross_prepare(s, x) : TCC_SUCCESS;
   if (r == TCC_SUCCESS) r = tcc_compile(s);
   if (r != TCC_SUCCESS) return r;
   if (o->repeat > 0 && x) {
     diag_error("tcc bench times code on this machine; -target=%s runs under "
                "emulation (use tcc run there)", x->target);
-    return TCC_ERROR_INPUT;
-  }
-  if (o->threads > 1 && x && x->kind != RUN_QEMU_USER) {
-    diag_error("-threads=%d: tcc run has no threads on target %s (its code runs "
-               "serially there); use -threads=1", o->threads, x->target);
     return TCC_ERROR_INPUT;
   }
   RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), x, o->repeat, o->threads};
