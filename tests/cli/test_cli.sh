@@ -122,6 +122,14 @@ if command -v qemu-aarch64 > /dev/null && command -v aarch64-linux-gnu-gcc > /de
   expect "parallel.tir on armv8: -threads=2 gives the bytes of -threads=1" \
     "cmp -s '$T/arm1/output_0.pb' '$T/arm2/output_0.pb' && cmp -s '$T/arm1/output_1.pb' '$T/arm2/output_1.pb'"
 fi
+if command -v qemu-riscv64 > /dev/null && command -v riscv64-linux-gnu-gcc > /dev/null; then
+  for t in 1 2; do
+    check 0 "" run "$HERE/parallel_scalable.tir" -target=riscv64gcv --input "$BAD/par_x.pb" -threads=$t --output-dir "$T/rvv$t"
+  done
+  expect "parallel_scalable.tir on riscv64gcv: -threads=2 gives the bytes of -threads=1" "cmp -s '$T/rvv1/output_0.pb' '$T/rvv2/output_0.pb'"
+  check 0 "" run "$HERE/parallel_scalable.tir" -target=riscv64gcv --input "$BAD/par_x.pb" -threads=2
+  expect "parallel_scalable.tir: x * sum of 16 lanes of x[0,0] (vlen 256)" "grep -q \"^output 0 'y' f32\[37,64\]: 64 16.64 -30.72 51.2 \" '$T/stdout'"
+fi
 check 1 "tcc: error: -threads=2: tcc run has no threads on target cortex-m4 (its code runs serially there); use -threads=1" run "$PAR" -target=cortex-m4 --input "$BAD/par_x.pb" -threads=2
 
 # tcc bench: the line, the JSON object, and the flags' errors.
