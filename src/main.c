@@ -2,7 +2,8 @@
  * main.c — the `tcc` command line, a thin driver over the compiler library.
  *
  *   tcc compile MODEL.onnx [-target=T] [-o DIR] ...   object + header
- *   tcc run MODEL.onnx [--input X.pb ...] [--output-dir DIR]
+ *   tcc run MODEL.onnx [--input X.pb ...] [--output-dir DIR] [-threads=N]
+ *   tcc bench MODEL.onnx [-threads=N] [--iters N] [--warmup N] [--json]
  *   tcc inspect MODEL.onnx
  *   tcc opt FILE.tir|MODEL.onnx [-passes=...]         IR after passes
  *   tcc targets | tcc list-ops [--markdown] | tcc --list-passes
@@ -12,6 +13,7 @@
  * internal error.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,7 +46,11 @@ static const struct {
     {"o", OPT_CLI, "compile: output folder (default .)"},
     {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
     {"output-dir", OPT_CLI, "run: write output_<i>.pb files here"},
-    {"repeat", OPT_CLI, "bench: timed calls after one warm-up (default 100)"},
+    {"threads", OPT_CLI, "run, bench: threads for the model's parallel loops (default 1)"},
+    {"iters", OPT_CLI, "bench: timed calls (default 100)"},
+    {"repeat", OPT_CLI, "bench: the same as --iters"},
+    {"warmup", OPT_CLI, "bench: untimed calls before the timed ones (default 1)"},
+    {"json", OPT_FLAG, "bench: print one JSON object"},
     {"print-ir-after-all", OPT_FLAG, "print the IR after every pass"},
     {"markdown", OPT_FLAG, "list-ops: print a Markdown table"},
     {"list-passes", OPT_FLAG, "list the passes"},
@@ -54,7 +60,8 @@ static const struct {
 #define NUM_OPTIONS (int)(sizeof options / sizeof options[0])
 
 typedef struct Cli {
-  const char *command, *file, *out_dir, *output_dir, *repeat;
+  const char *command, *file, *out_dir, *output_dir;
+  const char *iters, *iters_flag, *threads, *warmup; /* iters_flag: iters or repeat */
   const char *inputs[256];
   int num_inputs;
   bool flags[NUM_OPTIONS];
@@ -67,7 +74,7 @@ static void usage(FILE *out) {
           "commands:\n"
           "  compile MODEL.onnx   write <name>.o and <name>.h (-o DIR)\n"
           "  run MODEL.onnx       compile for this machine, run, write or print outputs\n"
-          "  bench MODEL.onnx     compile for this machine, time --repeat calls, print the median\n"
+          "  bench MODEL.onnx     compile for this machine, time --iters calls, print the median\n"
           "  inspect MODEL.onnx   inputs, outputs, op histogram, parameters\n"
           "  opt FILE             run passes on a .tir or .onnx file, print the IR\n"
           "  targets              list targets\n"
@@ -93,7 +100,11 @@ static bool apply(Cli *c, int k, const char *value) {
     return tcc_set_option(c->s, "print-ir-after", "all") == TCC_SUCCESS;
   if (!strcmp(name, "o")) c->out_dir = value;
   else if (!strcmp(name, "output-dir")) c->output_dir = value;
-  else if (!strcmp(name, "repeat")) c->repeat = value;
+  else if (!strcmp(name, "repeat") || !strcmp(name, "iters")) {
+    c->iters = value;
+    c->iters_flag = name;
+  } else if (!strcmp(name, "threads")) c->threads = value;
+  else if (!strcmp(name, "warmup")) c->warmup = value;
   else if (!strcmp(name, "input")) {
     if (c->num_inputs == 256) {
       fprintf(stderr, "tcc: error: too many --input flags\n");
@@ -269,30 +280,52 @@ static tcc_result load_for_run(Cli *c) {
   return r;
 }
 
+/* A count option's value in lo..hi into *out (left alone when absent);
+ * false after a diagnostic naming the option. */
+static bool count_option(const char *name, const char *value, long lo, long hi, int *out) {
+  if (!value) return true;
+  char *end;
+  errno = 0;
+  long v = strtol(value, &end, 10);
+  if (!*value || *end || errno || v < lo || v > hi) {
+    fprintf(stderr, "tcc: error: invalid --%s '%s': expected %ld to %ld\n", name, value, lo, hi);
+    return false;
+  }
+  *out = (int)v;
+  return true;
+}
+
 static tcc_result dispatch(Cli *c) {
   const char *cmd = c->command;
   tcc_result r;
+  bool bench = !strcmp(cmd, "bench"), run = bench || !strcmp(cmd, "run");
+  if (!run && c->threads) {
+    fprintf(stderr, "tcc: error: option '--threads' applies to tcc run and tcc bench only\n");
+    return TCC_ERROR_INPUT;
+  }
+  const char *bench_only = c->iters ? c->iters_flag : c->warmup ? "warmup"
+                         : flag(c, "json") ? "json" : NULL;
+  if (!bench && bench_only) {
+    fprintf(stderr, "tcc: error: option '--%s' applies to tcc bench only\n", bench_only);
+    return TCC_ERROR_INPUT;
+  }
   if (!strcmp(cmd, "compile")) {
     if ((r = load(c)) || (r = tcc_compile(c->s))) return r;
     return tcc_emit_files(c->s, c->out_dir ? c->out_dir : ".");
   }
-  if (!strcmp(cmd, "run") || !strcmp(cmd, "bench")) {
-    int repeat = 0;
-    if (!strcmp(cmd, "bench")) {
-      char *end;
-      long v = c->repeat ? strtol(c->repeat, &end, 10) : 100;
-      if (c->repeat && (*end || v < 1 || v > 10000000)) {
-        fprintf(stderr, "tcc: error: invalid --repeat '%s': expected 1 to 10000000\n",
-                c->repeat);
-        return TCC_ERROR_INPUT;
-      }
-      repeat = (int)v;
-    }
+  if (run) {
+    int iters = 0, warmup = 1, threads = 1;
+    if (!count_option("threads", c->threads, 1, 256, &threads) ||
+        (bench && (!count_option(c->iters_flag, c->iters, 1, 10000000, &iters) ||
+                   !count_option("warmup", c->warmup, 0, 1000000, &warmup))))
+      return TCC_ERROR_INPUT;
+    if (bench && !c->iters) iters = 100;
     if (!tcc_session_has_option(c->s, "mcpu") &&
         (r = tcc_set_option(c->s, "mcpu", "native")))
       return r;
     if ((r = load_for_run(c))) return r;
-    RunOptions ro = {c->inputs, c->num_inputs, c->output_dir, repeat};
+    RunOptions ro = {c->inputs, c->num_inputs, c->output_dir, iters, warmup, threads,
+                     flag(c, "json")};
     return tcc_run_model(c->s, &ro);
   }
   if (!strcmp(cmd, "inspect")) {

@@ -23,6 +23,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+
 #include "llvm.h"
 #include "onnx.h"
 #include "session.h"
@@ -39,6 +41,7 @@ static const char harness_prelude[] =
     "#define M_NUM_INPUTS %s_NUM_INPUTS\n#define M_NUM_OUTPUTS %s_NUM_OUTPUTS\n"
     "#define M_WORKSPACE_SIZE %s_WORKSPACE_SIZE\n"
     "#define M_inputs %s_inputs\n#define M_outputs %s_outputs\n"
+    "#define M_THREADS %d\n"
     "#ifdef %s_NUM_DIMS\n#define M_NUM_DIMS %s_NUM_DIMS\n"
     "#define M_RUN(c, d, i, o) %s_run_dims(c, d, i, o)\n"
     "#else\n#define M_NUM_DIMS 0\n#define M_RUN(c, d, i, o) ((void)(d), %s_run(c, i, o))\n"
@@ -60,7 +63,17 @@ static const char harness_common[] =
     "  FILE *f = fopen(p, out ? \"wb\" : \"rb\");\n"
     "  size_t n = f ? (out ? fwrite(dims, 8, M_NUM_DIMS, f) : fread(dims, 8, M_NUM_DIMS, f)) : 0;\n"
     "  if (n != M_NUM_DIMS) { fprintf(stderr, \"cannot access %s\\n\", p); exit(4); }\n"
-    "  fclose(f);\n}\n";
+    "  fclose(f);\n}\n"
+    "/* -threads=N > 1: the pool runs the model's parallel loops. */\n"
+    "#if M_THREADS > 1\n#include <tcc/pool.h>\n#endif\n"
+    "static void *pool_attach(tcc_ctx *ctx) {\n"
+    "#if M_THREADS > 1\n"
+    "  tcc_pool *p = tcc_pool_new(M_THREADS);\n"
+    "  if (!p) { fprintf(stderr, \"cannot start %d threads\\n\", M_THREADS); exit(6); }\n"
+    "  ctx->parallel_for = tcc_pool_parallel_for; ctx->parallel_user = p; return p;\n"
+    "#else\n  (void)ctx; return NULL;\n#endif\n}\n"
+    "static void pool_detach(void *p) {\n"
+    "#if M_THREADS > 1\n  tcc_pool_free(p);\n#else\n  (void)p;\n#endif\n}\n";
 
 static const char harness_text[] =
     "int main(int argc, char **argv) {\n"
@@ -73,7 +86,9 @@ static const char harness_text[] =
     "  size_t ws = M_WORKSPACE_SIZE;\n"
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
+    "  void *pool = pool_attach(&ctx);\n"
     "  int st = M_RUN(&ctx, dims, in, out);\n"
+    "  pool_detach(pool);\n"
     "  if (st) { fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st)); return 3; }\n"
     "  for (int i = 0; i < NO; i++) {\n"
     "    FILE *f = fopen(argv[2 + NI + i], \"wb\");\n"
@@ -83,37 +98,41 @@ static const char harness_text[] =
     "  for (int i = 0; i < NI; i++) free((void *)in[i]);\n"
     "  free(w);\n  return 0;\n}\n";
 
-/* `tcc bench`: the same entry called in a loop after one warm-up call;
- * prints the median and the minimum of the per-call wall times. */
+/* `tcc bench`: the same entry called `warmup` times, then `runs` timed
+ * calls; the per-call wall times (ms, doubles) go to the times file and tcc
+ * prints the figures.  argv: dims, inputs, outputs, runs, warmup, times. */
 static const char bench_text[] =
     "#include <time.h>\n"
-    "static int cmp(const void *a, const void *b) {\n"
-    "  double x = *(const double *)a, y = *(const double *)b; return (x > y) - (x < y);\n}\n"
     "int main(int argc, char **argv) {\n"
     "  enum { NI = M_NUM_INPUTS, NO = M_NUM_OUTPUTS };\n"
     "  const void *in[NI + 1]; void *out[NO + 1];\n"
-    "  if (argc != 3 + NI + NO) return 5;\n"
-    "  int runs = atoi(argv[2 + NI + NO]);\n"
+    "  if (argc != 5 + NI + NO) return 5;\n"
+    "  int runs = atoi(argv[2 + NI + NO]), warm = atoi(argv[3 + NI + NO]);\n"
     "  dims_io(argv[1], 0);\n"
     "  for (int i = 0; i < NI; i++) in[i] = slurp(argv[2 + i], M_inputs[i].nbytes);\n"
     "  for (int i = 0; i < NO; i++) out[i] = calloc(1, M_outputs[i].nbytes + 1);\n"
     "  size_t ws = M_WORKSPACE_SIZE;\n"
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
+    "  void *pool = pool_attach(&ctx);\n"
     "  double *t = calloc((size_t)runs, sizeof *t);\n"
     "  int64_t given[M_NUM_DIMS + 1];\n"
     "  memcpy(given, dims, sizeof given);\n"
-    "  int st = M_RUN(&ctx, dims, in, out);\n"
+    "  int st = 0;\n"
+    "  for (int r = 0; r < warm && !st; r++) {\n"
+    "    memcpy(dims, given, sizeof given);\n"
+    "    st = M_RUN(&ctx, dims, in, out);\n  }\n"
     "  for (int r = 0; r < runs && !st; r++) {\n"
     "    memcpy(dims, given, sizeof given);\n"
     "    struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);\n"
     "    st = M_RUN(&ctx, dims, in, out);\n"
     "    clock_gettime(CLOCK_MONOTONIC, &b);\n"
     "    t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;\n  }\n"
+    "  pool_detach(pool);\n"
     "  if (st) { fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st)); return 3; }\n"
-    "  qsort(t, (size_t)runs, sizeof *t, cmp);\n"
-    "  printf(M_NAME \": %d runs, median %.4f ms, min %.4f ms\\n\", runs, t[runs / 2], t[0]);\n"
-    "  return 0;\n}\n";
+    "  FILE *f = fopen(argv[4 + NI + NO], \"wb\");\n"
+    "  if (!f || fwrite(t, sizeof *t, (size_t)runs, f) != (size_t)runs) return 4;\n"
+    "  fclose(f);\n  return 0;\n}\n";
 
 /* How to build and run the harness for a target other than the host.
  * run: the emulator's argv prefix (the binary and its arguments follow);
@@ -218,6 +237,14 @@ static const char *runtime_lib(void) {
   return NULL;
 }
 
+static const char *pool_lib(void) {
+  static const char *const candidates[] = {TCC_BUILD_POOL_LIB,
+                                           TCC_INSTALL_PREFIX "/lib/libtccrt_pool.a"};
+  for (int i = 0; i < 2; i++)
+    if (access(candidates[i], R_OK) == 0) return candidates[i];
+  return NULL;
+}
+
 static const char *include_dir(void) {
   if (access(TCC_SOURCE_INCLUDE_DIR "/tcc/runtime.h", R_OK) == 0)
     return TCC_SOURCE_INCLUDE_DIR;
@@ -251,6 +278,7 @@ typedef struct RunDir {
   IrModule *m;
   const Cross *x;   /* NULL: the host */
   int repeat;          /* bench: timed calls; 0 = run once */
+  int threads;         /* > 1: the harness links the pool */
 } RunDir;
 
 static char *in_dir(const RunDir *d, const char *name) {
@@ -297,7 +325,8 @@ static bool push_runtime_sources(Argv *a) {
   int first = a->n;
   for (struct dirent *e; (e = readdir(dp));) {
     size_t n = strlen(e->d_name);
-    if (n > 2 && !strcmp(e->d_name + n - 2, ".c"))
+    /* pool.c is the thread pool, a library of its own (hosted targets) */
+    if (n > 2 && !strcmp(e->d_name + n - 2, ".c") && strcmp(e->d_name, "pool.c"))
       push(a, ir_arena_printf(a->m->arena, "%s/%s", dir, e->d_name));
   }
   closedir(dp);
@@ -312,7 +341,7 @@ static char *write_harness(RunDir *d, bool bench) {
     if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
   /* clock_gettime needs _POSIX_C_SOURCE before any header. */
   char *prelude = ir_arena_printf(d->m->arena, harness_prelude, n, n, up, up, up,
-                                  n, n, up, up, n, n);
+                                  n, n, d->threads, up, up, n, n);
   char *src = ir_arena_printf(d->m->arena, "%s%s%s%s",
                               bench ? "#define _POSIX_C_SOURCE 200809L\n" : "",
                               prelude, harness_common, bench ? bench_text : harness_text);
@@ -332,9 +361,22 @@ static bool link_host(RunDir *d, char *src_path) {
   char *inc2 = ir_arena_printf(d->m->arena, "-I%s", d->path);
   char *obj = in_dir(d, ir_arena_printf(d->m->arena, "%s.o", n));
   char *exe = in_dir(d, "run");
-  char *argv[] = {(char *)cc, "-O1", "-w", inc, inc2, src_path, obj,
-                  (char *)lib, "-lm", "-o", exe, NULL};
-  if (spawn(argv) != 0) {
+  const char *pool = d->threads > 1 ? pool_lib() : NULL;
+  if (d->threads > 1 && !pool) {
+    diag_error("cannot find the thread pool library libtccrt_pool.a (looked in the "
+               "build tree and %s/lib)", TCC_INSTALL_PREFIX);
+    return false;
+  }
+  Argv a = {.m = d->m};
+  const char *fixed[] = {cc, "-O1", "-w", inc, inc2, src_path, obj};
+  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) push(&a, fixed[i]);
+  if (pool) push(&a, pool);
+  push(&a, lib);
+  if (pool) push(&a, "-lpthread");
+  push(&a, "-lm");
+  push(&a, "-o");
+  push(&a, exe);
+  if (spawn(a.v) != 0) {
     diag_error("linking the compiled model with the runtime failed (%s)", cc);
     return false;
   }
@@ -364,6 +406,10 @@ static bool link_cross(RunDir *d, char *src_path) {
   push(&a, ir_arena_printf(d->m->arena, "-I%s", d->path));
   push(&a, src_path);
   if (!push_runtime_sources(&a)) return false;
+  if (d->threads > 1) { /* qemu-user runs threads: the pool from source */
+    push(&a, ir_arena_printf(d->m->arena, "%s/pool.c", runtime_src_dir()));
+    push(&a, "-pthread");
+  }
   if (d->x->kind == RUN_SEMIHOST) push_bare_metal(&a, d->x->board);
   if (d->x->compat)
     push(&a, ir_arena_printf(d->m->arena, "%s/%s", runtime_src_dir(),
@@ -509,13 +555,49 @@ static bool stage_dims(RunDir *d, char **args, int64_t *dims) {
   return util_write_file_atomic(args[0], dims, sizeof *dims * (size_t)m->num_syms);
 }
 
+/* splitmix64: a fixed sequence, so every bench of a model times the same
+ * data. */
+static uint64_t next_random(uint64_t *state) {
+  uint64_t z = (*state += 0x9E3779B97F4A7C15ull);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+/* Bench input i at its largest size: floats uniform in [-1, 1) from a seed
+ * per input; integer and bool inputs stay zero (they are mostly indices,
+ * masks and sizes, where arbitrary values would be out of range). */
+static bool write_random_input(RunDir *d, int i, const char *path) {
+  IrType t = input_type(d->m, i);
+  uint64_t nbytes, state = 0x7cc5eedull + (uint64_t)i;
+  if (!ir_type_nbytes_bound(d->m, &t, &nbytes)) {
+    diag_error("input %d has no bounded size to bench with", i);
+    return false;
+  }
+  size_t es = ir_elem_size(t.elem), n = es ? (size_t)nbytes / es : 0;
+  void *data = calloc(1, (size_t)nbytes + 1);
+  if (!data) {
+    diag_error("out of memory for bench input %d (%llu bytes)", i, (unsigned long long)nbytes);
+    return false;
+  }
+  if (ir_elem_is_float(t.elem))
+    for (size_t k = 0; k < n; k++)
+      ir_elem_store_f64(t.elem, data, k, (double)(next_random(&state) >> 11) * 0x1p-52 - 1.0);
+  bool ok = util_write_file_atomic(path, data, (size_t)nbytes);
+  free(data);
+  return ok;
+}
+
 /* args[0] = the dims file, args[1 + i] = input i. */
 static bool stage_inputs(RunDir *d, const RunOptions *o, char **args) {
   IrFunc *f = d->m->main;
   int64_t *dims = ir_arena_alloc(d->m->arena, sizeof *dims * (size_t)(d->m->num_syms + 1));
   for (int k = 0; k < d->m->num_syms; k++) dims[k] = -1;
-  if (o->repeat > 0 && o->num_inputs == 0) { /* bench: zeros will do */
-    for (int i = 0; i < f->num_inputs; i++) args[1 + i] = "";
+  if (o->repeat > 0 && o->num_inputs == 0) { /* bench: seeded random data */
+    for (int i = 0; i < f->num_inputs; i++) {
+      args[1 + i] = in_dir(d, ir_arena_printf(d->m->arena, "in%d.bin", i));
+      if (!write_random_input(d, i, args[1 + i])) return false;
+    }
     return stage_dims(d, args, dims);
   }
   if (o->num_inputs != f->num_inputs) {
@@ -593,6 +675,51 @@ static bool collect_outputs(RunDir *d, const RunOptions *o, char **args) {
   return ok;
 }
 
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* bench: the figures from the harness's per-call times, as one line or
+ * one JSON object. */
+static bool report_times(RunDir *d, const RunOptions *o, const char *path) {
+  char *data;
+  size_t len;
+  if (!util_read_file(path, &data, &len)) return false;
+  size_t n = len / sizeof(double);
+  if (n != (size_t)o->repeat) {
+    diag_error("the benchmark wrote %zu times, %d expected", n, o->repeat);
+    free(data);
+    return false;
+  }
+  double *t = (double *)(void *)data;
+  qsort(t, n, sizeof *t, cmp_double);
+  double median = (t[(n - 1) / 2] + t[n / 2]) / 2, sum = 0;
+  for (size_t i = 0; i < n; i++) sum += t[i];
+  const char *name = d->m->name;
+  if (o->json) {
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "model", name);
+    cJSON_AddNumberToObject(j, "median_ms", median);
+    cJSON_AddNumberToObject(j, "min_ms", t[0]);
+    cJSON_AddNumberToObject(j, "max_ms", t[n - 1]);
+    cJSON_AddNumberToObject(j, "mean_ms", sum / (double)n);
+    cJSON_AddNumberToObject(j, "iters", (double)n);
+    cJSON_AddNumberToObject(j, "warmup", o->warmup);
+    cJSON_AddNumberToObject(j, "threads", o->threads);
+    cJSON_AddNumberToObject(j, "workspace_bytes", (double)d->m->main->workspace_size);
+    char *text = cJSON_PrintUnformatted(j);
+    printf("%s\n", text);
+    cJSON_free(text);
+    cJSON_Delete(j);
+  } else {
+    printf("%s: %zu runs, median %.4f ms, min %.4f ms, max %.4f ms, %d thread%s\n", name, n,
+           median, t[0], t[n - 1], o->threads, o->threads == 1 ? "" : "s");
+  }
+  free(data);
+  return true;
+}
+
 static void remove_dir(const RunDir *d) {
   char *argv[] = {"rm", "-rf", (char *)d->path, NULL};
   spawn(argv);
@@ -601,6 +728,11 @@ static void remove_dir(const RunDir *d) {
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
   const Cross *x;
   if (!cross_for(s, &x)) return TCC_ERROR_INPUT;
+  if (o->threads > 1 && x && x->kind != RUN_QEMU_USER) {
+    diag_error("-threads=%d: tcc run has no threads on target %s (its code runs "
+               "serially there); use -threads=1", o->threads, x->target);
+    return TCC_ERROR_INPUT;
+  }
   tcc_result r = x ? cross_prepare(s, x) : TCC_SUCCESS;
   if (r == TCC_SUCCESS) r = tcc_compile(s);
   if (r != TCC_SUCCESS) return r;
@@ -609,15 +741,19 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
                "emulation (use tcc run there)", x->target);
     return TCC_ERROR_INPUT;
   }
-  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), x, o->repeat};
+  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), x, o->repeat, o->threads};
   if (!mkdtemp(d.path)) {
     diag_error("cannot create a temporary folder: %s", strerror(errno));
     return TCC_ERROR_INTERNAL;
   }
   IrFunc *f = d.m->main;
   int nargs = 1 + f->num_inputs + f->num_outputs;
-  char **args = ir_arena_alloc(d.m->arena, sizeof *args * (size_t)(nargs + 2));
-  if (o->repeat > 0) args[nargs++] = ir_arena_printf(d.m->arena, "%d", o->repeat);
+  char **args = ir_arena_alloc(d.m->arena, sizeof *args * (size_t)(nargs + 4));
+  if (o->repeat > 0) {
+    args[nargs++] = ir_arena_printf(d.m->arena, "%d", o->repeat);
+    args[nargs++] = ir_arena_printf(d.m->arena, "%d", o->warmup);
+    args[nargs++] = in_dir(&d, "times.bin");
+  }
   for (int i = 0; i < f->num_outputs; i++)
     args[1 + f->num_inputs + i] = in_dir(&d, ir_arena_printf(d.m->arena, "out%d.bin", i));
   r = TCC_ERROR_INPUT;
@@ -627,7 +763,8 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
     if (st != 0) {
       if (st > 0) diag_error("the compiled model failed (exit status %d)", st);
       r = TCC_ERROR_INTERNAL;
-    } else if (o->repeat > 0 || collect_outputs(&d, o, args)) {
+    } else if (o->repeat > 0 ? report_times(&d, o, args[nargs - 1])
+                             : collect_outputs(&d, o, args)) {
       r = TCC_SUCCESS;
     }
   }

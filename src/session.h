@@ -33,7 +33,10 @@ typedef struct RunOptions {
   const char **inputs;     /* .pb files, by input position */
   int num_inputs;
   const char *output_dir;  /* writes output_<i>.pb here */
-  int repeat;              /* bench: runs to time; 0 = run once */
+  int repeat;              /* bench: runs to time (--iters); 0 = run once */
+  int warmup;              /* bench: untimed calls first */
+  int threads;             /* > 1: ctx.parallel_for = a pool of this many */
+  bool json;               /* bench: one JSON object instead of a line */
 } RunOptions;
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o);
 

@@ -32,8 +32,11 @@ typedef enum tcc_status {
   TCC_ERR_DIM_OUT_OF_RANGE = 5,     /* a run-time dim outside its LO..HI */
 } tcc_status;
 
-/* Runs body(arg, lo, hi) over [0, n), possibly split across threads.
- * NULL in the context means serial execution (reserved: not yet called). */
+/* Runs body(arg, lo, hi) over [0, n): every index exactly once, in calls
+ * on disjoint sub-ranges, possibly on several threads at once, and returns
+ * when all have returned.  A model calls it once per run of a parallel loop
+ * (n = its trip count); the split never changes the outputs.  NULL in the
+ * context: the model calls body(arg, 0, n) itself.  tcc/pool.h has one. */
 typedef void (*tcc_parallel_for_fn)(void *user, int64_t n,
                                     void (*body)(void *arg, int64_t lo, int64_t hi),
                                     void *arg);
@@ -44,7 +47,7 @@ typedef struct tcc_ctx {
   void *workspace;        /* NULL allowed when the model needs 0 bytes */
   size_t workspace_size;  /* bytes available at workspace */
   tcc_parallel_for_fn parallel_for; /* NULL: serial */
-  void *parallel_user;
+  void *parallel_user;    /* its first argument */
 } tcc_ctx;
 
 /* What a generated header says about one input or output. */

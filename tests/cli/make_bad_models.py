@@ -107,6 +107,10 @@ def main():
         t = numpy_helper.from_array(x.reshape(1, n), "x")
         with open(os.path.join(out, "seq%d.pb" % n), "wb") as f:
             f.write(t.SerializeToString())
+    # The input of parallel.tir (x f32[37,64]).
+    x = ((np.arange(37 * 64) * 37 % 101) / 25.0 - 2.0).astype(np.float32).reshape(37, 64)
+    with open(os.path.join(out, "par_x.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(x, "x").SerializeToString())
 
 
 if __name__ == "__main__":

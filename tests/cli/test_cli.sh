@@ -103,5 +103,59 @@ check 1 "$MODELS/cnn/test_data_set_0/input_0.pb: error: input 0 is f32[1,1,28,28
 check 0 "" run "$MODELS/mlp/model.onnx" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --output-dir "$T/run"
 expect "run writes output_0.pb" "[ -s '$T/run/output_0.pb' ]"
 
+# Threads: parallel loops (tests/cli/parallel.tir) give the same bytes for
+# 1, 2 and 3 threads, on this machine and on armv8 under qemu-user.
+PAR=$HERE/parallel.tir
+for t in 1 2 3; do
+  check 0 "" run "$PAR" --input "$BAD/par_x.pb" -threads=$t --output-dir "$T/par$t"
+done
+for t in 2 3; do
+  expect "parallel.tir: -threads=$t gives the bytes of -threads=1" \
+    "cmp -s '$T/par1/output_0.pb' '$T/par$t/output_0.pb' && cmp -s '$T/par1/output_1.pb' '$T/par$t/output_1.pb'"
+done
+check 0 "" run "$PAR" --input "$BAD/par_x.pb" --threads 2
+expect "parallel.tir: outputs printed" "grep -qx \"output 1 'r' f32\[37\]: 4 3.7632 4 4 3.8808 4 4 3.8808 4 4 3.8808 4 3.7632 4 4 3.8808 4 4 3.8808 4 4 3.8808 4 3.8808 4 4 3.8808 4 4 3.8808 4 3.7632 ...\" '$T/stdout'"
+if command -v qemu-aarch64 > /dev/null && command -v aarch64-linux-gnu-gcc > /dev/null; then
+  for t in 1 2; do
+    check 0 "" run "$PAR" -target=armv8 --input "$BAD/par_x.pb" -threads=$t --output-dir "$T/arm$t"
+  done
+  expect "parallel.tir on armv8: -threads=2 gives the bytes of -threads=1" \
+    "cmp -s '$T/arm1/output_0.pb' '$T/arm2/output_0.pb' && cmp -s '$T/arm1/output_1.pb' '$T/arm2/output_1.pb'"
+fi
+if command -v qemu-riscv64 > /dev/null && command -v riscv64-linux-gnu-gcc > /dev/null; then
+  for t in 1 2; do
+    check 0 "" run "$HERE/parallel_scalable.tir" -target=riscv64gcv --input "$BAD/par_x.pb" -threads=$t --output-dir "$T/rvv$t"
+  done
+  expect "parallel_scalable.tir on riscv64gcv: -threads=2 gives the bytes of -threads=1" "cmp -s '$T/rvv1/output_0.pb' '$T/rvv2/output_0.pb'"
+  check 0 "" run "$HERE/parallel_scalable.tir" -target=riscv64gcv --input "$BAD/par_x.pb" -threads=2
+  expect "parallel_scalable.tir: x * sum of 16 lanes of x[0,0] (vlen 256)" "grep -q \"^output 0 'y' f32\[37,64\]: 64 16.64 -30.72 51.2 \" '$T/stdout'"
+fi
+check 1 "tcc: error: -threads=2: tcc run has no threads on target cortex-m4 (its code runs serially there); use -threads=1" run "$PAR" -target=cortex-m4 --input "$BAD/par_x.pb" -threads=2
+
+# tcc bench: the line, the JSON object, and the flags' errors.
+MLP=$MODELS/mlp/model.onnx
+check 0 "" bench "$MLP" --iters 5 --warmup 0 -threads=2
+expect "bench prints one line" "grep -Eqx 'model: 5 runs, median [0-9]+\.[0-9]{4} ms, min [0-9]+\.[0-9]{4} ms, max [0-9]+\.[0-9]{4} ms, 2 threads' '$T/stdout' && [ \$(wc -l < '$T/stdout') -eq 1 ]"
+check 0 "" bench "$MLP" --repeat 7 --json
+expect "bench --json: one object with the figures" "/usr/bin/python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) == {\"model\", \"median_ms\", \"min_ms\", \"max_ms\", \"mean_ms\", \"iters\", \"warmup\", \"threads\", \"workspace_bytes\"}, d
+assert (d[\"model\"], d[\"iters\"], d[\"warmup\"], d[\"threads\"], d[\"workspace_bytes\"]) == (\"model\", 7, 1, 1, 1024), d
+assert 0 < d[\"min_ms\"] <= d[\"median_ms\"] <= d[\"max_ms\"] and d[\"min_ms\"] <= d[\"mean_ms\"] <= d[\"max_ms\"], d
+' '$T/stdout'"
+check 0 "" bench "$PAR" --iters 3 --warmup 2 -threads=3 --json
+expect "bench --json of parallel.tir, 3 threads" "grep -Eqx '\{\"model\":\"parallel\",\"median_ms\":[0-9.e-]+,\"min_ms\":[0-9.e-]+,\"max_ms\":[0-9.e-]+,\"mean_ms\":[0-9.e-]+,\"iters\":3,\"warmup\":2,\"threads\":3,\"workspace_bytes\":0\}' '$T/stdout'"
+check 1 "tcc: error: invalid --threads '0': expected 1 to 256" bench "$MLP" -threads=0
+check 1 "tcc: error: invalid --threads '257': expected 1 to 256" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --threads 257
+check 1 "tcc: error: invalid --threads '2x': expected 1 to 256" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" -threads=2x
+check 1 "tcc: error: invalid --iters '0': expected 1 to 10000000" bench "$MLP" --iters 0
+check 1 "tcc: error: invalid --repeat 'many': expected 1 to 10000000" bench "$MLP" --repeat many
+check 1 "tcc: error: invalid --warmup '-1': expected 0 to 1000000" bench "$MLP" --warmup=-1
+check 1 "tcc: error: option '--json' takes no value" bench "$MLP" --json=1
+check 1 "tcc: error: option '--json' applies to tcc bench only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --json
+check 1 "tcc: error: option '--iters' applies to tcc bench only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --iters 3
+check 1 "tcc: error: option '--threads' applies to tcc run and tcc bench only" compile "$MLP" -threads=2 -o "$O"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
