@@ -11,6 +11,7 @@
  * on few rows; the model weighs both.  The K block keeps the B strip that
  * one tile sweeps (kc x nv*lanes floats) within half of L1.
  */
+#include <stdlib.h>
 #include "schedule.h"
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -41,6 +42,8 @@ void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
       double cost = gemm_cost(mr, nv, lanes, M, N, K);
       if (best < 0 || cost < best) best = cost, s->mr = mr, s->nv = nv;
     }
+  const char *force = getenv("TCC_TILE");
+  if (force) sscanf(force, "%d,%d", &s->mr, &s->nv);
   int64_t nr = (int64_t)s->nv * lanes;
   int64_t kc = t->l1_bytes / 2 / (nr * 4);
   if (kc < 16) kc = 16;

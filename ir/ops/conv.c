@@ -309,9 +309,10 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
   ConvPackW pw = {conv_weight_data(cv->W), v.mg, v.K};
   v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
-  bool direct = v.kh == 1 && v.kw == 1 && v.sh == 1 && v.sw == 1 && v.pt == 0 &&
-                v.pl == 0 && w->pe[0] == 0 && w->pe[1] == 0;
-  GkGemm g = {.M = v.mg, .N = v.P, .K = v.K, .s = v.s, .nc = v.P, .user = &v,
+  /* X is the operand itself when it is X_col and its rows are aligned */
+  bool direct = v.P % v.s.lanes == 0 && v.kh == 1 && v.kw == 1 && v.sh == 1 &&
+                v.sw == 1 && v.pt == 0 && v.pl == 0 && w->pe[0] == 0 && w->pe[1] == 0;
+  GkGemm g = {.M = v.mg, .N = v.P, .K = v.K, .s = v.s, .nc = v.s.nc, .user = &v,
               .a_tile = conv_a_tile, .b_strip = conv_b_direct, .c_buf = v.Y,
               .c_rs = v.P, .epilogue = conv_epilogue};
   if (!direct) {
@@ -323,7 +324,9 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     int64_t rows = v.s.nc / v.OW;
     if (rows < 1) rows = 1;
     if (rows > v.OH) rows = v.OH;
-    g.nc = v.ncp = rows * v.OW;
+    g.nc = rows * v.OW;
+    /* panel rows start on a vector boundary: aligned loads */
+    v.ncp = (g.nc + v.s.lanes - 1) / v.s.lanes * v.s.lanes;
     int64_t dims[1] = {g.s.kc * v.ncp};
     v.panel = lw_alloc(c, IR_F32, 1, dims);
     g.b_strip = conv_b_panel;

@@ -68,7 +68,7 @@ check 1 "$BAD/matmul_mismatch.onnx: error: -dim=seq=1..8: the model has no symbo
 check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64, armv8, riscv64, riscv64gcv, wasm32, cortex-m4, cortex-m7, cortex-m55" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
 check 1 "tcc: error: unknown option '--frobnicate' (see tcc --help)" compile "$MODELS/mlp/model.onnx" --frobnicate
 check 1 "tcc: error: invalid optimization level '-O7': expected 0, 1, 2 or 3" compile "$MODELS/mlp/model.onnx" -O7
-check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
+check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, fuse, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
 check 1 "tcc: error: unknown command 'frob' (see tcc --help)" frob
 check 1 "$T/missing.onnx: error: cannot open: No such file or directory" compile "$T/missing.onnx"
 check 0 "" --version
