@@ -340,6 +340,116 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   lw_for_end(c, ln);
 }
 
+/* ------------------------------------------- depthwise (one input channel
+ * per filter): per filter and output row, one pass over the row with the
+ * sum in a register and the kernel's kh*kw taps unrolled, weights and bias
+ * loop-invariant, the epilogue applied before the one store.  That inner
+ * loop is what LLVM vectorizes along the row (stride-1 loads, or
+ * interleaved ones for stride 2).  Padding never materializes: the rows and
+ * columns whose every tap lies inside X (a compile-time range) run without
+ * checks, the borders clamp and select. */
+typedef struct ConvDw {
+  const ConvCtx *cv;
+  const IrOp *op;
+  IrValue *X, *Y, *R, *m, *ci;  /* X, Y, R flat; filter; its input channel */
+  IrValue *w[64], *bias;        /* the filter's taps, loaded once */
+} ConvDw;
+
+/* One output element at (oh, ow); `checked`: taps may fall in the padding. */
+static void conv_dw_point(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow,
+                          bool checked) {
+  const NnWindow *w = &d->cv->w;
+  int64_t H = w->in[0], W = w->in[1];
+  IrValue *acc = d->bias, *zero = lw_const_f(c, IR_F32, 0);
+  IrValue *plane = gk_axpy(c, NULL, d->ci, H * W);
+  for (int64_t i = 0; i < w->k[0]; i++) {
+    IrValue *ih = gk_axpy(c, lw_index(c, i * w->d[0] - w->pb[0]), oh, w->s[0]);
+    IrValue *row_ok = NULL;
+    if (checked) {
+      row_ok = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", ih, lw_index(c, 0)),
+                      lw_cmp(c, "lt", ih, lw_index(c, H)));
+      ih = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ih, lw_index(c, 0)),
+                  lw_index(c, H - 1));
+    }
+    IrValue *row = gk_axpy(c, plane, ih, W);
+    for (int64_t j = 0; j < w->k[1]; j++) {
+      IrValue *iw = gk_axpy(c, lw_index(c, j * w->d[1] - w->pb[1]), ow, w->s[1]);
+      IrValue *ok = row_ok;
+      if (checked) {
+        IrValue *col_ok = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", iw, lw_index(c, 0)),
+                                 lw_cmp(c, "lt", iw, lw_index(c, W)));
+        ok = lw_bin(c, IR_OP_A_AND, ok, col_ok);
+        iw = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, iw, lw_index(c, 0)),
+                    lw_index(c, W - 1));
+      }
+      IrValue *xi = lw_bin(c, IR_OP_A_ADD, row, iw);
+      IrValue *x = lw_load(c, d->X, &xi);
+      if (checked) x = lw_select(c, ok, x, zero);
+      acc = lw_fma(c, d->w[i * w->k[1] + j], x, acc);
+    }
+  }
+  IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * w->out[1]);
+  IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, plane_y, oh, w->out[1]), ow);
+  lw_store(c, conv_fused_tail(c, d->op, d->R, yi, 1, acc), d->Y, &yi);
+}
+
+/* [lo, hi) of output positions whose every tap is inside an extent. */
+static void conv_dw_interior(const NnWindow *w, int i, int64_t *lo, int64_t *hi) {
+  int64_t reach = (w->k[i] - 1) * w->d[i];
+  *lo = 0, *hi = w->out[i];
+  while (*lo < w->out[i] && *lo * w->s[i] - w->pb[i] < 0) ++*lo;
+  while (*hi > *lo && (*hi - 1) * w->s[i] - w->pb[i] + reach >= w->in[i]) --*hi;
+}
+
+static void conv_dw_cols(LwCtx *c, const ConvDw *d, IrValue *oh, bool rows_inside) {
+  const NnWindow *w = &d->cv->w;
+  int64_t lo, hi;
+  conv_dw_interior(w, 1, &lo, &hi);
+  if (!rows_inside) lo = hi = w->out[1];
+  int64_t bounds[4] = {0, lo, hi, w->out[1]};
+  for (int part = 0; part < 3; part++) {
+    if (bounds[part] >= bounds[part + 1]) continue;
+    IrValue *ow;
+    IrOp *l = lw_for_begin(c, lw_index(c, bounds[part]),
+                           lw_index(c, bounds[part + 1]), 1, &ow);
+    conv_dw_point(c, d, oh, ow, part != 1);
+    lw_for_end(c, l);
+  }
+}
+
+static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
+  const NnWindow *w = &cv->w;
+  ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0])};
+  if (op->num_operands > 3 && c->in[3]) d.R = gk_flat(c, c->in[3]);
+  IrValue *W = gk_flat(c, cv->W), *n;
+  int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);
+  IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &n);
+  IrValue *f;
+  IrOp *lf = lw_for_begin(c, lw_index(c, 0), lw_index(c, M), 1, &f);
+  ir_attr_set_int(c->m, lf, "parallel", 1);
+  /* filter f of image n: output plane n*M + f, input plane n*C + f / mg */
+  d.m = gk_axpy(c, f, n, M);
+  d.ci = gk_axpy(c, lw_bin(c, IR_OP_A_DIV, f, lw_index(c, cv->mg)), n, C);
+  for (int64_t t = 0; t < taps && t < 64; t++) {
+    IrValue *wi = gk_axpy(c, lw_index(c, t), f, taps);
+    d.w[t] = lw_load(c, W, &wi);
+  }
+  d.bias = cv->B ? lw_load(c, cv->B, &f) : lw_const_f(c, IR_F32, 0);
+  int64_t lo, hi;
+  conv_dw_interior(w, 0, &lo, &hi);
+  int64_t bounds[4] = {0, lo, hi, w->out[0]};
+  for (int part = 0; part < 3; part++) {
+    if (bounds[part] >= bounds[part + 1]) continue;
+    IrValue *oh;
+    IrOp *l = lw_for_begin(c, lw_index(c, bounds[part]),
+                           lw_index(c, bounds[part + 1]), 1, &oh);
+    conv_dw_cols(c, &d, oh, part == 1);
+    lw_for_end(c, l);
+  }
+  lw_for_end(c, lf);
+  lw_for_end(c, ln);
+}
+
 /* fused_conv without the kernel: its epilogue as a loop over Y (f32). */
 static void conv_plain_epilogue(LwCtx *c, const IrOp *op, int r, const int64_t *dims) {
   IrValue *Y = gk_flat(c, c->out[0]);
@@ -363,6 +473,11 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
   v.mg = v.y[1] / ir_attr_int(op, "group", 1);
   if (conv_gemm_fits(c, &v, r)) {
     conv_gemm_lower(c, op, &v);
+    return true;
+  }
+  if (c->target && r == 4 && lw_elem(v.Y) == IR_F32 && v.cg == 1 &&
+      v.w.k[0] * v.w.k[1] <= 64) {
+    conv_depthwise_lower(c, op, &v);
     return true;
   }
   if (ce != lw_elem(v.Y)) v.Y = lw_alloc(c, ce, r, v.y);

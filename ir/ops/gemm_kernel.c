@@ -138,29 +138,6 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
     }
 }
 
-/* The strips of one row tile across the column block. */
-static void gk_strips(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
-                      int rows) {
-  int lanes = g->s.lanes, nv = g->s.nv;
-  int64_t nr = (int64_t)nv * lanes, full = bl->ncols / nr * nr, rem = bl->ncols - full;
-  if (full) {
-    IrValue *j;
-    IrOp *lj = lw_for_begin(c, bl->jb, gk_plus(c, bl->jb, full), nr, &j);
-    gk_tile(c, g, bl, i0, rows, j, nr, NULL, nv, lanes);
-    lw_for_end(c, lj);
-  }
-  if (!rem) return;
-  IrValue *j = gk_plus(c, bl->jb, full);
-  int64_t q = rem / lanes, r = rem % lanes;
-  if (q) gk_tile(c, g, bl, i0, rows, j, rem, NULL, (int)q, lanes);
-  if (!r) return;
-  /* the last columns one at a time: a loop, so one copy of the tile */
-  IrValue *col;
-  IrOp *lc = lw_for_begin(c, gk_plus(c, j, q * lanes), gk_plus(c, j, rem), 1, &col);
-  gk_tile(c, g, bl, i0, rows, j, rem, col, 1, 1);
-  lw_for_end(c, lc);
-}
-
 /* A loop that runs its body once when cond holds (the loop level has no
  * `if`): for _ in 0 .. (cond ? 1 : 0). */
 static IrOp *gk_if_begin(LwCtx *c, IrValue *cond) {
@@ -169,30 +146,62 @@ static IrOp *gk_if_begin(LwCtx *c, IrValue *cond) {
                       lw_select(c, cond, lw_index(c, 1), lw_index(c, 0)), 1, &iv);
 }
 
-/* The row tiles of one block, as one parallel loop over the tiles (the
- * last, narrower one included), so threads split the rows and the tiles
- * become a function of their own in the object. */
-static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
-  if (g->prepare) g->prepare(c, g->user, bl->jb, bl->ncols, bl->k0, bl->kc);
+/* Every row tile of the strip at j0 (width w), each as nv vectors of
+ * `lanes` from column `col` (NULL: j0). */
+static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *j0,
+                    int64_t w, IrValue *col, int nv, int lanes) {
   int mr = g->s.mr;
-  int64_t full = g->M / mr, tiles = (g->M + mr - 1) / mr;
-  IrValue *t;
-  IrOp *lt = lw_for_begin(c, lw_index(c, 0), lw_index(c, tiles), 1, &t);
-  ir_attr_set_int(c->m, lt, "parallel", 1);
-  IrValue *i0 = lw_bin(c, IR_OP_A_MUL, t, lw_index(c, mr));
-  if (full == tiles) {
-    gk_strips(c, g, bl, i0, mr);
+  int64_t full = g->M / mr * mr;
+  if (full) {
+    IrValue *i0;
+    IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), mr, &i0);
+    gk_tile(c, g, bl, i0, mr, j0, w, col, nv, lanes);
+    lw_for_end(c, li);
+  }
+  if (g->M > full)
+    gk_tile(c, g, bl, lw_index(c, full), (int)(g->M - full), j0, w, col, nv, lanes);
+}
+
+/* The strip at j0 of the block's last, narrower strip (rem columns):
+ * whole vectors, then single columns in a loop (one copy of the tile). */
+static void gk_last_strip(LwCtx *c, const GkGemm *g, const GkBlock *bl,
+                          IrValue *j0, int64_t rem) {
+  int lanes = g->s.lanes;
+  int64_t q = rem / lanes;
+  if (q) gk_rows(c, g, bl, j0, rem, NULL, (int)q, lanes);
+  if (rem == q * lanes) return;
+  IrValue *col;
+  IrOp *lc = lw_for_begin(c, gk_plus(c, j0, q * lanes), gk_plus(c, j0, rem), 1, &col);
+  gk_rows(c, g, bl, j0, rem, col, 1, 1);
+  lw_for_end(c, lc);
+}
+
+/* The tiles of one block: strips outside, row tiles inside, so a strip of
+ * B (kc x nv*lanes) stays in L1 while every row tile reads it and the A
+ * block streams from L2 (the smaller of the two per k).  The strips are
+ * one parallel loop: threads split the columns, and the loop becomes a
+ * function of its own in the object. */
+static void gk_block(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
+  if (g->prepare) g->prepare(c, g->user, bl->jb, bl->ncols, bl->k0, bl->kc);
+  int64_t nr = (int64_t)g->s.nv * g->s.lanes;
+  int64_t full = bl->ncols / nr, strips = (bl->ncols + nr - 1) / nr;
+  IrValue *s;
+  IrOp *ls = lw_for_begin(c, lw_index(c, 0), lw_index(c, strips), 1, &s);
+  ir_attr_set_int(c->m, ls, "parallel", 1);
+  IrValue *j0 = gk_axpy(c, bl->jb, s, nr);
+  if (full == strips) {
+    gk_rows(c, g, bl, j0, nr, NULL, g->s.nv, g->s.lanes);
   } else {
-    IrOp *l = full ? gk_if_begin(c, lw_cmp(c, "lt", t, lw_index(c, full))) : NULL;
+    IrOp *l = full ? gk_if_begin(c, lw_cmp(c, "lt", s, lw_index(c, full))) : NULL;
     if (l) {
-      gk_strips(c, g, bl, i0, mr);
+      gk_rows(c, g, bl, j0, nr, NULL, g->s.nv, g->s.lanes);
       lw_for_end(c, l);
     }
-    l = gk_if_begin(c, lw_cmp(c, "eq", t, lw_index(c, full)));
-    gk_strips(c, g, bl, i0, (int)(g->M - full * mr));
+    l = gk_if_begin(c, lw_cmp(c, "eq", s, lw_index(c, full)));
+    gk_last_strip(c, g, bl, j0, bl->ncols - full * nr);
     lw_for_end(c, l);
   }
-  lw_for_end(c, lt);
+  lw_for_end(c, ls);
 }
 
 /* One column block: every K block but the last in a loop, the last (with
@@ -204,13 +213,13 @@ static void gk_column_block(LwCtx *c, const GkGemm *g, IrValue *jb, int64_t ncol
     IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, (nkb - 1) * kc), kc, &k0);
     GkBlock bl = {jb, k0, ncols, kc, GK_FIRST_ZERO,
                   lw_cmp(c, "eq", k0, lw_index(c, 0)), false};
-    gk_rows(c, g, &bl);
+    gk_block(c, g, &bl);
     lw_for_end(c, lk);
   }
   int64_t k0 = (nkb - 1) * kc;
   GkBlock last = {jb, lw_index(c, k0), ncols, g->K - k0, nkb > 1 ? GK_LOAD : GK_ZERO,
                   NULL, true};
-  gk_rows(c, g, &last);
+  gk_block(c, g, &last);
 }
 
 void gk_emit(LwCtx *c, const GkGemm *g) {
