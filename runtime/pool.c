@@ -2,12 +2,17 @@
  * pool.c — libtccrt_pool: the pthread pool of tcc/pool.h.  Hosted targets
  * only (the bare-metal runtime is rt.c alone).
  *
- * One call = one job: the caller publishes (body, arg, n), bumps the
- * generation counter and runs chunk 0; each worker sees the new generation,
- * runs its chunk and counts itself done.  A waiter first spins for a short
- * while (a model calls parallel_for once per parallel loop, often every few
- * microseconds, and a futex wake-up costs more than that), then sleeps on a
- * condition variable so idle workers cost nothing between inferences.
+ * One call = one job: [0, n) cut into min(n, threads) static contiguous
+ * chunks.  The caller publishes (body, arg, n) and the chunk count, bumps
+ * the generation counter and, like every worker that wakes, claims chunks
+ * one at a time from an atomic counter until none is left, then waits
+ * until all are finished.  The chunks never change; only which thread runs
+ * which does: when a worker has no core (a loaded machine, more threads
+ * than cores) the caller or another worker runs its chunk instead of
+ * waiting for it.  A waiter first spins for a short while (a model calls
+ * parallel_for once per parallel loop, often every few microseconds, and a
+ * futex wake-up costs more than that), then sleeps on a condition variable
+ * so idle workers cost nothing between inferences.
  */
 #define _POSIX_C_SOURCE 200809L
 #include "tcc/pool.h"
@@ -31,26 +36,27 @@
 
 typedef void (*pool_body)(void *arg, int64_t lo, int64_t hi);
 
+/* The claim word: the job's chunk count << CLAIM_BITS | the next chunk.
+ * One word, so a claim always reads the count of the job it claims from. */
+#define CLAIM_BITS 16
+#define CLAIM_MASK ((1u << CLAIM_BITS) - 1)
+
 struct tcc_pool {
   int threads;
   pthread_t *tids;
   pthread_mutex_t mu;
   pthread_cond_t wake;     /* workers: a new generation */
-  pthread_cond_t done;     /* caller: remaining reached 0 */
+  pthread_cond_t done;     /* caller: pending reached 0 */
   pthread_mutex_t busy;    /* held by the running call */
-  /* The job, written by the caller before gen is bumped (release). */
+  /* The job, written by the caller before the claim word (release). */
   pool_body body;
   void *arg;
   int64_t n;
-  bool stop;
+  _Atomic bool stop;       /* atomic: a worker may look while the caller sets it */
   _Atomic uint64_t gen;
-  _Atomic int remaining;   /* workers not done with this generation */
+  _Atomic uint32_t claim;
+  _Atomic int pending;     /* chunks of this job not finished */
 };
-
-typedef struct Worker {
-  tcc_pool *pool;
-  int index;
-} Worker;
 
 static inline void cpu_relax(void) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -60,17 +66,30 @@ static inline void cpu_relax(void) {
 #endif
 }
 
-/* Chunk k of [0, n) split in `threads` nearly equal contiguous parts. */
-static void chunk(int64_t n, int threads, int k, int64_t *lo, int64_t *hi) {
-  int64_t q = n / threads, r = n % threads;
+/* Chunk k of [0, n) split in `chunks` nearly equal contiguous parts. */
+static void chunk(int64_t n, int chunks, int k, int64_t *lo, int64_t *hi) {
+  int64_t q = n / chunks, r = n % chunks;
   *lo = k * q + (k < r ? k : r);
   *hi = *lo + q + (k < r);
 }
 
-static void run_chunk(tcc_pool *p, int k) {
-  int64_t lo, hi;
-  chunk(p->n, p->threads, k, &lo, &hi);
-  if (lo < hi) p->body(p->arg, lo, hi);
+/* Claims and runs chunks of the current job until none is left.  A claim
+ * that finds the chunks all taken (a worker waking late, or one that
+ * already helped) runs nothing and reads nothing else of the job. */
+static void help(tcc_pool *p) {
+  for (;;) {
+    uint32_t c = atomic_fetch_add_explicit(&p->claim, 1, memory_order_acquire);
+    int k = (int)(c & CLAIM_MASK), chunks = (int)(c >> CLAIM_BITS);
+    if (k >= chunks) return;
+    int64_t lo, hi;
+    chunk(p->n, chunks, k, &lo, &hi);
+    p->body(p->arg, lo, hi);
+    if (atomic_fetch_sub_explicit(&p->pending, 1, memory_order_acq_rel) == 1) {
+      pthread_mutex_lock(&p->mu);
+      pthread_cond_signal(&p->done);
+      pthread_mutex_unlock(&p->mu);
+    }
+  }
 }
 
 /* Spins and yields until pred(p, x) holds; false when it still does not. */
@@ -92,7 +111,7 @@ static bool gen_moved(tcc_pool *p, uint64_t seen) {
 
 static bool all_done(tcc_pool *p, uint64_t unused) {
   (void)unused;
-  return atomic_load_explicit(&p->remaining, memory_order_acquire) == 0;
+  return atomic_load_explicit(&p->pending, memory_order_acquire) == 0;
 }
 
 static uint64_t wait_gen(tcc_pool *p, uint64_t seen) {
@@ -106,26 +125,17 @@ static uint64_t wait_gen(tcc_pool *p, uint64_t seen) {
 }
 
 static void *worker_main(void *user) {
-  Worker *w = user;
-  tcc_pool *p = w->pool;
-  int k = w->index;
-  free(w);
+  tcc_pool *p = user;
   uint64_t seen = 0;
   for (;;) {
     seen = wait_gen(p, seen);
-    if (p->stop) return NULL;
-    run_chunk(p, k);
-    if (atomic_fetch_sub_explicit(&p->remaining, 1, memory_order_acq_rel) == 1) {
-      pthread_mutex_lock(&p->mu);
-      pthread_cond_signal(&p->done);
-      pthread_mutex_unlock(&p->mu);
-    }
+    if (atomic_load_explicit(&p->stop, memory_order_acquire)) return NULL;
+    help(p);
   }
 }
 
-/* Publishes a job (or the stop request) to every worker. */
+/* Wakes every worker: a new job (or the stop request) is out. */
 static void publish(tcc_pool *p) {
-  atomic_store_explicit(&p->remaining, p->threads - 1, memory_order_relaxed);
   pthread_mutex_lock(&p->mu);
   atomic_fetch_add_explicit(&p->gen, 1, memory_order_release);
   pthread_cond_broadcast(&p->wake);
@@ -135,21 +145,24 @@ static void publish(tcc_pool *p) {
 static void wait_done(tcc_pool *p) {
   if (spin_until(all_done, p, 0)) return;
   pthread_mutex_lock(&p->mu);
-  while (atomic_load_explicit(&p->remaining, memory_order_acquire) != 0)
+  while (atomic_load_explicit(&p->pending, memory_order_acquire) != 0)
     pthread_cond_wait(&p->done, &p->mu);
   pthread_mutex_unlock(&p->mu);
 }
 
 static void stop_workers(tcc_pool *p, int started) {
   pthread_mutex_lock(&p->busy);
-  p->stop = true;
+  atomic_store_explicit(&p->stop, true, memory_order_release);
   publish(p);
   pthread_mutex_unlock(&p->busy);
   for (int i = 0; i < started; i++) pthread_join(p->tids[i], NULL);
 }
 
 tcc_pool *tcc_pool_new(int threads) {
-  if (threads < 1) return NULL;
+  /* A job's claims number at most its chunks plus two per worker (one
+   * that finds nothing, one more when it wakes late): the index field of
+   * the claim word never overflows into the count below 4096 threads. */
+  if (threads < 1 || threads > TCC_POOL_MAX_THREADS) return NULL;
   tcc_pool *p = calloc(1, sizeof *p);
   if (!p) return NULL;
   p->threads = threads;
@@ -158,18 +171,14 @@ tcc_pool *tcc_pool_new(int threads) {
   pthread_mutex_init(&p->busy, NULL);
   pthread_cond_init(&p->wake, NULL);
   pthread_cond_init(&p->done, NULL);
+  atomic_init(&p->stop, false);
   atomic_init(&p->gen, 0);
-  atomic_init(&p->remaining, 0);
+  atomic_init(&p->claim, 0);
+  atomic_init(&p->pending, 0);
   int started = 0;
   bool ok = p->tids != NULL;
   for (int i = 1; ok && i < threads; i++) {
-    Worker *w = malloc(sizeof *w);
-    ok = w != NULL;
-    if (ok) {
-      *w = (Worker){p, i};
-      ok = pthread_create(&p->tids[i - 1], NULL, worker_main, w) == 0;
-      if (!ok) free(w);
-    }
+    ok = pthread_create(&p->tids[i - 1], NULL, worker_main, p) == 0;
     started += ok;
   }
   if (ok) return p;
@@ -200,11 +209,15 @@ void tcc_pool_parallel_for(void *user, int64_t n, pool_body body, void *arg) {
     body(arg, 0, n);
     return;
   }
+  int chunks = n < p->threads ? (int)n : p->threads;
   p->body = body;
   p->arg = arg;
   p->n = n;
+  /* pending before the claim word: whoever claims a chunk sees both. */
+  atomic_store_explicit(&p->pending, chunks, memory_order_relaxed);
+  atomic_store_explicit(&p->claim, (uint32_t)chunks << CLAIM_BITS, memory_order_release);
   publish(p);
-  run_chunk(p, 0);
+  help(p);
   wait_done(p);
   pthread_mutex_unlock(&p->busy);
 }

@@ -13,6 +13,11 @@
  * for wasm32 (a small JS runner written into the folder), qemu-system-arm
  * with semihosting for the bare-metal Cortex-M boards.  So any model can be
  * checked on any target from the build machine.
+ *
+ * -threads=N > 1: the harness makes a tcc_pool of N threads its
+ * ctx.parallel_for and links libtccrt_pool.a and -lpthread (on the host the
+ * prebuilt library, under qemu-user runtime/pool.c compiled for the target;
+ * the WASI and bare-metal rows have no threads and refuse N > 1).
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>

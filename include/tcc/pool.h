@@ -23,19 +23,22 @@ extern "C" {
 
 typedef struct tcc_pool tcc_pool;
 
+#define TCC_POOL_MAX_THREADS 4096
+
 /* A pool of `threads` workers counting the caller's thread (threads - 1
- * are started and persist until tcc_pool_free).  NULL when threads < 1 or
- * a thread cannot be started. */
+ * are started and persist until tcc_pool_free).  NULL when threads is not
+ * 1..TCC_POOL_MAX_THREADS or a thread cannot be started. */
 tcc_pool *tcc_pool_new(int threads);
 
 /* Stops and joins the threads; NULL is allowed.  No call may be running. */
 void tcc_pool_free(tcc_pool *pool);
 
 /* The tcc_parallel_for_fn of the pool (user = the pool): splits [0, n) into
- * `threads` contiguous chunks of n / threads or n / threads + 1 iterations
- * (chunk k is [k*q + min(k,r), ...), q = n / threads, r = n % threads),
- * runs chunk 0 on the caller's thread and chunk k on worker k, skips empty
- * chunks, and returns when all are done.  Calls on a busy pool (from
+ * c = min(n, threads) contiguous chunks of n / c or n / c + 1 iterations
+ * (chunk k is [k*q + min(k,r), ...), q = n / c, r = n % c), calls body
+ * once per chunk, and returns when all are done.  The caller's thread
+ * runs chunks too: each thread takes the next chunk not yet taken, so a
+ * worker that has no core holds nothing up.  Calls on a busy pool (from
  * another thread at the same time, or from inside a body) run the whole
  * range serially on the calling thread instead of waiting. */
 void tcc_pool_parallel_for(void *user, int64_t n,

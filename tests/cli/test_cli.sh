@@ -146,6 +146,23 @@ assert 0 < d[\"min_ms\"] <= d[\"median_ms\"] <= d[\"max_ms\"] and d[\"min_ms\"] 
 ' '$T/stdout'"
 check 0 "" bench "$PAR" --iters 3 --warmup 2 -threads=3 --json
 expect "bench --json of parallel.tir, 3 threads" "grep -Eqx '\{\"model\":\"parallel\",\"median_ms\":[0-9.e-]+,\"min_ms\":[0-9.e-]+,\"max_ms\":[0-9.e-]+,\"mean_ms\":[0-9.e-]+,\"iters\":3,\"warmup\":2,\"threads\":3,\"workspace_bytes\":0\}' '$T/stdout'"
+# Bench inputs: seeded random floats in [-1, 1), the same on every run (a
+# C compiler wrapper keeps a copy of the input file the harness reads).
+cat > "$T/cc.sh" <<WRAP
+#!/bin/sh
+for a in "\$@"; do case "\$a" in */harness.c) cp "\$(dirname "\$a")/in0.bin" "$T/bench_in.bin";; esac; done
+exec cc "\$@"
+WRAP
+chmod +x "$T/cc.sh"
+for k in 1 2; do
+  TCC_CC="$T/cc.sh" "$TCC" bench "$MLP" --iters 1 > /dev/null 2>&1 && mv "$T/bench_in.bin" "$T/bench_in$k.bin"
+done
+expect "bench input: 784 seeded floats in [-1, 1), the same twice" "cmp -s '$T/bench_in1.bin' '$T/bench_in2.bin' && /usr/bin/python3 -c '
+import struct, sys
+v = struct.unpack(\"784f\", open(sys.argv[1], \"rb\").read())
+assert all(-1 <= x < 1 for x in v) and len(set(v)) > 700, v[:8]
+assert v[0] == struct.unpack(\"f\", struct.pack(\"f\", 0.08733527362346649))[0], v[0]
+' '$T/bench_in1.bin'"
 check 1 "tcc: error: invalid --threads '0': expected 1 to 256" bench "$MLP" -threads=0
 check 1 "tcc: error: invalid --threads '257': expected 1 to 256" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --threads 257
 check 1 "tcc: error: invalid --threads '2x': expected 1 to 256" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" -threads=2x

@@ -1,10 +1,12 @@
 /*
  * test_pool.c — libtccrt_pool (tcc/pool.h): the split of [0, n) into
- * chunks, which thread runs what, n = 0 and n < threads, many calls in a
- * row, one thread, nested and refused pools; prints the cost of one call.
+ * chunks, n = 0 and n < threads, many calls in a row, one thread, the work
+ * spread over threads, nested and refused pools; prints the cost of one
+ * call.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -46,26 +48,24 @@ static void record_body(void *arg, int64_t lo, int64_t hi) {
 }
 
 /* Runs one call of n iterations on a pool of t threads and checks the
- * exact chunks: k*q + min(k, r) .. + q + (k < r), chunk 0 on the caller,
- * the others each on a thread of their own, empty chunks never called. */
+ * exact chunks: c = min(n, t) of them, chunk k = k*q + min(k, r) .. + q +
+ * (k < r) with q = n / c, r = n % c, each called once; one thread: all on
+ * the caller. */
 static void check_split(tcc_pool *p, int t, int64_t n) {
   Record r = {.mu = PTHREAD_MUTEX_INITIALIZER};
   r.hits = calloc((size_t)n + 1, sizeof *r.hits);
   tcc_pool_parallel_for(p, n, record_body, &r);
-  int64_t q = n / t, rem = n % t;
-  int want_calls = (int)(n < t ? n : t);
-  assert_int_equal(r.calls, want_calls);
+  int chunks = (int)(n < t ? n : t);
+  int64_t q = n / chunks, rem = n % chunks;
+  assert_int_equal(r.calls, chunks);
   for (int64_t i = 0; i < n; i++) assert_int_equal(atomic_load(&r.hits[i]), 1);
-  for (int k = 0; k < want_calls; k++) {
+  for (int k = 0; k < chunks; k++) {
     int64_t lo = k * q + (k < rem ? k : rem), hi = lo + q + (k < rem);
     int c = 0;
     while (c < r.calls && r.lo[c] != lo) c++;
     assert_true(c < r.calls);
     assert_int_equal(r.hi[c], hi);
-    /* chunk 0 runs on the caller, every other chunk elsewhere */
-    assert_int_equal(pthread_equal(r.who[c], pthread_self()) != 0, k == 0);
-    for (int d = 0; d < r.calls; d++)
-      if (d != c && k > 0) assert_false(pthread_equal(r.who[c], r.who[d]));
+    if (t == 1) assert_true(pthread_equal(r.who[c], pthread_self()));
   }
   free(r.hits);
 }
@@ -86,7 +86,7 @@ static void test_n_below_threads(void **state) {
   (void)state;
   tcc_pool *p = tcc_pool_new(4);
   assert_non_null(p);
-  check_split(p, 4, 2); /* two chunks of one; chunks 2 and 3 empty, not called */
+  check_split(p, 4, 2); /* two chunks of one */
   check_split(p, 4, 3);
   tcc_pool_free(p);
 }
@@ -143,11 +143,51 @@ static void test_refused_and_free_null(void **state) {
   (void)state;
   assert_null(tcc_pool_new(0));
   assert_null(tcc_pool_new(-3));
+  assert_null(tcc_pool_new(TCC_POOL_MAX_THREADS + 1));
   tcc_pool_free(NULL);
   assert_int_equal(tcc_pool_threads(NULL), 0);
   /* the pool's function matches the context's type */
   tcc_parallel_for_fn f = tcc_pool_parallel_for;
   assert_non_null(f);
+}
+
+/* Two chunks that wait for each other finish only when two threads run
+ * them at once: the pool hands chunks to its workers. */
+typedef struct Meet {
+  _Atomic int arrived;
+  _Atomic int timed_out;
+  int want;
+} Meet;
+
+static void meet_body(void *arg, int64_t lo, int64_t hi) {
+  (void)lo;
+  (void)hi;
+  Meet *m = arg;
+  atomic_fetch_add(&m->arrived, 1);
+  struct timespec t0, t;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  while (atomic_load(&m->arrived) < m->want) {
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    if (t.tv_sec - t0.tv_sec > 20) { /* a serial pool would hang here */
+      atomic_store(&m->timed_out, 1);
+      return;
+    }
+    sched_yield();
+  }
+}
+
+static void test_threads_work(void **state) {
+  (void)state;
+  tcc_pool *p = tcc_pool_new(2);
+  for (int i = 0; i < 50; i++) {
+    Meet m = {.want = 2};
+    atomic_init(&m.arrived, 0);
+    atomic_init(&m.timed_out, 0);
+    tcc_pool_parallel_for(p, 2, meet_body, &m);
+    assert_int_equal(atomic_load(&m.arrived), 2);
+    assert_int_equal(atomic_load(&m.timed_out), 0);
+  }
+  tcc_pool_free(p);
 }
 
 /* A body that calls parallel_for on its own pool: the inner call runs the
@@ -195,16 +235,28 @@ static double now_us(void) {
   return (double)t.tv_sec * 1e6 + (double)t.tv_nsec / 1e3;
 }
 
+/* Not timed tests: print what a call costs, with an empty body (the
+ * caller finds all chunks free and runs them itself) and with chunks that
+ * each wait for all threads to arrive (every worker woken and busy). */
 static void test_overhead(void **state) {
   (void)state;
-  enum { CALLS = 20000 };
+  enum { CALLS = 20000, MEETS = 2000 };
   for (int t = 2; t <= 3; t++) {
     tcc_pool *p = tcc_pool_new(t);
     for (int i = 0; i < 100; i++) tcc_pool_parallel_for(p, 64, empty_body, NULL);
     double a = now_us();
     for (int i = 0; i < CALLS; i++) tcc_pool_parallel_for(p, 64, empty_body, NULL);
-    double per = (now_us() - a) / CALLS;
-    print_message("pool: %d threads, %.2f us per parallel_for call (empty body)\n", t, per);
+    double empty = (now_us() - a) / CALLS;
+    a = now_us();
+    for (int i = 0; i < MEETS; i++) {
+      Meet m = {.want = t};
+      atomic_init(&m.arrived, 0);
+      atomic_init(&m.timed_out, 0);
+      tcc_pool_parallel_for(p, t, meet_body, &m);
+    }
+    double meet = (now_us() - a) / MEETS;
+    print_message("pool: %d threads, per parallel_for call: %.2f us (empty body), "
+                  "%.2f us (all %d threads meet)\n", t, empty, meet, t);
     tcc_pool_free(p);
   }
 }
@@ -217,6 +269,7 @@ int main(void) {
       cmocka_unit_test(test_repeated_calls),
       cmocka_unit_test(test_one_thread),
       cmocka_unit_test(test_refused_and_free_null),
+      cmocka_unit_test(test_threads_work),
       cmocka_unit_test(test_nested),
       cmocka_unit_test(test_overhead),
   };
