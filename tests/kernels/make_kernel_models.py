@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""Models that hit the edges of the packed kernels (docs/ir.md "Schedules").
+
+Each case lands as OUT/<name>/model.onnx with test_data_set_0/{input_*,output_0}.pb;
+the reference outputs come from the float64 numpy code below, independent of tcc.
+Shapes are odd and prime on purpose: a row tile, a strip, a K block or a packed
+panel that ends off by one shows up as a wrong element here.
+
+usage: /usr/bin/python3 tests/kernels/make_kernel_models.py OUT_DIR
+"""
+import os
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+RNG = np.random.default_rng(1234)
+
+
+def rand(*shape):
+    return RNG.standard_normal(shape).astype(np.float32)
+
+
+def conv_ref(x, w, b, strides, pads, dil, group):
+    n, c, h, wd = x.shape
+    m, cg, kh, kw = w.shape
+    x = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    oh = (x.shape[2] - dil[0] * (kh - 1) - 1) // strides[0] + 1
+    ow = (x.shape[3] - dil[1] * (kw - 1) - 1) // strides[1] + 1
+    out = np.zeros((n, m, oh, ow))
+    mg = m // group
+    for g in range(group):
+        xs = x[:, g * cg:(g + 1) * cg]
+        ws = w[g * mg:(g + 1) * mg].astype(np.float64)
+        for i in range(kh):
+            for j in range(kw):
+                patch = xs[:, :, i * dil[0]:i * dil[0] + strides[0] * oh:strides[0],
+                           j * dil[1]:j * dil[1] + strides[1] * ow:strides[1]]
+                out[:, g * mg:(g + 1) * mg] += np.einsum("nchw,mc->nmhw", patch, ws[:, :, i, j])
+    if b is not None:
+        out += b.reshape(1, m, 1, 1)
+    return out
+
+
+def save(out, name, nodes, inputs, feeds, inits, result):
+    d = os.path.join(out, name)
+    os.makedirs(os.path.join(d, "test_data_set_0"), exist_ok=True)
+    graph = helper.make_graph(
+        nodes, name,
+        [helper.make_tensor_value_info(k, TensorProto.FLOAT, v.shape) for k, v in inputs],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, result.shape)],
+        [numpy_helper.from_array(v, k) for k, v in inits])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+    onnx.checker.check_model(model)
+    onnx.save(model, os.path.join(d, "model.onnx"))
+    for i, (k, v) in enumerate(inputs):
+        with open(os.path.join(d, "test_data_set_0", f"input_{i}.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(feeds[k], k).SerializeToString())
+    with open(os.path.join(d, "test_data_set_0", "output_0.pb"), "wb") as f:
+        f.write(numpy_helper.from_array(result.astype(np.float32), "y").SerializeToString())
+
+
+ACTS = {
+    "relu": (lambda v: np.maximum(v, 0), "Relu", {}),
+    "leaky": (lambda v: np.where(v < 0, 0.1 * v, v), "LeakyRelu", {"alpha": 0.1}),
+    "sigmoid": (lambda v: 1 / (1 + np.exp(-v)), "Sigmoid", {}),
+    "hardswish": (lambda v: v * np.clip(v / 6 + 0.5, 0, 1), "HardSwish", {}),
+}
+
+
+def conv_case(out, name, c, m, h, w, k, s=1, p=(0, 0, 0, 0), d=1, group=1, bias=True,
+              bn=False, residual=False, act=None, clip=None):
+    x, wt = rand(1, c, h, w), rand(m, c // group, k, k) * 0.3
+    b = rand(m) if bias else None
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=list(p), dilations=[d, d], group=group)
+    inits = [("w", wt)] + ([("b", b)] if bias else [])
+    nodes = [helper.make_node("Conv", ["x", "w"] + (["b"] if bias else []), ["c"], **attrs)]
+    y = conv_ref(x, wt, b, (s, s), p, (d, d), group)
+    last = "c"
+    inputs, feeds = [("x", x)], {"x": x}
+    if bn:
+        sc, sh, mu, var = rand(m), rand(m), rand(m), np.abs(rand(m)) + 0.5
+        inits += [("sc", sc), ("sh", sh), ("mu", mu), ("var", var)]
+        nodes.append(helper.make_node("BatchNormalization", [last, "sc", "sh", "mu", "var"], ["bn"],
+                                      epsilon=1e-3))
+        y = (y - mu.reshape(1, m, 1, 1)) / np.sqrt(var.reshape(1, m, 1, 1) + 1e-3) \
+            * sc.reshape(1, m, 1, 1) + sh.reshape(1, m, 1, 1)
+        last = "bn"
+    if residual:
+        r = rand(*y.shape)
+        inputs.append(("r", r))
+        feeds["r"] = r
+        nodes.append(helper.make_node("Add", [last, "r"], ["sum"]))
+        y, last = y + r, "sum"
+    if act:
+        fn, op, a = ACTS[act]
+        nodes.append(helper.make_node(op, [last], ["act"], **a))
+        y, last = fn(y), "act"
+    if clip:
+        inits += [("lo", np.array(clip[0], np.float32)), ("hi", np.array(clip[1], np.float32))]
+        nodes.append(helper.make_node("Clip", [last, "lo", "hi"], ["clip"]))
+        y, last = np.clip(y, *clip), "clip"
+    nodes[-1].output[0] = "y"
+    save(out, name, nodes, inputs, feeds, inits, y)
+
+
+def matmul_case(out, name, a_shape, b_shape, b_weight):
+    a, b = rand(*a_shape), rand(*b_shape)
+    inputs, feeds, inits = [("a", a)], {"a": a}, []
+    if b_weight:
+        inits.append(("b", b))
+    else:
+        inputs.append(("b", b))
+        feeds["b"] = b
+    y = np.matmul(a.astype(np.float64), b.astype(np.float64))
+    save(out, name, [helper.make_node("MatMul", ["a", "b"], ["y"])], inputs, feeds, inits, y)
+
+
+def gemm_case(out, name, m, n, k, ta, tb, alpha, beta, c_shape, b_weight=True):
+    a = rand(k, m) if ta else rand(m, k)
+    b = rand(n, k) if tb else rand(k, n)
+    inputs, feeds, inits = [("a", a)], {"a": a}, []
+    if b_weight:
+        inits.append(("b", b))
+    else:
+        inputs.append(("b", b))
+        feeds["b"] = b
+    ins = ["a", "b"]
+    y = alpha * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b).astype(np.float64))
+    if c_shape is not None:
+        cc = rand(*c_shape)
+        inits.append(("c", cc))
+        ins.append("c")
+        y = y + beta * cc
+    node = helper.make_node("Gemm", ins, ["y"], alpha=alpha, beta=beta, transA=int(ta), transB=int(tb))
+    save(out, name, [node], inputs, feeds, inits, y)
+
+
+def main():
+    out = sys.argv[1]
+    # convolutions through the GEMM kernel: im2col panels, K blocks, edges
+    conv_case(out, "conv3x3_odd", 3, 5, 7, 9, 3, p=(1, 1, 1, 1))
+    conv_case(out, "conv3x3_s2", 8, 17, 13, 13, 3, s=2, p=(1, 1, 1, 1))
+    conv_case(out, "conv1x1_direct", 16, 32, 8, 8, 1)
+    conv_case(out, "conv1x1_odd", 16, 33, 11, 7, 1, bias=False)
+    conv_case(out, "conv1x1_s2", 19, 24, 9, 9, 1, s=2)
+    conv_case(out, "conv_deep_k", 150, 13, 6, 5, 3, p=(1, 1, 1, 1))
+    conv_case(out, "conv_wide", 4, 7, 40, 67, 3, p=(0, 2, 1, 0))
+    conv_case(out, "conv_stem", 3, 8, 23, 23, 7, s=2, p=(3, 3, 3, 3))
+    conv_case(out, "conv_group_dil", 6, 12, 9, 9, 3, p=(2, 2, 2, 2), d=2, group=3)
+    # depthwise
+    conv_case(out, "dw3x3", 8, 8, 10, 11, 3, p=(1, 1, 1, 1), group=8, clip=(0.0, 6.0))
+    conv_case(out, "dw5x5_s2_mult", 8, 16, 12, 10, 5, s=2, p=(2, 2, 2, 2), group=8)
+    # fused epilogues
+    conv_case(out, "fused_bn_res_relu", 12, 20, 9, 9, 3, p=(1, 1, 1, 1), bn=True, residual=True,
+              act="relu")
+    conv_case(out, "fused_leaky", 5, 9, 6, 6, 1, act="leaky")
+    conv_case(out, "fused_sigmoid", 7, 11, 5, 5, 3, p=(1, 1, 1, 1), act="sigmoid")
+    conv_case(out, "fused_hardswish_res", 9, 9, 8, 8, 3, p=(1, 1, 1, 1), residual=True,
+              act="hardswish")
+    # matrix products
+    matmul_case(out, "matmul_odd", (33, 17), (17, 65), True)
+    matmul_case(out, "matmul_small", (5, 3), (3, 7), True)
+    matmul_case(out, "matmul_act_b", (13, 300), (300, 31), False)
+    matmul_case(out, "matmul_batched_w", (2, 3, 13, 9), (9, 31), True)
+    matmul_case(out, "matmul_batched_bcast", (1, 5, 6), (3, 6, 7), True)
+    matmul_case(out, "matmul_batched_act", (2, 13, 9), (2, 9, 35), False)
+    gemm_case(out, "gemm_tb_bias", 7, 19, 23, False, True, 1.0, 1.0, (19,))
+    gemm_case(out, "gemm_ta_scaled", 9, 10, 5, True, False, 0.5, 2.0, (9, 1))
+    gemm_case(out, "gemm_full_c", 17, 33, 400, False, False, 1.0, -1.0, (17, 33))
+    gemm_case(out, "gemm_act_b_scalar_c", 6, 20, 8, False, False, 1.5, 1.0, (), b_weight=False)
+
+
+if __name__ == "__main__":
+    main()

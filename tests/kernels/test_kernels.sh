@@ -1,0 +1,45 @@
+#!/bin/sh
+# The packed kernels at their edges (docs/ir.md "Schedules"): every model of
+# make_kernel_models.py compiled and run by tcc, compared with its float64
+# numpy reference (compare.py: max abs error <= 1e-4 * max|ref|, cosine >=
+# 0.9999), at the schedules the target descriptions give: this machine's
+# CPU (AVX-512 where it has it), the x86-64-v3 baseline (AVX2), -O0 (plain
+# loops) and -fuse=0; then, under emulation, TARGETS (e.g. armv8).
+# usage: test_kernels.sh TCC OUT_DIR [TARGET...]
+set -u
+TCC=$1 OUT=$2
+shift 2
+HERE=$(cd "$(dirname "$0")" && pwd)
+PY=/usr/bin/python3
+rm -rf "$OUT" && mkdir -p "$OUT" || exit 1
+$PY "$HERE/make_kernel_models.py" "$OUT/models" || { echo "kernels: FAIL: making the models"; exit 1; }
+pass=0 fail=0
+check() { # LABEL MODEL_DIR FLAGS...
+  label=$1 dir=$2
+  shift 2
+  ins=""
+  for f in "$dir"/test_data_set_0/input_*.pb; do ins="$ins --input $f"; done
+  res=$OUT/out/$label
+  rm -rf "$res" && mkdir -p "$(dirname "$res")"
+  # shellcheck disable=SC2086
+  if ! "$TCC" run "$dir/model.onnx" $ins --output-dir "$res" "$@" >"$res.log" 2>&1; then
+    cat "$res.log"; echo "FAIL $label: tcc run $*"; fail=$((fail + 1)); return
+  fi
+  if $PY "$HERE/../networks/compare.py" "$label" "$dir/test_data_set_0/output_0.pb" \
+      "$res/output_0.pb" >"$res.cmp"; then
+    pass=$((pass + 1))
+  else
+    cat "$res.cmp"; echo "FAIL $label: tcc run $*"; fail=$((fail + 1))
+  fi
+}
+mkdir -p "$OUT/out"
+for dir in "$OUT"/models/*/; do
+  m=$(basename "$dir")
+  check "$m/native" "$dir"
+  check "$m/x86-64-v3" "$dir" -mcpu=x86-64-v3
+  check "$m/O0" "$dir" -O0
+  check "$m/nofuse" "$dir" -fuse=0
+  for t in "$@"; do check "$m/$t" "$dir" -target="$t"; done
+done
+echo "kernels: $pass passed, $fail failed"
+[ $fail -eq 0 ]
