@@ -363,6 +363,40 @@ static LLVMValueRef libm_fn(Em *e, const char *name, LLVMTypeRef t,
   return f;
 }
 
+/* erf on f32, inline: libm has no vector erff, and lane-by-lane calls made
+ * a Transformer's GELU cost as much as its matrix products.  A rational
+ * approximation x*P(x^2)/Q(x^2) on [-4, 4] (beyond, erf is +-1 in f32);
+ * coefficients as in Eigen's fast erf, errors of a few ulp.  Any shape,
+ * scalable vectors included; NaN stays NaN. */
+static LLVMValueRef erf_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a) {
+  static const double num[] = {-2.72614225801306e-10, 2.77068142495902e-08,
+                               -2.10102402082508e-06, -5.69250639462346e-05,
+                               -7.34990630326855e-04, -2.95459980854025e-03,
+                               -1.60960333262415e-02};
+  static const double den[] = {-1.45660718464996e-05, -2.13374055278905e-04,
+                               -1.68282697438203e-03, -7.37332916720468e-03,
+                               -1.42647390514189e-02};
+  IrType ft = *t;
+  ft.elem = IR_F32;
+  LLVMTypeRef f32 = em_elem_type(e, IR_F32);
+#define K(v) (t->kind == IR_TYPE_VECTOR ? splat(e, LLVMConstReal(f32, v), &ft) \
+                                        : LLVMConstReal(f32, v))
+  LLVMValueRef args[2] = {a, K(4.0)};
+  LLVMValueRef x = em_intrinsic(e, "llvm.minnum", &ct, 1, args, 2);
+  args[0] = x, args[1] = K(-4.0);
+  x = em_intrinsic(e, "llvm.maxnum", &ct, 1, args, 2);
+  LLVMValueRef x2 = LLVMBuildFMul(e->b, x, x, "");
+  LLVMValueRef p = K(num[0]), q = K(den[0]);
+  for (int i = 1; i < 7; i++)
+    p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, x2, ""), K(num[i]), "");
+  for (int i = 1; i < 5; i++)
+    q = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, q, x2, ""), K(den[i]), "");
+#undef K
+  LLVMValueRef r = LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, x, p, ""), q, "");
+  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
+  return LLVMBuildSelect(e->b, nan, a, r, "");
+}
+
 /* Calls libm on x (f32 or f64, scalar or fixed vector: lane by lane). */
 static LLVMValueRef libm_call(Em *e, const char *base, IrElem el,
                               const IrType *t, LLVMValueRef x) {
@@ -389,7 +423,8 @@ static bool em_math(Em *e, IrOp *op) {
   if (!ir_elem_is_float(el))
     return em_fail(op, "%s needs float operands, not %s",
                    ir_op_info(op->kind)->name, ir_elem_name(el));
-  if (!maths[m].intrinsic && t->kind == IR_TYPE_VECTOR && t->scalable)
+  bool inline_erf = op->kind == IR_OP_M_ERF && ir_elem_size(el) <= 4;
+  if (!maths[m].intrinsic && !inline_erf && t->kind == IR_TYPE_VECTOR && t->scalable)
     return em_fail(op, "%s on scalable vectors is not supported by code generation yet",
                    ir_op_info(op->kind)->name);
   IrElem ce = ir_elem_size(el) == 2 ? IR_F32 : el; /* f16/bf16 via float */
@@ -406,10 +441,9 @@ static bool em_math(Em *e, IrOp *op) {
    * bare-metal code does not change: VRINTX on q or s registers. */
   if (op->kind == IR_OP_M_ROUND && !strncmp(LLVMGetTarget(e->mod), "thumbv8.1m", 10))
     intr = "llvm.rint";
-  LLVMValueRef x = intr
-                       ? em_intrinsic(e, intr, &ct, 1, args,
-                                      op->num_operands)
-                       : libm_call(e, maths[m].libm, ce, t, args[0]);
+  LLVMValueRef x = inline_erf ? erf_f32(e, t, ct, args[0])
+                   : intr   ? em_intrinsic(e, intr, &ct, 1, args, op->num_operands)
+                            : libm_call(e, maths[m].libm, ce, t, args[0]);
   if (ce != el) x = em_fptrunc(e, x, t, el);
   em_set(e, op->results[0], x);
   return true;

@@ -293,8 +293,14 @@ static bool matmul_kernel(LwCtx *c, const MmShape *s) {
     bs[i] = db == 1 ? 0 : sb;
     sa *= da, sb *= db, nbatch_b *= db;
   }
+  if (nbatch_b == 1) {
+    /* one B for every batch: A's rows are consecutive across batches, so
+     * the batches are one taller product (a Linear layer on [seq, 1, d]) */
+    for (int i = 0; i < nb; i++) v.M *= s->y[i];
+    nb = 0;
+  }
   GemmSched sched;
-  sched_gemm(c->target, s->M, s->N, s->K, &sched);
+  sched_gemm(c->target, v.M, s->N, s->K, &sched);
   const float *bw = mm_weight_f32(c->in[1]);
   if (bw) {
     MmPackB pb = {bw, s->K, s->N, false};
