@@ -11,11 +11,14 @@
  *     s[m] + b[m], s = scale / sqrt(var + epsilon), computed here in double;
  *   - then add(y, R) with R of y's exact type (a residual), and/or one
  *     activation the kernel can apply (ew_fusable_activation; Clip with
- *     constant bounds): fused_conv(X, W, B, R) {act="relu", ...}.
+ *     constant bounds): fused_conv(X, W, B, R) {act="relu", ...};
+ *   - matmul likewise, after first an add of a bias f32[N] (a Linear
+ *     layer's): fused_matmul(A, B, bias, R) {act=...}.
  *
  * Only values with a single use are absorbed (a value also read elsewhere
  * must still exist), only f32, and only at the top level of the function.
- * Statistics: batchnorm folded, residual add fused, activation fused.
+ * Statistics: batchnorm folded, bias add fused, residual add fused,
+ * activation fused.
  * Needs: tensor level with inferred types.  -fuse=0 leaves it out.
  */
 #include <math.h>
@@ -117,19 +120,33 @@ static bool clip_bounds(const IrOp *clip, double *lo, double *hi, bool *has) {
   return true;
 }
 
-static IrOp *fuse_epilogue(PassContext *pc, IrOp *conv) {
+/* The other operand of `add` when it is an add of v and a value of type t
+ * (and the add's result has v's type). */
+static IrValue *add_operand(IrOp *add, const IrValue *v, const IrType *t) {
+  if (!add || add->kind != IR_OP_ADD || !ir_type_equal(&add->results[0]->type, &v->type))
+    return NULL;
+  IrValue *other = add->operands[0] == v ? add->operands[1] : add->operands[0];
+  return other != v && ir_type_equal(&other->type, t) ? other : NULL;
+}
+
+/* producer: conv or matmul, f32 and static; absorbs, each when present and
+ * the value before it has no other use: (matmul) add of a bias f32[N],
+ * add of a residual of the result's type, one activation. */
+static IrOp *fuse_epilogue(PassContext *pc, IrOp *producer) {
   IrModule *m = pc->m;
   IrFunc *f = m->main;
-  IrValue *y = conv->results[0];
-  IrOp *add = NULL, *act = NULL, *u = single_user(f, y);
-  IrValue *R = NULL;
-  if (u && u->kind == IR_OP_ADD && u->results[0]->type.elem == IR_F32) {
-    IrValue *other = u->operands[0] == y ? u->operands[1] : u->operands[0];
-    if (other != y && ir_type_equal(&other->type, &y->type) &&
-        ir_type_equal(&u->results[0]->type, &y->type))
-      add = u, R = other;
+  IrValue *y = producer->results[0], *last = y, *bias = NULL, *R = NULL;
+  IrOp *bias_add = NULL, *add = NULL, *act = NULL, *u;
+  bool mm = producer->kind == IR_OP_MATMUL;
+  if (!ir_type_is_static(&y->type)) return producer;
+  if (mm) {
+    int64_t n = ir_type_dim(&y->type, y->type.rank - 1);
+    IrType bt = ir_type_tensor(IR_F32, 1, &n);
+    u = single_user(f, last);
+    if ((bias = add_operand(u, last, &bt))) bias_add = u, last = u->results[0];
   }
-  IrValue *last = add ? add->results[0] : y;
+  u = single_user(f, last);
+  if ((R = add_operand(u, last, &y->type))) add = u, last = u->results[0];
   u = single_user(f, last);
   double lo = 0, hi = 0;
   bool has[2] = {false, false};
@@ -137,14 +154,16 @@ static IrOp *fuse_epilogue(PassContext *pc, IrOp *conv) {
       ir_type_equal(&u->results[0]->type, &y->type) &&
       (u->kind != IR_OP_CLIP || clip_bounds(u, &lo, &hi, has)))
     act = u;
-  if (!add && !act) return conv;
-  IrOp *at = act ? act : add;
-  IrValue *operands[4] = {conv->operands[0], conv->operands[1],
-                          conv->num_operands > 2 ? conv->operands[2] : NULL, R};
+  if (!bias_add && !add && !act) return producer;
+  IrOp *at = act ? act : add ? add : bias_add;
+  IrValue *operands[4] = {producer->operands[0], producer->operands[1],
+                          mm ? bias : producer->num_operands > 2 ? producer->operands[2] : NULL,
+                          R};
   IrBuilder bld = ir_builder_before(m, at);
-  bld.loc = conv->loc;
-  IrOp *fused = ir_build(&bld, IR_OP_FUSED_CONV, 4, operands, 1, &y->type);
-  for (int i = 0; i < conv->num_attrs; i++) ir_attr_set(m, fused, &conv->attrs[i]);
+  bld.loc = producer->loc;
+  IrOp *fused = ir_build(&bld, mm ? IR_OP_FUSED_MATMUL : IR_OP_FUSED_CONV, 4, operands, 1,
+                         &y->type);
+  for (int i = 0; i < producer->num_attrs; i++) ir_attr_set(m, fused, &producer->attrs[i]);
   if (act) {
     for (int i = 0; i < act->num_attrs; i++) ir_attr_set(m, fused, &act->attrs[i]);
     if (has[0]) ir_attr_set_float(m, fused, "min", lo);
@@ -153,10 +172,12 @@ static IrOp *fuse_epilogue(PassContext *pc, IrOp *conv) {
     pass_stat(pc, "activation fused", 1);
   }
   if (add) pass_stat(pc, "residual add fused", 1);
+  if (bias_add) pass_stat(pc, "bias add fused", 1);
   ir_replace_uses(f, at->results[0], fused->results[0]);
   if (act) ir_op_remove(act);
   if (add) ir_op_remove(add);
-  ir_op_remove(conv);
+  if (bias_add) ir_op_remove(bias_add);
+  ir_op_remove(producer);
   return fused;
 }
 
@@ -164,8 +185,10 @@ bool pass_fuse(PassContext *pc) {
   IrFunc *f = pc->m->main;
   if (!f || f->lowered) return true;
   for (IrOp *op = f->body->first; op; op = op->next) {
-    if (op->kind != IR_OP_CONV || op->results[0]->type.elem != IR_F32) continue;
-    IrOp *bn = single_user(f, op->results[0]);
+    if ((op->kind != IR_OP_CONV && op->kind != IR_OP_MATMUL) ||
+        op->results[0]->type.elem != IR_F32)
+      continue;
+    IrOp *bn = op->kind == IR_OP_CONV ? single_user(f, op->results[0]) : NULL;
     IrOp *folded = bn ? fold_batchnorm(pc->m, op, bn) : NULL;
     if (folded) {
       pass_stat(pc, "batchnorm folded", 1);

@@ -52,27 +52,6 @@ static bool conv_shape(IrModule *m, IrOp *op, NnWindow *w, int64_t *y) {
   return true;
 }
 
-/* fused_conv: R has Y's type; `act` names a fusable activation. */
-static bool conv_fused_check(IrModule *m, IrOp *op) {
-  const IrValue *R = op->num_operands > 3 ? op->operands[3] : NULL;
-  const IrType *yt = &op->results[0]->type;
-  if (R && !ir_type_equal(&R->type, yt)) {
-    char a[128], b[128];
-    diag_at(DIAG_ERROR, &op->loc, "fused_conv: R has type %s; expected %s",
-            ir_type_str(m, &R->type, a, sizeof a), ir_type_str(m, yt, b, sizeof b));
-    return false;
-  }
-  const char *act = ir_attr_string(op, "act", NULL);
-  if (!act) return true;
-  int kind = ir_op_by_name(act, strlen(act));
-  if (kind == IR_OP_COUNT || !ew_fusable_activation(kind) || yt->elem != IR_F32) {
-    diag_at(DIAG_ERROR, &op->loc, "fused_conv: act=\"%s\" is not an activation "
-            "an f32 kernel can apply", act);
-    return false;
-  }
-  return true;
-}
-
 bool op_conv_infer(IrModule *m, IrOp *op) {
   if (!nn_check_operand(op, 0, "X", NN_FLOAT) ||
       !nn_check_operand(op, 1, "W", NN_FLOAT) || !nn_check_rank_min(op, 0, "X", 3))
@@ -96,7 +75,7 @@ bool op_conv_infer(IrModule *m, IrOp *op) {
     return false;
   }
   op->results[0]->type = ir_type_tensor(e, w.n + 2, y);
-  return op->kind != IR_OP_FUSED_CONV || conv_fused_check(m, op);
+  return op->kind != IR_OP_FUSED_CONV || gk_fused_check(m, op);
 }
 
 typedef struct ConvCtx {
@@ -268,15 +247,6 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   lw_for_end(c, lc);
 }
 
-/* fused_conv's epilogue after the bias: + R, then the activation. */
-static IrValue *conv_fused_tail(LwCtx *c, const IrOp *op, IrValue *R, IrValue *ridx,
-                                int lanes, IrValue *y) {
-  if (R) y = lw_bin(c, IR_OP_A_ADD, y, lw_vload(c, R, &ridx, lanes));
-  const char *act = ir_attr_string(op, "act", NULL);
-  if (act) y = ew_activation(c, op, ir_op_by_name(act, strlen(act)), y, lanes);
-  return y;
-}
-
 static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
                               int lanes, IrValue *y) {
   ConvGemm *v = user;
@@ -284,7 +254,7 @@ static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
   if (v->B) y = lw_bin(c, IR_OP_A_ADD, y, lw_splat(c, lw_load(c, v->B, &m), lanes));
   if (v->R) /* Y's (and R's) flat index: (n * filters + m) * P + j */
     ridx = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, gk_axpy(c, m, v->n, v->Mt), v->P), j);
-  return conv_fused_tail(c, v->op, v->R, ridx, lanes, y);
+  return gk_fused_tail(c, v->op, v->R, ridx, lanes, y);
 }
 
 /* Whether the packed kernel takes this convolution: f32, 2-D, weights
@@ -390,7 +360,7 @@ static void conv_dw_point(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow,
   }
   IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * w->out[1]);
   IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, plane_y, oh, w->out[1]), ow);
-  lw_store(c, conv_fused_tail(c, d->op, d->R, yi, 1, acc), d->Y, &yi);
+  lw_store(c, gk_fused_tail(c, d->op, d->R, yi, 1, acc), d->Y, &yi);
 }
 
 /* [lo, hi) of output positions whose every tap is inside an extent. */
@@ -456,7 +426,7 @@ static void conv_plain_epilogue(LwCtx *c, const IrOp *op, int r, const int64_t *
   IrValue *R = op->num_operands > 3 && c->in[3] ? gk_flat(c, c->in[3]) : NULL;
   IrValue *i;
   IrOp *l = lw_for_begin(c, lw_index(c, 0), lw_index(c, nn_numel(dims, r)), 1, &i);
-  IrValue *y = conv_fused_tail(c, op, R, i, 1, lw_load(c, Y, &i));
+  IrValue *y = gk_fused_tail(c, op, R, i, 1, lw_load(c, Y, &i));
   lw_store(c, y, Y, &i);
   lw_for_end(c, l);
 }

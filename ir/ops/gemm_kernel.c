@@ -28,6 +28,36 @@ static IrValue *gk_plus(LwCtx *c, IrValue *base, int64_t k) {
   return k ? lw_bin(c, IR_OP_A_ADD, base, lw_index(c, k)) : base;
 }
 
+/* ------------------------------------------------------- fused epilogue */
+bool gk_fused_check(IrModule *m, IrOp *op) {
+  const char *name = ir_op_info(op->kind)->name;
+  const IrValue *R = op->num_operands > 3 ? op->operands[3] : NULL;
+  const IrType *yt = &op->results[0]->type;
+  if (R && !ir_type_equal(&R->type, yt)) {
+    char a[128], b[128];
+    diag_at(DIAG_ERROR, &op->loc, "%s: R has type %s; expected %s", name,
+            ir_type_str(m, &R->type, a, sizeof a), ir_type_str(m, yt, b, sizeof b));
+    return false;
+  }
+  const char *act = ir_attr_string(op, "act", NULL);
+  if (!act) return true;
+  int kind = ir_op_by_name(act, strlen(act));
+  if (kind == IR_OP_COUNT || !ew_fusable_activation(kind) || yt->elem != IR_F32) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: act=\"%s\" is not an activation an f32 "
+            "kernel can apply", name, act);
+    return false;
+  }
+  return true;
+}
+
+IrValue *gk_fused_tail(LwCtx *c, const IrOp *op, IrValue *R, IrValue *ridx, int lanes,
+                       IrValue *y) {
+  if (R) y = lw_bin(c, IR_OP_A_ADD, y, lw_vload(c, R, &ridx, lanes));
+  const char *act = ir_attr_string(op, "act", NULL);
+  if (act) y = ew_activation(c, op, ir_op_by_name(act, strlen(act)), y, lanes);
+  return y;
+}
+
 /* ----------------------------------------------------------- packing */
 IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
                  int64_t K, int64_t tile,

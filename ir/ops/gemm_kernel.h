@@ -59,6 +59,15 @@ typedef struct GkGemm {
 
 void gk_emit(LwCtx *c, const GkGemm *g);
 
+/* The epilogue of a fused op (fused_conv, fused_matmul; passes/fuse.c):
+ * its operand 3, R, has the result's type (it is added at R's element
+ * ridx), and its `act` attribute names an activation applied last.
+ * gk_fused_check is the shape rule's part; gk_fused_tail adds R (when
+ * given) to y and applies the activation. */
+bool gk_fused_check(IrModule *m, IrOp *op);
+IrValue *gk_fused_tail(LwCtx *c, const IrOp *op, IrValue *R, IrValue *ridx, int lanes,
+                       IrValue *y);
+
 /* A 1-D view of a static buffer or weight (itself when already 1-D). */
 IrValue *gk_flat(LwCtx *c, IrValue *buf);
 /* base + k * v as an index value (folded when v is 0). */

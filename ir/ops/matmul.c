@@ -93,6 +93,19 @@ static bool mm_shape(const IrModule *m, const IrOp *op, MmShape *s) {
   return true;
 }
 
+/* fused_matmul: static, f32, a bias of f32[N]; R and act as gk_fused_check. */
+static bool mm_fused_check(IrModule *m, IrOp *op, const MmShape *s) {
+  const IrValue *bias = op->num_operands > 2 ? op->operands[2] : NULL;
+  if (!ir_type_is_static(&op->results[0]->type) || op->results[0]->type.elem != IR_F32 ||
+      (bias && (bias->type.elem != IR_F32 || bias->type.rank != 1 ||
+                !ir_type_is_static(&bias->type) || ir_type_dim(&bias->type, 0) != s->N))) {
+    diag_at(DIAG_ERROR, &op->loc, "fused_matmul: needs static f32 operands and a "
+            "bias of f32[N]");
+    return false;
+  }
+  return gk_fused_check(m, op);
+}
+
 bool op_matmul_infer(IrModule *m, IrOp *op) {
   if (!nn_check_operand_dyn(op, 0, "A", NN_FLOAT | NN_INT) ||
       !nn_check_operand_dyn(op, 1, "B", NN_FLOAT | NN_INT) ||
@@ -113,7 +126,7 @@ bool op_matmul_infer(IrModule *m, IrOp *op) {
   if (op->operands[0]->type.rank > 1) dims[r++] = s.M;
   if (op->operands[1]->type.rank > 1) dims[r++] = s.N;
   op->results[0]->type = lw_type(IR_TYPE_TENSOR, e, r, dims);
-  return true;
+  return op->kind != IR_OP_FUSED_MATMUL || mm_fused_check(m, op, &s);
 }
 
 /* Operand index of a broadcast batch: ivs are the output batch indices. */
@@ -173,6 +186,8 @@ typedef struct MmKernel {
   bool tA;
   double alpha, beta;           /* Gemm's; MatMul: 1, 0 */
   int64_t c_rows, c_cols;       /* Gemm's C dims seen as [c_rows, c_cols] */
+  const IrOp *op;               /* fused_matmul: its epilogue */
+  IrValue *bias, *R, *y_off;    /* fused_matmul's operands (flat); Y offset */
 } MmKernel;
 
 static const float *mm_weight_f32(const IrValue *W) {
@@ -229,6 +244,11 @@ static IrValue *mm_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
   MmKernel *v = user;
   if (v->alpha != 1)
     y = lw_bin(c, IR_OP_A_MUL, y, lw_splat(c, lw_const_f(c, IR_F32, v->alpha), lanes));
+  if (v->bias) y = lw_bin(c, IR_OP_A_ADD, y, lw_vload(c, v->bias, &j, lanes));
+  if (v->op) {
+    IrValue *ridx = v->R ? lw_bin(c, IR_OP_A_ADD, gk_axpy(c, v->y_off, i, v->N), j) : NULL;
+    return gk_fused_tail(c, v->op, v->R, ridx, lanes, y);
+  }
   if (!v->C || v->beta == 0) return y;
   IrValue *row = v->c_rows > 1 ? gk_axpy(c, NULL, i, v->c_cols) : lw_index(c, 0);
   IrValue *t;
@@ -262,7 +282,7 @@ static void mm_kernel_emit(LwCtx *c, MmKernel *v, const GemmSched *s, int nb,
     y_off = gk_axpy(c, y_off, ivs[i], ystride);
     ystride *= bdims[i];
   }
-  v->a_off = a_off, v->b_off = b_off;
+  v->a_off = a_off, v->b_off = b_off, v->y_off = y_off;
   /* the packed B's matrix index: its element offset / (K*N) */
   v->b_batch = b_packed_batches
                    ? lw_bin(c, IR_OP_A_DIV, b_off, lw_index(c, v->K * v->N))
@@ -277,12 +297,17 @@ static bool mm_kernel_fits(const LwCtx *c, const IrValue *Y, int n,
   return c->target && lw_elem(Y) == IR_F32 && mm_all_static(n, dims) && N >= 4;
 }
 
-static bool matmul_kernel(LwCtx *c, const MmShape *s) {
+static bool matmul_kernel(LwCtx *c, const IrOp *op, const MmShape *s) {
   if (!mm_kernel_fits(c, c->out[0], s->r, s->y, s->N) || !mm_all_static(s->ra, s->a) ||
       !mm_all_static(s->rb, s->b))
     return false;
   MmKernel v = {.A = gk_flat(c, c->in[0]), .Y = gk_flat(c, c->out[0]),
                 .M = s->M, .N = s->N, .K = s->K, .alpha = 1};
+  if (op->kind == IR_OP_FUSED_MATMUL) {
+    v.op = op;
+    v.bias = op->num_operands > 2 && c->in[2] ? c->in[2] : NULL;
+    v.R = op->num_operands > 3 && c->in[3] ? gk_flat(c, c->in[3]) : NULL;
+  }
   int nb = s->r - 2;
   int64_t as[IR_MAX_RANK], bs[IR_MAX_RANK];
   int64_t sa = s->M * s->K, sb = s->K * s->N, nbatch_b = 1;
@@ -313,10 +338,25 @@ static bool matmul_kernel(LwCtx *c, const MmShape *s) {
   return true;
 }
 
+/* fused_matmul without the kernel: its epilogue as a loop over Y. */
+static void mm_plain_epilogue(LwCtx *c, const IrOp *op, int64_t N) {
+  IrValue *Y = gk_flat(c, c->out[0]), *i;
+  IrValue *bias = op->num_operands > 2 ? c->in[2] : NULL;
+  IrValue *R = op->num_operands > 3 && c->in[3] ? gk_flat(c, c->in[3]) : NULL;
+  IrOp *l = lw_for_begin(c, lw_index(c, 0), lw_index(c, lw_dim(Y, 0)), 1, &i);
+  IrValue *y = lw_load(c, Y, &i);
+  if (bias) {
+    IrValue *col = lw_bin(c, IR_OP_A_REM, i, lw_index(c, N));
+    y = lw_bin(c, IR_OP_A_ADD, y, lw_load(c, bias, &col));
+  }
+  lw_store(c, gk_fused_tail(c, op, R, i, 1, y), Y, &i);
+  lw_for_end(c, l);
+}
+
 bool op_matmul_lower(LwCtx *c, IrOp *op) {
   MmShape s;
   if (!mm_shape(c->m, op, &s)) return false;
-  if (matmul_kernel(c, &s)) return true;
+  if (matmul_kernel(c, op, &s)) return true;
   IrValue *A = mm_view(c, c->in[0], s.ra, s.a);
   IrValue *B = mm_view(c, c->in[1], s.rb, s.b);
   IrValue *Y = mm_view(c, c->out[0], s.r, s.y);
@@ -331,6 +371,7 @@ bool op_matmul_lower(LwCtx *c, IrOp *op) {
   ai[s.ra - 2] = ivs[s.r - 2];
   mm_row_body(c, &s, A, B, Y, ai, bi, ivs, dot);
   lw_nest_end(c, &nest);
+  if (op->kind == IR_OP_FUSED_MATMUL) mm_plain_epilogue(c, op, s.N);
   return true;
 }
 

@@ -117,6 +117,28 @@ def matmul_case(out, name, a_shape, b_shape, b_weight):
     save(out, name, [helper.make_node("MatMul", ["a", "b"], ["y"])], inputs, feeds, inits, y)
 
 
+def linear_case(out, name, a_shape, n, residual, act):
+    """MatMul + bias add [+ residual add] [+ activation]: fused_matmul."""
+    a, w, b = rand(*a_shape), rand(a_shape[-1], n), rand(n)
+    y = np.matmul(a.astype(np.float64), w.astype(np.float64)) + b
+    inputs, feeds = [("a", a)], {"a": a}
+    nodes = [helper.make_node("MatMul", ["a", "w"], ["mm"]),
+             helper.make_node("Add", ["mm", "b"], ["biased"])]
+    last = "biased"
+    if residual:
+        r = rand(*y.shape)
+        inputs.append(("r", r))
+        feeds["r"] = r
+        nodes.append(helper.make_node("Add", ["r", last], ["sum"]))
+        y, last = y + r, "sum"
+    if act:
+        fn, op, attrs = ACTS[act]
+        nodes.append(helper.make_node(op, [last], ["act"], **attrs))
+        y = fn(y)
+    nodes[-1].output[0] = "y"
+    save(out, name, nodes, inputs, feeds, [("w", w), ("b", b)], y)
+
+
 def gemm_case(out, name, m, n, k, ta, tb, alpha, beta, c_shape, b_weight=True):
     a = rand(k, m) if ta else rand(m, k)
     b = rand(n, k) if tb else rand(k, n)
@@ -166,6 +188,9 @@ def main():
     matmul_case(out, "matmul_batched_w", (2, 3, 13, 9), (9, 31), True)
     matmul_case(out, "matmul_batched_bcast", (1, 5, 6), (3, 6, 7), True)
     matmul_case(out, "matmul_batched_act", (2, 13, 9), (2, 9, 35), False)
+    linear_case(out, "linear_bias", (37, 45), 29, False, None)
+    linear_case(out, "linear_res_relu", (3, 11, 20), 40, True, "relu")
+    linear_case(out, "linear_sigmoid", (1, 5, 9), 18, False, "sigmoid")
     gemm_case(out, "gemm_tb_bias", 7, 19, 23, False, True, 1.0, 1.0, (19,))
     gemm_case(out, "gemm_ta_scaled", 9, 10, 5, True, False, 0.5, 2.0, (9, 1))
     gemm_case(out, "gemm_full_c", 17, 33, 400, False, False, 1.0, -1.0, (17, 33))
