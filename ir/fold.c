@@ -86,7 +86,12 @@ static bool evaluate(IrModule *m, IrOp *op, void **out) {
     bufs[nargs++] = out[i];
   }
   tf->num_outputs = op->num_results;
+  /* Constant indices are checked whatever -index-checks says: a bad one is
+   * then a compile-time error (the interpreter reports the rt.check). */
+  bool no_checks = m->no_index_checks;
+  m->no_index_checks = false;
   ok = ok && ir_op_info(op->kind)->lower(&c, op) && ir_interp_run(m, tf, bufs, NULL);
+  m->no_index_checks = no_checks;
   for (int i = 0; i < MAX_FOLD_OPERANDS; i++) free(scratch[i]);
   return ok;
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "tcc/runtime.h"
 
 #define INTERP_MAX_LANES (1 << 16)
 
@@ -680,6 +681,14 @@ static bool run_ins(Interp *in, const Ins *ins) {
     in->dims[ins->code] = v;
     return true;
   }
+  case IR_OP_CHECK: /* a compiled model would return the status here */
+    if (lanes(in, op->operands[0])->i) return true;
+    diag_at(DIAG_ERROR, &op->loc, "%s (rt.check fails with status %lld)",
+            ir_attr_int(op, "status", 0) == TCC_ERR_INDEX_OUT_OF_RANGE
+                ? "an index is out of range"
+                : "a size is outside its compiled range",
+            (long long)ir_attr_int(op, "status", 0));
+    return false;
   default:
     if (op->kind >= IR_OP_A_ADD && op->kind <= IR_OP_A_FMA) return run_arith(in, ins);
     return run_value_op(in, ins);

@@ -256,6 +256,9 @@ typedef struct IrModule {
   IrFunc *main;
   int next_value_id;
   const char *source;      /* model path, for diagnostics */
+  /* -index-checks=0: lowerings emit no rt.check over index tensors (an
+   * out-of-range index is then clamped). */
+  bool no_index_checks;
   struct IrCleanup *cleanups; /* run by ir_module_free, newest first */
 } IrModule;
 

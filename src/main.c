@@ -39,6 +39,7 @@ static const struct {
     {"dim", OPT_SESSION, "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one (repeatable)"},
     {"freeze", OPT_SESSION, "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
+    {"index-checks", OPT_SESSION, "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
     {"stats", OPT_FLAG, "print pass statistics"},
     {"o", OPT_CLI, "compile: output folder (default .)"},
     {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
