@@ -122,6 +122,14 @@ def cases():
                                         [vi("y", None)])
     yield "attribute_name_not_identifier", model([node("Relu", ["x"], ["y"], "relu0", **{"a b": 1})],
                                                  [vi("x", [2])], [vi("y", None)])
+    # A constant MatMul of 2048^3 multiply-adds: folding it in the interpreter
+    # would take minutes, so it is left to run time (the compile stays short).
+    shape = i64("s", [2048, 2048])
+    yield "fold_big_matmul", model(
+        [node("ConstantOfShape", ["s"], ["a"], "cos_a",
+              value=numpy_helper.from_array(np.array([1], np.float32))),
+         node("MatMul", ["a", "a"], ["p"], "mm0"), node("Add", ["p", "x"], ["y"], "add0")],
+        [vi("x", [2048, 2048])], [vi("y", [2048, 2048])], [shape])
     # subgraphs: a few levels (unsupported) and very many (refused before parsing)
     yield "nested_if_3", nested_if(3)
     yield "nested_if_40", nested_if(40)
@@ -131,13 +139,18 @@ def external_cases(ext):
     """External data next to ext/: each model is wrong in its location or range."""
     with open(os.path.join(ext, "w.bin"), "wb") as f:
         f.write(np.arange(4, dtype=np.float32).tobytes())  # 16 bytes
+    os.makedirs(os.path.join(ext, "adir"), exist_ok=True)
     for name, t in (("ext_absolute", external("w", [4], "/etc/hostname")),
                     ("ext_dotdot", external("w", [4], "sub/../../w.bin")),
                     ("ext_missing", external("w", [4], "missing.bin")),
                     ("ext_symlink_out", external("w", [4], "link.bin")),
                     ("ext_range", external("w", [4], "w.bin", offset=8, length=16)),
                     ("ext_short", external("w", [4], "w.bin", offset=8)),
-                    ("ext_ok", external("w", [4], "w.bin", offset=0, length=16))):
+                    ("ext_ok", external("w", [4], "w.bin", offset=0, length=16)),
+                    # made by test_hostile.sh: a FIFO, and a 64 GiB sparse file
+                    ("ext_fifo", external("w", [4], "pipe.bin")),
+                    ("ext_sparse", external("w", [4], "sparse.bin", offset=0, length=16)),
+                    ("ext_dir", external("w", [4], "adir"))):
         with open(os.path.join(ext, name + ".onnx"), "wb") as f:
             f.write(add_w(t, (4,), [4]).SerializeToString())
 
