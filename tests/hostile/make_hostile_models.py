@@ -122,6 +122,22 @@ def cases():
                                         [vi("y", None)])
     yield "attribute_name_not_identifier", model([node("Relu", ["x"], ["y"], "relu0", **{"a b": 1})],
                                                  [vi("x", [2])], [vi("y", None)])
+    # onnx.checker's structural rules that tcc enforces (docs/frontend.md)
+    m = model([node("LeakyRelu", ["x"], ["y"], "lr0", alpha=0.5)], [vi("x", [2])], [vi("y", [2])])
+    m.graph.node[0].attribute[0].type = AttributeProto.INT
+    yield "checker_attr_type_mismatch", m
+    m = model([node("LeakyRelu", ["x"], ["y"], "lr0", alpha=0.5)], [vi("x", [2])], [vi("y", [2])])
+    m.graph.node[0].attribute[0].i = 3
+    yield "checker_attr_two_values", m
+    m = model([node("Relu", ["x"], ["y"], "relu0")], [vi("x", [2])], [vi("y", [2])])
+    m.graph.node[0].op_type = ""
+    yield "checker_no_op_type", m
+    yield "checker_upsample_opset13", model(
+        [node("Upsample", ["x", "sc"], ["y"], "up0")], [vi("x", [1, 1, 2, 2])], [vi("y", [1, 1, 4, 4])],
+        [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")])
+    yield "checker_scatter_opset11", model(
+        [node("Scatter", ["x", "i", "u"], ["y"], "sc0")],
+        [vi("x", [4]), vi("i", [1], TensorProto.INT64), vi("u", [1])], [vi("y", [4])], opset=11)
     # A constant MatMul of 2048^3 multiply-adds: folding it in the interpreter
     # would take minutes, so it is left to run time (the compile stays short).
     shape = i64("s", [2048, 2048])

@@ -149,6 +149,12 @@ check 1 "$E/ext_missing.onnx: error: initializer 'w': cannot open external data 
 check 1 "$E/ext_range.onnx: error: initializer 'w': external data range [8, 24) is beyond the end of 'w.bin' (16 bytes)" "$E/ext_range.onnx"
 check 1 "$E/ext_short.onnx: error: initializer 'w': f32[4] needs 16 bytes of data, found 8" "$E/ext_short.onnx"
 check 0 "" "$E/ext_ok.onnx"
+# onnx.checker's structural rules that the loader enforces.
+check 1 "$M/checker_attr_type_mismatch.onnx: node 'lr0' (LeakyRelu, opset 13): error: attribute 'alpha' is declared INT but holds a FLOAT value" "$M/checker_attr_type_mismatch.onnx"
+check 1 "$M/checker_attr_two_values.onnx: node 'lr0' (LeakyRelu, opset 13): error: attribute 'alpha' holds more than one value (FLOAT and INT)" "$M/checker_attr_two_values.onnx"
+check 1 "$M/checker_no_op_type.onnx: node 'relu0' (?, opset 13): error: the node has no op_type" "$M/checker_no_op_type.onnx"
+check 1 "$M/checker_upsample_opset13.onnx: node 'up0' (Upsample, opset 13): error: Upsample is deprecated from opset 10 on (this model imports opset 13); use Resize" "$M/checker_upsample_opset13.onnx"
+check 1 "$M/checker_scatter_opset11.onnx: node 'sc0' (Scatter, opset 11): error: Scatter is deprecated from opset 11 on (this model imports opset 11); use ScatterElements" "$M/checker_scatter_opset11.onnx"
 # Nothing tcc opens may block it or make it read without end.
 NREG="error: cannot open: not a regular file"
 check 1 "$M/fifo.onnx: $NREG (a FIFO)" "$M/fifo.onnx"
