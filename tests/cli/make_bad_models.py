@@ -102,6 +102,16 @@ def index_models():
         [helper.make_node("GatherElements", ["emb", "k"], ["y"], "ge0", axis=1)],
         [], [vi("y", [1, 1])],
         [emb, numpy_helper.from_array(np.array([[7]], np.int64), "k")])
+    # Shapes from run-time values: refused at compile time (never a run-time
+    # mismatch or a write past a bound; docs/runtime.md).
+    yield "reshape_rt", model([helper.make_node("Reshape", ["x", "s"], ["y"], "reshape0")],
+                              [vi("x", [2, 3]), vi("s", [2], I64)], [vi("y", None)])
+    yield "range_rt", model([helper.make_node("Range", ["a", "l", "d"], ["y"], "range0")],
+                            [vi("l", [], I64)], [vi("y", None, I64)],
+                            [numpy_helper.from_array(np.array(0, np.int64), "a"),
+                             numpy_helper.from_array(np.array(1, np.int64), "d")])
+    yield "tile_rt", model([helper.make_node("Tile", ["x", "r"], ["y"], "tile0")],
+                           [vi("x", [2]), vi("r", [1], I64)], [vi("y", None)])
     tensors = {"ids_ok": np.array([0, -1, 9], np.int64),
                "ids_bad": np.array([0, 1000000000, 2], np.int64),
                "ids_neg": np.array([-11, 0, 0], np.int64),

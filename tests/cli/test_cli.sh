@@ -68,6 +68,10 @@ expect "gather -index-checks=0 clamps" "grep -qx \"output 0 'y' f32\[3,4\]: 0 1 
 check 1 "tcc: error: invalid value '2' for -index-checks: expected 0 or 1" run "$BAD/gather_ids.onnx" --input "$BAD/ids_ok.pb" -index-checks=2
 check 1 "$BAD/scatter_nd_ids.onnx: node 'scatter0' (ScatterND, opset 13): $IDX" run "$BAD/scatter_nd_ids.onnx" --input "$BAD/x42.pb" --input "$BAD/sc_bad.pb" --input "$BAD/u12.pb"
 check 1 "$BAD/gather_elements_const.onnx: node 'ge0' (GatherElements, opset 13): error: an index is out of range (rt.check fails with status 6)" compile "$BAD/gather_elements_const.onnx" -o "$O"
+CONST="must be a constant (initializer or Constant node); got a computed value"
+check 1 "$BAD/reshape_rt.onnx: node 'reshape0' (Reshape, opset 13): error: Reshape: input 'shape' $CONST" compile "$BAD/reshape_rt.onnx" -o "$O"
+check 1 "$BAD/range_rt.onnx: node 'range0' (Range, opset 13): error: Range: input 'limit' $CONST" compile "$BAD/range_rt.onnx" -o "$O"
+check 1 "$BAD/tile_rt.onnx: node 'tile0' (Tile, opset 13): error: Tile: input 'repeats' $CONST" compile "$BAD/tile_rt.onnx" -o "$O"
 # A Loop whose condition is known only at run time: a real loop; its scan
 # output has the run-time length 7.
 check 0 "" run "$BAD/while_loop.onnx" --input "$BAD/loop_x.pb" --input "$BAD/loop_limit.pb"
