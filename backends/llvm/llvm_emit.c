@@ -483,9 +483,21 @@ static void em_check_dims(Em *e, LLVMValueRef fn, LLVMValueRef dims,
   e->dims = saved;
 }
 
+/* A constant C string <name>_<what><k> (internal, so several models link). */
+static LLVMValueRef em_cstring(Em *e, const char *what, int k, const char *text) {
+  LLVMValueRef init = LLVMConstStringInContext2(e->c, text, strlen(text), 0);
+  char *name = ir_arena_printf(e->m->arena, "%s_%s%d", e->m->name, what, k);
+  LLVMValueRef g = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMInternalLinkage);
+  return g;
+}
+
 /* After _main returned r != 0 (check r - 1 failed): when ctx->error is not
  * NULL, fill it with the status and the check's node and op type; return
- * the status.  The strings are constants of the object. */
+ * the status.  The strings are constants of the object, <name>_node<k>
+ * and <name>_op<k>. */
 static void em_report(Em *e, LLVMValueRef fn, LLVMTypeRef ctx_ty, LLVMValueRef ctx,
                       LLVMValueRef r) {
   LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->c, fn, "ran");
@@ -503,8 +515,8 @@ static void em_report(Em *e, LLVMValueRef fn, LLVMTypeRef ctx_ty, LLVMValueRef c
     LLVMPositionBuilderAtEnd(e->b, site);
     LLVMValueRef v[3] = {
         LLVMConstInt(e->i32, (unsigned long long)ir_attr_int(op, "status", 0), 0),
-        LLVMBuildGlobalStringPtr(e->b, op->loc.node ? op->loc.node : "", ""),
-        LLVMBuildGlobalStringPtr(e->b, op->loc.op_type ? op->loc.op_type : "", "")};
+        em_cstring(e, "node", k, op->loc.node ? op->loc.node : ""),
+        em_cstring(e, "op", k, op->loc.op_type ? op->loc.op_type : "")};
     LLVMBuildBr(e->b, report);
     for (int i = 0; i < 3; i++) LLVMAddIncoming(phis[i], &v[i], &site, 1);
   }
