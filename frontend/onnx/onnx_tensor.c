@@ -324,15 +324,35 @@ bool onnx_tensor_read_file(const char *path, OnnxTensor *t) {
   return ok;
 }
 
+/* Writes only regular files: O_NONBLOCK keeps an existing FIFO from making
+ * the open wait for a reader (it fails with ENXIO, or opens when one is
+ * there and is refused by the type check). */
 static bool write_all(const char *path, const uint8_t *buf, size_t n) {
   IrLoc loc = {.file = path};
-  FILE *fp = fopen(path, "wb");
-  if (!fp) {
-    diag_at(DIAG_ERROR, &loc, "cannot write: %s", strerror(errno));
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0666);
+  struct stat st;
+  if (fd < 0 && errno == ENXIO) {
+    diag_at(DIAG_ERROR, &loc, "cannot write: not a regular file (a FIFO)");
     return false;
   }
-  bool ok = fwrite(buf, 1, n, fp) == n;
-  ok = (fclose(fp) == 0) && ok;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    diag_at(DIAG_ERROR, &loc, "cannot write: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    diag_at(DIAG_ERROR, &loc, "cannot write: not a regular file");
+    close(fd);
+    return false;
+  }
+  bool ok = ftruncate(fd, 0) == 0;
+  for (size_t done = 0; ok && done < n;) {
+    ssize_t w = write(fd, buf + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    ok = w > 0;
+    if (ok) done += (size_t)w;
+  }
+  ok = (close(fd) == 0) && ok;
   if (!ok) diag_at(DIAG_ERROR, &loc, "cannot write: %s", strerror(errno));
   return ok;
 }

@@ -194,6 +194,8 @@ def main():
         with open(os.path.join(out, name + ".onnx"), "wb") as f:
             f.write(m.SerializeToString())
     external_cases(os.path.join(out, "ext"))
+    with open(os.path.join(out, "x4.pb"), "wb") as f:  # an input for ext/ext_ok.onnx
+        f.write(numpy_helper.from_array(np.ones(4, np.float32), "x").SerializeToString())
 
 
 if __name__ == "__main__":

@@ -168,6 +168,8 @@ check 1 "$E/ext_dir.onnx: error: initializer 'w': external data: cannot open '$E
 ASAN_SAVED=$ASAN; ASAN=1; check 0 "" "$E/ext_sparse.onnx"; ASAN=$ASAN_SAVED
 check_cmd 1 "$M/fifo.pb: $NREG (a FIFO)" run "$E/ext_ok.onnx" --input "$M/fifo.pb"
 check_cmd 1 "$M/fifo.pb: $NREG (a FIFO)" compile "$E/ext_ok.onnx" -freeze=x:"$M/fifo.pb" -o "$T/out"
+mkdir -p "$M/outdir" && mkfifo "$M/outdir/output_0.pb"   # tcc run's output file a FIFO
+check_cmd 1 "$M/outdir/output_0.pb: error: cannot write: not a regular file (a FIFO)" run "$E/ext_ok.onnx" --input "$M/x4.pb" --output-dir "$M/outdir"
 check_cmd 1 "tcc: error: cannot open '$M/fifo.tir': not a regular file" opt "$M/fifo.tir"
 check_cmd 1 "tcc: error: cannot open '$M/zero.tir': not a regular file" opt "$M/zero.tir"
 # A constant subgraph too costly to fold is left to run time, not evaluated
