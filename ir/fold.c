@@ -7,7 +7,9 @@
  * folds each node as it imports it, so a Shape -> Gather -> Concat ->
  * Reshape chain reaches Reshape as a constant; the fold-constants pass folds
  * what later rewrites make constant.  Results over IR_FOLD_MAX_BYTES stay
- * computed at run time: folding must not bloat the object.
+ * computed at run time: folding must not bloat the object.  So do results
+ * that would take more than IR_FOLD_MAX_STEPS interpreted ops: ir_fold_op
+ * then leaves the op in place (its results are the "folded" values).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +17,9 @@
 #include "lower.h"
 
 #define IR_FOLD_MAX_BYTES (16u << 20)
+/* Interpreted ops one fold may take (about a second): beyond it the op is
+ * left to run time, so no constant subgraph makes a compile unbounded. */
+#define IR_FOLD_MAX_STEPS (1ull << 27)
 #define MAX_FOLD_RESULTS 16
 #define MAX_FOLD_OPERANDS 64
 
@@ -51,10 +56,12 @@ bool ir_foldable(const IrOp *op) {
   return true;
 }
 
-/* Runs op's lowering in a scratch function; results land in out[].  An
- * operand of a type-only op is never read, but the interpreter wants memory
- * behind every buffer argument: it gets zeroed scratch, freed here. */
-static bool evaluate(IrModule *m, IrOp *op, void **out) {
+/* Runs op's lowering in a scratch function; results land in out[]
+ * (malloc'd; the caller frees them).  An operand of a type-only op is never
+ * read, but the interpreter wants memory behind every buffer argument: it
+ * gets zeroed scratch, freed here.  *deferred: the evaluation would take
+ * more than IR_FOLD_MAX_STEPS interpreted ops (false, no diagnostic). */
+static bool evaluate(IrModule *m, IrOp *op, void **out, bool *deferred) {
   IrFunc *main = m->main;
   IrFunc *tf = ir_func_new(m, "fold");
   m->main = main;
@@ -82,11 +89,17 @@ static bool evaluate(IrModule *m, IrOp *op, void **out) {
     c.out[i] = ir_block_add_arg(m, tf->body, t);
     uint64_t bytes;
     ir_type_nbytes(&t, &bytes);
-    out[i] = ir_arena_alloc_aligned(m->arena, bytes ? bytes : 1, 64);
+    ok = (out[i] = calloc(1, bytes ? bytes : 1)) != NULL;
     bufs[nargs++] = out[i];
   }
   tf->num_outputs = op->num_results;
-  ok = ok && ir_op_info(op->kind)->lower(&c, op) && ir_interp_run(m, tf, bufs, NULL);
+  /* Constant indices are checked whatever -index-checks says: a bad one is
+   * then a compile-time error (the interpreter reports the rt.check). */
+  bool no_checks = m->no_index_checks;
+  m->no_index_checks = false;
+  ok = ok && ir_op_info(op->kind)->lower(&c, op) &&
+       ir_interp_run_limited(m, tf, bufs, NULL, IR_FOLD_MAX_STEPS, deferred);
+  m->no_index_checks = no_checks;
   for (int i = 0; i < MAX_FOLD_OPERANDS; i++) free(scratch[i]);
   return ok;
 }
@@ -106,17 +119,22 @@ static const char *weight_name(IrModule *m, const IrValue *r) {
 }
 
 bool ir_fold_op(IrModule *m, IrOp *op, IrValue **folded) {
-  void *out[MAX_FOLD_RESULTS];
-  if (!evaluate(m, op, out)) return false;
-  for (int i = 0; i < op->num_results; i++) {
+  void *out[MAX_FOLD_RESULTS] = {0};
+  bool deferred = false, ok = evaluate(m, op, out, &deferred);
+  for (int i = 0; ok && i < op->num_results; i++) {
     IrValue *r = op->results[i];
     uint64_t bytes;
     ir_type_nbytes(&r->type, &bytes);
-    IrWeight *w = ir_weight_add(m, weight_name(m, r), r->type, out[i], bytes, false);
+    IrWeight *w = ir_weight_add(m, weight_name(m, r), r->type, out[i], bytes, true);
     w->value->name = r->name;
     ir_replace_uses(m->main, r, w->value);
     folded[i] = w->value;
   }
-  ir_op_remove(op);
+  for (int i = 0; i < MAX_FOLD_RESULTS; i++) free(out[i]);
+  if (ok) ir_op_remove(op);
+  if (!deferred) return ok;
+  /* Too much work for compile time (a large constant MatMul would take the
+   * interpreter minutes): the op stays and runs in the compiled code. */
+  for (int i = 0; i < op->num_results; i++) folded[i] = op->results[i];
   return true;
 }

@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "tcc/runtime.h"
 
 #define INTERP_MAX_LANES (1 << 16)
 
@@ -75,6 +76,8 @@ typedef struct Interp {
   int nallocs, cap_allocs;
   void *workspace;
   int64_t *dims;  /* by sym: its value in this run, -1 until known */
+  uint64_t steps, max_steps; /* ops executed; the limit (0: none) */
+  bool over_limit;
 } Interp;
 
 static bool err(const IrOp *op, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -680,6 +683,14 @@ static bool run_ins(Interp *in, const Ins *ins) {
     in->dims[ins->code] = v;
     return true;
   }
+  case IR_OP_CHECK: /* a compiled model would return the status here */
+    if (lanes(in, op->operands[0])->i) return true;
+    diag_at(DIAG_ERROR, &op->loc, "%s (rt.check fails with status %lld)",
+            ir_attr_int(op, "status", 0) == TCC_ERR_INDEX_OUT_OF_RANGE
+                ? "an index is out of range"
+                : "a size is outside its compiled range",
+            (long long)ir_attr_int(op, "status", 0));
+    return false;
   default:
     if (op->kind >= IR_OP_A_ADD && op->kind <= IR_OP_A_FMA) return run_arith(in, ins);
     return run_value_op(in, ins);
@@ -687,6 +698,10 @@ static bool run_ins(Interp *in, const Ins *ins) {
 }
 
 static bool run_block(Interp *in, const Code *c) {
+  if (in->max_steps && (in->steps += (uint64_t)c->n) > in->max_steps) {
+    in->over_limit = true;
+    return false;
+  }
   for (int i = 0; i < c->n; i++)
     if (!run_ins(in, &c->ins[i])) return false;
   return true;
@@ -726,13 +741,28 @@ bool ir_interp_run(IrModule *m, IrFunc *f, void *const *buffers, void *workspace
   return ir_interp_run_dims(m, f, buffers, workspace, NULL);
 }
 
+static bool interp_run(IrModule *m, IrFunc *f, void *const *buffers, void *workspace,
+                       int64_t *dims, uint64_t max_steps, bool *over_limit);
+
 bool ir_interp_run_dims(IrModule *m, IrFunc *f, void *const *buffers, void *workspace,
                         int64_t *dims) {
+  return interp_run(m, f, buffers, workspace, dims, 0, NULL);
+}
+
+bool ir_interp_run_limited(IrModule *m, IrFunc *f, void *const *buffers, void *workspace,
+                           uint64_t max_steps, bool *over_limit) {
+  return interp_run(m, f, buffers, workspace, NULL, max_steps, over_limit);
+}
+
+static bool interp_run(IrModule *m, IrFunc *f, void *const *buffers, void *workspace,
+                       int64_t *dims, uint64_t max_steps, bool *over_limit) {
+  if (over_limit) *over_limit = false;
   if (!f || !f->lowered) {
     diag_error("interp: only a lowered (loop-level) function can run");
     return false;
   }
-  Interp in = {m, f, ir_arena_new(), NULL, m->next_value_id, NULL, 0, 0, workspace, NULL};
+  Interp in = {m, f, ir_arena_new(), NULL, m->next_value_id, NULL, 0, 0, workspace, NULL,
+               0, max_steps, false};
   in.dims = ir_arena_alloc(in.arena, sizeof(int64_t) * (size_t)(m->num_syms + 1));
   for (int k = 0; k < m->num_syms; k++)
     in.dims[k] = m->syms[k].value >= 0 ? m->syms[k].value : dims ? dims[k] : -1;
@@ -751,6 +781,7 @@ bool ir_interp_run_dims(IrModule *m, IrFunc *f, void *const *buffers, void *work
   bool ok = in.nslots >= 0 && setup(&in, buffers) && compile_block(&in, f->body, &code) &&
             run_block(&in, &code);
   if (ok && dims) memcpy(dims, in.dims, sizeof(int64_t) * (size_t)m->num_syms);
+  if (over_limit) *over_limit = in.over_limit;
   for (int i = 0; i < in.nallocs; i++) free(in.allocs[i]);
   free(in.allocs);
   free(in.slots);

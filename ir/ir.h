@@ -256,6 +256,9 @@ typedef struct IrModule {
   IrFunc *main;
   int next_value_id;
   const char *source;      /* model path, for diagnostics */
+  /* -index-checks=0: lowerings emit no rt.check over index tensors (an
+   * out-of-range index is then clamped). */
+  bool no_index_checks;
   struct IrCleanup *cleanups; /* run by ir_module_free, newest first */
 } IrModule;
 
@@ -345,7 +348,9 @@ bool ir_verify(IrModule *m);
  * with static operands, results small enough)? */
 bool ir_foldable(const IrOp *op);
 /* Evaluates op, replaces its uses in m->main with new weights (folded[i]
- * gets result i's weight value) and unlinks it.  False after a diagnostic. */
+ * gets result i's weight value) and unlinks it.  False after a diagnostic.
+ * An op that would take too long to evaluate stays: folded[i] are then its
+ * own results, and the result is true. */
 bool ir_fold_op(IrModule *m, IrOp *op, IrValue **folded);
 
 /* Runs the loop-level function f.  buffers[i] is the memory of f's body
@@ -359,5 +364,9 @@ bool ir_interp_run(IrModule *m, IrFunc *f, void *const *buffers,
  * for dynamic input syms, written by dim.set); NULL = the syms' values. */
 bool ir_interp_run_dims(IrModule *m, IrFunc *f, void *const *buffers,
                         void *workspace, int64_t *dims);
+/* ir_interp_run that gives up after max_steps executed ops: false with
+ * *over_limit set and no diagnostic (constant folding's time bound). */
+bool ir_interp_run_limited(IrModule *m, IrFunc *f, void *const *buffers,
+                           void *workspace, uint64_t max_steps, bool *over_limit);
 
 #endif

@@ -2,6 +2,7 @@
 #include <string.h>
 
 #include "lower.h"
+#include "tcc/runtime.h"
 
 static IrType scalar_like(const IrValue *v, IrElem e) {
   if (v->type.kind == IR_TYPE_VECTOR)
@@ -221,4 +222,43 @@ void lw_broadcast_index(LwCtx *c, const IrValue *buf, int out_rank,
     idx[j] = (d == 1 && out_dims[j + off] != 1) ? lw_index(c, 0)
                                                 : out_ivs[j + off];
   }
+}
+
+/* ------------------------------------------------------------- failures */
+void lw_check(LwCtx *c, IrValue *ok, int status) {
+  IrOp *op = ir_build(&c->b, IR_OP_CHECK, 1, &ok, 0, NULL);
+  ir_attr_set_int(c->m, op, "status", status);
+}
+
+/* The check is an or-reduction carried through the nest (no branch per
+ * element, so it vectorizes) and one rt.check after it. */
+void lw_check_indices(LwCtx *c, IrValue *ind, int nb, const int64_t *bounds,
+                      bool allow_neg, const int64_t *skip) {
+  int64_t dims[IR_MAX_RANK];
+  IrValue *ivs[IR_MAX_RANK];
+  IrOp *loops[IR_MAX_RANK];
+  if (c->m->no_index_checks) return;
+  int rank = lw_dims(ind, dims), outer = nb > 1 ? rank - 1 : rank;
+  IR_ASSERT(nb >= 1 && (nb == 1 || (rank >= 1 && dims[rank - 1] == nb)));
+  for (int i = 0; i < rank; i++)
+    if (dims[i] == 0) return; /* no elements */
+  IrValue *any = lw_const_i(c, IR_BOOL, 0);
+  for (int i = 0; i < outer; i++)
+    loops[i] = lw_for_begin_iter(c, lw_index(c, 0), lw_dim_index(c, dims[i]), 1, 1, &any,
+                                 &ivs[i], &any);
+  for (int j = 0; j < nb; j++) {
+    if (nb > 1) ivs[rank - 1] = lw_index(c, j);
+    IrValue *v = lw_cast(c, lw_load(c, ind, ivs), IR_INDEX);
+    IrValue *n = lw_dim_index(c, bounds[j]);
+    IrValue *lo = allow_neg ? lw_bin(c, IR_OP_A_SUB, lw_index(c, 0), n) : lw_index(c, 0);
+    IrValue *below = lw_cmp(c, "lt", v, lo), *above = lw_cmp(c, "ge", v, n);
+    IrValue *bad = lw_bin(c, IR_OP_A_OR, below, above);
+    if (skip) bad = lw_bin(c, IR_OP_A_AND, bad, lw_cmp(c, "ne", v, lw_index(c, *skip)));
+    any = lw_bin(c, IR_OP_A_OR, any, bad);
+  }
+  for (int i = outer - 1; i >= 0; i--) {
+    lw_for_end_iter(c, loops[i], 1, &any);
+    any = loops[i]->results[0];
+  }
+  lw_check(c, lw_un(c, IR_OP_A_NOT, any), TCC_ERR_INDEX_OUT_OF_RANGE);
 }

@@ -85,6 +85,20 @@ IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b);
 bool ew_fusable_activation(IrOpKind kind);
 IrValue *ew_activation(LwCtx *c, const IrOp *attrs, IrOpKind kind, IrValue *x,
                        int lanes);
+/* Value-dependent failure: where `ok` (a bool scalar) is false at run time,
+ * the model stops and its entry point returns `status` (a tcc_status),
+ * naming this op's node (rt.check, docs/ir.md). */
+void lw_check(LwCtx *c, IrValue *ok, int status);
+/* Checks, in a loop of its own, that every element of the integer tensor
+ * `ind` lies in [-n, n-1] (allow_neg) or [0, n-1], else the run fails with
+ * TCC_ERR_INDEX_OUT_OF_RANGE.  nb == 1: n = bounds[0] for every element;
+ * nb > 1: ind's last dim has nb entries and entry j is checked against
+ * bounds[j] (GatherND, ScatterND).  bounds are lw_dim codes.  An element
+ * equal to *skip (when skip is not NULL) is exempt (ignore_index).  Call it
+ * before the op's own loops, so a bad index stops the run before anything
+ * is written; it emits nothing under -index-checks=0 (IrModule). */
+void lw_check_indices(LwCtx *c, IrValue *ind, int nb, const int64_t *bounds,
+                      bool allow_neg, const int64_t *skip);
 
 /* Element type and dims of a buffer/weight operand.  A run-time dim (only
  * ops flagged OPF_DYN ever see one) comes back as LW_DYN_DIM(sym), a

@@ -9,6 +9,7 @@ const char *tcc_status_str(int status) {
   case TCC_ERR_WORKSPACE_TOO_SMALL: return "workspace too small";
   case TCC_ERR_WORKSPACE_MISALIGNED: return "workspace misaligned";
   case TCC_ERR_DIM_OUT_OF_RANGE: return "dimension out of range";
+  case TCC_ERR_INDEX_OUT_OF_RANGE: return "index out of range";
   default: return "unknown status";
   }
 }

@@ -25,7 +25,7 @@ struct tcc_session {
   char *target, *mcpu, *mattr, *name, *passes, *print_ir_after;
   int opt_level;
   bool fuse;             /* -fuse=0 leaves the fuse pass out */
-  bool verify_each, stats;
+  bool verify_each, stats, index_checks;
   OnnxShapeBinding shapes[MAX_BINDINGS];
   int num_shapes;
   OnnxDimBinding dims[MAX_BINDINGS];
@@ -74,6 +74,7 @@ tcc_session *tcc_session_new(void) {
   s->opt_level = 2;
   s->fuse = true;
   s->verify_each = true;
+  s->index_checks = true;
   return s;
 }
 
@@ -270,6 +271,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
   if (!strcmp(name, "fuse")) return set_bool(&s->fuse, name, v);
+  if (!strcmp(name, "index-checks")) return set_bool(&s->index_checks, name, v);
   diag_error("unknown option '-%s' (see tcc --help)", name);
   return TCC_ERROR_INPUT;
 }
@@ -357,6 +359,7 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level};
     target_sched(&lo, &st);
   }
+  s->m->no_index_checks = !s->index_checks;
   PipelineOptions po = {
       s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse),
       s->print_ir_after, s->verify_each, s->stats, stdout,

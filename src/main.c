@@ -42,6 +42,7 @@ static const struct {
     {"freeze", OPT_SESSION, "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
+    {"index-checks", OPT_SESSION, "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
     {"stats", OPT_FLAG, "print pass statistics"},
     {"o", OPT_CLI, "compile: output folder (default .)"},
     {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},

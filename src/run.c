@@ -33,6 +33,7 @@
 #include "llvm.h"
 #include "onnx.h"
 #include "session.h"
+#include "tcc/runtime.h"
 
 /* The harness includes the model header through a prelude (written by
  * write_harness) that names the model's symbols M_*, so the harness text
@@ -78,7 +79,18 @@ static const char harness_common[] =
     "  ctx->parallel_for = tcc_pool_parallel_for; ctx->parallel_user = p; return p;\n"
     "#else\n  (void)ctx; return NULL;\n#endif\n}\n"
     "static void pool_detach(void *p) {\n"
-    "#if M_THREADS > 1\n  tcc_pool_free(p);\n#else\n  (void)p;\n#endif\n}\n";
+    "#if M_THREADS > 1\n  tcc_pool_free(p);\n#else\n  (void)p;\n#endif\n}\n"
+    "/* A failure that names a node goes to <dims file>.err for tcc to report;\n"
+    " * any other is printed here. */\n"
+    "static tcc_error_info err_info;\n"
+    "static int failed(int st, const char *dims_path) {\n"
+    "  char p[4096]; FILE *f;\n"
+    "  snprintf(p, sizeof p, \"%s.err\", dims_path);\n"
+    "  if (err_info.node && (f = fopen(p, \"wb\"))) {\n"
+    "    fprintf(f, \"%d\\n%s\\n%s\\n\", st, err_info.op_type, err_info.node); fclose(f);\n"
+    "  } else {\n"
+    "    fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st));\n  }\n"
+    "  return 3;\n}\n";
 
 static const char harness_text[] =
     "int main(int argc, char **argv) {\n"
@@ -92,9 +104,10 @@ static const char harness_text[] =
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
     "  void *pool = pool_attach(&ctx);\n"
+    "  ctx.error = &err_info;\n"
     "  int st = M_RUN(&ctx, dims, in, out);\n"
     "  pool_detach(pool);\n"
-    "  if (st) { fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st)); return 3; }\n"
+    "  if (st) return failed(st, argv[1]);\n"
     "  for (int i = 0; i < NO; i++) {\n"
     "    FILE *f = fopen(argv[2 + NI + i], \"wb\");\n"
     "    if (!f || fwrite(out[i], 1, M_outputs[i].nbytes, f) != M_outputs[i].nbytes) return 4;\n"
@@ -120,6 +133,7 @@ static const char bench_text[] =
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
     "  void *pool = pool_attach(&ctx);\n"
+    "  ctx.error = &err_info;\n"
     "  double *t = calloc((size_t)runs, sizeof *t);\n"
     "  int64_t given[M_NUM_DIMS + 1];\n"
     "  memcpy(given, dims, sizeof given);\n"
@@ -134,7 +148,7 @@ static const char bench_text[] =
     "    clock_gettime(CLOCK_MONOTONIC, &b);\n"
     "    t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;\n  }\n"
     "  pool_detach(pool);\n"
-    "  if (st) { fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st)); return 3; }\n"
+    "  if (st) return failed(st, argv[1]);\n"
     "  FILE *f = fopen(argv[4 + NI + NO], \"wb\");\n"
     "  if (!f || fwrite(t, sizeof *t, (size_t)runs, f) != (size_t)runs) return 4;\n"
     "  fclose(f);\n  return 0;\n}\n";
@@ -725,6 +739,47 @@ static bool report_times(RunDir *d, const RunOptions *o, const char *path) {
   return true;
 }
 
+/* The check op of the lowered module that failed: its location names the
+ * file, node, op and opset. */
+typedef struct FailSite {
+  const char *node, *op_type;
+  const IrOp *found;
+} FailSite;
+
+static void find_check(IrOp *op, void *user) {
+  FailSite *f = user;
+  if (!f->found && op->kind == IR_OP_CHECK && op->loc.node && op->loc.op_type &&
+      !strcmp(op->loc.node, f->node) && !strcmp(op->loc.op_type, f->op_type))
+    f->found = op;
+}
+
+/* The harness left <dims file>.err when a node stopped the run (status, op
+ * type and node name, a line each): reports it at that node.  False when
+ * there is no such file. */
+static bool report_failed_node(RunDir *d, const char *dims_path) {
+  char *text;
+  size_t len;
+  char *path = ir_arena_printf(d->m->arena, "%s.err", dims_path);
+  if (access(path, R_OK) != 0 || !util_read_file(path, &text, &len)) return false;
+  char *op_type = strchr(text, '\n'), *node = op_type ? strchr(op_type + 1, '\n') : NULL;
+  char *end = node ? strchr(node + 1, '\n') : NULL;
+  if (!end) {
+    free(text);
+    return false;
+  }
+  *op_type++ = 0, *node++ = 0, *end = 0;
+  int st = atoi(text);
+  FailSite f = {node, op_type, NULL};
+  ir_walk(d->m->main->body, find_check, &f);
+  IrLoc loc = {.file = d->m->source, .node = node, .op_type = op_type};
+  diag_at(DIAG_ERROR, f.found ? &f.found->loc : &loc, "the compiled model stopped at "
+          "this node: %s (status %d)", st == TCC_ERR_INDEX_OUT_OF_RANGE
+          ? "an index is out of range, TCC_ERR_INDEX_OUT_OF_RANGE"
+          : "a size is outside its compiled range, TCC_ERR_DIM_OUT_OF_RANGE", st);
+  free(text);
+  return true;
+}
+
 static void remove_dir(const RunDir *d) {
   char *argv[] = {"rm", "-rf", (char *)d->path, NULL};
   spawn(argv);
@@ -765,7 +820,9 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
   if (stage_inputs(&d, o, args) && tcc_emit_files(s, d.path) == TCC_SUCCESS &&
       write_harness_and_link(&d)) {
     int st = spawn(run_command(&d, args, nargs));
-    if (st != 0) {
+    if (st == 3 && report_failed_node(&d, args[0])) {
+      r = TCC_ERROR_INPUT; /* the inputs hold a bad value */
+    } else if (st != 0) {
       if (st > 0) diag_error("the compiled model failed (exit status %d)", st);
       r = TCC_ERROR_INTERNAL;
     } else if (o->repeat > 0 ? report_times(&d, o, args[nargs - 1])

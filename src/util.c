@@ -29,24 +29,40 @@ char *util_c_identifier(const char *path) {
   return s;
 }
 
+/* Only regular files, opened without waiting (a FIFO would block the open
+ * and /dev/zero never ends), and at most UTIL_MAX_READ bytes. */
+#define UTIL_MAX_READ (1u << 30)
+
 bool util_read_file(const char *path, char **data, size_t *size) {
-  FILE *f = fopen(path, "rb");
-  if (!f) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
     diag_error("cannot open '%s': %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
     return false;
   }
-  size_t cap = 1 << 16, n = 0;
-  char *buf = malloc(cap);
-  for (size_t got; buf && (got = fread(buf + n, 1, cap - n, f)) > 0;) {
-    n += got;
-    if (n == cap) {
-      char *nb = realloc(buf, cap *= 2);
-      if (!nb) free(buf);
-      buf = nb;
-    }
+  if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > UTIL_MAX_READ) {
+    if (S_ISREG(st.st_mode))
+      diag_error("cannot read '%s': it is %lld bytes, more than tcc reads (%u)", path,
+                 (long long)st.st_size, UTIL_MAX_READ);
+    else
+      diag_error("cannot open '%s': not a regular file", path);
+    close(fd);
+    return false;
   }
-  bool ok = buf && !ferror(f);
-  fclose(f);
+  size_t n = 0, cap = (size_t)st.st_size + 1; /* + 1 sees a file that grew */
+  char *buf = malloc(cap);
+  for (ssize_t got; buf && n < cap && (got = read(fd, buf + n, cap - n)) != 0;) {
+    if (got < 0) {
+      if (errno == EINTR) continue;
+      free(buf);
+      buf = NULL;
+      break;
+    }
+    n += (size_t)got;
+  }
+  bool ok = buf && n < cap;
+  close(fd);
   if (!ok) {
     free(buf);
     diag_error("cannot read '%s'", path);

@@ -9,14 +9,17 @@
  *                      void *const outputs[])                 external
  *     (a model with run-time dims: <name>_run_dims(ctx, int64_t dims[],
  *      inputs, outputs) instead, dims indexed by sym)
- *   void <name>_main(ptr in0.., ptr out0.., ptr workspace, ptr dims,
- *                    ptr parallel_for, ptr parallel_user)     internal
+ *   i32 <name>_main(ptr in0.., ptr out0.., ptr workspace, ptr dims,
+ *                   ptr parallel_for, ptr parallel_user)      internal
+ *     (returns 0, or k + 1 when the k-th rt.check failed)
  *   <name>_par<K>, <name>_par<K>_body: parallel loop bodies   internal
  *     (llvm_parallel.c)
  *   <name>_w_<weight>: constant i8 arrays, 64-aligned        internal
  *
  * _run checks its arguments through the runtime (tcc_rt_check), reads the
- * buffer pointers and ctx->workspace, and calls _main, whose pointer
+ * buffer pointers and ctx->workspace, and calls _main; a failed rt.check
+ * makes _main return at once, and _run turns its number into the status
+ * and the node reported through ctx->error (em_report).  _main's pointer
  * arguments are noalias: that is what lets LLVM vectorize the loops (the
  * caller promises outputs overlap nothing; docs/runtime.md).  _main is the
  * IR body translated op by op: loop.for and loop.while become
@@ -227,6 +230,23 @@ static bool em_dim_op(Em *e, IrOp *op) {
   return true;
 }
 
+/* rt.check: where the condition is false, _main returns the check's
+ * number (k + 1); the op's node and status are _run's business. */
+static bool em_check(Em *e, IrOp *op) {
+  if (e->in_parallel)
+    return em_fail(op, "internal error: rt.check inside a parallel loop");
+  e->checks = realloc(e->checks, sizeof *e->checks * (size_t)(e->num_checks + 1));
+  IR_ASSERT(e->checks);
+  e->checks[e->num_checks++] = op;
+  LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->c, e->fn, "check_fail");
+  LLVMBasicBlockRef cont = LLVMAppendBasicBlockInContext(e->c, e->fn, "check_ok");
+  LLVMBuildCondBr(e->b, em_val(e, op->operands[0]), cont, fail);
+  LLVMPositionBuilderAtEnd(e->b, fail);
+  LLVMBuildRet(e->b, LLVMConstInt(e->i32, (unsigned long long)e->num_checks, 0));
+  LLVMPositionBuilderAtEnd(e->b, cont);
+  return true;
+}
+
 /* --------------------------------------------------------------- loops */
 static bool em_op(Em *e, IrOp *op);
 
@@ -350,6 +370,7 @@ static bool em_op(Em *e, IrOp *op) {
   case IR_OP_COPY: return em_copy(e, op);
   case IR_OP_DIM_GET:
   case IR_OP_DIM_SET: return em_dim_op(e, op);
+  case IR_OP_CHECK: return em_check(e, op);
   case IR_OP_LOAD:
   case IR_OP_VLOAD: return em_load(e, op);
   case IR_OP_STORE:
@@ -397,8 +418,7 @@ static bool em_main(Em *e) {
   int n = f->body->num_args;
   LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 4));
   for (int i = 0; i <= n + 3; i++) ps[i] = e->ptr;
-  LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps,
-                                    (unsigned)n + 4, 0);
+  LLVMTypeRef ft = LLVMFunctionType(e->i32, ps, (unsigned)n + 4, 0);
   free(ps);
   char *name = ir_arena_printf(e->m->arena, "%s_main", e->m->name);
   e->fn = LLVMAddFunction(e->mod, name, ft);
@@ -416,7 +436,7 @@ static bool em_main(Em *e) {
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, e->fn, "entry"));
   IrOp *y;
   if (!em_block(e, f->body, &y)) return false;
-  LLVMBuildRetVoid(e->b);
+  LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
   return true;
 }
 
@@ -461,6 +481,59 @@ static void em_check_dims(Em *e, LLVMValueRef fn, LLVMValueRef dims,
     LLVMPositionBuilderAtEnd(e->b, next);
   }
   e->dims = saved;
+}
+
+/* A constant C string <name>_<what><k> (internal, so several models link). */
+static LLVMValueRef em_cstring(Em *e, const char *what, int k, const char *text) {
+  LLVMValueRef init = LLVMConstStringInContext2(e->c, text, strlen(text), 0);
+  char *name = ir_arena_printf(e->m->arena, "%s_%s%d", e->m->name, what, k);
+  LLVMValueRef g = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+  LLVMSetInitializer(g, init);
+  LLVMSetGlobalConstant(g, 1);
+  LLVMSetLinkage(g, LLVMInternalLinkage);
+  return g;
+}
+
+/* After _main returned r != 0 (check r - 1 failed): when ctx->error is not
+ * NULL, fill it with the status and the check's node and op type; return
+ * the status.  The strings are constants of the object, <name>_node<k>
+ * and <name>_op<k>. */
+static void em_report(Em *e, LLVMValueRef fn, LLVMTypeRef ctx_ty, LLVMValueRef ctx,
+                      LLVMValueRef r) {
+  LLVMBasicBlockRef ok = LLVMAppendBasicBlockInContext(e->c, fn, "ran");
+  LLVMBasicBlockRef report = LLVMAppendBasicBlockInContext(e->c, fn, "report");
+  LLVMBasicBlockRef store = LLVMAppendBasicBlockInContext(e->c, fn, "report_store");
+  LLVMBasicBlockRef done = LLVMAppendBasicBlockInContext(e->c, fn, "report_done");
+  LLVMValueRef sw = LLVMBuildSwitch(e->b, r, ok, (unsigned)e->num_checks);
+  LLVMPositionBuilderAtEnd(e->b, report);
+  LLVMValueRef phis[3] = {LLVMBuildPhi(e->b, e->i32, ""), LLVMBuildPhi(e->b, e->ptr, ""),
+                          LLVMBuildPhi(e->b, e->ptr, "")};
+  for (int k = 0; k < e->num_checks; k++) {
+    const IrOp *op = e->checks[k];
+    LLVMBasicBlockRef site = LLVMAppendBasicBlockInContext(e->c, fn, "failed");
+    LLVMAddCase(sw, LLVMConstInt(e->i32, (unsigned long long)k + 1, 0), site);
+    LLVMPositionBuilderAtEnd(e->b, site);
+    LLVMValueRef v[3] = {
+        LLVMConstInt(e->i32, (unsigned long long)ir_attr_int(op, "status", 0), 0),
+        em_cstring(e, "node", k, op->loc.node ? op->loc.node : ""),
+        em_cstring(e, "op", k, op->loc.op_type ? op->loc.op_type : "")};
+    LLVMBuildBr(e->b, report);
+    for (int i = 0; i < 3; i++) LLVMAddIncoming(phis[i], &v[i], &site, 1);
+  }
+  /* struct tcc_error_info { i32 status; i32 reserved; ptr node; ptr op_type; } */
+  LLVMTypeRef fields[4] = {e->i32, e->i32, e->ptr, e->ptr};
+  LLVMTypeRef info_ty = LLVMStructTypeInContext(e->c, fields, 4, 0);
+  LLVMPositionBuilderAtEnd(e->b, report);
+  LLVMValueRef info = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 6, ""), "");
+  LLVMBuildCondBr(e->b, LLVMBuildIsNull(e->b, info, ""), done, store);
+  LLVMPositionBuilderAtEnd(e->b, store);
+  LLVMValueRef vals[4] = {phis[0], LLVMConstInt(e->i32, 0, 0), phis[1], phis[2]};
+  for (unsigned i = 0; i < 4; i++)
+    LLVMBuildStore(e->b, vals[i], LLVMBuildStructGEP2(e->b, info_ty, info, i, ""));
+  LLVMBuildBr(e->b, done);
+  LLVMPositionBuilderAtEnd(e->b, done);
+  LLVMBuildRet(e->b, phis[0]);
+  LLVMPositionBuilderAtEnd(e->b, ok);
 }
 
 /* <name>_run(ctx, inputs, outputs), or for a model with run-time dims
@@ -514,9 +587,10 @@ static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
     LLVMPositionBuilderAtEnd(e->b, cont);
   }
   /* struct tcc_ctx { u32 abi; u32 reserved; void *workspace; size_t size;
-   * fn parallel_for; void *parallel_user; } in the target's layout. */
-  LLVMTypeRef fields[6] = {e->i32, e->i32, e->ptr, size_ty, e->ptr, e->ptr};
-  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(e->c, fields, 6, 0);
+   * fn parallel_for; void *parallel_user; tcc_error_info *error; } in the
+   * target's layout. */
+  LLVMTypeRef fields[7] = {e->i32, e->i32, e->ptr, size_ty, e->ptr, e->ptr, e->ptr};
+  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(e->c, fields, 7, 0);
   LLVMValueRef wsp = LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 2, "");
   int n = f->num_inputs + f->num_outputs;
   LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 4));
@@ -527,9 +601,10 @@ static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
   for (int i = 0; i < 2; i++)
     cargs[n + 2 + i] = LLVMBuildLoad2(e->b, e->ptr,
                                       LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 4 + (unsigned)i, ""), "");
-  LLVMBuildCall2(e->b, LLVMGlobalGetValueType(main_fn), main_fn, cargs,
-                 (unsigned)n + 4, "");
+  LLVMValueRef r = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(main_fn), main_fn, cargs,
+                                  (unsigned)n + 4, "");
   free(cargs);
+  if (e->num_checks) em_report(e, fn, ctx_ty, ctx, r);
   LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
   e->fn = fn;
 }
@@ -646,6 +721,7 @@ bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
          em_object(tm, e.mod, obj, size);
     LLVMDisposeTargetData(td);
     free(e.vals);
+    free(e.checks);
     LLVMDisposeBuilder(e.b);
     LLVMDisposeModule(e.mod);
     LLVMContextDispose(e.c);

@@ -90,6 +90,10 @@ typedef struct Em {
   bool in_parallel;         /* filling an outlined parallel body */
   int num_parallel;         /* outlined loops so far: names <name>_par<K> */
   LLVMValueRef *vals;       /* by IrValue id */
+  /* rt.check ops so far: _main returns k + 1 when checks[k] fails, and
+   * _run reports it (llvm_emit.c, em_check / em_report) */
+  const IrOp **checks;
+  int num_checks;
   LLVMTypeRef i1, i8, i32, i64, ptr;
 } Em;
 

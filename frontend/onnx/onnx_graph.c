@@ -233,6 +233,44 @@ bool onnx_ir_name_ok(const char *s) {
   return true;
 }
 
+static const char *attr_kind_name(int k) {
+  static const char *const names[] = {"UNDEFINED", "FLOAT", "INT", "STRING", "TENSOR",
+                                      "GRAPH", "FLOATS", "INTS", "STRINGS", "TENSORS",
+                                      "GRAPHS", "SPARSE_TENSOR", "SPARSE_TENSORS",
+                                      "TYPE_PROTO", "TYPE_PROTOS"};
+  return k >= 0 && k < (int)(sizeof names / sizeof *names) ? names[k] : "unknown";
+}
+
+/* onnx.checker's attribute rule: one value field, and the declared type
+ * (when given) is that field's.  tcc reads the value by the type, so a
+ * disagreement would silently pick one of two meanings. */
+static bool attr_fields_ok(const Onnx__AttributeProto *a, const IrLoc *loc) {
+  const struct {
+    bool set;
+    int kind;
+  } f[] = {{a->has_f, 1},         {a->has_i, 2},         {a->has_s, 3},
+           {a->t != NULL, 4},      {a->g != NULL, 5},     {a->n_floats > 0, 6},
+           {a->n_ints > 0, 7},     {a->n_strings > 0, 8}, {a->n_tensors > 0, 9},
+           {a->n_graphs > 0, 10},  {a->sparse_tensor != NULL, 11},
+           {a->n_sparse_tensors > 0, 12}, {a->tp != NULL, 13}, {a->n_type_protos > 0, 14}};
+  int first = -1;
+  for (size_t k = 0; k < sizeof f / sizeof *f; k++) {
+    if (!f[k].set) continue;
+    if (first >= 0) {
+      diag_at(DIAG_ERROR, loc, "attribute '%s' holds more than one value (%s and %s)",
+              a->name, attr_kind_name(first), attr_kind_name(f[k].kind));
+      return false;
+    }
+    first = f[k].kind;
+  }
+  if (a->has_type && first >= 0 && (int)a->type != first) {
+    diag_at(DIAG_ERROR, loc, "attribute '%s' is declared %s but holds a %s value", a->name,
+            attr_kind_name((int)a->type), attr_kind_name(first));
+    return false;
+  }
+  return true;
+}
+
 static bool node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
                        const IrLoc *loc) {
   for (size_t i = 0; i < n->n_attribute; i++) {
@@ -241,6 +279,7 @@ static bool node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
       diag_at(DIAG_ERROR, loc, "attribute %zu has no name", i);
       return false;
     }
+    if (!attr_fields_ok(a, loc)) return false;
     if (!onnx_ir_name_ok(a->name)) {
       diag_at(DIAG_ERROR, loc, "attribute %zu has an invalid name (expected "
               "letters, digits, '_' and '.', not starting with a digit)", i);
@@ -824,6 +863,11 @@ static bool sym_node_wanted(OnnxCtx *c, const Onnx__NodeProto *n, const char *op
 static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
   IrLoc loc = onnx_node_loc(c, n);
   const char *op_type = loc.op_type;
+  if (!op_type || !*op_type) {
+    loc.op_type = "?";
+    diag_at(DIAG_ERROR, &loc, "the node has no op_type");
+    return false;
+  }
   if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) {
     loc.opset = 0;
     diag_at(DIAG_ERROR, &loc, "operator domain '%s' is not supported (tcc "
@@ -841,6 +885,13 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
   int kind = ir_op_by_onnx(op_type);
   if (kind == IR_OP_COUNT) {
     diag_at(DIAG_ERROR, &loc, "unsupported operator '%s'", op_type);
+    return false;
+  }
+  /* The two ops ONNX deprecated (onnx.checker refuses them from then on). */
+  if ((kind == IR_OP_UPSAMPLE && c->opset >= 10) || (kind == IR_OP_SCATTER && c->opset >= 11)) {
+    bool up = kind == IR_OP_UPSAMPLE;
+    diag_at(DIAG_ERROR, &loc, "%s is deprecated from opset %d on (this model imports opset %d); "
+            "use %s", op_type, up ? 10 : 11, c->opset, up ? "Resize" : "ScatterElements");
     return false;
   }
   size_t nin;

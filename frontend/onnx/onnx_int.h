@@ -130,5 +130,10 @@ typedef struct OnnxFile {
 bool onnx_file_map(const char *path, const IrLoc *loc, const char *what,
                    OnnxFile *f);
 void onnx_file_unmap(OnnxFile *f);
+/* A serialized protobuf (model or TensorProto file) is below 2 GiB, the
+ * format's limit: a larger file (a huge or sparse one) is refused before
+ * parsing, which would otherwise copy or walk all of it. */
+#define ONNX_MAX_PROTOBUF_BYTES 2147483647u
+bool onnx_file_size_ok(const char *path, const OnnxFile *f);
 
 #endif

@@ -467,6 +467,10 @@ IrModule *onnx_load_memory(const void *data, size_t size, const char *path,
 IrModule *onnx_load_file(const char *path, const OnnxLoadOptions *o) {
   OnnxFile f;
   if (!onnx_file_map(path, NULL, NULL, &f)) return NULL;
+  if (!onnx_file_size_ok(path, &f)) {
+    onnx_file_unmap(&f);
+    return NULL;
+  }
   OnnxLoadOptions oo = o ? *o : (OnnxLoadOptions){0};
   char *dir = NULL;
   if (!oo.base_dir) { /* external data lives next to the model */

@@ -217,7 +217,9 @@ bool onnx_file_map(const char *path, const IrLoc *at, const char *what,
              what ? ": " : "", path);
   f->base = NULL;
   f->size = 0;
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  /* O_NONBLOCK: opening a FIFO for reading would otherwise wait for a
+   * writer; a regular file ignores it, and anything else is refused. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
   struct stat st;
   if (fd < 0 || fstat(fd, &st) != 0) {
     diag_at(DIAG_ERROR, &loc, "%s: %s", pre, strerror(errno));
@@ -225,7 +227,13 @@ bool onnx_file_map(const char *path, const IrLoc *at, const char *what,
     return false;
   }
   if (!S_ISREG(st.st_mode)) {
-    diag_at(DIAG_ERROR, &loc, "%s: not a regular file", pre);
+    const char *kind = S_ISDIR(st.st_mode)    ? "a directory"
+                       : S_ISFIFO(st.st_mode) ? "a FIFO"
+                       : S_ISCHR(st.st_mode)  ? "a character device"
+                       : S_ISBLK(st.st_mode)  ? "a block device"
+                       : S_ISSOCK(st.st_mode) ? "a socket"
+                                              : "another kind of file";
+    diag_at(DIAG_ERROR, &loc, "%s: not a regular file (%s)", pre, kind);
     close(fd);
     return false;
   }
@@ -241,6 +249,15 @@ bool onnx_file_map(const char *path, const IrLoc *at, const char *what,
   }
   close(fd);
   return true;
+}
+
+bool onnx_file_size_ok(const char *path, const OnnxFile *f) {
+  if (f->size <= ONNX_MAX_PROTOBUF_BYTES) return true;
+  IrLoc loc = {.file = path};
+  diag_at(DIAG_ERROR, &loc, "the file is %zu bytes; a protobuf file holds at most %u "
+          "(2 GiB - 1), and larger weights belong in external data files", f->size,
+          ONNX_MAX_PROTOBUF_BYTES);
+  return false;
 }
 
 void onnx_file_unmap(OnnxFile *f) {
@@ -297,21 +314,45 @@ bool onnx_tensor_read_file(const char *path, OnnxTensor *t) {
   OnnxFile f;
   memset(t, 0, sizeof *t);
   if (!onnx_file_map(path, NULL, NULL, &f)) return false;
+  if (!onnx_file_size_ok(path, &f)) {
+    onnx_file_unmap(&f);
+    return false;
+  }
   bool ok = onnx_tensor_read_memory(f.base ? (const void *)f.base : "", f.size,
                                     path, t);
   onnx_file_unmap(&f);
   return ok;
 }
 
+/* Writes only regular files: O_NONBLOCK keeps an existing FIFO from making
+ * the open wait for a reader (it fails with ENXIO, or opens when one is
+ * there and is refused by the type check). */
 static bool write_all(const char *path, const uint8_t *buf, size_t n) {
   IrLoc loc = {.file = path};
-  FILE *fp = fopen(path, "wb");
-  if (!fp) {
-    diag_at(DIAG_ERROR, &loc, "cannot write: %s", strerror(errno));
+  int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, 0666);
+  struct stat st;
+  if (fd < 0 && errno == ENXIO) {
+    diag_at(DIAG_ERROR, &loc, "cannot write: not a regular file (a FIFO)");
     return false;
   }
-  bool ok = fwrite(buf, 1, n, fp) == n;
-  ok = (fclose(fp) == 0) && ok;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    diag_at(DIAG_ERROR, &loc, "cannot write: %s", strerror(errno));
+    if (fd >= 0) close(fd);
+    return false;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    diag_at(DIAG_ERROR, &loc, "cannot write: not a regular file");
+    close(fd);
+    return false;
+  }
+  bool ok = ftruncate(fd, 0) == 0;
+  for (size_t done = 0; ok && done < n;) {
+    ssize_t w = write(fd, buf + done, n - done);
+    if (w < 0 && errno == EINTR) continue;
+    ok = w > 0;
+    if (ok) done += (size_t)w;
+  }
+  ok = (close(fd) == 0) && ok;
   if (!ok) diag_at(DIAG_ERROR, &loc, "cannot write: %s", strerror(errno));
   return ok;
 }

@@ -20,7 +20,7 @@ extern "C" {
 #endif
 
 /* Bumped whenever tcc_ctx or the entry-point convention changes. */
-#define TCC_ABI_VERSION 1u
+#define TCC_ABI_VERSION 2u
 #define TCC_WORKSPACE_ALIGN 64u
 
 typedef enum tcc_status {
@@ -30,7 +30,18 @@ typedef enum tcc_status {
   TCC_ERR_WORKSPACE_TOO_SMALL = 3,  /* ctx->workspace_size < required */
   TCC_ERR_WORKSPACE_MISALIGNED = 4, /* workspace not TCC_WORKSPACE_ALIGN-aligned */
   TCC_ERR_DIM_OUT_OF_RANGE = 5,     /* a run-time dim outside its LO..HI */
+  TCC_ERR_INDEX_OUT_OF_RANGE = 6,   /* an index tensor holds a value outside [-n, n-1] */
 } tcc_status;
+
+/* Which node stopped a run with a value-dependent status (an index out of
+ * range, a size past its compiled bound).  The generated code fills it
+ * only then; for other statuses it is left as it was. */
+typedef struct tcc_error_info {
+  int32_t status;          /* the status the call returned */
+  int32_t reserved;        /* zero */
+  const char *node;        /* the ONNX node's name ("" when unnamed) */
+  const char *op_type;     /* its ONNX op type, e.g. "Gather" */
+} tcc_error_info;
 
 /* Runs body(arg, lo, hi) over [0, n): every index exactly once, in calls
  * on disjoint sub-ranges, possibly on several threads at once, and returns
@@ -48,6 +59,7 @@ typedef struct tcc_ctx {
   size_t workspace_size;  /* bytes available at workspace */
   tcc_parallel_for_fn parallel_for; /* NULL: serial */
   void *parallel_user;    /* its first argument */
+  tcc_error_info *error;  /* optional: NULL, or where a failing node is reported */
 } tcc_ctx;
 
 /* What a generated header says about one input or output. */
@@ -62,7 +74,7 @@ typedef struct tcc_tensor_info {
 
 /* A context for the given workspace (abi_version filled in). */
 static inline tcc_ctx tcc_ctx_init(void *workspace, size_t workspace_size) {
-  tcc_ctx c = {TCC_ABI_VERSION, 0, workspace, workspace_size, 0, 0};
+  tcc_ctx c = {TCC_ABI_VERSION, 0, workspace, workspace_size, 0, 0, 0};
   return c;
 }
 

@@ -37,7 +37,9 @@ void tcc_session_free(tcc_session *s);
 /* Options by CLI name without dashes: "target", "mcpu", "mattr", "name", "O"
  * ("0".."3"), "passes" (comma list), "shape" (NAME:1x3x224x224, repeatable),
  * "dim" (PARAM=VALUE, repeatable), "print-ir-after" (PASS or "all"),
- * "verify-each" ("0"/"1").  Unknown names or bad values: TCC_ERROR_INPUT. */
+ * "verify-each" ("0"/"1"), "index-checks" ("0"/"1", default "1": run-time
+ * checks of index tensors, TCC_ERR_INDEX_OUT_OF_RANGE).  Unknown names or bad
+ * values: TCC_ERROR_INPUT. */
 tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value);
 
 /* Loads an ONNX model.  External data is resolved relative to the file. */

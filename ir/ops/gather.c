@@ -4,15 +4,17 @@
  *
  * Canonical form: gather {axis}, gather_elements {axis}, gather_nd
  * {batch_dims}, all explicit.  Indices are i32 or i64 values computed at
- * run time; negative ones count from the end.  Out-of-range indices are
- * an error in ONNX; the generated code clamps them into the dimension so a
- * bad index can never read outside the buffer.
+ * run time; negative ones count from the end.  An index outside [-n, n-1]
+ * is an error in ONNX: a check loop over the indices runs first and fails
+ * the run with TCC_ERR_INDEX_OUT_OF_RANGE (lw_check_indices).  Under
+ * -index-checks=0 the lowering clamps each index into the dimension
+ * instead, so a bad index can still never read outside the buffer.
  *
  * The lowerings loop over the output in row-major order (contiguous stores)
  * and gather loads.  All three take run-time dims (OPF_DYN) in data and
  * indices alike (an embedding lookup over seq tokens, a row of a seq axis):
- * they only pass through to the result, and the clamp reads the axis size
- * at run time.  GatherElements' indices may be smaller than the data off
+ * they only pass through to the result, and the check (or clamp) reads
+ * the axis size at run time.  GatherElements' indices may be smaller than the data off
  * the axis: a run-time dim there must be the data's, or a static data dim
  * must hold its upper bound; GatherND's index depth (the last indices dim)
  * must be static.
@@ -112,8 +114,8 @@ static bool gather_nd_infer(const IrModule *m, IrOp *op) {
   return true;
 }
 
-/* Loads an index, wraps a negative one by dim and clamps into [0, dim)
- * (dim static or a run-time code). */
+/* Loads an index and wraps a negative one by dim (dim static or a
+ * run-time code); without the check loop, also clamps into [0, dim). */
 static IrValue *load_index(LwCtx *c, IrValue *ind, IrValue *const *idx,
                            int64_t dim) {
   IrValue *v = lw_cast(c, lw_load(c, ind, idx), IR_INDEX);
@@ -121,6 +123,7 @@ static IrValue *load_index(LwCtx *c, IrValue *ind, IrValue *const *idx,
   IrValue *neg = lw_cmp(c, "lt", v, zero);
   IrValue *n = lw_dim_index(c, dim);
   v = lw_select(c, neg, lw_bin(c, IR_OP_A_ADD, v, n), v);
+  if (!c->m->no_index_checks) return v;
   v = lw_bin(c, IR_OP_A_MAX, v, zero);
   IrValue *last = DD_IS_SYM(dim) ? lw_bin(c, IR_OP_A_SUB, n, lw_index(c, 1))
                                  : lw_index(c, dim - 1);
@@ -142,6 +145,8 @@ static void gather_lower(LwCtx *c, IrOp *op) {
   LwNest nest;
   int r = lw_rank(c->in[0]), q = lw_rank(c->in[1]), axis = 0;
   dm_axis(op, "axis", ir_attr_int(op, "axis", 0), r, &axis);
+  int64_t n = lw_dim(c->in[0], axis);
+  lw_check_indices(c, c->in[1], 1, &n, true, NULL);
   if (!out_nest(c, &nest, iv)) return;
   for (int i = 0; i < axis; i++) idx[i] = iv[i];
   idx[axis] = load_index(c, c->in[1], iv + axis, lw_dim(c->in[0], axis));
@@ -155,6 +160,8 @@ static void gather_elements_lower(LwCtx *c, IrOp *op) {
   LwNest nest;
   int r = lw_rank(c->in[0]), axis = 0;
   dm_axis(op, "axis", ir_attr_int(op, "axis", 0), r, &axis);
+  int64_t n = lw_dim(c->in[0], axis);
+  lw_check_indices(c, c->in[1], 1, &n, true, NULL);
   if (!out_nest(c, &nest, iv)) return;
   for (int i = 0; i < r; i++) idx[i] = iv[i];
   idx[axis] = load_index(c, c->in[1], iv, lw_dim(c->in[0], axis));
@@ -168,6 +175,9 @@ static void gather_nd_lower(LwCtx *c, IrOp *op) {
   LwNest nest;
   int r = lw_rank(c->in[0]), q = lw_rank(c->in[1]);
   int b = (int)ir_attr_int(op, "batch_dims", 0), k = (int)lw_dim(c->in[1], q - 1);
+  int64_t bounds[IR_MAX_RANK];
+  for (int j = 0; j < k; j++) bounds[j] = lw_dim(c->in[0], b + j);
+  lw_check_indices(c, c->in[1], k, bounds, true, NULL);
   if (!out_nest(c, &nest, iv)) return;
   for (int i = 0; i < q - 1; i++) iidx[i] = iv[i];
   for (int i = 0; i < b; i++) idx[i] = iv[i];

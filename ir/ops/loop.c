@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "ir.h"
+#include "tcc/runtime.h"
 
 typedef struct TypeStr {
   char s[256];
@@ -378,4 +379,24 @@ bool op_vreduce_verify(IrModule *m, IrOp *op) {
       x->type.elem != r->type.elem || !numeric(x->type.elem))
     return bad(op, "cannot reduce %s to %s", tstr(m, x, &a), tstr(m, r, &b));
   return one_of(op, "kind", "add|max|min");
+}
+
+/* ---------------------------------------------------------------- failure */
+/* rt.check(%ok) {status=S}: when %ok is false the run stops and the entry
+ * point returns S, naming the op's node (docs/ir.md).  Only the statuses
+ * that a value can cause are allowed; and not inside a parallel loop, whose
+ * body the backend outlines into a function that cannot return for _run. */
+bool op_check_verify(IrModule *m, IrOp *op) {
+  TypeStr a;
+  const IrAttr *st = ir_attr_get(op, "status");
+  if (!is_bool(op->operands[0]))
+    return bad(op, "expects a bool scalar condition, got %s", tstr(m, op->operands[0], &a));
+  if (!st || st->kind != IR_ATTR_INT ||
+      (st->i != TCC_ERR_DIM_OUT_OF_RANGE && st->i != TCC_ERR_INDEX_OUT_OF_RANGE))
+    return bad(op, "expects int attribute 'status' = %d (dimension out of range) or %d "
+               "(index out of range)", TCC_ERR_DIM_OUT_OF_RANGE, TCC_ERR_INDEX_OUT_OF_RANGE);
+  for (IrBlock *b = op->parent; b && b->parent_op; b = b->parent_op->parent)
+    if (b->parent_op->kind == IR_OP_FOR && ir_attr_int(b->parent_op, "parallel", 0) == 1)
+      return bad(op, "cannot be inside a parallel loop.for");
+  return true;
 }

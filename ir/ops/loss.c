@@ -102,6 +102,9 @@ static void loss_term(LwCtx *c, const LossCtx *s, IrValue *n, IrValue *d,
     t = lw_select(c, valid, t, lw_const_i(c, lw_elem(s->T), 0));
   }
   IrValue *ti = lw_cast(c, t, IR_INDEX);
+  if (c->m->no_index_checks) /* no check loop: clamp, so X is never read outside */
+    ti = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ti, lw_index(c, 0)),
+                lw_index(c, s->c - 1));
   IrValue *w = s->W ? nn_load(c, s->W, &ti) : lw_const_f(c, s->ce, 1);
   if (valid) w = lw_select(c, valid, w, zero);
   IrValue *x = nn_load(c, s->X, (IrValue *[]){n, ti, d});
@@ -133,6 +136,9 @@ bool op_loss_lower(LwCtx *c, IrOp *op) {
   int64_t d3[3] = {s.n, s.c, s.d}, d2[2] = {s.n, s.d};
   s.X = nn_view(c, c->in[0], 3, d3);
   s.T = nn_view(c, c->in[1], 2, d2);
+  /* A label outside [0, C) (other than ignore_index) is an error in ONNX
+   * and would read outside X: checked before anything is written. */
+  lw_check_indices(c, s.T, 1, &s.c, false, s.has_ignore ? &s.ignore : NULL);
   if (op->kind == IR_OP_SCE_LOSS) {
     IrValue *LP = op->num_results > 1 ? nn_view(c, c->out[1], 3, d3)
                                       : lw_alloc(c, s.ce, 3, d3);

@@ -334,11 +334,14 @@ static void roi_align_lower(LwCtx *c, IrOp *op) {
   IrValue *iv[4];
   LwNest nest;
   for (int i = 0; i < 4; i++) dims[i] = lw_dim(c->out[0], i);
+  int64_t batch = lw_dim(c->in[0], 0);
+  lw_check_indices(c, c->in[2], 1, &batch, false, NULL); /* batch_indices in [0, N) */
   if (dm_numel(4, dims) == 0) return;
   lw_nest_begin(c, &nest, 4, dims, iv);
   IrValue *n = lw_cast(c, lw_load(c, c->in[2], iv), IR_INDEX);
-  n = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, n, lw_index(c, 0)),
-             lw_index(c, lw_dim(c->in[0], 0) - 1));
+  if (c->m->no_index_checks)
+    n = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, n, lw_index(c, 0)),
+               lw_index(c, batch - 1));
   RoiBin b;
   roi_geometry(c, op, iv[0], &b);
   b.pos[0] = lw_cast(c, iv[2], IR_F64), b.pos[1] = lw_cast(c, iv[3], IR_F64);

@@ -13,8 +13,11 @@
  * tensor in row-major order, each step a load-combine-store.  The walk is
  * sequential, so duplicate indices resolve like the ONNX reference: the
  * last write wins for `none`, reductions accumulate.  Like Gather, an
- * index is wrapped when negative and clamped into its dimension so a bad
- * one can never write outside the buffer.
+ * index is wrapped when negative, and one outside [-n, n-1] (MaxUnpool:
+ * outside [0, n-1]) fails the run with TCC_ERR_INDEX_OUT_OF_RANGE from a
+ * check loop that runs before the copy, so nothing is written; under
+ * -index-checks=0 it is clamped into its dimension instead, so a bad one
+ * can still never write outside the buffer.
  */
 #include "datamove.h"
 
@@ -203,13 +206,15 @@ bool op_scatter_infer(IrModule *m, IrOp *op) {
 
 /* ----------------------------------------------------------------- lower */
 
-/* Loads an index, wraps a negative one by dim and clamps into [0, dim). */
+/* Loads an index and wraps a negative one by dim; without the check loop,
+ * also clamps into [0, dim). */
 static IrValue *scatter_load_index(LwCtx *c, IrValue *ind, IrValue *const *idx,
                                    int64_t dim) {
   IrValue *v = lw_cast(c, lw_load(c, ind, idx), IR_INDEX);
   IrValue *zero = lw_index(c, 0);
   IrValue *neg = lw_cmp(c, "lt", v, zero);
   v = lw_select(c, neg, lw_bin(c, IR_OP_A_ADD, v, lw_index(c, dim)), v);
+  if (!c->m->no_index_checks) return v;
   v = lw_bin(c, IR_OP_A_MAX, v, zero);
   return lw_bin(c, IR_OP_A_MIN, v, lw_index(c, dim - 1));
 }
@@ -243,6 +248,8 @@ static void scatter_elements_lower(LwCtx *c, const IrOp *op) {
   LwNest nest;
   int r = lw_rank(c->in[0]), axis = 0;
   dm_axis(op, "axis", ir_attr_int(op, "axis", 0), r, &axis);
+  int64_t n = lw_dim(c->in[0], axis);
+  lw_check_indices(c, c->in[1], 1, &n, true, NULL);
   lw_copy(c, c->in[0], c->out[0]);
   buffer_dims(c->in[1], dims);
   if (!scatter_nest(c, &nest, r, dims, iv)) return;
@@ -259,6 +266,9 @@ static void scatter_nd_lower(LwCtx *c, const IrOp *op) {
   LwNest nest;
   int r = lw_rank(c->in[0]), q = lw_rank(c->in[1]), u = lw_rank(c->in[2]);
   int k = (int)lw_dim(c->in[1], q - 1);
+  int64_t bounds[IR_MAX_RANK];
+  for (int j = 0; j < k; j++) bounds[j] = lw_dim(c->in[0], j);
+  lw_check_indices(c, c->in[1], k, bounds, true, NULL);
   lw_copy(c, c->in[0], c->out[0]);
   buffer_dims(c->in[2], dims);
   if (!scatter_nest(c, &nest, u, dims, iv)) return;
@@ -280,18 +290,22 @@ static void unpool_lower(LwCtx *c, const IrOp *op) {
   IrValue *iv[IR_MAX_RANK], *idx[IR_MAX_RANK];
   LwNest nest;
   int r = lw_rank(c->out[0]);
+  buffer_dims(c->in[0], dims);
+  unpool_default_shape(op, dims, r, dflt);
+  total = dm_numel(r, dflt);
+  lw_check_indices(c, c->in[1], 1, &total, false, NULL); /* flat: no wrapping */
   buffer_dims(c->out[0], dims);
   if (scatter_nest(c, &nest, r, dims, iv)) {
     lw_store(c, lw_const_i(c, lw_elem(c->out[0]), 0), c->out[0], iv);
     lw_nest_end(c, &nest);
   }
   buffer_dims(c->in[0], dims);
-  unpool_default_shape(op, dims, r, dflt);
-  total = dm_numel(r, dflt);
   if (total == 0 || !scatter_nest(c, &nest, r, dims, iv)) return;
   IrValue *flat = lw_cast(c, lw_load(c, c->in[1], iv), IR_INDEX);
-  flat = lw_bin(c, IR_OP_A_MAX, flat, lw_index(c, 0));
-  flat = lw_bin(c, IR_OP_A_MIN, flat, lw_index(c, total - 1));
+  if (c->m->no_index_checks) {
+    flat = lw_bin(c, IR_OP_A_MAX, flat, lw_index(c, 0));
+    flat = lw_bin(c, IR_OP_A_MIN, flat, lw_index(c, total - 1));
+  }
   for (int i = r - 1; i >= 0; i--) {
     IrValue *d = lw_index(c, dflt[i]);
     idx[i] = i ? lw_bin(c, IR_OP_A_REM, flat, d) : flat;

@@ -147,7 +147,8 @@ bool op_reverse_sequence_infer(IrModule *m, IrOp *op) {
   return true;
 }
 
-/* out[.., t, ..] = in[.., t < len ? len - 1 - t : t, ..], len clamped. */
+/* out[.., t, ..] = in[.., t < len ? len - 1 - t : t, ..]; a len outside
+ * [0, time steps] fails the run (clamped under -index-checks=0). */
 bool op_reverse_sequence_lower(LwCtx *c, IrOp *op) {
   int64_t dims[IR_MAX_RANK];
   IrValue *iv[IR_MAX_RANK], *idx[IR_MAX_RANK];
@@ -155,11 +156,15 @@ bool op_reverse_sequence_lower(LwCtx *c, IrOp *op) {
   int r = lw_rank(c->in[0]), b = (int)ir_attr_int(op, "batch_axis", 1);
   int t = (int)ir_attr_int(op, "time_axis", 0);
   for (int i = 0; i < r; i++) dims[i] = lw_dim(c->in[0], i);
+  int64_t lens = dims[t] + 1; /* a length lies in [0, time steps] */
+  lw_check_indices(c, c->in[1], 1, &lens, false, NULL);
   if (dm_numel(r, dims) == 0) return true;
   lw_nest_begin(c, &nest, r, dims, iv);
   IrValue *len = lw_cast(c, lw_load(c, c->in[1], &iv[b]), IR_INDEX);
-  len = lw_bin(c, IR_OP_A_MAX, len, lw_index(c, 0));
-  len = lw_bin(c, IR_OP_A_MIN, len, lw_index(c, dims[t]));
+  if (c->m->no_index_checks) {
+    len = lw_bin(c, IR_OP_A_MAX, len, lw_index(c, 0));
+    len = lw_bin(c, IR_OP_A_MIN, len, lw_index(c, dims[t]));
+  }
   IrValue *rev = lw_bin(c, IR_OP_A_SUB, lw_bin(c, IR_OP_A_SUB, len, lw_index(c, 1)), iv[t]);
   for (int i = 0; i < r; i++) idx[i] = iv[i];
   idx[t] = lw_select(c, lw_cmp(c, "lt", iv[t], len), rev, iv[t]);

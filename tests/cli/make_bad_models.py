@@ -87,11 +87,51 @@ def while_loop():
                  [trip])
 
 
+def index_models():
+    """Ops whose index tensors come from the caller: a bad index must stop
+    the run (TCC_ERR_INDEX_OUT_OF_RANGE) naming the node."""
+    I64 = TensorProto.INT64
+    emb = numpy_helper.from_array(np.arange(40, dtype=np.float32).reshape(10, 4), "emb")
+    yield "gather_ids", model([helper.make_node("Gather", ["emb", "ids"], ["y"], "embed", axis=0)],
+                              [vi("ids", [3], I64)], [vi("y", [3, 4])], [emb])
+    yield "scatter_nd_ids", model(
+        [helper.make_node("ScatterND", ["x", "ids", "u"], ["y"], "scatter0")],
+        [vi("x", [4, 2]), vi("ids", [1, 1], I64), vi("u", [1, 2])], [vi("y", [4, 2])])
+    # Constant indices are checked when the node is folded: a compile error.
+    yield "gather_elements_const", model(
+        [helper.make_node("GatherElements", ["emb", "k"], ["y"], "ge0", axis=1)],
+        [], [vi("y", [1, 1])],
+        [emb, numpy_helper.from_array(np.array([[7]], np.int64), "k")])
+    # Shapes from run-time values: refused at compile time (never a run-time
+    # mismatch or a write past a bound; docs/runtime.md).
+    yield "reshape_rt", model([helper.make_node("Reshape", ["x", "s"], ["y"], "reshape0")],
+                              [vi("x", [2, 3]), vi("s", [2], I64)], [vi("y", None)])
+    yield "range_rt", model([helper.make_node("Range", ["a", "l", "d"], ["y"], "range0")],
+                            [vi("l", [], I64)], [vi("y", None, I64)],
+                            [numpy_helper.from_array(np.array(0, np.int64), "a"),
+                             numpy_helper.from_array(np.array(1, np.int64), "d")])
+    yield "tile_rt", model([helper.make_node("Tile", ["x", "r"], ["y"], "tile0")],
+                           [vi("x", [2]), vi("r", [1], I64)], [vi("y", None)])
+    tensors = {"ids_ok": np.array([0, -1, 9], np.int64),
+               "ids_bad": np.array([0, 1000000000, 2], np.int64),
+               "ids_neg": np.array([-11, 0, 0], np.int64),
+               "x42": np.zeros((4, 2), np.float32), "sc_bad": np.array([[4]], np.int64),
+               "u12": np.ones((1, 2), np.float32)}
+    names = {"ids_ok": "ids", "ids_bad": "ids", "ids_neg": "ids", "x42": "x", "sc_bad": "ids",
+             "u12": "u"}
+    for k, v in tensors.items():
+        yield k + ".pb", numpy_helper.from_array(v, names[k])
+
+
 def main():
     out = sys.argv[1]
     os.makedirs(out, exist_ok=True)
     for name, m in cases():
         with open(os.path.join(out, name + ".onnx"), "wb") as f:
+            f.write(m.SerializeToString())
+    for name, m in index_models():
+        path = os.path.join(out, name if name.endswith(".pb") else name + ".onnx")
+        with open(path, "wb") as f:
             f.write(m.SerializeToString())
     with open(os.path.join(out, "not_protobuf.onnx"), "wb") as f:
         f.write(b"this is not a protobuf file\n\xff\xff\xff")

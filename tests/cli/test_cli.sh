@@ -54,6 +54,24 @@ expect "-dim=seq=1..4 gives _run_dims" "grep -q '^int symbolic_dim_run_dims(cons
 check 0 "" run "$BAD/symbolic_dim.onnx" -dim=seq=1..4 --input "$BAD/seq3.pb"
 expect "run at seq=3 prints 3 values" "grep -qx \"output 0 'y' f32\[1,3\]: 0 0 1.5\" '$T/stdout'"
 check 1 "$BAD/seq5.pb: error: input 0: dimension 1 ('seq') is 5, outside the compiled range 1..4" run "$BAD/symbolic_dim.onnx" -dim=seq=1..4 --input "$BAD/seq5.pb"
+# Out-of-range indices stop the run at the node (TCC_ERR_INDEX_OUT_OF_RANGE,
+# exit 1, no output written); negative ones in range count from the end;
+# -index-checks=0 clamps instead.
+IDX="error: the compiled model stopped at this node: an index is out of range, TCC_ERR_INDEX_OUT_OF_RANGE (status 6)"
+check 0 "" run "$BAD/gather_ids.onnx" --input "$BAD/ids_ok.pb"
+expect "gather: in-range ids" "grep -qx \"output 0 'y' f32\[3,4\]: 0 1 2 3 36 37 38 39 36 37 38 39\" '$T/stdout'"
+check 1 "$BAD/gather_ids.onnx: node 'embed' (Gather, opset 13): $IDX" run "$BAD/gather_ids.onnx" --input "$BAD/ids_bad.pb" --output-dir "$T/idx"
+expect "gather: no output written on failure" "[ ! -e '$T/idx/output_0.pb' ]"
+check 1 "$BAD/gather_ids.onnx: node 'embed' (Gather, opset 13): $IDX" run "$BAD/gather_ids.onnx" --input "$BAD/ids_neg.pb"
+check 0 "" run "$BAD/gather_ids.onnx" --input "$BAD/ids_bad.pb" -index-checks=0
+expect "gather -index-checks=0 clamps" "grep -qx \"output 0 'y' f32\[3,4\]: 0 1 2 3 36 37 38 39 8 9 10 11\" '$T/stdout'"
+check 1 "tcc: error: invalid value '2' for -index-checks: expected 0 or 1" run "$BAD/gather_ids.onnx" --input "$BAD/ids_ok.pb" -index-checks=2
+check 1 "$BAD/scatter_nd_ids.onnx: node 'scatter0' (ScatterND, opset 13): $IDX" run "$BAD/scatter_nd_ids.onnx" --input "$BAD/x42.pb" --input "$BAD/sc_bad.pb" --input "$BAD/u12.pb"
+check 1 "$BAD/gather_elements_const.onnx: node 'ge0' (GatherElements, opset 13): error: an index is out of range (rt.check fails with status 6)" compile "$BAD/gather_elements_const.onnx" -o "$O"
+CONST="must be a constant (initializer or Constant node); got a computed value"
+check 1 "$BAD/reshape_rt.onnx: node 'reshape0' (Reshape, opset 13): error: Reshape: input 'shape' $CONST" compile "$BAD/reshape_rt.onnx" -o "$O"
+check 1 "$BAD/range_rt.onnx: node 'range0' (Range, opset 13): error: Range: input 'limit' $CONST" compile "$BAD/range_rt.onnx" -o "$O"
+check 1 "$BAD/tile_rt.onnx: node 'tile0' (Tile, opset 13): error: Tile: input 'repeats' $CONST" compile "$BAD/tile_rt.onnx" -o "$O"
 # A Loop whose condition is known only at run time: a real loop; its scan
 # output has the run-time length 7.
 check 0 "" run "$BAD/while_loop.onnx" --input "$BAD/loop_x.pb" --input "$BAD/loop_limit.pb"

@@ -122,6 +122,30 @@ def cases():
                                         [vi("y", None)])
     yield "attribute_name_not_identifier", model([node("Relu", ["x"], ["y"], "relu0", **{"a b": 1})],
                                                  [vi("x", [2])], [vi("y", None)])
+    # onnx.checker's structural rules that tcc enforces (docs/frontend.md)
+    m = model([node("LeakyRelu", ["x"], ["y"], "lr0", alpha=0.5)], [vi("x", [2])], [vi("y", [2])])
+    m.graph.node[0].attribute[0].type = AttributeProto.INT
+    yield "checker_attr_type_mismatch", m
+    m = model([node("LeakyRelu", ["x"], ["y"], "lr0", alpha=0.5)], [vi("x", [2])], [vi("y", [2])])
+    m.graph.node[0].attribute[0].i = 3
+    yield "checker_attr_two_values", m
+    m = model([node("Relu", ["x"], ["y"], "relu0")], [vi("x", [2])], [vi("y", [2])])
+    m.graph.node[0].op_type = ""
+    yield "checker_no_op_type", m
+    yield "checker_upsample_opset13", model(
+        [node("Upsample", ["x", "sc"], ["y"], "up0")], [vi("x", [1, 1, 2, 2])], [vi("y", [1, 1, 4, 4])],
+        [numpy_helper.from_array(np.array([1, 1, 2, 2], np.float32), "sc")])
+    yield "checker_scatter_opset11", model(
+        [node("Scatter", ["x", "i", "u"], ["y"], "sc0")],
+        [vi("x", [4]), vi("i", [1], TensorProto.INT64), vi("u", [1])], [vi("y", [4])], opset=11)
+    # A constant MatMul of 2048^3 multiply-adds: folding it in the interpreter
+    # would take minutes, so it is left to run time (the compile stays short).
+    shape = i64("s", [2048, 2048])
+    yield "fold_big_matmul", model(
+        [node("ConstantOfShape", ["s"], ["a"], "cos_a",
+              value=numpy_helper.from_array(np.array([1], np.float32))),
+         node("MatMul", ["a", "a"], ["p"], "mm0"), node("Add", ["p", "x"], ["y"], "add0")],
+        [vi("x", [2048, 2048])], [vi("y", [2048, 2048])], [shape])
     # subgraphs: a few levels (unsupported) and very many (refused before parsing)
     yield "nested_if_3", nested_if(3)
     yield "nested_if_40", nested_if(40)
@@ -131,13 +155,18 @@ def external_cases(ext):
     """External data next to ext/: each model is wrong in its location or range."""
     with open(os.path.join(ext, "w.bin"), "wb") as f:
         f.write(np.arange(4, dtype=np.float32).tobytes())  # 16 bytes
+    os.makedirs(os.path.join(ext, "adir"), exist_ok=True)
     for name, t in (("ext_absolute", external("w", [4], "/etc/hostname")),
                     ("ext_dotdot", external("w", [4], "sub/../../w.bin")),
                     ("ext_missing", external("w", [4], "missing.bin")),
                     ("ext_symlink_out", external("w", [4], "link.bin")),
                     ("ext_range", external("w", [4], "w.bin", offset=8, length=16)),
                     ("ext_short", external("w", [4], "w.bin", offset=8)),
-                    ("ext_ok", external("w", [4], "w.bin", offset=0, length=16))):
+                    ("ext_ok", external("w", [4], "w.bin", offset=0, length=16)),
+                    # made by test_hostile.sh: a FIFO, and a 64 GiB sparse file
+                    ("ext_fifo", external("w", [4], "pipe.bin")),
+                    ("ext_sparse", external("w", [4], "sparse.bin", offset=0, length=16)),
+                    ("ext_dir", external("w", [4], "adir"))):
         with open(os.path.join(ext, name + ".onnx"), "wb") as f:
             f.write(add_w(t, (4,), [4]).SerializeToString())
 
@@ -165,6 +194,8 @@ def main():
         with open(os.path.join(out, name + ".onnx"), "wb") as f:
             f.write(m.SerializeToString())
     external_cases(os.path.join(out, "ext"))
+    with open(os.path.join(out, "x4.pb"), "wb") as f:  # an input for ext/ext_ok.onnx
+        f.write(numpy_helper.from_array(np.ones(4, np.float32), "x").SerializeToString())
 
 
 if __name__ == "__main__":

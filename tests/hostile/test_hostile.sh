@@ -76,6 +76,30 @@ big() {
 /usr/bin/python3 "$HERE/make_hostile_models.py" "$M" || exit 1
 ln -s /etc/hostname "$M/ext/link.bin"
 E=$M/ext
+# Files that could make tcc wait or read forever: FIFOs (an open for reading
+# waits for a writer), a directory, /dev/zero, sparse files far larger than
+# their content.
+mkfifo "$M/fifo.onnx" "$E/pipe.bin" "$M/fifo.pb" "$M/fifo.tir" || exit 1
+mkdir -p "$M/adir.onnx"
+truncate -s 3G "$M/sparse.onnx" || exit 1          # no disk: a hole
+truncate -s 64G "$E/sparse.bin" || exit 1
+ln -s /dev/zero "$M/zero.tir"
+
+# check_cmd STATUS EXPECTED_STDERR ARGS... : any tcc command, with the same
+# time and memory caps.
+check_cmd() {
+  want_status=$1; want_err=$2; shift 2
+  (
+    [ $ASAN -eq 1 ] || ulimit -v 4194304
+    exec timeout 60 "$TCC" "$@" < /dev/null
+  ) > "$T/stdout" 2> "$T/stderr"; status=$?
+  if [ -n "$want_err" ]; then printf '%s\n' "$want_err" > "$T/want"; else : > "$T/want"; fi
+  if [ "$status" -eq "$want_status" ] && diff -u "$T/want" "$T/stderr" > "$T/diff"; then
+    pass=$((pass + 1))
+  else
+    fail=$((fail + 1)); echo "FAIL: tcc $* (exit $status, expected $want_status)"; cat "$T/diff"
+  fi
+}
 LIMIT="tcc supports at most 4294967295 (2^32-1) per tensor"
 
 # An empty graph.
@@ -125,6 +149,32 @@ check 1 "$E/ext_missing.onnx: error: initializer 'w': cannot open external data 
 check 1 "$E/ext_range.onnx: error: initializer 'w': external data range [8, 24) is beyond the end of 'w.bin' (16 bytes)" "$E/ext_range.onnx"
 check 1 "$E/ext_short.onnx: error: initializer 'w': f32[4] needs 16 bytes of data, found 8" "$E/ext_short.onnx"
 check 0 "" "$E/ext_ok.onnx"
+# onnx.checker's structural rules that the loader enforces.
+check 1 "$M/checker_attr_type_mismatch.onnx: node 'lr0' (LeakyRelu, opset 13): error: attribute 'alpha' is declared INT but holds a FLOAT value" "$M/checker_attr_type_mismatch.onnx"
+check 1 "$M/checker_attr_two_values.onnx: node 'lr0' (LeakyRelu, opset 13): error: attribute 'alpha' holds more than one value (FLOAT and INT)" "$M/checker_attr_two_values.onnx"
+check 1 "$M/checker_no_op_type.onnx: node 'relu0' (?, opset 13): error: the node has no op_type" "$M/checker_no_op_type.onnx"
+check 1 "$M/checker_upsample_opset13.onnx: node 'up0' (Upsample, opset 13): error: Upsample is deprecated from opset 10 on (this model imports opset 13); use Resize" "$M/checker_upsample_opset13.onnx"
+check 1 "$M/checker_scatter_opset11.onnx: node 'sc0' (Scatter, opset 11): error: Scatter is deprecated from opset 11 on (this model imports opset 11); use ScatterElements" "$M/checker_scatter_opset11.onnx"
+# Nothing tcc opens may block it or make it read without end.
+NREG="error: cannot open: not a regular file"
+check 1 "$M/fifo.onnx: $NREG (a FIFO)" "$M/fifo.onnx"
+check 1 "$M/adir.onnx: $NREG (a directory)" "$M/adir.onnx"
+check 1 "/dev/zero: $NREG (a character device)" /dev/zero
+check 1 "$M/sparse.onnx: error: the file is 3221225472 bytes; a protobuf file holds at most 2147483647 (2 GiB - 1), and larger weights belong in external data files" "$M/sparse.onnx"
+check 1 "$E/ext_fifo.onnx: error: initializer 'w': external data: cannot open '$E/pipe.bin': not a regular file (a FIFO)" "$E/ext_fifo.onnx"
+check 1 "$E/ext_dir.onnx: error: initializer 'w': external data: cannot open '$E/adir': not a regular file (a directory)" "$E/ext_dir.onnx"
+# A 64 GiB sparse external file of which 16 bytes are used: mapped, never
+# read whole (only address space: run without the cap, which counts it).
+ASAN_SAVED=$ASAN; ASAN=1; check 0 "" "$E/ext_sparse.onnx"; ASAN=$ASAN_SAVED
+check_cmd 1 "$M/fifo.pb: $NREG (a FIFO)" run "$E/ext_ok.onnx" --input "$M/fifo.pb"
+check_cmd 1 "$M/fifo.pb: $NREG (a FIFO)" compile "$E/ext_ok.onnx" -freeze=x:"$M/fifo.pb" -o "$T/out"
+mkdir -p "$M/outdir" && mkfifo "$M/outdir/output_0.pb"   # tcc run's output file a FIFO
+check_cmd 1 "$M/outdir/output_0.pb: error: cannot write: not a regular file (a FIFO)" run "$E/ext_ok.onnx" --input "$M/x4.pb" --output-dir "$M/outdir"
+check_cmd 1 "tcc: error: cannot open '$M/fifo.tir': not a regular file" opt "$M/fifo.tir"
+check_cmd 1 "tcc: error: cannot open '$M/zero.tir': not a regular file" opt "$M/zero.tir"
+# A constant subgraph too costly to fold is left to run time, not evaluated
+# for minutes: the compile stays within the time cap.
+check 0 "" "$M/fold_big_matmul.onnx"
 
 echo "hostile: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -707,7 +707,7 @@ static void test_header(void **state) {
   static const char *const want[] = {
       "#ifndef TCC_MODEL_NET_H\n#define TCC_MODEL_NET_H\n",
       "#include <tcc/runtime.h>\n",
-      "#define NET_ABI_VERSION 1u\n",
+      "#define NET_ABI_VERSION 2u\n",
       "#define NET_WORKSPACE_SIZE 4096u\n",
       "#define NET_NUM_INPUTS 2\n",
       "#define NET_NUM_OUTPUTS 1\n",
@@ -781,11 +781,108 @@ static void test_runtime_check(void **state) {
   assert_int_equal(tcc_rt_check(&none, TCC_ABI_VERSION, 0, 0, NULL, 0, NULL), TCC_OK);
   assert_string_equal(tcc_status_str(TCC_ERR_WORKSPACE_TOO_SMALL), "workspace too small");
   assert_string_equal(tcc_status_str(77), "unknown status");
+  assert_string_equal(tcc_status_str(TCC_ERR_INDEX_OUT_OF_RANGE), "index out of range");
+  assert_null(c.error); /* tcc_ctx_init: no error report unless asked */
+}
+
+/* ------------------------------------------------------------ rt.check */
+/* ids i64[3,2] -> y = (f32)ids, after lw_check_indices with bounds {10, 5}
+ * per column (GatherND's form): a bad id must stop the run with status 6
+ * before y is written, in the interpreter and in the object, and the
+ * object must name the node through ctx->error. */
+static Model build_check(void) {
+  int64_t d32[2] = {3, 2}, bounds[2] = {10, 5};
+  IrType types[2] = {ir_type_buffer(IR_I64, 2, d32), ir_type_buffer(IR_F32, 2, d32)};
+  const char *names[2] = {"ids", "y"};
+  Model d = model_new("chk", 1, 1, types, names, 0);
+  LwCtx *c = &d.c;
+  c->b.loc = (IrLoc){.file = "m.onnx", .node = "ids_lookup", .op_type = "GatherND", .opset = 13};
+  lw_check_indices(c, arg(&d, 0), 2, bounds, true, NULL);
+  IrValue *iv[2];
+  LwNest nest;
+  lw_nest_begin(c, &nest, 2, d32, iv);
+  lw_store(c, lw_cast(c, lw_load(c, arg(&d, 0), iv), IR_F32), arg(&d, 1), iv);
+  lw_nest_end(c, &nest);
+  return d;
+}
+
+static const int64_t CHECK_GOOD[6] = {0, 4, -10, -5, 9, 0};
+static const int64_t CHECK_BAD[6] = {0, 4, 9, 5, 1, 1}; /* 5 is outside [-5, 4] */
+
+static void test_check_interp(void **state) {
+  (void)state;
+  Model d = build_check();
+  assert_true(ir_verify(d.m));
+  float y[6];
+  int64_t ids[6];
+  memcpy(ids, CHECK_GOOD, sizeof ids);
+  void *bufs[2] = {ids, y};
+  assert_true(ir_interp_run(d.m, d.f, bufs, NULL));
+  for (int i = 0; i < 6; i++) assert_true(y[i] == (float)CHECK_GOOD[i]);
+  memcpy(ids, CHECK_BAD, sizeof ids);
+  for (int i = 0; i < 6; i++) y[i] = -7;
+  diag_set_sink(sink, NULL);
+  assert_false(ir_interp_run(d.m, d.f, bufs, NULL));
+  diag_set_sink(NULL, NULL);
+  assert_string_equal(diag_text, "m.onnx: node 'ids_lookup' (GatherND, opset 13): error: an "
+                                 "index is out of range (rt.check fails with status 6)");
+  for (int i = 0; i < 6; i++) assert_true(y[i] == -7); /* checked before any write */
+  ir_module_free(d.m);
+  /* -index-checks=0: no check loop, no rt.check */
+  IrModule *m = ir_module_new("nochk");
+  m->no_index_checks = true;
+  m->main = ir_func_new(m, "main");
+  LwCtx c = {.m = m, .b = ir_builder_at_end(m, m->main->body)};
+  int64_t bound = 4;
+  IrValue *ind = ir_block_add_arg(m, m->main->body, ir_type_buffer(IR_I64, 1, &bound));
+  lw_check_indices(&c, ind, 1, &bound, true, NULL);
+  assert_null(m->main->body->first);
+  ir_module_free(m);
+}
+
+static const char check_driver[] =
+    "#include <stdio.h>\n#include <string.h>\n#include \"chk.h\"\n"
+    "static const int64_t good[6] = {0, 4, -10, -5, 9, 0}, bad[6] = {0, 4, 9, 5, 1, 1};\n"
+    "int main(void) {\n"
+    "  float y[6]; tcc_error_info e = {99, 0, 0, 0};\n"
+    "  tcc_ctx ctx = tcc_ctx_init(0, 0); ctx.error = &e;\n"
+    "  if (chk_infer(&ctx, good, y) != TCC_OK || e.status != 99) return 10;\n"
+    "  for (int i = 0; i < 6; i++) if (y[i] != (float)good[i]) return 11;\n"
+    "  for (int i = 0; i < 6; i++) y[i] = -7;\n"
+    "  if (chk_infer(&ctx, bad, y) != TCC_ERR_INDEX_OUT_OF_RANGE) return 12;\n"
+    "  if (e.status != TCC_ERR_INDEX_OUT_OF_RANGE || e.reserved) return 13;\n"
+    "  if (!e.node || strcmp(e.node, \"ids_lookup\") || strcmp(e.op_type, \"GatherND\")) return 14;\n"
+    "  for (int i = 0; i < 6; i++) if (y[i] != -7) return 15;\n"
+    "  ctx.error = 0;\n"
+    "  if (chk_infer(&ctx, bad, y) != TCC_ERR_INDEX_OUT_OF_RANGE) return 16;\n"
+    "  if (strcmp(tcc_status_str(TCC_ERR_INDEX_OUT_OF_RANGE), \"index out of range\")) return 17;\n"
+    "  return 0;\n}\n";
+
+/* The object (x86_64 at -O0 and -O3) through a driver of its own. */
+static void test_check_backend(void **state) {
+  (void)state;
+  for (int opt = 0; opt <= 3; opt += 3) {
+    Model d = build_check();
+    LlvmOptions o = opts(NULL);
+    o.opt_level = opt;
+    build_program(d.m, &o); /* also links the generic driver (context checks) */
+    char path[256];
+    snprintf(path, sizeof path, "%s/check.c", tmpdir);
+    write_file(path, check_driver, strlen(check_driver));
+    assert_int_equal(sh("cc -std=c11 " DRIVER_FLAGS " -Wall -Wextra -Werror -I%s/include -I%s "
+                        "-o %s/check %s/check.c %s/chk.o %s/libtccrt.a -lm && %s/check",
+                        TCC_SOURCE_DIR, tmpdir, tmpdir, tmpdir, tmpdir, TCC_BINARY_DIR, tmpdir),
+                     0);
+    cleanup_tmpdir();
+    ir_module_free(d.m);
+  }
 }
 
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_runtime_check),
+      cmocka_unit_test(test_check_interp),
+      cmocka_unit_test(test_check_backend),
       cmocka_unit_test(test_cpu_feature_diagnostics),
       cmocka_unit_test(test_header),
       cmocka_unit_test(test_emit_errors),
