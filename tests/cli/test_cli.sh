@@ -159,7 +159,7 @@ expect "bench --json: one object with the figures" "/usr/bin/python3 -c '
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert set(d) == {\"model\", \"median_ms\", \"min_ms\", \"max_ms\", \"mean_ms\", \"iters\", \"warmup\", \"threads\", \"workspace_bytes\"}, d
-assert (d[\"model\"], d[\"iters\"], d[\"warmup\"], d[\"threads\"], d[\"workspace_bytes\"]) == (\"model\", 7, 1, 1, 1024), d
+assert (d[\"model\"], d[\"iters\"], d[\"warmup\"], d[\"threads\"], d[\"workspace_bytes\"]) == (\"model\", 7, 1, 1, 576), d
 assert 0 < d[\"min_ms\"] <= d[\"median_ms\"] <= d[\"max_ms\"] and d[\"min_ms\"] <= d[\"mean_ms\"] <= d[\"max_ms\"], d
 ' '$T/stdout'"
 check 0 "" bench "$PAR" --iters 3 --warmup 2 -threads=3 --json
