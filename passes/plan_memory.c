@@ -6,7 +6,8 @@
  * last top-level op that uses it (or a mem.view of it); two buffers whose
  * lives overlap never share bytes.  Offsets are first-fit over the buffers
  * live at the alloc, 64-byte aligned, so a buffer whose life ended is
- * reused.  Sets the function's workspace_size.  Needs: loop level.
+ * reused.  Sets the function's workspace_size; --stats also prints the
+ * liveness lower bound (the most bytes live at once).  Needs: loop level.
  */
 #include <stdlib.h>
 
@@ -83,6 +84,22 @@ static uint64_t first_fit(const Plan *p, int k) {
   return off;
 }
 
+/* The most bytes live at once (sizes rounded to the alignment): no plan
+ * can use less, so --stats prints it beside the workspace size. */
+static uint64_t live_lower_bound(const Plan *p) {
+  uint64_t best = 0;
+  for (int k = 0; k < p->n; k++) {
+    uint64_t live = 0;
+    for (int i = 0; i < p->n; i++) {
+      const Buf *o = &p->bufs[i];
+      if (o->start <= p->bufs[k].start && p->bufs[k].start <= o->end)
+        live += (o->size + ALIGN - 1) / ALIGN * ALIGN;
+    }
+    if (live > best) best = live;
+  }
+  return best;
+}
+
 bool pass_plan_memory(PassContext *pc) {
   IrModule *m = pc->m;
   IrFunc *f = m->main;
@@ -107,6 +124,7 @@ bool pass_plan_memory(PassContext *pc) {
   pass_stat(pc, "buffers", p.n);
   pass_stat(pc, "workspace bytes", (int64_t)total);
   pass_stat(pc, "bytes without reuse", (int64_t)sum);
+  if (ok) pass_stat(pc, "liveness lower bound", (int64_t)live_lower_bound(&p));
   free(p.bufs);
   free(p.buf_of);
   return ok;
