@@ -8,6 +8,7 @@
  * vector entry points, so such calls on fixed vectors go lane by lane.
  * f16/bf16 math is computed in float and rounded back, as libm would.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -363,6 +364,90 @@ static LLVMValueRef libm_fn(Em *e, const char *name, LLVMTypeRef t,
   return f;
 }
 
+/* f32 constant v in t's shape (a splat for vectors). */
+static LLVMValueRef f32_like(Em *e, const IrType *t, double v) {
+  LLVMValueRef c = LLVMConstReal(em_elem_type(e, IR_F32), v);
+  if (t->kind != IR_TYPE_VECTOR) return c;
+  IrType u = *t;
+  u.elem = IR_F32;
+  return splat(e, c, &u);
+}
+
+static LLVMValueRef call2(Em *e, const char *intr, LLVMTypeRef ct, LLVMValueRef a,
+                          LLVMValueRef b) {
+  LLVMValueRef args[2] = {a, b};
+  return em_intrinsic(e, intr, &ct, 1, args, 2);
+}
+
+/* Horner: c[0]*x^(n-1) + ... + c[n-1]. */
+static LLVMValueRef horner(Em *e, const IrType *t, LLVMValueRef x, const double *c, int n) {
+  LLVMValueRef p = f32_like(e, t, c[0]);
+  for (int i = 1; i < n; i++)
+    p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, x, ""), f32_like(e, t, c[i]), "");
+  return p;
+}
+
+/* exp on f32, inline for the same reason as erf (sigmoid, SiLU, softmax
+ * and tanh are made of it): e^x = 2^n e^r with n = round(x log2 e) and
+ * r = x - n ln 2 (ln 2 in two parts), e^r by a degree-7 polynomial (the
+ * classic Cephes expf coefficients), 2^n built in the exponent bits of two
+ * factors so that n = 128 and n = -126 still work.  Within 2 ulp; overflow
+ * gives +inf, below e^-87.3 (about the smallest normal) 0; NaN stays NaN. */
+static LLVMValueRef exp_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a) {
+  static const double poly[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
+                                4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1};
+  const double hi = 88.72283935546875, lo = -87.33654022216797;
+  LLVMValueRef x = call2(e, "llvm.maxnum", ct, call2(e, "llvm.minnum", ct, a,
+                                                     f32_like(e, t, hi)),
+                         f32_like(e, t, lo));
+  LLVMValueRef fx = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, x, f32_like(e, t, 1.4426950408889634), ""),
+                                  f32_like(e, t, 0.5), "");
+  LLVMValueRef n = em_intrinsic(e, "llvm.floor", &ct, 1, &fx, 1);
+  LLVMValueRef r = LLVMBuildFSub(e->b, x, LLVMBuildFMul(e->b, n, f32_like(e, t, 0.693359375), ""), "");
+  r = LLVMBuildFSub(e->b, r, LLVMBuildFMul(e->b, n, f32_like(e, t, -2.12194440e-4), ""), "");
+  LLVMValueRef z = LLVMBuildFMul(e->b, r, r, "");
+  LLVMValueRef y = LLVMBuildFMul(e->b, horner(e, t, r, poly, 6), z, "");
+  y = LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, y, r, ""), f32_like(e, t, 1.0), "");
+  /* 2^n as 2^h * 2^(n-h), h = n/2: both factors normal for n in -126..128 */
+  LLVMTypeRef it = like(e, t, IR_I32);
+  LLVMValueRef ni = LLVMBuildFPToSI(e->b, n, it, "");
+  LLVMValueRef h = LLVMBuildAShr(e->b, ni, i32_like(e, t, 1), "");
+  LLVMValueRef parts[2] = {h, LLVMBuildSub(e->b, ni, h, "")};
+  for (int i = 0; i < 2; i++) {
+    LLVMValueRef bits = LLVMBuildShl(e->b, LLVMBuildAdd(e->b, parts[i], i32_like(e, t, 127), ""),
+                                     i32_like(e, t, 23), "");
+    y = LLVMBuildFMul(e->b, y, LLVMBuildBitCast(e->b, bits, ct, ""), "");
+  }
+  LLVMValueRef over = LLVMBuildFCmp(e->b, LLVMRealOGT, a, f32_like(e, t, hi), "");
+  y = LLVMBuildSelect(e->b, over, f32_like(e, t, INFINITY), y, "");
+  LLVMValueRef under = LLVMBuildFCmp(e->b, LLVMRealOLT, a, f32_like(e, t, lo), "");
+  y = LLVMBuildSelect(e->b, under, f32_like(e, t, 0.0), y, "");
+  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
+  return LLVMBuildSelect(e->b, nan, a, y, "");
+}
+
+/* tanh on f32, inline: x + x^3 P(x^2) below |x| = 0.625 (Cephes tanhf's
+ * coefficients; no cancellation near 0), else sign(x) (1 - e)/(1 + e) with
+ * e = exp(-2|x|) <= 1 (no overflow).  Within a few ulp; NaN stays NaN. */
+static LLVMValueRef tanh_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a) {
+  static const double poly[] = {-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2,
+                                1.33314422036e-1, -3.33332819422e-1};
+  LLVMValueRef ax = em_intrinsic(e, "llvm.fabs", &ct, 1, &a, 1);
+  LLVMValueRef z = LLVMBuildFMul(e->b, a, a, "");
+  LLVMValueRef small = LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, a, z, ""),
+                                     horner(e, t, z, poly, 5), "");
+  small = LLVMBuildFAdd(e->b, a, small, "");
+  LLVMValueRef ex = exp_f32(e, t, ct, LLVMBuildFMul(e->b, ax, f32_like(e, t, -2.0), ""));
+  LLVMValueRef one = f32_like(e, t, 1.0);
+  LLVMValueRef big = LLVMBuildFDiv(e->b, LLVMBuildFSub(e->b, one, ex, ""),
+                                   LLVMBuildFAdd(e->b, one, ex, ""), "");
+  big = call2(e, "llvm.copysign", ct, big, a);
+  LLVMValueRef is_small = LLVMBuildFCmp(e->b, LLVMRealOLT, ax, f32_like(e, t, 0.625), "");
+  LLVMValueRef y = LLVMBuildSelect(e->b, is_small, small, big, "");
+  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
+  return LLVMBuildSelect(e->b, nan, a, y, "");
+}
+
 /* erf on f32, inline: libm has no vector erff, and lane-by-lane calls made
  * a Transformer's GELU cost as much as its matrix products.  A rational
  * approximation x*P(x^2)/Q(x^2) on [-4, 4] (beyond, erf is +-1 in f32);
@@ -423,8 +508,12 @@ static bool em_math(Em *e, IrOp *op) {
   if (!ir_elem_is_float(el))
     return em_fail(op, "%s needs float operands, not %s",
                    ir_op_info(op->kind)->name, ir_elem_name(el));
-  bool inline_erf = op->kind == IR_OP_M_ERF && ir_elem_size(el) <= 4;
-  if (!maths[m].intrinsic && !inline_erf && t->kind == IR_TYPE_VECTOR && t->scalable)
+  /* erf, exp and tanh on f32 (and f16/bf16 through it) are computed
+   * inline so that they vectorize (erf_f32 and the two above it) */
+  bool inline_f32 = ir_elem_size(el) <= 4 && (op->kind == IR_OP_M_ERF ||
+                                               op->kind == IR_OP_M_EXP ||
+                                               op->kind == IR_OP_M_TANH);
+  if (!maths[m].intrinsic && !inline_f32 && t->kind == IR_TYPE_VECTOR && t->scalable)
     return em_fail(op, "%s on scalable vectors is not supported by code generation yet",
                    ir_op_info(op->kind)->name);
   IrElem ce = ir_elem_size(el) == 2 ? IR_F32 : el; /* f16/bf16 via float */
@@ -441,9 +530,13 @@ static bool em_math(Em *e, IrOp *op) {
    * bare-metal code does not change: VRINTX on q or s registers. */
   if (op->kind == IR_OP_M_ROUND && !strncmp(LLVMGetTarget(e->mod), "thumbv8.1m", 10))
     intr = "llvm.rint";
-  LLVMValueRef x = inline_erf ? erf_f32(e, t, ct, args[0])
-                   : intr   ? em_intrinsic(e, intr, &ct, 1, args, op->num_operands)
-                            : libm_call(e, maths[m].libm, ce, t, args[0]);
+  LLVMValueRef x = !inline_f32 ? NULL
+                   : op->kind == IR_OP_M_ERF ? erf_f32(e, t, ct, args[0])
+                   : op->kind == IR_OP_M_EXP ? exp_f32(e, t, ct, args[0])
+                                             : tanh_f32(e, t, ct, args[0]);
+  if (!x)
+    x = intr ? em_intrinsic(e, intr, &ct, 1, args, op->num_operands)
+             : libm_call(e, maths[m].libm, ce, t, args[0]);
   if (ce != el) x = em_fptrunc(e, x, t, el);
   em_set(e, op->results[0], x);
   return true;
