@@ -79,45 +79,34 @@ void lw_nest_end(LwCtx *c, LwNest *nest) {
   for (int i = nest->rank - 1; i >= 0; i--) lw_for_end(c, nest->loops[i]);
 }
 
+/* A load (vload) or store (vstore): [value,] buf, one index per dim. */
+static IrOp *mem_op(LwCtx *c, IrOpKind k, IrValue *v, IrValue *buf,
+                    IrValue *const *idx, IrType result) {
+  IrValue *operands[2 + IR_MAX_RANK];
+  int r = buf->type.rank, n = 0;
+  if (v) operands[n++] = v;
+  operands[n++] = buf;
+  memcpy(operands + n, idx, sizeof *idx * (size_t)r);
+  return ir_build(&c->b, k, n + r, operands, v ? 0 : 1, v ? NULL : &result);
+}
+
 IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx) {
-  IrValue *operands[1 + IR_MAX_RANK];
-  int r = buf->type.rank;
-  operands[0] = buf;
-  memcpy(operands + 1, idx, sizeof *idx * (size_t)r);
-  return ir_build1(&c->b, IR_OP_LOAD, 1 + r, operands,
-                   ir_type_scalar(buf->type.elem));
+  return mem_op(c, IR_OP_LOAD, NULL, buf, idx, ir_type_scalar(buf->type.elem))->results[0];
 }
 
 void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
-  IrValue *operands[2 + IR_MAX_RANK];
-  int r = buf->type.rank;
-  operands[0] = v;
-  operands[1] = buf;
-  memcpy(operands + 2, idx, sizeof *idx * (size_t)r);
-  ir_build(&c->b, IR_OP_STORE, 2 + r, operands, 0, NULL);
+  mem_op(c, IR_OP_STORE, v, buf, idx, (IrType){0});
 }
 
 IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes) {
   if (lanes == 1) return lw_load(c, buf, idx);
-  IrValue *operands[1 + IR_MAX_RANK];
-  int r = buf->type.rank;
-  operands[0] = buf;
-  memcpy(operands + 1, idx, sizeof *idx * (size_t)r);
-  return ir_build1(&c->b, IR_OP_VLOAD, 1 + r, operands,
-                   ir_type_vector(buf->type.elem, lanes, false));
+  IrType t = ir_type_vector(buf->type.elem, lanes, false);
+  return mem_op(c, IR_OP_VLOAD, NULL, buf, idx, t)->results[0];
 }
 
 void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
-  if (v->type.kind != IR_TYPE_VECTOR) {
-    lw_store(c, v, buf, idx);
-    return;
-  }
-  IrValue *operands[2 + IR_MAX_RANK];
-  int r = buf->type.rank;
-  operands[0] = v;
-  operands[1] = buf;
-  memcpy(operands + 2, idx, sizeof *idx * (size_t)r);
-  ir_build(&c->b, IR_OP_VSTORE, 2 + r, operands, 0, NULL);
+  bool vec = v->type.kind == IR_TYPE_VECTOR;
+  mem_op(c, vec ? IR_OP_VSTORE : IR_OP_STORE, v, buf, idx, (IrType){0});
 }
 
 IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes) {

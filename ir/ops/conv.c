@@ -371,18 +371,24 @@ static void conv_dw_interior(const NnWindow *w, int i, int64_t *lo, int64_t *hi)
   while (*hi > *lo && (*hi - 1) * w->s[i] - w->pb[i] + reach >= w->in[i]) --*hi;
 }
 
-static void conv_dw_cols(LwCtx *c, const ConvDw *d, IrValue *oh, bool rows_inside) {
+/* The output rows (dim 0), or the columns of row oh (dim 1), in three
+ * spans: before, inside and after the positions whose taps all lie inside
+ * X; a point is checked unless it is inside in both dims. */
+static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool inside) {
   const NnWindow *w = &d->cv->w;
   int64_t lo, hi;
-  conv_dw_interior(w, 1, &lo, &hi);
-  if (!rows_inside) lo = hi = w->out[1];
-  int64_t bounds[4] = {0, lo, hi, w->out[1]};
+  conv_dw_interior(w, dim, &lo, &hi);
+  if (!inside) lo = hi = w->out[dim];
+  int64_t bounds[4] = {0, lo, hi, w->out[dim]};
   for (int part = 0; part < 3; part++) {
     if (bounds[part] >= bounds[part + 1]) continue;
-    IrValue *ow;
+    IrValue *iv;
     IrOp *l = lw_for_begin(c, lw_index(c, bounds[part]),
-                           lw_index(c, bounds[part + 1]), 1, &ow);
-    conv_dw_point(c, d, oh, ow, part != 1);
+                           lw_index(c, bounds[part + 1]), 1, &iv);
+    if (dim == 0)
+      conv_dw_span(c, d, 1, iv, part == 1);
+    else
+      conv_dw_point(c, d, oh, iv, part != 1);
     lw_for_end(c, l);
   }
 }
@@ -405,17 +411,7 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     d.w[t] = lw_load(c, W, &wi);
   }
   d.bias = cv->B ? lw_load(c, cv->B, &f) : lw_const_f(c, IR_F32, 0);
-  int64_t lo, hi;
-  conv_dw_interior(w, 0, &lo, &hi);
-  int64_t bounds[4] = {0, lo, hi, w->out[0]};
-  for (int part = 0; part < 3; part++) {
-    if (bounds[part] >= bounds[part + 1]) continue;
-    IrValue *oh;
-    IrOp *l = lw_for_begin(c, lw_index(c, bounds[part]),
-                           lw_index(c, bounds[part + 1]), 1, &oh);
-    conv_dw_cols(c, &d, oh, part == 1);
-    lw_for_end(c, l);
-  }
+  conv_dw_span(c, &d, 0, NULL, true);
   lw_for_end(c, lf);
   lw_for_end(c, ln);
 }

@@ -105,14 +105,20 @@ def conv_case(out, name, c, m, h, w, k, s=1, p=(0, 0, 0, 0), d=1, group=1, bias=
     save(out, name, nodes, inputs, feeds, inits, y)
 
 
-def matmul_case(out, name, a_shape, b_shape, b_weight):
-    a, b = rand(*a_shape), rand(*b_shape)
+def operands(a, b, b_weight):
+    """Input a, and b as a weight or a second input: (inputs, feeds, inits)."""
     inputs, feeds, inits = [("a", a)], {"a": a}, []
     if b_weight:
         inits.append(("b", b))
     else:
         inputs.append(("b", b))
         feeds["b"] = b
+    return inputs, feeds, inits
+
+
+def matmul_case(out, name, a_shape, b_shape, b_weight):
+    a, b = rand(*a_shape), rand(*b_shape)
+    inputs, feeds, inits = operands(a, b, b_weight)
     y = np.matmul(a.astype(np.float64), b.astype(np.float64))
     save(out, name, [helper.make_node("MatMul", ["a", "b"], ["y"])], inputs, feeds, inits, y)
 
@@ -142,12 +148,7 @@ def linear_case(out, name, a_shape, n, residual, act):
 def gemm_case(out, name, m, n, k, ta, tb, alpha, beta, c_shape, b_weight=True):
     a = rand(k, m) if ta else rand(m, k)
     b = rand(n, k) if tb else rand(k, n)
-    inputs, feeds, inits = [("a", a)], {"a": a}, []
-    if b_weight:
-        inits.append(("b", b))
-    else:
-        inputs.append(("b", b))
-        feeds["b"] = b
+    inputs, feeds, inits = operands(a, b, b_weight)
     ins = ["a", "b"]
     y = alpha * ((a.T if ta else a).astype(np.float64) @ (b.T if tb else b).astype(np.float64))
     if c_shape is not None:
