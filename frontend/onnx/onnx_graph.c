@@ -271,6 +271,72 @@ static bool attr_fields_ok(const Onnx__AttributeProto *a, const IrLoc *loc) {
   return true;
 }
 
+/* The attribute names of each op's schema versions up to opset 17
+ * (frontend/onnx/gen_attrs.py writes the table from onnx.defs). */
+typedef struct OpSchemaRow {
+  const char *op;
+  int since;
+  const char *attrs; /* comma-separated */
+} OpSchemaRow;
+
+static const OpSchemaRow op_schemas[] = {
+#include "onnx_attrs.inc"
+};
+
+static bool name_listed(const char *list, const char *name) {
+  size_t n = strlen(name);
+  for (const char *p = list; *p;) {
+    size_t k = strcspn(p, ",");
+    if (k == n && !strncmp(p, name, n)) return true;
+    p += k + (p[k] == ',');
+  }
+  return false;
+}
+
+/* The schema row of op at the model's opset (the latest version at or
+ * below it); NULL when the op has no row, or (*first > 0) did not exist yet
+ * at that opset: *first is its first version, 0 when it has no row. */
+static const OpSchemaRow *schema_row(const OnnxCtx *c, const char *op, int *first) {
+  const OpSchemaRow *row = NULL;
+  *first = 0;
+  for (size_t i = 0; i < sizeof op_schemas / sizeof *op_schemas; i++) {
+    if (strcmp(op_schemas[i].op, op)) continue;
+    if (!*first) *first = op_schemas[i].since;
+    if (op_schemas[i].since <= c->opset) row = &op_schemas[i];
+  }
+  return row;
+}
+
+/* onnx.checker's schema rule: the op exists at the model's opset.  Ops
+ * without a row are left to the unsupported-operator error. */
+static bool schema_op_ok(const OnnxCtx *c, const IrLoc *loc) {
+  int first;
+  if (schema_row(c, loc->op_type, &first) || !first) return true;
+  diag_at(DIAG_ERROR, loc, "%s does not exist at opset %d (ONNX introduced it in opset %d)",
+          loc->op_type, c->opset, first);
+  return false;
+}
+
+/* ...and every attribute is one of its schema's: a misspelled optional
+ * attribute would otherwise take its default silently.  Runs after the
+ * structural checks of node_attrs, whose messages are more specific. */
+static bool schema_attrs_ok(const OnnxCtx *c, const Onnx__NodeProto *n, const IrLoc *loc) {
+  int first;
+  const OpSchemaRow *row = schema_row(c, loc->op_type, &first);
+  for (size_t i = 0; row && i < n->n_attribute; i++) {
+    const char *a = n->attribute[i]->name;
+    if (!a || name_listed(row->attrs, a)) continue;
+    char list[512] = "";
+    size_t k = 0;
+    for (const char *p = row->attrs; *p && k + 3 < sizeof list; p++)
+      k += (size_t)snprintf(list + k, sizeof list - k, *p == ',' ? ", " : "%c", *p);
+    diag_at(DIAG_ERROR, loc, "%s has no attribute '%s' at opset %d (%s%s)", loc->op_type, a,
+            c->opset, *row->attrs ? "its attributes: " : "it has none", list);
+    return false;
+  }
+  return true;
+}
+
 static bool node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
                        const IrLoc *loc) {
   for (size_t i = 0; i < n->n_attribute; i++) {
@@ -874,9 +940,11 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
             "supports only the default domain 'ai.onnx')", n->domain);
     return false;
   }
+  if (!schema_op_ok(c, &loc)) return false;
   if (sym_node_wanted(c, n, op_type)) return sym_node(c, n, &loc);
-  if (!strcmp(op_type, "If") || !strcmp(op_type, "Loop") || !strcmp(op_type, "Scan"))
-    return control_node(c, n, &loc);
+  bool control = !strcmp(op_type, "If") || !strcmp(op_type, "Loop") || !strcmp(op_type, "Scan");
+  if ((control || !strcmp(op_type, "Constant")) && !schema_attrs_ok(c, n, &loc)) return false;
+  if (control) return control_node(c, n, &loc);
   if (!strcmp(op_type, "Constant")) {
     IrValue *v = onnx_weight_constant(c, n);
     if (v) onnx_map_put(&c->values, n->output[0], v);
@@ -919,7 +987,7 @@ static bool emit_node(OnnxCtx *c, const Onnx__NodeProto *n, int kind, IrValue **
   IrOp *op = ir_op_new(c->m, (IrOpKind)kind, (int)nin, ins, (int)nout, NULL);
   op->loc = loc;
   if (out) *out = op;
-  if (!node_attrs(c, n, op, &loc)) return false;
+  if (!node_attrs(c, n, op, &loc) || !schema_attrs_ok(c, n, &loc)) return false;
   for (size_t i = 0; i < SYM_USES; i++) ir_attr_remove(op, sym_uses[i].attr);
   for (int i = 0; i < nextra; i++) ir_attr_set(c->m, op, &extra[i]);
   ir_block_append(c->block ? c->block : c->m->main->body, op);

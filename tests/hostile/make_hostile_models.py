@@ -138,6 +138,12 @@ def cases():
     yield "checker_scatter_opset11", model(
         [node("Scatter", ["x", "i", "u"], ["y"], "sc0")],
         [vi("x", [4]), vi("i", [1], TensorProto.INT64), vi("u", [1])], [vi("y", [4])], opset=11)
+    yield "checker_unknown_attribute", model(
+        [node("Conv", ["x", "w"], ["y"], "conv0", kernel_shape=[1, 1], stride=[2, 2])],
+        [vi("x", [1, 1, 2, 2])], [vi("y", [1, 1, 2, 2])], [f32("w", [1, 1, 1, 1])])
+    yield "checker_op_too_new", model(
+        [node("GatherElements", ["x", "i"], ["y"], "ge0")],
+        [vi("x", [2]), vi("i", [1], TensorProto.INT64)], [vi("y", [1])], opset=9)
     # A constant MatMul of 2048^3 multiply-adds: folding it in the interpreter
     # would take minutes, so it is left to run time (the compile stays short).
     shape = i64("s", [2048, 2048])

@@ -440,12 +440,14 @@ static void test_mutations(void **state) {
   int64_t d[] = {3};
   static const float w[3] = {1, 2, 3};
   mb_init(b, "w", 1, 1, d, w, sizeof w);
-  Onnx__NodeProto *n = mb_node(b, "Add", "a", "y,w", "z");
+  mb_node(b, "Add", "a", "y,w", "z");
+  /* an INTS attribute its op has (an unknown one is refused) */
+  Onnx__NodeProto *n = mb_node(b, "Transpose", "t", "z", "z2");
   Onnx__AttributeProto *a =
-      mb_attr(b, n, "k", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
-  static int64_t ints[] = {1, 2};
+      mb_attr(b, n, "perm", ONNX__ATTRIBUTE_PROTO__ATTRIBUTE_TYPE__INTS);
+  static int64_t ints[] = {0, 1};
   a->n_ints = 2, a->ints = ints;
-  mb_output(b, "z", 1, "2,3");
+  mb_output(b, "z2", 1, "2,3");
   size_t len;
   const uint8_t *orig = mb_pack(b, &len);
   uint8_t *buf = malloc(len);
