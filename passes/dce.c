@@ -39,7 +39,8 @@ static void uncount(IrOp *op, UseCount *u) {
     for (IrOp *in = op->regions[r]->first; in; in = in->next) uncount(in, u);
 }
 
-/* Stores, copies and dim.set are the loop-level side effects; a loop.while
+/* Stores, copies, dim.set and rt.check (it may end the run) are the
+ * loop-level side effects; a loop.while
  * counts as one too, since it may not terminate (removing it would change
  * a program that hangs into one that returns).  removable() keeps every
  * loop.while for the same reason (it is not OPF_PURE). */
@@ -47,7 +48,7 @@ static bool has_side_effects(const IrBlock *b) {
   for (const IrOp *op = b->first; op; op = op->next) {
     if (op->kind == IR_OP_STORE || op->kind == IR_OP_VSTORE ||
         op->kind == IR_OP_COPY || op->kind == IR_OP_DIM_SET ||
-        op->kind == IR_OP_WHILE)
+        op->kind == IR_OP_CHECK || op->kind == IR_OP_WHILE)
       return true;
     for (int r = 0; r < op->num_regions; r++)
       if (has_side_effects(op->regions[r])) return true;
