@@ -157,7 +157,7 @@ for name in "$@"; do
     dm=$(echo "$d" | sed -n 's/.*median \([0-9.]*\) ms.*/\1/p')
     peaks=$("$BIN/fma_peak")
     echo "$peaks" | sed 's/^/  /'
-    # the widest vector's peak; per core, so times THREADS for the share
+    # the higher of the zmm and ymm peaks; per core, so times THREADS for the share
     pk=$(echo "$peaks" | sed -n 's/^fma_peak [yz]mm: \([0-9.]*\) .*/\1/p' | sort -g | tail -n 1)
     dn=$(echo "$d" | sed -n 's/.*min \([0-9.]*\) ms.*/\1/p')
     mm_line=$(awk -v f=$flop -v t="$tm" -v o="$om" -v d="$dm" -v tb="$tn" -v ob="$on" -v db="$dn" \
