@@ -8,10 +8,11 @@
 #
 # Per network: `tcc run` and ORT on test_data_set_0/input_0.pb must agree
 # (max |tcc - ort| / max |ort| <= 1e-4); then ROUNDS rounds, each `tcc bench`
-# then ORT with ITERS timed calls (a per-network default keeps a network under
-# about 30 s, most of it tcc's compiles); the middle round also times tcc with
-# -fuse=0.  A median is the median of the rounds' medians, a min the least
-# call seen.  ORT's intra-op threads = THREADS = tcc's -threads.  For the
+# then ORT with ITERS timed calls (per-network default: about a second of
+# calls per side and round; a network's time is mostly tcc's five compiles);
+# the middle round also times tcc with -fuse=0.  A median is the median of
+# the rounds' medians, a min the least call seen.  ORT's intra-op threads =
+# THREADS = tcc's -threads.  For the
 # 1024^3 MatMul also GFLOP/s against oneDNN's dnnl_sgemm and the FMA peak of
 # one core, both measured here.  Ends with a markdown table for
 # docs/performance.md.  Machines differ and are shared: only same-run ratios
@@ -34,6 +35,7 @@ BIN=$BUILD/bench
 T=$(mktemp -d /tmp/tcc-bench-XXXXXX)
 trap 'rm -rf "$T"' EXIT
 NETS="resnet18 mobilenet_v2 squeezenet1_1 shufflenet_v2_x1_0 efficientnet_b0 transformer_encoder lstm"
+# shellcheck disable=SC2086 # NETS is a list
 [ $# -gt 0 ] || set -- $NETS mlp matmul1024
 
 cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)

@@ -83,14 +83,15 @@ if $PY -c 'import onnx, numpy' 2>/dev/null; then
   $PY "$ROOT/tests/targets/gemm_loops.py" models "$T"
   # NAME TARGET REGISTER-CLASS [FLAGS]
   for cfg in "x86_64 x86_64 ymm" "x86_64+avx512f x86_64 zmm -mattr=+avx512f" "armv8 armv8 v"; do
+    # shellcheck disable=SC2086 # split the configuration into words
     set -- $cfg
     name=$1 target=$2 reg=$3 flags=${4:-}
     for m in conv matmul; do
       d=$T/gemm-$name-$m
       mkdir -p "$d"
-      "$TCC" compile "$T/$m.onnx" -name=$m -target=$target $flags -o "$d"
+      "$TCC" compile "$T/$m.onnx" -name=$m -target="$target" $flags -o "$d"
       $OBJDUMP -d "$d/$m.o" > "$d/dis.txt"
-      counts=$($PY "$ROOT/tests/targets/gemm_loops.py" count "$d/dis.txt" $reg)
+      counts=$($PY "$ROOT/tests/targets/gemm_loops.py" count "$d/dis.txt" "$reg")
       fmas=${counts% *} acc=${counts#* }
       printf '%-14s %-6s %-26s %3d (of %d FMAs in the loop; at least %d)\n' "$name" $m \
         "distinct $reg accumulators" "$acc" "$fmas" $MIN_ACC
@@ -98,7 +99,7 @@ if $PY -c 'import onnx, numpy' 2>/dev/null; then
         echo "FAIL: $name: $m: $acc distinct $reg FMA destinations in the GEMM loop, fewer than $MIN_ACC" >&2
         fail=1
         # LLVM 19 gives +avx512f 512-bit registers only with +evex512
-        [ $reg != zmm ] || echo "  (the same loop search on ymm: FMAs, distinct:" \
+        [ "$reg" != zmm ] || echo "  (the same loop search on ymm: FMAs, distinct:" \
           "$($PY "$ROOT/tests/targets/gemm_loops.py" count "$d/dis.txt" ymm))" >&2
       fi
     done
