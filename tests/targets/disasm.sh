@@ -8,9 +8,9 @@
 # many instructions matched, which docs/targets.md quotes.
 # Then the register tile of the GEMM micro-kernel: a 64-filter 3x3 Conv on
 # 56x56 and a 1024^3 MatMul (tests/targets/gemm_loops.py makes them) must keep
-# at least 12 distinct vector accumulators as FMA destinations in the loop
-# body with the most FMAs: ymm on x86_64 (x86-64-v3), zmm with
-# -mattr=+avx512f, NEON v registers on armv8.
+# at least 12 distinct vector accumulators as FMA destinations in one
+# innermost loop: ymm on x86_64 (x86-64-v3), zmm with -mattr=+avx512f, NEON
+# v registers on armv8.
 set -eu
 TCC=$1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
