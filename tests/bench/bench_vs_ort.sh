@@ -52,7 +52,8 @@ cp "$HERE/ort_bench.js" "$ORT/ort_bench.js"
 if [ ! -f /usr/include/dnnl.h ]; then
   echo "installing libdnnl-dev (oneDNN, the SGEMM reference)"
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q libdnnl-dev >/dev/null
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends libdnnl-dev >/dev/null
 fi
 mkdir -p "$BIN"
 cc -O2 -o "$BIN/dnnl_sgemm" "$HERE/dnnl_sgemm.c" -ldnnl
