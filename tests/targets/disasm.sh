@@ -6,6 +6,11 @@
 # multiply-add (or, for targets without a vector unit, its FPU's), then
 # compiles it again and requires byte-identical files.  Prints per target how
 # many instructions matched, which docs/targets.md quotes.
+# Then the register tile of the GEMM micro-kernel: a 64-filter 3x3 Conv on
+# 56x56 and a 1024^3 MatMul (tests/targets/gemm_loops.py makes them) must keep
+# at least 12 distinct vector accumulators as FMA destinations in one
+# innermost loop: ymm on x86_64 (x86-64-v3), zmm with -mattr=+avx512f, NEON
+# v registers on armv8.
 set -eu
 TCC=$1
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -66,5 +71,42 @@ absent cortex-m4 'Helium q registers (no MVE on the M4)' '[[:space:]]q[0-9]+,'
 check wasm32 'f32x4.pmax (max as compare and select)' 'f32x4\.pmax'
 printf '%-11s %-42s %5d\n' wasm32 'f32x4.mul+f32x4.add (arithmetic)' \
   "$(grep -cE 'f32x4\.(mul|add)' "$T/wasm32/dis.txt" || true)"
+
+# The GEMM micro-kernel's accumulators (the schedule's tile, ir/schedule.c).
+# At least 12 (issue 9): two FMA ports with a 4-cycle latency need 8 in
+# flight, and more accumulators spread each loaded B vector and broadcast A
+# element over more FMAs.  TCC_TILE (a tile forced by hand) must not leak in.
+unset TCC_TILE
+PY=/usr/bin/python3
+MIN_ACC=12
+if $PY -c 'import onnx, numpy' 2>/dev/null; then
+  $PY "$ROOT/tests/targets/gemm_loops.py" models "$T"
+  # NAME TARGET REGISTER-CLASS [FLAGS]
+  for cfg in "x86_64 x86_64 ymm" "x86_64+avx512f x86_64 zmm -mattr=+avx512f" "armv8 armv8 v"; do
+    # shellcheck disable=SC2086 # split the configuration into words
+    set -- $cfg
+    name=$1 target=$2 reg=$3 flags=${4:-}
+    for m in conv matmul; do
+      d=$T/gemm-$name-$m
+      mkdir -p "$d"
+      "$TCC" compile "$T/$m.onnx" -name=$m -target="$target" $flags -o "$d"
+      $OBJDUMP -d "$d/$m.o" > "$d/dis.txt"
+      counts=$($PY "$ROOT/tests/targets/gemm_loops.py" count "$d/dis.txt" "$reg")
+      fmas=${counts% *} acc=${counts#* }
+      printf '%-14s %-6s %-26s %3d (of %d FMAs in the loop; at least %d)\n' "$name" $m \
+        "distinct $reg accumulators" "$acc" "$fmas" $MIN_ACC
+      if [ "$acc" -lt $MIN_ACC ]; then
+        echo "FAIL: $name: $m: $acc distinct $reg FMA destinations in the GEMM loop, fewer than $MIN_ACC" >&2
+        fail=1
+        # LLVM 19 gives +avx512f 512-bit registers only with +evex512
+        [ "$reg" != zmm ] || echo "  (the same loop search on ymm: FMAs, distinct:" \
+          "$($PY "$ROOT/tests/targets/gemm_loops.py" count "$d/dis.txt" ymm))" >&2
+      fi
+    done
+  done
+else
+  echo "FAIL: the GEMM register check needs /usr/bin/python3 with onnx and numpy (tests/install-deps.sh)" >&2
+  fail=1
+fi
 [ $fail -eq 0 ] && echo "disasm: all targets ok"
 exit $fail
