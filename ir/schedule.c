@@ -6,12 +6,12 @@
  * of A, so mr*nv + nv + 1 <= registers.  Among the tiles that fit, the cost
  * model counts the cycles of the tiles the problem needs, edges included:
  * per k, mr*nv FMAs (two per cycle on the cores we target, one on a scalar
- * FPU) against nv loads plus mr broadcasts (two per cycle).  Wide tiles
+ * FPU) against nv loads plus mr broadcasts (two per cycle), plus a cycle
+ * of loop overhead that bigger tiles amortize.  Wide tiles
  * waste work on narrow problems (a 49-column convolution output), tall ones
  * on few rows; the model weighs both.  The K block keeps the B strip that
  * one tile sweeps (kc x nv*lanes floats) within half of L1.
  */
-#include <stdlib.h>
 #include "schedule.h"
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -25,6 +25,8 @@ static double gemm_cost(int mr, int nv, int lanes, int64_t M, int64_t N,
   double per_k = (double)(mr * nv) / fma_rate;
   double mem = (double)(nv + mr) / 2.0;
   if (mem > per_k) per_k = mem;
+  /* the loop's own index and branch work, which a bigger tile amortizes */
+  per_k += 1.0;
   /* a tile's stores and loop overhead, spread over K */
   double per_tile = per_k * (double)K + (double)(mr * nv) * 2.0 + 20.0;
   return per_tile * (double)row_tiles * (double)col_tiles;
@@ -42,8 +44,6 @@ void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
       double cost = gemm_cost(mr, nv, lanes, M, N, K);
       if (best < 0 || cost < best) best = cost, s->mr = mr, s->nv = nv;
     }
-  const char *force = getenv("TCC_TILE");
-  if (force) sscanf(force, "%d,%d", &s->mr, &s->nv);
   int64_t nr = (int64_t)s->nv * lanes;
   int64_t kc = t->l1_bytes / 2 / (nr * 4);
   if (kc < 16) kc = 16;

@@ -50,6 +50,10 @@ typedef struct TargetRow {
   /* ...and what a CPU or feature string changes in it. May be NULL. */
   void (*sched_hook)(const struct TargetRow *t, const char *cpu,
                      const char *features, SchedTarget *out);
+  /* Feature pairs {a, b, ...}: when a is on and b not mentioned, +b is
+   * added (x86: LLVM 19 gives 512-bit registers to +avx512f only with
+   * +evex512, which an AVX-512 CPU name implies but the feature does not). */
+  const char *const *implied_features;
 } TargetRow;
 
 extern const TargetLists target_lists_x86_64;

