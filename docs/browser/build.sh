@@ -14,7 +14,7 @@ mkdir -p "$OUT"
 "$TCC" compile "$ROOT/models/mlp/model.onnx" -target=wasm32 -name=mlp -o "$OUT"
 clang-19 --target=wasm32-wasi -mexec-model=reactor -O2 -w \
   -I"$ROOT/include" -I"$OUT" -include mlp.h -DMODEL=mlp -DMODEL_WORKSPACE=MLP_WORKSPACE_SIZE \
-  "$HERE/glue.c" "$ROOT"/runtime/*.c "$OUT/mlp.o" -lm -o "$OUT/mlp.wasm"
+  "$HERE/glue.c" "$ROOT"/runtime/rt.c "$OUT/mlp.o" -lm -o "$OUT/mlp.wasm"
 # The test input, as the raw float32 bytes the model reads.
 /usr/bin/python3 - "$ROOT/models/mlp/test_data_set_0/input_0.pb" "$OUT/input.bin" <<'PY'
 import sys

@@ -28,7 +28,7 @@ check() {
   rm -rf "$W/o"
   "$TCC" "$@" -o "$W/o" >/dev/null 2>"$W/err"
   rc=$?
-  got=$(sed -e 's/[0-9.]* KiB of flash (code/N KiB of flash (code/' \
+  got=$(sed -e 's/[0-9.]* [KM]iB of flash (code/N KiB of flash (code/' \
             -e 's/(code [0-9.]* KiB/(code N KiB/' "$W/err")
   if [ "$rc" -ne "$want_rc" ] || [ "$got" != "$want" ]; then
     echo "FAIL: tcc $*"
@@ -60,14 +60,14 @@ save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)]), f"{d}/bi
 PY
 
 CNN=$ROOT/models/cnn/model.onnx
-check 0 "$CNN: note: model 'cnn' on cortex-m4 (mps2-an386): N KiB of flash (code N KiB + weights and constants 5.6 KiB) and 51.5 KiB of RAM (workspace 32.4 KiB + inputs and outputs 3.1 KiB + data 0.0 KiB + stack margin 16.0 KiB)" \
+check 0 "$CNN: note: model 'cnn' on cortex-m4 (mps2-an386): N KiB of flash (code N KiB + weights and constants 5.7 KiB) and 51.5 KiB of RAM (workspace 32.4 KiB + inputs and outputs 3.1 KiB + data 0.0 KiB + stack margin 16.0 KiB)" \
   compile "$CNN" -name=cnn -target=cortex-m4
-check 1 "$W/big_weights.onnx: error: model 'big' does not fit cortex-m7 (mps2-an500): it needs 4.06 MiB of flash (code N KiB + weights and constants 4.06 MiB) and 24.1 KiB of RAM (workspace 0.0 KiB + inputs and outputs 8.1 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
+check 1 "$W/big_weights.onnx: error: model 'big' does not fit cortex-m7 (mps2-an500): it needs N KiB of flash (code N KiB + weights and constants 4.06 MiB) and 24.1 KiB of RAM (workspace 0.0 KiB + inputs and outputs 8.1 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
   compile "$W/big_weights.onnx" -name=big -target=cortex-m7
 check 1 "$W/big_io.onnx: error: model 'wide' does not fit cortex-m4 (mps2-an386): it needs N KiB of flash (code N KiB + weights and constants 0.0 KiB) and 24.02 MiB of RAM (workspace 0.0 KiB + inputs and outputs 24.00 MiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
   compile "$W/big_io.onnx" -name=wide -target=cortex-m4
 # The Cortex-M55 board (mps3-an547) has 8 MiB of flash: the same weights fit.
-check 0 "$W/big_weights.onnx: note: model 'big' on cortex-m55 (mps3-an547): 4.06 MiB of flash (code N KiB + weights and constants 4.06 MiB) and 24.1 KiB of RAM (workspace 0.0 KiB + inputs and outputs 8.1 KiB + data 0.0 KiB + stack margin 16.0 KiB)" \
+check 0 "$W/big_weights.onnx: note: model 'big' on cortex-m55 (mps3-an547): N KiB of flash (code N KiB + weights and constants 4.06 MiB) and 24.1 KiB of RAM (workspace 0.0 KiB + inputs and outputs 8.1 KiB + data 0.0 KiB + stack margin 16.0 KiB)" \
   compile "$W/big_weights.onnx" -name=big -target=cortex-m55
 check 1 "$W/big_io.onnx: error: model 'wide' does not fit cortex-m55 (mps3-an547): it needs N KiB of flash (code N KiB + weights and constants 0.0 KiB) and 24.02 MiB of RAM (workspace 0.0 KiB + inputs and outputs 24.00 MiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 7.88 MiB of flash for the model (8.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
   compile "$W/big_io.onnx" -name=wide -target=cortex-m55
@@ -79,7 +79,7 @@ if $PY -c "import torch, torchvision" 2>/dev/null; then
     $PY "$ROOT/models/export_networks.py" "$OUT" resnet18 >"$W/export.log" 2>&1 ||
       { cat "$W/export.log"; echo "FAIL: exporting resnet18"; exit 1; }
   fi
-  check 1 "$R: error: model 'resnet18' does not fit cortex-m4 (mps2-an386): it needs 44.66 MiB of flash (code N KiB + weights and constants 44.57 MiB) and 4.42 MiB of RAM (workspace 3.83 MiB + inputs and outputs 591.9 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
+  check 1 "$R: error: model 'resnet18' does not fit cortex-m4 (mps2-an386): it needs N KiB of flash (code N KiB + weights and constants 44.57 MiB) and 4.42 MiB of RAM (workspace 3.83 MiB + inputs and outputs 591.9 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
     compile "$R" -name=resnet18 -target=cortex-m4
 else
   skipped=1
