@@ -201,13 +201,14 @@ static void conv_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
  * column falls in the padding, a plain (strided) copy in between.  The
  * channels are independent: a parallel loop, its own function. */
 static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
-                      IrValue *k0, int64_t kc) {
+                      IrValue *k0, IrValue *kc) {
   ConvGemm *v = user;
-  int64_t kk = v->kh * v->kw, rows = ncols / v->OW, chans = kc / kk;
+  int64_t kk = v->kh * v->kw, rows = ncols / v->OW;
+  IrValue *chans = lw_bin(c, IR_OP_A_DIV, kc, lw_index(c, kk));
   IrValue *oh0 = lw_bin(c, IR_OP_A_DIV, jb, lw_index(c, v->OW));
   IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
   IrValue *cc, *ki, *kj, *r, *ow;
-  IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, chans), 1, &cc);
+  IrOp *lc = lw_for_begin(c, lw_index(c, 0), chans, 1, &cc);
   ir_attr_set_int(c->m, lc, "parallel", 1);
   IrValue *zero = lw_const_f(c, IR_F32, 0);
   IrValue *ch = lw_bin(c, IR_OP_A_ADD,

@@ -98,14 +98,16 @@ void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,
 }
 
 /* ------------------------------------------------------------ the kernel */
-typedef enum GkInit { GK_ZERO, GK_LOAD, GK_FIRST_ZERO } GkInit;
-
+/* One column block and K block.  With one K block the sums start at zero
+ * and end in the epilogue; with several (a loop: one copy of the tiles, so
+ * compile time does not double) they start at zero in the first block and
+ * from C in the others, and the epilogue's value is stored in the last. */
 typedef struct GkBlock {
   IrValue *jb, *k0;   /* column block start, K block start */
-  int64_t ncols, kc;
-  GkInit init;
-  IrValue *first;     /* GK_FIRST_ZERO: bool, this is the first K block */
-  bool last;          /* the epilogue runs */
+  int64_t ncols;
+  IrValue *kc;        /* this K block's length */
+  IrValue *first;     /* bool: the first K block; NULL: the only one */
+  IrValue *last;      /* bool: the last K block; NULL: the only one */
 } GkBlock;
 
 /* C(i0 + r, j) as an index of the flat C buffer. */
@@ -134,16 +136,15 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
     for (int v = 0; v < nv; v++) {
       int t = r * nv + v;
       cidx[t] = gk_c_index(c, g, i0, r, gk_plus(c, jt, (int64_t)v * lanes));
-      if (bl->init == GK_ZERO) {
+      if (!bl->first) {
         init[t] = zero;
         continue;
       }
       IrValue *old = lw_vload(c, g->c_buf, &cidx[t], lanes);
-      init[t] = bl->init == GK_LOAD ? old : lw_select(c, bl->first, zero, old);
+      init[t] = lw_select(c, bl->first, zero, old);
     }
   IrValue *kk;
-  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, bl->kc), 1, n, init,
-                               &kk, acc);
+  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), bl->kc, 1, n, init, &kk, acc);
   IrValue *bv[4], *sum[64];
   IrValue *brow = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, B.base, kk, B.ks), co);
   for (int v = 0; v < nv; v++) {
@@ -161,9 +162,11 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
     for (int v = 0; v < nv; v++) {
       int t = r * nv + v;
       IrValue *y = lk->results[t];
-      if (bl->last && g->epilogue)
-        y = g->epilogue(c, g->user, gk_plus(c, i0, r),
-                        gk_plus(c, jt, (int64_t)v * lanes), lanes, y);
+      if (g->epilogue) {
+        IrValue *e = g->epilogue(c, g->user, gk_plus(c, i0, r),
+                                 gk_plus(c, jt, (int64_t)v * lanes), lanes, y);
+        y = bl->last ? lw_select(c, bl->last, e, y) : e;
+      }
       lw_vstore(c, y, g->c_buf, &cidx[t]);
     }
 }
@@ -234,22 +237,22 @@ static void gk_block(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
   lw_for_end(c, ls);
 }
 
-/* One column block: every K block but the last in a loop, the last (with
- * the epilogue) after it. */
+/* One column block: its K blocks. */
 static void gk_column_block(LwCtx *c, const GkGemm *g, IrValue *jb, int64_t ncols) {
-  int64_t kc = g->s.kc, nkb = (g->K + kc - 1) / kc;
-  if (nkb > 1) {
-    IrValue *k0;
-    IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, (nkb - 1) * kc), kc, &k0);
-    GkBlock bl = {jb, k0, ncols, kc, GK_FIRST_ZERO,
-                  lw_cmp(c, "eq", k0, lw_index(c, 0)), false};
-    gk_block(c, g, &bl);
-    lw_for_end(c, lk);
+  int64_t kc = g->s.kc;
+  if (g->K <= kc) {
+    GkBlock only = {jb, lw_index(c, 0), ncols, lw_index(c, g->K), NULL, NULL};
+    gk_block(c, g, &only);
+    return;
   }
-  int64_t k0 = (nkb - 1) * kc;
-  GkBlock last = {jb, lw_index(c, k0), ncols, g->K - k0, nkb > 1 ? GK_LOAD : GK_ZERO,
-                  NULL, true};
-  gk_block(c, g, &last);
+  IrValue *k0;
+  IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->K), kc, &k0);
+  IrValue *rest = lw_bin(c, IR_OP_A_SUB, lw_index(c, g->K), k0);
+  GkBlock bl = {jb, k0, ncols, lw_bin(c, IR_OP_A_MIN, rest, lw_index(c, kc)),
+                lw_cmp(c, "eq", k0, lw_index(c, 0)),
+                lw_cmp(c, "le", rest, lw_index(c, kc))};
+  gk_block(c, g, &bl);
+  lw_for_end(c, lk);
 }
 
 void gk_emit(LwCtx *c, const GkGemm *g) {

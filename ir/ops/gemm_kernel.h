@@ -10,12 +10,14 @@
  * running (a convolution's input, im2col one block at a time).
  *
  * Loops: column blocks of `nc` (each may be packed by `prepare`), K blocks
- * of `kc`, row tiles of mr, column strips of nv*lanes; the innermost loop
+ * of `kc`, column strips of nv*lanes (a parallel loop), row tiles of mr;
+ * the innermost loop
  * runs over k with mr*nv vector accumulators carried in registers.  Edges:
  * the last row tile has fewer rows; the last strip of a block has fewer
  * vectors, then fewer than `lanes` columns done one at a time (lanes 1), so
  * nothing ever reads or writes outside an operand.  With several K blocks
- * the partial sums go through C; the epilogue runs once, in the last.
+ * (one loop, so the tiles exist once in the object) the partial sums go
+ * through C, and the epilogue's value is the one stored in the last.
  */
 #ifndef TCC_GEMM_KERNEL_H
 #define TCC_GEMM_KERNEL_H
@@ -45,9 +47,9 @@ typedef struct GkGemm {
   void (*b_strip)(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
                   IrValue *k0, GkOperand *b);
   /* Optional: before the tiles of column block [jb, jb+ncols) and K block
-   * [k0, k0+kc), e.g. packing B. */
+   * [k0, k0+kc) (kc at most s.kc), e.g. packing B. */
   void (*prepare)(LwCtx *c, void *user, IrValue *jb, int64_t ncols, IrValue *k0,
-                  int64_t kc);
+                  IrValue *kc);
   /* C: element (i, j) at c_base + i*c_rs + j of the 1-D buffer c_buf. */
   IrValue *c_buf, *c_base;
   int64_t c_rs;
