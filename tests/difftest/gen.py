@@ -32,8 +32,9 @@ OPSET = 17
 EDGE = [1, 3, 5, 7, 13, 17, 31, 33, 63, 65, 127]
 SMALL = [1, 2, 3, 4, 5, 7, 8, 13, 16, 17]
 F32, F64, I32, I64, BOOL = TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.INT32, TensorProto.INT64, TensorProto.BOOL
-NP = {F32: np.float32, F64: np.float64, I32: np.int32, I64: np.int64, BOOL: np.bool_}
-FLOATS = (F32, F64)
+F16 = TensorProto.FLOAT16
+NP = {F32: np.float32, F64: np.float64, I32: np.int32, I64: np.int64, BOOL: np.bool_, F16: np.float16}
+FLOATS = (F32, F64, F16)
 
 
 class Val:
@@ -73,7 +74,8 @@ class Gen:
         return v
 
     def init(self, arr, dtype=None):
-        dtype = dtype or {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.int32): I32,
+        dtype = dtype or {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.float16): F16,
+                          np.dtype(np.int32): I32,
                           np.dtype(np.int64): I64, np.dtype(np.bool_): BOOL}[arr.dtype]
         nm = self.name("w")
         self.inits.append(numpy_helper.from_array(np.asarray(arr, dtype=NP[dtype]), nm))
@@ -276,6 +278,28 @@ class Gen:
             y = self.node("Add", [x, y] if self.r.random() < 0.5 else [y, x], y.dtype, y.shape, x.mag + y.mag)
         return y
 
+    def image_op(self, x):
+        n, c, h, w = x.shape
+        p = self.r.random()
+        if p < 0.4:
+            sc = self.init(self.np.uniform(0.5, 1.5, c).astype(NP[x.dtype]))
+            b = self.init(self.np.uniform(-0.5, 0.5, c).astype(NP[x.dtype]))
+            if h * w < 2:  # a 1x1 image normalizes to the bias exactly: fine, but pointless
+                return x
+            x = self.node("Mul", [x, self.init(np.array(4.0 / x.mag, dtype=NP[x.dtype]))], x.dtype, x.shape, 4.0) \
+                if x.mag > 8 and self.budget() >= 2 else x
+            return self.node("InstanceNormalization", [x, sc, b], x.dtype, x.shape, 4.0,
+                             epsilon=self.r.choice([1e-5, 1e-3]))
+        bs = self.r.choice([2, 3])
+        if p < 0.7 and h % bs == 0 and w % bs == 0:
+            return self.node("SpaceToDepth", [x], x.dtype, [n, c * bs * bs, h // bs, w // bs], x.mag, x.exact,
+                             blocksize=bs)
+        if c % (bs * bs) == 0:
+            mode = self.r.choice(["DCR", "CRD"])
+            return self.node("DepthToSpace", [x], x.dtype, [n, c // (bs * bs), h * bs, w * bs], x.mag, x.exact,
+                             blocksize=bs, mode=mode)
+        return self.pool(x) if h * w > 1 else x
+
     def batchnorm(self, y):
         c = y.shape[1]
         sc = self.init(self.np.uniform(0.5, 1.5, c).astype(NP[y.dtype]))
@@ -334,6 +358,8 @@ class Gen:
                 x = self.conv(x, residual=True)
             elif p < 0.75 and x.shape[2] * x.shape[3] > 1:
                 x = self.pool(x)
+            elif p < 0.8 and self.r.random() < 0.7:
+                x = self.image_op(x)
             elif p < 0.82 and self.budget() >= 4:  # two branches joined by a channel Concat
                 a = self.conv(x, residual=True) if self.r.random() < 0.5 else x
                 b = self.conv(x, residual=True)
@@ -466,6 +492,15 @@ class Gen:
                 y = self.node("MatMul", [x, self.weight([kk, kk], kk, x.dtype)], x.dtype, x.shape, x.mag * 1.7)
                 y = self.activation(y)
                 x = self.node("Add", [x, y], x.dtype, x.shape, x.mag + y.mag)
+            elif p < 0.82 and self.budget() >= 2:  # 1-D operands: matrix @ vector, vector @ matrix
+                k = x.shape[-1]
+                if self.r.random() < 0.5:
+                    outs.append(self.node("MatMul", [x, self.weight([k], k, x.dtype)], x.dtype, x.shape[:-1],
+                                          x.mag * 1.7))
+                else:
+                    v = self.weight([x.shape[-2]], x.shape[-2], x.dtype) if x.rank >= 2 else None
+                    if v is not None:
+                        outs.append(self.node("MatMul", [v, x], x.dtype, x.shape[:-2] + [k], x.mag * 1.7))
             elif p < 0.86 and x.dtype == F32 and self.budget() >= 1:
                 x = self.layernorm(x)
             elif p < 0.93:
@@ -738,7 +773,7 @@ class Gen:
         return self.reshape_like(x)
 
     def misc_graph(self):
-        dtype = self.r.choice([F32, F32, F32, F64, I32, I64])
+        dtype = self.r.choice([F32, F32, F32, F64, I32, I64, F16])
         rank = self.r.choice([1, 2, 3, 3, 4])
         shape = [self.r.choice(SMALL + [31, 33]) for _ in range(rank)]
         while int(np.prod(shape)) > 20000:
@@ -749,7 +784,11 @@ class Gen:
         outs = []
         while self.budget() >= 1:
             p = self.r.random()
-            if p < 0.6:
+            if p < 0.08 and x.rank >= 1 and x.dtype in (I32, I64, F64):  # integer and double MatMul
+                k, nn = x.shape[-1], self.r.choice(EDGE[:8])
+                w = self.const_like(x, [k, nn], -3, 3)
+                x = self.node("MatMul", [x, w], x.dtype, x.shape[:-1] + [nn], x.mag * 3 * k, x.exact and x.dtype != F64)
+            elif p < 0.6:
                 x = self.elementwise(x)
             elif p < 0.7 and x.dtype in FLOATS:
                 x = self.activation(x)

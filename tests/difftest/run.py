@@ -516,7 +516,6 @@ def main():
         cfg.ort_dir = os.path.join(os.path.dirname(cfg.tcc), "ort")
     if not cfg.no_ort:
         cfg.ort_module = ensure_ort(cfg.ort_dir)
-    os.makedirs(cfg.out, exist_ok=True)
     cfg.work = tempfile.mkdtemp(prefix="difftest_")
 
     if cfg.replay:
@@ -534,6 +533,7 @@ def main():
         shutil.rmtree(cfg.work, ignore_errors=True)
         return 0 if not st.startswith("fail:") else 1
 
+    os.makedirs(cfg.out, exist_ok=True)
     seeds = range(*map(int, cfg.seeds.split(":"))) if cfg.seeds else range(cfg.first, cfg.first + cfg.n)
     t0 = time.time()
     counts = {"pass": 0, "ort-refused-pass": 0, "allowed": 0}
