@@ -343,7 +343,53 @@ class Gen:
             attrs["count_include_pad"] = 1
         return self.node(kind, [x], x.dtype, [n, c, oh, ow], x.mag, x.exact and kind == "MaxPool", **attrs)
 
+    def conv1d(self, x):
+        n, cin, l = x.shape
+        group = cin if cin > 1 and self.r.random() < 0.25 else 1
+        cout = cin if group > 1 else self.r.choice(EDGE[:9])
+        k, s, d = self.r.choice([1, 2, 3, 5, 7]), self.r.choice([1, 1, 2, 3]), self.r.choice([1, 1, 2])
+        ek = d * (k - 1) + 1
+        pads = [self.r.randint(0, ek - 1), self.r.randint(0, ek - 1)] if ek > 1 else [0, 0]
+        while l + pads[0] + pads[1] < ek:
+            pads[1] += 1
+        ol = (l + pads[0] + pads[1] - ek) // s + 1
+        attrs = dict(kernel_shape=[k], pads=pads, strides=[s], dilations=[d])
+        if group > 1:
+            attrs["group"] = group
+        ins = [x, self.weight([cout, cin // group, k], cin // group * k, x.dtype)]
+        if self.r.random() < 0.5:
+            ins.append(self.weight([cout], 1, x.dtype, 0.3))
+        y = self.node("Conv", ins, x.dtype, [n, cout, ol], x.mag * 1.5 + 0.5, **attrs)
+        return self.activation(y) if self.r.random() < 0.7 else y
+
+    def conv_transpose(self, x):
+        n, cin, h, w = x.shape
+        group = cin if cin > 1 and self.r.random() < 0.2 else 1
+        cout_g = self.r.choice([1, 2, 3, 5])
+        k, s, d = self.r.choice([1, 2, 3, 4]), self.r.choice([1, 2, 3]), self.r.choice([1, 1, 2])
+        ek = d * (k - 1) + 1
+        pads = [self.r.randint(0, (ek - 1) // 2) for _ in range(4)]
+        op = [self.r.randint(0, min(s, d) - 1) if s > 1 else 0 for _ in range(2)]
+        oh = (h - 1) * s - pads[0] - pads[2] + ek + op[0]
+        ow = (w - 1) * s - pads[1] - pads[3] + ek + op[1]
+        if oh < 1 or ow < 1 or oh * ow > 4096:
+            return x
+        attrs = dict(kernel_shape=[k, k], pads=pads, strides=[s, s], dilations=[d, d])
+        if any(op):
+            attrs["output_padding"] = op
+        if group > 1:
+            attrs["group"] = group
+        ins = [x, self.weight([cin, cout_g, k, k], cin // group * k * k / max(1, s * s), x.dtype)]
+        if self.r.random() < 0.5:
+            ins.append(self.weight([cout_g * group], 1, x.dtype, 0.3))
+        return self.node("ConvTranspose", ins, x.dtype, [n, cout_g * group, oh, ow], x.mag * 1.5 + 0.5, **attrs)
+
     def conv_graph(self):
+        if self.r.random() < 0.15:  # 1-D convolutions
+            x = self.input(F32, [self.r.choice([1, 2]), self.r.choice([1, 3, 4, 7, 16]), self.r.choice(EDGE[:10])])
+            while self.budget() >= 2:
+                x = self.tame(self.conv1d(x))
+            return [x]
         n = self.r.choice([1, 1, 1, 2])
         c = self.r.choice([1, 3, 3, 4, 5, 7, 8, 13, 16, 17])
         h = self.r.choice([1, 3, 5, 7, 8, 13, 16, 17, 31, 33])
@@ -357,7 +403,7 @@ class Gen:
             elif p < 0.65:
                 x = self.conv(x, residual=True)
             elif p < 0.75 and x.shape[2] * x.shape[3] > 1:
-                x = self.pool(x)
+                x = self.pool(x) if self.r.random() < 0.7 else self.conv_transpose(x)
             elif p < 0.8 and self.r.random() < 0.7:
                 x = self.image_op(x)
             elif p < 0.82 and self.budget() >= 4:  # two branches joined by a channel Concat

@@ -515,7 +515,7 @@ def main():
     if not cfg.ort_dir:
         cfg.ort_dir = os.path.join(os.path.dirname(cfg.tcc), "ort")
     if not cfg.no_ort:
-        cfg.ort_module = ensure_ort(cfg.ort_dir)
+        cfg.ort_module = ensure_ort(os.path.abspath(cfg.ort_dir))
     cfg.work = tempfile.mkdtemp(prefix="difftest_")
 
     if cfg.replay:
@@ -529,7 +529,7 @@ def main():
                 t.ParseFromString(f.read())
             ins.append((nm, numpy_helper.to_array(t)))
         st, det = check_model(model, ins, cfg, cfg.work)
-        print(f"{cfg.replay}: {st} {det}")
+        print(f"{cfg.replay} [{cfg.target}]: {st} {det}")
         shutil.rmtree(cfg.work, ignore_errors=True)
         return 0 if not st.startswith("fail:") else 1
 
