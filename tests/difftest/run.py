@@ -251,7 +251,12 @@ def check_model(model, inputs, cfg, d):
         return "pass", ""
     if _ORT is None:
         _ORT = Ort(cfg.ort_module)
-    ref, err = _ORT.run(path, inputs, d)
+    try:
+        ref, err = _ORT.run(path, inputs, d)
+    except (RuntimeError, BrokenPipeError, ValueError) as e:  # ORT itself died: a fresh server next time
+        _ORT.p.kill()
+        _ORT = None
+        ref, err = None, f"onnxruntime-node failed: {e}"
     if err:
         return "ort-refused-pass", err.splitlines()[0][:200]
     for i in range(nout):
