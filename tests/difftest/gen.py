@@ -77,6 +77,7 @@ class Gen:
         dtype = dtype or {np.dtype(np.float32): F32, np.dtype(np.float64): F64, np.dtype(np.float16): F16,
                           np.dtype(np.int32): I32,
                           np.dtype(np.int64): I64, np.dtype(np.bool_): BOOL}[arr.dtype]
+        assert arr.size <= 1 << 20, f"generator: a {arr.shape} initializer is too large"
         nm = self.name("w")
         self.inits.append(numpy_helper.from_array(np.asarray(arr, dtype=NP[dtype]), nm))
         mag = float(np.max(np.abs(arr))) if arr.size and dtype != BOOL else 1.0
@@ -190,6 +191,8 @@ class Gen:
     def layernorm(self, v):
         axis = self.r.choice([-1, -1, v.rank - 1] + ([-2] if v.rank >= 2 else []))
         ax = axis % v.rank
+        if int(np.prod(v.shape[ax:])) > 4096:  # keep the scale and bias small
+            axis = ax = v.rank - 1
         nsh = v.shape[ax:]
         sc = self.init(self.np.uniform(0.5, 1.5, size=nsh).astype(NP[v.dtype]))
         ins = [v, sc] + ([self.init(self.np.uniform(-0.5, 0.5, size=nsh).astype(NP[v.dtype]))]
@@ -400,13 +403,13 @@ class Gen:
             p = self.r.random()
             if p < 0.45:
                 x = self.conv(x)
-            elif p < 0.65:
+            elif p < 0.65 and x.shape[1] <= 65:
                 x = self.conv(x, residual=True)
             elif p < 0.75 and x.shape[2] * x.shape[3] > 1:
                 x = self.pool(x) if self.r.random() < 0.7 else self.conv_transpose(x)
             elif p < 0.8 and self.r.random() < 0.7:
                 x = self.image_op(x)
-            elif p < 0.82 and self.budget() >= 4:  # two branches joined by a channel Concat
+            elif p < 0.82 and self.budget() >= 4 and x.shape[1] <= 65:  # two branches joined by a channel Concat
                 a = self.conv(x, residual=True) if self.r.random() < 0.5 else x
                 b = self.conv(x, residual=True)
                 x = self.node("Concat", [a, b], x.dtype, [x.shape[0], a.shape[1] + b.shape[1]] + x.shape[2:],
@@ -482,10 +485,10 @@ class Gen:
         p = self.r.random()
         if p < 0.6 or not batch:
             wsh = [k, nout]
-        elif p < 0.8:  # a batched weight that broadcasts over the leading dims
+        elif p < 0.8 and batch[-1] <= 8:  # a batched weight that broadcasts over the leading dims
             wsh = [1] * (len(batch) - 1) + [batch[-1], k, nout]
         else:
-            wsh = [batch[-1] if self.r.random() < 0.5 else 1, k, nout]
+            wsh = [batch[-1] if self.r.random() < 0.5 and batch[-1] <= 8 else 1, k, nout]
         wt = self.weight(wsh, k, x.dtype)
         wb = wsh[:-2]
         ob = list(batch)
@@ -505,7 +508,11 @@ class Gen:
             k = self.r.choice(EDGE[:7])
             x.shape[-1] = k
         outs = []
-        while self.budget() >= 1:
+        while self.budget() >= 1 and x.rank >= 2:  # a Gather or a reduction may leave a vector
+            if x.shape[-1] > 127 and self.budget() >= 2:  # after a Flatten: keep weights small
+                sh = x.shape[:-1] + [127]
+                x = self.node("Slice", [x, self.ints([0]), self.ints([127]), self.ints([-1])], x.dtype, sh, x.mag,
+                              x.exact)
             p = self.r.random()
             if p < 0.35:
                 x = self.matmul(x)
@@ -518,7 +525,7 @@ class Gen:
                 x = self.gemm(x)
                 if self.r.random() < 0.6:
                     x = self.activation(x)
-            elif p < 0.6 and x.rank >= 2 and self.budget() >= 3:  # attention-like: x @ x^T, softmax, @ x
+            elif p < 0.6 and x.rank >= 2 and self.budget() >= 3 and x.shape[-2] <= 127:  # attention-like: x @ x^T, softmax, @ x
                 perm = list(range(x.rank - 2)) + [x.rank - 1, x.rank - 2]
                 t = self.node("Transpose", [x], x.dtype, x.shape[:-2] + [x.shape[-1], x.shape[-2]], x.mag,
                               perm=perm)
@@ -741,6 +748,56 @@ class Gen:
             return self.node("Cast", [x], t, x.shape, x.mag, x.exact, to=t)
         return self.node("Neg" if self.r.random() < 0.5 else "Abs", [x], x.dtype, x.shape, x.mag, x.exact)
 
+    def extra(self, x):
+        """Less common ops: CumSum, Trilu, variadic Sum/Mean/Max, Einsum, TopK, LRN,
+        Shrink, ThresholdedRelu, Hardmax."""
+        fl = x.dtype in FLOATS
+        p = self.r.random()
+        if p < 0.15:
+            ax = self.r.randint(-x.rank, x.rank - 1)
+            attrs = {k: 1 for k in ("exclusive", "reverse") if self.r.random() < 0.4}
+            return self.node("CumSum", [x, self.init(np.array(ax, dtype=np.int64))], x.dtype, x.shape,
+                             x.mag * x.shape[ax], x.exact and not fl, **attrs)
+        if p < 0.27 and x.rank >= 2:
+            ins = [x] + ([self.ints([]) if False else self.init(np.array(self.r.randint(-3, 3), dtype=np.int64))]
+                         if self.r.random() < 0.7 else [])
+            return self.node("Trilu", ins, x.dtype, x.shape, x.mag, x.exact, upper=self.r.choice([0, 1]))
+        if p < 0.42:
+            op = self.r.choice(["Sum", "Mean", "Max", "Min"] if fl else ["Max", "Min"])
+            ins = [x] + [self.const_like(x, self.bshape(x.shape), -1, 1) if fl else
+                         self.const_like(x, self.bshape(x.shape), -4, 4) for _ in range(self.r.randint(1, 3))]
+            out = list(np.broadcast_shapes(*[tuple(i.shape) for i in ins]))
+            return self.node(op, ins, x.dtype, out, x.mag + 4, x.exact and (op in ("Max", "Min") or not fl))
+        if p < 0.55 and x.rank >= 2 and x.dtype in (F32, F64):
+            k, nn = x.shape[-1], self.r.choice(EDGE[:8])
+            letters = "abcdefgh"[:x.rank - 1]
+            eq = f"{letters}k,kn->{letters}n" if self.r.random() < 0.5 else f"{letters}k,nk->{letters}n"
+            w = self.weight([k, nn] if "kn->" in eq else [nn, k], k, x.dtype)
+            return self.node("Einsum", [x, w], x.dtype, x.shape[:-1] + [nn], x.mag * 1.7, equation=eq)
+        if p < 0.68 and x.exact:
+            ax = self.r.randint(-x.rank, x.rank - 1)
+            d = x.shape[ax]
+            k = self.r.randint(1, d)
+            sh = list(x.shape)
+            sh[ax] = k
+            v, i = self.node("TopK", [x, self.ints([k])], x.dtype, None, x.mag, True, nout=2,
+                             shapes=[sh, sh], axis=ax, largest=self.r.choice([0, 1]), sorted=1)
+            i.dtype = I64
+            if self.r.random() < 0.5 or x.dtype == I64:
+                return v
+            return self.node("Cast", [i], x.dtype, sh, d, True, to=x.dtype)
+        if p < 0.78 and x.rank == 4 and x.dtype in (F32,):
+            return self.node("LRN", [x], x.dtype, x.shape, x.mag, size=self.r.choice([1, 3, 5]),
+                             alpha=self.r.choice([1e-4, 0.01]), beta=0.75, bias=1.0)
+        if p < 0.9 and fl and x.exact:
+            if self.r.random() < 0.5:
+                return self.node("Shrink", [x], x.dtype, x.shape, x.mag, True, lambd=0.5,
+                                 bias=self.r.choice([0.0, 0.25]))
+            return self.node("ThresholdedRelu", [x], x.dtype, x.shape, x.mag, True, alpha=0.25)
+        if fl and x.exact:
+            return self.node("Hardmax", [x], x.dtype, x.shape, 1, True, axis=self.r.randint(-x.rank, x.rank - 1))
+        return self.elementwise(x)
+
     def positive(self, x):
         """|x| + c (c in [0.1, 1]): an argument for Log, Sqrt, Pow, Reciprocal."""
         if x.positive:
@@ -834,6 +891,8 @@ class Gen:
                 k, nn = x.shape[-1], self.r.choice(EDGE[:8])
                 w = self.const_like(x, [k, nn], -3, 3)
                 x = self.node("MatMul", [x, w], x.dtype, x.shape[:-1] + [nn], x.mag * 3 * k, x.exact and x.dtype != F64)
+            elif p < 0.22 and x.rank >= 1:
+                x = self.extra(x)
             elif p < 0.6:
                 x = self.elementwise(x)
             elif p < 0.7 and x.dtype in FLOATS:

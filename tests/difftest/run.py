@@ -497,7 +497,7 @@ def main():
     ap.add_argument("--target", default="x86_64",
                     choices=["x86_64", "armv8", "riscv64", "riscv64gcv", "wasm32", "cortex-m4", "cortex-m7",
                              "cortex-m55"])
-    ap.add_argument("--seeds", help="A:B, seeds A to B-1")
+    ap.add_argument("--seeds", help="A:B, seeds A to B-1; or a list S1,S2,...")
     ap.add_argument("-n", type=int, default=100, help="number of seeds from --first (default 100)")
     ap.add_argument("--first", type=int, default=0)
     ap.add_argument("-j", type=int, default=1)
@@ -539,7 +539,12 @@ def main():
         return 0 if not st.startswith("fail:") else 1
 
     os.makedirs(cfg.out, exist_ok=True)
-    seeds = range(*map(int, cfg.seeds.split(":"))) if cfg.seeds else range(cfg.first, cfg.first + cfg.n)
+    if cfg.seeds and ":" in cfg.seeds:
+        seeds = range(*map(int, cfg.seeds.split(":")))
+    elif cfg.seeds:
+        seeds = [int(x) for x in cfg.seeds.split(",")]
+    else:
+        seeds = range(cfg.first, cfg.first + cfg.n)
     t0 = time.time()
     counts = {"pass": 0, "ort-refused-pass": 0, "allowed": 0}
     fails, kinds = [], {}
