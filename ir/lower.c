@@ -1,4 +1,5 @@
 /* lower.c — helpers that op lowerings use to emit loop-level IR. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "lower.h"
@@ -205,12 +206,20 @@ void lw_broadcast_index(LwCtx *c, const IrValue *buf, int out_rank,
                         const int64_t *out_dims, IrValue *const *out_ivs,
                         IrValue **idx) {
   int r = buf->type.rank, off = out_rank - r;
+  bool bcast = off > 0;
   IR_ASSERT(off >= 0);
   for (int j = 0; j < r; j++) {
     int64_t d = lw_dim(buf, j);
+    bcast |= d == 1 && out_dims[j + off] != 1;
     idx[j] = (d == 1 && out_dims[j + off] != 1) ? lw_index(c, 0)
                                                 : out_ivs[j + off];
   }
+  /* Test only (docs/testing.md, "Differential testing"): TCC_MUTATE=broadcast
+   * plants a bug, a broadcast operand read at index 0 of its last axis, so
+   * that tests/difftest can show it catches such a bug. */
+  const char *mutate = getenv("TCC_MUTATE");
+  if (bcast && r > 0 && mutate && !strcmp(mutate, "broadcast"))
+    idx[r - 1] = lw_index(c, 0);
 }
 
 /* ------------------------------------------------------------- failures */
