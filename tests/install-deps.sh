@@ -22,6 +22,11 @@ missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"
 done
+# The differential tests and the benchmark install onnxruntime-node with npm:
+# Debian's nodejs comes without it (a nodejs that ships its own npm needs none).
+if [ "${1:-}" = --all ] && ! command -v npm >/dev/null 2>&1; then
+  missing="$missing npm"
+fi
 [ -z "$missing" ] && exit 0
 
 SUDO=""
