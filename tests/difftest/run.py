@@ -293,6 +293,8 @@ def allowed(rules, model, status, detail):
 
 def one_seed(args):
     seed, cfg = args
+    if os.path.exists(os.path.join(cfg.work, "STOP")):
+        return seed, "skipped", "", None, 0.0, "?", 0
     d = os.path.join(cfg.work, f"seed_{seed}")
     t0 = time.time()
     try:
@@ -533,9 +535,11 @@ def main():
             with open(os.path.join(cfg.replay, f"input_{k}.pb"), "rb") as f:
                 t.ParseFromString(f.read())
             ins.append((nm, numpy_helper.to_array(t)))
-        st, det = check_model(model, ins, cfg, cfg.work)
+        try:
+            st, det = check_model(model, ins, cfg, cfg.work)
+        finally:
+            shutil.rmtree(cfg.work, ignore_errors=True)
         print(f"{cfg.replay} [{cfg.target}]: {st} {det}")
-        shutil.rmtree(cfg.work, ignore_errors=True)
         return 0 if not st.startswith("fail:") else 1
 
     os.makedirs(cfg.out, exist_ok=True)
@@ -551,14 +555,15 @@ def main():
     with multiprocessing.Pool(cfg.j, initializer=init_worker) as pool:
         for res in pool.imap_unordered(one_seed, [(s, cfg) for s in seeds]):
             seed, status, detail, why, dt = res[:5]
+            if status == "skipped":
+                continue
             kind, nn = (res[5], res[6]) if len(res) > 5 else ("?", 0)
             kinds[kind] = kinds.get(kind, 0) + 1
             if status.startswith("fail:"):
                 fails.append(seed)
                 print(f"seed {seed} ({kind}, {nn} nodes): FAIL {status[5:]}: {detail}", flush=True)
-                if cfg.stop_on_fail:
-                    pool.terminate()
-                    break
+                if cfg.stop_on_fail:  # the seeds not started yet return at once
+                    open(os.path.join(cfg.work, "STOP"), "w").close()
             else:
                 counts[status] += 1
                 if status == "allowed":
