@@ -32,14 +32,14 @@ static double gemm_cost(int mr, int nv, int lanes, int64_t M, int64_t N,
   return per_tile * (double)row_tiles * (double)col_tiles;
 }
 
-void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
+void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max_rows,
                 GemmSched *s) {
   int lanes = t->vec_bits / 32 > 1 ? t->vec_bits / 32 : 1;
   int regs = t->vec_regs;
   double best = -1;
   s->lanes = lanes, s->mr = 1, s->nv = 1;
   for (int nv = 1; nv <= 4; nv++)
-    for (int mr = 1; mr <= 16; mr++) {
+    for (int mr = 1; mr <= max_rows; mr++) {
       if (mr * nv + nv + 1 > regs) continue;
       double cost = gemm_cost(mr, nv, lanes, M, N, K);
       if (best < 0 || cost < best) best = cost, s->mr = mr, s->nv = nv;

@@ -36,7 +36,11 @@ typedef struct GemmSched {
   int64_t nc;     /* columns packed at a time when B is packed while running */
 } GemmSched;
 
-void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
+/* max_rows bounds mr: SCHED_A_PACKED when A is packed (a tile reads one
+ * contiguous run), SCHED_A_IN_PLACE when a tile broadcasts from rows of A
+ * K apart, which beyond 8 rows evict each other from the L1 sets they share. */
+enum { SCHED_A_PACKED = 16, SCHED_A_IN_PLACE = 8 };
+void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max_rows,
                 GemmSched *s);
 
 /* One line describing t ("x86_64: 512-bit vectors x 32, L1 48 KiB, ..."). */

@@ -274,7 +274,7 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   int64_t groups = cv->y[1] / v.mg;
   v.K = v.cg * v.kh * v.kw;
   v.P = v.OH * v.OW;
-  sched_gemm(c->target, v.mg, v.P, v.K, &v.s);
+  sched_gemm(c->target, v.mg, v.P, v.K, SCHED_A_PACKED, &v.s);
   v.X = gk_flat(c, cv->X);
   v.Y = gk_flat(c, c->out[0]);
   if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
