@@ -15,6 +15,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "networks"))
+from compare import load  # noqa: E402  one reader of TensorProto files
+
 SEED = 20261203
 TOLERANCE = 1e-4  # relative to max |ref|, the criterion of docs/networks.md
 
@@ -37,13 +40,6 @@ def matmul(out_dir, n):
     for name, arr, tname in (("input_0.pb", a, "A"), ("output_0.pb", ref, "Y")):
         with open(os.path.join(out_dir, "test_data_set_0", name), "wb") as f:
             f.write(numpy_helper.from_array(arr, tname).SerializeToString())
-
-
-def load(path):
-    t = TensorProto()
-    with open(path, "rb") as f:
-        t.ParseFromString(f.read())
-    return numpy_helper.to_array(t)
 
 
 def main():
