@@ -66,7 +66,7 @@ static bool evaluate(IrModule *m, IrOp *op, void **out, bool *deferred) {
   IrFunc *tf = ir_func_new(m, "fold");
   m->main = main;
   tf->lowered = true;
-  LwCtx c = {m, ir_builder_at_end(m, tf->body), NULL, NULL, NULL};
+  LwCtx c = {.m = m, .b = ir_builder_at_end(m, tf->body)};
   c.b.loc = op->loc;
   c.in = ir_arena_alloc(m->arena, sizeof *c.in * (size_t)(op->num_operands + 1));
   c.out = ir_arena_alloc(m->arena, sizeof *c.out * (size_t)(op->num_results + 1));

@@ -49,6 +49,7 @@ typedef struct Ins {
   IrElem elem;     /* element type of operand 0 (or of the buffer for memory ops) */
   IrElem to;       /* element type of result 0 */
   int lanes;       /* lanes of the scalar/vector values involved */
+  int valid;       /* vector loads/stores: lanes that touch memory */
   int code;        /* cmp predicate / reduce kind */
   int rank;        /* memory ops: the buffer's rank, dims, strides */
   int64_t *dims, *strides;
@@ -394,9 +395,11 @@ static bool compile_op(Interp *in, IrOp *op, Ins *ins) {
   case IR_OP_FOR: case IR_OP_WHILE: compile_for(in, ins); break;
   case IR_OP_ALLOC: return compile_alloc(in, ins);
   case IR_OP_LOAD: case IR_OP_VLOAD: case IR_OP_VIEW: case IR_OP_COPY:
+    ins->valid = (int)ir_attr_int(op, "valid", ins->lanes);
     return compile_memop(in, ins, a);
   case IR_OP_STORE: case IR_OP_VSTORE:
     ins->lanes = slot(in, a)->lanes;
+    ins->valid = (int)ir_attr_int(op, "valid", ins->lanes);
     return compile_memop(in, ins, op->operands[1]);
   case IR_OP_A_CMP: ins->code = find_name(preds, ir_attr_string(op, "pred", NULL)); break;
   case IR_OP_DIM_GET: case IR_OP_DIM_SET:
@@ -525,10 +528,11 @@ static bool mem_offset(Interp *in, const Ins *ins, int first, int vlanes, size_t
 static bool run_load(Interp *in, const Ins *ins) {
   size_t off;
   const IrOp *op = ins->op;
-  if (!mem_offset(in, ins, 1, ins->lanes, &off)) return false;
+  if (!mem_offset(in, ins, 1, ins->valid, &off)) return false;
   const unsigned char *mem = slot(in, op->operands[0])->mem;
   Num *r = lanes(in, op->results[0]);
-  for (int l = 0; l < ins->lanes; l++) {
+  memset(r, 0, sizeof *r * (size_t)ins->lanes);
+  for (int l = 0; l < ins->valid; l++) {
     if (ir_elem_is_float(ins->elem)) r[l].f = ir_elem_load_f64(ins->elem, mem, off + (size_t)l);
     else r[l].i = wrap(ins->elem, (uint64_t)ir_elem_load_i64(ins->elem, mem, off + (size_t)l));
   }
@@ -540,9 +544,9 @@ static bool run_store(Interp *in, const Ins *ins) {
   const IrOp *op = ins->op;
   Slot *buf = slot(in, op->operands[1]);
   if (buf->readonly) return err(op, "cannot store into a weight");
-  if (!mem_offset(in, ins, 2, ins->lanes, &off)) return false;
+  if (!mem_offset(in, ins, 2, ins->valid, &off)) return false;
   const Num *v = lanes(in, op->operands[0]);
-  for (int l = 0; l < ins->lanes; l++) {
+  for (int l = 0; l < ins->valid; l++) {
     if (ir_elem_is_float(ins->elem)) ir_elem_store_f64(ins->elem, buf->mem, off + (size_t)l, v[l].f);
     else ir_elem_store_i64(ins->elem, buf->mem, off + (size_t)l, v[l].i);
   }

@@ -102,12 +102,17 @@ void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
 IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes) {
   if (lanes == 1) return lw_load(c, buf, idx);
   IrType t = ir_type_vector(buf->type.elem, lanes, false);
-  return mem_op(c, IR_OP_VLOAD, NULL, buf, idx, t)->results[0];
+  IrOp *op = mem_op(c, IR_OP_VLOAD, NULL, buf, idx, t);
+  if (c->valid_lanes > 0 && c->valid_lanes < lanes)
+    ir_attr_set_int(c->m, op, "valid", c->valid_lanes);
+  return op->results[0];
 }
 
 void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
   bool vec = v->type.kind == IR_TYPE_VECTOR;
-  mem_op(c, vec ? IR_OP_VSTORE : IR_OP_STORE, v, buf, idx, (IrType){0});
+  IrOp *op = mem_op(c, vec ? IR_OP_VSTORE : IR_OP_STORE, v, buf, idx, (IrType){0});
+  if (vec && c->valid_lanes > 0 && c->valid_lanes < v->type.lanes)
+    ir_attr_set_int(c->m, op, "valid", c->valid_lanes);
 }
 
 IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes) {

@@ -24,6 +24,10 @@ typedef struct LwCtx {
   /* The target's description for the schedule (ir/schedule.h); NULL: plain
    * loops, the reference lowering (-O0). */
   const struct SchedTarget *target;
+  /* When > 0, the vector loads and stores emitted now touch only their
+   * first valid_lanes lanes (mem.vload/vstore {valid}): a tile at an
+   * operand's edge, so a partial vector needs no scalar loop. */
+  int valid_lanes;
   /* Where the pass would like helper buffers: lw_alloc adds to the plan. */
 } LwCtx;
 

@@ -14,11 +14,13 @@
  *     constant bounds): fused_conv(X, W, B, R) {act="relu", ...};
  *   - matmul likewise, after first an add of a bias f32[N] (a Linear
  *     layer's): fused_matmul(A, B, bias, R) {act=...}.
+ *   - first, anywhere: mul(x, sigmoid(x)) becomes swish(x) (SiLU), one
+ *     pass over x instead of two, and an activation the above can take.
  *
  * Only values with a single use are absorbed (a value also read elsewhere
  * must still exist), only f32, and only at the top level of the function.
- * Statistics: batchnorm folded, bias add fused, residual add fused,
- * activation fused.
+ * Statistics: swish formed, batchnorm folded, bias add fused, residual
+ * add fused, activation fused.
  * Needs: tensor level with inferred types.  -fuse=0 leaves it out.
  */
 #include <math.h>
@@ -181,9 +183,39 @@ static IrOp *fuse_epilogue(PassContext *pc, IrOp *producer) {
   return fused;
 }
 
+/* mul(x, sigmoid(x)) (either order), sigmoid's result used only there:
+ * swish(x), one op, which an epilogue can also take. */
+static void form_swish(PassContext *pc, IrOp *sig) {
+  IrModule *m = pc->m;
+  IrValue *x = sig->operands[0], *s = sig->results[0];
+  IrOp *mul = single_user(m->main, s);
+  if (!mul || mul->kind != IR_OP_MUL || x->type.elem != IR_F32 ||
+      !ir_type_equal(&mul->results[0]->type, &x->type) ||
+      (mul->operands[0] == s ? mul->operands[1] : mul->operands[0]) != x)
+    return;
+  IrBuilder bld = ir_builder_before(m, mul);
+  bld.loc = sig->loc;
+  IrOp *swish = ir_build(&bld, IR_OP_SWISH, 1, &x, 1, &x->type);
+  ir_attr_set_float(m, swish, "alpha", 1.0); /* never imported: no defaults */
+  ir_replace_uses(m->main, mul->results[0], swish->results[0]);
+  ir_op_remove(mul);
+  ir_op_remove(sig);
+  pass_stat(pc, "swish formed", 1);
+}
+
 bool pass_fuse(PassContext *pc) {
   IrFunc *f = pc->m->main;
   if (!f || f->lowered) return true;
+  /* swish lands where the mul was, past ops not yet seen: collect first */
+  int n = 0;
+  for (IrOp *op = f->body->first; op; op = op->next) n += op->kind == IR_OP_SIGMOID;
+  IrOp **sigs = malloc(sizeof *sigs * (size_t)(n + 1));
+  IR_ASSERT(sigs);
+  n = 0;
+  for (IrOp *op = f->body->first; op; op = op->next)
+    if (op->kind == IR_OP_SIGMOID) sigs[n++] = op;
+  for (int i = 0; i < n; i++) form_swish(pc, sigs[i]);
+  free(sigs);
   for (IrOp *op = f->body->first; op; op = op->next) {
     if ((op->kind != IR_OP_CONV && op->kind != IR_OP_MATMUL) ||
         op->results[0]->type.elem != IR_F32)

@@ -103,7 +103,7 @@ static IrValue *operand_buffer(Lowering *l, IrValue *v) {
 
 static bool lower_op(Lowering *l, IrOp *op) {
   const IrOpInfo *info = ir_op_info(op->kind);
-  LwCtx c = {l->m, ir_builder_before(l->m, op), NULL, NULL, l->target};
+  LwCtx c = {.m = l->m, .b = ir_builder_before(l->m, op), .target = l->target};
   c.in = ir_arena_alloc(l->m->arena, sizeof *c.in * (size_t)(op->num_operands + 1));
   c.out = ir_arena_alloc(l->m->arena, sizeof *c.out * (size_t)(op->num_results + 1));
   for (int i = 0; i < op->num_operands; i++) {
@@ -199,7 +199,7 @@ static bool lower_loop(Lowering *l, IrOp *op) {
   IrBlock *body = op->regions[0];
   IrOp *y = body->last;
   int nv = op->num_operands - 2, nk = op->num_results - nv;
-  LwCtx c = {m, ir_builder_before(m, op), NULL, NULL, NULL};
+  LwCtx c = {.m = m, .b = ir_builder_before(m, op)};
   IrValue **carry = ir_arena_alloc(m->arena, sizeof *carry * (size_t)(nv + nk + 1));
   IrValue **scan = carry + nv;
   for (int i = 0; i < nv; i++) {
@@ -224,7 +224,7 @@ static bool lower_loop(Lowering *l, IrOp *op) {
   IrOp *w = ir_build(&c.b, IR_OP_WHILE, 2, wops, 1, &it);
   IrBlock *wb = ir_op_add_region(m, w);
   IrValue *i = ir_block_add_arg(m, wb, it);
-  LwCtx in = {m, ir_builder_at_end(m, wb), NULL, NULL, NULL};
+  LwCtx in = {.m = m, .b = ir_builder_at_end(m, wb)};
   in.b.loc = op->loc;
   store_scalar(&in, lw_cast(&in, i, IR_I64), iter);
   store_scalar(&in, lw_const_i(&in, IR_BOOL, 1), cond);
@@ -285,7 +285,7 @@ static bool lower_loop(Lowering *l, IrOp *op) {
 /* Outputs that were not computed in place (an input, a weight, a value
  * returned twice, a view) are copied into their buffers at the end. */
 static void lower_return(Lowering *l, IrOp *ret) {
-  LwCtx c = {l->m, ir_builder_before(l->m, ret), NULL, NULL, l->target};
+  LwCtx c = {.m = l->m, .b = ir_builder_before(l->m, ret), .target = l->target};
   for (int i = 0; i < l->f->num_outputs; i++) {
     IrValue *src = operand_buffer(l, ret->operands[i]);
     if (src != l->out_args[i]) lw_copy(&c, src, l->out_args[i]);

@@ -153,6 +153,17 @@ static bool em_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
 }
 
 /* mem.load / mem.vload: bool is i8 in memory, i1 in registers. */
+/* The constant mask of a {valid=n} access: lanes 0 .. n-1 on.  Constant,
+ * so targets without masked moves get plain loads/stores of those lanes. */
+static LLVMValueRef em_lane_mask(Em *e, int lanes, int valid) {
+  LLVMValueRef *bits = malloc(sizeof *bits * (size_t)lanes);
+  IR_ASSERT(bits);
+  for (int l = 0; l < lanes; l++) bits[l] = LLVMConstInt(e->i1, l < valid, 0);
+  LLVMValueRef mask = LLVMConstVector(bits, (unsigned)lanes);
+  free(bits);
+  return mask;
+}
+
 static bool em_load(Em *e, IrOp *op) {
   IrValue *buf = op->operands[0], *res = op->results[0];
   LLVMValueRef p;
@@ -164,8 +175,18 @@ static bool em_load(Em *e, IrOp *op) {
     mt.elem = IR_U8;
     lt = em_type(e, &mt);
   }
-  LLVMValueRef x = LLVMBuildLoad2(e->b, lt, p, "");
-  LLVMSetAlignment(x, (unsigned)ir_elem_size(buf->type.elem));
+  unsigned align = (unsigned)ir_elem_size(buf->type.elem);
+  LLVMValueRef x;
+  int valid = (int)ir_attr_int(op, "valid", 0);
+  if (valid) {
+    LLVMTypeRef over[2] = {lt, LLVMTypeOf(p)};
+    LLVMValueRef args[4] = {p, LLVMConstInt(e->i32, align, 0),
+                            em_lane_mask(e, mt.lanes, valid), LLVMConstNull(lt)};
+    x = em_intrinsic(e, "llvm.masked.load", over, 2, args, 4);
+  } else {
+    x = LLVMBuildLoad2(e->b, lt, p, "");
+    LLVMSetAlignment(x, align);
+  }
   if (res->type.elem == IR_BOOL)
     x = LLVMBuildICmp(e->b, LLVMIntNE, x, LLVMConstNull(lt), "");
   em_set(e, res, x);
@@ -183,8 +204,17 @@ static bool em_store(Em *e, IrOp *op) {
     mt.elem = IR_U8;
     x = LLVMBuildZExt(e->b, x, em_type(e, &mt), "");
   }
+  unsigned align = (unsigned)ir_elem_size(buf->type.elem);
+  int valid = (int)ir_attr_int(op, "valid", 0);
+  if (valid) {
+    LLVMTypeRef over[2] = {LLVMTypeOf(x), LLVMTypeOf(p)};
+    LLVMValueRef args[4] = {x, p, LLVMConstInt(e->i32, align, 0),
+                            em_lane_mask(e, v->type.lanes, valid)};
+    em_intrinsic(e, "llvm.masked.store", over, 2, args, 4);
+    return true;
+  }
   LLVMValueRef st = LLVMBuildStore(e->b, x, p);
-  LLVMSetAlignment(st, (unsigned)ir_elem_size(buf->type.elem));
+  LLVMSetAlignment(st, align);
   return true;
 }
 

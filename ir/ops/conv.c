@@ -324,6 +324,7 @@ typedef struct ConvDw {
   const IrOp *op;
   IrValue *X, *Y, *R, *m, *ci;  /* X, Y, R flat; filter; its input channel */
   IrValue *w[64], *bias;        /* the filter's taps, loaded once */
+  int row_lanes;                /* > 0: the epilogue runs per row, in vectors */
 } ConvDw;
 
 /* One output element at (oh, ow); `checked`: taps may fall in the padding. */
@@ -361,7 +362,30 @@ static void conv_dw_point(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow,
   }
   IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * w->out[1]);
   IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, plane_y, oh, w->out[1]), ow);
-  lw_store(c, gk_fused_tail(c, d->op, d->R, yi, 1, acc), d->Y, &yi);
+  lw_store(c, d->row_lanes ? acc : gk_fused_tail(c, d->op, d->R, yi, 1, acc), d->Y, &yi);
+}
+
+/* The epilogue over output row oh, just written and still in L1, in
+ * vectors (the last one masked): inline in the point loop, an activation
+ * with exp (sigmoid, swish) keeps LLVM from vectorizing that loop. */
+static void conv_dw_row_epilogue(LwCtx *c, const ConvDw *d, IrValue *oh) {
+  const NnWindow *w = &d->cv->w;
+  int lanes = d->row_lanes;
+  int64_t OW = w->out[1], full = OW / lanes * lanes;
+  IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * OW);
+  IrValue *row = gk_axpy(c, plane_y, oh, OW);
+  for (int part = 0; part < 2; part++) {
+    int64_t lo = part ? full : 0, hi = part ? OW : full;
+    if (lo == hi) continue;
+    c->valid_lanes = part ? (int)(OW - full) : 0;
+    IrValue *j;
+    IrOp *l = lw_for_begin(c, lw_index(c, lo), lw_index(c, hi), lanes, &j);
+    IrValue *yi = lw_bin(c, IR_OP_A_ADD, row, j);
+    IrValue *y = gk_fused_tail(c, d->op, d->R, yi, lanes, lw_vload(c, d->Y, &yi, lanes));
+    lw_vstore(c, y, d->Y, &yi);
+    lw_for_end(c, l);
+  }
+  c->valid_lanes = 0;
 }
 
 /* [lo, hi) of output positions whose every tap is inside an extent. */
@@ -386,9 +410,10 @@ static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool i
     IrValue *iv;
     IrOp *l = lw_for_begin(c, lw_index(c, bounds[part]),
                            lw_index(c, bounds[part + 1]), 1, &iv);
-    if (dim == 0)
+    if (dim == 0) {
       conv_dw_span(c, d, 1, iv, part == 1);
-    else
+      if (d->row_lanes) conv_dw_row_epilogue(c, d, iv);
+    } else
       conv_dw_point(c, d, oh, iv, part != 1);
     lw_for_end(c, l);
   }
@@ -398,6 +423,8 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   const NnWindow *w = &cv->w;
   ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0])};
   if (op->num_operands > 3 && c->in[3]) d.R = gk_flat(c, c->in[3]);
+  int lanes = c->target->vec_bits / 32;
+  if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
   IrValue *W = gk_flat(c, cv->W), *n;
   int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &n);

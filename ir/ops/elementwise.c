@@ -208,6 +208,11 @@ static IrValue *fn_sigmoid(Ew *e, IrValue *const *x) {
   return ew_bin(e, IR_OP_A_DIV, ew_k(e, 1), ew_bin(e, IR_OP_A_ADD, ew_k(e, 1), t));
 }
 
+static IrValue *fn_swish(Ew *e, IrValue *const *x) {
+  IrValue *ax = ew_bin(e, IR_OP_A_MUL, ew_attr(e, "alpha"), x[0]);
+  return ew_bin(e, IR_OP_A_MUL, x[0], fn_sigmoid(e, &ax));
+}
+
 static IrValue *fn_sign(Ew *e, IrValue *const *x) {
   IrValue *zero = ew_k(e, 0), *pos = ew_cmp(e, "gt", x[0], zero);
   if (ir_elem_is_int(e->ce) && !ew_signed(x[0]))
@@ -373,6 +378,7 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     FN(CELU, EW_F, fn_celu, D1("alpha", 1.0)),
     FN(HARD_SIGMOID, EW_F, fn_hard_sigmoid, D2("alpha", 0.2, "beta", 0.5)),
     FN(HARD_SWISH, EW_F, fn_hard_swish, {{0}}),
+    FN(SWISH, EW_F, fn_swish, D1("alpha", 1.0)),
     FN(THRESHOLDED_RELU, EW_F, fn_thresholded_relu, D1("alpha", 1.0)),
     FN(CLIP, EW_NUM, fn_clip, {{0}}),
     [IR_OP_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
@@ -440,7 +446,7 @@ bool ew_fusable_activation(IrOpKind kind) {
   switch (kind) {
   case IR_OP_RELU: case IR_OP_LEAKY_RELU: case IR_OP_SIGMOID: case IR_OP_TANH:
   case IR_OP_HARD_SIGMOID: case IR_OP_HARD_SWISH: case IR_OP_CLIP: case IR_OP_ELU:
-  case IR_OP_SOFTPLUS: case IR_OP_SELU: case IR_OP_CELU:
+  case IR_OP_SOFTPLUS: case IR_OP_SELU: case IR_OP_CELU: case IR_OP_SWISH:
     return true;
   default:
     return false;

@@ -196,17 +196,18 @@ static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *j0,
 }
 
 /* The strip at j0 of the block's last, narrower strip (rem columns):
- * whole vectors, then single columns in a loop (one copy of the tile). */
+ * whole vectors, then the last rem % lanes columns as one vector whose
+ * loads and stores touch only those lanes (mem.vload {valid}), so the
+ * edge keeps the tile's FMAs instead of a scalar loop per column. */
 static void gk_last_strip(LwCtx *c, const GkGemm *g, const GkBlock *bl,
                           IrValue *j0, int64_t rem) {
   int lanes = g->s.lanes;
   int64_t q = rem / lanes;
   if (q) gk_rows(c, g, bl, j0, rem, NULL, (int)q, lanes);
   if (rem == q * lanes) return;
-  IrValue *col;
-  IrOp *lc = lw_for_begin(c, gk_plus(c, j0, q * lanes), gk_plus(c, j0, rem), 1, &col);
-  gk_rows(c, g, bl, j0, rem, col, 1, 1);
-  lw_for_end(c, lc);
+  c->valid_lanes = (int)(rem - q * lanes);
+  gk_rows(c, g, bl, j0, rem, gk_plus(c, j0, q * lanes), 1, lanes);
+  c->valid_lanes = 0;
 }
 
 /* The tiles of one block: strips outside, row tiles inside, so a strip of

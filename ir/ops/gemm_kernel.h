@@ -14,8 +14,9 @@
  * the innermost loop
  * runs over k with mr*nv vector accumulators carried in registers.  Edges:
  * the last row tile has fewer rows; the last strip of a block has fewer
- * vectors, then fewer than `lanes` columns done one at a time (lanes 1), so
- * nothing ever reads or writes outside an operand.  With several K blocks
+ * vectors, then one vector of fewer than `lanes` columns whose loads and
+ * stores are masked to them, so nothing ever reads or writes outside an
+ * operand.  With several K blocks
  * (one loop, so the tiles exist once in the object) the partial sums go
  * through C, and the epilogue's value is the one stored in the last.
  */

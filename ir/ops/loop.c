@@ -231,12 +231,26 @@ static bool value_matches(IrModule *m, const IrOp *op, const IrValue *val, const
              vec ? "a vector of the elements of" : "the elements of", tstr(m, buf, &b));
 }
 
+/* {valid=n} on a vector access: only lanes 0 .. n-1 are read (the others
+ * are zero) or written, 0 < n < lanes, a fixed-width vector. */
+static bool valid_lanes_ok(const IrOp *op, const IrValue *vec) {
+  const IrAttr *a = ir_attr_get(op, "valid");
+  if (!a) return true;
+  if (op->kind != IR_OP_VLOAD && op->kind != IR_OP_VSTORE)
+    return bad(op, "'valid' applies to vector loads and stores only");
+  if (a->kind != IR_ATTR_INT || a->i < 1 || a->i >= vec->type.lanes || vec->type.scalable)
+    return bad(op, "valid=%lld must be between 1 and %d (lanes - 1) of a fixed-width vector",
+               a->kind == IR_ATTR_INT ? (long long)a->i : -1LL, vec->type.lanes - 1);
+  return true;
+}
+
 bool op_load_verify(IrModule *m, IrOp *op) {
   TypeStr a;
   IrValue *buf = op->operands[0];
   if (!is_mem(buf)) return bad(op, "expects a buffer or weight, got %s", tstr(m, buf, &a));
   return check_indices(m, op, buf, 1) &&
-         value_matches(m, op, op->results[0], buf, op->kind == IR_OP_VLOAD);
+         value_matches(m, op, op->results[0], buf, op->kind == IR_OP_VLOAD) &&
+         valid_lanes_ok(op, op->results[0]);
 }
 
 bool op_store_verify(IrModule *m, IrOp *op) {
@@ -246,7 +260,8 @@ bool op_store_verify(IrModule *m, IrOp *op) {
   if (buf->type.kind != IR_TYPE_BUFFER)
     return bad(op, "expects a buffer, got %s", tstr(m, buf, &a));
   return check_indices(m, op, buf, 2) &&
-         value_matches(m, op, op->operands[0], buf, op->kind == IR_OP_VSTORE);
+         value_matches(m, op, op->operands[0], buf, op->kind == IR_OP_VSTORE) &&
+         valid_lanes_ok(op, op->operands[0]);
 }
 
 /* ----------------------------------------------------------- arithmetic */

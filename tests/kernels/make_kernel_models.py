@@ -66,7 +66,18 @@ ACTS = {
     "leaky": (lambda v: np.where(v < 0, 0.1 * v, v), "LeakyRelu", {"alpha": 0.1}),
     "sigmoid": (lambda v: 1 / (1 + np.exp(-v)), "Sigmoid", {}),
     "hardswish": (lambda v: v * np.clip(v / 6 + 0.5, 0, 1), "HardSwish", {}),
+    # SiLU as PyTorch exports it: Sigmoid then Mul (the fuse pass makes swish)
+    "silu": (lambda v: v / (1 + np.exp(-v)), None, {}),
 }
+
+
+def act_nodes(act, last):
+    """The nodes of activation `act` from value `last` to value "act"."""
+    fn, op, attrs = ACTS[act]
+    if op is None:
+        return [helper.make_node("Sigmoid", [last], ["sig"]),
+                helper.make_node("Mul", ["sig", last], ["act"])]
+    return [helper.make_node(op, [last], ["act"], **attrs)]
 
 
 def conv_case(out, name, c, m, h, w, k, s=1, p=(0, 0, 0, 0), d=1, group=1, bias=True,
@@ -94,9 +105,8 @@ def conv_case(out, name, c, m, h, w, k, s=1, p=(0, 0, 0, 0), d=1, group=1, bias=
         nodes.append(helper.make_node("Add", [last, "r"], ["sum"]))
         y, last = y + r, "sum"
     if act:
-        fn, op, a = ACTS[act]
-        nodes.append(helper.make_node(op, [last], ["act"], **a))
-        y, last = fn(y), "act"
+        nodes += act_nodes(act, last)
+        y, last = ACTS[act][0](y), "act"
     if clip:
         inits += [("lo", np.array(clip[0], np.float32)), ("hi", np.array(clip[1], np.float32))]
         nodes.append(helper.make_node("Clip", [last, "lo", "hi"], ["clip"]))
@@ -138,9 +148,8 @@ def linear_case(out, name, a_shape, n, residual, act):
         nodes.append(helper.make_node("Add", ["r", last], ["sum"]))
         y, last = y + r, "sum"
     if act:
-        fn, op, attrs = ACTS[act]
-        nodes.append(helper.make_node(op, [last], ["act"], **attrs))
-        y = fn(y)
+        nodes += act_nodes(act, last)
+        y = ACTS[act][0](y)
     nodes[-1].output[0] = "y"
     save(out, name, nodes, inputs, feeds, [("w", w), ("b", b)], y)
 
@@ -175,11 +184,15 @@ def main():
     # depthwise
     conv_case(out, "dw3x3", 8, 8, 10, 11, 3, p=(1, 1, 1, 1), group=8, clip=(0.0, 6.0))
     conv_case(out, "dw5x5_s2_mult", 8, 16, 12, 10, 5, s=2, p=(2, 2, 2, 2), group=8)
+    conv_case(out, "dw3x3_bn_silu", 6, 6, 9, 21, 3, p=(1, 1, 1, 1), group=6, bn=True, act="silu")
+    conv_case(out, "dw3x3_s2_res_sigmoid", 5, 5, 11, 35, 3, s=2, p=(1, 1, 1, 1), group=5,
+              residual=True, act="sigmoid")
     # fused epilogues
     conv_case(out, "fused_bn_res_relu", 12, 20, 9, 9, 3, p=(1, 1, 1, 1), bn=True, residual=True,
               act="relu")
     conv_case(out, "fused_leaky", 5, 9, 6, 6, 1, act="leaky")
     conv_case(out, "fused_sigmoid", 7, 11, 5, 5, 3, p=(1, 1, 1, 1), act="sigmoid")
+    conv_case(out, "fused_bn_silu", 6, 10, 7, 9, 1, bn=True, act="silu")
     conv_case(out, "fused_hardswish_res", 9, 9, 8, 8, 3, p=(1, 1, 1, 1), residual=True,
               act="hardswish")
     # matrix products
@@ -192,6 +205,7 @@ def main():
     linear_case(out, "linear_bias", (37, 45), 29, False, None)
     linear_case(out, "linear_res_relu", (3, 11, 20), 40, True, "relu")
     linear_case(out, "linear_sigmoid", (1, 5, 9), 18, False, "sigmoid")
+    linear_case(out, "linear_res_silu", (2, 7, 9), 19, True, "silu")
     gemm_case(out, "gemm_tb_bias", 7, 19, 23, False, True, 1.0, 1.0, (19,))
     gemm_case(out, "gemm_ta_scaled", 9, 10, 5, True, False, 0.5, 2.0, (9, 1))
     gemm_case(out, "gemm_full_c", 17, 33, 400, False, False, 1.0, -1.0, (17, 33))

@@ -142,7 +142,7 @@ static inline IrFunc *lower_alone(IrModule *m, IrOp *op) {
   IrFunc *main = m->main, *f = ir_func_new(m, "eval");
   m->main = main;
   f->lowered = true;
-  LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL, NULL};
+  LwCtx c = {.m = m, .b = ir_builder_at_end(m, f->body)};
   IrValue *cin[8] = {0}, *cout[4];
   int n = 0;
   assert_true(op->num_operands <= 8 && op->num_results <= 4);

@@ -158,7 +158,7 @@ static IrModule *build_loop_module(const float *data) {
   f->output_types = ir_arena_alloc(m->arena, sizeof(IrType));
   f->output_types[0] = ir_type_tensor(IR_F32, 1, (int64_t[]){1});
   IrValue *out = ir_block_add_arg(m, f->body, ir_type_buffer(IR_F32, 1, (int64_t[]){1}));
-  LwCtx c = {m, ir_builder_at_end(m, f->body), NULL, NULL, NULL};
+  LwCtx c = {.m = m, .b = ir_builder_at_end(m, f->body)};
   IrValue *zero = lw_const_f(&c, IR_F32, 0.0), *i, *j, *acc_i, *acc_j;
   IrValue *lo = lw_index(&c, 0), *hi = lw_index(&c, 2);
   IrOp *outer = lw_for_begin_iter(&c, lo, hi, 1, 1, &zero, &i, &acc_i);
