@@ -98,6 +98,14 @@ void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,
 }
 
 /* ------------------------------------------------------------ the kernel */
+/* A loop that runs its body once when cond holds (the loop level has no
+ * `if`): for _ in 0 .. (cond ? 1 : 0). */
+static IrOp *gk_if_begin(LwCtx *c, IrValue *cond) {
+  IrValue *iv;
+  return lw_for_begin(c, lw_index(c, 0),
+                      lw_select(c, cond, lw_index(c, 1), lw_index(c, 0)), 1, &iv);
+}
+
 /* One column block and K block.  With one K block the sums start at zero
  * and end in the epilogue; with several (a loop: one copy of the tiles, so
  * compile time does not double) they start at zero in the first block and
@@ -171,28 +179,35 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
     }
 }
 
-/* A loop that runs its body once when cond holds (the loop level has no
- * `if`): for _ in 0 .. (cond ? 1 : 0). */
-static IrOp *gk_if_begin(LwCtx *c, IrValue *cond) {
-  IrValue *iv;
-  return lw_for_begin(c, lw_index(c, 0),
-                      lw_select(c, cond, lw_index(c, 1), lw_index(c, 0)), 1, &iv);
-}
+/* The rows a task of the parallel loop covers: all of them, or one group
+ * of `per` row tiles (grp: its index value, of `groups`). */
+typedef struct GkRows {
+  IrValue *grp;
+  int64_t groups, per;
+} GkRows;
 
-/* Every row tile of the strip at j0 (width w), each as nv vectors of
- * `lanes` from column `col` (NULL: j0). */
-static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *j0,
-                    int64_t w, IrValue *col, int nv, int lanes) {
+/* Every row tile of the task's rows of the strip at j0 (width w), each as
+ * nv vectors of `lanes` from column `col` (NULL: j0). */
+static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl, const GkRows *rr,
+                    IrValue *j0, int64_t w, IrValue *col, int nv, int lanes) {
   int mr = g->s.mr;
   int64_t full = g->M / mr * mr;
   if (full) {
-    IrValue *i0;
-    IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), mr, &i0);
+    IrValue *lo = lw_index(c, 0), *hi = lw_index(c, full), *i0;
+    if (rr->groups > 1) {
+      lo = gk_axpy(c, NULL, rr->grp, rr->per * mr);
+      hi = lw_bin(c, IR_OP_A_MIN, gk_plus(c, lo, rr->per * mr), hi);
+    }
+    IrOp *li = lw_for_begin(c, lo, hi, mr, &i0);
     gk_tile(c, g, bl, i0, mr, j0, w, col, nv, lanes);
     lw_for_end(c, li);
   }
-  if (g->M > full)
-    gk_tile(c, g, bl, lw_index(c, full), (int)(g->M - full), j0, w, col, nv, lanes);
+  if (g->M == full) return;
+  IrOp *l = rr->groups > 1
+                ? gk_if_begin(c, lw_cmp(c, "eq", rr->grp, lw_index(c, rr->groups - 1)))
+                : NULL;
+  gk_tile(c, g, bl, lw_index(c, full), (int)(g->M - full), j0, w, col, nv, lanes);
+  if (l) lw_for_end(c, l);
 }
 
 /* The strip at j0 of the block's last, narrower strip (rem columns):
@@ -200,39 +215,58 @@ static void gk_rows(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *j0,
  * loads and stores touch only those lanes (mem.vload {valid}), so the
  * edge keeps the tile's FMAs instead of a scalar loop per column. */
 static void gk_last_strip(LwCtx *c, const GkGemm *g, const GkBlock *bl,
-                          IrValue *j0, int64_t rem) {
+                          const GkRows *rr, IrValue *j0, int64_t rem) {
   int lanes = g->s.lanes;
   int64_t q = rem / lanes;
-  if (q) gk_rows(c, g, bl, j0, rem, NULL, (int)q, lanes);
+  if (q) gk_rows(c, g, bl, rr, j0, rem, NULL, (int)q, lanes);
   if (rem == q * lanes) return;
   c->valid_lanes = (int)(rem - q * lanes);
-  gk_rows(c, g, bl, j0, rem, gk_plus(c, j0, q * lanes), 1, lanes);
+  gk_rows(c, g, bl, rr, j0, rem, gk_plus(c, j0, q * lanes), 1, lanes);
   c->valid_lanes = 0;
 }
 
+/* Tasks the parallel loop of a block should have at least, so that the
+ * pool's equal static chunks (one per thread) come out nearly equal in
+ * time on a few cores: one strip more or less is then a small share. */
+enum { GK_MIN_TASKS = 16 };
+
 /* The tiles of one block: strips outside, row tiles inside, so a strip of
  * B (kc x nv*lanes) stays in L1 while every row tile reads it and the A
- * block streams from L2 (the smaller of the two per k).  The strips are
- * one parallel loop: threads split the columns, and the loop becomes a
- * function of its own in the object. */
+ * block streams from L2 (the smaller of the two per k).  The strips, each
+ * cut into groups of row tiles when there are few strips (a narrow
+ * layer), are one parallel loop: threads split the tasks, and the loop
+ * becomes a function of its own in the object. */
 static void gk_block(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
   if (g->prepare) g->prepare(c, g->user, bl->jb, bl->ncols, bl->k0, bl->kc);
   int64_t nr = (int64_t)g->s.nv * g->s.lanes;
   int64_t full = bl->ncols / nr, strips = (bl->ncols + nr - 1) / nr;
-  IrValue *s;
-  IrOp *ls = lw_for_begin(c, lw_index(c, 0), lw_index(c, strips), 1, &s);
+  int64_t tiles = (g->M + g->s.mr - 1) / g->s.mr;
+  GkRows rr = {NULL, 1, tiles};
+  if (strips < GK_MIN_TASKS && tiles > 1) {
+    int64_t want = (GK_MIN_TASKS + strips - 1) / strips;
+    rr.per = (tiles + want - 1) / want;
+    rr.groups = (tiles + rr.per - 1) / rr.per;
+  }
+  IrValue *t, *s;
+  IrOp *ls = lw_for_begin(c, lw_index(c, 0), lw_index(c, strips * rr.groups), 1, &t);
   ir_attr_set_int(c->m, ls, "parallel", 1);
+  if (rr.groups > 1) {
+    s = lw_bin(c, IR_OP_A_DIV, t, lw_index(c, rr.groups));
+    rr.grp = lw_bin(c, IR_OP_A_REM, t, lw_index(c, rr.groups));
+  } else {
+    s = t;
+  }
   IrValue *j0 = gk_axpy(c, bl->jb, s, nr);
   if (full == strips) {
-    gk_rows(c, g, bl, j0, nr, NULL, g->s.nv, g->s.lanes);
+    gk_rows(c, g, bl, &rr, j0, nr, NULL, g->s.nv, g->s.lanes);
   } else {
     IrOp *l = full ? gk_if_begin(c, lw_cmp(c, "lt", s, lw_index(c, full))) : NULL;
     if (l) {
-      gk_rows(c, g, bl, j0, nr, NULL, g->s.nv, g->s.lanes);
+      gk_rows(c, g, bl, &rr, j0, nr, NULL, g->s.nv, g->s.lanes);
       lw_for_end(c, l);
     }
     l = gk_if_begin(c, lw_cmp(c, "eq", s, lw_index(c, full)));
-    gk_last_strip(c, g, bl, j0, bl->ncols - full * nr);
+    gk_last_strip(c, g, bl, &rr, j0, bl->ncols - full * nr);
     lw_for_end(c, l);
   }
   lw_for_end(c, ls);

@@ -4,7 +4,8 @@
 # numpy reference (compare.py: max abs error <= 1e-4 * max|ref|, cosine >=
 # 0.9999), at the schedules the target descriptions give: this machine's
 # CPU (AVX-512 where it has it), the x86-64-v3 baseline (AVX2), -O0 (plain
-# loops) and -fuse=0; then, under emulation, TARGETS (e.g. armv8).
+# loops), -fuse=0 and 3 threads (byte-identical to 1); then, under
+# emulation, TARGETS (e.g. armv8).
 # usage: test_kernels.sh TCC OUT_DIR [--quick] [TARGET...]
 #   --quick: this machine's schedule and -O0 only (the sanitizer build, whose
 #   tcc is several times slower, runs that)
@@ -44,6 +45,13 @@ for dir in "$OUT"/models/*/; do
   [ $QUICK = 1 ] && continue
   check "$m/x86-64-v3" "$dir" -mcpu=x86-64-v3
   check "$m/nofuse" "$dir" -fuse=0
+  # threads split strips and row groups: the bytes of one thread, always
+  check "$m/threads3" "$dir" -threads=3
+  if cmp -s "$OUT/out/$m/native/output_0.pb" "$OUT/out/$m/threads3/output_0.pb"; then
+    pass=$((pass + 1))
+  else
+    echo "FAIL $m/threads3: -threads=3 output differs from -threads=1"; fail=$((fail + 1))
+  fi
   for t in "$@"; do check "$m/$t" "$dir" -target="$t"; done
 done
 echo "kernels: $pass passed, $fail failed"
