@@ -11,29 +11,47 @@
  * waste work on narrow problems (a 49-column convolution output), tall ones
  * on few rows; the model weighs both.  The K block keeps the B strip that
  * one tile sweeps (kc x nv*lanes floats) within half of L1.
+ *
+ * Orientation: vectors run along N, so an N just above a multiple of the
+ * lanes (49 = 3*16 + 1 columns) wastes most of a vector per strip; when
+ * M fills vectors better, computing C^T and transposing it in one pass
+ * costs less (sched_gemm_transposed, the same model both ways).
  */
 #include "schedule.h"
 
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-/* Cycles of the whole product with an mr x nv tile (a model, not a clock). */
-static double gemm_cost(int mr, int nv, int lanes, int64_t M, int64_t N,
-                        int64_t K) {
+/* Cycles of one rows x vecs tile over K (a model, not a clock). */
+static double tile_cost(int rows, int vecs, int lanes, int64_t K) {
   double fma_rate = lanes > 1 ? 2.0 : 1.0;
-  int64_t col_tiles = ceil_div(N, (int64_t)nv * lanes);
-  int64_t row_tiles = ceil_div(M, mr);
-  double per_k = (double)(mr * nv) / fma_rate;
-  double mem = (double)(nv + mr) / 2.0;
+  double per_k = (double)(rows * vecs) / fma_rate;
+  double mem = (double)(vecs + rows) / 2.0;
   if (mem > per_k) per_k = mem;
   /* the loop's own index and branch work, which a bigger tile amortizes */
   per_k += 1.0;
   /* a tile's stores and loop overhead, spread over K */
-  double per_tile = per_k * (double)K + (double)(mr * nv) * 2.0 + 20.0;
-  return per_tile * (double)row_tiles * (double)col_tiles;
+  return per_k * (double)K + (double)(rows * vecs) * 2.0 + 20.0;
 }
 
-void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max_rows,
-                GemmSched *s) {
+/* Cycles of the whole product with an mr x nv tile: the full tiles, and at
+ * the edges the narrower ones the kernel runs (the last rows; the last
+ * strip's whole vectors and its one masked vector). */
+static double gemm_cost(int mr, int nv, int lanes, int64_t M, int64_t N,
+                        int64_t K) {
+  int64_t nr = (int64_t)nv * lanes;
+  int64_t row_full = M / mr, col_full = N / nr;
+  int row_edge = (int)(M % mr), col_edge = (int)ceil_div(N % nr, lanes);
+  double strip = (double)row_full * tile_cost(mr, nv, lanes, K) +
+                 (row_edge ? tile_cost(row_edge, nv, lanes, K) : 0.0);
+  double cost = strip * (double)col_full;
+  if (col_edge)
+    cost += (double)row_full * tile_cost(mr, col_edge, lanes, K) +
+            (row_edge ? tile_cost(row_edge, col_edge, lanes, K) : 0.0);
+  return cost;
+}
+
+double sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max_rows,
+                  GemmSched *s) {
   int lanes = t->vec_bits / 32 > 1 ? t->vec_bits / 32 : 1;
   int regs = t->vec_regs;
   double best = -1;
@@ -52,6 +70,17 @@ void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max_r
   int64_t nc = t->l2_bytes / 2 / (s->kc * 4);
   nc = nc / nr * nr;
   s->nc = nc < nr ? nr : nc;
+  return best;
+}
+
+bool sched_gemm_transposed(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
+                           int max_rows) {
+  GemmSched s;
+  if (t->vec_bits / 32 <= 1) return false; /* no lanes to fill */
+  double direct = sched_gemm(t, M, N, K, max_rows, &s);
+  /* the transposing pass: about two cycles per element of C */
+  double transposed = sched_gemm(t, N, M, K, max_rows, &s) + 2.0 * (double)(M * N);
+  return transposed < 0.9 * direct;
 }
 
 void sched_target_describe(const SchedTarget *t, FILE *out) {

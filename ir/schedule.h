@@ -10,11 +10,13 @@
  * the K block that keeps a panel in L1 and the column block packed at a
  * time.  A NULL target means plain loops (-O0): the reference lowering.
  *
- * Exports by file (ir/schedule.c): sched_gemm, sched_target_describe.
+ * Exports by file (ir/schedule.c): sched_gemm, sched_gemm_transposed,
+ * sched_target_describe.
  */
 #ifndef TCC_IR_SCHEDULE_H
 #define TCC_IR_SCHEDULE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -40,8 +42,14 @@ typedef struct GemmSched {
  * contiguous run), SCHED_A_IN_PLACE when a tile broadcasts from rows of A
  * K apart, which beyond 8 rows evict each other from the L1 sets they share. */
 enum { SCHED_A_PACKED = 16, SCHED_A_IN_PLACE = 8 };
-void sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max_rows,
-                GemmSched *s);
+/* Fills s; returns the model's cycles for the whole product. */
+double sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max_rows,
+                  GemmSched *s);
+/* Whether C^T = B^T A^T (vectors along M) plus a pass that transposes it
+ * into C costs clearly less than C itself: a narrow N (few output pixels)
+ * with a wide M (many filters). */
+bool sched_gemm_transposed(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
+                           int max_rows);
 
 /* One line describing t ("x86_64: 512-bit vectors x 32, L1 48 KiB, ..."). */
 void sched_target_describe(const SchedTarget *t, FILE *out);

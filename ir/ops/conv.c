@@ -258,6 +258,89 @@ static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
   return gk_fused_tail(c, v->op, v->R, ridx, lanes, y);
 }
 
+/* ---- the transposed product, for a narrow output (few pixels, many
+ * filters; sched_gemm_transposed):  T[p, m] = sum_k X_col[k, p] * W[m, k]
+ * with vectors along the filters (W packed at compile time as B strips),
+ * X_col's pixels as the broadcast rows (the panel holds every pixel of a K
+ * block, or X itself for a direct 1x1), T in the workspace; then one pass
+ * writes Y[m, p] = epilogue(T[p, m]). */
+static void conv_a_pixels(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
+                          GkOperand *a) {
+  (void)rows;
+  ConvGemm *v = user;
+  if (v->panel) {
+    a->buf = v->panel, a->base = i0, a->rs = 1, a->ks = v->ncp;
+    return;
+  }
+  IrValue *ch = gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg);
+  ch = lw_bin(c, IR_OP_A_ADD, ch, k0);
+  a->buf = v->X;
+  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, ch, v->P), i0);
+  a->rs = 1, a->ks = v->P;
+}
+
+static void conv_b_filters(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
+                           IrValue *k0, GkOperand *b) {
+  (void)jb;
+  ConvGemm *v = user;
+  gk_packed_operand(c, v->Wp, v->mg, v->K, v->g, j0, w, k0, b);
+}
+
+/* The panel of every pixel for K block k0 (the filters are one block). */
+static void conv_pack_pixels(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
+                             IrValue *k0, IrValue *kc) {
+  (void)jb, (void)ncols;
+  ConvGemm *v = user;
+  conv_pack(c, user, lw_index(c, 0), v->P, k0, kc);
+}
+
+/* Y[m, p] = epilogue(T[p, m]) for the group's filters: per filter, a row of
+ * Y written in order (T, 100 KiB for ResNet's 7x7 layers, stays in L2). */
+static void conv_untranspose(LwCtx *c, ConvGemm *v, IrValue *T) {
+  IrValue *m, *p;
+  IrOp *lm = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->mg), 1, &m);
+  ir_attr_set_int(c->m, lm, "parallel", 1);
+  IrValue *yrow = gk_axpy(c, NULL, gk_axpy(c, gk_axpy(c, m, v->g, v->mg), v->n, v->Mt), v->P);
+  IrOp *lp = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->P), 1, &p);
+  IrValue *ti = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, p, v->mg), m);
+  IrValue *y = conv_epilogue(c, v, m, p, 1, lw_load(c, T, &ti));
+  IrValue *yi = lw_bin(c, IR_OP_A_ADD, yrow, p);
+  lw_store(c, y, v->Y, &yi);
+  lw_for_end(c, lp);
+  lw_for_end(c, lm);
+}
+
+static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
+                                 int64_t groups) {
+  sched_gemm(c->target, v->P, v->mg, v->K, SCHED_A_PACKED, &v->s);
+  ConvPackW pw = {conv_weight_data(cv->W), v->mg, v->K};
+  v->Wp = gk_pack(c, cv->W, groups, v->mg, v->K, (int64_t)v->s.nv * v->s.lanes, conv_w_get,
+                  &pw);
+  int64_t tdims[1] = {v->P * v->mg};
+  IrValue *T = lw_alloc(c, IR_F32, 1, tdims);
+  GkGemm g = {.M = v->P, .N = v->mg, .K = v->K, .s = v->s, .nc = v->mg, .user = v,
+              .a_tile = conv_a_pixels, .b_strip = conv_b_filters, .c_buf = T,
+              .c_base = lw_index(c, 0), .c_rs = v->mg};
+  bool direct = v->kh == 1 && v->kw == 1 && v->sh == 1 && v->sw == 1 && v->pt == 0 &&
+                v->pl == 0 && cv->w.pe[0] == 0 && cv->w.pe[1] == 0;
+  if (!direct) {
+    int64_t kk = v->kh * v->kw, chans = v->s.kc / kk;
+    if (chans < 1) chans = 1;
+    if (chans > v->cg) chans = v->cg;
+    g.s.kc = chans * kk;
+    v->ncp = v->P;
+    int64_t dims[1] = {g.s.kc * v->ncp};
+    v->panel = lw_alloc(c, IR_F32, 1, dims);
+    g.prepare = conv_pack_pixels;
+  }
+  IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &v->n);
+  IrOp *lg = lw_for_begin(c, lw_index(c, 0), lw_index(c, groups), 1, &v->g);
+  gk_emit(c, &g);
+  conv_untranspose(c, v, T);
+  lw_for_end(c, lg);
+  lw_for_end(c, ln);
+}
+
 /* Whether the packed kernel takes this convolution: f32, 2-D, weights
  * known at compile time, and enough filters per group to fill a tile. */
 static bool conv_gemm_fits(const LwCtx *c, const ConvCtx *v, int r) {
@@ -274,10 +357,14 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   int64_t groups = cv->y[1] / v.mg;
   v.K = v.cg * v.kh * v.kw;
   v.P = v.OH * v.OW;
-  sched_gemm(c->target, v.mg, v.P, v.K, SCHED_A_PACKED, &v.s);
   v.X = gk_flat(c, cv->X);
   v.Y = gk_flat(c, c->out[0]);
   if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
+  if (sched_gemm_transposed(c->target, v.mg, v.P, v.K, SCHED_A_PACKED)) {
+    conv_gemm_transposed(c, cv, &v, groups);
+    return;
+  }
+  sched_gemm(c->target, v.mg, v.P, v.K, SCHED_A_PACKED, &v.s);
   ConvPackW pw = {conv_weight_data(cv->W), v.mg, v.K};
   v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
   /* X is the operand itself when it is X_col and its rows are aligned */

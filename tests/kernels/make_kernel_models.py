@@ -181,6 +181,12 @@ def main():
     conv_case(out, "conv_wide", 4, 7, 40, 67, 3, p=(0, 2, 1, 0))
     conv_case(out, "conv_stem", 3, 8, 23, 23, 7, s=2, p=(3, 3, 3, 3))
     conv_case(out, "conv_group_dil", 6, 12, 9, 9, 3, p=(2, 2, 2, 2), d=2, group=3)
+    # narrow outputs (7x7 = 49 pixels) with many filters: the transposed product
+    conv_case(out, "narrow3x3_bn_res_relu", 64, 48, 7, 7, 3, p=(1, 1, 1, 1), bn=True,
+              residual=True, act="relu")
+    conv_case(out, "narrow1x1_direct", 384, 64, 7, 7, 1, act="silu")
+    conv_case(out, "narrow3x3_s2_group", 128, 64, 13, 13, 3, s=2, p=(1, 1, 1, 1), group=2)
+    conv_case(out, "narrow_deep_k", 300, 32, 5, 5, 3, p=(1, 1, 1, 1))
     # depthwise
     conv_case(out, "dw3x3", 8, 8, 10, 11, 3, p=(1, 1, 1, 1), group=8, clip=(0.0, 6.0))
     conv_case(out, "dw5x5_s2_mult", 8, 16, 12, 10, 5, s=2, p=(2, 2, 2, 2), group=8)
