@@ -50,6 +50,7 @@ typedef struct Ins {
   IrElem to;       /* element type of result 0 */
   int lanes;       /* lanes of the scalar/vector values involved */
   int valid;       /* vector loads/stores: lanes that touch memory */
+  int stride;      /* vector loads: elements between lanes */
   int code;        /* cmp predicate / reduce kind */
   int rank;        /* memory ops: the buffer's rank, dims, strides */
   int64_t *dims, *strides;
@@ -396,6 +397,7 @@ static bool compile_op(Interp *in, IrOp *op, Ins *ins) {
   case IR_OP_ALLOC: return compile_alloc(in, ins);
   case IR_OP_LOAD: case IR_OP_VLOAD: case IR_OP_VIEW: case IR_OP_COPY:
     ins->valid = (int)ir_attr_int(op, "valid", ins->lanes);
+    ins->stride = (int)ir_attr_int(op, "stride", 1);
     return compile_memop(in, ins, a);
   case IR_OP_STORE: case IR_OP_VSTORE:
     ins->lanes = slot(in, a)->lanes;
@@ -528,13 +530,14 @@ static bool mem_offset(Interp *in, const Ins *ins, int first, int vlanes, size_t
 static bool run_load(Interp *in, const Ins *ins) {
   size_t off;
   const IrOp *op = ins->op;
-  if (!mem_offset(in, ins, 1, ins->valid, &off)) return false;
+  if (!mem_offset(in, ins, 1, (ins->valid - 1) * ins->stride + 1, &off)) return false;
   const unsigned char *mem = slot(in, op->operands[0])->mem;
   Num *r = lanes(in, op->results[0]);
   memset(r, 0, sizeof *r * (size_t)ins->lanes);
   for (int l = 0; l < ins->valid; l++) {
-    if (ir_elem_is_float(ins->elem)) r[l].f = ir_elem_load_f64(ins->elem, mem, off + (size_t)l);
-    else r[l].i = wrap(ins->elem, (uint64_t)ir_elem_load_i64(ins->elem, mem, off + (size_t)l));
+    size_t at = off + (size_t)l * (size_t)ins->stride;
+    if (ir_elem_is_float(ins->elem)) r[l].f = ir_elem_load_f64(ins->elem, mem, at);
+    else r[l].i = wrap(ins->elem, (uint64_t)ir_elem_load_i64(ins->elem, mem, at));
   }
   return true;
 }

@@ -108,6 +108,14 @@ IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes) {
   return op->results[0];
 }
 
+IrValue *lw_vload_strided(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes,
+                          int64_t stride) {
+  if (stride == 1 || lanes == 1) return lw_vload(c, buf, idx, lanes);
+  IrValue *v = lw_vload(c, buf, idx, lanes);
+  ir_attr_set_int(c->m, v->def, "stride", stride);
+  return v;
+}
+
 void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
   bool vec = v->type.kind == IR_TYPE_VECTOR;
   IrOp *op = mem_op(c, vec ? IR_OP_VSTORE : IR_OP_STORE, v, buf, idx, (IrType){0});

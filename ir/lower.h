@@ -65,6 +65,9 @@ void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
 /* Vector memory: `lanes` contiguous elements along the last dim (lanes 1:
  * a scalar load/store).  lw_splat broadcasts a scalar (lanes 1: itself). */
 IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes);
+/* Lane l reads the element `stride * l` after idx along the last dim. */
+IrValue *lw_vload_strided(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes,
+                          int64_t stride);
 void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
 IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes);
 /* Copies all of src into dst (same element count and type). */

@@ -178,7 +178,26 @@ static bool em_load(Em *e, IrOp *op) {
   unsigned align = (unsigned)ir_elem_size(buf->type.elem);
   LLVMValueRef x;
   int valid = (int)ir_attr_int(op, "valid", 0);
-  if (valid) {
+  int stride = (int)ir_attr_int(op, "stride", 1);
+  if (stride > 1) {
+    /* the span from the first lane's element to the last valid one, then
+     * every stride-th element of it: the span is one buffer's memory, and
+     * the mask keeps the load inside it */
+    int lanes = mt.lanes, last = valid ? valid - 1 : lanes - 1;
+    IrType wt = mt;
+    wt.lanes = lanes * stride;
+    LLVMTypeRef wide = em_type(e, &wt);
+    LLVMTypeRef over[2] = {wide, LLVMTypeOf(p)};
+    LLVMValueRef args[4] = {p, LLVMConstInt(e->i32, align, 0),
+                            em_lane_mask(e, wt.lanes, last * stride + 1), LLVMConstNull(wide)};
+    LLVMValueRef span = em_intrinsic(e, "llvm.masked.load", over, 2, args, 4);
+    LLVMValueRef *pick = malloc(sizeof *pick * (size_t)lanes);
+    IR_ASSERT(pick);
+    for (int l = 0; l < lanes; l++) pick[l] = LLVMConstInt(e->i32, (unsigned long long)(l * stride), 0);
+    x = LLVMBuildShuffleVector(e->b, span, LLVMGetUndef(wide),
+                               LLVMConstVector(pick, (unsigned)lanes), "");
+    free(pick);
+  } else if (valid) {
     LLVMTypeRef over[2] = {lt, LLVMTypeOf(p)};
     LLVMValueRef args[4] = {p, LLVMConstInt(e->i32, align, 0),
                             em_lane_mask(e, mt.lanes, valid), LLVMConstNull(lt)};

@@ -400,18 +400,18 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
 
 /* ------------------------------------------- depthwise (one input channel
  * per filter): per filter and output row, one pass over the row with the
- * sum in a register and the kernel's kh*kw taps unrolled, weights and bias
- * loop-invariant, the epilogue applied before the one store.  That inner
- * loop is what LLVM vectorizes along the row (stride-1 loads, or
- * interleaved ones for stride 2).  Padding never materializes: the rows and
- * columns whose every tap lies inside X (a compile-time range) run without
- * checks, the borders clamp and select. */
+ * kernel's kh*kw taps unrolled, weights and bias loop-invariant.  Padding
+ * never materializes: the rows and columns whose every tap lies inside X (a
+ * compile-time range) run as vectors of output columns (each tap one load,
+ * strided by the convolution's stride: LLVM did not vectorize stride 2),
+ * the last one masked; the borders, one point at a time, clamp and select. */
 typedef struct ConvDw {
   const ConvCtx *cv;
   const IrOp *op;
   IrValue *X, *Y, *R, *m, *ci;  /* X, Y, R flat; filter; its input channel */
   IrValue *w[64], *bias;        /* the filter's taps, loaded once */
   int row_lanes;                /* > 0: the epilogue runs per row, in vectors */
+  int lanes;                    /* the target's f32 lanes (1: points only) */
 } ConvDw;
 
 /* One output element at (oh, ow); `checked`: taps may fall in the padding. */
@@ -475,6 +475,47 @@ static void conv_dw_row_epilogue(LwCtx *c, const ConvDw *d, IrValue *oh) {
   c->valid_lanes = 0;
 }
 
+/* `lanes` output elements of row oh from column ow0 (c->valid_lanes of
+ * them at the row's end), every tap inside X: per tap one vector load,
+ * strided by the convolution's stride, and one FMA. */
+static void conv_dw_vector(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow0) {
+  const NnWindow *w = &d->cv->w;
+  int64_t H = w->in[0], W = w->in[1];
+  int lanes = d->lanes;
+  IrValue *acc = lw_splat(c, d->bias, lanes);
+  IrValue *plane = gk_axpy(c, NULL, d->ci, H * W);
+  for (int64_t i = 0; i < w->k[0]; i++) {
+    IrValue *ih = gk_axpy(c, lw_index(c, i * w->d[0] - w->pb[0]), oh, w->s[0]);
+    IrValue *row = gk_axpy(c, plane, ih, W);
+    for (int64_t j = 0; j < w->k[1]; j++) {
+      IrValue *iw = gk_axpy(c, lw_index(c, j * w->d[1] - w->pb[1]), ow0, w->s[1]);
+      IrValue *xi = lw_bin(c, IR_OP_A_ADD, row, iw);
+      IrValue *x = lw_vload_strided(c, d->X, &xi, lanes, w->s[1]);
+      acc = lw_fma(c, lw_splat(c, d->w[i * w->k[1] + j], lanes), x, acc);
+    }
+  }
+  IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * w->out[1]);
+  IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, plane_y, oh, w->out[1]), ow0);
+  IrValue *y = d->row_lanes ? acc : gk_fused_tail(c, d->op, d->R, yi, lanes, acc);
+  lw_vstore(c, y, d->Y, &yi);
+}
+
+/* The columns [lo, hi) of an inside row: whole vectors, then one masked. */
+static void conv_dw_vectors(LwCtx *c, const ConvDw *d, IrValue *oh, int64_t lo,
+                            int64_t hi) {
+  int64_t full = lo + (hi - lo) / d->lanes * d->lanes;
+  if (full > lo) {
+    IrValue *ow;
+    IrOp *l = lw_for_begin(c, lw_index(c, lo), lw_index(c, full), d->lanes, &ow);
+    conv_dw_vector(c, d, oh, ow);
+    lw_for_end(c, l);
+  }
+  if (hi == full) return;
+  c->valid_lanes = (int)(hi - full);
+  conv_dw_vector(c, d, oh, lw_index(c, full));
+  c->valid_lanes = 0;
+}
+
 /* [lo, hi) of output positions whose every tap is inside an extent. */
 static void conv_dw_interior(const NnWindow *w, int i, int64_t *lo, int64_t *hi) {
   int64_t reach = (w->k[i] - 1) * w->d[i];
@@ -494,6 +535,10 @@ static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool i
   int64_t bounds[4] = {0, lo, hi, w->out[dim]};
   for (int part = 0; part < 3; part++) {
     if (bounds[part] >= bounds[part + 1]) continue;
+    if (dim == 1 && part == 1 && d->lanes > 1) {
+      conv_dw_vectors(c, d, oh, lo, hi);
+      continue;
+    }
     IrValue *iv;
     IrOp *l = lw_for_begin(c, lw_index(c, bounds[part]),
                            lw_index(c, bounds[part + 1]), 1, &iv);
@@ -511,6 +556,7 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0])};
   if (op->num_operands > 3 && c->in[3]) d.R = gk_flat(c, c->in[3]);
   int lanes = c->target->vec_bits / 32;
+  d.lanes = lanes > 1 ? lanes : 1;
   if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
   IrValue *W = gk_flat(c, cv->W), *n;
   int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);

@@ -244,13 +244,26 @@ static bool valid_lanes_ok(const IrOp *op, const IrValue *vec) {
   return true;
 }
 
+/* {stride=s} on a vector load: lane l reads element index + l*s (a
+ * strided convolution's inputs), s >= 1, a fixed-width vector of numbers. */
+static bool stride_ok(const IrOp *op, const IrValue *vec) {
+  const IrAttr *a = ir_attr_get(op, "stride");
+  if (!a) return true;
+  if (op->kind != IR_OP_VLOAD) return bad(op, "'stride' applies to vector loads only");
+  if (a->kind != IR_ATTR_INT || a->i < 1 || a->i > 64 || vec->type.scalable ||
+      vec->type.elem == IR_BOOL)
+    return bad(op, "stride=%lld must be between 1 and 64, on a fixed-width vector of numbers",
+               a->kind == IR_ATTR_INT ? (long long)a->i : -1LL);
+  return true;
+}
+
 bool op_load_verify(IrModule *m, IrOp *op) {
   TypeStr a;
   IrValue *buf = op->operands[0];
   if (!is_mem(buf)) return bad(op, "expects a buffer or weight, got %s", tstr(m, buf, &a));
   return check_indices(m, op, buf, 1) &&
          value_matches(m, op, op->results[0], buf, op->kind == IR_OP_VLOAD) &&
-         valid_lanes_ok(op, op->results[0]);
+         valid_lanes_ok(op, op->results[0]) && stride_ok(op, op->results[0]);
 }
 
 bool op_store_verify(IrModule *m, IrOp *op) {
@@ -261,7 +274,7 @@ bool op_store_verify(IrModule *m, IrOp *op) {
     return bad(op, "expects a buffer, got %s", tstr(m, buf, &a));
   return check_indices(m, op, buf, 2) &&
          value_matches(m, op, op->operands[0], buf, op->kind == IR_OP_VSTORE) &&
-         valid_lanes_ok(op, op->operands[0]);
+         valid_lanes_ok(op, op->operands[0]) && stride_ok(op, op->operands[0]);
 }
 
 /* ----------------------------------------------------------- arithmetic */
