@@ -516,21 +516,13 @@ static void conv_dw_vectors(LwCtx *c, const ConvDw *d, IrValue *oh, int64_t lo,
   c->valid_lanes = 0;
 }
 
-/* [lo, hi) of output positions whose every tap is inside an extent. */
-static void conv_dw_interior(const NnWindow *w, int i, int64_t *lo, int64_t *hi) {
-  int64_t reach = (w->k[i] - 1) * w->d[i];
-  *lo = 0, *hi = w->out[i];
-  while (*lo < w->out[i] && *lo * w->s[i] - w->pb[i] < 0) ++*lo;
-  while (*hi > *lo && (*hi - 1) * w->s[i] - w->pb[i] + reach >= w->in[i]) --*hi;
-}
-
 /* The output rows (dim 0), or the columns of row oh (dim 1), in three
  * spans: before, inside and after the positions whose taps all lie inside
  * X; a point is checked unless it is inside in both dims. */
 static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool inside) {
   const NnWindow *w = &d->cv->w;
   int64_t lo, hi;
-  conv_dw_interior(w, dim, &lo, &hi);
+  nn_window_interior(w, dim, &lo, &hi);
   if (!inside) lo = hi = w->out[dim];
   int64_t bounds[4] = {0, lo, hi, w->out[dim]};
   for (int part = 0; part < 3; part++) {

@@ -373,3 +373,11 @@ int64_t nn_numel(const int64_t *dims, int rank) {
   for (int i = 0; i < rank; i++) n *= dims[i];
   return n;
 }
+
+/* [lo, hi) of output positions whose every tap is inside an extent. */
+void nn_window_interior(const NnWindow *w, int i, int64_t *lo, int64_t *hi) {
+  int64_t reach = (w->k[i] - 1) * w->d[i];
+  *lo = 0, *hi = w->out[i];
+  while (*lo < w->out[i] && *lo * w->s[i] - w->pb[i] < 0) ++*lo;
+  while (*hi > *lo && (*hi - 1) * w->s[i] - w->pb[i] + reach >= w->in[i]) --*hi;
+}

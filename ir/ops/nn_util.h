@@ -63,6 +63,9 @@ bool nn_conv_window_import(IrModule *m, IrOp *op, const IrValue *X,
  * (ceil_mode as in pooling).  False after a diagnostic. */
 bool nn_window_get(const IrOp *op, int nsp, const int64_t *in_sp, bool ceil_mode,
                    NnWindow *w);
+/* [lo, hi) of the output positions along spatial dim i whose every tap
+ * lies inside the input (no padding, no ceil_mode overhang). */
+void nn_window_interior(const NnWindow *w, int i, int64_t *lo, int64_t *hi);
 /* Lowering: the range [lo, hi) of v in [0, count) for which
  * 0 <= v*mul + base < extent (base an index value, mul > 0). */
 void nn_valid_range(LwCtx *c, IrValue *base, int64_t mul, int64_t count,

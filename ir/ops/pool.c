@@ -8,10 +8,12 @@
  * computed before the kernel loops (nn_valid_range), so the innermost loop
  * has no conditions; when no window can be clipped the bounds are constants.
  * AveragePool divides by the number of in-range elements, or with
- * count_include_pad by those inside the padded extent.  Global pools view
- * X as [N*C, spatial] and reduce each contiguous row.
+ * count_include_pad by those inside the padded extent.  2-D f32 pools on a
+ * vector target run the windows inside X as vectors (pool_window_lower_2d).
+ * Global pools view X as [N*C, spatial] and reduce each contiguous row.
  */
 #include "nn_util.h"
+#include "schedule.h"
 
 static bool pool_is_global(const IrOp *op) {
   return op->kind == IR_OP_GLOBAL_AVERAGE_POOL || op->kind == IR_OP_GLOBAL_MAX_POOL;
@@ -59,6 +61,7 @@ bool op_pool_infer(IrModule *m, IrOp *op) {
 
 typedef struct PoolCtx {
   IrValue *X, *Y, *I;     /* I: MaxPool indices or NULL */
+  IrValue *Xf, *Yf;       /* the 2-D fast path: X and Y flat */
   NnWindow w;
   int64_t x[IR_MAX_RANK], y[IR_MAX_RANK];
   bool max, include_pad, col_major;
@@ -129,6 +132,82 @@ static IrValue *pool_window(LwCtx *c, const PoolCtx *p, IrValue *const *yi,
   return lw_bin(c, IR_OP_A_DIV, vals[0], lw_cast(c, count, p->ce));
 }
 
+/* ---- 2-D f32 pools on a vector target: per plane and output row, the
+ * positions whose window lies inside X go `lanes` at a time, one load per
+ * tap strided by the pool's stride (LLVM gathered those, or stayed
+ * scalar), the last vector masked; the rest one window at a time. */
+static void pool_vector(LwCtx *c, const PoolCtx *p, IrValue *plane, IrValue *oh,
+                        IrValue *ow0, int lanes) {
+  const NnWindow *w = &p->w;
+  IrValue *acc = lw_splat(c, p->max ? nn_lowest(c, IR_F32) : lw_const_f(c, IR_F32, 0), lanes);
+  for (int64_t i = 0; i < w->k[0]; i++) {
+    IrValue *ih = nn_lin(c, oh, w->s[0], i * w->d[0] - w->pb[0]);
+    IrValue *row = nn_iadd(c, nn_imul(c, plane, w->in[0] * w->in[1]), nn_imul(c, ih, w->in[1]));
+    for (int64_t j = 0; j < w->k[1]; j++) {
+      IrValue *xi = nn_iadd(c, row, nn_lin(c, ow0, w->s[1], j * w->d[1] - w->pb[1]));
+      IrValue *x = lw_vload_strided(c, p->Xf, &xi, lanes, w->s[1]);
+      acc = lw_bin(c, p->max ? IR_OP_A_MAX : IR_OP_A_ADD, acc, x);
+    }
+  }
+  if (!p->max) /* inside X: every window counts kh*kw elements */
+    acc = lw_bin(c, IR_OP_A_DIV, acc,
+                 lw_splat(c, lw_const_f(c, IR_F32, (double)(w->k[0] * w->k[1])), lanes));
+  IrValue *yi = nn_iadd(c, nn_imul(c, plane, w->out[0] * w->out[1]),
+                        nn_iadd(c, nn_imul(c, oh, w->out[1]), ow0));
+  lw_vstore(c, acc, p->Yf, &yi);
+}
+
+static void pool_point(LwCtx *c, const PoolCtx *p, IrValue *n, IrValue *ch, IrValue *oh,
+                       IrValue *ow) {
+  IrValue *yi[4] = {n, ch, oh, ow}, *index;
+  nn_store(c, pool_window(c, p, yi, &index), p->Y, yi);
+}
+
+static bool pool_window_lower_2d(LwCtx *c, PoolCtx *p, int lanes) {
+  const NnWindow *w = &p->w;
+  int64_t plane_n = p->x[0] * p->x[1], rlo, rhi, clo, chi;
+  nn_window_interior(w, 0, &rlo, &rhi);
+  nn_window_interior(w, 1, &clo, &chi);
+  int64_t xf = plane_n * w->in[0] * w->in[1], yf = plane_n * w->out[0] * w->out[1];
+  p->Xf = nn_view(c, p->X, 1, &xf);
+  p->Yf = nn_view(c, p->Y, 1, &yf);
+  IrValue *pl, *oh, *ow;
+  IrOp *lp = lw_for_begin(c, lw_index(c, 0), lw_index(c, plane_n), 1, &pl);
+  ir_attr_set_int(c->m, lp, "parallel", 1);
+  IrValue *n = lw_bin(c, IR_OP_A_DIV, pl, lw_index(c, p->x[1]));
+  IrValue *ch = lw_bin(c, IR_OP_A_REM, pl, lw_index(c, p->x[1]));
+  int64_t rows[4] = {0, rlo, rhi, w->out[0]};
+  for (int rp = 0; rp < 3; rp++) {
+    if (rows[rp] >= rows[rp + 1]) continue;
+    IrOp *lr = lw_for_begin(c, lw_index(c, rows[rp]), lw_index(c, rows[rp + 1]), 1, &oh);
+    int64_t cols[4] = {0, clo, chi, w->out[1]};
+    if (rp != 1) cols[1] = cols[2] = w->out[1];
+    for (int cp = 0; cp < 3; cp++) {
+      if (cols[cp] >= cols[cp + 1]) continue;
+      if (cp == 1) {
+        int64_t full = clo + (chi - clo) / lanes * lanes;
+        if (full > clo) {
+          IrOp *lv = lw_for_begin(c, lw_index(c, clo), lw_index(c, full), lanes, &ow);
+          pool_vector(c, p, pl, oh, ow, lanes);
+          lw_for_end(c, lv);
+        }
+        if (chi > full) {
+          c->valid_lanes = (int)(chi - full);
+          pool_vector(c, p, pl, oh, lw_index(c, full), lanes);
+          c->valid_lanes = 0;
+        }
+        continue;
+      }
+      IrOp *lc = lw_for_begin(c, lw_index(c, cols[cp]), lw_index(c, cols[cp + 1]), 1, &ow);
+      pool_point(c, p, n, ch, oh, ow);
+      lw_for_end(c, lc);
+    }
+    lw_for_end(c, lr);
+  }
+  lw_for_end(c, lp);
+  return true;
+}
+
 static bool pool_window_lower(LwCtx *c, IrOp *op) {
   PoolCtx p = {.X = c->in[0], .Y = c->out[0],
                .I = op->num_results > 1 ? c->out[1] : NULL,
@@ -140,6 +219,9 @@ static bool pool_window_lower(LwCtx *c, IrOp *op) {
   p.ce = nn_calc_elem(lw_elem(p.X));
   if (!nn_window_get(op, r - 2, p.x + 2, ir_attr_int(op, "ceil_mode", 0), &p.w))
     return false;
+  int lanes = c->target ? c->target->vec_bits / 32 : 1;
+  if (lanes > 1 && r == 4 && !p.I && lw_elem(p.X) == IR_F32 && ir_type_is_static(&p.X->type))
+    return pool_window_lower_2d(c, &p, lanes);
   IrValue *yi[IR_MAX_RANK], *index;
   LwNest nest;
   lw_nest_begin(c, &nest, r, p.y, yi);

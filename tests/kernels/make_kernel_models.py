@@ -169,6 +169,36 @@ def gemm_case(out, name, m, n, k, ta, tb, alpha, beta, c_shape, b_weight=True):
     save(out, name, [node], inputs, feeds, inits, y)
 
 
+def pool_case(out, name, op, c, h, w, k, s, p, ceil=0, include_pad=0):
+    """MaxPool / AveragePool, 2-D, against a float64 loop over the windows."""
+    x = rand(1, c, h, w)
+    attrs = dict(kernel_shape=[k, k], strides=[s, s], pads=list(p), ceil_mode=ceil)
+    if op == "AveragePool":
+        attrs["count_include_pad"] = include_pad
+    rnd = np.ceil if ceil else np.floor
+    oh = int(rnd((h + p[0] + p[2] - k) / s)) + 1
+    ow = int(rnd((w + p[1] + p[3] - k) / s)) + 1
+    # ceil_mode: a last window must start inside the input or its left padding
+    if ceil and (oh - 1) * s >= h + p[0]:
+        oh -= 1
+    if ceil and (ow - 1) * s >= w + p[1]:
+        ow -= 1
+    y = np.zeros((1, c, oh, ow))
+    for i in range(oh):
+        for j in range(ow):
+            h0, w0 = i * s - p[0], j * s - p[1]
+            win = x[0, :, max(h0, 0):min(h0 + k, h), max(w0, 0):min(w0 + k, w)].astype(np.float64)
+            if op == "MaxPool":
+                y[0, :, i, j] = win.max(axis=(1, 2))
+            else:
+                cnt = win.shape[1] * win.shape[2]
+                if include_pad:
+                    cnt = (min(h0 + k, h + p[2]) - max(h0, -p[0])) * \
+                          (min(w0 + k, w + p[3]) - max(w0, -p[1]))
+                y[0, :, i, j] = win.sum(axis=(1, 2)) / cnt
+    save(out, name, [helper.make_node(op, ["x"], ["y"], **attrs)], [("x", x)], {"x": x}, [], y)
+
+
 def main():
     out = sys.argv[1]
     # convolutions through the GEMM kernel: im2col panels, K blocks, edges
@@ -193,6 +223,12 @@ def main():
     conv_case(out, "dw3x3_bn_silu", 6, 6, 9, 21, 3, p=(1, 1, 1, 1), group=6, bn=True, act="silu")
     conv_case(out, "dw3x3_s2_res_sigmoid", 5, 5, 11, 35, 3, s=2, p=(1, 1, 1, 1), group=5,
               residual=True, act="sigmoid")
+    # pools: windows inside X in (strided) vectors, the borders one at a time
+    pool_case(out, "maxpool3x3_s2_ceil", "MaxPool", 5, 27, 27, 3, 2, (0, 0, 0, 0), ceil=1)
+    pool_case(out, "maxpool3x3_s2_pad", "MaxPool", 4, 21, 40, 3, 2, (1, 1, 1, 1))
+    pool_case(out, "avgpool3x3_s1_pad", "AveragePool", 3, 9, 37, 3, 1, (1, 1, 1, 1))
+    pool_case(out, "avgpool3x3_incl_pad", "AveragePool", 3, 11, 19, 3, 2, (1, 1, 1, 1),
+              include_pad=1)
     # fused epilogues
     conv_case(out, "fused_bn_res_relu", 12, 20, 9, 9, 3, p=(1, 1, 1, 1), bn=True, residual=True,
               act="relu")
