@@ -548,7 +548,7 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0])};
   if (op->num_operands > 3 && c->in[3]) d.R = gk_flat(c, c->in[3]);
   int lanes = c->target->vec_bits / 32;
-  d.lanes = lanes > 1 ? lanes : 1;
+  d.lanes = lanes > 1 && w->s[1] <= 4 ? lanes : 1; /* a strided load spans s*lanes */
   if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
   IrValue *W = gk_flat(c, cv->W), *n;
   int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);

@@ -220,7 +220,9 @@ static bool pool_window_lower(LwCtx *c, IrOp *op) {
   if (!nn_window_get(op, r - 2, p.x + 2, ir_attr_int(op, "ceil_mode", 0), &p.w))
     return false;
   int lanes = c->target ? c->target->vec_bits / 32 : 1;
-  if (lanes > 1 && r == 4 && !p.I && lw_elem(p.X) == IR_F32 && ir_type_is_static(&p.X->type))
+  /* taps are unrolled (a 60x80 window is not), a stride spans s*lanes */
+  if (lanes > 1 && r == 4 && !p.I && lw_elem(p.X) == IR_F32 &&
+      ir_type_is_static(&p.X->type) && p.w.k[0] * p.w.k[1] <= 64 && p.w.s[1] <= 4)
     return pool_window_lower_2d(c, &p, lanes);
   IrValue *yi[IR_MAX_RANK], *index;
   LwNest nest;

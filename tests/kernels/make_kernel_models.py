@@ -220,12 +220,14 @@ def main():
     # depthwise
     conv_case(out, "dw3x3", 8, 8, 10, 11, 3, p=(1, 1, 1, 1), group=8, clip=(0.0, 6.0))
     conv_case(out, "dw5x5_s2_mult", 8, 16, 12, 10, 5, s=2, p=(2, 2, 2, 2), group=8)
+    conv_case(out, "dw3x3_s5", 4, 4, 17, 23, 3, s=5, group=4)  # stride > 4: points
     conv_case(out, "dw3x3_bn_silu", 6, 6, 9, 21, 3, p=(1, 1, 1, 1), group=6, bn=True, act="silu")
     conv_case(out, "dw3x3_s2_res_sigmoid", 5, 5, 11, 35, 3, s=2, p=(1, 1, 1, 1), group=5,
               residual=True, act="sigmoid")
     # pools: windows inside X in (strided) vectors, the borders one at a time
     pool_case(out, "maxpool3x3_s2_ceil", "MaxPool", 5, 27, 27, 3, 2, (0, 0, 0, 0), ceil=1)
     pool_case(out, "maxpool3x3_s2_pad", "MaxPool", 4, 21, 40, 3, 2, (1, 1, 1, 1))
+    pool_case(out, "maxpool2x2_s5", "MaxPool", 2, 16, 29, 2, 5, (0, 0, 0, 0))
     pool_case(out, "avgpool3x3_s1_pad", "AveragePool", 3, 9, 37, 3, 1, (1, 1, 1, 1))
     pool_case(out, "avgpool3x3_incl_pad", "AveragePool", 3, 11, 19, 3, 2, (1, 1, 1, 1),
               include_pad=1)
