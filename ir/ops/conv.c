@@ -543,6 +543,42 @@ static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool i
   }
 }
 
+/* Image n's input planes with their padding made real: [C][Hp][Wp] in
+ * the workspace, zeros around a copy of X (rows and columns in three
+ * spans, no per-element test). */
+static void conv_dw_pad(LwCtx *c, const ConvCtx *cv, IrValue *P, IrValue *n, int64_t Hp,
+                        int64_t Wp) {
+  const NnWindow *w = &cv->w;
+  int64_t H = w->in[0], W = w->in[1], C = lw_dim(cv->X, 1);
+  IrValue *X = gk_flat(c, cv->X), *ch, *r, *q, *zero = lw_const_f(c, IR_F32, 0);
+  IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, C), 1, &ch);
+  ir_attr_set_int(c->m, lc, "parallel", 1);
+  IrValue *prow0 = gk_axpy(c, NULL, ch, Hp * Wp);
+  IrValue *xplane = gk_axpy(c, gk_axpy(c, NULL, n, C * H * W), ch, H * W);
+  int64_t rows[4] = {0, w->pb[0], w->pb[0] + H, Hp}, cols[4] = {0, w->pb[1], w->pb[1] + W, Wp};
+  for (int rp = 0; rp < 3; rp++) {
+    if (rows[rp] >= rows[rp + 1]) continue;
+    IrOp *lr = lw_for_begin(c, lw_index(c, rows[rp]), lw_index(c, rows[rp + 1]), 1, &r);
+    IrValue *prow = gk_axpy(c, prow0, r, Wp);
+    for (int cp = 0; cp < 3; cp++) {
+      if (cols[cp] >= cols[cp + 1]) continue;
+      IrOp *lq = lw_for_begin(c, lw_index(c, cols[cp]), lw_index(c, cols[cp + 1]), 1, &q);
+      IrValue *v = zero;
+      if (rp == 1 && cp == 1) {
+        IrValue *xi = lw_bin(c, IR_OP_A_ADD,
+                             gk_axpy(c, gk_axpy(c, xplane, r, W), lw_index(c, 1), -w->pb[0] * W),
+                             lw_bin(c, IR_OP_A_SUB, q, lw_index(c, w->pb[1])));
+        v = lw_load(c, X, &xi);
+      }
+      IrValue *pi = lw_bin(c, IR_OP_A_ADD, prow, q);
+      lw_store(c, v, P, &pi);
+      lw_for_end(c, lq);
+    }
+    lw_for_end(c, lr);
+  }
+  lw_for_end(c, lc);
+}
+
 static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   const NnWindow *w = &cv->w;
   ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0])};
@@ -552,13 +588,33 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
   IrValue *W = gk_flat(c, cv->W), *n;
   int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);
+  /* A small map whose windows mostly reach into the padding (7x7 with a
+   * 5x5 kernel: 9 of 49 inside) runs over a padded copy instead, where
+   * every window is inside: all in vectors. */
+  int64_t rlo, rhi, clo, chi;
+  nn_window_interior(w, 0, &rlo, &rhi);
+  nn_window_interior(w, 1, &clo, &chi);
+  bool padded = d.lanes > 1 && 2 * (rhi - rlo) * (chi - clo) < w->out[0] * w->out[1];
+  ConvCtx pcv = *cv;
+  IrValue *P = NULL;
+  if (padded) {
+    pcv.w.in[0] = w->in[0] + w->pb[0] + w->pe[0];
+    pcv.w.in[1] = w->in[1] + w->pb[1] + w->pe[1];
+    pcv.w.pb[0] = pcv.w.pb[1] = pcv.w.pe[0] = pcv.w.pe[1] = 0;
+    int64_t pd[1] = {C * pcv.w.in[0] * pcv.w.in[1]};
+    P = lw_alloc(c, IR_F32, 1, pd);
+    d.cv = &pcv;
+    d.X = P;
+  }
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &n);
+  if (padded) conv_dw_pad(c, cv, P, n, pcv.w.in[0], pcv.w.in[1]);
   IrValue *f;
   IrOp *lf = lw_for_begin(c, lw_index(c, 0), lw_index(c, M), 1, &f);
   ir_attr_set_int(c->m, lf, "parallel", 1);
-  /* filter f of image n: output plane n*M + f, input plane n*C + f / mg */
+  /* filter f of image n: output plane n*M + f, input plane n*C + f / mg
+   * (f / mg of the padded copy, which holds image n only) */
   d.m = gk_axpy(c, f, n, M);
-  d.ci = gk_axpy(c, lw_bin(c, IR_OP_A_DIV, f, lw_index(c, cv->mg)), n, C);
+  d.ci = gk_axpy(c, lw_bin(c, IR_OP_A_DIV, f, lw_index(c, cv->mg)), padded ? NULL : n, C);
   for (int64_t t = 0; t < taps && t < 64; t++) {
     IrValue *wi = gk_axpy(c, lw_index(c, t), f, taps);
     d.w[t] = lw_load(c, W, &wi);

@@ -15,7 +15,11 @@
  * (and C) in scratch state buffers, only where valid.  GRU's default h gate
  * needs (r * H) R_h, so its r gate is applied first into a scratch row.  Y
  * gets the new H at t (zeros at invalid steps); Y_h / Y_c get the final
- * state.  Everything computes in f32 for f16/bf16.
+ * state.  Everything computes in f32 for f16/bf16.  With a target, f32,
+ * static sizes and W, R weights, the products go through the packed GEMM
+ * kernel instead (ir/ops/gemm_kernel.h): XW for every step at once before
+ * the time loop, HR once per step for all rows; GRU's default h gate keeps
+ * the plain loops for HR.
  *
  * Run-time dims (OPF_DYN): the sequence and batch axes of X may be run-time
  * dims (hidden and input sizes stay static).  They are carried as lw_dim
@@ -24,6 +28,7 @@
  */
 #include <string.h>
 
+#include "gemm_kernel.h"
 #include "nn_util.h"
 
 enum { RNN_MAX_ACT = 3 };
@@ -160,6 +165,8 @@ typedef struct RnnCtx {
   IrValue *X, *W, *R, *Bias, *seq, *h0, *c0, *P;
   IrValue *Y, *Yh, *Yc;
   IrValue *Hs, *Cs, *XW, *HR, *RH;   /* scratch */
+  IrValue *xrow;                     /* XW's row for this step's (t, b) */
+  bool kernel;                       /* the products go through gemm_kernel */
   int64_t T, B, I, H, G;             /* T, B: lw_dim codes */
   bool bw;                           /* layout 1 */
   IrElem ce;
@@ -232,7 +239,7 @@ static void rnn_matvec(LwCtx *c, const RnnCtx *s, IrValue *dst, IrValue *b,
 
 static IrValue *rnn_pre(LwCtx *c, const RnnCtx *s, IrValue *b, IrValue *h, int gate) {
   IrValue *j = nn_lin(c, h, 1, gate * s->H);
-  IrValue *v = lw_bin(c, IR_OP_A_ADD, lw_load(c, s->XW, (IrValue *[]){b, j}),
+  IrValue *v = lw_bin(c, IR_OP_A_ADD, lw_load(c, s->XW, (IrValue *[]){s->xrow, j}),
                       lw_load(c, s->HR, (IrValue *[]){b, j}));
   return rnn_clip(c, s, v);
 }
@@ -255,7 +262,7 @@ static IrValue *rnn_cell(LwCtx *c, const RnnCtx *s, IrValue *b, IrValue *h,
       IrValue *j = nn_lin(c, h, 1, 2 * s->H);
       IrValue *r = rnn_act(c, s, 0, rnn_pre(c, s, b, h, 1));
       IrValue *v = lw_fma(c, r, lw_load(c, s->HR, (IrValue *[]){b, j}),
-                          lw_load(c, s->XW, (IrValue *[]){b, j}));
+                          lw_load(c, s->XW, (IrValue *[]){s->xrow, j}));
       hh = rnn_act(c, s, 1, rnn_clip(c, s, v));
     } else {
       hh = rnn_act(c, s, 1, rnn_pre(c, s, b, h, 2));
@@ -303,8 +310,89 @@ static void rnn_update(LwCtx *c, const RnnCtx *s, IrValue *b, IrValue *t,
   lw_for_end(c, lh);
 }
 
+/* ---- the products through the packed kernel (f32, static sizes, W and R
+ * weights): XW for every step at once before the time loop (X viewed as
+ * [rows, I], its rows in X's order), HR = H R' + Rb per step with H read in
+ * place; W and R packed at compile time as the kernel's B strips. */
+typedef struct RnnGemm {
+  const RnnCtx *s;
+  IrValue *A, *Bp, *bias;          /* A flat; bias flat [D * 2GH] or NULL */
+  int64_t lda, boff;               /* A's row stride; the bias part */
+  const float *w;                  /* W or R data, [D, GH, K] */
+  int64_t K, N;
+} RnnGemm;
+
+/* Element (k, j) of direction d's M', as the packer's (row j, k). */
+static double rnn_w_get(const void *user, int64_t batch, int64_t j, int64_t k) {
+  (void)batch;
+  const RnnGemm *g = user;
+  return g->w[((int64_t)g->s->d * g->N + j) * g->K + k];
+}
+
+static void rnn_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
+                       GkOperand *a) {
+  (void)rows;
+  RnnGemm *g = user;
+  a->buf = g->A;
+  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, i0, g->lda), k0);
+  a->rs = g->lda, a->ks = 1;
+}
+
+static void rnn_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
+                        IrValue *k0, GkOperand *b) {
+  (void)jb;
+  RnnGemm *g = user;
+  gk_packed_operand(c, g->Bp, g->N, g->K, NULL, j0, w, k0, b);
+}
+
+static IrValue *rnn_bias_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j, int lanes,
+                                  IrValue *v) {
+  (void)i;
+  RnnGemm *g = user;
+  if (!g->bias) return v;
+  IrValue *bi = lw_bin(c, IR_OP_A_ADD, j, lw_index(c, g->s->d * 2 * g->s->G * g->s->H + g->boff));
+  return lw_bin(c, IR_OP_A_ADD, v, lw_vload(c, g->bias, &bi, lanes));
+}
+
+static const float *rnn_weight_data(const IrValue *v) {
+  uint64_t n;
+  if (!v || !v->weight || !v->weight->data || v->type.elem != IR_F32 ||
+      !ir_type_numel(&v->type, &n) || v->weight->nbytes != n * sizeof(float))
+    return NULL;
+  return v->weight->data;
+}
+
+/* C[rows, N] = A[rows, K] x M[d]' (+ bias part boff), M a weight. */
+static void rnn_gemm(LwCtx *c, const RnnCtx *s, IrValue *C, IrValue *A, int64_t rows,
+                     int64_t lda, IrValue *M, int64_t N, int64_t K, int64_t boff) {
+  int64_t gn = s->G * s->H;
+  RnnGemm g = {.s = s, .A = gk_flat(c, A), .lda = lda, .boff = boff,
+               .w = rnn_weight_data(M), .K = K, .N = gn,
+               .bias = s->Bias ? gk_flat(c, s->Bias) : NULL};
+  GkGemm k = {.M = rows, .N = N, .K = K, .user = &g, .a_tile = rnn_a_tile,
+              .b_strip = rnn_b_strip, .c_buf = gk_flat(c, C), .c_base = lw_index(c, 0),
+              .c_rs = lw_dim(C, 1), .epilogue = rnn_bias_epilogue};
+  sched_gemm(c->target, rows, N, K, SCHED_A_IN_PLACE, &k.s);
+  k.nc = N;
+  /* this direction's matrix, packed at compile time in the kernel's strips */
+  g.Bp = gk_pack(c, M, 1, gn, K, (int64_t)k.s.nv * k.s.lanes, rnn_w_get, &g);
+  gk_emit(c, &k);
+}
+
+static bool rnn_kernel_fits(const LwCtx *c, const RnnCtx *s) {
+  return c->target && s->ce == IR_F32 && lw_elem(s->X) == IR_F32 &&
+         ir_type_is_static(&s->X->type) && rnn_weight_data(s->W) && rnn_weight_data(s->R) &&
+         (!s->Bias || lw_elem(s->Bias) == IR_F32);
+}
+
 /* One step s for every batch row. */
-static void rnn_step(LwCtx *c, const RnnCtx *s, IrValue *step) {
+static void rnn_step(LwCtx *c, const RnnCtx *cs, IrValue *step) {
+  RnnCtx local = *cs;
+  RnnCtx *s = &local;
+  bool gru_reset = s->op->kind == IR_OP_GRU && !ir_attr_int(s->op, "linear_before_reset", 0);
+  int64_t GH = s->G * s->H;
+  if (s->kernel && !gru_reset)
+    rnn_gemm(c, s, s->HR, s->Hs, s->B, s->H, s->R, GH, s->H, GH);
   IrValue *b;
   IrOp *lb = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->B), 1, &b);
   IrValue *len = s->seq ? lw_cast(c, lw_load(c, s->seq, &b), IR_INDEX)
@@ -315,10 +403,14 @@ static void rnn_step(LwCtx *c, const RnnCtx *s, IrValue *step) {
     t = lw_bin(c, IR_OP_A_SUB, nn_lin(c, len, 1, -1), step);
     t = lw_select(c, valid, t, lw_index(c, 0));
   }
-  int64_t GH = s->G * s->H;
-  rnn_matvec(c, s, s->XW, b, s->W, s->I, 0, GH, NULL, (IrValue *[]){t, b}, 0);
-  bool gru_reset = s->op->kind == IR_OP_GRU && !ir_attr_int(s->op, "linear_before_reset", 0);
-  rnn_matvec(c, s, s->HR, b, s->R, s->H, 0, gru_reset ? 2 * s->H : GH, s->Hs, NULL, GH);
+  if (s->kernel) { /* XW holds every step: X's row of (t, b) */
+    s->xrow = s->bw ? nn_iadd(c, nn_imul(c, b, s->T), t) : nn_iadd(c, nn_imul(c, t, s->B), b);
+  } else {
+    s->xrow = b;
+    rnn_matvec(c, s, s->XW, b, s->W, s->I, 0, GH, NULL, (IrValue *[]){t, b}, 0);
+  }
+  if (!s->kernel || gru_reset)
+    rnn_matvec(c, s, s->HR, b, s->R, s->H, 0, gru_reset ? 2 * s->H : GH, s->Hs, NULL, GH);
   if (gru_reset) rnn_gru_reset(c, s, b);
   rnn_update(c, s, b, t, step, valid);
   lw_for_end(c, lb);
@@ -341,6 +433,8 @@ static void rnn_state_copy(LwCtx *c, const RnnCtx *s, IrValue *state, IrValue *e
 static void rnn_direction(LwCtx *c, RnnCtx *s) {
   rnn_state_copy(c, s, s->Hs, s->h0, true);
   if (s->Cs) rnn_state_copy(c, s, s->Cs, s->c0, true);
+  if (s->kernel)
+    rnn_gemm(c, s, s->XW, s->X, s->T * s->B, s->I, s->W, s->G * s->H, s->I, 0);
   IrValue *step;
   IrOp *lt = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, s->T), 1, &step);
   rnn_step(c, s, step);
@@ -382,7 +476,9 @@ bool op_rnn_lower(LwCtx *c, IrOp *op) {
   int64_t bh[2] = {s.B, s.H}, bg[2] = {s.B, s.G * s.H};
   s.Hs = lw_alloc(c, s.ce, 2, bh);
   s.Cs = lstm ? lw_alloc(c, s.ce, 2, bh) : NULL;
-  s.XW = lw_alloc(c, s.ce, 2, bg);
+  s.kernel = rnn_kernel_fits(c, &s);
+  int64_t xw[2] = {s.kernel ? s.T * s.B : s.B, s.G * s.H};
+  s.XW = lw_alloc(c, s.ce, 2, xw);
   s.HR = lw_alloc(c, s.ce, 2, bg);
   s.RH = op->kind == IR_OP_GRU ? lw_alloc(c, s.ce, 2, bh) : NULL;
   const char *dir = ir_attr_string(op, "direction", "forward");

@@ -199,6 +199,54 @@ def pool_case(out, name, op, c, h, w, k, s, p, ceil=0, include_pad=0):
     save(out, name, [helper.make_node(op, ["x"], ["y"], **attrs)], [("x", x)], {"x": x}, [], y)
 
 
+def sigm(v):
+    return 1 / (1 + np.exp(-v))
+
+
+def rnn_case(out, name, op, T, B, I, H, direction="forward", bias=True, peep=False, lbr=0):
+    """RNN / GRU / LSTM with weight W, R (B, P): the products through the
+    kernel; Y against a float64 step-by-step reference (ONNX gate order)."""
+    G = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
+    D = 2 if direction == "bidirectional" else 1
+    x = rand(T, B, I)
+    w, r = rand(D, G * H, I) * 0.4, rand(D, G * H, H) * 0.4
+    b = rand(D, 2 * G * H) * 0.5 if bias else np.zeros((D, 2 * G * H), np.float32)
+    pp = rand(D, 3 * H) * 0.5 if peep else np.zeros((D, 3 * H), np.float32)
+    y = np.zeros((T, D, B, H))
+    for d in range(D):
+        h, cell = np.zeros((B, H)), np.zeros((B, H))
+        wd, rd, wb, rb = (m.astype(np.float64) for m in (w[d], r[d], b[d, :G * H], b[d, G * H:]))
+        steps = range(T - 1, -1, -1) if direction == "reverse" or d == 1 else range(T)
+        for t in steps:
+            xw = x[t].astype(np.float64) @ wd.T + wb
+            if op == "RNN":
+                h = np.tanh(xw + h @ rd.T + rb)
+            elif op == "GRU":
+                hr = h @ rd.T + rb
+                z = sigm(xw[:, :H] + hr[:, :H])
+                rr = sigm(xw[:, H:2 * H] + hr[:, H:2 * H])
+                if lbr:
+                    hh = np.tanh(xw[:, 2 * H:] + rr * hr[:, 2 * H:])
+                else:
+                    hh = np.tanh(xw[:, 2 * H:] + (rr * h) @ rd[2 * H:].T + rb[2 * H:])
+                h = (1 - z) * hh + z * h
+            else:
+                g = xw + h @ rd.T + rb
+                pi, po, pf = (pp[d, k * H:(k + 1) * H] for k in range(3))
+                i = sigm(g[:, :H] + pi * cell)
+                f = sigm(g[:, 2 * H:3 * H] + pf * cell)
+                cell = f * cell + i * np.tanh(g[:, 3 * H:])
+                o = sigm(g[:, H:2 * H] + po * cell)
+                h = o * np.tanh(cell)
+            y[t, d] = h
+    inits = [("w", w), ("r", r), ("b", b)] + ([("p", pp)] if peep else [])
+    ins = ["x", "w", "r", "b"] + (["", "", "", "p"] if peep else [])
+    attrs = dict(hidden_size=H, direction=direction)
+    if op == "GRU":
+        attrs["linear_before_reset"] = lbr
+    save(out, name, [helper.make_node(op, ins, ["y"], **attrs)], [("x", x)], {"x": x}, inits, y)
+
+
 def main():
     out = sys.argv[1]
     # convolutions through the GEMM kernel: im2col panels, K blocks, edges
@@ -220,10 +268,21 @@ def main():
     # depthwise
     conv_case(out, "dw3x3", 8, 8, 10, 11, 3, p=(1, 1, 1, 1), group=8, clip=(0.0, 6.0))
     conv_case(out, "dw5x5_s2_mult", 8, 16, 12, 10, 5, s=2, p=(2, 2, 2, 2), group=8)
+    # small maps: over a padded copy (windows mostly in the padding)
+    conv_case(out, "dw5x5_7x7_padded_silu", 20, 20, 7, 7, 5, p=(2, 2, 2, 2), group=20, bn=True,
+              act="silu")
+    conv_case(out, "dw3x3_3x5_padded_mult", 6, 12, 3, 5, 3, p=(1, 1, 1, 1), group=6,
+              residual=True, act="relu")
     conv_case(out, "dw3x3_s5", 4, 4, 17, 23, 3, s=5, group=4)  # stride > 4: points
     conv_case(out, "dw3x3_bn_silu", 6, 6, 9, 21, 3, p=(1, 1, 1, 1), group=6, bn=True, act="silu")
     conv_case(out, "dw3x3_s2_res_sigmoid", 5, 5, 11, 35, 3, s=2, p=(1, 1, 1, 1), group=5,
               residual=True, act="sigmoid")
+    # recurrent cells: XW for all steps and HR per step through the kernel
+    rnn_case(out, "lstm_bidir_peep", "LSTM", 7, 3, 13, 21, "bidirectional", peep=True)
+    rnn_case(out, "lstm_reverse_nobias", "LSTM", 5, 1, 17, 16, "reverse", bias=False)
+    rnn_case(out, "gru_lbr", "GRU", 6, 2, 9, 19, lbr=1)
+    rnn_case(out, "gru_default", "GRU", 6, 2, 9, 19)
+    rnn_case(out, "rnn_tanh", "RNN", 9, 4, 5, 33)
     # pools: windows inside X in (strided) vectors, the borders one at a time
     pool_case(out, "maxpool3x3_s2_ceil", "MaxPool", 5, 27, 27, 3, 2, (0, 0, 0, 0), ceil=1)
     pool_case(out, "maxpool3x3_s2_pad", "MaxPool", 4, 21, 40, 3, 2, (1, 1, 1, 1))
