@@ -588,13 +588,23 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
   IrValue *W = gk_flat(c, cv->W), *n;
   int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);
-  /* A small map whose windows mostly reach into the padding (7x7 with a
-   * 5x5 kernel: 9 of 49 inside) runs over a padded copy instead, where
-   * every window is inside: all in vectors. */
+  /* Windows that reach into the padding run one point at a time, each tap
+   * clamped and selected: about 2 operations a tap against 1/lanes in a
+   * vector.  A padded copy of the input (a load and a store per element,
+   * per input channel, from memory: counted as 4) makes every window
+   * inside, all in vectors; take it
+   * when that costs less (a 7x7 map with a 5x5 kernel has 9 of 49 windows
+   * inside; even 112x112 with 3x3 spends as much on its 444 border points
+   * as on the rest). */
   int64_t rlo, rhi, clo, chi;
   nn_window_interior(w, 0, &rlo, &rhi);
   nn_window_interior(w, 1, &clo, &chi);
-  bool padded = d.lanes > 1 && 2 * (rhi - rlo) * (chi - clo) < w->out[0] * w->out[1];
+  double points = (double)(w->out[0] * w->out[1]), inside = (double)((rhi - rlo) * (chi - clo));
+  double per_tap = (double)taps / d.lanes;
+  double as_is = inside * per_tap + (points - inside) * (double)taps * 2.0;
+  double pad_copy = (double)((w->in[0] + w->pb[0] + w->pe[0]) * (w->in[1] + w->pb[1] + w->pe[1])) *
+                    4.0 / d.lanes / (double)cv->mg;
+  bool padded = d.lanes > 1 && inside < points && pad_copy + points * per_tap < as_is;
   ConvCtx pcv = *cv;
   IrValue *P = NULL;
   if (padded) {
