@@ -148,14 +148,6 @@ typedef struct ConvGemm {
   GemmSched s;
 } ConvGemm;
 
-static const float *conv_weight_data(const IrValue *W) {
-  uint64_t n;
-  if (!W->weight || !W->weight->data || !ir_type_numel(&W->type, &n) ||
-      W->weight->nbytes != n * sizeof(float))
-    return NULL;
-  return W->weight->data;
-}
-
 typedef struct ConvPackW {
   const float *w;
   int64_t mg, K;
@@ -313,7 +305,7 @@ static void conv_untranspose(LwCtx *c, ConvGemm *v, IrValue *T) {
 static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
                                  int64_t groups) {
   sched_gemm(c->target, v->P, v->mg, v->K, SCHED_A_PACKED, &v->s);
-  ConvPackW pw = {conv_weight_data(cv->W), v->mg, v->K};
+  ConvPackW pw = {gk_weight_f32(cv->W), v->mg, v->K};
   v->Wp = gk_pack(c, cv->W, groups, v->mg, v->K, (int64_t)v->s.nv * v->s.lanes, conv_w_get,
                   &pw);
   int64_t tdims[1] = {v->P * v->mg};
@@ -345,7 +337,7 @@ static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
  * known at compile time, and enough filters per group to fill a tile. */
 static bool conv_gemm_fits(const LwCtx *c, const ConvCtx *v, int r) {
   return c->target && r == 4 && lw_elem(v->Y) == IR_F32 && v->mg >= 4 &&
-         conv_weight_data(v->W);
+         gk_weight_f32(v->W);
 }
 
 static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
@@ -365,7 +357,7 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     return;
   }
   sched_gemm(c->target, v.mg, v.P, v.K, SCHED_A_PACKED, &v.s);
-  ConvPackW pw = {conv_weight_data(cv->W), v.mg, v.K};
+  ConvPackW pw = {gk_weight_f32(cv->W), v.mg, v.K};
   v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
   /* X is the operand itself when it is X_col and its rows are aligned */
   bool direct = v.P % v.s.lanes == 0 && v.kh == 1 && v.kw == 1 && v.sh == 1 &&

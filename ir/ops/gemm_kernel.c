@@ -8,6 +8,14 @@
 
 #include "gemm_kernel.h"
 
+const float *gk_weight_f32(const IrValue *v) {
+  uint64_t n;
+  if (!v || !v->weight || !v->weight->data || v->type.elem != IR_F32 ||
+      !ir_type_numel(&v->type, &n) || v->weight->nbytes != n * sizeof(float))
+    return NULL;
+  return v->weight->data;
+}
+
 IrValue *gk_flat(LwCtx *c, IrValue *buf) {
   if (buf->type.rank == 1) return buf;
   uint64_t n;

@@ -71,6 +71,9 @@ bool gk_fused_check(IrModule *m, IrOp *op);
 IrValue *gk_fused_tail(LwCtx *c, const IrOp *op, IrValue *R, IrValue *ridx, int lanes,
                        IrValue *y);
 
+/* The data of an f32 weight with all its elements, or NULL (not a weight,
+ * another type, or no data): what gk_pack can read at compile time. */
+const float *gk_weight_f32(const IrValue *v);
 /* A 1-D view of a static buffer or weight (itself when already 1-D). */
 IrValue *gk_flat(LwCtx *c, IrValue *buf);
 /* base + k * v as an index value (folded when v is 0). */

@@ -190,14 +190,6 @@ typedef struct MmKernel {
   IrValue *bias, *R, *y_off;    /* fused_matmul's operands (flat); Y offset */
 } MmKernel;
 
-static const float *mm_weight_f32(const IrValue *W) {
-  uint64_t n;
-  if (!W || !W->weight || !W->weight->data || W->type.elem != IR_F32 ||
-      !ir_type_numel(&W->type, &n) || W->weight->nbytes != n * sizeof(float))
-    return NULL;
-  return W->weight->data;
-}
-
 typedef struct MmPackB {
   const float *b;
   int64_t K, N;
@@ -326,7 +318,7 @@ static bool matmul_kernel(LwCtx *c, const IrOp *op, const MmShape *s) {
   }
   GemmSched sched;
   sched_gemm(c->target, v.M, s->N, s->K, SCHED_A_IN_PLACE, &sched);
-  const float *bw = mm_weight_f32(c->in[1]);
+  const float *bw = gk_weight_f32(c->in[1]);
   if (bw) {
     MmPackB pb = {bw, s->K, s->N, false};
     v.Bp = gk_pack(c, c->in[1], nbatch_b, s->N, s->K, (int64_t)sched.nv * sched.lanes,
@@ -498,7 +490,7 @@ static void gemm_rows(LwCtx *c, const GemmCtx *g, IrValue *i) {
 
 static bool gemm_kernel(LwCtx *c, const GemmCtx *g) {
   int64_t dims[3] = {g->M, g->N, g->K};
-  const float *bw = mm_weight_f32(g->B);
+  const float *bw = gk_weight_f32(g->B);
   int64_t cdims[2];
   if (!mm_kernel_fits(c, g->Y, 3, dims, g->N) || (g->tB && !bw) ||
       (g->C && !mm_all_static(lw_dims(g->C, cdims), cdims)))

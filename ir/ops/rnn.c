@@ -354,20 +354,12 @@ static IrValue *rnn_bias_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j, 
   return lw_bin(c, IR_OP_A_ADD, v, lw_vload(c, g->bias, &bi, lanes));
 }
 
-static const float *rnn_weight_data(const IrValue *v) {
-  uint64_t n;
-  if (!v || !v->weight || !v->weight->data || v->type.elem != IR_F32 ||
-      !ir_type_numel(&v->type, &n) || v->weight->nbytes != n * sizeof(float))
-    return NULL;
-  return v->weight->data;
-}
-
 /* C[rows, N] = A[rows, K] x M[d]' (+ bias part boff), M a weight. */
 static void rnn_gemm(LwCtx *c, const RnnCtx *s, IrValue *C, IrValue *A, int64_t rows,
                      int64_t lda, IrValue *M, int64_t N, int64_t K, int64_t boff) {
   int64_t gn = s->G * s->H;
   RnnGemm g = {.s = s, .A = gk_flat(c, A), .lda = lda, .boff = boff,
-               .w = rnn_weight_data(M), .K = K, .N = gn,
+               .w = gk_weight_f32(M), .K = K, .N = gn,
                .bias = s->Bias ? gk_flat(c, s->Bias) : NULL};
   GkGemm k = {.M = rows, .N = N, .K = K, .user = &g, .a_tile = rnn_a_tile,
               .b_strip = rnn_b_strip, .c_buf = gk_flat(c, C), .c_base = lw_index(c, 0),
@@ -381,7 +373,7 @@ static void rnn_gemm(LwCtx *c, const RnnCtx *s, IrValue *C, IrValue *A, int64_t 
 
 static bool rnn_kernel_fits(const LwCtx *c, const RnnCtx *s) {
   return c->target && s->ce == IR_F32 && lw_elem(s->X) == IR_F32 &&
-         ir_type_is_static(&s->X->type) && rnn_weight_data(s->W) && rnn_weight_data(s->R) &&
+         ir_type_is_static(&s->X->type) && gk_weight_f32(s->W) && gk_weight_f32(s->R) &&
          (!s->Bias || lw_elem(s->Bias) == IR_F32);
 }
 
