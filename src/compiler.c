@@ -356,7 +356,7 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
         (s->mattr && !target_check_features(t, s->mattr)))
       return TCC_ERROR_INPUT;
-    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level};
+    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1};
     target_sched(&lo, &st);
   }
   s->m->no_index_checks = !s->index_checks;
@@ -380,7 +380,7 @@ static tcc_result codegen(tcc_session *s) {
   if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
       (s->mattr && !target_check_features(t, s->mattr)))
     return TCC_ERROR_INPUT;
-  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level};
+  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1};
   free(s->obj);
   s->obj = NULL;
   if (!llvm_emit_object(s->m, &lo, &s->obj, &s->obj_size))

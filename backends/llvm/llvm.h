@@ -39,6 +39,7 @@ typedef struct LlvmOptions {
   const char *cpu;        /* NULL: the target's default; "native": the host */
   const char *features;   /* NULL: the target's default */
   int opt_level;          /* 0..3 */
+  int jobs;               /* code generation threads (>= 1) */
 } LlvmOptions;
 
 /* The schedule's description of the target for these options (vector

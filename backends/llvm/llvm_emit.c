@@ -30,6 +30,7 @@
  * Output is a pure function of the input: no pointers or counters in names,
  * no timestamps; every LLVM object is disposed before returning.
  */
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,13 +45,19 @@
 #define WEIGHTS_LARGE_MODEL (1ull << 30) /* beyond 1 GiB: large code model */
 
 /* ------------------------------------------------------------- helpers */
+/* Units are emitted on several threads (em_units); diagnostics are not
+ * thread-safe, so they go out one at a time. */
+static pthread_mutex_t diag_lock = PTHREAD_MUTEX_INITIALIZER;
+
 bool em_fail(const IrOp *op, const char *fmt, ...) {
   char text[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(text, sizeof text, fmt, ap);
   va_end(ap);
+  pthread_mutex_lock(&diag_lock);
   diag_at(DIAG_ERROR, op ? &op->loc : NULL, "%s", text);
+  pthread_mutex_unlock(&diag_lock);
   return false;
 }
 
@@ -441,51 +448,276 @@ static void em_common_attrs(Em *e, const TargetRow *row, LLVMValueRef fn,
   if (row->fn_attrs) row->fn_attrs(row, e->c, fn, cpu, features);
 }
 
-static bool em_weights(Em *e, const TargetRow *row) {
+/* The weights, one 64-aligned constant <name>_w_<weight> each: defined
+ * here (define) or declared, for a unit module whose object is merged with
+ * the one that defines them.  Internal in a module of its own; hidden
+ * globals when objects are merged (local = false). */
+static bool em_weights(Em *e, const TargetRow *row, bool define, bool local) {
   for (int i = 0; i < e->m->num_weights; i++) {
     IrWeight *w = e->m->weights[i];
     if (!w->data && w->nbytes)
       return em_fail(NULL, "weight $%s has no data", w->name);
-    LLVMValueRef init = LLVMConstStringInContext2(
-        e->c, w->data ? w->data : "", (size_t)w->nbytes, 1);
-    char *name = ir_arena_printf(e->m->arena, "%s_w_%s", e->m->name, w->name);
-    LLVMValueRef g = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
-    LLVMSetInitializer(g, init);
+    char name[512];
+    snprintf(name, sizeof name, "%s_w_%s", e->m->name, w->name);
+    LLVMValueRef g;
+    if (define) {
+      LLVMValueRef init = LLVMConstStringInContext2(
+          e->c, w->data ? w->data : "", (size_t)w->nbytes, 1);
+      g = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
+      LLVMSetInitializer(g, init);
+      if (row->weight_section) LLVMSetSection(g, row->weight_section);
+    } else {
+      g = LLVMAddGlobal(e->mod, LLVMArrayType2(e->i8, w->nbytes), name);
+    }
     LLVMSetGlobalConstant(g, 1);
-    LLVMSetLinkage(g, LLVMInternalLinkage);
     LLVMSetAlignment(g, 64);
-    if (row->weight_section) LLVMSetSection(g, row->weight_section);
+    if (local) {
+      LLVMSetLinkage(g, LLVMInternalLinkage);
+    } else {
+      LLVMSetVisibility(g, LLVMHiddenVisibility); /* implies dso_local */
+    }
     em_set(e, w->value, g);
   }
   return true;
 }
 
-/* <name>_main(inputs..., outputs..., workspace, dims, parallel_for,
- * parallel_user): the translated body. */
-static bool em_main(Em *e) {
+/* ------------------------------------------------------------ segments */
+/* _main's top-level ops are cut into segments, each an internal noinline
+ * function of _main's signature, so that LLVM's work per function stays
+ * bounded and the compile time grows linearly with the graph (one function
+ * holding a 10,000-node model took minutes).  A cut falls only between
+ * nodes and only where nothing computed earlier at the top level is used
+ * later except buffers and constants, which a segment rebuilds in its
+ * entry block (mem.alloc: workspace + offset, mem.view, arith.const): so
+ * every pointer still derives from a noalias parameter and LLVM sees the
+ * same aliasing as in one function. */
+#define SEGMENT_MIN_OPS 400 /* IR ops (nested ones counted) before a cut */
+
+static bool remat_kind(IrOpKind k) {
+  return k == IR_OP_ALLOC || k == IR_OP_VIEW || k == IR_OP_CONST;
+}
+
+typedef struct SegScan {
+  IrBlock *top;
+  int *pos;       /* by value id: index of the defining top-level op, or -1 */
+  int *reach;     /* by top-level index: last top-level index using its values */
+  int index;      /* the top-level op being scanned */
+  int count;      /* ops scanned (nested included) */
+  int checks;     /* rt.check ops among them */
+} SegScan;
+
+static void seg_uses(IrOp *op, void *user) {
+  SegScan *s = user;
+  s->count++;
+  s->checks += op->kind == IR_OP_CHECK;
+  for (int i = 0; i < op->num_operands; i++) {
+    IrValue *v = op->operands[i];
+    if (!v || !v->def || v->def->parent != s->top || remat_kind(v->def->kind)) continue;
+    int d = s->pos[v->id];
+    if (d >= 0 && d < s->index && s->reach[d] < s->index) s->reach[d] = s->index;
+  }
+}
+
+/* The plan: the top-level ops in order, the index where each segment
+ * starts, and by value id the top-level index of its defining op. */
+typedef struct SegPlan {
+  IrOp **ops;
+  int num_ops;
+  int *starts;      /* num_segments + 1 entries, the last num_ops */
+  int num_segments; /* 1: everything in _main */
+  int *seg_ops;     /* by segment: IR ops, nested ones counted */
+  int *seg_checks;  /* by segment: rt.check ops */
+  int *pos;         /* by value id; -1 when not defined at the top level */
+} SegPlan;
+
+static void plan_segments(IrModule *m, SegPlan *p) {
+  IrBlock *top = m->main->body;
+  int n = 0;
+  for (IrOp *op = top->first; op; op = op->next) n++;
+  SegScan s = {.top = top, .pos = malloc(sizeof(int) * ((size_t)m->next_value_id + 1)),
+               .reach = malloc(sizeof(int) * ((size_t)n + 1))};
+  int *size = malloc(sizeof(int) * ((size_t)n + 1));
+  int *checks = malloc(sizeof(int) * ((size_t)n + 1));
+  *p = (SegPlan){.ops = malloc(sizeof *p->ops * ((size_t)n + 1)), .num_ops = n,
+                 .starts = malloc(sizeof(int) * ((size_t)n + 2)),
+                 .seg_ops = calloc((size_t)n + 1, sizeof(int)),
+                 .seg_checks = calloc((size_t)n + 1, sizeof(int)), .pos = s.pos};
+  IR_ASSERT(s.pos && s.reach && size && checks && p->ops && p->starts && p->seg_ops &&
+            p->seg_checks);
+  for (int i = 0; i <= m->next_value_id; i++) s.pos[i] = -1;
+  int i = 0;
+  for (IrOp *op = top->first; op; op = op->next, i++) {
+    p->ops[i] = op;
+    s.reach[i] = i;
+    s.index = i;
+    s.count = s.checks = 0;
+    seg_uses(op, &s);
+    for (int r = 0; r < op->num_regions; r++) ir_walk(op->regions[r], seg_uses, &s);
+    size[i] = s.count;
+    checks[i] = s.checks;
+    for (int k = 0; k < op->num_results; k++) s.pos[op->results[k]->id] = i;
+  }
+  /* cut before i when no value defined before i is used at or after i */
+  int open = -1, count = 0;
+  for (i = 0; i < n; i++) {
+    bool new_node = i > 0 && p->ops[i]->loc.node != p->ops[i - 1]->loc.node;
+    if (i == 0 || (count >= SEGMENT_MIN_OPS && open < i && new_node)) {
+      p->starts[p->num_segments++] = i;
+      count = 0;
+    }
+    count += size[i];
+    p->seg_ops[p->num_segments - 1] += size[i];
+    p->seg_checks[p->num_segments - 1] += checks[i];
+    if (s.reach[i] > open) open = s.reach[i];
+  }
+  if (n == 0) p->starts[p->num_segments++] = 0;
+  p->starts[p->num_segments] = n;
+  free(s.reach);
+  free(size);
+  free(checks);
+}
+
+static void free_plan(SegPlan *p) {
+  free(p->ops);
+  free(p->starts);
+  free(p->seg_ops);
+  free(p->seg_checks);
+  free(p->pos);
+}
+
+/* A function of _main's signature: inputs..., outputs..., workspace, dims,
+ * parallel_for, parallel_user -> i32; its parameters become e's. */
+static LLVMValueRef em_body_fn(Em *e, const char *name) {
   IrFunc *f = e->m->main;
   int n = f->body->num_args;
   LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 4));
   for (int i = 0; i <= n + 3; i++) ps[i] = e->ptr;
   LLVMTypeRef ft = LLVMFunctionType(e->i32, ps, (unsigned)n + 4, 0);
   free(ps);
-  char *name = ir_arena_printf(e->m->arena, "%s_main", e->m->name);
-  e->fn = LLVMAddFunction(e->mod, name, ft);
-  LLVMSetLinkage(e->fn, LLVMInternalLinkage);
+  LLVMValueRef fn = LLVMGetNamedFunction(e->mod, name); /* declared by _main */
+  if (!fn) fn = LLVMAddFunction(e->mod, name, ft);
+  LLVMSetLinkage(fn, LLVMInternalLinkage);
   for (int i = 0; i <= n + 1; i++) {
-    enum_attr(e, e->fn, (unsigned)i + 1, "noalias", 0);
-    enum_attr(e, e->fn, (unsigned)i + 1, "nocapture", 0);
-    if (i < n) em_set(e, f->body->args[i], LLVMGetParam(e->fn, (unsigned)i));
+    enum_attr(e, fn, (unsigned)i + 1, "noalias", 0);
+    enum_attr(e, fn, (unsigned)i + 1, "nocapture", 0);
+    if (i < n) em_set(e, f->body->args[i], LLVMGetParam(fn, (unsigned)i));
   }
-  enum_attr(e, e->fn, (unsigned)n + 1, "align", TCC_WORKSPACE_ALIGN);
-  e->workspace = LLVMGetParam(e->fn, (unsigned)n);
-  e->dims = LLVMGetParam(e->fn, (unsigned)n + 1);
-  e->pfor = LLVMGetParam(e->fn, (unsigned)n + 2);
-  e->puser = LLVMGetParam(e->fn, (unsigned)n + 3);
-  LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, e->fn, "entry"));
-  IrOp *y;
-  if (!em_block(e, f->body, &y)) return false;
+  enum_attr(e, fn, (unsigned)n + 1, "align", TCC_WORKSPACE_ALIGN);
+  e->fn = fn;
+  e->workspace = LLVMGetParam(fn, (unsigned)n);
+  e->dims = LLVMGetParam(fn, (unsigned)n + 1);
+  e->pfor = LLVMGetParam(fn, (unsigned)n + 2);
+  e->puser = LLVMGetParam(fn, (unsigned)n + 3);
+  LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, fn, "entry"));
+  return fn;
+}
+
+typedef struct Remat {
+  Em *e;
+  IrBlock *top;
+  const int *pos;   /* by value id: top-level index (plan_segments) */
+  int first;        /* the segment's first top-level index */
+  int *done;        /* by value id: the stamp of the segment that rebuilt it */
+  int stamp;
+  bool ok;
+} Remat;
+
+/* Rebuilds a buffer or constant defined at the top level before the
+ * segment (the operands of a view first), once per segment. */
+static void remat_value(Remat *r, IrValue *v) {
+  if (!v || !v->def || v->def->parent != r->top || !remat_kind(v->def->kind) ||
+      r->pos[v->id] >= r->first || r->done[v->id] == r->stamp)
+    return;
+  r->done[v->id] = r->stamp;
+  if (v->def->kind == IR_OP_VIEW) remat_value(r, v->def->operands[0]);
+  if (r->ok) r->ok = em_op(r->e, v->def);
+}
+
+static void remat_uses(IrOp *op, void *user) {
+  for (int i = 0; i < op->num_operands; i++) remat_value(user, op->operands[i]);
+}
+
+/* Fills the function em_body_fn made last with segment k of the plan;
+ * done: a zeroed array by value id. */
+static bool em_segment(Em *e, const SegPlan *p, int k, int *done) {
+  int first = p->starts[k], end = p->starts[k + 1];
+  Remat r = {e, e->m->main->body, p->pos, first, done, k + 1, true};
+  for (int i = first; i < end && r.ok; i++) {
+    remat_uses(p->ops[i], &r);
+    for (int g = 0; g < p->ops[i]->num_regions; g++) ir_walk(p->ops[i]->regions[g], remat_uses, &r);
+  }
+  for (int i = first; i < end && r.ok; i++)
+    if (p->ops[i]->kind != IR_OP_YIELD) r.ok = em_op(e, p->ops[i]);
+  return r.ok;
+}
+
+static void seg_name(const Em *e, int k, char *buf, size_t size) {
+  snprintf(buf, size, "%s_seg%d", e->m->name, k);
+}
+
+/* Segments [first, end) of the plan as functions <name>_seg<K>: internal
+ * when _main is in this module (local), else hidden globals for the
+ * object that holds _main. */
+static bool em_segments(Em *e, const SegPlan *p, int first, int end, bool local) {
+  int *done = calloc((size_t)e->m->next_value_id + 1, sizeof *done);
+  IR_ASSERT(done);
+  bool ok = true;
+  for (int k = first; k < end && ok; k++) {
+    char name[256];
+    seg_name(e, k, name, sizeof name);
+    LLVMValueRef seg = em_body_fn(e, name);
+    if (!local) {
+      LLVMSetLinkage(seg, LLVMExternalLinkage);
+      LLVMSetVisibility(seg, LLVMHiddenVisibility);
+    }
+    enum_attr(e, seg, LLVMAttributeFunctionIndex, "noinline", 0);
+    ok = em_segment(e, p, k, done);
+    if (ok) LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
+  }
+  free(done);
+  return ok;
+}
+
+/* <name>_main: the translated body when the plan has one segment, else
+ * calls of the segments in order (each returns like _main; the first
+ * non-zero is _main's).  with_segments: define them here too (else
+ * they are declared, defined in unit modules). */
+static bool em_main(Em *e, const SegPlan *p, bool with_segments) {
+  char *name = ir_arena_printf(e->m->arena, "%s_main", e->m->name);
+  LLVMValueRef main_fn = em_body_fn(e, name);
+  if (p->num_segments == 1) {
+    int *done = calloc((size_t)e->m->next_value_id + 1, sizeof *done);
+    IR_ASSERT(done);
+    bool ok = em_segment(e, p, 0, done);
+    free(done);
+    if (!ok) return false;
+    LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
+    return true;
+  }
+  LLVMTypeRef ft = LLVMGlobalGetValueType(main_fn);
+  unsigned np = LLVMCountParams(main_fn);
+  LLVMValueRef *args = malloc(sizeof *args * np);
+  for (unsigned i = 0; i < np; i++) args[i] = LLVMGetParam(main_fn, i);
+  for (int k = 0; k < p->num_segments; k++) {
+    char seg_fn[256];
+    seg_name(e, k, seg_fn, sizeof seg_fn);
+    LLVMValueRef seg = LLVMAddFunction(e->mod, seg_fn, ft);
+    if (with_segments) LLVMSetLinkage(seg, LLVMInternalLinkage);
+    else LLVMSetVisibility(seg, LLVMHiddenVisibility);
+    /* r = seg(...); if (r) return r; */
+    LLVMValueRef r = LLVMBuildCall2(e->b, ft, seg, args, np, "");
+    LLVMBasicBlockRef fail = LLVMAppendBasicBlockInContext(e->c, main_fn, "seg_fail");
+    LLVMBasicBlockRef next = LLVMAppendBasicBlockInContext(e->c, main_fn, "seg_ok");
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntEQ, r, LLVMConstInt(e->i32, 0, 0), ""),
+                    next, fail);
+    LLVMPositionBuilderAtEnd(e->b, fail);
+    LLVMBuildRet(e->b, r);
+    LLVMPositionBuilderAtEnd(e->b, next);
+  }
+  free(args);
   LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
+  if (with_segments && !em_segments(e, p, 0, p->num_segments, true)) return false;
+  e->fn = main_fn;
   return true;
 }
 
@@ -667,10 +899,9 @@ static LLVMTargetMachineRef em_machine(const TargetRow *row, const char *cpu,
       LLVMCodeGenLevelAggressive};
   LLVMTargetRef tgt;
   char *err = NULL;
-  row->init();
   if (LLVMGetTargetFromTriple(row->pub.triple, &tgt, &err)) {
-    diag_error("internal error: LLVM has no target for %s: %s", row->pub.triple,
-               err ? err : "");
+    em_fail(NULL, "internal error: LLVM has no target for %s: %s", row->pub.triple,
+            err ? err : "");
     LLVMDisposeMessage(err);
     return NULL;
   }
@@ -684,8 +915,8 @@ static LLVMTargetMachineRef em_machine(const TargetRow *row, const char *cpu,
 static bool em_verify_and_optimize(Em *e, LLVMTargetMachineRef tm, int opt) {
   char *msg = NULL;
   if (LLVMVerifyModule(e->mod, LLVMReturnStatusAction, &msg)) {
-    diag_error("internal error: the generated LLVM module does not verify: %s",
-               msg ? msg : "");
+    em_fail(NULL, "internal error: the generated LLVM module does not verify: %s",
+            msg ? msg : "");
     LLVMDisposeMessage(msg);
     return false;
   }
@@ -700,7 +931,7 @@ static bool em_verify_and_optimize(Em *e, LLVMTargetMachineRef tm, int opt) {
   LLVMDisposePassBuilderOptions(po);
   if (!err) return true;
   char *text = LLVMGetErrorMessage(err);
-  diag_error("internal error: LLVM passes failed: %s", text);
+  em_fail(NULL, "internal error: LLVM passes failed: %s", text);
   LLVMDisposeErrorMessage(text);
   return false;
 }
@@ -710,7 +941,7 @@ static bool em_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, void **obj,
   char *err = NULL;
   LLVMMemoryBufferRef buf = NULL;
   if (LLVMTargetMachineEmitToMemoryBuffer(tm, mod, LLVMObjectFile, &err, &buf)) {
-    diag_error("internal error: LLVM code generation failed: %s", err ? err : "");
+    em_fail(NULL, "internal error: LLVM code generation failed: %s", err ? err : "");
     LLVMDisposeMessage(err);
     return false;
   }
@@ -721,14 +952,181 @@ static bool em_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, void **obj,
   return true;
 }
 
-/* Builds both functions and the weights into e->mod. */
-static bool em_module(Em *e, const TargetRow *row, LLVMTargetDataRef td,
-                      const char *cpu, const char *features) {
-  if (!em_weights(e, row) || !em_main(e)) return false;
-  em_run(e, LLVMIntPtrTypeInContext(e->c, td), e->fn);
-  /* _main, _run and the outlined parallel bodies */
+/* ---------------------------------------------------------------- units */
+/* Big modules are compiled in units: runs of consecutive segments of at
+ * least UNIT_MIN_OPS IR ops, each a module in an LLVM context of its own,
+ * optimized and compiled to an object by one of -j threads; _main, _run
+ * and the weights form one more module, and the objects are merged in
+ * order (elf_merge_objects).  The cut depends on the graph alone, never on
+ * -j, so the object is the same whatever -j is.  ELF targets only: a
+ * wasm32 object is always one module. */
+#define UNIT_MIN_OPS 3000
+
+typedef struct Unit {
+  int first, end;       /* segments [first, end); end == 0: the _main unit */
+  int check_base;       /* rt.check numbers before the unit's */
+  const IrOp **checks;  /* [check_base, num_checks): the unit's rt.check ops */
+  int num_checks;
+  void *obj;
+  size_t size;
+  bool ok;
+} Unit;
+
+typedef struct EmJob {
+  IrModule *m;
+  const TargetRow *row;
+  const char *cpu, *features;
+  int opt;
+  const SegPlan *plan;
+  Unit *units;          /* units[0] holds _main, _run and the weights */
+  int num_units;
+  int next;             /* the next unit a thread takes */
+  pthread_mutex_t lock;
+} EmJob;
+
+static int plan_units(const SegPlan *p, Unit **out) {
+  Unit *u = calloc((size_t)p->num_segments + 2, sizeof *u);
+  IR_ASSERT(u);
+  int n = 1, ops = 0, checks = 0;
+  for (int k = 0; k < p->num_segments; k++) {
+    if (n == 1 || ops >= UNIT_MIN_OPS) {
+      u[n].first = k;
+      u[n].check_base = checks;
+      n++;
+      ops = 0;
+    }
+    u[n - 1].end = k + 1;
+    ops += p->seg_ops[k];
+    checks += p->seg_checks[k];
+  }
+  *out = u;
+  return n;
+}
+
+/* A fresh context and module for the target; false after a diagnostic. */
+static void em_open(Em *e, IrModule *m, const TargetRow *row, LLVMTargetMachineRef tm,
+                    LLVMTargetDataRef *td) {
+  *e = (Em){.m = m, .c = LLVMContextCreate()};
+  e->mod = LLVMModuleCreateWithNameInContext(m->name, e->c);
+  e->b = LLVMCreateBuilderInContext(e->c);
+  e->vals = calloc((size_t)m->next_value_id + 1, sizeof *e->vals);
+  IR_ASSERT(e->vals);
+  e->i1 = LLVMInt1TypeInContext(e->c);
+  e->i8 = LLVMInt8TypeInContext(e->c);
+  e->i32 = LLVMInt32TypeInContext(e->c);
+  e->i64 = LLVMInt64TypeInContext(e->c);
+  e->ptr = LLVMPointerTypeInContext(e->c, 0);
+  *td = LLVMCreateTargetDataLayout(tm);
+  LLVMSetTarget(e->mod, row->pub.triple);
+  LLVMSetModuleDataLayout(e->mod, *td);
+}
+
+static void em_close(Em *e, LLVMTargetDataRef td) {
+  LLVMDisposeTargetData(td);
+  free(e->vals);
+  free(e->checks);
+  LLVMDisposeBuilder(e->b);
+  LLVMDisposeModule(e->mod);
+  LLVMContextDispose(e->c);
+}
+
+static void em_finish_attrs(Em *e, const TargetRow *row, const char *cpu,
+                            const char *features) {
   for (LLVMValueRef fn = LLVMGetFirstFunction(e->mod); fn; fn = LLVMGetNextFunction(fn))
     if (!LLVMIsDeclaration(fn)) em_common_attrs(e, row, fn, cpu, features);
+}
+
+static LLVMTargetMachineRef em_machine(const TargetRow *row, const char *cpu,
+                                       const char *features, int opt,
+                                       uint64_t weight_bytes);
+static bool em_verify_and_optimize(Em *e, LLVMTargetMachineRef tm, int opt);
+static bool em_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, void **obj,
+                      size_t *size);
+static uint64_t weight_bytes(const IrModule *m);
+
+/* One unit: its module, optimized, as an object.  Unit 0: the weights,
+ * _main calling every segment, and _run. */
+static void em_unit(EmJob *j, Unit *u) {
+  LLVMTargetMachineRef tm = em_machine(j->row, j->cpu, j->features, j->opt, weight_bytes(j->m));
+  if (!tm) return;
+  Em e;
+  LLVMTargetDataRef td;
+  em_open(&e, j->m, j->row, tm, &td);
+  e.num_checks = u->check_base;
+  bool ok;
+  if (u == j->units) {
+    e.checks = calloc((size_t)j->units[j->num_units - 1].num_checks + 1, sizeof *e.checks);
+    IR_ASSERT(e.checks);
+    for (int k = 1; k < j->num_units; k++)
+      for (int c = j->units[k].check_base; c < j->units[k].num_checks; c++)
+        e.checks[c] = j->units[k].checks[c];
+    e.num_checks = j->units[j->num_units - 1].num_checks;
+    ok = em_weights(&e, j->row, true, false) && em_main(&e, j->plan, false);
+    if (ok) em_run(&e, LLVMIntPtrTypeInContext(e.c, td), e.fn);
+  } else {
+    ok = em_weights(&e, j->row, false, false) &&
+         em_segments(&e, j->plan, u->first, u->end, false);
+    u->checks = e.checks; /* kept: unit 0 reports them */
+    u->num_checks = e.num_checks;
+    e.checks = NULL;
+  }
+  if (ok) em_finish_attrs(&e, j->row, j->cpu, j->features);
+  u->ok = ok && em_verify_and_optimize(&e, tm, j->opt) && em_object(tm, e.mod, &u->obj, &u->size);
+  em_close(&e, td);
+  LLVMDisposeTargetMachine(tm);
+}
+
+static void *em_worker(void *arg) {
+  EmJob *j = arg;
+  for (;;) {
+    pthread_mutex_lock(&j->lock);
+    int k = j->next < j->num_units ? j->next++ : -1;
+    pthread_mutex_unlock(&j->lock);
+    if (k < 0) return NULL;
+    em_unit(j, &j->units[k]);
+  }
+}
+
+/* Units 1.. on up to jobs threads (this one included), then unit 0, which
+ * needs their rt.check ops; then the merge. */
+static bool em_units(EmJob *j, int jobs, void **obj, size_t *size) {
+  j->next = 1;
+  pthread_mutex_init(&j->lock, NULL);
+  int extra = jobs - 1 < j->num_units - 2 ? jobs - 1 : j->num_units - 2;
+  pthread_t *threads = calloc((size_t)(extra > 0 ? extra : 1), sizeof *threads);
+  int started = 0;
+  for (; started < extra; started++)
+    if (pthread_create(&threads[started], NULL, em_worker, j)) break;
+  em_worker(j);
+  for (int t = 0; t < started; t++) pthread_join(threads[t], NULL);
+  free(threads);
+  pthread_mutex_destroy(&j->lock);
+  bool ok = true;
+  for (int k = 1; k < j->num_units; k++) ok = ok && j->units[k].ok;
+  if (ok) em_unit(j, &j->units[0]);
+  ok = ok && j->units[0].ok;
+  const void **objs = malloc(sizeof *objs * (size_t)j->num_units);
+  size_t *sizes = malloc(sizeof *sizes * (size_t)j->num_units);
+  for (int k = 0; k < j->num_units; k++) {
+    objs[k] = j->units[k].obj;
+    sizes[k] = j->units[k].size;
+  }
+  ok = ok && elf_merge_objects(objs, sizes, j->num_units, obj, size);
+  for (int k = 0; k < j->num_units; k++) {
+    free(j->units[k].obj);
+    free(j->units[k].checks);
+  }
+  free(objs);
+  free(sizes);
+  return ok;
+}
+
+/* Everything in one module: the weights, _main with its segments, _run. */
+static bool em_module(Em *e, const SegPlan *p, const TargetRow *row, LLVMTargetDataRef td,
+                      const char *cpu, const char *features) {
+  if (!em_weights(e, row, true, true) || !em_main(e, p, true)) return false;
+  em_run(e, LLVMIntPtrTypeInContext(e->c, td), e->fn);
+  em_finish_attrs(e, row, cpu, features);
   return true;
 }
 
@@ -747,35 +1145,34 @@ bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
     return false;
   }
   const TargetRow *row = target_row(o->target);
+  row->init(); /* before any thread: LLVM's target registry is global */
   char *cpu, *features;
   target_resolve(o, &cpu, &features);
-  LLVMTargetMachineRef tm =
-      em_machine(row, cpu, features, o->opt_level, weight_bytes(m));
-  bool ok = tm != NULL;
-  if (ok) {
-    Em e = {.m = m, .c = LLVMContextCreate()};
-    e.mod = LLVMModuleCreateWithNameInContext(m->name, e.c);
-    e.b = LLVMCreateBuilderInContext(e.c);
-    e.vals = calloc((size_t)m->next_value_id + 1, sizeof *e.vals);
-    e.i1 = LLVMInt1TypeInContext(e.c);
-    e.i8 = LLVMInt8TypeInContext(e.c);
-    e.i32 = LLVMInt32TypeInContext(e.c);
-    e.i64 = LLVMInt64TypeInContext(e.c);
-    e.ptr = LLVMPointerTypeInContext(e.c, 0);
-    LLVMTargetDataRef td = LLVMCreateTargetDataLayout(tm);
-    LLVMSetTarget(e.mod, row->pub.triple);
-    LLVMSetModuleDataLayout(e.mod, td);
-    ok = em_module(&e, row, td, cpu, features) &&
-         em_verify_and_optimize(&e, tm, o->opt_level) &&
-         em_object(tm, e.mod, obj, size);
-    LLVMDisposeTargetData(td);
-    free(e.vals);
-    free(e.checks);
-    LLVMDisposeBuilder(e.b);
-    LLVMDisposeModule(e.mod);
-    LLVMContextDispose(e.c);
-    LLVMDisposeTargetMachine(tm);
+  SegPlan plan;
+  plan_segments(m, &plan);
+  Unit *units;
+  int num_units = plan_units(&plan, &units);
+  bool ok;
+  if (num_units >= 3 && elf_merge_supported(row->pub.triple)) {
+    EmJob j = {.m = m, .row = row, .cpu = cpu, .features = features, .opt = o->opt_level,
+               .plan = &plan, .units = units, .num_units = num_units};
+    ok = em_units(&j, o->jobs > 0 ? o->jobs : 1, obj, size);
+  } else {
+    LLVMTargetMachineRef tm = em_machine(row, cpu, features, o->opt_level, weight_bytes(m));
+    ok = tm != NULL;
+    if (ok) {
+      Em e;
+      LLVMTargetDataRef td;
+      em_open(&e, m, row, tm, &td);
+      ok = em_module(&e, &plan, row, td, cpu, features) &&
+           em_verify_and_optimize(&e, tm, o->opt_level) &&
+           em_object(tm, e.mod, obj, size);
+      em_close(&e, td);
+      LLVMDisposeTargetMachine(tm);
+    }
   }
+  free(units);
+  free_plan(&plan);
   free(cpu);
   free(features);
   return ok;

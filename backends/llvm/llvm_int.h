@@ -14,6 +14,7 @@
  *   llvm_emit.c    em_*                         module, function, memory, loops
  *   llvm_ops.c     em_op_*                      arith, math, cast, vec
  *   llvm_parallel.c em_parallel_for             parallel loops, outlined
+ *   elf_merge.c    elf_merge_*                  unit objects -> one object
  *   <gen>.c        target_lists_<name>          LLVM's CPU and feature names
  */
 #ifndef TCC_LLVM_INT_H
@@ -121,5 +122,13 @@ bool em_parallel_for(Em *e, IrOp *op);
 /* llvm_ops.c: one op that computes values (no memory, no control flow).
  * False after a diagnostic; *handled false when op is not of this kind. */
 bool em_op_compute(Em *e, IrOp *op, bool *handled);
+
+/* elf_merge.c: whether objects for the triple can be merged (little-endian
+ * ELF64 with RELA relocations: x86_64, aarch64, riscv64), and the merge:
+ * one relocatable object holding the sections, symbols and relocations
+ * of objs[0..n) in order (*out malloc'd).  False after a diagnostic. */
+bool elf_merge_supported(const char *triple);
+bool elf_merge_objects(const void **objs, const size_t *sizes, int n, void **out,
+                       size_t *out_size);
 
 #endif

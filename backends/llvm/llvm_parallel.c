@@ -28,6 +28,7 @@
  * vector, which a struct cannot hold, through a slot of its own).
  * Parallel loops nested in a parallel body run serially (em_for).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -259,8 +260,11 @@ bool em_parallel_for(Em *e, IrOp *op) {
   LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
 
   int k = e->num_parallel++;
-  LLVMValueRef body = make_body_fn(e, &o, ir_arena_printf(e->m->arena, "%s_par%d_body", e->m->name, k));
-  LLVMValueRef wrapper = make_wrapper(e, &o, st, body, ir_arena_printf(e->m->arena, "%s_par%d", e->m->name, k));
+  char name[256]; /* not the module's arena: units are emitted on several threads */
+  snprintf(name, sizeof name, "%s_par%d_body", e->m->name, k);
+  LLVMValueRef body = make_body_fn(e, &o, name);
+  snprintf(name, sizeof name, "%s_par%d", e->m->name, k);
+  LLVMValueRef wrapper = make_wrapper(e, &o, st, body, name);
   e->in_parallel = true;
   bool ok = fill_body(e, &o, op, body);
   e->in_parallel = false;
