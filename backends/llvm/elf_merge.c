@@ -8,7 +8,8 @@
  * concatenated in input order (each part at its own alignment); local
  * symbols are kept, moved by their part's offset; globals are joined by
  * name (a definition wins over declarations, two definitions are an
- * error); relocations are rebased and renumbered.  A relocation against an
+ * error), and those that are hidden and defined become local, as they
+ * would be in one module; relocations are rebased and renumbered.  A relocation against an
  * input's section symbol gets its part's offset added to its addend, which
  * RELA makes possible (so ELF32 targets with REL, Cortex-M, stay one unit).
  * Target attributes sections (.riscv.attributes) are the same in every
@@ -184,7 +185,7 @@ bool elf_merge_objects(const void **objs, const size_t *sizes, int n, void **out
   int num_globals = 0;
   buf_put(&strs, "", 1);
   buf_put(&syms, NULL, sizeof(Elf64_Sym));
-  uint32_t num_syms = 1;
+  uint32_t num_syms = 1, first_global = 0;
   for (int pass = 0; pass < 2 && ok; pass++) {
     for (int i = 0; i < n && ok; i++) {
       In *in = &ins[i];
@@ -252,17 +253,30 @@ bool elf_merge_objects(const void **objs, const size_t *sizes, int n, void **out
       }
     }
   }
-  uint32_t first_global = num_syms;
-  for (int g = 0; g < num_globals; g++) {
-    globals[g].sym.st_name = str_put(&strs, globals[g].name);
-    buf_put(&syms, &globals[g].sym, sizeof(Elf64_Sym));
+  /* hidden globals defined here (the segments, the weights) were only
+   * global so the units could reach them: local now, as in one module */
+  uint32_t *global_index = malloc(sizeof *global_index * (size_t)(num_globals + 1));
+  IR_ASSERT(global_index);
+  for (int local = 1; local >= 0; local--) {
+    for (int g = 0; g < num_globals; g++) {
+      Elf64_Sym *gs = &globals[g].sym;
+      bool hidden_def = gs->st_shndx != SHN_UNDEF &&
+                        ELF64_ST_VISIBILITY(gs->st_other) == STV_HIDDEN;
+      if (hidden_def != (local == 1)) continue;
+      if (local) gs->st_info = ELF64_ST_INFO(STB_LOCAL, ELF64_ST_TYPE(gs->st_info));
+      gs->st_name = str_put(&strs, globals[g].name);
+      global_index[g] = num_syms++;
+      buf_put(&syms, gs, sizeof *gs);
+    }
+    if (local) first_global = num_syms;
   }
   for (int i = 0; i < n && ok; i++) {
     size_t count = ins[i].sh[ins[i].symtab].sh_size / sizeof(Elf64_Sym);
     for (size_t k = 1; k < count; k++)
       if (ins[i].sym_map[k] & 0x80000000u)
-        ins[i].sym_map[k] = first_global + (ins[i].sym_map[k] & 0x7fffffffu);
+        ins[i].sym_map[k] = global_index[ins[i].sym_map[k] & 0x7fffffffu];
   }
+  free(global_index);
 
   /* relocations: rebased offsets, renumbered symbols, section addends */
   for (int i = 0; i < n && ok; i++) {
