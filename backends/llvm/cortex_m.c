@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "elf_object.h"
 #include "llvm_int.h"
 
 void cortex_m_init(void) {
@@ -51,34 +52,6 @@ static const Board boards[] = {
     /* 8 MiB QSPI flash; RAM: 16 MiB of the 2 GiB DDR, like the MPS2 boards. */
     {"cortex-m55", "mps3-an547", 8 * MIB, 16 * MIB},
 };
-
-typedef struct ElfSizes {
-  uint64_t code, rodata, data; /* allocated: executable, read-only, writable */
-} ElfSizes;
-
-static uint32_t rd32(const unsigned char *p) {
-  return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-         (uint32_t)p[3] << 24;
-}
-
-/* Sums the allocated sections of a little-endian ELF32 relocatable object;
- * false when the bytes are not one (an internal error: we wrote them). */
-static bool elf32_sizes(const unsigned char *b, size_t n, ElfSizes *s) {
-  if (n < 52 || memcmp(b, "\177ELF", 4) || b[4] != 1 || b[5] != 1) return false;
-  uint64_t shoff = rd32(b + 0x20);
-  unsigned shentsize = b[0x2E] | b[0x2F] << 8, shnum = b[0x30] | b[0x31] << 8;
-  if (shentsize < 40 || shoff + (uint64_t)shentsize * shnum > n) return false;
-  *s = (ElfSizes){0};
-  for (unsigned i = 0; i < shnum; i++) {
-    const unsigned char *sh = b + shoff + (uint64_t)i * shentsize;
-    uint32_t flags = rd32(sh + 8), size = rd32(sh + 20);
-    if (!(flags & 2)) continue;                  /* SHF_ALLOC */
-    if (flags & 1) s->data += size;              /* SHF_WRITE */
-    else if (flags & 4) s->code += size;         /* SHF_EXECINSTR */
-    else s->rodata += size;
-  }
-  return true;
-}
 
 static uint64_t io_bytes(const IrModule *m) {
   const IrFunc *f = m->main;
@@ -110,7 +83,7 @@ bool target_check_fit(const TccTarget *t, const IrModule *m, const void *obj,
     if (!strcmp(boards[i].target, t->name)) b = &boards[i];
   if (!b) return true; /* hosted targets: virtual memory */
   ElfSizes e;
-  if (!elf32_sizes(obj, size, &e)) {
+  if (elf_class_bits(obj, size) != 32 || !elf_sizes(obj, size, &e)) {
     diag_error("internal error: the %s object is not an ELF32 object", t->name);
     return false;
   }
