@@ -448,6 +448,11 @@ static void em_common_attrs(Em *e, const TargetRow *row, LLVMValueRef fn,
   if (row->fn_attrs) row->fn_attrs(row, e->c, fn, cpu, features);
 }
 
+/* Weights up to this size are a constant of every module that uses them,
+ * so LLVM folds their loads (a Pow's exponent, a Clip's bounds) in units
+ * too; larger ones are loaded at run time anyway. */
+#define WEIGHT_FOLDABLE_BYTES 256
+
 /* The weights, one 64-aligned constant <name>_w_<weight> each: defined
  * here (define) or declared, for a unit module whose object is merged with
  * the one that defines them.  Internal in a module of its own; hidden
@@ -459,8 +464,14 @@ static bool em_weights(Em *e, const TargetRow *row, bool define, bool local) {
       return em_fail(NULL, "weight $%s has no data", w->name);
     char name[512];
     snprintf(name, sizeof name, "%s_w_%s", e->m->name, w->name);
+    bool w_define = define, w_local = local;
+    if (!local && w->nbytes <= WEIGHT_FOLDABLE_BYTES) {
+      /* a copy in each unit, under a name apart from the shared ones */
+      w_define = w_local = true;
+      snprintf(name, sizeof name, "%s_k_%s", e->m->name, w->name);
+    }
     LLVMValueRef g;
-    if (define) {
+    if (w_define) {
       LLVMValueRef init = LLVMConstStringInContext2(
           e->c, w->data ? w->data : "", (size_t)w->nbytes, 1);
       g = LLVMAddGlobal(e->mod, LLVMTypeOf(init), name);
@@ -471,7 +482,7 @@ static bool em_weights(Em *e, const TargetRow *row, bool define, bool local) {
     }
     LLVMSetGlobalConstant(g, 1);
     LLVMSetAlignment(g, 64);
-    if (local) {
+    if (w_local) {
       LLVMSetLinkage(g, LLVMInternalLinkage);
     } else {
       LLVMSetVisibility(g, LLVMHiddenVisibility); /* implies dso_local */
