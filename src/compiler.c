@@ -38,8 +38,8 @@ struct tcc_session {
   /* state */
   IrModule *m;
   char *model_name;
-  void *obj;
-  size_t obj_size;
+  LlvmObject obj;   /* its weights blob reads m's weights: freed before m */
+  bool has_obj;
   char *header;
 };
 
@@ -95,7 +95,8 @@ void tcc_session_free(tcc_session *s) {
   for (int i = 0; i < s->num_given; i++) free(s->given[i]);
   free(s->target), free(s->mcpu), free(s->mattr), free(s->name);
   free(s->passes), free(s->print_ir_after), free(s->model_name);
-  free(s->obj), free(s->header), free(s->diag);
+  llvm_object_free(&s->obj);
+  free(s->header), free(s->diag);
   free(s);
 }
 
@@ -285,29 +286,29 @@ tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value) {
 }
 
 /* ---------------------------------------------------------------- load */
-/* Weights are embedded in the object, and code generation holds a few
- * copies of them (LLVM's constants, the object in memory): past this the
- * compile would exhaust memory, so such a model is refused before any of
- * that starts.  Documented in docs/frontend.md. */
-#define TCC_MAX_WEIGHT_BYTES (2ull << 30)
-
-static bool check_weight_total(const IrModule *m) {
-  uint64_t total = 0;
+/* Weights go into the object; past the target's limit (what its code can
+ * address, target_max_weight_bytes) the model is refused right after
+ * loading, before any of the compile.  Documented in docs/frontend.md. */
+static bool check_weight_total(const tcc_session *s, const IrModule *m) {
+  const TccTarget *t = target_find(s->target);
+  uint64_t total = 0, max = t ? target_max_weight_bytes(t) : UINT64_MAX;
   for (int i = 0; i < m->num_weights; i++) total += m->weights[i]->nbytes;
-  if (total <= TCC_MAX_WEIGHT_BYTES) return true;
+  if (total <= max) return true;
   IrLoc loc = {.file = m->source};
-  diag_at(DIAG_ERROR, &loc, "the model's weights total %llu bytes; tcc embeds "
-          "weights in the object and compiles at most %llu bytes (2 GiB) of them",
-          (unsigned long long)total, (unsigned long long)TCC_MAX_WEIGHT_BYTES);
+  diag_at(DIAG_ERROR, &loc, "the model's weights total %llu bytes; on %s tcc compiles at most "
+          "%llu bytes (%llu GiB) of them into the object", (unsigned long long)total,
+          t->name, (unsigned long long)max, (unsigned long long)(max >> 30));
   return false;
 }
 
 static tcc_result finish_load(tcc_session *s, IrModule *m) {
   if (!m) return TCC_ERROR_INPUT;
-  if (!check_weight_total(m)) {
+  if (!check_weight_total(s, m)) {
     ir_module_free(m);
     return TCC_ERROR_INPUT;
   }
+  llvm_object_free(&s->obj); /* it reads the old module's weights */
+  s->has_obj = false;
   ir_module_free(s->m);
   s->m = m;
   return TCC_SUCCESS;
@@ -381,13 +382,13 @@ static tcc_result codegen(tcc_session *s) {
       (s->mattr && !target_check_features(t, s->mattr)))
     return TCC_ERROR_INPUT;
   LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1};
-  free(s->obj);
-  s->obj = NULL;
-  if (!llvm_emit_object(s->m, &lo, &s->obj, &s->obj_size))
-    return TCC_ERROR_INTERNAL;
-  if (!target_check_fit(t, s->m, s->obj, s->obj_size)) {
-    free(s->obj); /* a refused object must not be emitted later */
-    s->obj = NULL;
+  llvm_object_free(&s->obj);
+  s->has_obj = false;
+  if (!llvm_emit(s->m, &lo, &s->obj)) return TCC_ERROR_INTERNAL;
+  s->has_obj = true;
+  if (!target_check_fit(t, s->m, &s->obj)) {
+    llvm_object_free(&s->obj); /* a refused object must not be emitted later */
+    s->has_obj = false;
     return TCC_ERROR_INPUT;
   }
   free(s->header);
@@ -406,19 +407,28 @@ tcc_result tcc_compile(tcc_session *s) {
 tcc_result tcc_emit_memory(tcc_session *s, const void **object,
                            size_t *object_size, const char **header) {
   enter(s);
-  if (!s->obj || !s->header) {
+  if (!s->has_obj || !s->header) {
     diag_error("nothing to emit: compile first");
     return TCC_ERROR_INPUT;
   }
-  *object = s->obj;
-  *object_size = s->obj_size;
+  *object = llvm_object_bytes(&s->obj);
+  if (!*object) {
+    diag_error("out of memory for the %llu-byte object",
+               (unsigned long long)llvm_object_size(&s->obj));
+    return TCC_ERROR_INTERNAL;
+  }
+  *object_size = s->obj.size;
   *header = s->header;
   return TCC_SUCCESS;
 }
 
+/* The object goes to the file piece by piece: its weights from where they
+ * lie, never a copy of them in memory. */
+static bool write_object(FILE *f, void *user) { return llvm_object_write(user, f); }
+
 tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
   enter(s);
-  if (!s->obj || !s->header) {
+  if (!s->has_obj || !s->header) {
     diag_error("nothing to emit: compile first");
     return TCC_ERROR_INPUT;
   }
@@ -428,7 +438,7 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
   char *path_o = util_join(dir, name_o), *path_h = util_join(dir, name_h);
   /* Both temporaries first, then both renames: never a new .o beside an
    * old .h. */
-  char *tmp_o = util_write_temp(path_o, s->obj, s->obj_size);
+  char *tmp_o = util_write_temp_with(path_o, write_object, &s->obj);
   char *tmp_h = tmp_o ? util_write_temp(path_h, s->header, strlen(s->header)) : NULL;
   bool ok = tmp_o && tmp_h;
   if (ok) {

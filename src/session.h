@@ -52,6 +52,8 @@ bool util_write_file_atomic(const char *path, const void *data, size_t size);
  * write_temp returns the temporary's path (malloc'd) or NULL; commit renames
  * it into place and frees it; discard removes it. */
 char *util_write_temp(const char *path, const void *data, size_t size);
+/* The same, the bytes written by write(f, user) (false: a write error). */
+char *util_write_temp_with(const char *path, bool (*write)(FILE *f, void *user), void *user);
 bool util_commit_temp(char *tmp, const char *path);
 void util_discard_temp(char *tmp);
 char *util_dirname(const char *path);        /* malloc'd; "." when none */

@@ -106,37 +106,48 @@ bool util_mkdir_p(const char *dir) {
   return ok;
 }
 
-char *util_write_temp(const char *path, const void *data, size_t size) {
+char *util_write_temp_with(const char *path, bool (*write)(FILE *f, void *user), void *user) {
   size_t n = strlen(path);
   char *tmp = malloc(n + 16);
   if (!tmp) return NULL;
   memcpy(tmp, path, n);
   memcpy(tmp + n, ".tmp.XXXXXX", 12);
   int fd = mkstemp(tmp);
-  if (fd < 0) {
+  FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+  if (!f) {
     diag_error("cannot write '%s': %s", path, strerror(errno));
+    if (fd >= 0) {
+      close(fd);
+      unlink(tmp);
+    }
     free(tmp);
     return NULL;
   }
-  const char *p = data;
-  size_t left = size;
-  while (left > 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) break;
-    p += w;
-    left -= (size_t)w;
-  }
-  bool ok = left == 0 && fchmod(fd, 0644) == 0;
+  bool ok = write(f, user) && fflush(f) == 0 && fchmod(fd, 0644) == 0;
   int err = errno;
-  ok = (close(fd) == 0) && ok;
+  ok = fclose(f) == 0 && ok;
   if (!ok) {
-    diag_error("cannot write '%s': %s", path, strerror(left ? err : errno));
+    diag_error("cannot write '%s': %s", path, strerror(err ? err : errno));
     unlink(tmp);
     free(tmp);
     return NULL;
   }
   return tmp;
+}
+
+typedef struct Bytes {
+  const void *data;
+  size_t size;
+} Bytes;
+
+static bool write_bytes(FILE *f, void *user) {
+  const Bytes *b = user;
+  return fwrite(b->data, 1, b->size, f) == b->size;
+}
+
+char *util_write_temp(const char *path, const void *data, size_t size) {
+  Bytes b = {data, size};
+  return util_write_temp_with(path, write_bytes, &b);
 }
 
 bool util_commit_temp(char *tmp, const char *path) {

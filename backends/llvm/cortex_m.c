@@ -76,14 +76,16 @@ static SizeStr size_str(uint64_t n) {
   return r;
 }
 
-bool target_check_fit(const TccTarget *t, const IrModule *m, const void *obj,
-                      size_t size) {
+bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o) {
   const Board *b = NULL;
   for (size_t i = 0; i < sizeof boards / sizeof boards[0]; i++)
     if (!strcmp(boards[i].target, t->name)) b = &boards[i];
   if (!b) return true; /* hosted targets: virtual memory */
+  /* the whole object, weights blob included (a board's flash is small) */
+  const void *obj = llvm_object_bytes(o);
+  size_t size = obj ? o->size : 0;
   ElfSizes e;
-  if (elf_class_bits(obj, size) != 32 || !elf_sizes(obj, size, &e)) {
+  if (!obj || elf_class_bits(obj, size) != 32 || !elf_sizes(obj, size, &e)) {
     diag_error("internal error: the %s object is not an ELF32 object", t->name);
     return false;
   }

@@ -167,6 +167,12 @@ static uint64_t find_symbol(const Elf *e, const Symtab *s, const char *name) {
   return 0;
 }
 
+bool elf_has_symbol(const void *obj, size_t size, const char *name) {
+  Elf e;
+  Symtab s;
+  return !elf_open(&e, obj, size) && !find_symtab(&e, &s) && find_symbol(&e, &s, name) != 0;
+}
+
 static uint64_t align_up(uint64_t x, uint64_t a) { return (x + a - 1) & ~(a - 1); }
 
 /* The layout of the result, and whether it fits the class. */

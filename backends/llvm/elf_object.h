@@ -86,6 +86,10 @@ typedef struct ElfSizes {
 } ElfSizes;
 bool elf_sizes(const void *obj, size_t size, ElfSizes *out);
 
+/* Whether the object's symbol table names `name` (an object whose code no
+ * longer reads the weights has no reference to their blob). */
+bool elf_has_symbol(const void *obj, size_t size, const char *name);
+
 /* 32 or 64 for a little-endian ELF32/ELF64 relocatable object, else 0. */
 int elf_class_bits(const void *obj, size_t size);
 

@@ -8,11 +8,14 @@
  *
  * Exports by file:
  *   targets.c    target_*         the registry, CPU/feature checks
- *   llvm_emit.c  llvm_emit_object loop IR -> object bytes
+ *   llvm_emit.c  llvm_emit, llvm_object_*  loop IR -> object (bytes + weights blob)
  */
 #ifndef TCC_LLVM_H
 #define TCC_LLVM_H
 
+#include <stdio.h>
+
+#include "elf_object.h"
 #include "ir.h"
 #include "schedule.h"
 
@@ -26,6 +29,9 @@ typedef struct TccTarget {
 } TccTarget;
 
 const TccTarget *target_find(const char *name); /* by name or alias */
+/* The most weight bytes a model may have on the target (UINT64_MAX: no
+ * limit of tcc's own; docs/frontend.md). */
+uint64_t target_max_weight_bytes(const TccTarget *t);
 int target_count(void);
 const TccTarget *target_at(int i);
 /* Checks cpu ("native" allowed where the host matches) / a "+a,-b" feature
@@ -46,8 +52,31 @@ typedef struct LlvmOptions {
  * width and registers of the CPU and features they select, caches). */
 void target_sched(const LlvmOptions *o, SchedTarget *out);
 
+/* A compiled object.  On ELF targets the weights over 256 bytes are not
+ * LLVM constants but one read-only blob attached to LLVM's object
+ * (elf_object.h) and written from where the weights lie (the model's
+ * buffer or mapping, which must outlive this), so compile memory holds
+ * them once.  Without a blob, bytes/size are the whole object. */
+typedef struct LlvmObject {
+  void *bytes;
+  size_t size;
+  ElfWithBlob blob;          /* blob.head != NULL: bytes is unused */
+  ElfBlobPiece *pieces;
+  int num_pieces;
+} LlvmObject;
+
 /* Translates the loop-level module (m->main lowered, memory planned) into an
- * object file.  *obj is malloc'd.  False after a diagnostic. */
+ * object.  False after a diagnostic (out is then empty). */
+bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out);
+uint64_t llvm_object_size(const LlvmObject *o);
+/* Writes the object to f; false on a write error (errno kept). */
+bool llvm_object_write(const LlvmObject *o, FILE *f);
+/* The whole object in memory: o->bytes, made from the blob once when there
+ * is one; NULL when out of memory. */
+const void *llvm_object_bytes(LlvmObject *o);
+void llvm_object_free(LlvmObject *o);
+
+/* llvm_emit, then the whole object as one malloc'd buffer (tests). */
 bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
                       size_t *size);
 
@@ -55,7 +84,6 @@ bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
  * module's workspace and I/O buffers fit the target's board; reports the
  * flash and RAM figures (a note when they fit, an error when not).  True
  * for hosted targets. */
-bool target_check_fit(const TccTarget *t, const IrModule *m, const void *obj,
-                      size_t size);
+bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *obj);
 
 #endif

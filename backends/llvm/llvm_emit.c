@@ -458,10 +458,24 @@ static void em_common_attrs(Em *e, const TargetRow *row, LLVMValueRef fn,
  * the one that defines them.  Internal in a module of its own; hidden
  * globals when objects are merged (local = false). */
 static bool em_weights(Em *e, const TargetRow *row, bool define, bool local) {
+  LLVMValueRef blob = NULL;
   for (int i = 0; i < e->m->num_weights; i++) {
     IrWeight *w = e->m->weights[i];
     if (!w->data && w->nbytes)
       return em_fail(NULL, "weight $%s has no data", w->name);
+    if (e->blob_offset && e->blob_offset[i] != UINT64_MAX) {
+      if (!blob) { /* defined when the object is written (elf_attach_blob) */
+        char blob_name[256];
+        snprintf(blob_name, sizeof blob_name, "%s_weights", e->m->name);
+        blob = LLVMAddGlobal(e->mod, LLVMArrayType2(e->i8, e->blob_size), blob_name);
+        LLVMSetGlobalConstant(blob, 1);
+        LLVMSetAlignment(blob, 64);
+        LLVMSetVisibility(blob, LLVMHiddenVisibility); /* implies dso_local */
+      }
+      LLVMValueRef off = LLVMConstInt(e->i64, e->blob_offset[i], 0);
+      em_set(e, w->value, LLVMConstInBoundsGEP2(e->i8, blob, &off, 1));
+      continue;
+    }
     char name[512];
     snprintf(name, sizeof name, "%s_w_%s", e->m->name, w->name);
     bool w_define = define, w_local = local;
@@ -991,6 +1005,8 @@ typedef struct EmJob {
   const SegPlan *plan;
   Unit *units;          /* units[0] holds _main, _run and the weights */
   int num_units;
+  const uint64_t *blob_offset; /* Em's */
+  uint64_t blob_size;
   int next;             /* the next unit a thread takes */
   pthread_mutex_t lock;
 } EmJob;
@@ -1063,6 +1079,8 @@ static void em_unit(EmJob *j, Unit *u) {
   Em e;
   LLVMTargetDataRef td;
   em_open(&e, j->m, j->row, tm, &td);
+  e.blob_offset = j->blob_offset;
+  e.blob_size = j->blob_size;
   e.num_checks = u->check_base;
   bool ok;
   if (u == j->units) {
@@ -1147,10 +1165,100 @@ static uint64_t weight_bytes(const IrModule *m) {
   return n;
 }
 
-bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
-                      size_t *size) {
+/* ----------------------------------------------------- weights blob */
+/* The weights that go in the blob: over WEIGHT_FOLDABLE_BYTES, 64-aligned
+ * in model order.  NULL when the target keeps all of them as LLVM
+ * constants (wasm32: not ELF) or none is that big. */
+static uint64_t *plan_blob(const IrModule *m, const TargetRow *row, uint64_t *size) {
+  *size = 0;
+  if (!row->weight_section || !strncmp(row->pub.triple, "wasm", 4)) return NULL;
+  uint64_t *off = malloc(sizeof *off * ((size_t)m->num_weights + 1));
+  IR_ASSERT(off);
+  for (int i = 0; i < m->num_weights; i++) {
+    const IrWeight *w = m->weights[i];
+    off[i] = UINT64_MAX;
+    if (w->nbytes <= WEIGHT_FOLDABLE_BYTES || !w->data) continue;
+    *size = (*size + 63) & ~(uint64_t)63;
+    off[i] = *size;
+    *size += w->nbytes;
+  }
+  if (*size == 0) {
+    free(off);
+    return NULL;
+  }
+  return off;
+}
+
+/* LLVM's object in out->bytes; attaches the blob when the code refers to
+ * it (LLVM may have folded every use away). */
+static bool attach_blob(const IrModule *m, const TargetRow *row, const uint64_t *blob_offset,
+                        uint64_t blob_size, LlvmObject *out) {
+  char name[256];
+  snprintf(name, sizeof name, "%s_weights", m->name);
+  if (!blob_offset || !elf_has_symbol(out->bytes, out->size, name)) return true;
+  /* Past the large-model size on x86_64, the psABI's large data section,
+   * which ld places after all other data, out of the way of the small
+   * code model's +-2 GiB reach (crt files, the runtime). */
+  const char *section = blob_size > WEIGHTS_LARGE_MODEL && !strncmp(row->pub.triple, "x86_64-", 7)
+                            ? ".lrodata.tcc_weights"
+                            : row->weight_section;
+  if (!elf_attach_blob(out->bytes, out->size, name, section, blob_size, 64, &out->blob))
+    return false;
+  free(out->bytes);
+  out->bytes = NULL;
+  out->size = 0;
+  out->pieces = malloc(sizeof *out->pieces * ((size_t)m->num_weights + 1));
+  IR_ASSERT(out->pieces);
+  for (int i = 0; i < m->num_weights; i++)
+    if (blob_offset[i] != UINT64_MAX)
+      out->pieces[out->num_pieces++] =
+          (ElfBlobPiece){m->weights[i]->data, blob_offset[i], m->weights[i]->nbytes};
+  return true;
+}
+
+uint64_t llvm_object_size(const LlvmObject *o) {
+  return o->blob.head ? o->blob.total_size : o->size;
+}
+
+bool llvm_object_write(const LlvmObject *o, FILE *f) {
+  if (o->blob.head) return elf_write_with_blob(f, &o->blob, o->pieces, o->num_pieces);
+  return fwrite(o->bytes, 1, o->size, f) == o->size;
+}
+
+const void *llvm_object_bytes(LlvmObject *o) {
+  if (o->blob.head && !o->bytes) {
+    o->bytes = elf_flatten_with_blob(&o->blob, o->pieces, o->num_pieces);
+    o->size = o->bytes ? (size_t)o->blob.total_size : 0;
+  }
+  return o->bytes;
+}
+
+void llvm_object_free(LlvmObject *o) {
+  free(o->bytes);
+  elf_with_blob_free(&o->blob);
+  free(o->pieces);
+  *o = (LlvmObject){0};
+}
+
+bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj, size_t *size) {
+  LlvmObject lo;
   *obj = NULL;
   *size = 0;
+  if (!llvm_emit(m, o, &lo)) return false;
+  bool ok = llvm_object_bytes(&lo) != NULL;
+  if (ok) {
+    *obj = lo.bytes;
+    *size = lo.size;
+    lo.bytes = NULL;
+  }
+  llvm_object_free(&lo);
+  return ok;
+}
+
+bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
+  *out = (LlvmObject){0};
+  void **obj = &out->bytes;
+  size_t *size = &out->size;
   if (!m->main || !m->main->lowered || m->main->workspace_size < 0) {
     diag_error("internal error: code generation needs the lowered, planned main function");
     return false;
@@ -1163,10 +1271,13 @@ bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
   plan_segments(m, &plan);
   Unit *units;
   int num_units = plan_units(&plan, &units);
+  uint64_t blob_size;
+  uint64_t *blob_offset = plan_blob(m, row, &blob_size);
   bool ok;
   if (num_units >= 3 && elf_merge_supported(row->pub.triple)) {
     EmJob j = {.m = m, .row = row, .cpu = cpu, .features = features, .opt = o->opt_level,
-               .plan = &plan, .units = units, .num_units = num_units};
+               .plan = &plan, .units = units, .num_units = num_units,
+               .blob_offset = blob_offset, .blob_size = blob_size};
     ok = em_units(&j, o->jobs > 0 ? o->jobs : 1, obj, size);
   } else {
     LLVMTargetMachineRef tm = em_machine(row, cpu, features, o->opt_level, weight_bytes(m));
@@ -1175,6 +1286,8 @@ bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
       Em e;
       LLVMTargetDataRef td;
       em_open(&e, m, row, tm, &td);
+      e.blob_offset = blob_offset;
+      e.blob_size = blob_size;
       ok = em_module(&e, &plan, row, td, cpu, features) &&
            em_verify_and_optimize(&e, tm, o->opt_level) &&
            em_object(tm, e.mod, obj, size);
@@ -1182,6 +1295,9 @@ bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
       LLVMDisposeTargetMachine(tm);
     }
   }
+  ok = ok && attach_blob(m, row, blob_offset, blob_size, out);
+  if (!ok) llvm_object_free(out);
+  free(blob_offset);
   free(units);
   free_plan(&plan);
   free(cpu);

@@ -15,6 +15,7 @@
  *   llvm_ops.c     em_op_*                      arith, math, cast, vec
  *   llvm_parallel.c em_parallel_for             parallel loops, outlined
  *   elf_merge.c    elf_merge_*                  unit objects -> one object
+ *   elf_object.c   elf_attach_blob, elf_sizes   the weights blob, ELF reading
  *   <gen>.c        target_lists_<name>          LLVM's CPU and feature names
  */
 #ifndef TCC_LLVM_INT_H
@@ -99,6 +100,10 @@ typedef struct Em {
    * _run reports it (llvm_emit.c, em_check / em_report) */
   const IrOp **checks;
   int num_checks;
+  /* by weight index: offset in the weights blob <name>_weights, or
+   * UINT64_MAX for a weight that is an LLVM constant (NULL: no blob) */
+  const uint64_t *blob_offset;
+  uint64_t blob_size;
   LLVMTypeRef i1, i8, i32, i64, ptr;
 } Em;
 

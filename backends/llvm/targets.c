@@ -60,6 +60,17 @@ static const TargetRow rows[] = {
 
 int target_count(void) { return (int)(sizeof rows / sizeof rows[0]); }
 
+uint64_t target_max_weight_bytes(const TccTarget *t) {
+  /* x86_64: the weights blob is written from where the weights lie
+   * (elf_object.h) and LLVM's large code model (over 1 GiB) reaches any
+   * address, so only memory and disk bound it.  Elsewhere the code reaches
+   * the weights PC-relative (AArch64's ADRP, RISC-V's AUIPC: +-2 GiB and
+   * beyond), wasm32 keeps them as LLVM constants in a 4 GiB memory, and a
+   * Cortex-M board's flash is far smaller: 2 GiB, as tested. */
+  if (!strncmp(t->triple, "x86_64-", 7)) return UINT64_MAX;
+  return 2ull << 30;
+}
+
 const TccTarget *target_at(int i) {
   return i >= 0 && i < target_count() ? &rows[i].pub : NULL;
 }
