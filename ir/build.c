@@ -1,6 +1,10 @@
 /* build.c — creating and editing modules, functions, blocks, ops, attributes. */
+#define _DEFAULT_SOURCE /* madvise */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "ir.h"
 
@@ -24,6 +28,26 @@ void ir_module_on_free(IrModule *m, void (*fn)(void *p, size_t n), void *p,
   IrCleanup *c = ir_arena_alloc(m->arena, sizeof *c);
   *c = (IrCleanup){m->cleanups, fn, p, n};
   m->cleanups = c;
+}
+
+static void unmap(void *p, size_t n) { munmap(p, n); }
+
+void ir_module_add_mapping(IrModule *m, const void *p, size_t n) {
+  ir_module_on_free(m, unmap, (void *)p, n);
+}
+
+void ir_weight_release_pages(const IrModule *m, const IrWeight *w) {
+  if (!w->data || w->nbytes == 0) return;
+  uintptr_t lo = (uintptr_t)w->data, hi = lo + w->nbytes;
+  for (const IrCleanup *c = m->cleanups; c; c = c->next) {
+    if (c->fn != unmap || lo < (uintptr_t)c->p || hi > (uintptr_t)c->p + c->n) continue;
+    /* whole pages only; a private read-only file mapping refills a dropped
+     * page from the file when it is read again, so this is only a hint */
+    uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+    uintptr_t a = (lo + page - 1) / page * page, b = hi / page * page;
+    if (b > a) madvise((void *)a, b - a, MADV_DONTNEED);
+    return;
+  }
 }
 
 void ir_module_free(IrModule *m) {

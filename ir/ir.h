@@ -268,6 +268,14 @@ void ir_module_free(IrModule *m);  /* frees the arena and all it holds */
 /* Calls fn(p, n) when m is freed: releases what weights borrow (a mapping). */
 void ir_module_on_free(IrModule *m, void (*fn)(void *p, size_t n), void *p,
                        size_t n);
+/* A read-only private file mapping that weights borrow: unmapped when m is
+ * freed. */
+void ir_module_add_mapping(IrModule *m, const void *p, size_t n);
+/* Lets go of the resident pages of w's data when they lie in such a
+ * mapping (a weight that was packed into a copy and is not read again
+ * until the object is written): compile memory then holds the weights
+ * about once.  Reading the data again still works. */
+void ir_weight_release_pages(const IrModule *m, const IrWeight *w);
 IrFunc *ir_func_new(IrModule *m, const char *name);
 IrValue *ir_value_new(IrModule *m, IrType type);
 IrValue *ir_block_add_arg(IrModule *m, IrBlock *b, IrType type);

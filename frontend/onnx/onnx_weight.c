@@ -76,8 +76,6 @@ static bool location_ok(const char *loc_s, const IrLoc *loc,
   return true;
 }
 
-static void unmap_cb(void *p, size_t n) { munmap(p, n); }
-
 /* Maps base_dir/location once per module; checks it stays in base_dir. */
 static const OnnxMapped *map_external(OnnxCtx *c, const char *location,
                                       const IrLoc *loc, const char *label) {
@@ -100,7 +98,7 @@ static const OnnxMapped *map_external(OnnxCtx *c, const char *location,
   char what[400];
   snprintf(what, sizeof what, "%s: external data", label);
   if (!onnx_file_map(full, loc, what, &f)) return NULL;
-  if (f.base) ir_module_on_free(c->m, unmap_cb, (void *)f.base, f.size);
+  if (f.base) ir_module_add_mapping(c->m, f.base, f.size);
   if (c->num_files == c->cap_files) {
     int nc = c->cap_files ? 2 * c->cap_files : 4;
     OnnxMapped *nf = ir_arena_alloc(c->m->arena, sizeof *nf * (size_t)nc);

@@ -91,6 +91,7 @@ IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
   IrWeight *w = ir_weight_add(c->m, name, ir_type_tensor(IR_F32, 1, dims), data,
                               (uint64_t)n * sizeof *data, true);
   free(data);
+  if (from && from->weight) ir_weight_release_pages(c->m, from->weight);
   return w->value;
 }
 
