@@ -5,9 +5,11 @@
  *   load (frontend) -> passes (infer, fold, dce, lower, plan) -> LLVM -> header
  */
 #define _POSIX_C_SOURCE 200809L
+#define _POSIX_C_SOURCE 200809L /* sysconf */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "header.h"
 #include "llvm.h"
@@ -24,6 +26,7 @@ struct tcc_session {
   /* options */
   char *target, *mcpu, *mattr, *name, *passes, *print_ir_after;
   int opt_level;
+  int jobs;          /* code generation threads; 0: the number of cores */
   bool fuse;             /* -fuse=0 leaves the fuse pass out */
   bool verify_each, stats, index_checks;
   OnnxShapeBinding shapes[MAX_BINDINGS];
@@ -255,6 +258,16 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     s->opt_level = v[0] - '0';
     return TCC_SUCCESS;
   }
+  if (!strcmp(name, "j") || !strcmp(name, "jobs")) {
+    char *end;
+    long n = strtol(v, &end, 10);
+    if (!*v || *end || n < 1 || n > 256) {
+      diag_error("invalid -j '%s': expected a number of threads from 1 to 256", v);
+      return TCC_ERROR_INPUT;
+    }
+    s->jobs = (int)n;
+    return TCC_SUCCESS;
+  }
   if (!strcmp(name, "passes")) {
     if (!pass_check_pipeline(v)) return TCC_ERROR_INPUT;
     return set_string(&s->passes, v);
@@ -357,7 +370,7 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
         (s->mattr && !target_check_features(t, s->mattr)))
       return TCC_ERROR_INPUT;
-    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1};
+    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1}; /* jobs unused here */
     target_sched(&lo, &st);
   }
   s->m->no_index_checks = !s->index_checks;
@@ -381,7 +394,9 @@ static tcc_result codegen(tcc_session *s) {
   if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
       (s->mattr && !target_check_features(t, s->mattr)))
     return TCC_ERROR_INPUT;
-  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1};
+  long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  int jobs = s->jobs ? s->jobs : cores < 1 ? 1 : cores > 256 ? 256 : (int)cores;
+  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, jobs};
   llvm_object_free(&s->obj);
   s->has_obj = false;
   if (!llvm_emit(s->m, &lo, &s->obj)) return TCC_ERROR_INTERNAL;

@@ -43,6 +43,8 @@ static const struct {
     {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
     {"index-checks", OPT_SESSION, "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
+    {"j", OPT_SESSION, "code generation threads, -j N or -jN (default: the number of cores; the object is the same for any N)"},
+    {"jobs", OPT_SESSION, "the same as -j"},
     {"stats", OPT_FLAG, "print pass statistics"},
     {"o", OPT_CLI, "compile: output folder (default .)"},
     {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
@@ -122,6 +124,8 @@ static bool parse_one(Cli *c, int argc, char **argv, int *i) {
   const char *name = a + (a[1] == '-' ? 2 : 1);
   if (name[0] == 'O' && name[1] && name[1] != '=')
     return apply(c, find_option("O", 1), name + 1);
+  if (name[0] == 'j' && name[1] >= '0' && name[1] <= '9') /* -j4 */
+    return apply(c, find_option("j", 1), name + 1);
   const char *eq = strchr(name, '=');
   size_t n = eq ? (size_t)(eq - name) : strlen(name);
   int k = find_option(name, n);
