@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "passes.h"
+#include "timer.h"
 
 static const PassInfo registry[] = {
 #define PASS(fn, name, summary) {name, summary, pass_##fn},
@@ -76,8 +77,16 @@ bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
     size_t n = strcspn(p, ",");
     const PassInfo *pi = find_n(p, n);
     PassContext pc = {.m = m, .target = o->target};
-    if (!pi->run(&pc)) return false;
-    if (o->verify_each && !ir_verify(m)) {
+    char stage[64];
+    snprintf(stage, sizeof stage, "pass %s", pi->name);
+    stage_begin(stage);
+    if (!pi->run(&pc)) {
+      stage_end();
+      return false;
+    }
+    bool valid = !o->verify_each || ir_verify(m); /* timed with the pass */
+    stage_end();
+    if (!valid) {
       diag_error("IR is invalid after pass '%s' (a bug in tcc)", pi->name);
       return false;
     }

@@ -16,6 +16,7 @@
 #include "onnx.h"
 #include "passes.h"
 #include "session.h"
+#include "timer.h"
 
 #define MAX_BINDINGS 64
 
@@ -284,6 +285,12 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "freeze")) return set_freeze(s, v);
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
+  if (!strcmp(name, "time-passes")) {
+    bool on;
+    tcc_result r = set_bool(&on, name, v);
+    if (r == TCC_SUCCESS) stage_timer_enable(on);
+    return r;
+  }
   if (!strcmp(name, "fuse")) return set_bool(&s->fuse, name, v);
   if (!strcmp(name, "index-checks")) return set_bool(&s->index_checks, name, v);
   diag_error("unknown option '-%s' (see tcc --help)", name);
@@ -343,7 +350,9 @@ tcc_result tcc_load_file(tcc_session *s, const char *path) {
   enter(s);
   char *dir = util_dirname(path);
   OnnxLoadOptions o = load_options(s, path, dir);
+  stage_begin("load");
   tcc_result r = finish_load(s, onnx_load_file(path, &o));
+  stage_end();
   free(dir);
   return r;
 }
@@ -352,7 +361,10 @@ tcc_result tcc_load_memory(tcc_session *s, const void *data, size_t size,
                            const char *name, const char *base_dir) {
   enter(s);
   OnnxLoadOptions o = load_options(s, name ? name : "model", base_dir);
-  return finish_load(s, onnx_load_memory(data, size, name ? name : "<memory>", &o));
+  stage_begin("load");
+  tcc_result r = finish_load(s, onnx_load_memory(data, size, name ? name : "<memory>", &o));
+  stage_end();
+  return r;
 }
 
 /* ------------------------------------------------------------- compile */
@@ -399,7 +411,9 @@ static tcc_result codegen(tcc_session *s) {
   LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, jobs};
   llvm_object_free(&s->obj);
   s->has_obj = false;
-  if (!llvm_emit(s->m, &lo, &s->obj)) return TCC_ERROR_INTERNAL;
+  bool emitted = llvm_emit(s->m, &lo, &s->obj); /* its stages: "codegen: ..." */
+  stage_begin("header and memory fit");
+  if (!emitted) return TCC_ERROR_INTERNAL;
   s->has_obj = true;
   if (!target_check_fit(t, s->m, &s->obj)) {
     llvm_object_free(&s->obj); /* a refused object must not be emitted later */
@@ -408,6 +422,7 @@ static tcc_result codegen(tcc_session *s) {
   }
   free(s->header);
   s->header = header_emit(s->m);
+  stage_end();
   return s->header ? TCC_SUCCESS : TCC_ERROR_INTERNAL;
 }
 
@@ -451,6 +466,7 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
   char *name_o = ir_arena_printf(s->m->arena, "%s.o", s->m->name);
   char *name_h = ir_arena_printf(s->m->arena, "%s.h", s->m->name);
   char *path_o = util_join(dir, name_o), *path_h = util_join(dir, name_h);
+  stage_begin("write object");
   /* Both temporaries first, then both renames: never a new .o beside an
    * old .h. */
   char *tmp_o = util_write_temp_with(path_o, write_object, &s->obj);
@@ -463,6 +479,7 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
     util_discard_temp(tmp_o);
     util_discard_temp(tmp_h);
   }
+  stage_end();
   free(path_o);
   free(path_h);
   return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;

@@ -22,6 +22,7 @@
 #include "onnx.h"
 #include "passes.h"
 #include "session.h"
+#include "timer.h"
 
 typedef enum OptKind { OPT_SESSION, OPT_CLI, OPT_FLAG } OptKind;
 
@@ -46,6 +47,7 @@ static const struct {
     {"j", OPT_SESSION, "code generation threads, -j N or -jN (default: the number of cores; the object is the same for any N)"},
     {"jobs", OPT_SESSION, "the same as -j"},
     {"stats", OPT_FLAG, "print pass statistics"},
+    {"time-passes", OPT_FLAG, "print the wall and CPU time and peak memory of each compile stage to stderr"},
     {"o", OPT_CLI, "compile: output folder (default .)"},
     {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
     {"output-dir", OPT_CLI, "run: write output_<i>.pb files here"},
@@ -98,7 +100,8 @@ static bool apply(Cli *c, int k, const char *value) {
   const char *name = options[k].name;
   if (options[k].kind == OPT_SESSION)
     return tcc_set_option(c->s, name, value) == TCC_SUCCESS;
-  if (!strcmp(name, "stats")) return tcc_set_option(c->s, "stats", "1") == TCC_SUCCESS;
+  if (!strcmp(name, "stats") || !strcmp(name, "time-passes"))
+    return tcc_set_option(c->s, name, "1") == TCC_SUCCESS;
   if (!strcmp(name, "print-ir-after-all"))
     return tcc_set_option(c->s, "print-ir-after", "all") == TCC_SUCCESS;
   if (!strcmp(name, "o")) c->out_dir = value;
@@ -363,6 +366,7 @@ int main(int argc, char **argv) {
   } else if (!strcmp(c.command, "targets")) rc = cmd_targets();
   else if (!strcmp(c.command, "list-ops")) rc = cmd_list_ops(&c);
   else rc = (int)dispatch(&c);
+  stage_report(stderr); /* --time-passes */
 done:
   tcc_session_free(c.s);
   return rc;

@@ -41,6 +41,7 @@
 
 #include "llvm_int.h"
 #include "tcc/runtime.h"
+#include "timer.h"
 
 #define WEIGHTS_LARGE_MODEL (1ull << 30) /* beyond 1 GiB: large code model */
 
@@ -1122,6 +1123,9 @@ static bool em_units(EmJob *j, int jobs, void **obj, size_t *size) {
   j->next = 1;
   pthread_mutex_init(&j->lock, NULL);
   int extra = jobs - 1 < j->num_units - 2 ? jobs - 1 : j->num_units - 2;
+  char stage[64];
+  snprintf(stage, sizeof stage, "codegen: %d units on %d threads", j->num_units - 1, extra + 1);
+  stage_begin(stage);
   pthread_t *threads = calloc((size_t)(extra > 0 ? extra : 1), sizeof *threads);
   int started = 0;
   for (; started < extra; started++)
@@ -1132,8 +1136,10 @@ static bool em_units(EmJob *j, int jobs, void **obj, size_t *size) {
   pthread_mutex_destroy(&j->lock);
   bool ok = true;
   for (int k = 1; k < j->num_units; k++) ok = ok && j->units[k].ok;
+  stage_begin("codegen: _main, _run");
   if (ok) em_unit(j, &j->units[0]);
   ok = ok && j->units[0].ok;
+  stage_begin("codegen: merge the units' objects");
   const void **objs = malloc(sizeof *objs * (size_t)j->num_units);
   size_t *sizes = malloc(sizeof *sizes * (size_t)j->num_units);
   for (int k = 0; k < j->num_units; k++) {
@@ -1267,6 +1273,7 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
   row->init(); /* before any thread: LLVM's target registry is global */
   char *cpu, *features;
   target_resolve(o, &cpu, &features);
+  stage_begin("codegen: segments and units");
   SegPlan plan;
   plan_segments(m, &plan);
   Unit *units;
@@ -1288,14 +1295,19 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
       em_open(&e, m, row, tm, &td);
       e.blob_offset = blob_offset;
       e.blob_size = blob_size;
-      ok = em_module(&e, &plan, row, td, cpu, features) &&
-           em_verify_and_optimize(&e, tm, o->opt_level) &&
-           em_object(tm, e.mod, obj, size);
+      stage_begin("codegen: LLVM IR");
+      ok = em_module(&e, &plan, row, td, cpu, features);
+      stage_begin("codegen: LLVM optimization");
+      ok = ok && em_verify_and_optimize(&e, tm, o->opt_level);
+      stage_begin("codegen: LLVM object");
+      ok = ok && em_object(tm, e.mod, obj, size);
       em_close(&e, td);
       LLVMDisposeTargetMachine(tm);
     }
   }
+  stage_begin("codegen: weights blob");
   ok = ok && attach_blob(m, row, blob_offset, blob_size, out);
+  stage_end();
   if (!ok) llvm_object_free(out);
   free(blob_offset);
   free(units);

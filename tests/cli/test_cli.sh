@@ -192,5 +192,24 @@ check 1 "tcc: error: option '--json' applies to tcc bench only" run "$MLP" --inp
 check 1 "tcc: error: option '--iters' applies to tcc bench only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --iters 3
 check 1 "tcc: error: option '--threads' applies to tcc run and tcc bench only" compile "$MLP" -threads=2 -o "$O"
 
+# -j: threads for code generation, refused outside 1..256; the object is
+# the same for any count (tests/codegen covers a model of several units).
+check 1 "tcc: error: invalid -j '0': expected a number of threads from 1 to 256" compile "$MLP" -j 0 -o "$O"
+check 1 "tcc: error: invalid -j '300': expected a number of threads from 1 to 256" compile "$MLP" -j300 -o "$O"
+check 1 "tcc: error: invalid -j 'x': expected a number of threads from 1 to 256" compile "$MLP" --jobs=x -o "$O"
+check 0 "" compile "$MODELS/cnn/model.onnx" -j 1 -o "$T/j1"
+check 0 "" compile "$MODELS/cnn/model.onnx" -j2 -o "$T/j2"
+expect "-j 1 and -j 2 objects are the same" "cmp -s '$T/j1/model.o' '$T/j2/model.o'"
+# --time-passes: a header, the load, each pass of the -O2 pipeline in order,
+# the code generation steps, the write and a total, each with three numbers.
+"$TCC" compile "$MODELS/cnn/model.onnx" --time-passes -o "$T/tp" > "$T/stdout" 2> "$T/stderr"; st=$?
+expect "--time-passes exits 0" "[ $st -eq 0 ]"
+expect "--time-passes header" "head -1 '$T/stderr' | grep -qE '^time-passes: stage +wall s +cpu s +peak MiB$'"
+sed -n '2,$p' "$T/stderr" | sed -E 's/ +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]$//; s/^  //' > "$T/stages"
+printf '%s\n' load "pass infer-shapes" "pass fold-constants" "pass dce" "pass fuse" "pass dce" \
+  "pass lower" "pass dce" "pass plan-memory" "codegen: segments and units" "codegen: LLVM IR" \
+  "codegen: LLVM optimization" "codegen: LLVM object" "codegen: weights blob" \
+  "header and memory fit" "write object" total > "$T/want_stages"
+expect "--time-passes stages, each with wall, cpu and peak" "diff -u '$T/want_stages' '$T/stages'"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
