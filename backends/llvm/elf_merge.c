@@ -38,6 +38,7 @@ typedef struct Buf {
 } Buf;
 
 static size_t buf_put(Buf *b, const void *data, size_t n) {
+  if (n == 0) return b->n; /* an empty section: b->p may still be NULL */
   if (b->n + n > b->cap) {
     b->cap = (b->n + n) * 2 + 64;
     b->p = realloc(b->p, b->cap);
