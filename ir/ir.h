@@ -347,6 +347,19 @@ IrValue *ir_build1(IrBuilder *b, IrOpKind kind, int num_operands,
 /* print(parse(print(m))) == print(m) holds for every module. */
 void ir_print_module(const IrModule *m, FILE *out);
 char *ir_print_module_str(const IrModule *m); /* malloc'd; caller frees */
+/* The text of top-level ops ops[0..n) that is the same for two runs of ops
+ * exactly when they compute the same way on other data: the textual IR
+ * without locations and without the mem.alloc ops, values numbered per
+ * key, and each value from outside (a buffer, including those the skipped
+ * allocs define, a weight, a scalar) printed as %e<k>: type at its first
+ * use and listed in *ext (malloc'd), an outside arith.const as its value.
+ * Returns the malloc'd text.  One printer serves any number of keys of a
+ * module at a cost linear in their text. */
+typedef struct IrKeyPrinter IrKeyPrinter;
+IrKeyPrinter *ir_key_printer(const IrModule *m);
+char *ir_print_key(IrKeyPrinter *k, IrOp *const *ops, int n, const IrValue ***ext,
+                   int *num_ext);
+void ir_key_printer_free(IrKeyPrinter *k);
 /* Parses textual IR; on error emits "file:L:C: error: ..." and returns NULL. */
 IrModule *ir_parse(const char *text, size_t len, const char *filename);
 /* Returns false after emitting a diagnostic naming the op. */

@@ -21,6 +21,13 @@ typedef struct Out {
   int num_size; /* entries in num */
   int next;     /* next printed number */
   const IrModule *m;
+  /* ir_print_key: num[id] counts only where stamp[id] == cur (one array
+   * serves many keys without clearing); values first used as an operand
+   * are outside the printed ops and go into ext */
+  int *stamp, cur;
+  bool operand;
+  const IrValue **ext;
+  int num_ext, cap_ext;
 } Out;
 
 static void out_grow(Out *o, size_t extra) {
@@ -154,8 +161,50 @@ static void put_value(Out *o, const IrValue *v) {
   putf(o, "%%%d", o->num[v->id]);
 }
 
+/* ir_print_key's form of a value: numbered per key; one from outside the
+ * printed ops is %e<k>: type at its first use, an outside arith.const its
+ * value. */
+static void put_attrs(Out *o, const IrOp *op);
+static void put_key_value(Out *o, const IrValue *v) {
+  if (!v) {
+    put(o, "none");
+    return;
+  }
+  bool seen = o->stamp[v->id] == o->cur;
+  if (!seen && o->operand && v->def && v->def->kind == IR_OP_CONST && !v->weight) {
+    put(o, "const");
+    put_attrs(o, v->def);
+    put(o, ":");
+    put_type(o, &v->type);
+    return;
+  }
+  if (!seen) {
+    o->stamp[v->id] = o->cur;
+    if (o->operand) {
+      if (o->num_ext == o->cap_ext) {
+        o->cap_ext = o->cap_ext ? 2 * o->cap_ext : 8;
+        o->ext = realloc(o->ext, sizeof *o->ext * (size_t)o->cap_ext);
+        if (!o->ext) abort();
+      }
+      o->num[v->id] = -1 - o->num_ext;
+      o->ext[o->num_ext++] = v;
+      putf(o, "%%e%d: ", o->num_ext - 1);
+      put_type(o, &v->type);
+      return;
+    }
+    o->num[v->id] = o->next++;
+  }
+  if (o->num[v->id] < 0) putf(o, "%%e%d", -1 - o->num[v->id]);
+  else putf(o, "%%%d", o->num[v->id]);
+}
+
+static void put_any_value(Out *o, const IrValue *v) {
+  if (o->stamp) put_key_value(o, v);
+  else put_value(o, v);
+}
+
 static void put_typed_value(Out *o, const IrValue *v) {
-  put_value(o, v);
+  put_any_value(o, v);
   put(o, ": ");
   put_type(o, &v->type);
 }
@@ -225,14 +274,16 @@ static void put_op(Out *o, const IrOp *op, int depth) {
   indent(o, depth);
   for (int i = 0; i < op->num_results; i++) {
     if (i) put(o, ", ");
-    put_value(o, op->results[i]);
+    put_any_value(o, op->results[i]);
   }
   if (op->num_results) put(o, " = ");
   putf(o, "%s(", ir_op_info(op->kind)->name);
+  o->operand = true;
   for (int i = 0; i < op->num_operands; i++) {
     if (i) put(o, ", ");
-    put_value(o, op->operands[i]);
+    put_any_value(o, op->operands[i]);
   }
+  o->operand = false;
   put(o, ")");
   put_attrs(o, op);
   for (int i = 0; i < op->num_results; i++) {
@@ -240,7 +291,7 @@ static void put_op(Out *o, const IrOp *op, int depth) {
     put_type(o, &op->results[i]->type);
   }
   for (int r = 0; r < op->num_regions; r++) put_region(o, op->regions[r], depth);
-  if (op->loc.node) {
+  if (op->loc.node && !o->stamp) {
     put(o, " loc(");
     put_string(o, op->loc.file ? op->loc.file : "");
     put(o, ":");
@@ -358,6 +409,47 @@ char *ir_print_module_str(const IrModule *m) {
   put_module(&o, m);
   free(o.num);
   return o.s;
+}
+
+/* ------------------------------------------------------------ keys */
+struct IrKeyPrinter {
+  Out o;
+};
+
+IrKeyPrinter *ir_key_printer(const IrModule *m) {
+  IrKeyPrinter *k = calloc(1, sizeof *k);
+  if (!k) abort();
+  k->o.m = m;
+  k->o.num_size = m->next_value_id > 0 ? m->next_value_id : 0;
+  k->o.num = malloc(sizeof *k->o.num * (size_t)(k->o.num_size + 1));
+  k->o.stamp = calloc((size_t)k->o.num_size + 1, sizeof *k->o.stamp);
+  if (!k->o.num || !k->o.stamp) abort();
+  return k;
+}
+
+char *ir_print_key(IrKeyPrinter *k, IrOp *const *ops, int n, const IrValue ***ext,
+                   int *num_ext) {
+  Out *o = &k->o;
+  o->cur++;
+  o->s = NULL;
+  o->len = o->cap = 0;
+  o->next = 0;
+  o->ext = NULL;
+  o->num_ext = o->cap_ext = 0;
+  out_grow(o, 0);
+  o->s[0] = 0;
+  for (int i = 0; i < n; i++)
+    if (ops[i]->kind != IR_OP_ALLOC) put_op(o, ops[i], 0);
+  *ext = o->ext;
+  *num_ext = o->num_ext;
+  return o->s;
+}
+
+void ir_key_printer_free(IrKeyPrinter *k) {
+  if (!k) return;
+  free(k->o.num);
+  free(k->o.stamp);
+  free(k);
 }
 
 void ir_print_module(const IrModule *m, FILE *out) {

@@ -29,6 +29,7 @@ struct tcc_session {
   int opt_level;
   int jobs;          /* code generation threads; 0: the number of cores */
   bool fuse;             /* -fuse=0 leaves the fuse pass out */
+  bool share_functions;  /* -share-functions=0 translates repeated loops in place */
   bool verify_each, stats, index_checks;
   OnnxShapeBinding shapes[MAX_BINDINGS];
   int num_shapes;
@@ -77,6 +78,7 @@ tcc_session *tcc_session_new(void) {
   s->target = strdup("x86_64");
   s->opt_level = 2;
   s->fuse = true;
+  s->share_functions = true;
   s->verify_each = true;
   s->index_checks = true;
   return s;
@@ -292,6 +294,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     return r;
   }
   if (!strcmp(name, "fuse")) return set_bool(&s->fuse, name, v);
+  if (!strcmp(name, "share-functions")) return set_bool(&s->share_functions, name, v);
   if (!strcmp(name, "index-checks")) return set_bool(&s->index_checks, name, v);
   diag_error("unknown option '-%s' (see tcc --help)", name);
   return TCC_ERROR_INPUT;
@@ -382,7 +385,7 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
         (s->mattr && !target_check_features(t, s->mattr)))
       return TCC_ERROR_INPUT;
-    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1}; /* jobs unused here */
+    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1, false}; /* for the schedule only */
     target_sched(&lo, &st);
   }
   s->m->no_index_checks = !s->index_checks;
@@ -408,7 +411,7 @@ static tcc_result codegen(tcc_session *s) {
     return TCC_ERROR_INPUT;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int jobs = s->jobs ? s->jobs : cores < 1 ? 1 : cores > 256 ? 256 : (int)cores;
-  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, jobs};
+  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, jobs, s->share_functions};
   llvm_object_free(&s->obj);
   s->has_obj = false;
   bool emitted = llvm_emit(s->m, &lo, &s->obj); /* its stages: "codegen: ..." */

@@ -43,6 +43,7 @@ static const struct {
     {"freeze", OPT_SESSION, "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
+    {"share-functions", OPT_SESSION, "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
     {"index-checks", OPT_SESSION, "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
     {"j", OPT_SESSION, "code generation threads, -j N or -jN (default: the number of cores; the object is the same for any N)"},
     {"jobs", OPT_SESSION, "the same as -j"},

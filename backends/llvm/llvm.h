@@ -46,6 +46,7 @@ typedef struct LlvmOptions {
   const char *features;   /* NULL: the target's default */
   int opt_level;          /* 0..3 */
   int jobs;               /* code generation threads (>= 1) */
+  bool share;             /* loops of the same shape as one shared function */
 } LlvmOptions;
 
 /* The schedule's description of the target for these options (vector

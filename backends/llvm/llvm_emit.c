@@ -12,6 +12,8 @@
  *   i32 <name>_main(ptr in0.., ptr out0.., ptr workspace, ptr dims,
  *                   ptr parallel_for, ptr parallel_user)      internal
  *     (returns 0, or k + 1 when the k-th rt.check failed)
+ *   <name>_seg<K>: segments of _main's body, <name>_shared<K>: loops of
+ *     nodes of the same shape, called by each (llvm_share.c)    internal
  *   <name>_par<K>, <name>_par<K>_body: parallel loop bodies   internal
  *     (llvm_parallel.c)
  *   <name>_w_<weight>: constant i8 arrays, 64-aligned        internal
@@ -449,11 +451,6 @@ static void em_common_attrs(Em *e, const TargetRow *row, LLVMValueRef fn,
   if (row->fn_attrs) row->fn_attrs(row, e->c, fn, cpu, features);
 }
 
-/* Weights up to this size are a constant of every module that uses them,
- * so LLVM folds their loads (a Pow's exponent, a Clip's bounds) in units
- * too; larger ones are loaded at run time anyway. */
-#define WEIGHT_FOLDABLE_BYTES 256
-
 /* The weights, one 64-aligned constant <name>_w_<weight> each: defined
  * here (define) or declared, for a unit module whose object is merged with
  * the one that defines them.  Internal in a module of its own; hidden
@@ -554,9 +551,11 @@ typedef struct SegPlan {
   int *seg_ops;     /* by segment: IR ops, nested ones counted */
   int *seg_checks;  /* by segment: rt.check ops */
   int *pos;         /* by value id; -1 when not defined at the top level */
+  int *reach;       /* by top-level index: the last top-level index using its results */
+  SharePlan share;  /* the groups translated once and called (llvm_share.c) */
 } SegPlan;
 
-static void plan_segments(IrModule *m, SegPlan *p) {
+static void plan_segments(IrModule *m, bool share, SegPlan *p) {
   IrBlock *top = m->main->body;
   int n = 0;
   for (IrOp *op = top->first; op; op = op->next) n++;
@@ -598,9 +597,18 @@ static void plan_segments(IrModule *m, SegPlan *p) {
   }
   if (n == 0) p->starts[p->num_segments++] = 0;
   p->starts[p->num_segments] = n;
-  free(s.reach);
+  p->reach = s.reach;
   free(size);
   free(checks);
+  p->share.group_of = NULL;
+  if (share) {
+    int *seg_of = malloc(sizeof(int) * ((size_t)n + 1));
+    IR_ASSERT(seg_of);
+    for (int k = 0; k < p->num_segments; k++)
+      for (i = p->starts[k]; i < p->starts[k + 1]; i++) seg_of[i] = k;
+    share_plan(m, p->ops, n, p->reach, seg_of, &p->share);
+    free(seg_of);
+  }
 }
 
 static void free_plan(SegPlan *p) {
@@ -609,6 +617,8 @@ static void free_plan(SegPlan *p) {
   free(p->seg_ops);
   free(p->seg_checks);
   free(p->pos);
+  free(p->reach);
+  if (p->share.group_of) share_free(&p->share);
 }
 
 /* A function of _main's signature: inputs..., outputs..., workspace, dims,
@@ -636,6 +646,107 @@ static LLVMValueRef em_body_fn(Em *e, const char *name) {
   e->puser = LLVMGetParam(fn, (unsigned)n + 3);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, fn, "entry"));
   return fn;
+}
+
+/* ------------------------------------------------------ shared functions */
+static void shared_name(const Em *e, int k, char *buf, size_t size) {
+  snprintf(buf, size, "%s_shared%d", e->m->name, k);
+}
+
+/* Shared function k of sp: (ptr ext... but small weights, ws, dims,
+ * parallel_for, parallel_user) -> void; declared on first use. */
+static LLVMValueRef em_shared_decl(Em *e, const SharePlan *sp, int k) {
+  char name[256];
+  shared_name(e, k, name, sizeof name);
+  LLVMValueRef fn = LLVMGetNamedFunction(e->mod, name);
+  if (fn) return fn;
+  const ShareGroup *g = &sp->groups[sp->fns[k].group];
+  LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(g->num_ext + 4));
+  IR_ASSERT(ps);
+  int np = 0;
+  for (int i = 0; i < g->num_ext; i++)
+    if (share_passes(g->ext[i])) ps[np++] = e->ptr;
+  for (int i = 0; i < 4; i++) ps[np++] = e->ptr;
+  fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps,
+                                                       (unsigned)np, 0));
+  free(ps);
+  LLVMSetVisibility(fn, LLVMHiddenVisibility); /* defined in the unit of its first call */
+  int p = 0;
+  for (int i = 0; i < g->num_ext; i++) {
+    if (!share_passes(g->ext[i])) continue;
+    enum_attr(e, fn, (unsigned)p + 1, "noalias", 0);
+    enum_attr(e, fn, (unsigned)p + 1, "nocapture", 0);
+    if (sp->fns[k].align[i] > 1) enum_attr(e, fn, (unsigned)p + 1, "align", sp->fns[k].align[i]);
+    p++;
+  }
+  enum_attr(e, fn, (unsigned)p + 1, "align", TCC_WORKSPACE_ALIGN);
+  enum_attr(e, fn, LLVMAttributeFunctionIndex, "noinline", 0);
+  return fn;
+}
+
+static void em_const_uses(IrOp *op, void *user) {
+  Em *e = user;
+  for (int i = 0; i < op->num_operands; i++) {
+    IrValue *v = op->operands[i];
+    if (v && v->def && v->def->kind == IR_OP_CONST && v->def->parent == e->m->main->body)
+      em_op(e, v->def);
+  }
+}
+
+/* Defines shared function k: its group's ops but the allocs, on the
+ * parameters; internal when every call is in this module (local). */
+static bool em_shared_fn(Em *e, IrOp *const *ops, const SharePlan *sp, int k, bool local) {
+  const ShareGroup *g = &sp->groups[sp->fns[k].group];
+  LLVMValueRef fn = em_shared_decl(e, sp, k);
+  if (local) LLVMSetLinkage(fn, LLVMInternalLinkage);
+  e->fn = fn;
+  LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, fn, "entry"));
+  LLVMValueRef *saved = malloc(sizeof *saved * (size_t)(g->num_ext + 1));
+  IR_ASSERT(saved);
+  if (!e->shared_param) e->shared_param = calloc((size_t)e->m->next_value_id + 1, sizeof(bool));
+  IR_ASSERT(e->shared_param);
+  unsigned p = 0;
+  for (int i = 0; i < g->num_ext; i++) {
+    saved[i] = e->vals[g->ext[i]->id];
+    if (!share_passes(g->ext[i])) continue;
+    em_set(e, g->ext[i], LLVMGetParam(fn, p++));
+    e->shared_param[g->ext[i]->id] = true;
+  }
+  e->workspace = LLVMGetParam(fn, p);
+  e->dims = LLVMGetParam(fn, p + 1);
+  e->pfor = LLVMGetParam(fn, p + 2);
+  e->puser = LLVMGetParam(fn, p + 3);
+  for (int i = g->first; i < g->end; i++) {
+    em_const_uses(ops[i], e);
+    for (int r = 0; r < ops[i]->num_regions; r++) ir_walk(ops[i]->regions[r], em_const_uses, e);
+  }
+  bool ok = true;
+  for (int i = g->first; i < g->end && ok; i++)
+    if (ops[i]->kind != IR_OP_ALLOC) ok = em_op(e, ops[i]);
+  if (ok) LLVMBuildRetVoid(e->b);
+  for (int i = 0; i < g->num_ext; i++) {
+    e->vals[g->ext[i]->id] = saved[i];
+    e->shared_param[g->ext[i]->id] = false;
+  }
+  free(saved);
+  return ok;
+}
+
+/* The call of group g's shared function, with g's buffers. */
+static void em_shared_call(Em *e, const SharePlan *sp, int g) {
+  const ShareGroup *grp = &sp->groups[g];
+  LLVMValueRef fn = em_shared_decl(e, sp, grp->fn);
+  LLVMValueRef *args = malloc(sizeof *args * (size_t)(grp->num_ext + 4));
+  IR_ASSERT(args);
+  unsigned n = 0;
+  for (int i = 0; i < grp->num_ext; i++)
+    if (share_passes(grp->ext[i])) args[n++] = em_val(e, grp->ext[i]);
+  args[n++] = e->workspace;
+  args[n++] = e->dims;
+  args[n++] = e->pfor;
+  args[n++] = e->puser;
+  LLVMBuildCall2(e->b, LLVMGlobalGetValueType(fn), fn, args, n, "");
+  free(args);
 }
 
 typedef struct Remat {
@@ -672,13 +783,28 @@ static bool em_segment(Em *e, const SegPlan *p, int k, int *done) {
     remat_uses(p->ops[i], &r);
     for (int g = 0; g < p->ops[i]->num_regions; g++) ir_walk(p->ops[i]->regions[g], remat_uses, &r);
   }
-  for (int i = first; i < end && r.ok; i++)
-    if (p->ops[i]->kind != IR_OP_YIELD) r.ok = em_op(e, p->ops[i]);
+  const SharePlan *sp = &p->share;
+  for (int i = first; i < end && r.ok; i++) {
+    IrOp *op = p->ops[i];
+    int g = sp->group_of ? sp->group_of[i] : -1;
+    if (op->kind == IR_OP_YIELD) continue;
+    if (g < 0 || remat_kind(op->kind)) r.ok = em_op(e, op);
+    else if (i == sp->groups[g].call_at) em_shared_call(e, sp, g);
+  }
   return r.ok;
 }
 
 static void seg_name(const Em *e, int k, char *buf, size_t size) {
   snprintf(buf, size, "%s_seg%d", e->m->name, k);
+}
+
+/* The shared functions first called in segments [first, end). */
+static bool em_shared_fns(Em *e, const SegPlan *p, int first, int end, bool local) {
+  bool ok = true;
+  for (int k = 0; k < p->share.num_fns && ok; k++)
+    if (p->share.fns[k].segment >= first && p->share.fns[k].segment < end)
+      ok = em_shared_fn(e, p->ops, &p->share, k, local);
+  return ok;
 }
 
 /* Segments [first, end) of the plan as functions <name>_seg<K>: internal
@@ -687,7 +813,7 @@ static void seg_name(const Em *e, int k, char *buf, size_t size) {
 static bool em_segments(Em *e, const SegPlan *p, int first, int end, bool local) {
   int *done = calloc((size_t)e->m->next_value_id + 1, sizeof *done);
   IR_ASSERT(done);
-  bool ok = true;
+  bool ok = em_shared_fns(e, p, first, end, local);
   for (int k = first; k < end && ok; k++) {
     char name[256];
     seg_name(e, k, name, sizeof name);
@@ -710,6 +836,7 @@ static bool em_segments(Em *e, const SegPlan *p, int first, int end, bool local)
  * they are declared, defined in unit modules). */
 static bool em_main(Em *e, const SegPlan *p, bool with_segments) {
   char *name = ir_arena_printf(e->m->arena, "%s_main", e->m->name);
+  if (p->num_segments == 1 && !em_shared_fns(e, p, 0, 1, true)) return false;
   LLVMValueRef main_fn = em_body_fn(e, name);
   if (p->num_segments == 1) {
     int *done = calloc((size_t)e->m->next_value_id + 1, sizeof *done);
@@ -1052,6 +1179,7 @@ static void em_open(Em *e, IrModule *m, const TargetRow *row, LLVMTargetMachineR
 static void em_close(Em *e, LLVMTargetDataRef td) {
   LLVMDisposeTargetData(td);
   free(e->vals);
+  free(e->shared_param);
   free(e->checks);
   LLVMDisposeBuilder(e->b);
   LLVMDisposeModule(e->mod);
@@ -1275,7 +1403,7 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
   target_resolve(o, &cpu, &features);
   stage_begin("codegen: segments and units");
   SegPlan plan;
-  plan_segments(m, &plan);
+  plan_segments(m, o->share, &plan);
   Unit *units;
   int num_units = plan_units(&plan, &units);
   uint64_t blob_size;

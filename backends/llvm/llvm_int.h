@@ -96,6 +96,9 @@ typedef struct Em {
   bool in_parallel;         /* filling an outlined parallel body */
   int num_parallel;         /* outlined loops so far: names <name>_par<K> */
   LLVMValueRef *vals;       /* by IrValue id */
+  /* by IrValue id, while a shared function is filled: its parameters,
+   * which an outlined parallel loop takes as they are (llvm_share.c) */
+  bool *shared_param;
   /* rt.check ops so far: _main returns k + 1 when checks[k] fails, and
    * _run reports it (llvm_emit.c, em_check / em_report) */
   const IrOp **checks;
@@ -127,6 +130,44 @@ bool em_parallel_for(Em *e, IrOp *op);
 /* llvm_ops.c: one op that computes values (no memory, no control flow).
  * False after a diagnostic; *handled false when op is not of this kind. */
 bool em_op_compute(Em *e, IrOp *op, bool *handled);
+
+/* Weights up to this size are a constant of every module that uses them,
+ * so LLVM folds their loads (a Pow's exponent, a Clip's bounds) in units
+ * too; larger ones are loaded at run time anyway. */
+#define WEIGHT_FOLDABLE_BYTES 256
+
+/* llvm_share.c: groups of _main's top-level ops (one node's) that repeat
+ * with the same shape, each translated once as <name>_shared<K>. */
+typedef struct ShareGroup {
+  int first, end;      /* top-level ops [first, end) */
+  int call_at;         /* its last op that is not alloc/view/const */
+  int fn;              /* its shared function, -1: translated in place */
+  const IrValue **ext; /* the values from outside, in key order */
+  int num_ext;
+} ShareGroup;
+
+typedef struct ShareFn {
+  int group;           /* the group translated as its body */
+  int segment;         /* that group's segment: its unit defines the function */
+  unsigned *align;     /* by ext: the alignment every call's pointer has */
+} ShareFn;
+
+typedef struct SharePlan {
+  ShareGroup *groups;
+  int num_groups;
+  int *group_of;       /* by top-level index: group of a shared function, or -1 */
+  ShareFn *fns;
+  int num_fns;
+} SharePlan;
+
+/* ops: _main's n top-level ops; reach: by index, the last top-level index
+ * using the op's results; seg_of: by index, its segment. */
+void share_plan(IrModule *m, IrOp *const *ops, int n, const int *reach, const int *seg_of,
+                SharePlan *sp);
+void share_free(SharePlan *sp);
+/* Does a call pass this value of a group's ext (all but the small weights,
+ * which are the function's own constants)? */
+bool share_passes(const IrValue *v);
 
 /* elf_merge.c: whether objects for the triple can be merged (little-endian
  * ELF64 with RELA relocations: x86_64, aarch64, riscv64), and the merge:

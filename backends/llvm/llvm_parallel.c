@@ -59,7 +59,9 @@ static void add_free(Outline *o, IrValue *v) {
   o->listed[v->id] = true;
   if (LLVMIsConstant(em_val(o->e, v))) return; /* constants, weights */
   IrOp *def = v->def;
-  if (v->type.kind == IR_TYPE_BUFFER && def &&
+  /* a shared function's parameter (llvm_share.c) is passed as it is */
+  bool param = o->e->shared_param && o->e->shared_param[v->id];
+  if (v->type.kind == IR_TYPE_BUFFER && def && !param &&
       (def->kind == IR_OP_VIEW || def->kind == IR_OP_ALLOC)) {
     if (def->kind == IR_OP_VIEW) add_free(o, def->operands[0]);
     o->derived[o->num_derived++] = v;

@@ -53,6 +53,69 @@ static void assert_roundtrip(const char *text) {
   ir_module_free(m);
 }
 
+/* ir_print_key: the same loops on other buffers print the same; the
+ * buffers (the skipped allocs' too) and the caller's arguments become
+ * %e<k> in order of first use, and outside constants print as their
+ * value, so that another constant gives another key. */
+static void test_print_key(void **state) {
+  (void)state;
+  static const char text[] =
+      "module @k\n"
+      "func @main(%0: buf f32[16] as \"x\") -> (%1: buf f32[16] as \"y\") {workspace=128} {\n"
+      "  %2 = arith.const() {value=16} : index\n"
+      "  %3 = mem.alloc() {offset=0} : buf f32[16]\n"
+      "  %4 = arith.const() {value=0} : index\n"
+      "  loop.for(%4, %2) {step=1} (%5: index) {\n"
+      "    %6 = mem.load(%0, %5) : f32\n"
+      "    mem.store(%6, %3, %5)\n"
+      "  }\n"
+      "  %7 = mem.alloc() {offset=64} : buf f32[16]\n"
+      "  %8 = arith.const() {value=0} : index\n"
+      "  loop.for(%8, %2) {step=1} (%9: index) {\n"
+      "    %10 = mem.load(%3, %9) : f32\n"
+      "    mem.store(%10, %7, %9)\n"
+      "  }\n"
+      "  %11 = arith.const() {value=1} : index\n"
+      "  loop.for(%11, %2) {step=1} (%12: index) {\n"
+      "    %13 = mem.load(%7, %12) : f32\n"
+      "    mem.store(%13, %1, %12)\n"
+      "  }\n"
+      "}\n";
+  IrModule *m = parse(text, "k.tir");
+  assert_non_null(m);
+  IrOp *ops[10];
+  int n = 0;
+  for (IrOp *op = m->main->body->first; op && n < 10; op = op->next) ops[n++] = op;
+  assert_int_equal(n, 9);
+  IrKeyPrinter *kp = ir_key_printer(m);
+  const IrValue **e1, **e2, **e3;
+  int n1, n2, n3;
+  char *k1 = ir_print_key(kp, ops + 1, 3, &e1, &n1); /* alloc, const, loop */
+  char *k2 = ir_print_key(kp, ops + 4, 3, &e2, &n2);
+  char *k3 = ir_print_key(kp, ops + 8, 1, &e3, &n3); /* its const is outside */
+  assert_string_equal(k1, "%0 = arith.const() {value=0} : index\n"
+                          "loop.for(%0, const {value=16}:index) {step=1} (%1: index) {\n"
+                          "  %2 = mem.load(%e0: buf f32[16], %1) : f32\n"
+                          "  mem.store(%2, %e1: buf f32[16], %1)\n"
+                          "}\n");
+  assert_string_equal(k1, k2);
+  assert_int_equal(n1, 2);
+  assert_int_equal(n2, 2);
+  assert_ptr_equal(e1[0], m->main->body->args[0]);
+  assert_ptr_equal(e1[1], ops[1]->results[0]);
+  assert_ptr_equal(e2[0], ops[1]->results[0]);
+  assert_ptr_equal(e2[1], ops[4]->results[0]);
+  assert_string_equal(k3, "loop.for(const {value=1}:index, const {value=16}:index) {step=1} (%0: index) {\n"
+                          "  %1 = mem.load(%e0: buf f32[16], %0) : f32\n"
+                          "  mem.store(%1, %e1: buf f32[16], %0)\n"
+                          "}\n");
+  assert_int_equal(n3, 2);
+  free(k1), free(k2), free(k3);
+  free(e1), free(e2), free(e3);
+  ir_key_printer_free(kp);
+  ir_module_free(m);
+}
+
 static const char **names(IrModule *m, const char *a) {
   const char **n = ir_arena_alloc(m->arena, sizeof *n);
   n[0] = a;
@@ -648,6 +711,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_verify_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_verify_foreign_value, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interp_sum, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_print_key, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interp_oob, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interp_semantics, setup, teardown),
       cmocka_unit_test_setup_teardown(test_interp_errors, setup, teardown),
