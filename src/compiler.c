@@ -4,8 +4,7 @@
  * diagnostic.  The whole pipeline reads in tcc_compile:
  *   load (frontend) -> passes (infer, fold, dce, lower, plan) -> LLVM -> header
  */
-#define _POSIX_C_SOURCE 200809L
-#define _POSIX_C_SOURCE 200809L /* sysconf */
+#define _POSIX_C_SOURCE 200809L /* sysconf, strdup */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
