@@ -51,7 +51,16 @@ typedef struct IrLoc {
   const char *op_type; /* ONNX op type, e.g. "Conv" */
   int opset;        /* 0 when not an ONNX node */
   int line, col;    /* 1-based, 0 when not textual */
+  /* the ONNX NodeProto it came from, NULL when unknown: tells nodes apart
+   * where names do not (unnamed nodes all share protobuf-c's "") */
+  const void *source;
 } IrLoc;
+
+/* Do two ops come from the same source node (code generation cuts and
+ * shares per node)? */
+static inline bool ir_loc_same_node(const IrLoc *a, const IrLoc *b) {
+  return a->source || b->source ? a->source == b->source : a->node == b->node;
+}
 
 typedef enum DiagLevel { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
 typedef void (*DiagSink)(void *user, DiagLevel level, const char *message);

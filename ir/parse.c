@@ -102,7 +102,7 @@ static void perr_at(P *p, int line, int col, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(msg, sizeof msg, fmt, ap);
   va_end(ap);
-  IrLoc loc = {p->file, NULL, NULL, 0, line, col};
+  IrLoc loc = {p->file, NULL, NULL, 0, line, col, NULL};
   diag_at(DIAG_ERROR, &loc, "%s", msg);
 }
 #define perr(p, t, ...) perr_at((p), (t)->line, (t)->col, __VA_ARGS__)
@@ -663,7 +663,7 @@ static bool loc(P *p, IrOp *op) {
   if (!expect(p, '(') || !string(p, &file) || !expect(p, ':') ||
       !string(p, &node) || !expect(p, ')'))
     return false;
-  op->loc = (IrLoc){file, node, ir_op_info(op->kind)->onnx_name, 0, 0, 0};
+  op->loc = (IrLoc){file, node, ir_op_info(op->kind)->onnx_name, 0, 0, 0, NULL};
   return true;
 }
 
@@ -741,7 +741,7 @@ static bool op(P *p, IrBlock *b) {
   IrOp *o = ir_op_new(p->m, (IrOpKind)kind, nops,
                       nops ? (IrValue **)p->operands.p + p->operands.n : NULL,
                       nres, NULL);
-  o->loc = (IrLoc){p->file, NULL, NULL, 0, start.line, start.col};
+  o->loc = (IrLoc){p->file, NULL, NULL, 0, start.line, start.col, NULL};
   ir_block_append(b, o);
   if (!attrs(p, o) || !op_types(p, o)) return false;
   for (int i = 0; i < nres; i++)

@@ -585,7 +585,7 @@ static void plan_segments(IrModule *m, bool share, SegPlan *p) {
   /* cut before i when no value defined before i is used at or after i */
   int open = -1, count = 0;
   for (i = 0; i < n; i++) {
-    bool new_node = i > 0 && p->ops[i]->loc.node != p->ops[i - 1]->loc.node;
+    bool new_node = i > 0 && !ir_loc_same_node(&p->ops[i]->loc, &p->ops[i - 1]->loc);
     if (i == 0 || (count >= SEGMENT_MIN_OPS && open < i && new_node)) {
       p->starts[p->num_segments++] = i;
       count = 0;

@@ -32,7 +32,7 @@
 typedef struct Scan {
   IrBlock *top;
   int count;
-  bool bad; /* a nested alloc or an rt.check */
+  bool bad; /* a nested alloc, an rt.check, _main's end, a result used later */
 } Scan;
 
 static void scan_op(IrOp *op, void *user) {
@@ -149,7 +149,7 @@ void share_plan(IrModule *m, IrOp *const *ops, int n, const int *reach, const in
   IR_ASSERT(tab);
   for (int first = 0; first < n;) {
     int end = first + 1;
-    while (end < n && ops[end]->loc.node == ops[first]->loc.node) end++;
+    while (end < n && ir_loc_same_node(&ops[end]->loc, &ops[first]->loc)) end++;
     for (int i = first; i < end; i++) sp->group_of[i] = -1;
     Scan s = {.top = top};
     int call_at = -1;

@@ -29,7 +29,7 @@ IrLoc onnx_file_loc(const OnnxCtx *c) { return (IrLoc){.file = c->path}; }
 
 IrLoc onnx_node_loc(const OnnxCtx *c, const Onnx__NodeProto *n) {
   return (IrLoc){.file = c->path, .node = n->name ? n->name : "",
-                 .op_type = n->op_type ? n->op_type : "", .opset = c->opset};
+                 .op_type = n->op_type ? n->op_type : "", .opset = c->opset, .source = n};
 }
 
 /* -------------------------------------------------------------- parsing */

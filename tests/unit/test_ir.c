@@ -137,7 +137,7 @@ static IrModule *build_tensor_module(void) {
                               sizeof wdata, false);
   ir_weight_add(m, "big", ir_type_tensor(IR_F32, 1, (int64_t[]){17}), NULL, 0, false);
   IrBuilder b = ir_builder_at_end(m, f->body);
-  b.loc = (IrLoc){"net.onnx", "Add_0", "Add", 13, 0, 0};
+  b.loc = (IrLoc){"net.onnx", "Add_0", "Add", 13, 0, 0, NULL};
   IrValue *s = ir_build1(&b, IR_OP_ADD, 2, (IrValue *[]){x, w->value}, t);
   b.loc = (IrLoc){0};
   IrOp *sm = ir_build(&b, IR_OP_SOFTMAX, 1, &s, 1, &t);
