@@ -36,6 +36,18 @@ void ir_module_add_mapping(IrModule *m, const void *p, size_t n) {
   ir_module_on_free(m, unmap, (void *)p, n);
 }
 
+void ir_module_add_data_file(IrModule *m, const char *path) {
+  for (int i = 0; i < m->num_data_files; i++)
+    if (!strcmp(m->data_files[i], path)) return;
+  if (m->num_data_files == m->cap_data_files) {
+    int nc = m->cap_data_files ? 2 * m->cap_data_files : 4;
+    const char **nf = ir_arena_alloc(m->arena, sizeof *nf * (size_t)nc);
+    if (m->num_data_files) memcpy(nf, m->data_files, sizeof *nf * (size_t)m->num_data_files);
+    m->data_files = nf, m->cap_data_files = nc;
+  }
+  m->data_files[m->num_data_files++] = ir_arena_strdup(m->arena, path);
+}
+
 void ir_weight_release_pages(const IrModule *m, const IrWeight *w) {
   if (!w->data || w->nbytes == 0) return;
   uintptr_t lo = (uintptr_t)w->data, hi = lo + w->nbytes;

@@ -269,6 +269,10 @@ typedef struct IrModule {
    * out-of-range index is then clamped). */
   bool no_index_checks;
   struct IrCleanup *cleanups; /* run by ir_module_free, newest first */
+  /* The files the module was read from besides the model (external data),
+   * as absolute paths: a build system's dependencies (--depfile). */
+  const char **data_files;
+  int num_data_files, cap_data_files;
 } IrModule;
 
 /* -------------------------------------------------------- construction */
@@ -280,6 +284,9 @@ void ir_module_on_free(IrModule *m, void (*fn)(void *p, size_t n), void *p,
 /* A read-only private file mapping that weights borrow: unmapped when m is
  * freed. */
 void ir_module_add_mapping(IrModule *m, const void *p, size_t n);
+/* Records a file the module's data comes from (copied into the arena;
+ * once per path). */
+void ir_module_add_data_file(IrModule *m, const char *path);
 /* Lets go of the resident pages of w's data when they lie in such a
  * mapping (a weight that was packed into a copy and is not read again
  * until the object is written): compile memory then holds the weights

@@ -4,7 +4,7 @@
  * diagnostic.  The whole pipeline reads in tcc_compile:
  *   load (frontend) -> passes (infer, fold, dce, lower, plan) -> LLVM -> header
  */
-#define _POSIX_C_SOURCE 200809L /* sysconf, strdup */
+#define _XOPEN_SOURCE 700 /* sysconf, strdup, realpath */
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,8 @@ struct tcc_session {
   bool echo;
   /* options */
   char *target, *mcpu, *mattr, *name, *passes, *print_ir_after;
+  char *depfile;     /* --depfile: a Makefile rule naming what was read */
+  MemoryBudget budget; /* --max-flash, --max-ram */
   int opt_level;
   int jobs;          /* code generation threads; 0: the number of cores */
   bool fuse;             /* -fuse=0 leaves the fuse pass out */
@@ -36,12 +38,14 @@ struct tcc_session {
   int num_dims;
   OnnxFrozenInput frozen[MAX_BINDINGS];
   OnnxTensor frozen_values[MAX_BINDINGS];
+  char *frozen_files[MAX_BINDINGS]; /* absolute paths, for --depfile */
   int num_frozen;
   char *given[32]; /* option names given explicitly */
   int num_given;
   /* state */
   IrModule *m;
   char *model_name;
+  char *model_path;  /* absolute, for --depfile */
   LlvmObject obj;   /* its weights blob reads m's weights: freed before m */
   bool has_obj;
   char *header;
@@ -88,6 +92,7 @@ static void free_bindings(tcc_session *s) {
   for (int i = 0; i < s->num_dims; i++) free((char *)s->dims[i].param);
   for (int i = 0; i < s->num_frozen; i++) {
     free((char *)s->frozen[i].name);
+    free(s->frozen_files[i]);
     onnx_tensor_free(&s->frozen_values[i]);
   }
 }
@@ -100,6 +105,7 @@ void tcc_session_free(tcc_session *s) {
   for (int i = 0; i < s->num_given; i++) free(s->given[i]);
   free(s->target), free(s->mcpu), free(s->mattr), free(s->name);
   free(s->passes), free(s->print_ir_after), free(s->model_name);
+  free(s->depfile), free(s->model_path);
   llvm_object_free(&s->obj);
   free(s->header), free(s->diag);
   free(s);
@@ -204,8 +210,27 @@ static tcc_result set_freeze(tcc_session *s, const char *v) {
   }
   OnnxTensor *t = &s->frozen_values[s->num_frozen];
   if (!onnx_tensor_read_file(colon + 1, t)) return TCC_ERROR_INPUT;
+  s->frozen_files[s->num_frozen] = realpath(colon + 1, NULL);
   s->frozen[s->num_frozen++] =
       (OnnxFrozenInput){strndup(v, (size_t)(colon - v)), t, false};
+  return TCC_SUCCESS;
+}
+
+/* 262144, 256K, 256KiB, 1.5M, 1MiB, 2G: bytes (K = 1024). */
+static tcc_result set_size(uint64_t *slot, const char *name, const char *v) {
+  char *end;
+  double x = strtod(v, &end);
+  double unit = 1;
+  if (*end == 'K' || *end == 'k') unit = 1024.0, end++;
+  else if (*end == 'M') unit = 1024.0 * 1024, end++;
+  else if (*end == 'G') unit = 1024.0 * 1024 * 1024, end++;
+  if (unit > 1 && (!strcmp(end, "iB") || !strcmp(end, "B"))) end += strlen(end);
+  double bytes = x * unit;
+  if (end == v || *end || !(bytes >= 1) || bytes > 1e18) {
+    diag_error("invalid --%s '%s': expected a size such as 262144, 256K or 1.5M", name, v);
+    return TCC_ERROR_INPUT;
+  }
+  *slot = (uint64_t)bytes;
   return TCC_SUCCESS;
 }
 
@@ -242,6 +267,9 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "target")) return set_target(s, v);
   if (!strcmp(name, "mcpu")) return set_string(&s->mcpu, v);
   if (!strcmp(name, "mattr")) return set_string(&s->mattr, v);
+  if (!strcmp(name, "depfile")) return set_string(&s->depfile, v);
+  if (!strcmp(name, "max-flash")) return set_size(&s->budget.max_flash, name, v);
+  if (!strcmp(name, "max-ram")) return set_size(&s->budget.max_ram, name, v);
   if (!strcmp(name, "name")) {
     char *id = util_c_identifier(v);
     bool same = id && !strcmp(id, v) && !strchr(v, '.');
@@ -356,6 +384,8 @@ tcc_result tcc_load_file(tcc_session *s, const char *path) {
   tcc_result r = finish_load(s, onnx_load_file(path, &o));
   stage_end();
   free(dir);
+  free(s->model_path);
+  s->model_path = r == TCC_SUCCESS ? realpath(path, NULL) : NULL;
   return r;
 }
 
@@ -417,7 +447,7 @@ static tcc_result codegen(tcc_session *s) {
   stage_begin("header and memory fit");
   if (!emitted) return TCC_ERROR_INTERNAL;
   s->has_obj = true;
-  if (!target_check_fit(t, s->m, &s->obj)) {
+  if (!target_check_fit(t, s->m, &s->obj, &s->budget)) {
     llvm_object_free(&s->obj); /* a refused object must not be emitted later */
     s->has_obj = false;
     return TCC_ERROR_INPUT;
@@ -454,6 +484,40 @@ tcc_result tcc_emit_memory(tcc_session *s, const void **object,
   return TCC_SUCCESS;
 }
 
+/* Appends path to a Makefile rule, escaped as GNU make and CMake's depfile
+ * reader take it (space, '#', '$', and a backslash before those). */
+static void append_make_path(IrArena *a, char **rule, const char *path) {
+  size_t n = strlen(path);
+  char *e = ir_arena_alloc(a, 2 * n + 2), *o = e;
+  *o++ = ' ';
+  for (size_t i = 0; i < n; i++) {
+    char c = path[i];
+    if (c == '$') *o++ = '$';
+    else if (c == ' ' || c == '#' || (c == '\\' && (path[i + 1] == ' ' || path[i + 1] == '#')))
+      *o++ = '\\';
+    *o++ = c;
+  }
+  *o = 0;
+  *rule = ir_arena_printf(a, "%s%s", *rule, e);
+}
+
+/* "OBJ HEADER: MODEL DATA... FROZEN...": everything a compile read, so a
+ * build system reruns it when one of them changes (absolute paths, as
+ * realpath gives them; the outputs as written). */
+static char *depfile_rule(tcc_session *s, const char *path_o, const char *path_h) {
+  IrArena *a = s->m->arena;
+  char *rule = "";
+  append_make_path(a, &rule, path_o);
+  append_make_path(a, &rule, path_h);
+  rule = ir_arena_printf(a, "%s:", rule + 1);
+  if (s->model_path) append_make_path(a, &rule, s->model_path);
+  for (int i = 0; i < s->m->num_data_files; i++)
+    append_make_path(a, &rule, s->m->data_files[i]);
+  for (int i = 0; i < s->num_frozen; i++)
+    if (s->frozen_files[i]) append_make_path(a, &rule, s->frozen_files[i]);
+  return ir_arena_printf(a, "%s\n", rule);
+}
+
 /* The object goes to the file piece by piece: its weights from where they
  * lie, never a copy of them in memory. */
 static bool write_object(FILE *f, void *user) { return llvm_object_write(user, f); }
@@ -473,13 +537,20 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
    * old .h. */
   char *tmp_o = util_write_temp_with(path_o, write_object, &s->obj);
   char *tmp_h = tmp_o ? util_write_temp(path_h, s->header, strlen(s->header)) : NULL;
-  bool ok = tmp_o && tmp_h;
+  char *tmp_d = NULL;
+  if (tmp_h && s->depfile) {
+    char *rule = depfile_rule(s, path_o, path_h);
+    tmp_d = util_write_temp(s->depfile, rule, strlen(rule));
+  }
+  bool ok = tmp_o && tmp_h && (tmp_d || !s->depfile);
   if (ok) {
     ok = util_commit_temp(tmp_o, path_o);
     ok = util_commit_temp(tmp_h, path_h) && ok;
+    if (tmp_d) ok = util_commit_temp(tmp_d, s->depfile) && ok;
   } else {
     util_discard_temp(tmp_o);
     util_discard_temp(tmp_h);
+    util_discard_temp(tmp_d);
   }
   stage_end();
   free(path_o);

@@ -248,26 +248,62 @@ static bool on_path(const char *prog) {
   return false;
 }
 
+/* The prefix tcc is installed in, found from its own path (bin/tcc beside
+ * share/tcc/runtime), so that an installed tree works wherever it is
+ * unpacked (a .deb extracted into a folder, a moved prefix); NULL when tcc
+ * runs from its build tree, whose files the build names instead. */
+static const char *installed_prefix(void) {
+  static char prefix[4096];
+  static int known; /* 0: not looked yet, 1: found, -1: none */
+  if (known) return known > 0 ? prefix : NULL;
+  known = -1;
+  ssize_t n = readlink("/proc/self/exe", prefix, sizeof prefix - 64);
+  if (n <= 0 || (size_t)n >= sizeof prefix - 64) return NULL;
+  prefix[n] = 0;
+  for (int up = 0; up < 2; up++) { /* .../bin/tcc -> ... */
+    char *slash = strrchr(prefix, '/');
+    if (!slash) return NULL;
+    *slash = 0;
+  }
+  size_t len = strlen(prefix);
+  snprintf(prefix + len, sizeof prefix - len, "/share/tcc/runtime/rt.c");
+  bool found = access(prefix, R_OK) == 0;
+  prefix[len] = 0;
+  if (found) known = 1;
+  return found ? prefix : NULL;
+}
+
+/* <installed prefix>/rel when tcc runs installed, else the first of the
+ * build tree's path and the configured prefix's that exists. */
+static const char *locate(const char *rel, const char *build_path) {
+  static char buf[4][4160];
+  static int next;
+  const char *p = installed_prefix();
+  if (p) {
+    char *b = buf[next++ % 4];
+    snprintf(b, sizeof buf[0], "%s/%s", p, rel);
+    return b;
+  }
+  if (build_path && access(build_path, R_OK) == 0) return build_path;
+  char *b = buf[next++ % 4];
+  snprintf(b, sizeof buf[0], "%s/%s", TCC_INSTALL_PREFIX, rel);
+  return b;
+}
+
+static const char *existing(const char *path) {
+  return path && access(path, R_OK) == 0 ? path : NULL;
+}
+
 static const char *runtime_lib(void) {
-  static const char *const candidates[] = {TCC_BUILD_RUNTIME_LIB,
-                                           TCC_INSTALL_PREFIX "/lib/libtccrt.a"};
-  for (int i = 0; i < 2; i++)
-    if (access(candidates[i], R_OK) == 0) return candidates[i];
-  return NULL;
+  return existing(locate("lib/libtccrt.a", TCC_BUILD_RUNTIME_LIB));
 }
 
 static const char *pool_lib(void) {
-  static const char *const candidates[] = {TCC_BUILD_POOL_LIB,
-                                           TCC_INSTALL_PREFIX "/lib/libtccrt_pool.a"};
-  for (int i = 0; i < 2; i++)
-    if (access(candidates[i], R_OK) == 0) return candidates[i];
-  return NULL;
+  return existing(locate("lib/libtccrt_pool.a", TCC_BUILD_POOL_LIB));
 }
 
 static const char *include_dir(void) {
-  if (access(TCC_SOURCE_INCLUDE_DIR "/tcc/runtime.h", R_OK) == 0)
-    return TCC_SOURCE_INCLUDE_DIR;
-  return TCC_INSTALL_PREFIX "/include";
+  return locate("include", TCC_SOURCE_INCLUDE_DIR);
 }
 
 /* Runs argv; returns the exit status, or -1 after a diagnostic. */
@@ -324,9 +360,7 @@ static void push(Argv *a, const char *s) {
 }
 
 static const char *runtime_src_dir(void) {
-  if (access(TCC_SOURCE_INCLUDE_DIR "/../runtime/rt.c", R_OK) == 0)
-    return TCC_SOURCE_INCLUDE_DIR "/../runtime";
-  return TCC_INSTALL_PREFIX "/share/tcc/runtime";
+  return locate("share/tcc/runtime", TCC_SOURCE_INCLUDE_DIR "/../runtime");
 }
 
 static int cmp_str(const void *a, const void *b) {
@@ -371,8 +405,8 @@ static char *write_harness(RunDir *d, bool bench) {
 static bool link_host(RunDir *d, char *src_path) {
   const char *n = d->m->name, *lib = runtime_lib();
   if (!lib) {
-    diag_error("cannot find the runtime library libtccrt.a (looked in the "
-               "build tree and %s/lib)", TCC_INSTALL_PREFIX);
+    diag_error("cannot find the runtime library libtccrt.a (looked for %s)",
+               locate("lib/libtccrt.a", TCC_BUILD_RUNTIME_LIB));
     return false;
   }
   const char *cc = getenv("TCC_CC") ? getenv("TCC_CC") : "cc";
@@ -382,8 +416,8 @@ static bool link_host(RunDir *d, char *src_path) {
   char *exe = in_dir(d, "run");
   const char *pool = d->threads > 1 ? pool_lib() : NULL;
   if (d->threads > 1 && !pool) {
-    diag_error("cannot find the thread pool library libtccrt_pool.a (looked in the "
-               "build tree and %s/lib)", TCC_INSTALL_PREFIX);
+    diag_error("cannot find the thread pool library libtccrt_pool.a (looked for %s)",
+               locate("lib/libtccrt_pool.a", TCC_BUILD_POOL_LIB));
     return false;
   }
   Argv a = {.m = d->m};

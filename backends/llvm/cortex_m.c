@@ -16,7 +16,8 @@
  * RAM = its writable sections + the workspace + the input and output buffers
  * + a fixed stack margin.  The limits are those of the QEMU board `tcc run`
  * uses for the target, less a reserve for the runtime, newlib and startup
- * code linked beside the model (docs/targets.md).
+ * code linked beside the model (docs/targets.md).  The same figures check
+ * --max-flash and --max-ram on every ELF target (docs/cmake.md).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -76,24 +77,39 @@ static SizeStr size_str(uint64_t n) {
   return r;
 }
 
-bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o) {
+/* The limits that bind: the board's (less the runtime's reserve) and the
+ * user's --max-flash / --max-ram, whichever is smaller; *by_flag says which. */
+static uint64_t limit(uint64_t board, uint64_t flag, bool *by_flag) {
+  *by_flag = flag && flag < board;
+  return *by_flag ? flag : board;
+}
+
+bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o,
+                      const MemoryBudget *budget) {
   const Board *b = NULL;
   for (size_t i = 0; i < sizeof boards / sizeof boards[0]; i++)
     if (!strcmp(boards[i].target, t->name)) b = &boards[i];
-  if (!b) return true; /* hosted targets: virtual memory */
+  bool budgeted = budget && (budget->max_flash || budget->max_ram);
+  if (!b && !budgeted) return true; /* hosted targets: virtual memory */
   /* the whole object, weights blob included (a board's flash is small) */
   const void *obj = llvm_object_bytes(o);
   size_t size = obj ? o->size : 0;
   ElfSizes e;
-  if (!obj || elf_class_bits(obj, size) != 32 || !elf_sizes(obj, size, &e)) {
-    diag_error("internal error: the %s object is not an ELF32 object", t->name);
+  if (!obj || !elf_class_bits(obj, size) || !elf_sizes(obj, size, &e)) {
+    if (b) diag_error("internal error: the %s object is not an ELF32 object", t->name);
+    else diag_error("--max-flash and --max-ram measure ELF objects; the %s "
+                    "target's object is not one", t->name);
     return false;
   }
   int64_t planned = m->main->workspace_size;
   uint64_t ws = planned > 0 ? (uint64_t)planned : 0;
   uint64_t io = io_bytes(m), flash = e.code + e.rodata;
   uint64_t ram = e.data + ws + io + CORTEX_M_STACK_MARGIN;
-  uint64_t flash_max = b->flash - CORTEX_M_FLASH_RESERVE, ram_max = b->ram;
+  bool flash_flag, ram_flag;
+  uint64_t flash_max = limit(b ? b->flash - CORTEX_M_FLASH_RESERVE : UINT64_MAX,
+                             budget ? budget->max_flash : 0, &flash_flag);
+  uint64_t ram_max = limit(b ? b->ram : UINT64_MAX, budget ? budget->max_ram : 0,
+                           &ram_flag);
   char figures[512];
   snprintf(figures, sizeof figures,
            "%s of flash (code %s + weights and constants %s) and %s of RAM "
@@ -103,14 +119,28 @@ bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o) {
            size_str(CORTEX_M_STACK_MARGIN).s);
   IrLoc loc = {.file = m->source};
   if (flash <= flash_max && ram <= ram_max) {
-    diag_at(DIAG_NOTE, &loc, "model '%s' on %s (%s): %s", m->name, t->name,
-            b->board, figures);
+    if (b)
+      diag_at(DIAG_NOTE, &loc, "model '%s' on %s (%s): %s", m->name, t->name,
+              b->board, figures);
+    else
+      diag_at(DIAG_NOTE, &loc, "model '%s' on %s: %s", m->name, t->name, figures);
     return true;
+  }
+  if ((flash > flash_max && flash_flag) || (ram > ram_max && ram_flag)) {
+    char flags[128] = "";
+    if (flash > flash_max && flash_flag)
+      snprintf(flags, sizeof flags, "--max-flash is %s", size_str(flash_max).s);
+    if (ram > ram_max && ram_flag)
+      snprintf(flags + strlen(flags), sizeof flags - strlen(flags), "%s--max-ram is %s",
+               flags[0] ? " and " : "", size_str(ram_max).s);
+    diag_at(DIAG_ERROR, &loc, "model '%s' on %s exceeds its budget: it needs %s; %s",
+            m->name, t->name, figures, flags);
+    return false;
   }
   diag_at(DIAG_ERROR, &loc, "model '%s' does not fit %s (%s): it needs %s; "
           "the board has %s of flash for the model (%s less %s for the "
           "runtime) and %s of RAM", m->name, t->name, b->board, figures,
-          size_str(flash_max).s, size_str(b->flash).s,
-          size_str(CORTEX_M_FLASH_RESERVE).s, size_str(ram_max).s);
+          size_str(b->flash - CORTEX_M_FLASH_RESERVE).s, size_str(b->flash).s,
+          size_str(CORTEX_M_FLASH_RESERVE).s, size_str(b->ram).s);
   return false;
 }

@@ -81,10 +81,15 @@ void llvm_object_free(LlvmObject *o);
 bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
                       size_t *size);
 
-/* Bare-metal targets (cortex_m.c): whether the compiled object plus the
- * module's workspace and I/O buffers fit the target's board; reports the
- * flash and RAM figures (a note when they fit, an error when not).  True
- * for hosted targets. */
-bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *obj);
+/* Bare-metal targets (cortex_m.c), and any ELF target given a budget:
+ * whether the compiled object plus the module's workspace and I/O buffers
+ * fit the target's board and the budget; reports the flash and RAM figures
+ * (a note when they fit, an error when not).  True for hosted targets
+ * without a budget. */
+typedef struct MemoryBudget {
+  uint64_t max_flash, max_ram; /* bytes; 0: no limit (--max-flash, --max-ram) */
+} MemoryBudget;
+bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *obj,
+                      const MemoryBudget *budget);
 
 #endif

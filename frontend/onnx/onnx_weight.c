@@ -99,6 +99,7 @@ static const OnnxMapped *map_external(OnnxCtx *c, const char *location,
   snprintf(what, sizeof what, "%s: external data", label);
   if (!onnx_file_map(full, loc, what, &f)) return NULL;
   if (f.base) ir_module_add_mapping(c->m, f.base, f.size);
+  ir_module_add_data_file(c->m, rfile);
   if (c->num_files == c->cap_files) {
     int nc = c->cap_files ? 2 * c->cap_files : 4;
     OnnxMapped *nf = ir_arena_alloc(c->m->arena, sizeof *nf * (size_t)nc);
