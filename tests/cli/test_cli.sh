@@ -211,5 +211,22 @@ printf '%s\n' load "pass infer-shapes" "pass fold-constants" "pass dce" "pass fu
   "codegen: LLVM optimization" "codegen: LLVM object" "codegen: weights blob" \
   "header and memory fit" "write object" total > "$T/want_stages"
 expect "--time-passes stages, each with wall, cpu and peak" "diff -u '$T/want_stages' '$T/stages'"
+# --depfile: one Makefile rule, outputs as written, inputs as absolute paths
+# (spaces escaped), written with the outputs and never after a failed compile.
+mkdir -p "$T/dep dir"
+cp "$MODELS/mlp/model.onnx" "$T/dep dir/m#1.onnx"
+check 0 "" compile "$T/dep dir/m#1.onnx" -name=m -o "$T/dep out" --depfile="$T/dep out/m.d"
+DT=$(printf '%s' "$T" | sed 's/ /\\ /g')
+printf '%s\n' "$DT/dep\\ out/m.o $DT/dep\\ out/m.h: $DT/dep\\ dir/m\\#1.onnx" > "$T/want_dep"
+expect "--depfile rule" "diff -u '$T/want_dep' '$T/dep out/m.d'"
+check 1 "$BAD/unknown_op.onnx: node 'foo0' (FooBar, opset 13): error: unsupported operator 'FooBar'" compile "$BAD/unknown_op.onnx" -o "$O" --depfile="$T/bad.d"
+expect "no depfile after a failed compile" "[ ! -e '$T/bad.d' ]"
+# --max-ram / --max-flash: the figures of the Cortex-M fit on any ELF target;
+# over budget is exit 1 with nothing written.
+BUDGET="14.2 KiB of flash (code 8.2 KiB + weights and constants 6.0 KiB) and 106.0 KiB of RAM (workspace 86.9 KiB + inputs and outputs 3.1 KiB + data 0.0 KiB + stack margin 16.0 KiB)"
+check 1 "$MODELS/cnn/model.onnx: error: model 'model' on x86_64 exceeds its budget: it needs $BUDGET; --max-flash is 10.0 KiB and --max-ram is 64.0 KiB" compile "$MODELS/cnn/model.onnx" --max-flash=10K --max-ram=64KiB -o "$T/budget"
+expect "nothing written over budget" "[ ! -e '$T/budget/model.o' ]"
+check 0 "$MODELS/cnn/model.onnx: note: model 'model' on x86_64: $BUDGET" compile "$MODELS/cnn/model.onnx" --max-ram=1M -o "$T/budget"
+check 1 "tcc: error: invalid --max-ram '12X': expected a size such as 262144, 256K or 1.5M" compile "$MODELS/cnn/model.onnx" --max-ram=12X -o "$T/budget"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
