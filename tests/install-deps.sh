@@ -10,7 +10,7 @@ libcjson-dev libcmocka-dev libonnx-dev libonnx-testdata python3-onnx python3-num
 TEST_PACKAGES="valgrind qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 nodejs libclang-rt-19-dev
 qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
-python3-torch python3-torchvision chromium time"
+python3-torch python3-torchvision chromium time python3-yaml"
 [ "${1:-}" = --all ] && PACKAGES="$PACKAGES $TEST_PACKAGES"
 # The cross targets (docs/targets.md): qemu-user runs armv8
 # and riscv64 binaries, clang-19 + wasi-libc build wasm32 and Node.js runs it,

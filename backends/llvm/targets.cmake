@@ -76,7 +76,7 @@ if(NOT TCC_LLC)
   find_program(TCC_LLC NAMES llc-19 llc REQUIRED)
 endif()
 set(TCC_TARGETS_SCRIPT ${CMAKE_CURRENT_LIST_FILE})
-set(TCC_TARGETS_GEN ${CMAKE_BINARY_DIR}/gen/targets)
+set(TCC_TARGETS_GEN ${PROJECT_BINARY_DIR}/gen/targets)
 file(MAKE_DIRECTORY ${TCC_TARGETS_GEN})
 
 # One line per triple: tcc_target_lists(<name> <triple> <probe 512-bit: ON/OFF>)
@@ -99,7 +99,3 @@ tcc_target_lists(riscv64 riscv64-unknown-linux-gnu OFF)
 tcc_target_lists(wasm32 wasm32-unknown-wasi OFF)
 tcc_target_lists(cortex_m thumbv7em-none-unknown-eabihf OFF)
 
-# `tcc run -target=<cross>` compiles the runtime from source for the target
-# (and links the bare-metal startup and compat sources of runtime/toolchains),
-# so an installed tcc needs them: <prefix>/share/tcc/runtime (src/run.c).
-install(DIRECTORY ${CMAKE_SOURCE_DIR}/runtime/ DESTINATION share/tcc/runtime)
