@@ -1,16 +1,19 @@
 #!/bin/sh
 # Installs the Debian 12 packages tcc needs.
 #   tests/install-deps.sh        what building tcc and running the demo need
+#   tests/install-deps.sh --cross  also the cross toolchains, QEMU and Node.js
+#                                  (the CI recipe of docs/examples/ci)
 #   tests/install-deps.sh --all  also what the whole test suite needs
 # Idempotent: does nothing when everything is already installed.
 set -eu
 PACKAGES="build-essential cmake pkg-config llvm-19-dev libprotobuf-c-dev protobuf-c-compiler
 libcjson-dev libcmocka-dev libonnx-dev libonnx-testdata python3-onnx python3-numpy"
 # The test suite: valgrind, then the cross targets and the fuzzers.
-TEST_PACKAGES="valgrind qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
-clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 nodejs libclang-rt-19-dev
-qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi
+CROSS_PACKAGES="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
+clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 nodejs qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi"
+TEST_PACKAGES="$CROSS_PACKAGES valgrind libclang-rt-19-dev
 python3-torch python3-torchvision chromium time python3-yaml"
+[ "${1:-}" = --cross ] && PACKAGES="$PACKAGES $CROSS_PACKAGES"
 [ "${1:-}" = --all ] && PACKAGES="$PACKAGES $TEST_PACKAGES"
 # The cross targets (docs/targets.md): qemu-user runs armv8
 # and riscv64 binaries, clang-19 + wasi-libc build wasm32 and Node.js runs it,

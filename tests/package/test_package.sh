@@ -6,7 +6,8 @@
 #     example for armv8, riscv64gcv, cortex-m4 and wasm32, run under QEMU
 #     and Node.js, outputs checked against the model's reference
 #  3. tcc_add_model() reruns tcc exactly when it must: not on a no-op build;
-#     on touched external data (the depfile), a changed OPTIONS, a touched model
+#     on touched external data (the depfile), a changed OPTIONS, a touched
+#     model, a new tcc
 #  4. a TARGET that does not match the toolchain is a configure error
 #  5. MAX_RAM over budget fails the build, naming the figures
 #  6. a plain link with pkg-config (armv8, run under qemu)
@@ -66,6 +67,8 @@ compiles "changed OPTIONS" yes
 compiles "no-op build after OPTIONS" no
 touch "$T/ext/model.onnx"
 compiles "touched model" yes
+touch "$T/prefix/bin/tcc"
+compiles "a new tcc" yes
 grep -q "weights.bin" "$b/tcc_models/model/model.d" || fail "the depfile does not name weights.bin"
 mkdir -p "$T/data"
 "$py" "$src/docs/examples/ci/tensors.py" to-raw "$src/models/mlp/test_data_set_0" "$T/data"
