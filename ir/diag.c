@@ -8,17 +8,28 @@
 
 #include "ir.h"
 
-static DiagSink sink;
-static void *sink_user;
-static int errors;
+/* Per thread: sessions compiling on different threads of one process
+ * never see each other's diagnostics.  A helper thread of a compile (the
+ * code generation units) adopts its parent's state. */
+struct DiagState {
+  DiagSink sink;
+  void *user;
+  int errors;
+};
+static _Thread_local DiagState own;
+static _Thread_local DiagState *adopted;
+
+static DiagState *state(void) { return adopted ? adopted : &own; }
+DiagState *diag_state(void) { return state(); }
+void diag_adopt(DiagState *s) { adopted = s; }
 
 void diag_set_sink(DiagSink s, void *user) {
-  sink = s;
-  sink_user = user;
+  state()->sink = s;
+  state()->user = user;
 }
 
-int diag_error_count(void) { return errors; }
-void diag_reset_count(void) { errors = 0; }
+int diag_error_count(void) { return state()->errors; }
+void diag_reset_count(void) { state()->errors = 0; }
 
 void diag_format_loc(char *buf, size_t size, const IrLoc *loc) {
   /* No place to name: the message is about the tool's own input. */
@@ -44,9 +55,10 @@ static void emit(DiagLevel level, const IrLoc *loc, const char *fmt,
   diag_format_loc(where, sizeof where, loc);
   vsnprintf(text, sizeof text, fmt, ap);
   snprintf(line, sizeof line, "%s%s: %s", where, names[level], text);
-  if (level == DIAG_ERROR) errors++;
-  if (sink)
-    sink(sink_user, level, line);
+  DiagState *st = state();
+  if (level == DIAG_ERROR) st->errors++;
+  if (st->sink)
+    st->sink(st->user, level, line);
   else
     fprintf(stderr, "%s\n", line);
 }

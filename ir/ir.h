@@ -66,6 +66,12 @@ typedef enum DiagLevel { DIAG_ERROR, DIAG_WARNING, DIAG_NOTE } DiagLevel;
 typedef void (*DiagSink)(void *user, DiagLevel level, const char *message);
 /* Route diagnostics somewhere other than stderr (the library API does). */
 void diag_set_sink(DiagSink sink, void *user);
+/* The sink and error count belong to the calling thread; a thread that
+ * works for another (a code generation unit) reports into that thread's
+ * state: diag_adopt(the parent's diag_state()), diag_adopt(NULL) to stop. */
+typedef struct DiagState DiagState;
+DiagState *diag_state(void);
+void diag_adopt(DiagState *s);
 void diag_at(DiagLevel level, const IrLoc *loc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* error/warning without a location */

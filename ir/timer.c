@@ -13,10 +13,11 @@ typedef struct Stage {
   long peak_kib;
 } Stage;
 
-static bool enabled, open_stage, hwm_resets = true;
-static Stage *stages;
-static int num_stages, cap_stages;
-static double wall0, cpu0;
+/* Per thread, like diagnostics: compiles on other threads keep their own. */
+static _Thread_local bool enabled, open_stage, hwm_resets = true;
+static _Thread_local Stage *stages;
+static _Thread_local int num_stages, cap_stages;
+static _Thread_local double wall0, cpu0;
 
 static double now(clockid_t clock) {
   struct timespec t;

@@ -4,6 +4,7 @@
 # UndefinedBehaviorSanitizer), and runs every test with ctest.
 #   plain build:     unit, golden IR, CLI, samples, all 1,021 core conformance tests
 #   sanitizer build: unit, golden IR, CLI, samples, the smoke conformance subset
+#   ThreadSanitizer build: concurrent compiles through the library (unit/test_sessions)
 # Longer runs are separate commands (see docs/testing.md).
 set -eu
 cd "$(dirname "$0")/.."
@@ -23,3 +24,9 @@ cmake --build build-asan -j"$JOBS" >/dev/null
 echo "== tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --test-dir build-asan --output-on-failure
+
+echo "== build (ThreadSanitizer): the compiler library on several threads"
+cmake -S . -B build-tsan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DTCC_TSAN=ON -DTCC_CROSS_RUNTIMES=OFF >/dev/null
+cmake --build build-tsan -j"$JOBS" --target test_sessions >/dev/null
+echo "== tests (ThreadSanitizer)"
+ctest --test-dir build-tsan -R '^unit/test_sessions$' --output-on-failure

@@ -48,8 +48,8 @@
 #define WEIGHTS_LARGE_MODEL (1ull << 30) /* beyond 1 GiB: large code model */
 
 /* ------------------------------------------------------------- helpers */
-/* Units are emitted on several threads (em_units); diagnostics are not
- * thread-safe, so they go out one at a time. */
+/* Units are emitted on several threads (em_units) that report into the
+ * compiling thread's diagnostics: one at a time. */
 static pthread_mutex_t diag_lock = PTHREAD_MUTEX_INITIALIZER;
 
 bool em_fail(const IrOp *op, const char *fmt, ...) {
@@ -1137,6 +1137,7 @@ typedef struct EmJob {
   uint64_t blob_size;
   int next;             /* the next unit a thread takes */
   pthread_mutex_t lock;
+  DiagState *diag;      /* the compiling thread's, which workers report into */
 } EmJob;
 
 static int plan_units(const SegPlan *p, Unit **out) {
@@ -1236,6 +1237,7 @@ static void em_unit(EmJob *j, Unit *u) {
 
 static void *em_worker(void *arg) {
   EmJob *j = arg;
+  diag_adopt(j->diag);
   for (;;) {
     pthread_mutex_lock(&j->lock);
     int k = j->next < j->num_units ? j->next++ : -1;
@@ -1249,6 +1251,7 @@ static void *em_worker(void *arg) {
  * needs their rt.check ops; then the merge. */
 static bool em_units(EmJob *j, int jobs, void **obj, size_t *size) {
   j->next = 1;
+  j->diag = diag_state();
   pthread_mutex_init(&j->lock, NULL);
   int extra = jobs - 1 < j->num_units - 2 ? jobs - 1 : j->num_units - 2;
   char stage[64];
@@ -1398,7 +1401,7 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
     return false;
   }
   const TargetRow *row = target_row(o->target);
-  row->init(); /* before any thread: LLVM's target registry is global */
+  target_init_llvm(); /* once per process: LLVM's target registry is global */
   char *cpu, *features;
   target_resolve(o, &cpu, &features);
   stage_begin("codegen: segments and units");

@@ -76,6 +76,8 @@ void wasm32_init(void);
 void cortex_m_init(void);
 
 const TargetRow *target_row(const TccTarget *t);
+/* Initializes LLVM's targets, once per process (thread-safe). */
+void target_init_llvm(void);
 bool target_cpu_is_wide(const TargetRow *t, const char *cpu);
 /* The LLVM cpu name and feature string for the options ("native" expanded
  * to the host's); both malloc'd. */

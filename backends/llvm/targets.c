@@ -11,6 +11,7 @@
  * Adding a target: a row here, a tcc_target_lists() line in targets.cmake
  * and a small <target>.c with its init and hooks (armv8.c, riscv64.c, ...).
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,17 @@ const TccTarget *target_at(int i) {
 }
 
 const TargetRow *target_row(const TccTarget *t) { return (const TargetRow *)t; }
+
+/* LLVM's target registry is process-wide and its initializers are not
+ * meant to race: every target's, once, whichever session comes first. */
+static void init_all_targets(void) {
+  for (size_t i = 0; i < sizeof rows / sizeof rows[0]; i++) rows[i].init();
+}
+
+void target_init_llvm(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, init_all_targets);
+}
 
 /* True when word is one of the space-separated words of list. */
 static bool word_in(const char *list, const char *word) {

@@ -10,8 +10,10 @@
  *   tcc_session_free(s);
  *
  * A session owns everything it allocates; freeing it frees all.  Sessions are
- * independent, but diagnostics are routed through one process-wide hook, so
- * use one session per thread at a time.
+ * independent: several threads may each compile with their own session at
+ * the same time (a session's diagnostics, counters and options are its own;
+ * LLVM is initialized once per process).  One session is used by one thread
+ * at a time.
  */
 #ifndef TCC_TCC_H
 #define TCC_TCC_H
