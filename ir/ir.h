@@ -369,6 +369,9 @@ IrValue *ir_build1(IrBuilder *b, IrOpKind kind, int num_operands,
 /* print(parse(print(m))) == print(m) holds for every module. */
 void ir_print_module(const IrModule *m, FILE *out);
 char *ir_print_module_str(const IrModule *m); /* malloc'd; caller frees */
+/* main's top-level ops as a Graphviz digraph named title (dot.c);
+ * malloc'd, NULL when out of memory. */
+char *ir_dot_str(const IrModule *m, const char *title);
 /* The text of top-level ops ops[0..n) that is the same for two runs of ops
  * exactly when they compute the same way on other data: the textual IR
  * without locations and without the mem.alloc ops, values numbered per

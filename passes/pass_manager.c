@@ -77,6 +77,7 @@ bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
     size_t n = strcspn(p, ",");
     const PassInfo *pi = find_n(p, n);
     PassContext pc = {.m = m, .target = o->target};
+    if (o->before_pass) o->before_pass(m, pi->name, o->user);
     char stage[64];
     snprintf(stage, sizeof stage, "pass %s", pi->name);
     stage_begin(stage);

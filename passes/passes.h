@@ -57,6 +57,10 @@ typedef struct PipelineOptions {
   bool stats;                  /* print statistics to stdout */
   FILE *ir_out;                /* where --print-ir-after writes (stdout) */
   const struct SchedTarget *target; /* see PassContext; NULL: plain loops */
+  /* Called before each pass (NULL: none): --emit=dot draws the graph
+   * before `lower`. */
+  void (*before_pass)(IrModule *m, const char *pass, void *user);
+  void *user;
 } PipelineOptions;
 
 /* Checks every name first (unknown -> error listing valid passes), then runs

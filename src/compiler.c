@@ -23,10 +23,12 @@ struct tcc_session {
   char *diag;
   size_t diag_len, diag_cap;
   bool echo;
+  bool quiet;  /* -q: notes are neither kept nor printed */
   /* options */
   char *target, *mcpu, *mattr, *name, *passes, *print_ir_after;
   char *depfile;     /* --depfile: a Makefile rule naming what was read */
   MemoryBudget budget; /* --max-flash, --max-ram */
+  unsigned emit;       /* EMIT_* bits: the artifacts tcc_emit_files writes */
   int opt_level;
   int jobs;          /* code generation threads; 0: the number of cores */
   bool fuse;             /* -fuse=0 leaves the fuse pass out */
@@ -49,11 +51,17 @@ struct tcc_session {
   LlvmObject obj;   /* its weights blob reads m's weights: freed before m */
   bool has_obj;
   char *header;
+  char *tir, *dot_before, *dot_after; /* --emit=ir, dot */
 };
+
+/* --emit's kinds, in the order the files are written. */
+enum { EMIT_OBJ = 1, EMIT_HEADER = 2, EMIT_ASM = 4, EMIT_LLVM = 8, EMIT_IR = 16, EMIT_DOT = 32 };
+static const char *const emit_names[] = {"obj", "header", "asm", "llvm", "ir", "dot"};
+#define NUM_EMIT_KINDS 6
 
 static void session_sink(void *user, DiagLevel level, const char *msg) {
   tcc_session *s = user;
-  (void)level;
+  if (s->quiet && level == DIAG_NOTE) return;
   size_t n = strlen(msg);
   if (s->diag_len + n + 2 > s->diag_cap) {
     size_t cap = (s->diag_cap + n + 2) * 2;
@@ -84,6 +92,7 @@ tcc_session *tcc_session_new(void) {
   s->share_functions = true;
   s->verify_each = true;
   s->index_checks = true;
+  s->emit = EMIT_OBJ | EMIT_HEADER;
   return s;
 }
 
@@ -108,10 +117,12 @@ void tcc_session_free(tcc_session *s) {
   free(s->depfile), free(s->model_path);
   llvm_object_free(&s->obj);
   free(s->header), free(s->diag);
+  free(s->tir), free(s->dot_before), free(s->dot_after);
   free(s);
 }
 
 void tcc_session_echo(tcc_session *s, bool echo) { s->echo = echo; }
+void tcc_session_quiet(tcc_session *s, bool quiet) { s->quiet = quiet; }
 
 void tcc_session_clear_diagnostics(tcc_session *s) {
   s->diag_len = 0;
@@ -234,6 +245,34 @@ static tcc_result set_size(uint64_t *slot, const char *name, const char *v) {
   return TCC_SUCCESS;
 }
 
+/* obj,header,asm,llvm,ir,dot in any order. */
+static tcc_result set_emit(tcc_session *s, const char *v) {
+  unsigned bits = 0;
+  for (const char *p = v; *p;) {
+    size_t n = strcspn(p, ",");
+    int k = 0;
+    while (k < NUM_EMIT_KINDS && (strlen(emit_names[k]) != n || strncmp(p, emit_names[k], n))) k++;
+    if (n == 7 && !strncmp(p, "weights", 7)) {
+      diag_error("--emit=weights writes the weights of --weights=external, which tcc "
+                 "does not build yet (the weights are in the object)");
+      return TCC_ERROR_INPUT;
+    }
+    if (k == NUM_EMIT_KINDS) {
+      diag_error("unknown --emit kind '%.*s' (expected a comma list of obj, header, asm, "
+                 "llvm, ir, dot)", (int)n, p);
+      return TCC_ERROR_INPUT;
+    }
+    bits |= 1u << k;
+    p += n + (p[n] == ',');
+  }
+  if (!bits) {
+    diag_error("--emit needs at least one of obj, header, asm, llvm, ir, dot");
+    return TCC_ERROR_INPUT;
+  }
+  s->emit = bits;
+  return TCC_SUCCESS;
+}
+
 static tcc_result set_string(char **slot, const char *v) {
   free(*slot);
   *slot = strdup(v);
@@ -268,6 +307,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "mcpu")) return set_string(&s->mcpu, v);
   if (!strcmp(name, "mattr")) return set_string(&s->mattr, v);
   if (!strcmp(name, "depfile")) return set_string(&s->depfile, v);
+  if (!strcmp(name, "emit")) return set_emit(s, v);
   if (!strcmp(name, "max-flash")) return set_size(&s->budget.max_flash, name, v);
   if (!strcmp(name, "max-ram")) return set_size(&s->budget.max_ram, name, v);
   if (!strcmp(name, "name")) {
@@ -400,6 +440,19 @@ tcc_result tcc_load_memory(tcc_session *s, const void *data, size_t size,
 }
 
 /* ------------------------------------------------------------- compile */
+static char *dot_of(const IrModule *m, const char *when) {
+  char title[300];
+  snprintf(title, sizeof title, "%s: %s", m->name, when);
+  return ir_dot_str(m, title);
+}
+
+/* --emit=dot's second graph: the tensor level after its passes, the last
+ * moment there is a graph of ops to draw. */
+static void dot_before_lower(IrModule *m, const char *pass, void *user) {
+  tcc_session *s = user;
+  if (!strcmp(pass, "lower") && !s->dot_after) s->dot_after = dot_of(m, "after the tensor-level passes");
+}
+
 tcc_result tcc_session_run_passes(tcc_session *s) {
   enter(s);
   if (!s->m) {
@@ -414,16 +467,21 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
         (s->mattr && !target_check_features(t, s->mattr)))
       return TCC_ERROR_INPUT;
-    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1, false}; /* for the schedule only */
+    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1, false, false, false}; /* for the schedule only */
     target_sched(&lo, &st);
   }
   s->m->no_index_checks = !s->index_checks;
+  free(s->dot_before), free(s->dot_after), free(s->tir);
+  s->dot_before = s->dot_after = s->tir = NULL;
+  if (s->emit & EMIT_DOT) s->dot_before = dot_of(s->m, "before the passes");
   PipelineOptions po = {
       s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse),
       s->print_ir_after, s->verify_each, s->stats, stdout,
-      s->opt_level > 0 ? &st : NULL};
+      s->opt_level > 0 ? &st : NULL, s->emit & EMIT_DOT ? dot_before_lower : NULL, s};
   if (!pass_run_pipeline(s->m, &po))
     return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
+  if ((s->emit & EMIT_DOT) && !s->dot_after) s->dot_after = dot_of(s->m, "after the passes");
+  if (s->emit & EMIT_IR) s->tir = ir_print_module_str(s->m);
   return TCC_SUCCESS;
 }
 
@@ -440,7 +498,8 @@ static tcc_result codegen(tcc_session *s) {
     return TCC_ERROR_INPUT;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int jobs = s->jobs ? s->jobs : cores < 1 ? 1 : cores > 256 ? 256 : (int)cores;
-  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, jobs, s->share_functions};
+  LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, jobs, s->share_functions,
+                    (s->emit & EMIT_LLVM) != 0, (s->emit & EMIT_ASM) != 0};
   llvm_object_free(&s->obj);
   s->has_obj = false;
   bool emitted = llvm_emit(s->m, &lo, &s->obj); /* its stages: "codegen: ..." */
@@ -501,14 +560,20 @@ static void append_make_path(IrArena *a, char **rule, const char *path) {
   *rule = ir_arena_printf(a, "%s%s", *rule, e);
 }
 
-/* "OBJ HEADER: MODEL DATA... FROZEN...": everything a compile read, so a
+/* "OUTPUTS...: MODEL DATA... FROZEN...": everything a compile read, so a
  * build system reruns it when one of them changes (absolute paths, as
  * realpath gives them; the outputs as written). */
-static char *depfile_rule(tcc_session *s, const char *path_o, const char *path_h) {
+/* One file --emit writes: the object (text NULL: written piece by piece)
+ * or a text. */
+typedef struct Output {
+  char *path, *tmp;
+  const char *text;
+} Output;
+
+static char *depfile_rule(tcc_session *s, const Output *out, int n) {
   IrArena *a = s->m->arena;
   char *rule = "";
-  append_make_path(a, &rule, path_o);
-  append_make_path(a, &rule, path_h);
+  for (int i = 0; i < n; i++) append_make_path(a, &rule, out[i].path);
   rule = ir_arena_printf(a, "%s:", rule + 1);
   if (s->model_path) append_make_path(a, &rule, s->model_path);
   for (int i = 0; i < s->m->num_data_files; i++)
@@ -529,31 +594,50 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
     return TCC_ERROR_INPUT;
   }
   if (!util_mkdir_p(dir)) return TCC_ERROR_INPUT;
-  char *name_o = ir_arena_printf(s->m->arena, "%s.o", s->m->name);
-  char *name_h = ir_arena_printf(s->m->arena, "%s.h", s->m->name);
-  char *path_o = util_join(dir, name_o), *path_h = util_join(dir, name_h);
-  stage_begin("write object");
-  /* Both temporaries first, then both renames: never a new .o beside an
-   * old .h. */
-  char *tmp_o = util_write_temp_with(path_o, write_object, &s->obj);
-  char *tmp_h = tmp_o ? util_write_temp(path_h, s->header, strlen(s->header)) : NULL;
-  char *tmp_d = NULL;
-  if (tmp_h && s->depfile) {
-    char *rule = depfile_rule(s, path_o, path_h);
-    tmp_d = util_write_temp(s->depfile, rule, strlen(rule));
+  IrArena *a = s->m->arena;
+  const char *texts[] = {NULL, s->header, s->obj.asm_text, s->obj.llvm_text, s->tir};
+  static const char *const suffix[] = {".o", ".h", ".s", ".ll", ".tir"};
+  Output out[8];
+  int n = 0;
+  for (int k = 0; k < 5; k++)
+    if (s->emit & (1u << k))
+      out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s%s", s->m->name, suffix[k])), NULL,
+                          texts[k]};
+  if (s->emit & EMIT_DOT) {
+    out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s.before.dot", s->m->name)), NULL,
+                        s->dot_before};
+    out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s.after.dot", s->m->name)), NULL,
+                        s->dot_after};
   }
-  bool ok = tmp_o && tmp_h && (tmp_d || !s->depfile);
-  if (ok) {
-    ok = util_commit_temp(tmp_o, path_o);
-    ok = util_commit_temp(tmp_h, path_h) && ok;
-    if (tmp_d) ok = util_commit_temp(tmp_d, s->depfile) && ok;
-  } else {
-    util_discard_temp(tmp_o);
-    util_discard_temp(tmp_h);
-    util_discard_temp(tmp_d);
+  stage_begin("write object");
+  /* Every temporary first, then every rename: never a new .o beside an
+   * old .h. */
+  bool ok = true;
+  for (int i = 0; i < n && ok; i++) {
+    if (i > 0 && !out[i].text) { /* a text that could not be made */
+      diag_error("out of memory for %s", out[i].path);
+      ok = false;
+      break;
+    }
+    out[i].tmp = out[i].text ? util_write_temp(out[i].path, out[i].text, strlen(out[i].text))
+                             : util_write_temp_with(out[i].path, write_object, &s->obj);
+    ok = out[i].tmp != NULL;
+  }
+  char *tmp_d = NULL;
+  if (ok && s->depfile) {
+    char *rule = depfile_rule(s, out, n);
+    tmp_d = util_write_temp(s->depfile, rule, strlen(rule));
+    ok = tmp_d != NULL;
+  }
+  for (int i = 0; i < n; i++) {
+    if (ok) ok = util_commit_temp(out[i].tmp, out[i].path);
+    else util_discard_temp(out[i].tmp);
+    free(out[i].path);
+  }
+  if (tmp_d) {
+    if (ok) ok = util_commit_temp(tmp_d, s->depfile);
+    else util_discard_temp(tmp_d);
   }
   stage_end();
-  free(path_o);
-  free(path_h);
   return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
 }

@@ -29,42 +29,46 @@ typedef enum OptKind { OPT_SESSION, OPT_CLI, OPT_FLAG } OptKind;
 static const struct {
   const char *name;
   OptKind kind;
+  const char *commands; /* the commands it applies to: c compile, r run, b bench,
+                           i inspect, o opt, l list-ops, g any */
   const char *help;
 } options[] = {
-    {"target", OPT_SESSION, "target to compile for (see `tcc targets`; default x86_64)"},
-    {"mcpu", OPT_SESSION, "CPU (default: the target's baseline; `native` = this machine)"},
-    {"mattr", OPT_SESSION, "CPU features, e.g. +avx512f,-fma"},
-    {"name", OPT_SESSION, "symbol prefix and file name (default: the model's file stem)"},
-    {"O", OPT_SESSION, "optimization level 0..3 (default 2): -O3 or -O=3"},
-    {"passes", OPT_SESSION, "run exactly these passes, comma-separated"},
-    {"print-ir-after", OPT_SESSION, "print the IR after PASS (or `all`) to stdout"},
-    {"shape", OPT_SESSION, "NAME:1x3x224x224 binds an input's shape (repeatable)"},
-    {"dim", OPT_SESSION, "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one (repeatable)"},
-    {"freeze", OPT_SESSION, "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
-    {"verify-each", OPT_SESSION, "0 turns off the verifier between passes"},
-    {"fuse", OPT_SESSION, "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
-    {"share-functions", OPT_SESSION, "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
-    {"index-checks", OPT_SESSION, "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
-    {"j", OPT_SESSION, "code generation threads, -j N or -jN (default: the number of cores; the object is the same for any N)"},
-    {"jobs", OPT_SESSION, "the same as -j"},
-    {"stats", OPT_FLAG, "print pass statistics"},
-    {"time-passes", OPT_FLAG, "print the wall and CPU time and peak memory of each compile stage to stderr"},
-    {"o", OPT_CLI, "compile: output folder (default .)"},
-    {"max-flash", OPT_SESSION, "compile: fail (exit 1, nothing written) when code + weights exceed this size, e.g. 1M"},
-    {"max-ram", OPT_SESSION, "compile: fail when workspace + inputs/outputs + data + a 16 KiB stack margin exceed this size, e.g. 256K"},
-    {"depfile", OPT_SESSION, "compile: also write FILE, a Makefile rule naming the files the compile read (model, external data, -freeze files)"},
-    {"input", OPT_CLI, "run: an input TensorProto .pb, by position (repeatable)"},
-    {"output-dir", OPT_CLI, "run: write output_<i>.pb files here"},
-    {"threads", OPT_CLI, "run, bench: threads for the model's parallel loops (default 1)"},
-    {"iters", OPT_CLI, "bench: timed calls (default 100)"},
-    {"repeat", OPT_CLI, "bench: the same as --iters"},
-    {"warmup", OPT_CLI, "bench: untimed calls before the timed ones (default 1)"},
-    {"json", OPT_FLAG, "bench: print one JSON object"},
-    {"print-ir-after-all", OPT_FLAG, "print the IR after every pass"},
-    {"markdown", OPT_FLAG, "list-ops: print a Markdown table"},
-    {"list-passes", OPT_FLAG, "list the passes"},
-    {"help", OPT_FLAG, "this help"},
-    {"version", OPT_FLAG, "print the version"},
+    {"target", OPT_SESSION, "crboi", "target to compile for (see `tcc targets`; default x86_64)"},
+    {"mcpu", OPT_SESSION, "crbo", "CPU (default: the target's baseline; `native` = this machine)"},
+    {"mattr", OPT_SESSION, "crbo", "CPU features, e.g. +avx512f,-fma"},
+    {"name", OPT_SESSION, "crb", "symbol prefix and file name (default: the model's file stem)"},
+    {"O", OPT_SESSION, "crbo", "optimization level 0..3 (default 2): -O3 or -O=3"},
+    {"passes", OPT_SESSION, "crbo", "run exactly these passes, comma-separated"},
+    {"print-ir-after", OPT_SESSION, "crbo", "print the IR after PASS (or `all`) to stdout"},
+    {"shape", OPT_SESSION, "crboi", "NAME:1x3x224x224 binds an input's shape (repeatable)"},
+    {"dim", OPT_SESSION, "crboi", "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one (repeatable)"},
+    {"freeze", OPT_SESSION, "crboi", "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
+    {"verify-each", OPT_SESSION, "crbo", "0 turns off the verifier between passes"},
+    {"fuse", OPT_SESSION, "crbo", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
+    {"share-functions", OPT_SESSION, "crb", "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
+    {"index-checks", OPT_SESSION, "crb", "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
+    {"j", OPT_SESSION, "crb", "code generation threads, -j N or -jN (default: the number of cores; the object is the same for any N)"},
+    {"jobs", OPT_SESSION, "crb", "the same as -j"},
+    {"stats", OPT_FLAG, "crbo", "print pass statistics"},
+    {"time-passes", OPT_FLAG, "crb", "print the wall and CPU time and peak memory of each compile stage to stderr"},
+    {"o", OPT_CLI, "c", "compile: output folder (default .)"},
+    {"max-flash", OPT_SESSION, "c", "compile: fail (exit 1, nothing written) when code + weights exceed this size, e.g. 1M"},
+    {"max-ram", OPT_SESSION, "c", "compile: fail when workspace + inputs/outputs + data + a 16 KiB stack margin exceed this size, e.g. 256K"},
+    {"emit", OPT_SESSION, "c", "compile: the files to write, a comma list of obj, header, asm, llvm, ir, dot (default obj,header)"},
+    {"depfile", OPT_SESSION, "c", "compile: also write FILE, a Makefile rule naming the files the compile read (model, external data, -freeze files)"},
+    {"input", OPT_CLI, "rb", "run: an input TensorProto .pb, by position (repeatable)"},
+    {"output-dir", OPT_CLI, "r", "run: write output_<i>.pb files here"},
+    {"threads", OPT_CLI, "rb", "run, bench: threads for the model's parallel loops (default 1)"},
+    {"iters", OPT_CLI, "b", "bench: timed calls (default 100)"},
+    {"repeat", OPT_CLI, "b", "bench: the same as --iters"},
+    {"warmup", OPT_CLI, "b", "bench: untimed calls before the timed ones (default 1)"},
+    {"json", OPT_FLAG, "bi", "bench, inspect: print the result as one JSON object"},
+    {"q", OPT_FLAG, "g", "quiet: no notes (errors and warnings still)"},
+    {"print-ir-after-all", OPT_FLAG, "crbo", "print the IR after every pass"},
+    {"markdown", OPT_FLAG, "l", "list-ops: print a Markdown table"},
+    {"list-passes", OPT_FLAG, "g", "list the passes"},
+    {"help", OPT_FLAG, "g", "this help"},
+    {"version", OPT_FLAG, "g", "print the version"},
 };
 #define NUM_OPTIONS (int)(sizeof options / sizeof options[0])
 
@@ -77,20 +81,59 @@ typedef struct Cli {
   tcc_session *s;
 } Cli;
 
+/* The commands, for `tcc --help` and `tcc help CMD` / `tcc CMD --help`. */
+static const struct {
+  const char *name, *letter, *synopsis, *summary, *example;
+} commands[] = {
+    {"compile", "c", "tcc compile MODEL.onnx [options]", "write <name>.o and <name>.h (-o DIR)",
+     "tcc compile model.onnx -target=armv8 -o out/"},
+    {"run", "r", "tcc run MODEL.onnx --input IN0.pb [...] [options]",
+     "compile for this machine (or a target under QEMU/Node.js), run, write or print outputs",
+     "tcc run model.onnx --input in0.pb --output-dir outs/"},
+    {"bench", "b", "tcc bench MODEL.onnx [options]",
+     "compile for this machine, time --iters calls, print the median",
+     "tcc bench model.onnx --iters 1000 -threads=2 --json"},
+    {"inspect", "i", "tcc inspect MODEL.onnx [options]",
+     "inputs, outputs, op histogram, parameters", "tcc inspect model.onnx --json"},
+    {"opt", "o", "tcc opt FILE.tir|MODEL.onnx [options]", "run passes, print the IR",
+     "tcc opt model.onnx -passes=infer-shapes,fold-constants --print-ir-after-all"},
+    {"targets", "t", "tcc targets", "list targets", "tcc targets"},
+    {"list-ops", "l", "tcc list-ops [--markdown]", "list operators (--markdown for docs/ops.md)",
+     "tcc list-ops --markdown"},
+    {"help", "h", "tcc help COMMAND", "a command's options and an example", "tcc help compile"},
+};
+#define NUM_COMMANDS (int)(sizeof commands / sizeof commands[0])
+
+static void print_option(FILE *out, int i) {
+  fprintf(out, "  --%-20s %s\n", options[i].name, options[i].help);
+}
+
 static void usage(FILE *out) {
-  fprintf(out,
-          "usage: tcc <command> [options]\n\n"
-          "commands:\n"
-          "  compile MODEL.onnx   write <name>.o and <name>.h (-o DIR)\n"
-          "  run MODEL.onnx       compile for this machine, run, write or print outputs\n"
-          "  bench MODEL.onnx     compile for this machine, time --iters calls, print the median\n"
-          "  inspect MODEL.onnx   inputs, outputs, op histogram, parameters\n"
-          "  opt FILE             run passes on a .tir or .onnx file, print the IR\n"
-          "  targets              list targets\n"
-          "  list-ops             list operators (--markdown for docs/ops.md)\n\n"
-          "options (-opt=value, --opt=value or --opt value):\n");
-  for (int i = 0; i < NUM_OPTIONS; i++)
-    fprintf(out, "  --%-20s %s\n", options[i].name, options[i].help);
+  fprintf(out, "usage: tcc <command> [options]\n\ncommands:\n");
+  for (int k = 0; k < NUM_COMMANDS; k++)
+    fprintf(out, "  %-20s %s\n", commands[k].name, commands[k].summary);
+  fprintf(out, "\noptions (-opt=value, --opt=value or --opt value; `tcc help COMMAND` "
+               "lists a command's):\n");
+  for (int i = 0; i < NUM_OPTIONS; i++) print_option(out, i);
+}
+
+/* `tcc help CMD`, `tcc CMD --help`: 0, or 1 for an unknown command. */
+static int command_help(const char *cmd, FILE *out) {
+  for (int k = 0; k < NUM_COMMANDS; k++) {
+    if (strcmp(commands[k].name, cmd)) continue;
+    fprintf(out, "usage: %s\n\n%s\n", commands[k].synopsis, commands[k].summary);
+    bool any = false;
+    for (int i = 0; i < NUM_OPTIONS; i++)
+      if (strpbrk(options[i].commands, commands[k].letter) || !strcmp(options[i].commands, "g")) {
+        if (!any) fprintf(out, "\noptions:\n");
+        any = true;
+        print_option(out, i);
+      }
+    fprintf(out, "\nexample:\n  %s\n", commands[k].example);
+    return 0;
+  }
+  fprintf(stderr, "tcc: error: unknown command '%s' (see tcc --help)\n", cmd);
+  return 1;
 }
 
 static int find_option(const char *name, size_t n) {
@@ -282,10 +325,11 @@ static tcc_result load_for_run(Cli *c) {
   tcc_session_echo(c->s, true);
   if (frozen && r == TCC_SUCCESS) {
     int k = 0;
+    bool quiet = flag(c, "q");
     for (int i = 0; i < c->num_inputs; i++)
       if (c->inputs[i]) c->inputs[k++] = c->inputs[i];
     c->num_inputs = k;
-    fprintf(stderr, "tcc: note: %d input%s frozen to the given values: the "
+    if (!quiet) fprintf(stderr, "tcc: note: %d input%s frozen to the given values: the "
             "model needs them at compile time (-freeze=NAME:FILE.pb does this "
             "explicitly)\n", frozen, frozen == 1 ? "" : "s");
   }
@@ -315,10 +359,13 @@ static tcc_result dispatch(Cli *c) {
     fprintf(stderr, "tcc: error: option '--threads' applies to tcc run and tcc bench only\n");
     return TCC_ERROR_INPUT;
   }
-  const char *bench_only = c->iters ? c->iters_flag : c->warmup ? "warmup"
-                         : flag(c, "json") ? "json" : NULL;
+  const char *bench_only = c->iters ? c->iters_flag : c->warmup ? "warmup" : NULL;
   if (!bench && bench_only) {
     fprintf(stderr, "tcc: error: option '--%s' applies to tcc bench only\n", bench_only);
+    return TCC_ERROR_INPUT;
+  }
+  if (flag(c, "json") && !bench && strcmp(cmd, "inspect")) {
+    fprintf(stderr, "tcc: error: option '--json' applies to tcc bench and tcc inspect only\n");
     return TCC_ERROR_INPUT;
   }
   if (!strcmp(cmd, "compile")) {
@@ -342,7 +389,7 @@ static tcc_result dispatch(Cli *c) {
   }
   if (!strcmp(cmd, "inspect")) {
     if ((r = load(c))) return r;
-    return tcc_inspect(c->s, stdout);
+    return flag(c, "json") ? tcc_inspect_json(c->s, stdout) : tcc_inspect(c->s, stdout);
   }
   if (!strcmp(cmd, "opt")) {
     if ((r = load(c)) || (r = tcc_session_run_passes(c->s))) return r;
@@ -361,9 +408,17 @@ int main(int argc, char **argv) {
   int rc = 1;
   if (!parse_args(&c, argc, argv)) goto done;
   rc = 0;
-  if (flag(&c, "help")) usage(stdout);
-  else if (flag(&c, "version")) printf("tcc %s (LLVM 19)\n", tcc_version());
-  else if (flag(&c, "list-passes")) rc = cmd_list_passes();
+  if (flag(&c, "q")) tcc_session_quiet(c.s, true);
+  if (flag(&c, "help") && c.command && strcmp(c.command, "help")) rc = command_help(c.command, stdout);
+  else if (flag(&c, "help")) usage(stdout);
+  else if (flag(&c, "version")) {
+    printf("tcc %s (LLVM 19)\ntargets:", tcc_version());
+    for (int i = 0; i < target_count(); i++) printf(" %s", target_at(i)->name);
+    printf("\n");
+  } else if (c.command && !strcmp(c.command, "help")) {
+    if (c.file) rc = command_help(c.file, stdout);
+    else usage(stdout);
+  } else if (flag(&c, "list-passes")) rc = cmd_list_passes();
   else if (!c.command) {
     usage(stderr);
     rc = 1;

@@ -16,6 +16,8 @@
 #include "tcc/tcc.h"
 
 /* Diagnostics also go to stderr as they happen (the CLI wants that). */
+/* -q: drop notes (errors and warnings stay). */
+void tcc_session_quiet(tcc_session *s, bool quiet);
 void tcc_session_echo(tcc_session *s, bool echo);
 void tcc_session_clear_diagnostics(tcc_session *s);
 IrModule *tcc_session_module(tcc_session *s);
@@ -40,6 +42,8 @@ typedef struct RunOptions {
 } RunOptions;
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o);
 
+/* The same as one JSON object (tcc inspect --json). */
+tcc_result tcc_inspect_json(tcc_session *s, FILE *out);
 tcc_result tcc_inspect(tcc_session *s, FILE *out);
 
 /* util.c */

@@ -47,6 +47,7 @@ typedef struct LlvmOptions {
   int opt_level;          /* 0..3 */
   int jobs;               /* code generation threads (>= 1) */
   bool share;             /* loops of the same shape as one shared function */
+  bool want_llvm, want_asm; /* also the LLVM IR / assembly text (--emit) */
 } LlvmOptions;
 
 /* The schedule's description of the target for these options (vector
@@ -64,6 +65,10 @@ typedef struct LlvmObject {
   ElfWithBlob blob;          /* blob.head != NULL: bytes is unused */
   ElfBlobPiece *pieces;
   int num_pieces;
+  /* With LlvmOptions.want_llvm / want_asm: each module's optimized LLVM IR
+   * and its assembly, in unit order (malloc'd; for reading: the weights
+   * blob is not in them). */
+  char *llvm_text, *asm_text;
 } LlvmObject;
 
 /* Translates the loop-level module (m->main lowered, memory planned) into an

@@ -1105,6 +1105,53 @@ static bool em_object(LLVMTargetMachineRef tm, LLVMModuleRef mod, void **obj,
   return true;
 }
 
+/* The module's LLVM IR and assembly as text (--emit=llvm,asm), malloc'd.
+ * The assembly comes from a clone: code generation rewrites the IR it runs
+ * on, and the object must not depend on what else was asked for. */
+static bool em_texts(LLVMTargetMachineRef tm, LLVMModuleRef mod, bool want_llvm,
+                     bool want_asm, char **llvm, char **as) {
+  if (want_llvm) {
+    char *t = LLVMPrintModuleToString(mod);
+    size_t n = strlen(t) + 1;
+    *llvm = malloc(n);
+    if (*llvm) memcpy(*llvm, t, n);
+    LLVMDisposeMessage(t);
+  }
+  if (!want_asm) return true;
+  LLVMModuleRef clone = LLVMCloneModule(mod);
+  char *err = NULL;
+  LLVMMemoryBufferRef buf = NULL;
+  bool failed = LLVMTargetMachineEmitToMemoryBuffer(tm, clone, LLVMAssemblyFile, &err, &buf);
+  LLVMDisposeModule(clone);
+  if (failed) {
+    em_fail(NULL, "internal error: LLVM assembly output failed: %s", err ? err : "");
+    LLVMDisposeMessage(err);
+    return false;
+  }
+  size_t n = LLVMGetBufferSize(buf);
+  *as = malloc(n + 1);
+  memcpy(*as, LLVMGetBufferStart(buf), n);
+  (*as)[n] = 0;
+  LLVMDisposeMemoryBuffer(buf);
+  return true;
+}
+
+/* Appends a unit's text to *all under a heading in a comment that both
+ * LLVM IR (';') and every assembler tcc targets ('/ * * /') read. */
+static void append_text(char **all, const char *text, int unit, int num_units, bool ir) {
+  if (!text) return;
+  char head[96] = "";
+  if (num_units > 1)
+    snprintf(head, sizeof head, ir ? "; ---- unit %d of %d\n" : "/* ---- unit %d of %d */\n",
+             unit, num_units);
+  size_t old = *all ? strlen(*all) : 0, n = strlen(head) + strlen(text);
+  char *p = realloc(*all, old + n + 1);
+  if (!p) return;
+  memcpy(p + old, head, strlen(head));
+  memcpy(p + old + strlen(head), text, strlen(text) + 1);
+  *all = p;
+}
+
 /* ---------------------------------------------------------------- units */
 /* Big modules are compiled in units: runs of consecutive segments of at
  * least UNIT_MIN_OPS IR ops, each a module in an LLVM context of its own,
@@ -1122,6 +1169,7 @@ typedef struct Unit {
   int num_checks;
   void *obj;
   size_t size;
+  char *llvm, *as;      /* --emit=llvm,asm */
   bool ok;
 } Unit;
 
@@ -1138,6 +1186,7 @@ typedef struct EmJob {
   int next;             /* the next unit a thread takes */
   pthread_mutex_t lock;
   DiagState *diag;      /* the compiling thread's, which workers report into */
+  bool want_llvm, want_asm;
 } EmJob;
 
 static int plan_units(const SegPlan *p, Unit **out) {
@@ -1230,7 +1279,9 @@ static void em_unit(EmJob *j, Unit *u) {
     e.checks = NULL;
   }
   if (ok) em_finish_attrs(&e, j->row, j->cpu, j->features);
-  u->ok = ok && em_verify_and_optimize(&e, tm, j->opt) && em_object(tm, e.mod, &u->obj, &u->size);
+  u->ok = ok && em_verify_and_optimize(&e, tm, j->opt) &&
+          em_texts(tm, e.mod, j->want_llvm, j->want_asm, &u->llvm, &u->as) &&
+          em_object(tm, e.mod, &u->obj, &u->size);
   em_close(&e, td);
   LLVMDisposeTargetMachine(tm);
 }
@@ -1248,8 +1299,8 @@ static void *em_worker(void *arg) {
 }
 
 /* Units 1.. on up to jobs threads (this one included), then unit 0, which
- * needs their rt.check ops; then the merge. */
-static bool em_units(EmJob *j, int jobs, void **obj, size_t *size) {
+ * needs their rt.check ops; then the merge (and the texts, in unit order). */
+static bool em_units(EmJob *j, int jobs, void **obj, size_t *size, LlvmObject *out) {
   j->next = 1;
   j->diag = diag_state();
   pthread_mutex_init(&j->lock, NULL);
@@ -1279,6 +1330,10 @@ static bool em_units(EmJob *j, int jobs, void **obj, size_t *size) {
   }
   ok = ok && elf_merge_objects(objs, sizes, j->num_units, obj, size);
   for (int k = 0; k < j->num_units; k++) {
+    append_text(&out->llvm_text, j->units[k].llvm, k, j->num_units, true);
+    append_text(&out->asm_text, j->units[k].as, k, j->num_units, false);
+    free(j->units[k].llvm);
+    free(j->units[k].as);
     free(j->units[k].obj);
     free(j->units[k].checks);
   }
@@ -1372,6 +1427,8 @@ const void *llvm_object_bytes(LlvmObject *o) {
 
 void llvm_object_free(LlvmObject *o) {
   free(o->bytes);
+  free(o->llvm_text);
+  free(o->asm_text);
   elf_with_blob_free(&o->blob);
   free(o->pieces);
   *o = (LlvmObject){0};
@@ -1415,8 +1472,9 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
   if (num_units >= 3 && elf_merge_supported(row->pub.triple)) {
     EmJob j = {.m = m, .row = row, .cpu = cpu, .features = features, .opt = o->opt_level,
                .plan = &plan, .units = units, .num_units = num_units,
-               .blob_offset = blob_offset, .blob_size = blob_size};
-    ok = em_units(&j, o->jobs > 0 ? o->jobs : 1, obj, size);
+               .blob_offset = blob_offset, .blob_size = blob_size,
+               .want_llvm = o->want_llvm, .want_asm = o->want_asm};
+    ok = em_units(&j, o->jobs > 0 ? o->jobs : 1, obj, size, out);
   } else {
     LLVMTargetMachineRef tm = em_machine(row, cpu, features, o->opt_level, weight_bytes(m));
     ok = tm != NULL;
@@ -1429,7 +1487,8 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
       stage_begin("codegen: LLVM IR");
       ok = em_module(&e, &plan, row, td, cpu, features);
       stage_begin("codegen: LLVM optimization");
-      ok = ok && em_verify_and_optimize(&e, tm, o->opt_level);
+      ok = ok && em_verify_and_optimize(&e, tm, o->opt_level) &&
+           em_texts(tm, e.mod, o->want_llvm, o->want_asm, &out->llvm_text, &out->asm_text);
       stage_begin("codegen: LLVM object");
       ok = ok && em_object(tm, e.mod, obj, size);
       em_close(&e, td);

@@ -92,7 +92,7 @@ check 1 "$T/missing.onnx: error: cannot open: No such file or directory" compile
 check 0 "" --version
 expect "--version prints the version" "grep -q '^tcc [0-9]' '$T/stdout'"
 check 0 "" --help
-expect "--help lists commands" "grep -q 'compile MODEL.onnx' '$T/stdout'"
+expect "--help lists commands" "grep -q '^  compile  *write <name>.o and <name>.h' '$T/stdout'"
 
 # Every option spelling works: -opt=value, --opt=value, --opt value.
 check 0 "" compile "$MODELS/mlp/model.onnx" -name=a -o "$O"
@@ -188,7 +188,7 @@ check 1 "tcc: error: invalid --iters '0': expected 1 to 10000000" bench "$MLP" -
 check 1 "tcc: error: invalid --repeat 'many': expected 1 to 10000000" bench "$MLP" --repeat many
 check 1 "tcc: error: invalid --warmup '-1': expected 0 to 1000000" bench "$MLP" --warmup=-1
 check 1 "tcc: error: option '--json' takes no value" bench "$MLP" --json=1
-check 1 "tcc: error: option '--json' applies to tcc bench only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --json
+check 1 "tcc: error: option '--json' applies to tcc bench and tcc inspect only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --json
 check 1 "tcc: error: option '--iters' applies to tcc bench only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --iters 3
 check 1 "tcc: error: option '--threads' applies to tcc run and tcc bench only" compile "$MLP" -threads=2 -o "$O"
 
@@ -228,5 +228,28 @@ check 1 "$MODELS/cnn/model.onnx: error: model 'model' on x86_64 exceeds its budg
 expect "nothing written over budget" "[ ! -e '$T/budget/model.o' ]"
 check 0 "$MODELS/cnn/model.onnx: note: model 'model' on x86_64: $BUDGET" compile "$MODELS/cnn/model.onnx" --max-ram=1M -o "$T/budget"
 check 1 "tcc: error: invalid --max-ram '12X': expected a size such as 262144, 256K or 1.5M" compile "$MODELS/cnn/model.onnx" --max-ram=12X -o "$T/budget"
+# --emit: the artifacts asked for, all or none; the object does not depend
+# on what else is written.
+check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=header,asm,llvm,ir,dot
+expect "--emit writes what it names" "[ ! -e '$T/emit/model.o' ] && grep -q vfmadd '$T/emit/model.s' && grep -q '^define ' '$T/emit/model.ll' && grep -q '^func @main' '$T/emit/model.tir' && [ -s '$T/emit/model.h' ]"
+expect "--emit=dot: the graph before and after the passes" "grep -q 'label=\"batch_norm' '$T/emit/model.before.dot' && ! grep -q batch_norm '$T/emit/model.after.dot' && grep -q 'label=\"fused_conv' '$T/emit/model.after.dot'"
+check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=obj,asm
+check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/emit2"
+expect "the object is the same with --emit=asm" "cmp -s '$T/emit/model.o' '$T/emit2/model.o'"
+check 1 "tcc: error: unknown --emit kind 'exe' (expected a comma list of obj, header, asm, llvm, ir, dot)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=obj,exe
+check 1 "tcc: error: --emit=weights writes the weights of --weights=external, which tcc does not build yet (the weights are in the object)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=weights
+# inspect --json: one object; --version names the targets; help per command;
+# -q drops notes.
+check 0 "" inspect "$MODELS/cnn/model.onnx" --json
+printf '%s\n' '{"model":"model","source":"'"$MODELS"'/cnn/model.onnx","symbols":[],"inputs":[{"name":"input","type":"f32[1,1,28,28]"}],"outputs":[{"name":"probs","type":"f32[1,10]"}],"num_ops":10,"ops":{"Relu":2,"Conv":2,"Gemm":1,"MaxPool":1,"GlobalAveragePool":1,"BatchNormalization":1,"Softmax":1,"Flatten":1},"weights":{"tensors":10,"parameters":1450,"bytes":5800}}' > "$T/want_json"
+expect "inspect --json" "diff -u '$T/want_json' '$T/stdout'"
+check 0 "" --version
+expect "--version lists the targets" "grep -qx 'targets: x86_64 armv8 riscv64 riscv64gcv wasm32 cortex-m4 cortex-m7 cortex-m55' '$T/stdout'"
+check 0 "" help compile
+expect "help compile: usage, its options, an example" "head -1 '$T/stdout' | grep -qx 'usage: tcc compile MODEL.onnx \[options\]' && grep -q -- '--max-ram' '$T/stdout' && ! grep -q -- '--iters' '$T/stdout' && tail -1 '$T/stdout' | grep -qx '  tcc compile model.onnx -target=armv8 -o out/'"
+check 0 "" bench --help
+expect "bench --help is help bench" "grep -q -- '--iters' '$T/stdout' && ! grep -q -- '--depfile' '$T/stdout'"
+check 1 "tcc: error: unknown command 'nosuch' (see tcc --help)" help nosuch
+check 0 "" compile "$MODELS/cnn/model.onnx" -target=cortex-m4 -o "$T/quiet" -q
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -67,7 +67,7 @@ static Model model_new(const char *name, int n_in, int n_out, const IrType *type
 static IrValue *arg(Model *d, int i) { return d->f->body->args[i]; }
 
 static LlvmOptions opts(const char *cpu) {
-  LlvmOptions o = {target_find("x86_64"), cpu, NULL, 3, 1, true};
+  LlvmOptions o = {target_find("x86_64"), cpu, NULL, 3, 1, true, false, false};
   return o;
 }
 

@@ -212,7 +212,7 @@ static void expect_f32(const IrWeight *w, int n, const float *want) {
 
 /* Lowers m and runs it on inputs; outputs land in outs (same order). */
 static void run(IrModule *m, void *const *ins, int nin, void *const *outs, int nout) {
-  PipelineOptions o = {"infer-shapes,lower", NULL, true, false, NULL, NULL};
+  PipelineOptions o = {.passes = "infer-shapes,lower", .verify_each = true};
   assert_true(pass_run_pipeline(m, &o));
   void *bufs[16];
   assert_int_equal(m->main->num_inputs, nin);
@@ -364,8 +364,8 @@ static void test_loop_refusals(void **state) {
 /* Runs m (lowered) with run-time dims; dims[k] = value of sym k after. */
 static void run_dims(IrModule *m, void *const *ins, int nin, void *const *outs, int nout,
                      int64_t *dims) {
-  PipelineOptions o = {"infer-shapes,fold-constants,dce,lower,dce,plan-memory", NULL, true,
-                       false, NULL, NULL};
+  PipelineOptions o = {.passes = "infer-shapes,fold-constants,dce,lower,dce,plan-memory",
+                       .verify_each = true};
   assert_true(pass_run_pipeline(m, &o));
   void *bufs[16];
   for (int i = 0; i < nin; i++) bufs[i] = ins[i];

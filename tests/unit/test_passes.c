@@ -30,7 +30,7 @@ static IrModule *load_sample(const char *name) {
 }
 
 static bool run(IrModule *m, const char *passes) {
-  PipelineOptions o = {passes, NULL, true, false, NULL, NULL};
+  PipelineOptions o = {.passes = passes, .verify_each = true};
   return pass_run_pipeline(m, &o);
 }
 
