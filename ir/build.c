@@ -48,6 +48,25 @@ void ir_module_add_data_file(IrModule *m, const char *path) {
   m->data_files[m->num_data_files++] = ir_arena_strdup(m->arena, path);
 }
 
+void ir_module_note_kernel(IrModule *m, const IrLoc *loc, const char *text) {
+  if (ir_module_kernel_of(m, loc)) return;
+  if (m->num_kernel_notes == m->cap_kernel_notes) {
+    int nc = m->cap_kernel_notes ? 2 * m->cap_kernel_notes : 16;
+    IrKernelNote *nn = ir_arena_alloc(m->arena, sizeof *nn * (size_t)nc);
+    if (m->num_kernel_notes)
+      memcpy(nn, m->kernel_notes, sizeof *nn * (size_t)m->num_kernel_notes);
+    m->kernel_notes = nn, m->cap_kernel_notes = nc;
+  }
+  m->kernel_notes[m->num_kernel_notes++] =
+      (IrKernelNote){*loc, ir_arena_strdup(m->arena, text)};
+}
+
+const char *ir_module_kernel_of(const IrModule *m, const IrLoc *loc) {
+  for (int i = m->num_kernel_notes - 1; i >= 0; i--)
+    if (ir_loc_same_node(&m->kernel_notes[i].loc, loc)) return m->kernel_notes[i].text;
+  return NULL;
+}
+
 void ir_weight_release_pages(const IrModule *m, const IrWeight *w) {
   if (!w->data || w->nbytes == 0) return;
   uintptr_t lo = (uintptr_t)w->data, hi = lo + w->nbytes;

@@ -279,7 +279,17 @@ typedef struct IrModule {
    * as absolute paths: a build system's dependencies (--depfile). */
   const char **data_files;
   int num_data_files, cap_data_files;
+  /* What the lowering chose for each source node's kernel ("packed GEMM,
+   * tile 6x16, ..."), for the compile report (--report); a node without a
+   * note was lowered to plain loops. */
+  struct IrKernelNote *kernel_notes;
+  int num_kernel_notes, cap_kernel_notes;
 } IrModule;
+
+typedef struct IrKernelNote {
+  IrLoc loc;
+  const char *text;
+} IrKernelNote;
 
 /* -------------------------------------------------------- construction */
 IrModule *ir_module_new(const char *name);
@@ -293,6 +303,11 @@ void ir_module_add_mapping(IrModule *m, const void *p, size_t n);
 /* Records a file the module's data comes from (copied into the arena;
  * once per path). */
 void ir_module_add_data_file(IrModule *m, const char *path);
+/* Records the kernel chosen for loc's node (the first note per node
+ * counts); text is copied. */
+void ir_module_note_kernel(IrModule *m, const IrLoc *loc, const char *text);
+/* The note of the node op came from, or NULL. */
+const char *ir_module_kernel_of(const IrModule *m, const IrLoc *loc);
 /* Lets go of the resident pages of w's data when they lie in such a
  * mapping (a weight that was packed into a copy and is not read again
  * until the object is written): compile memory then holds the weights

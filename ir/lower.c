@@ -1,4 +1,6 @@
 /* lower.c — helpers that op lowerings use to emit loop-level IR. */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +11,15 @@ static IrType scalar_like(const IrValue *v, IrElem e) {
   if (v->type.kind == IR_TYPE_VECTOR)
     return ir_type_vector(e, v->type.lanes, v->type.scalable);
   return ir_type_scalar(e);
+}
+
+void lw_note_kernel(LwCtx *c, const char *fmt, ...) {
+  char text[256];
+  va_list ap;
+  va_start(ap, fmt);
+  vsnprintf(text, sizeof text, fmt, ap);
+  va_end(ap);
+  ir_module_note_kernel(c->m, &c->b.loc, text);
 }
 
 IrValue *lw_index(LwCtx *c, int64_t v) { return lw_const_i(c, IR_INDEX, v); }

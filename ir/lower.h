@@ -31,6 +31,10 @@ typedef struct LwCtx {
   /* Where the pass would like helper buffers: lw_alloc adds to the plan. */
 } LwCtx;
 
+/* Records the kernel this lowering chose for the op being lowered, for
+ * the compile report (printf-style; ir_module_note_kernel). */
+void lw_note_kernel(LwCtx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
 /* Constants */
 IrValue *lw_index(LwCtx *c, int64_t v);                 /* index constant */
 IrValue *lw_const_f(LwCtx *c, IrElem e, double v);      /* float scalar */

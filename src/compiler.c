@@ -29,6 +29,8 @@ struct tcc_session {
   char *depfile;     /* --depfile: a Makefile rule naming what was read */
   MemoryBudget budget; /* --max-flash, --max-ram */
   unsigned emit;       /* EMIT_* bits: the artifacts tcc_emit_files writes */
+  char *report;        /* --report=FILE.json */
+  bool verbose;        /* -v: the report's table */
   int opt_level;
   int jobs;          /* code generation threads; 0: the number of cores */
   bool fuse;             /* -fuse=0 leaves the fuse pass out */
@@ -52,6 +54,10 @@ struct tcc_session {
   bool has_obj;
   char *header;
   char *tir, *dot_before, *dot_after; /* --emit=ir, dot */
+  ReportLayer *layers;                /* --report, -v: taken before `lower` */
+  int num_layers;
+  MemoryFigures mem;
+  bool has_mem;
 };
 
 /* --emit's kinds, in the order the files are written. */
@@ -118,6 +124,7 @@ void tcc_session_free(tcc_session *s) {
   llvm_object_free(&s->obj);
   free(s->header), free(s->diag);
   free(s->tir), free(s->dot_before), free(s->dot_after);
+  free(s->report), free(s->layers);
   free(s);
 }
 
@@ -308,6 +315,8 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "mattr")) return set_string(&s->mattr, v);
   if (!strcmp(name, "depfile")) return set_string(&s->depfile, v);
   if (!strcmp(name, "emit")) return set_emit(s, v);
+  if (!strcmp(name, "report")) return set_string(&s->report, v);
+  if (!strcmp(name, "verbose")) return set_bool(&s->verbose, name, v);
   if (!strcmp(name, "max-flash")) return set_size(&s->budget.max_flash, name, v);
   if (!strcmp(name, "max-ram")) return set_size(&s->budget.max_ram, name, v);
   if (!strcmp(name, "name")) {
@@ -446,11 +455,16 @@ static char *dot_of(const IrModule *m, const char *when) {
   return ir_dot_str(m, title);
 }
 
-/* --emit=dot's second graph: the tensor level after its passes, the last
- * moment there is a graph of ops to draw. */
-static void dot_before_lower(IrModule *m, const char *pass, void *user) {
+static bool wants_report(const tcc_session *s) { return s->report || s->verbose; }
+
+/* --emit=dot's second graph and the report's layers: the tensor level
+ * after its passes, the last moment there is a graph of ops. */
+static void before_lower(IrModule *m, const char *pass, void *user) {
   tcc_session *s = user;
-  if (!strcmp(pass, "lower") && !s->dot_after) s->dot_after = dot_of(m, "after the tensor-level passes");
+  if (strcmp(pass, "lower")) return;
+  if ((s->emit & EMIT_DOT) && !s->dot_after)
+    s->dot_after = dot_of(m, "after the tensor-level passes");
+  if (wants_report(s) && !s->layers) s->layers = report_layers(m, &s->num_layers);
 }
 
 tcc_result tcc_session_run_passes(tcc_session *s) {
@@ -471,13 +485,17 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     target_sched(&lo, &st);
   }
   s->m->no_index_checks = !s->index_checks;
-  free(s->dot_before), free(s->dot_after), free(s->tir);
+  free(s->dot_before), free(s->dot_after), free(s->tir), free(s->layers);
   s->dot_before = s->dot_after = s->tir = NULL;
+  s->layers = NULL;
+  s->num_layers = 0;
+  s->has_mem = false;
   if (s->emit & EMIT_DOT) s->dot_before = dot_of(s->m, "before the passes");
   PipelineOptions po = {
       s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse),
       s->print_ir_after, s->verify_each, s->stats, stdout,
-      s->opt_level > 0 ? &st : NULL, s->emit & EMIT_DOT ? dot_before_lower : NULL, s};
+      s->opt_level > 0 ? &st : NULL,
+      (s->emit & EMIT_DOT) || wants_report(s) ? before_lower : NULL, s};
   if (!pass_run_pipeline(s->m, &po))
     return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
   if ((s->emit & EMIT_DOT) && !s->dot_after) s->dot_after = dot_of(s->m, "after the passes");
@@ -506,6 +524,7 @@ static tcc_result codegen(tcc_session *s) {
   stage_begin("header and memory fit");
   if (!emitted) return TCC_ERROR_INTERNAL;
   s->has_obj = true;
+  if (wants_report(s)) s->has_mem = target_memory(s->m, &s->obj, &s->mem);
   if (!target_check_fit(t, s->m, &s->obj, &s->budget)) {
     llvm_object_free(&s->obj); /* a refused object must not be emitted later */
     s->has_obj = false;
@@ -563,6 +582,24 @@ static void append_make_path(IrArena *a, char **rule, const char *path) {
 /* "OUTPUTS...: MODEL DATA... FROZEN...": everything a compile read, so a
  * build system reruns it when one of them changes (absolute paths, as
  * realpath gives them; the outputs as written). */
+static ReportInfo report_info(const tcc_session *s) {
+  const TccTarget *t = target_find(s->target);
+  return (ReportInfo){s->m, t->name, s->mcpu ? s->mcpu : t->default_cpu,
+                      s->mattr ? s->mattr : t->default_features, s->layers, s->num_layers,
+                      s->has_mem ? &s->mem : NULL, &s->budget};
+}
+
+static char *report_text(const tcc_session *s) {
+  ReportInfo r = report_info(s);
+  return report_json(&r);
+}
+
+void tcc_session_print_report(tcc_session *s, FILE *out) {
+  if (!s->layers) return;
+  ReportInfo r = report_info(s);
+  report_table(&r, out);
+}
+
 /* One file --emit writes: the object (text NULL: written piece by piece)
  * or a text. */
 typedef struct Output {
@@ -603,6 +640,8 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
     if (s->emit & (1u << k))
       out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s%s", s->m->name, suffix[k])), NULL,
                           texts[k]};
+  char *report = s->report ? report_text(s) : NULL;
+  if (s->report) out[n++] = (Output){strdup(s->report), NULL, report};
   if (s->emit & EMIT_DOT) {
     out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s.before.dot", s->m->name)), NULL,
                         s->dot_before};
@@ -639,5 +678,6 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
     else util_discard_temp(tmp_d);
   }
   stage_end();
+  free(report);
   return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
 }

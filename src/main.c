@@ -55,6 +55,8 @@ static const struct {
     {"max-flash", OPT_SESSION, "c", "compile: fail (exit 1, nothing written) when code + weights exceed this size, e.g. 1M"},
     {"max-ram", OPT_SESSION, "c", "compile: fail when workspace + inputs/outputs + data + a 16 KiB stack margin exceed this size, e.g. 256K"},
     {"emit", OPT_SESSION, "c", "compile: the files to write, a comma list of obj, header, asm, llvm, ir, dot (default obj,header)"},
+    {"report", OPT_SESSION, "c", "compile: also write FILE.json, the compile report: per layer its op, output, FLOPs, parameters, weight bytes and the kernel chosen; totals; flash and RAM"},
+    {"v", OPT_FLAG, "c", "compile: print the compile report's table to stderr"},
     {"depfile", OPT_SESSION, "c", "compile: also write FILE, a Makefile rule naming the files the compile read (model, external data, -freeze files)"},
     {"input", OPT_CLI, "rb", "run: an input TensorProto .pb, by position (repeatable)"},
     {"output-dir", OPT_CLI, "r", "run: write output_<i>.pb files here"},
@@ -369,8 +371,11 @@ static tcc_result dispatch(Cli *c) {
     return TCC_ERROR_INPUT;
   }
   if (!strcmp(cmd, "compile")) {
-    if ((r = load(c)) || (r = tcc_compile(c->s))) return r;
-    return tcc_emit_files(c->s, c->out_dir ? c->out_dir : ".");
+    if (flag(c, "v") && (r = tcc_set_option(c->s, "verbose", "1"))) return r;
+    if ((r = load(c))) return r;
+    r = tcc_compile(c->s);
+    if (flag(c, "v")) tcc_session_print_report(c->s, stderr); /* also over budget */
+    return r ? r : tcc_emit_files(c->s, c->out_dir ? c->out_dir : ".");
   }
   if (run) {
     int iters = 0, warmup = 1, threads = 1;

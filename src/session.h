@@ -5,6 +5,7 @@
  *   compiler.c  tcc_session_* internals (module access, echo of diagnostics)
  *   run.c       tcc_run_model   compile, link with the runtime, execute
  *   inspect.c   tcc_inspect     print a model summary
+ *   report.c    report_*        the compile report (--report, -v)
  *   util.c      util_*          files, paths, identifiers
  */
 #ifndef TCC_SESSION_H
@@ -13,6 +14,7 @@
 #include <stdio.h>
 
 #include "ir.h"
+#include "llvm.h"
 #include "tcc/tcc.h"
 
 /* Diagnostics also go to stderr as they happen (the CLI wants that). */
@@ -45,6 +47,23 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o);
 /* The same as one JSON object (tcc inspect --json). */
 tcc_result tcc_inspect_json(tcc_session *s, FILE *out);
 tcc_result tcc_inspect(tcc_session *s, FILE *out);
+
+/* report.c: the layers of m (tensor level, before `lower`; malloc'd), and
+ * the report of a compile from them, as JSON (malloc'd) or a table. */
+typedef struct ReportLayer ReportLayer;
+ReportLayer *report_layers(const IrModule *m, int *n);
+typedef struct ReportInfo {
+  const IrModule *m;            /* after code generation: its kernel notes */
+  const char *target, *cpu, *features;
+  const ReportLayer *layers;
+  int num_layers;
+  const MemoryFigures *mem;     /* NULL: not an ELF object (wasm32) */
+  const MemoryBudget *budget;
+} ReportInfo;
+char *report_json(const ReportInfo *r);
+void report_table(const ReportInfo *r, FILE *out);
+/* -v: the report's table of the last compile to out (compiler.c). */
+void tcc_session_print_report(tcc_session *s, FILE *out);
 
 /* util.c */
 char *util_c_identifier(const char *path);  /* stem of path as a C name; malloc'd */

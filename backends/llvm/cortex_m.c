@@ -84,6 +84,21 @@ static uint64_t limit(uint64_t board, uint64_t flag, bool *by_flag) {
   return *by_flag ? flag : board;
 }
 
+bool target_memory(const IrModule *m, LlvmObject *o, MemoryFigures *f) {
+  /* the whole object, weights blob included (a board's flash is small) */
+  const void *obj = llvm_object_bytes(o);
+  size_t size = obj ? o->size : 0;
+  ElfSizes e;
+  if (!obj || !elf_class_bits(obj, size) || !elf_sizes(obj, size, &e)) return false;
+  int64_t planned = m->main->workspace_size;
+  *f = (MemoryFigures){.code = e.code, .rodata = e.rodata, .data = e.data,
+                       .workspace = planned > 0 ? (uint64_t)planned : 0, .io = io_bytes(m),
+                       .stack_margin = CORTEX_M_STACK_MARGIN};
+  f->flash = f->code + f->rodata;
+  f->ram = f->data + f->workspace + f->io + f->stack_margin;
+  return true;
+}
+
 bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o,
                       const MemoryBudget *budget) {
   const Board *b = NULL;
@@ -91,20 +106,14 @@ bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o,
     if (!strcmp(boards[i].target, t->name)) b = &boards[i];
   bool budgeted = budget && (budget->max_flash || budget->max_ram);
   if (!b && !budgeted) return true; /* hosted targets: virtual memory */
-  /* the whole object, weights blob included (a board's flash is small) */
-  const void *obj = llvm_object_bytes(o);
-  size_t size = obj ? o->size : 0;
-  ElfSizes e;
-  if (!obj || !elf_class_bits(obj, size) || !elf_sizes(obj, size, &e)) {
+  MemoryFigures f;
+  if (!target_memory(m, o, &f)) {
     if (b) diag_error("internal error: the %s object is not an ELF32 object", t->name);
     else diag_error("--max-flash and --max-ram measure ELF objects; the %s "
                     "target's object is not one", t->name);
     return false;
   }
-  int64_t planned = m->main->workspace_size;
-  uint64_t ws = planned > 0 ? (uint64_t)planned : 0;
-  uint64_t io = io_bytes(m), flash = e.code + e.rodata;
-  uint64_t ram = e.data + ws + io + CORTEX_M_STACK_MARGIN;
+  uint64_t flash = f.flash, ram = f.ram;
   bool flash_flag, ram_flag;
   uint64_t flash_max = limit(b ? b->flash - CORTEX_M_FLASH_RESERVE : UINT64_MAX,
                              budget ? budget->max_flash : 0, &flash_flag);
@@ -114,9 +123,9 @@ bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o,
   snprintf(figures, sizeof figures,
            "%s of flash (code %s + weights and constants %s) and %s of RAM "
            "(workspace %s + inputs and outputs %s + data %s + stack margin %s)",
-           size_str(flash).s, size_str(e.code).s, size_str(e.rodata).s,
-           size_str(ram).s, size_str(ws).s, size_str(io).s, size_str(e.data).s,
-           size_str(CORTEX_M_STACK_MARGIN).s);
+           size_str(flash).s, size_str(f.code).s, size_str(f.rodata).s,
+           size_str(ram).s, size_str(f.workspace).s, size_str(f.io).s, size_str(f.data).s,
+           size_str(f.stack_margin).s);
   IrLoc loc = {.file = m->source};
   if (flash <= flash_max && ram <= ram_max) {
     if (b)

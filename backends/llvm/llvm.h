@@ -96,5 +96,13 @@ typedef struct MemoryBudget {
 } MemoryBudget;
 bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *obj,
                       const MemoryBudget *budget);
+/* The figures behind it, one definition for every target: flash = the
+ * object's allocated read-only sections; RAM = its writable ones + the
+ * workspace + the inputs and outputs + TARGET_STACK_MARGIN.  False when
+ * the object is not ELF (wasm32). */
+typedef struct MemoryFigures {
+  uint64_t flash, code, rodata, ram, workspace, io, data, stack_margin;
+} MemoryFigures;
+bool target_memory(const IrModule *m, LlvmObject *obj, MemoryFigures *out);
 
 #endif

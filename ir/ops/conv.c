@@ -578,6 +578,8 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   int lanes = c->target->vec_bits / 32;
   d.lanes = lanes > 1 && w->s[1] <= 4 ? lanes : 1; /* a strided load spans s*lanes */
   if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
+  lw_note_kernel(c, "depthwise %lldx%lld, %d lanes", (long long)w->k[0], (long long)w->k[1],
+                 d.lanes);
   IrValue *W = gk_flat(c, cv->W), *n;
   int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);
   /* Windows that reach into the padding run one point at a time, each tap

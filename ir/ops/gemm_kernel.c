@@ -300,6 +300,9 @@ static void gk_column_block(LwCtx *c, const GkGemm *g, IrValue *jb, int64_t ncol
 }
 
 void gk_emit(LwCtx *c, const GkGemm *g) {
+  lw_note_kernel(c, "packed GEMM %lldx%lldx%lld, register tile %d x %d, K block %lld",
+                 (long long)g->M, (long long)g->N, (long long)g->K, g->s.mr,
+                 g->s.nv * g->s.lanes, (long long)g->s.kc);
   int64_t nc = g->nc < g->N ? g->nc : g->N, full = g->N / nc * nc;
   if (full == nc) {
     gk_column_block(c, g, lw_index(c, 0), nc);

@@ -238,6 +238,27 @@ check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/emit2"
 expect "the object is the same with --emit=asm" "cmp -s '$T/emit/model.o' '$T/emit2/model.o'"
 check 1 "tcc: error: unknown --emit kind 'exe' (expected a comma list of obj, header, asm, llvm, ir, dot)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=obj,exe
 check 1 "tcc: error: --emit=weights writes the weights of --weights=external, which tcc does not build yet (the weights are in the object)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=weights
+# --report: per layer (the tensor level after fusion) its op, FLOPs,
+# parameters and the kernel the lowering chose; totals; flash and RAM with
+# the budgets' definitions. -v prints the same as a table.
+check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/rep" --report="$T/rep/report.json" --max-ram=1M -q
+expect "--report: the sample CNN's layers, kernels, totals and memory" "/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+L = r[\"layers\"]
+assert [l[\"node\"] for l in L] == [\"conv1\", \"pool1\", \"conv2\", \"gap\", \"flatten\", \"fc\", \"softmax\"], L
+c1 = L[0]
+assert (c1[\"op\"], c1[\"activation\"], c1[\"output\"], c1[\"flops\"], c1[\"parameters\"]) == (\"fused_conv\", \"relu\", \"f32[1,8,28,28]\", 2 * 8 * 28 * 28 * 9, 80), c1
+assert c1[\"kernel\"].startswith(\"packed GEMM 8x784x9, register tile \"), c1
+assert L[1][\"kernel\"] == \"loops\" and L[5][\"kernel\"].startswith(\"packed GEMM 1x10x16\")
+t, m = r[\"totals\"], r[\"memory\"]
+assert t[\"flops\"] == sum(l[\"flops\"] for l in L) and t[\"parameters\"] == 1418, t
+assert m[\"flash\"] == m[\"code\"] + m[\"rodata\"] and m[\"workspace\"] == 88960 and m[\"stack_margin\"] == 16384, m
+assert m[\"ram\"] == m[\"data\"] + m[\"workspace\"] + m[\"inputs_outputs\"] + m[\"stack_margin\"], m
+assert r[\"budget\"] == {\"max_flash\": None, \"max_ram\": 1048576} and r[\"target\"] == \"x86_64\", r[\"budget\"]
+' '$T/rep/report.json'"
+"$TCC" compile "$MODELS/cnn/model.onnx" -o "$T/rep" -v > "$T/stdout" 2> "$T/stderr"
+expect "-v prints the table" "head -1 '$T/stderr' | grep -q '^node  *op  *output  *MFLOP  *params  *weight KiB  kernel$' && grep -q '^conv2  *fused_conv+relu  *f32\[1,16,14,14\]  *0.452  *1168 ' '$T/stderr' && grep -q '^total: 7 layers, 0.566 MFLOP, 1418 parameters' '$T/stderr'"
 # inspect --json: one object; --version names the targets; help per command;
 # -q drops notes.
 check 0 "" inspect "$MODELS/cnn/model.onnx" --json
