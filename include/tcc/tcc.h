@@ -40,8 +40,10 @@ void tcc_session_free(tcc_session *s);
  * ("0".."3"), "passes" (comma list), "shape" (NAME:1x3x224x224, repeatable),
  * "dim" (PARAM=VALUE, repeatable), "print-ir-after" (PASS or "all"),
  * "verify-each" ("0"/"1"), "index-checks" ("0"/"1", default "1": run-time
- * checks of index tensors, TCC_ERR_INDEX_OUT_OF_RANGE).  Unknown names or bad
- * values: TCC_ERROR_INPUT. */
+ * checks of index tensors, TCC_ERR_INDEX_OUT_OF_RANGE), "emit" (obj,header,
+ * asm,llvm,ir,dot), "depfile" (FILE), "report" (FILE.json), "max-flash" and
+ * "max-ram" (sizes: 262144, 256K, 1.5M), and the rest of `tcc --help`'s
+ * compile options.  Unknown names or bad values: TCC_ERROR_INPUT. */
 tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value);
 
 /* Loads an ONNX model.  External data is resolved relative to the file. */
@@ -55,8 +57,10 @@ tcc_result tcc_load_memory(tcc_session *s, const void *data, size_t size,
 /* Runs the pass pipeline and code generation. */
 tcc_result tcc_compile(tcc_session *s);
 
-/* Writes DIR/<name>.o and DIR/<name>.h, each through a temporary file in DIR
- * renamed into place: a failure leaves any previous artifacts untouched. */
+/* Writes DIR/<name>.o and DIR/<name>.h (or what "emit" names, and the
+ * "depfile" and "report" files), each through a temporary file renamed into
+ * place once all are written: a failure leaves any previous artifacts
+ * untouched. */
 tcc_result tcc_emit_files(tcc_session *s, const char *dir);
 /* The object and header in memory, owned by the session. */
 tcc_result tcc_emit_memory(tcc_session *s, const void **object, size_t *object_size,

@@ -23,17 +23,22 @@ include_guard(GLOBAL)
 # CMAKE_SYSTEM_PROCESSOR must name).
 set(_TCC_TARGETS x86_64 armv8 aarch64 riscv64 riscv64gcv wasm32 cortex-m4 cortex-m7 cortex-m55)
 
-function(_tcc_family out target)
+# A tcc target's processor family, and the folder of lib/tcc/ its runtime
+# is in (riscv64gcv uses riscv64's, aarch64 is armv8).
+function(_tcc_target_info target out_family out_runtime_dir)
+  set(f ${target})
+  set(dir ${target})
   if(target MATCHES "^(armv8|aarch64)$")
     set(f aarch64)
+    set(dir armv8)
   elseif(target MATCHES "^riscv64")
     set(f riscv64)
+    set(dir riscv64)
   elseif(target MATCHES "^cortex-m")
     set(f arm)
-  else()
-    set(f ${target})
   endif()
-  set(${out} ${f} PARENT_SCOPE)
+  set(${out_family} ${f} PARENT_SCOPE)
+  set(${out_runtime_dir} ${dir} PARENT_SCOPE)
 endfunction()
 
 # The tcc target a toolchain's processor name stands for ("" if none), and
@@ -67,13 +72,7 @@ endfunction()
 # The library of the tcc runtime for `target`, built for the toolchain in
 # use: the package's prebuilt one, or one built here from the sources.
 function(_tcc_runtime_for out target)
-  if(target MATCHES "^riscv64")
-    set(dir riscv64)
-  elseif(target STREQUAL "aarch64")
-    set(dir armv8)
-  else()
-    set(dir ${target})
-  endif()
+  _tcc_target_info(${target} family dir)
   if(NOT TCC_RUNTIME_FROM_SOURCE)
     if(dir STREQUAL "x86_64" AND NOT CMAKE_CROSSCOMPILING AND TARGET tcc::tccrt)
       set(${out} tcc::tccrt PARENT_SCOPE)
@@ -123,7 +122,7 @@ function(tcc_add_model name)
       string(REPLACE ";" ", " known "${_TCC_TARGETS}")
       message(FATAL_ERROR "${where}: unknown TARGET ${arg_TARGET} (tcc targets: ${known})")
     endif()
-    _tcc_family(want ${arg_TARGET})
+    _tcc_target_info(${arg_TARGET} want runtime_dir)
     if(NOT want STREQUAL family)
       message(FATAL_ERROR "${where}: TARGET ${arg_TARGET} does not match the toolchain's "
         "processor '${CMAKE_SYSTEM_PROCESSOR}' (CMAKE_SYSTEM_PROCESSOR): objects for "
