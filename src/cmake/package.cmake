@@ -75,7 +75,12 @@ if(TCC_CROSS_RUNTIMES)
   endforeach()
 endif()
 string(REPLACE ";" " " listed "${TCC_RUNTIME_TARGETS}")
-message(STATUS "tcc: the runtime is built for this machine and for: ${listed}")
+if(listed)
+  message(STATUS "tcc: the runtime is built for this machine and for: ${listed}")
+else()
+  message(STATUS "tcc: the runtime is built for this machine only (no cross toolchain found, "
+                 "or TCC_CROSS_RUNTIMES=OFF)")
+endif()
 
 # --- install ----------------------------------------------------------------
 install(TARGETS tcc tccrt tccrt_pool tcc_lib tcc_onnx_proto EXPORT tccTargets
