@@ -58,6 +58,7 @@ struct tcc_session {
   int num_layers;
   MemoryFigures mem;
   bool has_mem;
+  bool did_not_fit;  /* the last compile exceeded a budget or its board */
 };
 
 /* --emit's kinds, in the order the files are written. */
@@ -455,7 +456,13 @@ static char *dot_of(const IrModule *m, const char *when) {
   return ir_dot_str(m, title);
 }
 
-static bool wants_report(const tcc_session *s) { return s->report || s->verbose; }
+/* The layers are also taken under a memory limit (a budget, a board's), so
+ * that a refusal can show where the bytes go. */
+static bool wants_report(const tcc_session *s) {
+  const TccTarget *t = target_find(s->target);
+  return s->report || s->verbose || s->budget.max_flash || s->budget.max_ram ||
+         (t && !strncmp(t->name, "cortex-m", 8));
+}
 
 /* --emit=dot's second graph and the report's layers: the tensor level
  * after its passes, the last moment there is a graph of ops. */
@@ -525,9 +532,11 @@ static tcc_result codegen(tcc_session *s) {
   if (!emitted) return TCC_ERROR_INTERNAL;
   s->has_obj = true;
   if (wants_report(s)) s->has_mem = target_memory(s->m, &s->obj, &s->mem);
+  s->did_not_fit = false;
   if (!target_check_fit(t, s->m, &s->obj, &s->budget)) {
     llvm_object_free(&s->obj); /* a refused object must not be emitted later */
     s->has_obj = false;
+    s->did_not_fit = true;
     return TCC_ERROR_INPUT;
   }
   free(s->header);
@@ -593,6 +602,8 @@ static char *report_text(const tcc_session *s) {
   ReportInfo r = report_info(s);
   return report_json(&r);
 }
+
+bool tcc_session_did_not_fit(const tcc_session *s) { return s->did_not_fit; }
 
 void tcc_session_print_report(tcc_session *s, FILE *out) {
   if (!s->layers) return;

@@ -374,7 +374,8 @@ static tcc_result dispatch(Cli *c) {
     if (flag(c, "v") && (r = tcc_set_option(c->s, "verbose", "1"))) return r;
     if ((r = load(c))) return r;
     r = tcc_compile(c->s);
-    if (flag(c, "v")) tcc_session_print_report(c->s, stderr); /* also over budget */
+    /* -v, or a refusal for flash or RAM: where the bytes go, layer by layer */
+    if (flag(c, "v") || tcc_session_did_not_fit(c->s)) tcc_session_print_report(c->s, stderr);
     return r ? r : tcc_emit_files(c->s, c->out_dir ? c->out_dir : ".");
   }
   if (run) {

@@ -64,6 +64,8 @@ char *report_json(const ReportInfo *r);
 void report_table(const ReportInfo *r, FILE *out);
 /* -v: the report's table of the last compile to out (compiler.c). */
 void tcc_session_print_report(tcc_session *s, FILE *out);
+/* Whether the last compile was refused for its flash or RAM. */
+bool tcc_session_did_not_fit(const tcc_session *s);
 
 /* util.c */
 char *util_c_identifier(const char *path);  /* stem of path as a C name; malloc'd */

@@ -18,8 +18,9 @@ W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT INT TERM
 fails=0
 
-# check EXIT_STATUS EXPECTED_STDERR tcc-args...: exit status, exact stderr,
-# and nothing written on a refusal.  The size of the generated code (and a
+# check EXIT_STATUS EXPECTED_STDERR tcc-args...: exit status, the exact
+# diagnostic (stderr's first line), and on a refusal nothing written and the
+# per-layer table after the diagnostic (docs/cli.md "The compile report").  The size of the generated code (and a
 # flash total in KiB, which it dominates) reads as N: it moves with codegen
 # work, the weights, buffers and limits do not.
 check() {
@@ -29,8 +30,11 @@ check() {
   "$TCC" "$@" -o "$W/o" >/dev/null 2>"$W/err"
   rc=$?
   got=$(sed -e 's/[0-9.]* [KM]iB of flash (code/N KiB of flash (code/' \
-            -e 's/(code [0-9.]* KiB/(code N KiB/' "$W/err")
-  if [ "$rc" -ne "$want_rc" ] || [ "$got" != "$want" ]; then
+            -e 's/(code [0-9.]* KiB/(code N KiB/' "$W/err" | head -1)
+  table=$(sed -n 2p "$W/err")
+  if [ "$rc" -ne 0 ] && [ "${table#node }" = "$table" ]; then
+    echo "FAIL: tcc $*: no per-layer table after the refusal"; fails=$((fails + 1))
+  elif [ "$rc" -ne "$want_rc" ] || [ "$got" != "$want" ]; then
     echo "FAIL: tcc $*"
     echo "  want (exit $want_rc): $want"
     echo "  got  (exit $rc): $got"
