@@ -5,6 +5,7 @@
 #  2. the CI recipe (docs/examples/ci/build-edge.sh) against it: the CMake
 #     example for armv8, riscv64gcv, cortex-m4 and wasm32, run under QEMU
 #     and Node.js, outputs checked against the model's reference
+#     (and the runtime built from source by the project, cortex-m7)
 #  3. tcc_add_model() reruns tcc exactly when it must: not on a no-op build;
 #     on touched external data (the depfile), a changed OPTIONS, a touched
 #     model, a new tcc
@@ -42,6 +43,19 @@ sh "$src/docs/examples/ci/build-edge.sh" "$T/prefix" "$src/models/cnn" "$T/edge"
 for t in armv8 riscv64gcv cortex-m4 wasm32; do
   [ -s "$T/edge/$t/model.h" ] && [ -s "$T/edge/$t/size.txt" ] || fail "no artifacts for $t"
 done
+
+echo "== 2b. the runtime from source (TCC_RUNTIME_FROM_SOURCE), cortex-m7 firmware"
+b=$T/from-source
+cmake -S "$app" -B "$b" -DCMAKE_PREFIX_PATH="$T/prefix" -DTCC_RUNTIME_FROM_SOURCE=ON \
+  -DCMAKE_TOOLCHAIN_FILE="$T/prefix/share/tcc/runtime/toolchains/cortex-m7.cmake" \
+  -DMODEL="$src/models/mlp/model.onnx" >/dev/null
+cmake --build "$b" >"$T/from-source.log" 2>&1 || { cat "$T/from-source.log"; fail "TCC_RUNTIME_FROM_SOURCE"; }
+grep -q "Built target tcc_runtime_cortex-m7" "$T/from-source.log" || fail "the runtime was not built from source"
+mkdir -p "$b/data"
+"$py" "$src/docs/examples/ci/tensors.py" to-raw "$src/models/mlp/test_data_set_0" "$b/data"
+timeout 300 qemu-system-arm -M mps2-an500 -nographic -monitor none \
+  -semihosting-config "enable=on,target=native,arg=app,arg=$b/data" -kernel "$b/app" >/dev/null
+"$py" "$src/docs/examples/ci/tensors.py" check "$src/models/mlp/test_data_set_0" "$b/data"
 
 echo "== 3. rebuilds"
 mkdir -p "$T/ext"
