@@ -21,6 +21,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
+#include <pthread.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -248,63 +249,56 @@ static bool on_path(const char *prog) {
   return false;
 }
 
-/* The prefix tcc is installed in, found from its own path (bin/tcc beside
- * share/tcc/runtime), so that an installed tree works wherever it is
- * unpacked (a .deb extracted into a folder, a moved prefix); NULL when tcc
- * runs from its build tree, whose files the build names instead. */
-static const char *installed_prefix(void) {
-  static char prefix[4096];
-  static int known; /* 0: not looked yet, 1: found, -1: none */
-  if (known) return known > 0 ? prefix : NULL;
-  known = -1;
-  ssize_t n = readlink("/proc/self/exe", prefix, sizeof prefix - 64);
-  if (n <= 0 || (size_t)n >= sizeof prefix - 64) return NULL;
+/* Where the runtime, its headers and sources are: beside tcc when it runs
+ * installed (bin/tcc next to share/tcc/runtime, found from its own path,
+ * so an installed tree works wherever it is unpacked: a .deb extracted
+ * into a folder, a moved prefix), else the build tree's files, else the
+ * configured prefix's.  Found once per process. */
+typedef struct RuntimePaths {
+  char lib[4200], pool[4200], include[4200], sources[4200];
+} RuntimePaths;
+static RuntimePaths paths;
+
+static bool installed_prefix(char *prefix, size_t size) {
+  ssize_t n = readlink("/proc/self/exe", prefix, size - 64);
+  if (n <= 0 || (size_t)n >= size - 64) return false;
   prefix[n] = 0;
   for (int up = 0; up < 2; up++) { /* .../bin/tcc -> ... */
     char *slash = strrchr(prefix, '/');
-    if (!slash) return NULL;
+    if (!slash) return false;
     *slash = 0;
   }
   size_t len = strlen(prefix);
-  snprintf(prefix + len, sizeof prefix - len, "/share/tcc/runtime/rt.c");
+  snprintf(prefix + len, size - len, "/share/tcc/runtime/rt.c");
   bool found = access(prefix, R_OK) == 0;
   prefix[len] = 0;
-  if (found) known = 1;
-  return found ? prefix : NULL;
+  return found;
 }
 
-/* <installed prefix>/rel when tcc runs installed, else the first of the
- * build tree's path and the configured prefix's that exists. */
-static const char *locate(const char *rel, const char *build_path) {
-  static char buf[4][4160];
-  static int next;
-  const char *p = installed_prefix();
-  if (p) {
-    char *b = buf[next++ % 4];
-    snprintf(b, sizeof buf[0], "%s/%s", p, rel);
-    return b;
-  }
-  if (build_path && access(build_path, R_OK) == 0) return build_path;
-  char *b = buf[next++ % 4];
-  snprintf(b, sizeof buf[0], "%s/%s", TCC_INSTALL_PREFIX, rel);
-  return b;
+static void locate(char *out, const char *prefix, const char *rel, const char *build_path) {
+  if (!prefix && access(build_path, R_OK) == 0) snprintf(out, 4200, "%s", build_path);
+  else snprintf(out, 4200, "%s/%s", prefix ? prefix : TCC_INSTALL_PREFIX, rel);
 }
 
-static const char *existing(const char *path) {
-  return path && access(path, R_OK) == 0 ? path : NULL;
+static void find_runtime_paths(void) {
+  char buf[4096];
+  const char *prefix = installed_prefix(buf, sizeof buf) ? buf : NULL;
+  locate(paths.lib, prefix, "lib/libtccrt.a", TCC_BUILD_RUNTIME_LIB);
+  locate(paths.pool, prefix, "lib/libtccrt_pool.a", TCC_BUILD_POOL_LIB);
+  locate(paths.include, prefix, "include", TCC_SOURCE_INCLUDE_DIR);
+  locate(paths.sources, prefix, "share/tcc/runtime", TCC_SOURCE_INCLUDE_DIR "/../runtime");
 }
 
-static const char *runtime_lib(void) {
-  return existing(locate("lib/libtccrt.a", TCC_BUILD_RUNTIME_LIB));
+static const RuntimePaths *runtime_paths(void) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, find_runtime_paths);
+  return &paths;
 }
 
-static const char *pool_lib(void) {
-  return existing(locate("lib/libtccrt_pool.a", TCC_BUILD_POOL_LIB));
-}
-
-static const char *include_dir(void) {
-  return locate("include", TCC_SOURCE_INCLUDE_DIR);
-}
+static const char *existing(const char *path) { return access(path, R_OK) == 0 ? path : NULL; }
+static const char *runtime_lib(void) { return existing(runtime_paths()->lib); }
+static const char *pool_lib(void) { return existing(runtime_paths()->pool); }
+static const char *include_dir(void) { return runtime_paths()->include; }
 
 /* Runs argv; returns the exit status, or -1 after a diagnostic. */
 static int spawn(char *const argv[]) {
@@ -359,9 +353,7 @@ static void push(Argv *a, const char *s) {
   a->v[a->n] = NULL;
 }
 
-static const char *runtime_src_dir(void) {
-  return locate("share/tcc/runtime", TCC_SOURCE_INCLUDE_DIR "/../runtime");
-}
+static const char *runtime_src_dir(void) { return runtime_paths()->sources; }
 
 static int cmp_str(const void *a, const void *b) {
   return strcmp(*(char *const *)a, *(char *const *)b);
@@ -406,7 +398,7 @@ static bool link_host(RunDir *d, char *src_path) {
   const char *n = d->m->name, *lib = runtime_lib();
   if (!lib) {
     diag_error("cannot find the runtime library libtccrt.a (looked for %s)",
-               locate("lib/libtccrt.a", TCC_BUILD_RUNTIME_LIB));
+               runtime_paths()->lib);
     return false;
   }
   const char *cc = getenv("TCC_CC") ? getenv("TCC_CC") : "cc";
@@ -417,7 +409,7 @@ static bool link_host(RunDir *d, char *src_path) {
   const char *pool = d->threads > 1 ? pool_lib() : NULL;
   if (d->threads > 1 && !pool) {
     diag_error("cannot find the thread pool library libtccrt_pool.a (looked for %s)",
-               locate("lib/libtccrt_pool.a", TCC_BUILD_POOL_LIB));
+               runtime_paths()->pool);
     return false;
   }
   Argv a = {.m = d->m};
