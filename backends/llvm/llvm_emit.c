@@ -1130,14 +1130,16 @@ static bool em_texts(LLVMTargetMachineRef tm, LLVMModuleRef mod, bool want_llvm,
   }
   size_t n = LLVMGetBufferSize(buf);
   *as = malloc(n + 1);
-  memcpy(*as, LLVMGetBufferStart(buf), n);
-  (*as)[n] = 0;
+  if (*as) {
+    memcpy(*as, LLVMGetBufferStart(buf), n);
+    (*as)[n] = 0;
+  }
   LLVMDisposeMemoryBuffer(buf);
-  return true;
+  return true; /* a text that could not be kept is reported when written */
 }
 
-/* Appends a unit's text to *all under a heading in a comment that both
- * LLVM IR (';') and every assembler tcc targets ('/ * * /') read. */
+/* Appends a unit's text to *all under a heading in a comment: ';' in LLVM
+ * IR, a C-style block comment, which every assembler tcc targets reads. */
 static void append_text(char **all, const char *text, int unit, int num_units, bool ir) {
   if (!text) return;
   char head[96] = "";
