@@ -266,7 +266,25 @@ static void put_wrapper(Buf *b, const IrModule *m) {
   free(names);
 }
 
-char *header_emit(const IrModule *m) {
+/* --weights=external: what the application hands over, and its check. */
+static void put_weights(Buf *b, const IrModule *m, const char *up, const HeaderWeights *w) {
+  put(b, "/* The weights are not in the object (--weights=external): they are the\n"
+         " * blob %s.weights, which the application hands over in ctx->weights and\n"
+         " * ctx->weights_size at an address aligned to TCC_WEIGHTS_ALIGN (from flash,\n"
+         " * a mapping or a buffer it filled), after one %s_check_weights.  A blob\n"
+         " * made from retrained weights with the same flags fits this code as long as\n"
+         " * its id is the same. */\n", m->name, m->name);
+  put(b, "#define %s_WEIGHTS_ID 0x%016llxull\n", up, (unsigned long long)w->id);
+  put(b, "#define %s_WEIGHTS_DATA_SIZE %lluu\n", up, (unsigned long long)w->data_size);
+  put(b, "#define %s_WEIGHTS_SIZE %lluu /* bytes of %s.weights */\n", up,
+      (unsigned long long)(TCC_WEIGHTS_HEADER_SIZE + w->data_size), m->name);
+  put(b, "/* TCC_OK, or why the blob does not fit this code (TCC_ERR_WEIGHTS_*). */\n"
+         "static inline int %s_check_weights(const void *blob, size_t size) {\n"
+         "  return tcc_weights_check(blob, size, %s_WEIGHTS_ID, %s_WEIGHTS_DATA_SIZE);\n"
+         "}\n\n", m->name, up, up);
+}
+
+char *header_emit(const IrModule *m, const HeaderWeights *ext) {
   const IrFunc *f = m->main;
   Buf b = {0};
   char *up = malloc(strlen(m->name) + 1), mu[160];
@@ -278,6 +296,7 @@ char *header_emit(const IrModule *m) {
   put(&b, "#include <stdint.h>\n#include <tcc/runtime.h>\n\n");
   put(&b, "#ifdef __cplusplus\nextern \"C\" {\n#endif\n\n");
   put_macros(&b, m, up);
+  if (ext) put_weights(&b, m, up, ext);
   put(&b, "/* Inputs and outputs (dims as declared; a symbolic dim as NAME=bound, a\n"
           " * run-time one as NAME=LO..HI; buffers hold HI):\n");
   put_comments(&b, m, "input", 0, f->num_inputs, f->input_names);

@@ -4,9 +4,16 @@
 
 #include "ir.h"
 
+/* The weights blob of --weights=external, as the header names it. */
+typedef struct HeaderWeights {
+  uint64_t id, data_size;
+} HeaderWeights;
+
 /* Text of <name>.h for the lowered, planned module; malloc'd.  It declares
  * <name>_run, the typed wrapper, and per input/output: name, element type,
- * shape (symbols with bounds), byte size; the workspace size; the ABI. */
-char *header_emit(const IrModule *m);
+ * shape (symbols with bounds), byte size; the workspace size; the ABI; with
+ * external weights (ext not NULL), the blob's id and size and
+ * <name>_check_weights. */
+char *header_emit(const IrModule *m, const HeaderWeights *ext);
 
 #endif

@@ -103,3 +103,9 @@ char *ir_arena_printf(IrArena *a, const char *fmt, ...) {
 }
 
 size_t ir_arena_bytes(const IrArena *a) { return a->total; }
+
+uint64_t ir_hash(uint64_t h, const void *data, size_t n) {
+  const unsigned char *p = data;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}

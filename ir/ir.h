@@ -38,6 +38,9 @@ void ir_arena_reset(IrArena *a);
 void *ir_arena_alloc(IrArena *a, size_t size);      /* zeroed, 16-aligned */
 void *ir_arena_alloc_aligned(IrArena *a, size_t size, size_t align);
 char *ir_arena_strdup(IrArena *a, const char *s);
+/* FNV-1a of n bytes, continuing from h (IR_HASH_START to begin). */
+#define IR_HASH_START 1469598103934665603ull
+uint64_t ir_hash(uint64_t h, const void *data, size_t n);
 char *ir_arena_strndup(IrArena *a, const char *s, size_t n);
 char *ir_arena_printf(IrArena *a, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -384,6 +387,9 @@ IrValue *ir_build1(IrBuilder *b, IrOpKind kind, int num_operands,
 /* print(parse(print(m))) == print(m) holds for every module. */
 void ir_print_module(const IrModule *m, FILE *out);
 char *ir_print_module_str(const IrModule *m); /* malloc'd; caller frees */
+/* The module as its code sees it: without source locations and weight
+ * values, so two models that differ only there print the same. */
+char *ir_print_code_str(const IrModule *m);
 /* main's top-level ops as a Graphviz digraph named title (dot.c);
  * malloc'd, NULL when out of memory. */
 char *ir_dot_str(const IrModule *m, const char *title);

@@ -108,14 +108,8 @@ static void perr_at(P *p, int line, int col, const char *fmt, ...) {
 #define perr(p, t, ...) perr_at((p), (t)->line, (t)->col, __VA_ARGS__)
 
 /* ------------------------------------------------------------------ map */
-static uint64_t hash(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h;
-}
-
 static Ent *map_slot(Map *m, const char *k, size_t n) {
-  size_t i = hash(k, n) & (m->cap - 1);
+  size_t i = ir_hash(IR_HASH_START, k, n) & (m->cap - 1);
   while (m->e[i].k && !(m->e[i].n == n && !memcmp(m->e[i].k, k, n)))
     i = (i + 1) & (m->cap - 1);
   return &m->e[i];

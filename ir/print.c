@@ -28,6 +28,7 @@ typedef struct Out {
   bool operand;
   const IrValue **ext;
   int num_ext, cap_ext;
+  bool code_only; /* ir_print_code_str: no source locations, no weight values */
 } Out;
 
 static void out_grow(Out *o, size_t extra) {
@@ -291,7 +292,7 @@ static void put_op(Out *o, const IrOp *op, int depth) {
     put_type(o, &op->results[i]->type);
   }
   for (int r = 0; r < op->num_regions; r++) put_region(o, op->regions[r], depth);
-  if (op->loc.node && !o->stamp) {
+  if (op->loc.node && !o->stamp && !o->code_only) {
     put(o, " loc(");
     put_string(o, op->loc.file ? op->loc.file : "");
     put(o, ":");
@@ -313,7 +314,7 @@ static void put_weight(Out *o, const IrWeight *w) {
   put_name(o, '$', w->name);
   put(o, " : ");
   put_type(o, t);
-  if (w->data && ir_type_numel(t, &n) && n <= 16 && ir_type_nbytes(t, &nbytes) &&
+  if (!o->code_only && w->data && ir_type_numel(t, &n) && n <= 16 && ir_type_nbytes(t, &nbytes) &&
       nbytes <= w->nbytes) {
     put(o, " = [");
     for (uint64_t i = 0; i < n; i++) {
@@ -397,9 +398,10 @@ static void put_module(Out *o, const IrModule *m) {
   if (m->main) put_func(o, m->main);
 }
 
-char *ir_print_module_str(const IrModule *m) {
+static char *print_module(const IrModule *m, bool code_only) {
   Out o = {0};
   o.m = m;
+  o.code_only = code_only;
   o.num_size = m->next_value_id > 0 ? m->next_value_id : 0;
   o.num = malloc(sizeof *o.num * (size_t)(o.num_size ? o.num_size : 1));
   if (!o.num) abort();
@@ -410,6 +412,9 @@ char *ir_print_module_str(const IrModule *m) {
   free(o.num);
   return o.s;
 }
+
+char *ir_print_module_str(const IrModule *m) { return print_module(m, false); }
+char *ir_print_code_str(const IrModule *m) { return print_module(m, true); }
 
 /* ------------------------------------------------------------ keys */
 struct IrKeyPrinter {

@@ -10,6 +10,10 @@ const char *tcc_status_str(int status) {
   case TCC_ERR_WORKSPACE_MISALIGNED: return "workspace misaligned";
   case TCC_ERR_DIM_OUT_OF_RANGE: return "dimension out of range";
   case TCC_ERR_INDEX_OUT_OF_RANGE: return "index out of range";
+  case TCC_ERR_WEIGHTS_MISSING: return "weights missing";
+  case TCC_ERR_WEIGHTS_MISMATCH: return "weights not made for this code";
+  case TCC_ERR_WEIGHTS_CHECKSUM: return "weights checksum mismatch";
+  case TCC_ERR_WEIGHTS_MISALIGNED: return "weights misaligned";
   default: return "unknown status";
   }
 }

@@ -35,6 +35,7 @@ struct tcc_session {
   int jobs;          /* code generation threads; 0: the number of cores */
   bool fuse;             /* -fuse=0 leaves the fuse pass out */
   bool share_functions;  /* -share-functions=0 translates repeated loops in place */
+  bool external_weights; /* --weights=external: the weights in <name>.weights */
   bool verify_each, stats, index_checks;
   OnnxShapeBinding shapes[MAX_BINDINGS];
   int num_shapes;
@@ -62,9 +63,10 @@ struct tcc_session {
 };
 
 /* --emit's kinds, in the order the files are written. */
-enum { EMIT_OBJ = 1, EMIT_HEADER = 2, EMIT_ASM = 4, EMIT_LLVM = 8, EMIT_IR = 16, EMIT_DOT = 32 };
-static const char *const emit_names[] = {"obj", "header", "asm", "llvm", "ir", "dot"};
-#define NUM_EMIT_KINDS 6
+enum { EMIT_OBJ = 1, EMIT_HEADER = 2, EMIT_ASM = 4, EMIT_LLVM = 8, EMIT_IR = 16, EMIT_DOT = 32,
+       EMIT_WEIGHTS = 64 };
+static const char *const emit_names[] = {"obj", "header", "asm", "llvm", "ir", "dot", "weights"};
+#define NUM_EMIT_KINDS 7
 
 static void session_sink(void *user, DiagLevel level, const char *msg) {
   tcc_session *s = user;
@@ -253,28 +255,23 @@ static tcc_result set_size(uint64_t *slot, const char *name, const char *v) {
   return TCC_SUCCESS;
 }
 
-/* obj,header,asm,llvm,ir,dot in any order. */
+/* obj,header,asm,llvm,ir,dot,weights in any order. */
 static tcc_result set_emit(tcc_session *s, const char *v) {
   unsigned bits = 0;
   for (const char *p = v; *p;) {
     size_t n = strcspn(p, ",");
     int k = 0;
     while (k < NUM_EMIT_KINDS && (strlen(emit_names[k]) != n || strncmp(p, emit_names[k], n))) k++;
-    if (n == 7 && !strncmp(p, "weights", 7)) {
-      diag_error("--emit=weights writes the weights of --weights=external, which tcc "
-                 "does not build yet (the weights are in the object)");
-      return TCC_ERROR_INPUT;
-    }
     if (k == NUM_EMIT_KINDS) {
       diag_error("unknown --emit kind '%.*s' (expected a comma list of obj, header, asm, "
-                 "llvm, ir, dot)", (int)n, p);
+                 "llvm, ir, dot, weights)", (int)n, p);
       return TCC_ERROR_INPUT;
     }
     bits |= 1u << k;
     p += n + (p[n] == ',');
   }
   if (!bits) {
-    diag_error("--emit needs at least one of obj, header, asm, llvm, ir, dot");
+    diag_error("--emit needs at least one of obj, header, asm, llvm, ir, dot, weights");
     return TCC_ERROR_INPUT;
   }
   s->emit = bits;
@@ -372,6 +369,15 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   }
   if (!strcmp(name, "fuse")) return set_bool(&s->fuse, name, v);
   if (!strcmp(name, "share-functions")) return set_bool(&s->share_functions, name, v);
+  if (!strcmp(name, "weights")) {
+    if (strcmp(v, "embedded") && strcmp(v, "external")) {
+      diag_error("invalid --weights '%s': expected embedded (in the object, the default) or "
+                 "external (in <name>.weights, handed over at run time)", v);
+      return TCC_ERROR_INPUT;
+    }
+    s->external_weights = !strcmp(v, "external");
+    return TCC_SUCCESS;
+  }
   if (!strcmp(name, "index-checks")) return set_bool(&s->index_checks, name, v);
   diag_error("unknown option '-%s' (see tcc --help)", name);
   return TCC_ERROR_INPUT;
@@ -488,7 +494,8 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
         (s->mattr && !target_check_features(t, s->mattr)))
       return TCC_ERROR_INPUT;
-    LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, 1, false, false, false}; /* for the schedule only */
+    LlvmOptions lo = {.target = t, .cpu = s->mcpu, .features = s->mattr,
+                      .opt_level = s->opt_level, .jobs = 1}; /* for the schedule only */
     target_sched(&lo, &st);
   }
   s->m->no_index_checks = !s->index_checks;
@@ -523,8 +530,13 @@ static tcc_result codegen(tcc_session *s) {
     return TCC_ERROR_INPUT;
   long cores = sysconf(_SC_NPROCESSORS_ONLN);
   int jobs = s->jobs ? s->jobs : cores < 1 ? 1 : cores > 256 ? 256 : (int)cores;
+  if ((s->emit & EMIT_WEIGHTS) && !s->external_weights) {
+    diag_error("--emit=weights writes the blob of --weights=external; add --weights=external "
+               "(without it the weights are in the object)");
+    return TCC_ERROR_INPUT;
+  }
   LlvmOptions lo = {t, s->mcpu, s->mattr, s->opt_level, jobs, s->share_functions,
-                    (s->emit & EMIT_LLVM) != 0, (s->emit & EMIT_ASM) != 0};
+                    s->external_weights, (s->emit & EMIT_LLVM) != 0, (s->emit & EMIT_ASM) != 0};
   llvm_object_free(&s->obj);
   s->has_obj = false;
   bool emitted = llvm_emit(s->m, &lo, &s->obj); /* its stages: "codegen: ..." */
@@ -540,7 +552,8 @@ static tcc_result codegen(tcc_session *s) {
     return TCC_ERROR_INPUT;
   }
   free(s->header);
-  s->header = header_emit(s->m);
+  HeaderWeights hw = {s->obj.weights.id, s->obj.weights.data_size};
+  s->header = header_emit(s->m, s->external_weights ? &hw : NULL);
   stage_end();
   return s->header ? TCC_SUCCESS : TCC_ERROR_INTERNAL;
 }
@@ -595,7 +608,7 @@ static ReportInfo report_info(const tcc_session *s) {
   const TccTarget *t = target_find(s->target);
   return (ReportInfo){s->m, t->name, s->mcpu ? s->mcpu : t->default_cpu,
                       s->mattr ? s->mattr : t->default_features, s->layers, s->num_layers,
-                      s->has_mem ? &s->mem : NULL, &s->budget};
+                      s->has_mem ? &s->mem : NULL, &s->budget, &s->obj.weights};
 }
 
 static char *report_text(const tcc_session *s) {
@@ -611,11 +624,12 @@ void tcc_session_print_report(tcc_session *s, FILE *out) {
   report_table(&r, out);
 }
 
-/* One file --emit writes: the object (text NULL: written piece by piece)
- * or a text. */
+/* One file --emit writes: a text, or (text NULL) what write puts there
+ * piece by piece (the object, the weights blob). */
 typedef struct Output {
   char *path, *tmp;
   const char *text;
+  bool (*write)(FILE *f, void *user);
 } Output;
 
 static char *depfile_rule(tcc_session *s, const Output *out, int n) {
@@ -633,7 +647,22 @@ static char *depfile_rule(tcc_session *s, const Output *out, int n) {
 
 /* The object goes to the file piece by piece: its weights from where they
  * lie, never a copy of them in memory. */
-static bool write_object(FILE *f, void *user) { return llvm_object_write(user, f); }
+static bool write_object(FILE *f, void *user) {
+  return llvm_object_write(&((tcc_session *)user)->obj, f);
+}
+
+static bool write_weights(FILE *f, void *user) {
+  tcc_session *s = user;
+  return llvm_weights_write(s->m, &s->obj, f);
+}
+
+/* What --emit names, with the weights blob by default under
+ * --weights=external. */
+static unsigned emit_kinds(const tcc_session *s) {
+  unsigned k = s->emit;
+  if (s->external_weights && !tcc_session_has_option(s, "emit")) k |= EMIT_WEIGHTS;
+  return k;
+}
 
 tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
   enter(s);
@@ -643,34 +672,38 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
   }
   if (!util_mkdir_p(dir)) return TCC_ERROR_INPUT;
   IrArena *a = s->m->arena;
+  unsigned kinds = emit_kinds(s);
   const char *texts[] = {NULL, s->header, s->obj.asm_text, s->obj.llvm_text, s->tir};
   static const char *const suffix[] = {".o", ".h", ".s", ".ll", ".tir"};
-  Output out[8];
+  Output out[10];
   int n = 0;
   for (int k = 0; k < 5; k++)
-    if (s->emit & (1u << k))
+    if (kinds & (1u << k))
       out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s%s", s->m->name, suffix[k])), NULL,
-                          texts[k]};
+                          texts[k], k == 0 ? write_object : NULL};
+  if (kinds & EMIT_WEIGHTS)
+    out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s.weights", s->m->name)), NULL,
+                        NULL, write_weights};
   char *report = s->report ? report_text(s) : NULL;
-  if (s->report) out[n++] = (Output){strdup(s->report), NULL, report};
-  if (s->emit & EMIT_DOT) {
+  if (s->report) out[n++] = (Output){strdup(s->report), NULL, report, NULL};
+  if (kinds & EMIT_DOT) {
     out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s.before.dot", s->m->name)), NULL,
-                        s->dot_before};
+                        s->dot_before, NULL};
     out[n++] = (Output){util_join(dir, ir_arena_printf(a, "%s.after.dot", s->m->name)), NULL,
-                        s->dot_after};
+                        s->dot_after, NULL};
   }
   stage_begin("write object");
   /* Every temporary first, then every rename: never a new .o beside an
    * old .h. */
   bool ok = true;
   for (int i = 0; i < n && ok; i++) {
-    if (i > 0 && !out[i].text) { /* a text that could not be made */
+    if (!out[i].write && !out[i].text) { /* a text that could not be made */
       diag_error("out of memory for %s", out[i].path);
       ok = false;
       break;
     }
     out[i].tmp = out[i].text ? util_write_temp(out[i].path, out[i].text, strlen(out[i].text))
-                             : util_write_temp_with(out[i].path, write_object, &s->obj);
+                             : util_write_temp_with(out[i].path, out[i].write, s);
     ok = out[i].tmp != NULL;
   }
   char *tmp_d = NULL;

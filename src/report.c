@@ -12,6 +12,7 @@
 #include "ir.h"
 #include "ops.h"
 #include "session.h"
+#include "tcc/runtime.h"
 
 struct ReportLayer {
   IrLoc loc;
@@ -119,12 +120,22 @@ char *report_json(const ReportInfo *r) {
   cJSON_AddNumberToObject(t, "flops", (double)flops);
   cJSON_AddNumberToObject(t, "parameters", (double)params);
   cJSON_AddNumberToObject(t, "weight_bytes", (double)wbytes);
+  cJSON *w = cJSON_AddObjectToObject(j, "weights");
+  cJSON_AddStringToObject(w, "placement", r->weights->external ? "external" : "object");
+  if (r->weights->external) {
+    char id[24];
+    snprintf(id, sizeof id, "0x%016llx", (unsigned long long)r->weights->id);
+    cJSON_AddStringToObject(w, "id", id);
+    cJSON_AddNumberToObject(w, "blob_bytes", (double)(TCC_WEIGHTS_HEADER_SIZE +
+                                                      r->weights->data_size));
+  }
   if (r->mem) {
     cJSON *mem = cJSON_AddObjectToObject(j, "memory");
     const MemoryFigures *f = r->mem;
     cJSON_AddNumberToObject(mem, "flash", (double)f->flash);
     cJSON_AddNumberToObject(mem, "code", (double)f->code);
     cJSON_AddNumberToObject(mem, "rodata", (double)f->rodata);
+    cJSON_AddNumberToObject(mem, "weights_blob", (double)f->blob);
     cJSON_AddNumberToObject(mem, "ram", (double)f->ram);
     cJSON_AddNumberToObject(mem, "workspace", (double)f->workspace);
     cJSON_AddNumberToObject(mem, "inputs_outputs", (double)f->io);
@@ -159,11 +170,14 @@ void report_table(const ReportInfo *r, FILE *out) {
   }
   fprintf(out, "total: %d layers, %.3f MFLOP, %llu parameters, %.1f KiB of weights\n",
           r->num_layers, (double)flops / 1e6, (unsigned long long)params, (double)wbytes / 1024.0);
+  char blob[48] = "";
+  if (r->mem && r->mem->blob)
+    snprintf(blob, sizeof blob, " + weights blob %.1f", (double)r->mem->blob / 1024);
   if (r->mem)
-    fprintf(out, "memory: flash %.1f KiB (code %.1f + weights and constants %.1f), RAM %.1f KiB "
+    fprintf(out, "memory: flash %.1f KiB (code %.1f + weights and constants %.1f%s), RAM %.1f KiB "
             "(workspace %.1f + inputs and outputs %.1f + data %.1f + stack margin %.1f)\n",
             (double)r->mem->flash / 1024, (double)r->mem->code / 1024,
-            (double)r->mem->rodata / 1024, (double)r->mem->ram / 1024,
+            (double)r->mem->rodata / 1024, blob, (double)r->mem->ram / 1024,
             (double)r->mem->workspace / 1024, (double)r->mem->io / 1024,
             (double)r->mem->data / 1024, (double)r->mem->stack_margin / 1024);
 }

@@ -52,6 +52,9 @@ static const char harness_prelude[] =
     "#ifdef %s_NUM_DIMS\n#define M_NUM_DIMS %s_NUM_DIMS\n"
     "#define M_RUN(c, d, i, o) %s_run_dims(c, d, i, o)\n"
     "#else\n#define M_NUM_DIMS 0\n#define M_RUN(c, d, i, o) ((void)(d), %s_run(c, i, o))\n"
+    "#endif\n"
+    "#ifdef %s_WEIGHTS_SIZE\n#define M_WEIGHTS_SIZE %s_WEIGHTS_SIZE\n"
+    "#define M_CHECK_WEIGHTS(b, n) %s_check_weights(b, n)\n#define M_WEIGHTS_PATH \"%s\"\n"
     "#endif\n";
 
 static const char harness_common[] =
@@ -79,6 +82,20 @@ static const char harness_common[] =
     "  if (!p) { fprintf(stderr, \"cannot start %d threads\\n\", M_THREADS); exit(6); }\n"
     "  ctx->parallel_for = tcc_pool_parallel_for; ctx->parallel_user = p; return p;\n"
     "#else\n  (void)ctx; return NULL;\n#endif\n}\n"
+    "/* --weights=external: the blob, read into aligned memory and checked\n"
+    " * once, as an application would. */\n"
+    "static void attach_weights(tcc_ctx *ctx) {\n"
+    "#ifdef M_WEIGHTS_SIZE\n"
+    "  size_t n = M_WEIGHTS_SIZE;\n"
+    "  void *b = aligned_alloc(TCC_WEIGHTS_ALIGN, (n + 63) / 64 * 64);\n"
+    "  FILE *f = fopen(M_WEIGHTS_PATH, \"rb\");\n"
+    "  if (!b || !f || fread(b, 1, n, f) != n) {\n"
+    "    fprintf(stderr, \"cannot read %s\\n\", M_WEIGHTS_PATH); exit(4);\n  }\n"
+    "  fclose(f);\n"
+    "  int st = M_CHECK_WEIGHTS(b, n);\n"
+    "  if (st) { fprintf(stderr, \"%s: %s\\n\", M_WEIGHTS_PATH, tcc_status_str(st)); exit(7); }\n"
+    "  ctx->weights = b; ctx->weights_size = n;\n"
+    "#else\n  (void)ctx;\n#endif\n}\n"
     "static void pool_detach(void *p) {\n"
     "#if M_THREADS > 1\n  tcc_pool_free(p);\n#else\n  (void)p;\n#endif\n}\n"
     "/* A failure that names a node goes to <dims file>.err for tcc to report;\n"
@@ -104,6 +121,7 @@ static const char harness_text[] =
     "  size_t ws = M_WORKSPACE_SIZE;\n"
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
+    "  attach_weights(&ctx);\n"
     "  void *pool = pool_attach(&ctx);\n"
     "  ctx.error = &err_info;\n"
     "  int st = M_RUN(&ctx, dims, in, out);\n"
@@ -133,6 +151,7 @@ static const char bench_text[] =
     "  size_t ws = M_WORKSPACE_SIZE;\n"
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
+    "  attach_weights(&ctx);\n"
     "  void *pool = pool_attach(&ctx);\n"
     "  ctx.error = &err_info;\n"
     "  double *t = calloc((size_t)runs, sizeof *t);\n"
@@ -385,8 +404,9 @@ static char *write_harness(RunDir *d, bool bench) {
   for (char *p = up; *p; p++)
     if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
   /* clock_gettime needs _POSIX_C_SOURCE before any header. */
+  char *weights = in_dir(d, ir_arena_printf(d->m->arena, "%s.weights", n));
   char *prelude = ir_arena_printf(d->m->arena, harness_prelude, n, n, up, up, up,
-                                  n, n, d->threads, up, up, n, n);
+                                  n, n, d->threads, up, up, n, n, up, up, n, weights);
   char *src = ir_arena_printf(d->m->arena, "%s%s%s%s",
                               bench ? "#define _POSIX_C_SOURCE 200809L\n" : "",
                               prelude, harness_common, bench ? bench_text : harness_text);

@@ -59,6 +59,7 @@ typedef struct ReportInfo {
   int num_layers;
   const MemoryFigures *mem;     /* NULL: not an ELF object (wasm32) */
   const MemoryBudget *budget;
+  const LlvmWeights *weights;   /* external: the blob beside the object */
 } ReportInfo;
 char *report_json(const ReportInfo *r);
 void report_table(const ReportInfo *r, FILE *out);

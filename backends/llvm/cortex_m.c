@@ -94,7 +94,8 @@ bool target_memory(const IrModule *m, LlvmObject *o, MemoryFigures *f) {
   *f = (MemoryFigures){.code = e.code, .rodata = e.rodata, .data = e.data,
                        .workspace = planned > 0 ? (uint64_t)planned : 0, .io = io_bytes(m),
                        .stack_margin = CORTEX_M_STACK_MARGIN};
-  f->flash = f->code + f->rodata;
+  f->blob = o->weights.external ? llvm_weights_file_size(o) : 0;
+  f->flash = f->code + f->rodata + f->blob;
   f->ram = f->data + f->workspace + f->io + f->stack_margin;
   return true;
 }
@@ -119,11 +120,12 @@ bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *o,
                              budget ? budget->max_flash : 0, &flash_flag);
   uint64_t ram_max = limit(b ? b->ram : UINT64_MAX, budget ? budget->max_ram : 0,
                            &ram_flag);
-  char figures[512];
+  char figures[512], blob[64] = "";
+  if (f.blob) snprintf(blob, sizeof blob, " + weights blob %s", size_str(f.blob).s);
   snprintf(figures, sizeof figures,
-           "%s of flash (code %s + weights and constants %s) and %s of RAM "
+           "%s of flash (code %s + weights and constants %s%s) and %s of RAM "
            "(workspace %s + inputs and outputs %s + data %s + stack margin %s)",
-           size_str(flash).s, size_str(f.code).s, size_str(f.rodata).s,
+           size_str(flash).s, size_str(f.code).s, size_str(f.rodata).s, blob,
            size_str(ram).s, size_str(f.workspace).s, size_str(f.io).s, size_str(f.data).s,
            size_str(f.stack_margin).s);
   IrLoc loc = {.file = m->source};

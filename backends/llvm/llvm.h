@@ -47,12 +47,28 @@ typedef struct LlvmOptions {
   int opt_level;          /* 0..3 */
   int jobs;               /* code generation threads (>= 1) */
   bool share;             /* loops of the same shape as one shared function */
+  bool external_weights;  /* --weights=external: weights read through ctx->weights */
   bool want_llvm, want_asm; /* also the LLVM IR / assembly text (--emit) */
 } LlvmOptions;
 
 /* The schedule's description of the target for these options (vector
  * width and registers of the CPU and features they select, caches). */
 void target_sched(const LlvmOptions *o, SchedTarget *out);
+
+/* --weights=external: the weights of the code's blob <name>.weights, a
+ * header (TCC_WEIGHTS_HEADER_SIZE bytes) and the weights 64-aligned in
+ * model order; the scalars (a Pow's exponent, a Clip's bounds, an epsilon)
+ * stay constants of the code.  The id binds blob and code: a hash of the
+ * loop-level module without weight values or source locations, where each
+ * weight lies, and the scalars' bytes; so a retrained model of the same
+ * architecture compiles to the same code and id, and anything else that
+ * changes the code changes the id. */
+typedef struct LlvmWeights {
+  bool external;
+  uint64_t *offset;    /* by weight index: from the header's end; UINT64_MAX in the code */
+  uint64_t data_size;  /* bytes after the header */
+  uint64_t id;
+} LlvmWeights;
 
 /* A compiled object.  On ELF targets the weights over 256 bytes are not
  * LLVM constants but one read-only blob attached to LLVM's object
@@ -69,6 +85,8 @@ typedef struct LlvmObject {
    * and its assembly, in unit order (malloc'd; for reading: the weights
    * blob is not in them). */
   char *llvm_text, *asm_text;
+  /* --weights=external: the blob the code reads (llvm_weights_write). */
+  LlvmWeights weights;
 } LlvmObject;
 
 /* Translates the loop-level module (m->main lowered, memory planned) into an
@@ -81,6 +99,12 @@ bool llvm_object_write(const LlvmObject *o, FILE *f);
  * is one; NULL when out of memory. */
 const void *llvm_object_bytes(LlvmObject *o);
 void llvm_object_free(LlvmObject *o);
+
+/* The blob of an object compiled with external weights: its size, and
+ * the blob written to f from where m's weights lie (false on a write error,
+ * errno kept). */
+uint64_t llvm_weights_file_size(const LlvmObject *o);
+bool llvm_weights_write(const IrModule *m, const LlvmObject *o, FILE *f);
 
 /* llvm_emit, then the whole object as one malloc'd buffer (tests). */
 bool llvm_emit_object(IrModule *m, const LlvmOptions *o, void **obj,
@@ -97,11 +121,13 @@ typedef struct MemoryBudget {
 bool target_check_fit(const TccTarget *t, const IrModule *m, LlvmObject *obj,
                       const MemoryBudget *budget);
 /* The figures behind it, one definition for every target: flash = the
- * object's allocated read-only sections; RAM = its writable ones + the
- * workspace + the inputs and outputs + TARGET_STACK_MARGIN.  False when
- * the object is not ELF (wasm32). */
+ * object's allocated read-only sections + the weights blob of
+ * --weights=external (the code reads it in place, so it is in flash too);
+ * RAM = the object's writable sections + the workspace + the inputs and
+ * outputs + TARGET_STACK_MARGIN.  False when the object is not ELF
+ * (wasm32). */
 typedef struct MemoryFigures {
-  uint64_t flash, code, rodata, ram, workspace, io, data, stack_margin;
+  uint64_t flash, code, rodata, blob, ram, workspace, io, data, stack_margin;
 } MemoryFigures;
 bool target_memory(const IrModule *m, LlvmObject *obj, MemoryFigures *out);
 

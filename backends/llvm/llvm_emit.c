@@ -86,8 +86,29 @@ LLVMTypeRef em_type(Em *e, const IrType *t) {
                      : LLVMVectorType(el, (unsigned)t->lanes);
 }
 
+bool em_is_blob_weight(const Em *e, const IrValue *v) {
+  return e->ext_offset && e->ext_offset[v->id] != UINT64_MAX && !e->vals[v->id];
+}
+
+/* An external weight: its address, wbase + offset, built at the top of the
+ * function's entry block so that it dominates every use. */
+static LLVMValueRef em_blob_weight(Em *e, const IrValue *v) {
+  IR_ASSERT(e->wbase);
+  LLVMBuilderRef b = LLVMCreateBuilderInContext(e->c);
+  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
+  LLVMValueRef first = LLVMGetFirstInstruction(entry);
+  if (first) LLVMPositionBuilderBefore(b, first);
+  else LLVMPositionBuilderAtEnd(b, entry);
+  LLVMValueRef off = LLVMConstInt(e->i64, e->ext_offset[v->id], 0);
+  LLVMValueRef p = LLVMBuildInBoundsGEP2(b, e->i8, e->wbase, &off, 1, "");
+  LLVMDisposeBuilder(b);
+  return p;
+}
+
 LLVMValueRef em_val(Em *e, const IrValue *v) {
-  IR_ASSERT(v && v->id >= 0 && v->id < e->m->next_value_id && e->vals[v->id]);
+  IR_ASSERT(v && v->id >= 0 && v->id < e->m->next_value_id);
+  if (em_is_blob_weight(e, v)) return em_blob_weight(e, v);
+  IR_ASSERT(e->vals[v->id]);
   return e->vals[v->id];
 }
 
@@ -461,6 +482,7 @@ static bool em_weights(Em *e, const TargetRow *row, bool define, bool local) {
     IrWeight *w = e->m->weights[i];
     if (!w->data && w->nbytes)
       return em_fail(NULL, "weight $%s has no data", w->name);
+    if (e->ext_offset && e->ext_offset[w->value->id] != UINT64_MAX) continue;
     if (e->blob_offset && e->blob_offset[i] != UINT64_MAX) {
       if (!blob) { /* defined when the object is written (elf_attach_blob) */
         char blob_name[256];
@@ -555,7 +577,7 @@ typedef struct SegPlan {
   SharePlan share;  /* the groups translated once and called (llvm_share.c) */
 } SegPlan;
 
-static void plan_segments(IrModule *m, bool share, SegPlan *p) {
+static void plan_segments(IrModule *m, bool share, const uint64_t *ext_offset, SegPlan *p) {
   IrBlock *top = m->main->body;
   int n = 0;
   for (IrOp *op = top->first; op; op = op->next) n++;
@@ -606,7 +628,7 @@ static void plan_segments(IrModule *m, bool share, SegPlan *p) {
     IR_ASSERT(seg_of);
     for (int k = 0; k < p->num_segments; k++)
       for (i = p->starts[k]; i < p->starts[k + 1]; i++) seg_of[i] = k;
-    share_plan(m, p->ops, n, p->reach, seg_of, &p->share);
+    share_plan(m, p->ops, n, p->reach, seg_of, ext_offset, &p->share);
     free(seg_of);
   }
 }
@@ -622,13 +644,15 @@ static void free_plan(SegPlan *p) {
 }
 
 /* A function of _main's signature: inputs..., outputs..., workspace, dims,
- * parallel_for, parallel_user -> i32; its parameters become e's. */
+ * parallel_for, parallel_user [, weights: --weights=external] -> i32; its
+ * parameters become e's. */
 static LLVMValueRef em_body_fn(Em *e, const char *name) {
   IrFunc *f = e->m->main;
   int n = f->body->num_args;
-  LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)(n + 4));
-  for (int i = 0; i <= n + 3; i++) ps[i] = e->ptr;
-  LLVMTypeRef ft = LLVMFunctionType(e->i32, ps, (unsigned)n + 4, 0);
+  unsigned np = (unsigned)n + 4 + (e->ext_offset != NULL);
+  LLVMTypeRef *ps = malloc(sizeof *ps * np);
+  for (unsigned i = 0; i < np; i++) ps[i] = e->ptr;
+  LLVMTypeRef ft = LLVMFunctionType(e->i32, ps, np, 0);
   free(ps);
   LLVMValueRef fn = LLVMGetNamedFunction(e->mod, name); /* declared by _main */
   if (!fn) fn = LLVMAddFunction(e->mod, name, ft);
@@ -644,6 +668,14 @@ static LLVMValueRef em_body_fn(Em *e, const char *name) {
   e->dims = LLVMGetParam(fn, (unsigned)n + 1);
   e->pfor = LLVMGetParam(fn, (unsigned)n + 2);
   e->puser = LLVMGetParam(fn, (unsigned)n + 3);
+  e->wbase = NULL;
+  if (e->ext_offset) { /* read-only weights that nothing else points into */
+    unsigned w = (unsigned)n + 4;
+    e->wbase = LLVMGetParam(fn, w);
+    static const char *const attrs[] = {"noalias", "nocapture", "readonly"};
+    for (int k = 0; k < 3; k++) enum_attr(e, fn, w + 1, attrs[k], 0);
+    enum_attr(e, fn, w + 1, "align", TCC_WEIGHTS_ALIGN);
+  }
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, fn, "entry"));
   return fn;
 }
@@ -665,7 +697,7 @@ static LLVMValueRef em_shared_decl(Em *e, const SharePlan *sp, int k) {
   IR_ASSERT(ps);
   int np = 0;
   for (int i = 0; i < g->num_ext; i++)
-    if (share_passes(g->ext[i])) ps[np++] = e->ptr;
+    if (share_passes(sp, g->ext[i])) ps[np++] = e->ptr;
   for (int i = 0; i < 4; i++) ps[np++] = e->ptr;
   fn = LLVMAddFunction(e->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps,
                                                        (unsigned)np, 0));
@@ -673,7 +705,7 @@ static LLVMValueRef em_shared_decl(Em *e, const SharePlan *sp, int k) {
   LLVMSetVisibility(fn, LLVMHiddenVisibility); /* defined in the unit of its first call */
   int p = 0;
   for (int i = 0; i < g->num_ext; i++) {
-    if (!share_passes(g->ext[i])) continue;
+    if (!share_passes(sp, g->ext[i])) continue;
     enum_attr(e, fn, (unsigned)p + 1, "noalias", 0);
     enum_attr(e, fn, (unsigned)p + 1, "nocapture", 0);
     if (sp->fns[k].align[i] > 1) enum_attr(e, fn, (unsigned)p + 1, "align", sp->fns[k].align[i]);
@@ -708,7 +740,7 @@ static bool em_shared_fn(Em *e, IrOp *const *ops, const SharePlan *sp, int k, bo
   unsigned p = 0;
   for (int i = 0; i < g->num_ext; i++) {
     saved[i] = e->vals[g->ext[i]->id];
-    if (!share_passes(g->ext[i])) continue;
+    if (!share_passes(sp, g->ext[i])) continue;
     em_set(e, g->ext[i], LLVMGetParam(fn, p++));
     e->shared_param[g->ext[i]->id] = true;
   }
@@ -716,6 +748,7 @@ static bool em_shared_fn(Em *e, IrOp *const *ops, const SharePlan *sp, int k, bo
   e->dims = LLVMGetParam(fn, p + 1);
   e->pfor = LLVMGetParam(fn, p + 2);
   e->puser = LLVMGetParam(fn, p + 3);
+  e->wbase = NULL; /* its weights are parameters */
   for (int i = g->first; i < g->end; i++) {
     em_const_uses(ops[i], e);
     for (int r = 0; r < ops[i]->num_regions; r++) ir_walk(ops[i]->regions[r], em_const_uses, e);
@@ -740,7 +773,7 @@ static void em_shared_call(Em *e, const SharePlan *sp, int g) {
   IR_ASSERT(args);
   unsigned n = 0;
   for (int i = 0; i < grp->num_ext; i++)
-    if (share_passes(grp->ext[i])) args[n++] = em_val(e, grp->ext[i]);
+    if (share_passes(sp, grp->ext[i])) args[n++] = em_val(e, grp->ext[i]);
   args[n++] = e->workspace;
   args[n++] = e->dims;
   args[n++] = e->pfor;
@@ -1004,6 +1037,19 @@ static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
   LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, st, LLVMConstInt(e->i32, 0, 0), ""),
                   bad, ok);
   LLVMPositionBuilderAtEnd(e->b, ok);
+  if (e->ext_offset) { /* the blob is there and is this code's */
+    LLVMTypeRef wps[3] = {e->ptr, e->i64, e->i64};
+    LLVMTypeRef wct = LLVMFunctionType(e->i32, wps, 3, 0);
+    LLVMValueRef wcheck = LLVMAddFunction(e->mod, "tcc_rt_check_weights", wct);
+    LLVMValueRef wargs[3] = {ctx, i64c(e, (int64_t)e->ext->id), i64c(e, (int64_t)e->ext->data_size)};
+    LLVMValueRef wst = LLVMBuildCall2(e->b, wct, wcheck, wargs, 3, "");
+    LLVMBasicBlockRef wok = LLVMAppendBasicBlockInContext(e->c, fn, "weights_ok");
+    here = LLVMGetInsertBlock(e->b);
+    LLVMAddIncoming(st_phi, &wst, &here, 1);
+    LLVMBuildCondBr(e->b, LLVMBuildICmp(e->b, LLVMIntNE, wst, LLVMConstInt(e->i32, 0, 0), ""),
+                    bad, wok);
+    LLVMPositionBuilderAtEnd(e->b, wok);
+  }
   if (dyn) {
     /* Status blocks for a NULL dims array and a dim out of range. */
     LLVMBasicBlockRef bad_null = LLVMAppendBasicBlockInContext(e->c, fn, "bad_null");
@@ -1021,13 +1067,14 @@ static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
     LLVMPositionBuilderAtEnd(e->b, cont);
   }
   /* struct tcc_ctx { u32 abi; u32 reserved; void *workspace; size_t size;
-   * fn parallel_for; void *parallel_user; tcc_error_info *error; } in the
-   * target's layout. */
-  LLVMTypeRef fields[7] = {e->i32, e->i32, e->ptr, size_ty, e->ptr, e->ptr, e->ptr};
-  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(e->c, fields, 7, 0);
+   * fn parallel_for; void *parallel_user; tcc_error_info *error;
+   * const void *weights; size_t weights_size; } in the target's layout. */
+  LLVMTypeRef fields[9] = {e->i32, e->i32, e->ptr, size_ty, e->ptr, e->ptr, e->ptr,
+                           e->ptr, size_ty};
+  LLVMTypeRef ctx_ty = LLVMStructTypeInContext(e->c, fields, 9, 0);
   LLVMValueRef wsp = LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 2, "");
   int n = f->num_inputs + f->num_outputs;
-  LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 4));
+  LLVMValueRef *cargs = malloc(sizeof *cargs * (size_t)(n + 5));
   em_load_ptrs(e, in, f->num_inputs, cargs);
   em_load_ptrs(e, out, f->num_outputs, cargs + f->num_inputs);
   cargs[n] = LLVMBuildLoad2(e->b, e->ptr, wsp, "");
@@ -1035,8 +1082,14 @@ static void em_run(Em *e, LLVMTypeRef size_ty, LLVMValueRef main_fn) {
   for (int i = 0; i < 2; i++)
     cargs[n + 2 + i] = LLVMBuildLoad2(e->b, e->ptr,
                                       LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 4 + (unsigned)i, ""), "");
+  unsigned nargs = (unsigned)n + 4;
+  if (e->ext_offset) { /* the weights follow the blob's header */
+    LLVMValueRef blob = LLVMBuildLoad2(e->b, e->ptr, LLVMBuildStructGEP2(e->b, ctx_ty, ctx, 7, ""), "");
+    LLVMValueRef skip = i64c(e, TCC_WEIGHTS_HEADER_SIZE);
+    cargs[nargs++] = LLVMBuildInBoundsGEP2(e->b, e->i8, blob, &skip, 1, "");
+  }
   LLVMValueRef r = LLVMBuildCall2(e->b, LLVMGlobalGetValueType(main_fn), main_fn, cargs,
-                                  (unsigned)n + 4, "");
+                                  nargs, "");
   free(cargs);
   if (e->num_checks) em_report(e, fn, ctx_ty, ctx, r);
   LLVMBuildRet(e->b, LLVMConstInt(e->i32, 0, 0));
@@ -1185,6 +1238,8 @@ typedef struct EmJob {
   int num_units;
   const uint64_t *blob_offset; /* Em's */
   uint64_t blob_size;
+  const uint64_t *ext_offset;  /* Em's */
+  const LlvmWeights *ext;
   int next;             /* the next unit a thread takes */
   pthread_mutex_t lock;
   DiagState *diag;      /* the compiling thread's, which workers report into */
@@ -1262,6 +1317,8 @@ static void em_unit(EmJob *j, Unit *u) {
   em_open(&e, j->m, j->row, tm, &td);
   e.blob_offset = j->blob_offset;
   e.blob_size = j->blob_size;
+  e.ext_offset = j->ext_offset;
+  e.ext = j->ext;
   e.num_checks = u->check_base;
   bool ok;
   if (u == j->units) {
@@ -1410,6 +1467,96 @@ static bool attach_blob(const IrModule *m, const TargetRow *row, const uint64_t 
   return true;
 }
 
+/* ----------------------------------------------------- external weights */
+/* With --weights=external only the scalars stay in the code: a retrained
+ * model changes its tensors, rarely a Pow's exponent or an epsilon. */
+static bool stays_in_code(const IrWeight *w) {
+  uint64_t n;
+  return !w->data || !w->nbytes || (ir_type_numel(&w->value->type, &n) && n <= 1);
+}
+
+static void put_le(unsigned char *p, uint64_t v, int n) {
+  for (int i = 0; i < n; i++) p[i] = (unsigned char)(v >> (8 * i));
+}
+
+static uint64_t hash_u64(uint64_t h, uint64_t v) {
+  unsigned char b[8];
+  put_le(b, v, 8);
+  return ir_hash(h, b, 8);
+}
+
+/* The blob's layout (LlvmWeights) and *by_value, the offsets by value id
+ * that Em reads. */
+static void plan_external(const IrModule *m, LlvmWeights *w, uint64_t **by_value) {
+  w->external = true;
+  w->offset = malloc(sizeof *w->offset * ((size_t)m->num_weights + 1));
+  *by_value = malloc(sizeof **by_value * ((size_t)m->next_value_id + 1));
+  IR_ASSERT(w->offset && *by_value);
+  for (int i = 0; i <= m->next_value_id; i++) (*by_value)[i] = UINT64_MAX;
+  char *code = ir_print_code_str(m);
+  static const char format[] = "tcc weights 1\n";
+  uint64_t h = ir_hash(ir_hash(IR_HASH_START, format, strlen(format)), code, strlen(code));
+  free(code);
+  uint64_t size = 0;
+  for (int i = 0; i < m->num_weights; i++) {
+    const IrWeight *wt = m->weights[i];
+    w->offset[i] = UINT64_MAX;
+    if (stays_in_code(wt)) {
+      h = ir_hash(hash_u64(h, UINT64_MAX), wt->data ? wt->data : "", wt->data ? wt->nbytes : 0);
+      continue;
+    }
+    size = (size + 63) & ~(uint64_t)63;
+    w->offset[i] = (*by_value)[wt->value->id] = size;
+    h = hash_u64(hash_u64(h, size), wt->nbytes);
+    size += wt->nbytes;
+  }
+  w->data_size = size;
+  w->id = hash_u64(h, size);
+}
+
+uint64_t llvm_weights_file_size(const LlvmObject *o) {
+  return TCC_WEIGHTS_HEADER_SIZE + o->weights.data_size;
+}
+
+/* Calls fn on the data bytes in order: each weight, zeros between. */
+static bool blob_data(const IrModule *m, const LlvmWeights *w,
+                      bool (*fn)(const void *, size_t, void *), void *user) {
+  static const unsigned char zeros[64];
+  uint64_t at = 0;
+  for (int i = 0; i < m->num_weights; i++) {
+    if (w->offset[i] == UINT64_MAX) continue;
+    if (!fn(zeros, (size_t)(w->offset[i] - at), user) ||
+        !fn(m->weights[i]->data, (size_t)m->weights[i]->nbytes, user))
+      return false;
+    at = w->offset[i] + m->weights[i]->nbytes;
+  }
+  return true;
+}
+
+static bool crc_piece(const void *p, size_t n, void *user) {
+  *(uint32_t *)user = tcc_crc32(*(uint32_t *)user, p, n);
+  return true;
+}
+
+static bool write_piece(const void *p, size_t n, void *user) {
+  return fwrite(p, 1, n, user) == n;
+}
+
+bool llvm_weights_write(const IrModule *m, const LlvmObject *o, FILE *f) {
+  const LlvmWeights *w = &o->weights;
+  uint32_t crc = 0;
+  blob_data(m, w, crc_piece, &crc);
+  unsigned char h[TCC_WEIGHTS_HEADER_SIZE] = {0};
+  memcpy(h, TCC_WEIGHTS_MAGIC, 8);
+  put_le(h + 8, TCC_WEIGHTS_FORMAT, 4);
+  put_le(h + 12, TCC_WEIGHTS_HEADER_SIZE, 4);
+  put_le(h + 16, w->id, 8);
+  put_le(h + 24, w->data_size, 8);
+  put_le(h + 32, crc, 4);
+  strncpy((char *)h + 40, m->name, 23);
+  return fwrite(h, 1, sizeof h, f) == sizeof h && blob_data(m, w, write_piece, f);
+}
+
 uint64_t llvm_object_size(const LlvmObject *o) {
   return o->blob.head ? o->blob.total_size : o->size;
 }
@@ -1433,6 +1580,7 @@ void llvm_object_free(LlvmObject *o) {
   free(o->asm_text);
   elf_with_blob_free(&o->blob);
   free(o->pieces);
+  free(o->weights.offset);
   *o = (LlvmObject){0};
 }
 
@@ -1464,17 +1612,20 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
   char *cpu, *features;
   target_resolve(o, &cpu, &features);
   stage_begin("codegen: segments and units");
+  uint64_t *ext_offset = NULL;
+  if (o->external_weights) plan_external(m, &out->weights, &ext_offset);
   SegPlan plan;
-  plan_segments(m, o->share, &plan);
+  plan_segments(m, o->share, ext_offset, &plan);
   Unit *units;
   int num_units = plan_units(&plan, &units);
-  uint64_t blob_size;
-  uint64_t *blob_offset = plan_blob(m, row, &blob_size);
+  uint64_t blob_size = 0;
+  uint64_t *blob_offset = ext_offset ? NULL : plan_blob(m, row, &blob_size);
   bool ok;
   if (num_units >= 3 && elf_merge_supported(row->pub.triple)) {
     EmJob j = {.m = m, .row = row, .cpu = cpu, .features = features, .opt = o->opt_level,
                .plan = &plan, .units = units, .num_units = num_units,
                .blob_offset = blob_offset, .blob_size = blob_size,
+               .ext_offset = ext_offset, .ext = &out->weights,
                .want_llvm = o->want_llvm, .want_asm = o->want_asm};
     ok = em_units(&j, o->jobs > 0 ? o->jobs : 1, obj, size, out);
   } else {
@@ -1486,6 +1637,8 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
       em_open(&e, m, row, tm, &td);
       e.blob_offset = blob_offset;
       e.blob_size = blob_size;
+      e.ext_offset = ext_offset;
+      e.ext = &out->weights;
       stage_begin("codegen: LLVM IR");
       ok = em_module(&e, &plan, row, td, cpu, features);
       stage_begin("codegen: LLVM optimization");
@@ -1502,6 +1655,7 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
   stage_end();
   if (!ok) llvm_object_free(out);
   free(blob_offset);
+  free(ext_offset);
   free(units);
   free_plan(&plan);
   free(cpu);

@@ -109,6 +109,14 @@ typedef struct Em {
    * UINT64_MAX for a weight that is an LLVM constant (NULL: no blob) */
   const uint64_t *blob_offset;
   uint64_t blob_size;
+  /* --weights=external: by IrValue id, a weight's offset in the blob that
+   * ctx->weights points to (UINT64_MAX: not read from there; NULL: no
+   * external weights), and the function's pointer to the blob's weights
+   * (em_val adds the offset; NULL in a shared function, whose weights are
+   * parameters) */
+  const uint64_t *ext_offset;
+  const LlvmWeights *ext;   /* the blob's id and size, for _run's check */
+  LLVMValueRef wbase;
   LLVMTypeRef i1, i8, i32, i64, ptr;
 } Em;
 
@@ -116,6 +124,9 @@ LLVMTypeRef em_elem_type(Em *e, IrElem el);      /* in registers */
 LLVMTypeRef em_mem_elem_type(Em *e, IrElem el);  /* in memory (bool = i8) */
 LLVMTypeRef em_type(Em *e, const IrType *t);     /* scalar or vector */
 LLVMValueRef em_val(Em *e, const IrValue *v);
+/* A weight that em_val reads from ctx->weights (--weights=external) and
+ * that no function has taken as a parameter. */
+bool em_is_blob_weight(const Em *e, const IrValue *v);
 void em_set(Em *e, const IrValue *v, LLVMValueRef x);
 LLVMValueRef em_intrinsic(Em *e, const char *name, LLVMTypeRef *over, int n_over,
                           LLVMValueRef *args, int n_args);
@@ -160,16 +171,17 @@ typedef struct SharePlan {
   int *group_of;       /* by top-level index: group of a shared function, or -1 */
   ShareFn *fns;
   int num_fns;
+  const uint64_t *ext_offset; /* Em's: external weights are passed, never constants */
 } SharePlan;
 
 /* ops: _main's n top-level ops; reach: by index, the last top-level index
  * using the op's results; seg_of: by index, its segment. */
 void share_plan(IrModule *m, IrOp *const *ops, int n, const int *reach, const int *seg_of,
-                SharePlan *sp);
+                const uint64_t *ext_offset, SharePlan *sp);
 void share_free(SharePlan *sp);
 /* Does a call pass this value of a group's ext (all but the small weights,
  * which are the function's own constants)? */
-bool share_passes(const IrValue *v);
+bool share_passes(const SharePlan *sp, const IrValue *v);
 
 /* elf_merge.c: whether objects for the triple can be merged (little-endian
  * ELF64 with RELA relocations: x86_64, aarch64, riscv64), and the merge:

@@ -21,7 +21,8 @@
  *
  * What the body uses from outside: LLVM constants (arith.const, weights)
  * are used as they are; the function's buffer arguments, the workspace
- * and dims are passed; a mem.alloc or mem.view defined outside is rebuilt
+ * and dims (and the pointer to external weights, --weights=external) are
+ * passed; a mem.alloc or mem.view defined outside is rebuilt
  * inside from its root (workspace + offset, or the viewed buffer), so
  * every pointer the body sees derives from a noalias parameter exactly as
  * in _main; other scalars and vectors are passed by value (a scalable
@@ -57,6 +58,7 @@ static void mark_inside(IrOp *op, void *user) {
 static void add_free(Outline *o, IrValue *v) {
   if (!v || o->inside[v->id] || o->listed[v->id]) return;
   o->listed[v->id] = true;
+  if (em_is_blob_weight(o->e, v)) return; /* through the weights pointer */
   if (LLVMIsConstant(em_val(o->e, v))) return; /* constants, weights */
   IrOp *def = v->def;
   /* a shared function's parameter (llvm_share.c) is passed as it is */
@@ -91,24 +93,29 @@ static void add_enum(Em *e, LLVMValueRef fn, unsigned idx, const char *k, uint64
   LLVMAddAttributeAtIndex(fn, idx, LLVMCreateEnumAttribute(e->c, kind, v));
 }
 
-/* The body function: ws, dims, passed values, lo, hi. */
+/* The pointers every body takes first: workspace, dims, and the external
+ * weights' when the function outlined from has one. */
+static int num_fixed(const Em *e) { return e->wbase ? 3 : 2; }
+
+/* The body function: ws, dims [, weights], passed values, lo, hi. */
 static LLVMValueRef make_body_fn(Em *e, Outline *o, const char *name) {
-  int np = 2 + o->num_pass + 2;
+  int nf = num_fixed(e), np = nf + o->num_pass + 2;
   LLVMTypeRef *ps = malloc(sizeof *ps * (size_t)np);
-  ps[0] = ps[1] = e->ptr;
-  for (int i = 0; i < o->num_pass; i++) ps[2 + i] = param_type(e, o->pass[i]);
+  for (int i = 0; i < nf; i++) ps[i] = e->ptr;
+  for (int i = 0; i < o->num_pass; i++) ps[nf + i] = param_type(e, o->pass[i]);
   ps[np - 2] = ps[np - 1] = e->i64;
   LLVMValueRef fn = LLVMAddFunction(
       e->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps, (unsigned)np, 0));
   free(ps);
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   add_enum(e, fn, LLVMAttributeFunctionIndex, "alwaysinline", 0);
-  for (int i = 0; i < 2 + o->num_pass; i++) {
+  for (int i = 0; i < nf + o->num_pass; i++) {
     if (LLVMTypeOf(LLVMGetParam(fn, (unsigned)i)) != e->ptr) continue;
     add_enum(e, fn, (unsigned)i + 1, "noalias", 0);
     add_enum(e, fn, (unsigned)i + 1, "nocapture", 0);
   }
   add_enum(e, fn, 1, "align", TCC_WORKSPACE_ALIGN);
+  if (nf == 3) add_enum(e, fn, 3, "align", TCC_WEIGHTS_ALIGN);
   return fn;
 }
 
@@ -120,11 +127,11 @@ static LLVMValueRef make_wrapper(Em *e, Outline *o, LLVMTypeRef st, LLVMValueRef
       e->mod, name, LLVMFunctionType(LLVMVoidTypeInContext(e->c), ps, 3, 0));
   LLVMSetLinkage(fn, LLVMInternalLinkage);
   LLVMPositionBuilderAtEnd(e->b, LLVMAppendBasicBlockInContext(e->c, fn, "entry"));
-  int np = 2 + o->num_pass + 2;
+  int nf = num_fixed(e), np = nf + o->num_pass + 2;
   LLVMValueRef *args = malloc(sizeof *args * (size_t)np);
   LLVMValueRef arg = LLVMGetParam(fn, 0);
-  for (int i = 0; i < 2 + o->num_pass; i++) {
-    IrValue *v = i >= 2 ? o->pass[i - 2] : NULL;
+  for (int i = 0; i < nf + o->num_pass; i++) {
+    IrValue *v = i >= nf ? o->pass[i - nf] : NULL;
     LLVMTypeRef ft = v && !by_slot(v) ? param_type(e, v) : e->ptr;
     LLVMValueRef x = LLVMBuildLoad2(e->b, ft, LLVMBuildStructGEP2(e->b, st, arg, (unsigned)i, ""), "");
     if (v && by_slot(v)) x = LLVMBuildLoad2(e->b, param_type(e, v), x, "");
@@ -142,12 +149,15 @@ static LLVMValueRef make_wrapper(Em *e, Outline *o, LLVMTypeRef st, LLVMValueRef
 static bool fill_body(Em *e, Outline *o, IrOp *op, LLVMValueRef fn) {
   IrBlock *blk = op->regions[0];
   int64_t step = ir_attr_int(op, "step", 1);
+  int nf = num_fixed(e);
   e->fn = fn;
   e->workspace = LLVMGetParam(fn, 0);
   e->dims = LLVMGetParam(fn, 1);
+  if (nf == 3) e->wbase = LLVMGetParam(fn, 2);
   LLVMBasicBlockRef entry = LLVMAppendBasicBlockInContext(e->c, fn, "entry");
   LLVMPositionBuilderAtEnd(e->b, entry);
-  for (int i = 0; i < o->num_pass; i++) em_set(e, o->pass[i], LLVMGetParam(fn, (unsigned)i + 2));
+  for (int i = 0; i < o->num_pass; i++)
+    em_set(e, o->pass[i], LLVMGetParam(fn, (unsigned)(nf + i)));
   for (int i = 0; i < o->num_derived; i++) {
     IrValue *v = o->derived[i];
     if (v->def->kind == IR_OP_VIEW) {
@@ -193,9 +203,11 @@ static void emit_call(Em *e, Outline *o, IrOp *op, LLVMTypeRef st, LLVMValueRef 
   if (first) LLVMPositionBuilderBefore(ab, first);
   else LLVMPositionBuilderAtEnd(ab, entry);
   LLVMValueRef arg = LLVMBuildAlloca(ab, st, "par_arg");
-  for (int i = 0; i < 2 + o->num_pass; i++) {
-    IrValue *v = i >= 2 ? o->pass[i - 2] : NULL;
-    LLVMValueRef x = i == 0 ? e->workspace : i == 1 ? e->dims : em_val(e, v);
+  int nf = num_fixed(e);
+  LLVMValueRef fixed[3] = {e->workspace, e->dims, e->wbase};
+  for (int i = 0; i < nf + o->num_pass; i++) {
+    IrValue *v = i >= nf ? o->pass[i - nf] : NULL;
+    LLVMValueRef x = v ? em_val(e, v) : fixed[i];
     if (v && by_slot(v)) {
       LLVMValueRef slot = LLVMBuildAlloca(ab, param_type(e, v), "par_slot");
       LLVMBuildStore(e->b, x, slot);
@@ -245,12 +257,12 @@ bool em_parallel_for(Em *e, IrOp *op) {
   add_free(&o, op->operands[0]);
   ir_walk(blk, collect, &o);
 
-  /* The struct: workspace, dims, then the passed values. */
-  int nf = 2 + o.num_pass;
+  /* The struct: workspace, dims [, weights], then the passed values. */
+  int nfix = num_fixed(e), nf = nfix + o.num_pass;
   LLVMTypeRef *fields = malloc(sizeof *fields * (size_t)nf);
-  fields[0] = fields[1] = e->ptr;
+  for (int i = 0; i < nfix; i++) fields[i] = e->ptr;
   for (int i = 0; i < o.num_pass; i++)
-    fields[2 + i] = by_slot(o.pass[i]) ? e->ptr : param_type(e, o.pass[i]);
+    fields[nfix + i] = by_slot(o.pass[i]) ? e->ptr : param_type(e, o.pass[i]);
   LLVMTypeRef st = LLVMStructTypeInContext(e->c, fields, (unsigned)nf, 0);
   free(fields);
 
@@ -258,7 +270,7 @@ bool em_parallel_for(Em *e, IrOp *op) {
   LLVMValueRef *saved = malloc(sizeof *saved * (size_t)(o.num_pass + o.num_derived + 1));
   for (int i = 0; i < o.num_pass; i++) saved[i] = em_val(e, o.pass[i]);
   for (int i = 0; i < o.num_derived; i++) saved[o.num_pass + i] = em_val(e, o.derived[i]);
-  LLVMValueRef fn = e->fn, ws = e->workspace, dims = e->dims;
+  LLVMValueRef fn = e->fn, ws = e->workspace, dims = e->dims, wbase = e->wbase;
   LLVMBasicBlockRef here = LLVMGetInsertBlock(e->b);
 
   int k = e->num_parallel++;
@@ -274,6 +286,7 @@ bool em_parallel_for(Em *e, IrOp *op) {
   e->fn = fn;
   e->workspace = ws;
   e->dims = dims;
+  e->wbase = wbase;
   for (int i = 0; i < o.num_pass; i++) em_set(e, o.pass[i], saved[i]);
   for (int i = 0; i < o.num_derived; i++) em_set(e, o.derived[i], saved[o.num_pass + i]);
   LLVMPositionBuilderAtEnd(e->b, here);

@@ -52,11 +52,12 @@ static const IrValue *root_of(const IrValue *v) {
  * constants of the function, so LLVM folds them; a bias is passed. */
 #define SHARE_CONST_WEIGHT_BYTES 16
 
-static bool small_weight(const IrValue *v) {
-  return v->weight && v->weight->nbytes <= SHARE_CONST_WEIGHT_BYTES;
+static bool small_weight(const SharePlan *sp, const IrValue *v) {
+  return v->weight && v->weight->nbytes <= SHARE_CONST_WEIGHT_BYTES &&
+         !(sp->ext_offset && sp->ext_offset[v->id] != UINT64_MAX);
 }
 
-bool share_passes(const IrValue *v) { return !small_weight(v); }
+bool share_passes(const SharePlan *sp, const IrValue *v) { return !small_weight(sp, v); }
 
 /* The alignment of the address a buffer's root has: an alloc's from its
  * offset in the 64-aligned workspace, a weight 64 (blob and constants),
@@ -72,13 +73,14 @@ static unsigned root_align(const IrValue *r) {
 
 /* Can a call pass these values: buffers whose roots are allocs at the top
  * level, the caller's buffers or weights, no two overlapping? */
-static bool exts_ok(const IrModule *m, const IrBlock *top, const IrValue **ext, int n) {
+static bool exts_ok(const SharePlan *sp, const IrModule *m, const IrBlock *top,
+                    const IrValue **ext, int n) {
   for (int i = 0; i < n; i++) {
     const IrValue *r = root_of(ext[i]);
     bool is_arg = r->block == top && !r->def;
     bool is_alloc = r->def && r->def->kind == IR_OP_ALLOC && r->def->parent == top;
     if (!r->weight && !is_arg && !is_alloc) return false;
-    if (small_weight(ext[i])) continue;
+    if (small_weight(sp, ext[i])) continue;
     uint64_t lo = 0, hi = 0;
     if (is_alloc) {
       lo = (uint64_t)ir_attr_int(r->def, "offset", 0);
@@ -86,7 +88,7 @@ static bool exts_ok(const IrModule *m, const IrBlock *top, const IrValue **ext, 
       hi += lo;
     }
     for (int j = 0; j < i; j++) {
-      if (small_weight(ext[j])) continue;
+      if (small_weight(sp, ext[j])) continue;
       const IrValue *q = root_of(ext[j]);
       if (q == r) return false;
       if (is_alloc && q->def && q->def->kind == IR_OP_ALLOC) {
@@ -99,22 +101,17 @@ static bool exts_ok(const IrModule *m, const IrBlock *top, const IrValue **ext, 
   return true;
 }
 
-static uint64_t fnv1a(const char *s, size_t n) {
-  uint64_t h = 1469598103934665603ull;
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
-  return h;
-}
-
 /* The key text plus each small weight's bytes (they are the function's). */
-static char *full_key(char *text, const IrValue **ext, int n, size_t *len) {
+static char *full_key(const SharePlan *sp, char *text, const IrValue **ext, int n,
+                      size_t *len) {
   size_t size = strlen(text) + 1;
   for (int i = 0; i < n; i++)
-    if (small_weight(ext[i])) size += 2 * ext[i]->weight->nbytes + 2;
+    if (small_weight(sp, ext[i])) size += 2 * ext[i]->weight->nbytes + 2;
   char *s = realloc(text, size);
   IR_ASSERT(s);
   size_t at = strlen(s);
   for (int i = 0; i < n; i++) {
-    if (!small_weight(ext[i])) continue;
+    if (!small_weight(sp, ext[i])) continue;
     const unsigned char *d = ext[i]->weight->data;
     s[at++] = '\n';
     for (uint64_t b = 0; b < ext[i]->weight->nbytes; b++) {
@@ -137,9 +134,10 @@ typedef struct Bucket {
 } Bucket;
 
 void share_plan(IrModule *m, IrOp *const *ops, int n, const int *reach, const int *seg_of,
-                SharePlan *sp) {
+                const uint64_t *ext_offset, SharePlan *sp) {
   *sp = (SharePlan){.group_of = malloc(sizeof(int) * ((size_t)n + 1)),
-                    .groups = malloc(sizeof *sp->groups * ((size_t)n + 1))};
+                    .groups = malloc(sizeof *sp->groups * ((size_t)n + 1)),
+                    .ext_offset = ext_offset};
   IR_ASSERT(sp->group_of && sp->groups);
   IrBlock *top = m->main->body;
   IrKeyPrinter *kp = ir_key_printer(m);
@@ -167,14 +165,14 @@ void share_plan(IrModule *m, IrOp *const *ops, int n, const int *reach, const in
     const IrValue **ext;
     int num_ext;
     char *text = ir_print_key(kp, ops + g, end - g, &ext, &num_ext);
-    if (!exts_ok(m, top, ext, num_ext)) {
+    if (!exts_ok(sp, m, top, ext, num_ext)) {
       free(text);
       free(ext);
       continue;
     }
     size_t len;
-    char *key = full_key(text, ext, num_ext, &len);
-    uint64_t h = fnv1a(key, len);
+    char *key = full_key(sp, text, ext, num_ext, &len);
+    uint64_t h = ir_hash(IR_HASH_START, key, len);
     if (2 * (used + 1) > cap) { /* grow and rehash */
       Bucket *t = calloc((size_t)cap * 2, sizeof *t);
       IR_ASSERT(t);

@@ -15,11 +15,7 @@
 #include "onnx_int.h"
 
 /* ------------------------------------------------------------ value map */
-static size_t map_hash(const char *s) {
-  size_t h = 1469598103934665603ull;
-  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return h;
-}
+static size_t map_hash(const char *s) { return (size_t)ir_hash(IR_HASH_START, s, strlen(s)); }
 
 void onnx_map_init(OnnxMap *mp, IrArena *a) {
   memset(mp, 0, sizeof *mp);

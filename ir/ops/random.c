@@ -62,10 +62,8 @@ static bool random_attr_float(IrModule *m, IrOp *op, const char *name, double df
 
 /* The default seed: FNV-1a of the node name, kept small and exact. */
 static double random_default_seed(const IrOp *op) {
-  uint64_t h = 1469598103934665603ull;
-  for (const char *s = op->loc.node ? op->loc.node : ""; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
-  return (double)(h & 0xFFFFFF);
+  const char *node = op->loc.node ? op->loc.node : "";
+  return (double)(ir_hash(IR_HASH_START, node, strlen(node)) & 0xFFFFFF);
 }
 
 bool op_random_import(IrModule *m, IrOp *op, int opset) {

@@ -5,10 +5,13 @@
 #
 #   tcc_add_model(<target> MODEL model.onnx [TARGET armv8] [NAME n]
 #                 [MCPU cpu] [MATTR +a,-b] [OPTIONS flag...] [DEPENDS file...]
-#                 [MAX_RAM 256K] [MAX_FLASH 1M])
+#                 [MAX_RAM 256K] [MAX_FLASH 1M] [WEIGHTS embedded|external])
 #     A static library <target> holding the compiled model: linking it
 #     brings the object, the folder of the generated <n>.h, the tcc runtime
-#     for the toolchain in use and libm.
+#     for the toolchain in use and libm.  WEIGHTS external: the weights are
+#     the blob <n>.weights beside the object (its path in the target's
+#     property TCC_WEIGHTS_FILE), which the application hands over at run
+#     time (docs/cmake.md).
 #   tcc_link_board(<executable> [BOARD mps2-an386])
 #     Bare metal (cortex-m*): the board's startup code and linker script and
 #     newlib's semihosting, as `tcc run -target=cortex-m4` links them.
@@ -98,7 +101,7 @@ endfunction()
 
 function(tcc_add_model name)
   cmake_parse_arguments(PARSE_ARGV 1 arg ""
-    "MODEL;TARGET;NAME;MCPU;MATTR;MAX_RAM;MAX_FLASH" "OPTIONS;DEPENDS")
+    "MODEL;TARGET;NAME;MCPU;MATTR;MAX_RAM;MAX_FLASH;WEIGHTS" "OPTIONS;DEPENDS")
   set(where "tcc_add_model(${name})")
   if(arg_UNPARSED_ARGUMENTS)
     message(FATAL_ERROR "${where}: unknown arguments: ${arg_UNPARSED_ARGUMENTS}")
@@ -161,6 +164,17 @@ function(tcc_add_model name)
     list(APPEND flags --max-flash=${arg_MAX_FLASH})
   endif()
   list(APPEND flags ${arg_OPTIONS})
+  set(outputs ${obj} ${hdr})
+  if("--weights=external" IN_LIST arg_OPTIONS)
+    set(arg_WEIGHTS external)
+  endif()
+  if(arg_WEIGHTS STREQUAL "external")
+    set(weights ${dir}/${model_name}.weights)
+    list(APPEND flags --weights=external)
+    list(APPEND outputs ${weights})
+  elseif(arg_WEIGHTS AND NOT arg_WEIGHTS STREQUAL "embedded")
+    message(FATAL_ERROR "${where}: WEIGHTS ${arg_WEIGHTS}: expected embedded or external")
+  endif()
 
   # The command line goes into a file rewritten only when it changes, so a
   # changed option recompiles with every generator; the depfile adds what
@@ -169,7 +183,7 @@ function(tcc_add_model name)
   string(REPLACE ";" "\n" cmdtext "${model}\n${flags}")
   file(CONFIGURE OUTPUT ${cmdfile} CONTENT "${cmdtext}\n")
   add_custom_command(
-    OUTPUT ${obj} ${hdr}
+    OUTPUT ${outputs}
     COMMAND tcc::tcc compile ${model} ${flags} -o ${dir} --depfile=${dep}
     DEPENDS ${model} ${cmdfile} $<TARGET_FILE:tcc::tcc> ${arg_DEPENDS}
     DEPFILE ${dep}
@@ -182,6 +196,10 @@ function(tcc_add_model name)
   set_target_properties(${name} PROPERTIES LINKER_LANGUAGE C)
   target_include_directories(${name} PUBLIC ${dir})
   target_link_libraries(${name} PUBLIC ${runtime})
+  if(weights)
+    target_sources(${name} PRIVATE ${weights})  # built with the library
+    set_target_properties(${name} PROPERTIES TCC_WEIGHTS_FILE ${weights})
+  endif()
   if(NOT target STREQUAL "wasm32")  # wasi-libc has libm in libc
     target_link_libraries(${name} PUBLIC m)
   endif()

@@ -237,8 +237,8 @@ expect "--emit=dot: the graph before and after the passes" "grep -q 'label=\"bat
 check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=obj,asm
 check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/emit2"
 expect "the object is the same with --emit=asm" "cmp -s '$T/emit/model.o' '$T/emit2/model.o'"
-check 1 "tcc: error: unknown --emit kind 'exe' (expected a comma list of obj, header, asm, llvm, ir, dot)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=obj,exe
-check 1 "tcc: error: --emit=weights writes the weights of --weights=external, which tcc does not build yet (the weights are in the object)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=weights
+check 1 "tcc: error: unknown --emit kind 'exe' (expected a comma list of obj, header, asm, llvm, ir, dot, weights)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=obj,exe
+check 1 "tcc: error: --emit=weights writes the blob of --weights=external; add --weights=external (without it the weights are in the object)" compile "$MODELS/cnn/model.onnx" -o "$T/emit" --emit=weights
 # --report: per layer (the tensor level after fusion) its op, FLOPs,
 # parameters and the kernel the lowering chose; totals; flash and RAM with
 # the budgets' definitions. -v prints the same as a table.

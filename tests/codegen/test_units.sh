@@ -4,9 +4,9 @@
 # several units, whose objects are merged into one.  Checks that the object
 # is the same at -j 1 and -j 2, that it holds several units (one FILE symbol
 # each), that the 24 blocks call one shared function (none with
-# -share-functions=0), that both objects run and match PyTorch on each
-# TARGET, and that an rt.check in the last unit still stops the run at its
-# node.
+# -share-functions=0), that both objects (and the one with
+# --weights=external) run and match PyTorch on each TARGET, and that an
+# rt.check in the last unit still stops the run at its node.
 # usage: test_units.sh TCC TARGET...      (exit 77 without torch)
 set -u
 TCC=$1; shift
@@ -27,14 +27,14 @@ for t in "$@"; do
   if [ "$shared" -ne 1 ] || [ "$calls" -ne 24 ]; then
     echo "FAIL $t: $shared shared function(s) called $calls times, want 1 called by the 24 blocks"; fail=1
   fi
-  for share in 1 0; do
+  for flag in -share-functions=1 -share-functions=0 --weights=external; do
     rm -rf "$T/out"
-    if "$TCC" run "$M" -target="$t" -share-functions=$share --input "$T/x.pb" --input "$T/idx.pb" \
+    if "$TCC" run "$M" -target="$t" $flag --input "$T/x.pb" --input "$T/idx.pb" \
           --output-dir "$T/out" >/dev/null 2>"$T/err" &&
-        line=$(/usr/bin/python3 "$HERE/../networks/compare.py" "units/$t/share=$share" "$T/ref.pb" "$T/out/output_0.pb"); then
+        line=$(/usr/bin/python3 "$HERE/../networks/compare.py" "units/$t/$flag" "$T/ref.pb" "$T/out/output_0.pb"); then
       echo "$line units=$units shared=$shared"
     else
-      cat "$T/err"; echo "FAIL $t: run or compare (-share-functions=$share)"; fail=1
+      cat "$T/err"; echo "FAIL $t: run or compare ($flag)"; fail=1
     fi
   done
   "$TCC" compile "$M" -target="$t" -share-functions=0 -o "$T/ns-$t" || { echo "FAIL $t: compile -share-functions=0"; fail=1; }

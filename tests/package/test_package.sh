@@ -11,6 +11,7 @@
 #     model, a new tcc
 #  4. a TARGET that does not match the toolchain is a configure error
 #  5. MAX_RAM over budget fails the build, naming the figures
+#  5b. WEIGHTS external: the example reads the blob, checks it and runs
 #  6. a plain link with pkg-config (armv8, run under qemu)
 #  7. the compiler as a library (tcc::compiler) compiles the MLP
 #  8. add_subdirectory() of the source tree configures with tcc_add_model()
@@ -111,6 +112,21 @@ if cmake --build "$T/budget/b" >"$T/budget.log" 2>&1; then fail "MAX_RAM 40K pas
 grep -q "error: model 'small' on cortex-m4 exceeds its budget: it needs 18.5 KiB of flash (code 12.8 KiB + weights and constants 5.7 KiB) and 51.5 KiB of RAM (workspace 32.4 KiB + inputs and outputs 3.1 KiB + data 0.0 KiB + stack margin 16.0 KiB); --max-ram is 40.0 KiB" "$T/budget.log" \
   || { cat "$T/budget.log"; fail "the budget message"; }
 [ ! -e "$T/budget/b/tcc_models/small/small.o" ] || fail "an object was written over budget"
+
+echo "== 5b. weights apart from code (WEIGHTS external)"
+b=$T/blob
+cmake -S "$app" -B "$b" -DCMAKE_PREFIX_PATH="$T/prefix" -DTCC_WEIGHTS=external \
+  -DMODEL="$src/models/cnn/model.onnx" >/dev/null
+cmake --build "$b" >"$T/blob.log" 2>&1 || { cat "$T/blob.log"; fail "WEIGHTS external"; }
+grep -q "app: the weights are $b/tcc_models/model/model.weights" "$T/blob.log" ||
+  fail "WEIGHTS external: the blob's path is not in TCC_WEIGHTS_FILE"
+mkdir -p "$b/data"
+"$py" "$src/docs/examples/ci/tensors.py" to-raw "$src/models/cnn/test_data_set_0" "$b/data"
+if "$b/app" "$b/data" >/dev/null 2>"$T/blob.err"; then fail "WEIGHTS external: ran without the blob"; fi
+grep -q "model.weights" "$T/blob.err" || fail "WEIGHTS external: no word of the missing blob"
+cp "$b/tcc_models/model/model.weights" "$b/data/"
+"$b/app" "$b/data" >/dev/null
+"$py" "$src/docs/examples/ci/tensors.py" check "$src/models/cnn/test_data_set_0" "$b/data"
 
 echo "== 6. pkg-config"
 e=$T/edge/work/armv8/build/tcc_models/model

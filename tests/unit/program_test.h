@@ -109,7 +109,7 @@ static inline void build_program(IrModule *m, const LlvmOptions *o) {
   snprintf(path, sizeof path, "%s/%s.o", tmpdir, m->name);
   write_file(path, obj, size);
   free(obj);
-  char *h = header_emit(m);
+  char *h = header_emit(m, NULL);
   snprintf(path, sizeof path, "%s/%s.h", tmpdir, m->name);
   write_file(path, h, strlen(h));
   free(h);

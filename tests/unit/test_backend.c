@@ -67,7 +67,8 @@ static Model model_new(const char *name, int n_in, int n_out, const IrType *type
 static IrValue *arg(Model *d, int i) { return d->f->body->args[i]; }
 
 static LlvmOptions opts(const char *cpu) {
-  LlvmOptions o = {target_find("x86_64"), cpu, NULL, 3, 1, true, false, false};
+  LlvmOptions o = {.target = target_find("x86_64"), .cpu = cpu, .opt_level = 3, .jobs = 1,
+                   .share = true};
   return o;
 }
 
@@ -520,7 +521,7 @@ static void test_dynamic_dims(void **state) {
   snprintf(path, sizeof path, "%s/dyn.o", tmpdir);
   write_file(path, obj, size);
   free(obj);
-  char *h = header_emit(m);
+  char *h = header_emit(m, NULL);
   assert_non_null(strstr(h, "int dyn_run_dims(const tcc_ctx *ctx, int64_t dims[],"));
   assert_non_null(strstr(h, "#define DYN_DIM_N 0 /* 1..8 */"));
   assert_non_null(strstr(h, "input 0 \"x\": f32[N=1..8,3], row-major, 96 bytes"));
@@ -679,7 +680,7 @@ static void test_parallel_loops(void **state) {
     snprintf(path, sizeof path, "%s/par.o", tmpdir);
     write_file(path, obj, size);
     free(obj);
-    char *h = header_emit(m);
+    char *h = header_emit(m, NULL);
     snprintf(path, sizeof path, "%s/par.h", tmpdir);
     write_file(path, h, strlen(h));
     free(h);
@@ -745,11 +746,11 @@ static void test_header(void **state) {
   Model m = model_new("net", 2, 1, types, names, 4096);
   int s = ir_sym_add(m.m, "batch", 1, 64);
   m.m->syms[s].value = 8;
-  char *h = header_emit(m.m);
+  char *h = header_emit(m.m, NULL);
   static const char *const want[] = {
       "#ifndef TCC_MODEL_NET_H\n#define TCC_MODEL_NET_H\n",
       "#include <tcc/runtime.h>\n",
-      "#define NET_ABI_VERSION 2u\n",
+      "#define NET_ABI_VERSION 3u\n",
       "#define NET_WORKSPACE_SIZE 4096u\n",
       "#define NET_NUM_INPUTS 2\n",
       "#define NET_NUM_OUTPUTS 1\n",
@@ -773,9 +774,26 @@ static void test_header(void **state) {
       print_error("header lacks:\n%s\n--- header:\n%s\n", want[k], h);
       fail();
     }
-  char *h2 = header_emit(m.m);
+  char *h2 = header_emit(m.m, NULL);
   assert_string_equal(h, h2);
   free(h2);
+  assert_null(strstr(h, "WEIGHTS"));
+  /* --weights=external: the blob's id and sizes, and its check; the
+   * header below is compiled as C and C++ with it */
+  free(h);
+  h = header_emit(m.m, &(HeaderWeights){0x00c0ffee0000beefull, 640});
+  static const char *const want_ext[] = {
+      "#define NET_WEIGHTS_ID 0x00c0ffee0000beefull\n",
+      "#define NET_WEIGHTS_DATA_SIZE 640u\n",
+      "#define NET_WEIGHTS_SIZE 704u /* bytes of net.weights */\n",
+      "static inline int net_check_weights(const void *blob, size_t size) {\n"
+      "  return tcc_weights_check(blob, size, NET_WEIGHTS_ID, NET_WEIGHTS_DATA_SIZE);\n}\n",
+  };
+  for (size_t k = 0; k < sizeof want_ext / sizeof want_ext[0]; k++)
+    if (!strstr(h, want_ext[k])) {
+      print_error("header lacks:\n%s\n--- header:\n%s\n", want_ext[k], h);
+      fail();
+    }
   make_tmpdir();
   char path[256];
   snprintf(path, sizeof path, "%s/net.h", tmpdir);
@@ -825,6 +843,52 @@ static void test_runtime_check(void **state) {
   assert_string_equal(tcc_status_str(77), "unknown status");
   assert_string_equal(tcc_status_str(TCC_ERR_INDEX_OUT_OF_RANGE), "index out of range");
   assert_null(c.error); /* tcc_ctx_init: no error report unless asked */
+}
+
+/* The weights blob's checks (runtime/weights.c) on a blob built here: CRC-32
+ * as zlib's, every header field, and the order of the statuses. */
+static void test_weights_blob(void **state) {
+  (void)state;
+  assert_int_equal(tcc_crc32(0, "123456789", 9), 0xcbf43926u);
+  assert_int_equal(tcc_crc32(tcc_crc32(0, "1234", 4), "56789", 5), 0xcbf43926u);
+  assert_int_equal(tcc_crc32(0, "", 0), 0);
+  _Alignas(64) unsigned char blob[64 + 9] = {0};
+  memcpy(blob, TCC_WEIGHTS_MAGIC, 8);
+  blob[8] = 1;                  /* format */
+  blob[12] = 64;                /* header size */
+  blob[16] = 0x2a, blob[23] = 0x80; /* id 0x800000000000002a */
+  blob[24] = 9;                 /* data size */
+  memcpy(blob + 32, (unsigned char[]){0x26, 0x39, 0xf4, 0xcb}, 4);
+  memcpy(blob + 64, "123456789", 9);
+  uint64_t id = 0x800000000000002aull;
+  assert_int_equal(tcc_weights_check(blob, sizeof blob, id, 9), TCC_OK);
+  assert_int_equal(tcc_weights_check(NULL, sizeof blob, id, 9), TCC_ERR_WEIGHTS_MISSING);
+  assert_int_equal(tcc_weights_check(blob, sizeof blob - 1, id, 9), TCC_ERR_WEIGHTS_MISMATCH);
+  assert_int_equal(tcc_weights_check(blob, sizeof blob, id + 1, 9), TCC_ERR_WEIGHTS_MISMATCH);
+  assert_int_equal(tcc_weights_check(blob, sizeof blob, id, 8), TCC_ERR_WEIGHTS_MISMATCH);
+  tcc_ctx c = tcc_ctx_init(NULL, 0);
+  assert_int_equal(tcc_rt_check_weights(&c, id, 9), TCC_ERR_WEIGHTS_MISSING);
+  c.weights = blob, c.weights_size = sizeof blob;
+  assert_int_equal(tcc_rt_check_weights(&c, id, 9), TCC_OK);
+  for (int field = 0; field < 32; field++) { /* magic, format, header size, id, size */
+    blob[field] ^= 0x40;
+    assert_int_equal(tcc_weights_check(blob, sizeof blob, id, 9), TCC_ERR_WEIGHTS_MISMATCH);
+    assert_int_equal(tcc_rt_check_weights(&c, id, 9), TCC_ERR_WEIGHTS_MISMATCH);
+    blob[field] ^= 0x40;
+  }
+  blob[70] ^= 1; /* the data: only the full check reads it */
+  assert_int_equal(tcc_weights_check(blob, sizeof blob, id, 9), TCC_ERR_WEIGHTS_CHECKSUM);
+  assert_int_equal(tcc_rt_check_weights(&c, id, 9), TCC_OK);
+  blob[70] ^= 1;
+  blob[40] = 'x'; /* the name: for tools, not checked */
+  assert_int_equal(tcc_weights_check(blob, sizeof blob, id, 9), TCC_OK);
+  static _Alignas(64) unsigned char moved[64 + 64 + 9];
+  memcpy(moved + 1, blob, sizeof blob);
+  assert_int_equal(tcc_weights_check(moved + 1, sizeof blob, id, 9), TCC_ERR_WEIGHTS_MISALIGNED);
+  c.weights = moved + 1;
+  assert_int_equal(tcc_rt_check_weights(&c, id, 9), TCC_ERR_WEIGHTS_MISALIGNED);
+  assert_string_equal(tcc_status_str(TCC_ERR_WEIGHTS_CHECKSUM), "weights checksum mismatch");
+  assert_string_equal(tcc_status_str(TCC_ERR_WEIGHTS_MISMATCH), "weights not made for this code");
 }
 
 /* ------------------------------------------------------------ rt.check */
@@ -935,6 +999,7 @@ int main(void) {
       cmocka_unit_test(test_casts),
       cmocka_unit_test(test_dynamic_dims),
       cmocka_unit_test(test_parallel_loops),
+      cmocka_unit_test(test_weights_blob),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

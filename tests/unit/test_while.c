@@ -263,7 +263,7 @@ static void test_interp_bounds(void **state) {
 
 /* -------------------------------------------------------------- backend */
 static void build_o3(IrModule *m) {
-  LlvmOptions o = {target_find("x86_64"), NULL, NULL, 3, 1, true, false, false};
+  LlvmOptions o = {.target = target_find("x86_64"), .opt_level = 3, .jobs = 1, .share = true};
   build_program(m, &o);
 }
 

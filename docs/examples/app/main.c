@@ -5,7 +5,11 @@
  * model_inputs[i] describes them), runs the model once and writes
  * DIR/output_<i>.bin.  The same source runs on Linux (natively or under
  * qemu-user), under a WASI runtime and on a bare-metal board under QEMU,
- * whose semihosting gives it the host's files.
+ * whose semihosting gives it the host's files.  A model compiled with
+ * --weights=external (TCC_WEIGHTS=external) has its weights in a blob
+ * apart from the code: the app reads DIR/model.weights, checks it once and
+ * hands it over in the context; a device would map it from flash or take
+ * it from an update instead.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,11 +18,13 @@
 
 static _Alignas(64) unsigned char workspace[MODEL_WORKSPACE_SIZE + 1];
 
-/* Reads or writes a whole buffer of n bytes; 0 on success. */
+/* Reads or writes a whole buffer of n bytes, DIR/<kind>_<i>.bin (i < 0:
+ * DIR/<kind>.weights); 0 on success. */
 static int file_io(const char *dir, const char *kind, int i, void *buf,
                    size_t n, int write) {
   char path[512];
-  snprintf(path, sizeof path, "%s/%s_%d.bin", dir, kind, i);
+  if (i < 0) snprintf(path, sizeof path, "%s/%s.weights", dir, kind);
+  else snprintf(path, sizeof path, "%s/%s_%d.bin", dir, kind, i);
   FILE *f = fopen(path, write ? "wb" : "rb");
   if (!f) {
     fprintf(stderr, "app: cannot open %s\n", path);
@@ -46,6 +52,17 @@ int main(int argc, char **argv) {
     if (!(outputs[i] = malloc(model_outputs[i].nbytes))) return 1;
 
   tcc_ctx ctx = tcc_ctx_init(workspace, sizeof workspace);
+#ifdef MODEL_WEIGHTS_SIZE
+  void *weights = aligned_alloc(TCC_WEIGHTS_ALIGN, (MODEL_WEIGHTS_SIZE + 63) / 64 * 64);
+  if (!weights || file_io(argv[1], "model", -1, weights, MODEL_WEIGHTS_SIZE, 0)) return 1;
+  int checked = model_check_weights(weights, MODEL_WEIGHTS_SIZE);
+  if (checked != TCC_OK) {
+    fprintf(stderr, "app: %s/model.weights: %s\n", argv[1], tcc_status_str(checked));
+    return 1;
+  }
+  ctx.weights = weights;
+  ctx.weights_size = MODEL_WEIGHTS_SIZE;
+#endif
   int status = model_run(&ctx, inputs, outputs);
   if (status != 0) {
     fprintf(stderr, "app: the model stopped with status %d\n", status);
