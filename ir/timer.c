@@ -18,6 +18,13 @@ static _Thread_local bool enabled, open_stage, hwm_resets = true;
 static _Thread_local Stage *stages;
 static _Thread_local int num_stages, cap_stages;
 static _Thread_local double wall0, cpu0;
+static _Thread_local StageListener listener;
+static _Thread_local void *listener_user;
+
+void stage_listen(StageListener fn, void *user) {
+  listener = fn;
+  listener_user = user;
+}
 
 static double now(clockid_t clock) {
   struct timespec t;
@@ -59,7 +66,7 @@ void stage_timer_enable(bool on) {
 
 bool stage_timer_enabled(void) { return enabled; }
 
-void stage_end(void) {
+static void close_stage(void) {
   if (!enabled || !open_stage) return;
   Stage *s = &stages[num_stages++];
   s->wall = now(CLOCK_MONOTONIC) - wall0;
@@ -68,9 +75,15 @@ void stage_end(void) {
   open_stage = false;
 }
 
+void stage_end(void) {
+  if (listener) listener(listener_user, NULL);
+  close_stage();
+}
+
 void stage_begin(const char *name) {
+  if (listener) listener(listener_user, name);
   if (!enabled) return;
-  stage_end();
+  close_stage();
   if (num_stages == cap_stages) {
     cap_stages = cap_stages ? 2 * cap_stages : 32;
     Stage *n = realloc(stages, sizeof *n * (size_t)cap_stages);
@@ -90,7 +103,7 @@ void stage_begin(const char *name) {
 
 void stage_report(FILE *out) {
   if (!enabled) return;
-  stage_end();
+  close_stage();
   double wall = 0, cpu = 0;
   long peak = 0;
   fprintf(out, "time-passes: %-30s %9s %9s %10s%s\n", "stage", "wall s", "cpu s", "peak MiB",

@@ -8,6 +8,7 @@
  * begins (/proc/self/clear_refs); where that is not allowed, the figure
  * is the process's peak so far, and the report says so.  Only the main
  * thread calls these; all are no-ops until stage_timer_enable(true).
+ * A listener (the CLI's progress line) hears of every stage either way.
  */
 #ifndef TCC_TIMER_H
 #define TCC_TIMER_H
@@ -21,5 +22,9 @@ void stage_begin(const char *name); /* name is copied */
 void stage_end(void);
 /* Prints the table (to out) and forgets the stages. */
 void stage_report(FILE *out);
+/* fn(user, name) at each stage_begin, fn(user, NULL) at stage_end; this
+ * thread's stages only.  NULL: none. */
+typedef void (*StageListener)(void *user, const char *stage);
+void stage_listen(StageListener fn, void *user);
 
 #endif

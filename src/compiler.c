@@ -83,7 +83,10 @@ static void session_sink(void *user, DiagLevel level, const char *msg) {
   s->diag_len += n;
   s->diag[s->diag_len++] = '\n';
   s->diag[s->diag_len] = 0;
-  if (s->echo) fprintf(stderr, "%s\n", msg);
+  if (s->echo) {
+    progress_clear();
+    fprintf(stderr, "%s\n", msg);
+  }
 }
 
 /* Every API entry routes diagnostics to its session. */

@@ -431,7 +431,11 @@ int main(int argc, char **argv) {
     rc = 1;
   } else if (!strcmp(c.command, "targets")) rc = cmd_targets();
   else if (!strcmp(c.command, "list-ops")) rc = cmd_list_ops(&c);
-  else rc = (int)dispatch(&c);
+  else {
+    progress_begin(flag(&c, "q"));
+    rc = (int)dispatch(&c);
+    progress_end();
+  }
   stage_report(stderr); /* --time-passes */
 done:
   tcc_session_free(c.s);

@@ -68,6 +68,12 @@ void tcc_session_print_report(tcc_session *s, FILE *out);
 /* Whether the last compile was refused for its flash or RAM. */
 bool tcc_session_did_not_fit(const tcc_session *s);
 
+/* progress.c: the CLI's progress line on a terminal (not with quiet, not
+ * in a pipe); diagnostics call progress_clear before they print. */
+void progress_begin(bool quiet);
+void progress_clear(void);
+void progress_end(void);
+
 /* util.c */
 char *util_c_identifier(const char *path);  /* stem of path as a C name; malloc'd */
 bool util_read_file(const char *path, char **data, size_t *size);

@@ -273,5 +273,22 @@ check 0 "" bench --help
 expect "bench --help is help bench" "grep -q -- '--iters' '$T/stdout' && ! grep -q -- '--depfile' '$T/stdout'"
 check 1 "tcc: error: unknown command 'nosuch' (see tcc --help)" help nosuch
 check 0 "" compile "$MODELS/cnn/model.onnx" -target=cortex-m4 -o "$T/quiet" -q
+# Progress on a terminal only (a pty through script(1)), after
+# TCC_PROGRESS_DELAY_MS (0 here: a quick compile); the line is cleared at
+# the end; -q, TERM=dumb or a pipe: none.
+tty_run() { # OUTPUT ARGS...: tcc under a pseudo-terminal, everything it printed in OUTPUT
+  out=$1; shift
+  TCC_PROGRESS_DELAY_MS=0 script -qfec "$TCC $*" /dev/null > "$out"
+}
+tty_run "$T/tty" compile "$MODELS/cnn/model.onnx" -o "$T/prog"
+expect "progress on a terminal: the stages" "grep -q 'tcc: pass lower (0 s)' '$T/tty' && grep -q 'tcc: codegen: ' '$T/tty'"
+expect "progress on a terminal: cleared at the end" "[ \"\$(tail -c 4 '$T/tty' | od -An -c | tr -d ' ')\" = '\\r033[K' ]"
+tty_run "$T/tty" compile "$MODELS/cnn/model.onnx" -o "$T/prog" -q
+expect "-q: no progress" "[ ! -s '$T/tty' ]"
+TERM=dumb tty_run "$T/tty" compile "$MODELS/cnn/model.onnx" -o "$T/prog"
+expect "TERM=dumb: no progress" "[ ! -s '$T/tty' ]"
+TCC_PROGRESS_DELAY_MS=0 "$TCC" compile "$MODELS/cnn/model.onnx" -o "$T/prog" 2> "$T/pipe"
+expect "a pipe: no progress" "[ ! -s '$T/pipe' ]"
+
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
