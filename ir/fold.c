@@ -120,12 +120,17 @@ static const char *weight_name(IrModule *m, const IrValue *r) {
 
 bool ir_fold_op(IrModule *m, IrOp *op, IrValue **folded) {
   void *out[MAX_FOLD_RESULTS] = {0};
+  bool structural = true;
+  for (int i = 0; i < op->num_operands; i++)
+    if (op->operands[i] && op->operands[i]->weight && !op->operands[i]->weight->structural)
+      structural = false;
   bool deferred = false, ok = evaluate(m, op, out, &deferred);
   for (int i = 0; ok && i < op->num_results; i++) {
     IrValue *r = op->results[i];
     uint64_t bytes;
     ir_type_nbytes(&r->type, &bytes);
     IrWeight *w = ir_weight_add(m, weight_name(m, r), r->type, out[i], bytes, true);
+    w->structural = structural;
     w->value->name = r->name;
     ir_replace_uses(m->main, r, w->value);
     folded[i] = w->value;

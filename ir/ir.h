@@ -216,6 +216,10 @@ struct IrWeight {
   IrValue *value;      /* type: tensor */
   const void *data;    /* may be NULL for a declared-only weight (tests) */
   uint64_t nbytes;
+  /* Part of the graph's structure (a Constant node, an attribute, a shape,
+   * a -freeze value, or folded from only such), not an initializer that
+   * training sets: --weights=external keeps such scalars in the code. */
+  bool structural;
 };
 
 #include "ops.h" /* IrOpKind enum generated from ops.def */

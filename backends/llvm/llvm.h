@@ -57,12 +57,13 @@ void target_sched(const LlvmOptions *o, SchedTarget *out);
 
 /* --weights=external: the weights of the code's blob <name>.weights, a
  * header (TCC_WEIGHTS_HEADER_SIZE bytes) and the weights 64-aligned in
- * model order; the scalars (a Pow's exponent, a Clip's bounds, an epsilon)
- * stay constants of the code.  The id binds blob and code: a hash of the
- * loop-level module without weight values or source locations, where each
- * weight lies, and the scalars' bytes; so a retrained model of the same
- * architecture compiles to the same code and id, and anything else that
- * changes the code changes the id. */
+ * model order; the structural scalars (IrWeight.structural: a Pow's
+ * exponent, a Clip's bounds, an epsilon) stay constants of the code.  The
+ * id binds blob and code: a hash of the loop-level module without weight
+ * values or source locations, where each weight lies, and the kept
+ * scalars' bytes; so a retrained model of the same architecture compiles
+ * to the same code and id, and anything else that changes the code
+ * changes the id. */
 typedef struct LlvmWeights {
   bool external;
   uint64_t *offset;    /* by weight index: from the header's end; UINT64_MAX in the code */

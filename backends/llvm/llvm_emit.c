@@ -1468,11 +1468,14 @@ static bool attach_blob(const IrModule *m, const TargetRow *row, const uint64_t 
 }
 
 /* ----------------------------------------------------- external weights */
-/* With --weights=external only the scalars stay in the code: a retrained
- * model changes its tensors, rarely a Pow's exponent or an epsilon. */
+/* With --weights=external only the structural scalars stay in the code (a
+ * Pow's exponent, a Clip's bounds, from Constant nodes), so LLVM folds them;
+ * a scalar initializer (a PReLU slope, the bias of one output) is trained,
+ * and goes to the blob with the tensors. */
 static bool stays_in_code(const IrWeight *w) {
   uint64_t n;
-  return !w->data || !w->nbytes || (ir_type_numel(&w->value->type, &n) && n <= 1);
+  return !w->data || !w->nbytes ||
+         (w->structural && ir_type_numel(&w->value->type, &n) && n <= 1);
 }
 
 static void put_le(unsigned char *p, uint64_t v, int n) {

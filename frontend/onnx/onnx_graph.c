@@ -168,6 +168,7 @@ static bool attr_tensor(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
   IrWeight *w = a->t ? onnx_weight_from_tensor(c, a->t, hint, loc, label) : NULL;
   if (!a->t) diag_at(DIAG_ERROR, loc, "attribute '%s' has no tensor", a->name);
   if (!w) return false;
+  w->structural = true;
   ir_attr_set_string(c->m, op, a->name, ir_arena_printf(ar, "$%s", w->name));
   return true;
 }
@@ -513,6 +514,7 @@ static bool sym_bind(OnnxCtx *c, const Onnx__NodeProto *n, const SymVal *s) {
   IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, o),
                               ir_type_tensor(s->elem, s->rank, dims), data,
                               (size_t)s->n * ir_elem_size(s->elem), true);
+  w->structural = true;
   onnx_map_put(&c->values, o, w->value);
   return true;
 }
@@ -797,6 +799,7 @@ static bool sym_apply(OnnxCtx *c, const Onnx__NodeProto *n, const SymVal *s,
   IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, node_in(n, 1)),
                               ir_type_tensor(IR_I64, 1, dims), spelled,
                               (size_t)s->n * 8, true);
+  w->structural = true;
   IrValue *ins[2] = {x, w->value};
   IrOp *op;
   if (!emit_node(c, n, ir_op_by_onnx(loc->op_type), ins, 2, loc, &op, NULL, 0)) return false;
@@ -870,9 +873,11 @@ static bool sym_operands(OnnxCtx *c, const Onnx__NodeProto *n, IrLoc *loc) {
       ir_elem_store_i64(s->elem, data, (size_t)k, s->e[k].k);
       names[k] = s->e[k].sym >= 0 ? c->m->syms[s->e[k].sym].name : "";
     }
-    ins[i] = ir_weight_add(c->m, onnx_weight_name(c, in),
-                           ir_type_tensor(s->elem, s->rank, dims), data,
-                           (size_t)s->n * ir_elem_size(s->elem), true)->value;
+    IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, in),
+                                ir_type_tensor(s->elem, s->rank, dims), data,
+                                (size_t)s->n * ir_elem_size(s->elem), true);
+    w->structural = true;
+    ins[i] = w->value;
     extra[nextra++] = (IrAttr){.name = sym_use(loc->op_type, i), .kind = IR_ATTR_STRINGS,
                                .n = s->n, .strings = names};
   }
@@ -1053,6 +1058,7 @@ static IrValue *cf_const_i64(OnnxCtx *c, IrElem e, int64_t v) {
   ir_elem_store_i64(e, data, 0, v);
   IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, "cf_const"),
                               ir_type_tensor(e, 0, NULL), data, ir_elem_size(e), true);
+  w->structural = true;
   return w->value;
 }
 

@@ -318,6 +318,7 @@ static bool freeze_input(OnnxCtx *c, const Onnx__ValueInfoProto *vi,
   }
   IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, vi->name), type,
                               t->data, t->nbytes, true);
+  w->structural = true; /* given at compile time, like a Constant */
   w->value->name = vi->name;
   onnx_map_put(&c->values, vi->name, w->value);
   return true;

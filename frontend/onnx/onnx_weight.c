@@ -220,7 +220,7 @@ static bool attr_kind_is(const Onnx__AttributeProto *a,
   return !a->has_type || a->type == k;
 }
 
-IrValue *onnx_weight_constant(OnnxCtx *c, const Onnx__NodeProto *n) {
+static IrValue *constant_value(OnnxCtx *c, const Onnx__NodeProto *n) {
   IrLoc loc = onnx_node_loc(c, n);
   if (n->n_output != 1 || !n->output[0] || !*n->output[0] ||
       n->n_attribute != 1) {
@@ -247,4 +247,10 @@ IrValue *onnx_weight_constant(OnnxCtx *c, const Onnx__NodeProto *n) {
   diag_at(DIAG_ERROR, &loc, "Constant attribute '%s' (of this kind) is not "
           "supported", an);
   return NULL;
+}
+
+IrValue *onnx_weight_constant(OnnxCtx *c, const Onnx__NodeProto *n) {
+  IrValue *v = constant_value(c, n);
+  if (v) v->weight->structural = true;
+  return v;
 }

@@ -643,8 +643,9 @@ static IrValue *ew_reshape_weight(IrModule *m, IrValue *w, int rank,
   for (int k = 1; ir_weight_find(m, name); k++)
     name = ir_arena_printf(m->arena, "%s_bcast%d", w->weight->name, k);
   IrType t = ir_type_tensor(w->type.elem, rank, dims);
-  return ir_weight_add(m, name, t, w->weight->data, w->weight->nbytes, false)
-      ->value;
+  IrWeight *v = ir_weight_add(m, name, t, w->weight->data, w->weight->nbytes, false);
+  v->structural = w->weight->structural;
+  return v->value;
 }
 
 /* Operand 1 of rank r aligned at axis `axis` of operand 0 (rank ra):

@@ -8,9 +8,11 @@ writes to OUT_DIR:
                scaled by a seeded factor in [0.75, 1.25] (variances stay
                positive), the scalars as they are
   input.bin    the cnn's test input, raw float32
-  pow2.onnx, pow3.onnx
-               y = Pow(x, e) * w + b with the scalar exponent e = 2 and 3:
-               a scalar stays in the code, so changing it changes the code
+  pow2.onnx, pow3.onnx, pow2s.onnx
+               y = Pow(x, e) * w * s + b with the exponent e a Constant node
+               (2, 3, 2) and s a scalar initializer (0.5, 0.5, 0.75): a
+               structural scalar stays in the code, so changing it changes
+               the code; a trained one (a PReLU slope, say) is in the blob
 """
 import os
 import sys
@@ -38,17 +40,20 @@ with open(os.path.join(models, "cnn", "test_data_set_0", "input_0.pb"), "rb") as
     pb.ParseFromString(f.read())
 numpy_helper.to_array(pb).astype(np.float32).tofile(os.path.join(out, "input.bin"))
 
-for e in (2, 3):
+for name, e, s in (("pow2", 2, 0.5), ("pow3", 3, 0.5), ("pow2s", 2, 0.75)):
     g = helper.make_graph(
-        [helper.make_node("Pow", ["x", "e"], ["p"]),
+        [helper.make_node("Constant", [], ["e"],
+                          value=numpy_helper.from_array(np.array(float(e), np.float32))),
+         helper.make_node("Pow", ["x", "e"], ["p"]),
          helper.make_node("Mul", ["p", "w"], ["m"]),
-         helper.make_node("Add", ["m", "b"], ["y"])],
+         helper.make_node("Mul", ["m", "s"], ["ms"]),
+         helper.make_node("Add", ["ms", "b"], ["y"])],
         "pow",
         [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16])],
-        [numpy_helper.from_array(np.array(float(e), np.float32), "e"),
-         numpy_helper.from_array(np.linspace(-1, 1, 16, dtype=np.float32), "w"),
+        [numpy_helper.from_array(np.linspace(-1, 1, 16, dtype=np.float32), "w"),
+         numpy_helper.from_array(np.array([s], np.float32), "s"),
          numpy_helper.from_array(np.full(16, 0.5, np.float32), "b")])
     m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 13)])
     onnx.checker.check_model(m)
-    onnx.save(m, os.path.join(out, "pow%d.onnx" % e))
+    onnx.save(m, os.path.join(out, name + ".onnx"))
