@@ -165,6 +165,7 @@ function(tcc_add_model name)
   endif()
   list(APPEND flags ${arg_OPTIONS})
   set(outputs ${obj} ${hdr})
+  set(weights "")  # not a caller's variable of that name
   if("--weights=external" IN_LIST arg_OPTIONS)
     set(arg_WEIGHTS external)
   endif()
