@@ -295,8 +295,8 @@ static bool installed_prefix(char *prefix, size_t size) {
 }
 
 static void locate(char *out, const char *prefix, const char *rel, const char *build_path) {
-  if (!prefix && access(build_path, R_OK) == 0) snprintf(out, 4200, "%s", build_path);
-  else snprintf(out, 4200, "%s/%s", prefix ? prefix : TCC_INSTALL_PREFIX, rel);
+  if (!prefix && access(build_path, R_OK) == 0) snprintf(out, sizeof paths.lib, "%s", build_path);
+  else snprintf(out, sizeof paths.lib, "%s/%s", prefix ? prefix : TCC_INSTALL_PREFIX, rel);
 }
 
 static void find_runtime_paths(void) {

@@ -90,19 +90,20 @@ bool em_is_blob_weight(const Em *e, const IrValue *v) {
   return e->ext_offset && e->ext_offset[v->id] != UINT64_MAX && !e->vals[v->id];
 }
 
-/* An external weight: its address, wbase + offset, built at the top of the
- * function's entry block so that it dominates every use. */
-static LLVMValueRef em_blob_weight(Em *e, const IrValue *v) {
-  IR_ASSERT(e->wbase);
-  LLVMBuilderRef b = LLVMCreateBuilderInContext(e->c);
+LLVMBuilderRef em_entry_builder(Em *e) {
   LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
   LLVMValueRef first = LLVMGetFirstInstruction(entry);
-  if (first) LLVMPositionBuilderBefore(b, first);
-  else LLVMPositionBuilderAtEnd(b, entry);
+  if (first) LLVMPositionBuilderBefore(e->entry_b, first);
+  else LLVMPositionBuilderAtEnd(e->entry_b, entry);
+  return e->entry_b;
+}
+
+/* An external weight: its address, wbase + offset, so that it dominates
+ * every use. */
+static LLVMValueRef em_blob_weight(Em *e, const IrValue *v) {
+  IR_ASSERT(e->wbase);
   LLVMValueRef off = LLVMConstInt(e->i64, e->ext_offset[v->id], 0);
-  LLVMValueRef p = LLVMBuildInBoundsGEP2(b, e->i8, e->wbase, &off, 1, "");
-  LLVMDisposeBuilder(b);
-  return p;
+  return LLVMBuildInBoundsGEP2(em_entry_builder(e), e->i8, e->wbase, &off, 1, "");
 }
 
 LLVMValueRef em_val(Em *e, const IrValue *v) {
@@ -1271,6 +1272,7 @@ static void em_open(Em *e, IrModule *m, const TargetRow *row, LLVMTargetMachineR
   *e = (Em){.m = m, .c = LLVMContextCreate()};
   e->mod = LLVMModuleCreateWithNameInContext(m->name, e->c);
   e->b = LLVMCreateBuilderInContext(e->c);
+  e->entry_b = LLVMCreateBuilderInContext(e->c);
   e->vals = calloc((size_t)m->next_value_id + 1, sizeof *e->vals);
   IR_ASSERT(e->vals);
   e->i1 = LLVMInt1TypeInContext(e->c);
@@ -1289,6 +1291,7 @@ static void em_close(Em *e, LLVMTargetDataRef td) {
   free(e->shared_param);
   free(e->checks);
   LLVMDisposeBuilder(e->b);
+  LLVMDisposeBuilder(e->entry_b);
   LLVMDisposeModule(e->mod);
   LLVMContextDispose(e->c);
 }

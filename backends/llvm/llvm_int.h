@@ -91,6 +91,7 @@ typedef struct Em {
   LLVMContextRef c;
   LLVMModuleRef mod;
   LLVMBuilderRef b;
+  LLVMBuilderRef entry_b;   /* em_entry_builder's */
   LLVMValueRef fn;          /* the body function being filled */
   LLVMValueRef workspace;   /* i8 pointer argument of the body */
   LLVMValueRef dims;        /* int64_t pointer argument: run-time dims by sym */
@@ -124,6 +125,9 @@ LLVMTypeRef em_elem_type(Em *e, IrElem el);      /* in registers */
 LLVMTypeRef em_mem_elem_type(Em *e, IrElem el);  /* in memory (bool = i8) */
 LLVMTypeRef em_type(Em *e, const IrType *t);     /* scalar or vector */
 LLVMValueRef em_val(Em *e, const IrValue *v);
+/* A builder at the top of the function's entry block, for what must
+ * dominate every use or be made once per call (allocas, weight addresses). */
+LLVMBuilderRef em_entry_builder(Em *e);
 /* A weight that em_val reads from ctx->weights (--weights=external) and
  * that no function has taken as a parameter. */
 bool em_is_blob_weight(const Em *e, const IrValue *v);

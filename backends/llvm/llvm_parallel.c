@@ -197,11 +197,7 @@ static bool fill_body(Em *e, Outline *o, IrOp *op, LLVMValueRef fn) {
 /* In _main: the struct, n, and the call through ctx->parallel_for. */
 static void emit_call(Em *e, Outline *o, IrOp *op, LLVMTypeRef st, LLVMValueRef wrapper) {
   /* Allocas at the top of the entry block: one per loop, not per run of it. */
-  LLVMBuilderRef ab = LLVMCreateBuilderInContext(e->c);
-  LLVMBasicBlockRef entry = LLVMGetEntryBasicBlock(e->fn);
-  LLVMValueRef first = LLVMGetFirstInstruction(entry);
-  if (first) LLVMPositionBuilderBefore(ab, first);
-  else LLVMPositionBuilderAtEnd(ab, entry);
+  LLVMBuilderRef ab = em_entry_builder(e);
   LLVMValueRef arg = LLVMBuildAlloca(ab, st, "par_arg");
   int nf = num_fixed(e);
   LLVMValueRef fixed[3] = {e->workspace, e->dims, e->wbase};
@@ -215,7 +211,6 @@ static void emit_call(Em *e, Outline *o, IrOp *op, LLVMTypeRef st, LLVMValueRef 
     }
     LLVMBuildStore(e->b, x, LLVMBuildStructGEP2(e->b, st, arg, (unsigned)i, ""));
   }
-  LLVMDisposeBuilder(ab);
 
   /* n = lo < hi ? (hi - lo - 1) / step + 1 : 0 */
   LLVMValueRef lo = em_val(e, op->operands[0]), hi = em_val(e, op->operands[1]);
