@@ -535,23 +535,25 @@ static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool i
   }
 }
 
-/* Image n's input planes with their padding made real: [C][Hp][Wp] in
- * the workspace, zeros around a copy of X (rows and columns in three
- * spans, no per-element test). */
+/* Image n's input planes with their padding made real in the workspace,
+ * zeros around a copy of X (rows and columns in three spans, no
+ * per-element test): channel ch, padded position (r, q) at
+ * ch * cs + (r * Wp + q) * ps ([C][Hp][Wp]: cs = Hp*Wp, ps = 1; channels
+ * last, [Hp][Wp][Cp]: cs = 1, ps = Cp). */
 static void conv_dw_pad(LwCtx *c, const ConvCtx *cv, IrValue *P, IrValue *n, int64_t Hp,
-                        int64_t Wp) {
+                        int64_t Wp, int64_t cs, int64_t ps) {
   const NnWindow *w = &cv->w;
   int64_t H = w->in[0], W = w->in[1], C = lw_dim(cv->X, 1);
   IrValue *X = gk_flat(c, cv->X), *ch, *r, *q, *zero = lw_const_f(c, IR_F32, 0);
   IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, C), 1, &ch);
   ir_attr_set_int(c->m, lc, "parallel", 1);
-  IrValue *prow0 = gk_axpy(c, NULL, ch, Hp * Wp);
+  IrValue *prow0 = gk_axpy(c, NULL, ch, cs);
   IrValue *xplane = gk_axpy(c, gk_axpy(c, NULL, n, C * H * W), ch, H * W);
   int64_t rows[4] = {0, w->pb[0], w->pb[0] + H, Hp}, cols[4] = {0, w->pb[1], w->pb[1] + W, Wp};
   for (int rp = 0; rp < 3; rp++) {
     if (rows[rp] >= rows[rp + 1]) continue;
     IrOp *lr = lw_for_begin(c, lw_index(c, rows[rp]), lw_index(c, rows[rp + 1]), 1, &r);
-    IrValue *prow = gk_axpy(c, prow0, r, Wp);
+    IrValue *prow = gk_axpy(c, prow0, r, Wp * ps);
     for (int cp = 0; cp < 3; cp++) {
       if (cols[cp] >= cols[cp + 1]) continue;
       IrOp *lq = lw_for_begin(c, lw_index(c, cols[cp]), lw_index(c, cols[cp + 1]), 1, &q);
@@ -562,7 +564,7 @@ static void conv_dw_pad(LwCtx *c, const ConvCtx *cv, IrValue *P, IrValue *n, int
                              lw_bin(c, IR_OP_A_SUB, q, lw_index(c, w->pb[1])));
         v = lw_load(c, X, &xi);
       }
-      IrValue *pi = lw_bin(c, IR_OP_A_ADD, prow, q);
+      IrValue *pi = gk_axpy(c, prow, q, ps);
       lw_store(c, v, P, &pi);
       lw_for_end(c, lq);
     }
@@ -571,11 +573,156 @@ static void conv_dw_pad(LwCtx *c, const ConvCtx *cv, IrValue *P, IrValue *n, int
   lw_for_end(c, lc);
 }
 
+/* ---- depthwise with vectors along the channels, for small maps: a row of
+ * 7 or 14 outputs fills a 16-lane vector badly, and each output is a chain
+ * of kh*kw dependent FMAs; across channels every vector is full and
+ * neighbouring outputs are independent.  Per image: X with its padding is
+ * copied channels last into P[Hp][Wp][Cp] (Cp: C rounded up to the
+ * lanes), each block of `lanes` channels (the last masked) accumulates
+ * T[p][Cp] = bias + the taps, packed at compile time as [channel
+ * block][tap][lane], and one pass writes Y[ch][p] from T.  The epilogue
+ * runs in the vectors (no residual: it would run point by point). */
+typedef struct ConvDwLast {
+  const ConvCtx *cv;
+  const IrOp *op;
+  IrValue *P, *T, *Wk, *Y;
+  int64_t C, Cp, Wpad;
+  int lanes;
+} ConvDwLast;
+
+/* Output columns handled together: independent FMA chains. */
+enum { CONV_DW_LAST_COLS = 4 };
+
+/* The outputs [ow0, ow0 + cols) of row oh for the channel block at c0 whose
+ * taps are wv. */
+static void conv_dw_last_outputs(LwCtx *c, const ConvDwLast *d, IrValue *const *wv,
+                                 IrValue *bias, IrValue *c0, IrValue *oh, IrValue *ow0,
+                                 int cols) {
+  const NnWindow *w = &d->cv->w;
+  IrValue *acc[CONV_DW_LAST_COLS];
+  for (int q = 0; q < cols; q++) acc[q] = bias;
+  /* P's position (oh*s0, ow0*s1), the window's corner */
+  IrValue *corner = gk_axpy(c, gk_axpy(c, NULL, oh, w->s[0] * d->Wpad), ow0, w->s[1]);
+  IrValue *base = gk_axpy(c, c0, corner, d->Cp);
+  for (int64_t i = 0; i < w->k[0]; i++)
+    for (int64_t j = 0; j < w->k[1]; j++)
+      for (int q = 0; q < cols; q++) {
+        int64_t at = ((i * w->d[0]) * d->Wpad + j * w->d[1] + q * w->s[1]) * d->Cp;
+        IrValue *xi = lw_bin(c, IR_OP_A_ADD, base, lw_index(c, at));
+        acc[q] = lw_fma(c, wv[i * w->k[1] + j], lw_vload(c, d->P, &xi, d->lanes), acc[q]);
+      }
+  IrValue *trow = gk_axpy(c, ow0, oh, w->out[1]);
+  for (int q = 0; q < cols; q++) {
+    IrValue *ti = gk_axpy(c, c0, lw_bin(c, IR_OP_A_ADD, trow, lw_index(c, q)), d->Cp);
+    lw_vstore(c, gk_fused_tail(c, d->op, NULL, NULL, d->lanes, acc[q]), d->T, &ti);
+  }
+}
+
+/* The channel block cb: `width` channels from cb * lanes. */
+static void conv_dw_last_block(LwCtx *c, const ConvDwLast *d, IrValue *cb, int width) {
+  const NnWindow *w = &d->cv->w;
+  int64_t taps = w->k[0] * w->k[1], OW = w->out[1];
+  c->valid_lanes = width < d->lanes ? width : 0;
+  IrValue *c0 = gk_axpy(c, NULL, cb, d->lanes), *wv[64];
+  /* the block's packed taps: tap t at c0 * taps + t * width */
+  IrValue *wbase = gk_axpy(c, NULL, c0, taps);
+  for (int64_t t = 0; t < taps; t++) {
+    IrValue *wi = lw_bin(c, IR_OP_A_ADD, wbase, lw_index(c, t * width));
+    wv[t] = lw_vload(c, d->Wk, &wi, d->lanes);
+  }
+  IrValue *bias = d->cv->B ? lw_vload(c, gk_flat(c, d->cv->B), &c0, d->lanes)
+                           : lw_splat(c, lw_const_f(c, IR_F32, 0), d->lanes);
+  IrValue *oh, *ow;
+  IrOp *lh = lw_for_begin(c, lw_index(c, 0), lw_index(c, w->out[0]), 1, &oh);
+  int64_t full = OW / CONV_DW_LAST_COLS * CONV_DW_LAST_COLS;
+  if (full > 0) {
+    IrOp *lo = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), CONV_DW_LAST_COLS, &ow);
+    conv_dw_last_outputs(c, d, wv, bias, c0, oh, ow, CONV_DW_LAST_COLS);
+    lw_for_end(c, lo);
+  }
+  if (OW > full)
+    conv_dw_last_outputs(c, d, wv, bias, c0, oh, lw_index(c, full), (int)(OW - full));
+  lw_for_end(c, lh);
+  c->valid_lanes = 0;
+}
+
+/* Y[n, ch, p] = T[p, ch]. */
+static void conv_dw_last_unpack(LwCtx *c, const ConvDwLast *d, IrValue *n) {
+  int64_t P = d->cv->w.out[0] * d->cv->w.out[1];
+  IrValue *ch, *p;
+  IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, d->C), 1, &ch);
+  ir_attr_set_int(c->m, lc, "parallel", 1);
+  IrValue *yrow = gk_axpy(c, NULL, gk_axpy(c, ch, n, d->C), P);
+  IrOp *lp = lw_for_begin(c, lw_index(c, 0), lw_index(c, P), 1, &p);
+  IrValue *ti = gk_axpy(c, ch, p, d->Cp), *yi = lw_bin(c, IR_OP_A_ADD, yrow, p);
+  lw_store(c, lw_load(c, d->T, &ti), d->Y, &yi);
+  lw_for_end(c, lp);
+  lw_for_end(c, lc);
+}
+
+static void conv_depthwise_last_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv,
+                                      int lanes) {
+  const NnWindow *w = &cv->w;
+  int64_t C = lw_dim(cv->X, 1), taps = w->k[0] * w->k[1];
+  int64_t Hp = w->in[0] + w->pb[0] + w->pe[0];
+  ConvDwLast d = {.cv = cv, .op = op, .Y = gk_flat(c, c->out[0]), .C = C,
+                  .Cp = (C + lanes - 1) / lanes * lanes,
+                  .Wpad = w->in[1] + w->pb[1] + w->pe[1], .lanes = lanes};
+  lw_note_kernel(c, "depthwise %lldx%lld, channels last, %d lanes", (long long)w->k[0],
+                 (long long)w->k[1], lanes);
+  ConvPackW pw = {gk_weight_f32(cv->W), C, taps};
+  d.Wk = gk_pack(c, cv->W, 1, C, taps, lanes, conv_w_get, &pw);
+  int64_t pd[1] = {Hp * d.Wpad * d.Cp}, td[1] = {w->out[0] * w->out[1] * d.Cp};
+  d.P = lw_alloc(c, IR_F32, 1, pd);
+  d.T = lw_alloc(c, IR_F32, 1, td);
+  IrValue *n, *cb;
+  IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &n);
+  conv_dw_pad(c, cv, d.P, n, Hp, d.Wpad, 1, d.Cp);
+  int64_t blocks = C / lanes;
+  if (blocks > 0) {
+    IrOp *lb = lw_for_begin(c, lw_index(c, 0), lw_index(c, blocks), 1, &cb);
+    ir_attr_set_int(c->m, lb, "parallel", 1);
+    conv_dw_last_block(c, &d, cb, lanes);
+    lw_for_end(c, lb);
+  }
+  if (C > blocks * lanes) conv_dw_last_block(c, &d, lw_index(c, blocks), (int)(C - blocks * lanes));
+  conv_dw_last_unpack(c, &d, n);
+  lw_for_end(c, ln);
+}
+
+/* Whether vectors along the channels (conv_depthwise_last_lower) cost less
+ * than vectors along the rows, per channel, in cycles fitted to this
+ * machine class's measurements (docs/performance.md): the channels-last
+ * copies cost about 1.5 an element in and out, its taps one FMA per `lanes`
+ * outputs, an exp-based activation 3 an element in full vectors; the rows
+ * run one (masked) vector per `lanes` columns at taps + 8 each, the padded
+ * copy 1 an element, and an exp-based activation about 45 a row vector,
+ * latency the short rows cannot hide.  So it pays for maps of a few
+ * columns: 7x7 with 5x5 taps, or with SiLU. */
+static bool conv_depthwise_last_pays(const ConvCtx *cv, const IrOp *op, int lanes) {
+  const NnWindow *w = &cv->w;
+  if (op->num_operands > 3 && op->operands[3]) return false; /* a residual R */
+  const char *act = ir_attr_string(op, "act", NULL);
+  int kind = act ? ir_op_by_name(act, strlen(act)) : IR_OP_COUNT;
+  bool exp_act = act && kind != IR_OP_RELU && kind != IR_OP_CLIP && kind != IR_OP_LEAKY_RELU &&
+                 kind != IR_OP_HARD_SIGMOID && kind != IR_OP_HARD_SWISH;
+  double taps = (double)(w->k[0] * w->k[1]), P = (double)(w->out[0] * w->out[1]);
+  double padded = (double)((w->in[0] + w->pb[0] + w->pe[0]) * (w->in[1] + w->pb[1] + w->pe[1]));
+  double rows = (double)(w->out[0] * ((w->out[1] + lanes - 1) / lanes));
+  double last = 1.5 * (padded + P) + P * taps / lanes + (exp_act ? 48.0 * P / lanes : 0.0);
+  double by_rows = padded + rows * (taps + 8.0) + (exp_act ? 45.0 * rows : 0.0);
+  return last < by_rows;
+}
+
 static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   const NnWindow *w = &cv->w;
+  int lanes = c->target->vec_bits / 32;
+  if (lanes > 1 && cv->mg == 1 && gk_weight_f32(cv->W) && conv_depthwise_last_pays(cv, op, lanes)) {
+    conv_depthwise_last_lower(c, op, cv, lanes);
+    return;
+  }
   ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0])};
   if (op->num_operands > 3 && c->in[3]) d.R = gk_flat(c, c->in[3]);
-  int lanes = c->target->vec_bits / 32;
   d.lanes = lanes > 1 && w->s[1] <= 4 ? lanes : 1; /* a strided load spans s*lanes */
   if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
   lw_note_kernel(c, "depthwise %lldx%lld, %d lanes", (long long)w->k[0], (long long)w->k[1],
@@ -602,6 +749,9 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   ConvCtx pcv = *cv;
   IrValue *P = NULL;
   if (padded) {
+    /* every window inside: the epilogue runs on each vector before its store
+     * (a masked store read back at once does not forward, which stalled each row) */
+    if (w->out[1] <= d.lanes) d.row_lanes = 0;
     pcv.w.in[0] = w->in[0] + w->pb[0] + w->pe[0];
     pcv.w.in[1] = w->in[1] + w->pb[1] + w->pe[1];
     pcv.w.pb[0] = pcv.w.pb[1] = pcv.w.pe[0] = pcv.w.pe[1] = 0;
@@ -611,7 +761,7 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     d.X = P;
   }
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &n);
-  if (padded) conv_dw_pad(c, cv, P, n, pcv.w.in[0], pcv.w.in[1]);
+  if (padded) conv_dw_pad(c, cv, P, n, pcv.w.in[0], pcv.w.in[1], pcv.w.in[0] * pcv.w.in[1], 1);
   IrValue *f;
   IrOp *lf = lw_for_begin(c, lw_index(c, 0), lw_index(c, M), 1, &f);
   ir_attr_set_int(c->m, lf, "parallel", 1);

@@ -273,6 +273,14 @@ def main():
               act="silu")
     conv_case(out, "dw3x3_3x5_padded_mult", 6, 12, 3, 5, 3, p=(1, 1, 1, 1), group=6,
               residual=True, act="relu")
+    # a row of one vector: the activation on each vector before its store
+    conv_case(out, "dw3x3_14x14_padded_silu", 6, 6, 14, 14, 3, p=(1, 1, 1, 1), group=6,
+              act="silu")
+    # channels last (7x7 maps with 5x5 taps, or SiLU): a masked last channel block
+    conv_case(out, "dw5x5_7x7_last_relu", 33, 33, 7, 7, 5, p=(2, 2, 2, 2), group=33,
+              act="relu")
+    conv_case(out, "dw3x3_s2_d2_last_silu", 37, 37, 11, 11, 3, s=2, p=(2, 2, 2, 2), d=2,
+              group=37, bias=False, act="silu")
     conv_case(out, "dw3x3_s5", 4, 4, 17, 23, 3, s=5, group=4)  # stride > 4: points
     conv_case(out, "dw3x3_bn_silu", 6, 6, 9, 21, 3, p=(1, 1, 1, 1), group=6, bn=True, act="silu")
     conv_case(out, "dw3x3_s2_res_sigmoid", 5, 5, 11, 35, 3, s=2, p=(1, 1, 1, 1), group=5,
