@@ -200,13 +200,8 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   IrValue *oh0 = lw_bin(c, IR_OP_A_DIV, jb, lw_index(c, v->OW));
   IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
   IrValue *cc, *ki, *kj, *r, *ow;
-  /* output rows outermost and parallel: the threads split the panel's
-   * columns as the strip loop that reads it does, so each mostly reads
-   * what it packed (split by channels, half of every strip came from the
-   * other core's cache) */
-  IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
-  ir_attr_set_int(c->m, lr, "parallel", 1);
   IrOp *lc = lw_for_begin(c, lw_index(c, 0), chans, 1, &cc);
+  ir_attr_set_int(c->m, lc, "parallel", 1);
   IrValue *zero = lw_const_f(c, IR_F32, 0);
   IrValue *ch = lw_bin(c, IR_OP_A_ADD,
                        gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg),
@@ -217,6 +212,7 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi;
   nn_valid_range(c, off, v->sw, v->OW, v->Wd, &lo, &hi);
   IrValue *prow = gk_axpy(c, gk_axpy(c, kj, ki, v->kw), cc, kk);
+  IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
   IrValue *ih = gk_axpy(c, gk_axpy(c, lw_index(c, -v->pt), ki, v->dh),
                         lw_bin(c, IR_OP_A_ADD, oh0, r), v->sh);
   IrValue *inside = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", ih, lw_index(c, 0)),
@@ -238,10 +234,10 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
     lw_store(c, val, v->panel, &di);
     lw_for_end(c, lo_);
   }
+  lw_for_end(c, lr);
   lw_for_end(c, lj);
   lw_for_end(c, li);
   lw_for_end(c, lc);
-  lw_for_end(c, lr);
 }
 
 static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
