@@ -259,6 +259,14 @@ static bool cmp1(int pred, IrElem e, Num a, Num b) {
 /* ------------------------------------------------------------- compile */
 static bool compile_block(Interp *in, IrBlock *b, Code *out);
 
+static bool shape_too_large(Interp *in, const IrOp *op, const IrType *t) {
+  char buf[256];
+  const char *ts = ir_type_str(in->m, t, buf, sizeof buf);
+  if (op) return err(op, "needs a known, not too large shape, got %s", ts);
+  diag_error("interp: a function argument needs a known, not too large shape, got %s", ts);
+  return false;
+}
+
 /* Resolves a static or symbolic shape to sizes; row-major strides.  A
  * sym takes its value in this run, or its upper bound when that is not
  * known yet or when `bound` (memory to allocate) is asked for. */
@@ -275,19 +283,18 @@ static bool resolve_as(Interp *in, const IrOp *op, const IrType *t, int64_t *dim
     } else if (d->sym >= 0) {
       dims[i] = -1;
     }
-    if (dims[i] < 0 || (dims[i] && n > (UINT64_MAX >> 4) / (uint64_t)dims[i])) {
-      char buf[256];
-      const char *ts = ir_type_str(in->m, t, buf, sizeof buf);
-      if (op) return err(op, "needs a known, not too large shape, got %s", ts);
-      diag_error("interp: a function argument needs a known, not too large shape, got %s", ts);
-      return false;
-    }
+    if (dims[i] < 0 || (dims[i] && n > (UINT64_MAX >> 4) / (uint64_t)dims[i]))
+      return shape_too_large(in, op, t);
     n *= (uint64_t)dims[i];
   }
+  /* With a zero dim n stays 0 however large the others are: the strides
+   * can still overflow (a hostile shape such as [0, 2^35, 2^33]). */
   int64_t s = 1;
   for (int i = t->rank - 1; i >= 0; i--) {
     if (strides) strides[i] = s;
-    s *= dims[i] ? dims[i] : 1;
+    int64_t d = dims[i] ? dims[i] : 1;
+    if (s > INT64_MAX / d) return shape_too_large(in, op, t);
+    s *= d;
   }
   *nbytes = n * ir_elem_size(t->elem);
   return true;
