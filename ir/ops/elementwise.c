@@ -434,7 +434,7 @@ static int ew_collapse(LwCtx *c, int n, IrValue **in, IrValue **out, int rank,
       if (!in[i]) continue;
       int off = rank - lw_rank(in[i]);
       int64_t d = j < off ? 1 : lw_dim(in[i], j - off);
-      int64_t dp = prev < off ? 1 : (prev >= 0 ? lw_dim(in[i], prev - off) : 1);
+      int64_t dp = prev < off ? 1 : lw_dim(in[i], prev - off); /* prev -1: none yet */
       if (d < 0 || dp < 0) return rank;
       same &= (d == 1) == (dp == 1);
     }
