@@ -134,6 +134,21 @@ void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
     ir_attr_set_int(c->m, op, "valid", c->valid_lanes);
 }
 
+void lw_vector_span(LwCtx *c, int64_t lo, int64_t hi, int lanes,
+                    void (*body)(LwCtx *c, void *user, IrValue *i), void *user) {
+  int64_t full = lo + (hi - lo) / lanes * lanes;
+  if (full > lo) {
+    IrValue *i;
+    IrOp *l = lw_for_begin(c, lw_index(c, lo), lw_index(c, full), lanes, &i);
+    body(c, user, i);
+    lw_for_end(c, l);
+  }
+  if (hi <= full) return;
+  c->valid_lanes = (int)(hi - full);
+  body(c, user, lw_index(c, full));
+  c->valid_lanes = 0;
+}
+
 IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes) {
   if (lanes == 1) return scalar;
   return ir_build1(&c->b, IR_OP_V_BROADCAST, 1, &scalar,

@@ -9,7 +9,7 @@
  *
  * Exports by file (ir/lower.c):
  *   lw_index, lw_const*, lw_for_*, lw_nest_*, lw_load, lw_store, lw_bin,
- *   lw_un, lw_cast, lw_cmp, lw_select, lw_fma, lw_copy
+ *   lw_un, lw_cast, lw_cmp, lw_select, lw_fma, lw_copy, lw_vector_span
  */
 #ifndef TCC_IR_LOWER_H
 #define TCC_IR_LOWER_H
@@ -74,6 +74,11 @@ IrValue *lw_vload_strided(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes
                           int64_t stride);
 void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
 IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes);
+/* body(i) for i = lo, lo+lanes, ... < hi, each on `lanes` elements; the
+ * last, when fewer remain, with c->valid_lanes set to them (its loads and
+ * stores masked), so a row of any length keeps its vectors. */
+void lw_vector_span(LwCtx *c, int64_t lo, int64_t hi, int lanes,
+                    void (*body)(LwCtx *c, void *user, IrValue *i), void *user);
 /* Copies all of src into dst (same element count and type). */
 void lw_copy(LwCtx *c, IrValue *src, IrValue *dst);
 /* A scratch buffer of the workspace, live from here to the op's end. */

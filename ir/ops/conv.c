@@ -187,31 +187,42 @@ static void conv_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
   b->ks = v->ncp;
 }
 
-/* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into the panel: kc covers whole
- * channels, ncols whole output rows.  One row of the panel is one
- * (channel, ki, kj) over the block's output rows: zeros where the input
- * column falls in the padding, a plain (strided) copy in between.  The
- * channels are independent: a parallel loop, its own function. */
-static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
-                      IrValue *k0, IrValue *kc) {
-  ConvGemm *v = user;
-  int64_t kk = v->kh * v->kw, rows = ncols / v->OW;
-  IrValue *chans = lw_bin(c, IR_OP_A_DIV, kc, lw_index(c, kk));
-  IrValue *oh0 = lw_bin(c, IR_OP_A_DIV, jb, lw_index(c, v->OW));
-  IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
-  IrValue *cc, *ki, *kj, *r, *ow;
-  IrOp *lc = lw_for_begin(c, lw_index(c, 0), chans, 1, &cc);
-  ir_attr_set_int(c->m, lc, "parallel", 1);
-  IrValue *zero = lw_const_f(c, IR_F32, 0);
-  IrValue *ch = lw_bin(c, IR_OP_A_ADD,
-                       gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg),
-                       lw_bin(c, IR_OP_A_ADD, c0, cc));
-  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kh), 1, &ki);
-  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kw), 1, &kj);
-  /* ow whose input column lies inside X: [lo, hi) */
-  IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi;
-  nn_valid_range(c, off, v->sw, v->OW, v->Wd, &lo, &hi);
-  IrValue *prow = gk_axpy(c, gk_axpy(c, kj, ki, v->kw), cc, kk);
+/* One panel row (channel ch, taps ki and kj) over the block's output
+ * rows from oh0: zeros where the input column falls in the padding, a
+ * plain (strided) copy in between, zeros where the input row does.  With
+ * kj_c >= 0 (kj known at compile time, stride 1) the padding spans are
+ * constants and the copy runs as whole vectors, the last one masked: a
+ * 56-column row is 4 vector copies, not a vector loop with a scalar tail. */
+typedef struct ConvPackRow {
+  const ConvGemm *v;
+  IrValue *xrow, *dst, *inside;
+} ConvPackRow;
+
+static void conv_pack_vector(LwCtx *c, void *user, IrValue *ow) {
+  const ConvPackRow *p = user;
+  int lanes = p->v->s.lanes;
+  IrValue *xi = lw_bin(c, IR_OP_A_ADD, p->xrow, ow);
+  IrValue *val = lw_select(c, p->inside, lw_vload(c, p->v->X, &xi, lanes),
+                           lw_splat(c, lw_const_f(c, IR_F32, 0), lanes));
+  IrValue *di = lw_bin(c, IR_OP_A_ADD, p->dst, ow);
+  lw_vstore(c, val, p->v->panel, &di);
+}
+
+static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0,
+                          int64_t rows, IrValue *ki, IrValue *kj, int64_t kj_c,
+                          IrValue *prow) {
+  IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi, *r, *ow;
+  int64_t l = 0, h = 0; /* [lo, hi) when kj is known */
+  if (kj_c >= 0) {
+    int64_t o = kj_c * v->dw - v->pl;
+    l = o < 0 ? -o : 0, h = v->Wd - o;
+    if (l > v->OW) l = v->OW;
+    if (h > v->OW) h = v->OW;
+    if (h < l) h = l;
+    lo = lw_index(c, l), hi = lw_index(c, h);
+  } else {
+    nn_valid_range(c, off, v->sw, v->OW, v->Wd, &lo, &hi);
+  }
   IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
   IrValue *ih = gk_axpy(c, gk_axpy(c, lw_index(c, -v->pt), ki, v->dh),
                         lw_bin(c, IR_OP_A_ADD, oh0, r), v->sh);
@@ -222,8 +233,14 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   IrValue *xrow = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, gk_axpy(c, NULL, ch, v->H * v->Wd),
                                                  ihc, v->Wd), off);
   IrValue *dst = gk_axpy(c, gk_axpy(c, NULL, prow, v->ncp), r, v->OW);
+  IrValue *zero = lw_const_f(c, IR_F32, 0);
   IrValue *bounds[4] = {lw_index(c, 0), lo, hi, lw_index(c, v->OW)};
   for (int part = 0; part < 3; part++) {
+    if (part == 1 && kj_c >= 0) {
+      ConvPackRow p = {v, xrow, dst, inside};
+      lw_vector_span(c, l, h, v->s.lanes, conv_pack_vector, &p);
+      continue;
+    }
     IrOp *lo_ = lw_for_begin(c, bounds[part], bounds[part + 1], 1, &ow);
     IrValue *val = zero;
     if (part == 1) {
@@ -235,7 +252,37 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
     lw_for_end(c, lo_);
   }
   lw_for_end(c, lr);
-  lw_for_end(c, lj);
+}
+
+/* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into the panel: kc covers whole
+ * channels, ncols whole output rows, one panel row per (channel, ki, kj)
+ * (conv_pack_row).  On a vector target at stride 1 the kj loop is unrolled
+ * so that each row's spans are constants.  The channels are independent:
+ * a parallel loop, its own function. */
+static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
+                      IrValue *k0, IrValue *kc) {
+  ConvGemm *v = user;
+  int64_t kk = v->kh * v->kw, rows = ncols / v->OW;
+  IrValue *chans = lw_bin(c, IR_OP_A_DIV, kc, lw_index(c, kk));
+  IrValue *oh0 = lw_bin(c, IR_OP_A_DIV, jb, lw_index(c, v->OW));
+  IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
+  IrValue *cc, *ki, *kj;
+  IrOp *lc = lw_for_begin(c, lw_index(c, 0), chans, 1, &cc);
+  ir_attr_set_int(c->m, lc, "parallel", 1);
+  IrValue *ch = lw_bin(c, IR_OP_A_ADD,
+                       gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg),
+                       lw_bin(c, IR_OP_A_ADD, c0, cc));
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kh), 1, &ki);
+  IrValue *prow0 = gk_axpy(c, gk_axpy(c, NULL, ki, v->kw), cc, kk);
+  if (v->s.lanes > 1 && v->sw == 1) {
+    for (int64_t j = 0; j < v->kw; j++)
+      conv_pack_row(c, v, ch, oh0, rows, ki, lw_index(c, j), j,
+                    lw_bin(c, IR_OP_A_ADD, prow0, lw_index(c, j)));
+  } else {
+    IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kw), 1, &kj);
+    conv_pack_row(c, v, ch, oh0, rows, ki, kj, -1, lw_bin(c, IR_OP_A_ADD, prow0, kj));
+    lw_for_end(c, lj);
+  }
   lw_for_end(c, li);
   lw_for_end(c, lc);
 }
@@ -444,33 +491,39 @@ static void conv_dw_point(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow,
   lw_store(c, d->row_lanes ? acc : gk_fused_tail(c, d->op, d->R, yi, 1, acc), d->Y, &yi);
 }
 
+/* A depthwise row's vector body: the layer and the output row. */
+typedef struct ConvDwRow {
+  const ConvDw *d;
+  IrValue *oh, *row; /* row: Y's flat index of (m, oh, 0) */
+} ConvDwRow;
+
 /* The epilogue over output row oh, just written and still in L1, in
  * vectors (the last one masked): inline in the point loop, an activation
  * with exp (sigmoid, swish) keeps LLVM from vectorizing that loop. */
+
+static void conv_dw_epilogue_vector(LwCtx *c, void *user, IrValue *j) {
+  const ConvDwRow *r = user;
+  int lanes = r->d->row_lanes;
+  IrValue *yi = lw_bin(c, IR_OP_A_ADD, r->row, j);
+  IrValue *y = gk_fused_tail(c, r->d->op, r->d->R, yi, lanes,
+                             lw_vload(c, r->d->Y, &yi, lanes));
+  lw_vstore(c, y, r->d->Y, &yi);
+}
+
 static void conv_dw_row_epilogue(LwCtx *c, const ConvDw *d, IrValue *oh) {
   const NnWindow *w = &d->cv->w;
-  int lanes = d->row_lanes;
-  int64_t OW = w->out[1], full = OW / lanes * lanes;
+  int64_t OW = w->out[1];
   IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * OW);
-  IrValue *row = gk_axpy(c, plane_y, oh, OW);
-  for (int part = 0; part < 2; part++) {
-    int64_t lo = part ? full : 0, hi = part ? OW : full;
-    if (lo == hi) continue;
-    c->valid_lanes = part ? (int)(OW - full) : 0;
-    IrValue *j;
-    IrOp *l = lw_for_begin(c, lw_index(c, lo), lw_index(c, hi), lanes, &j);
-    IrValue *yi = lw_bin(c, IR_OP_A_ADD, row, j);
-    IrValue *y = gk_fused_tail(c, d->op, d->R, yi, lanes, lw_vload(c, d->Y, &yi, lanes));
-    lw_vstore(c, y, d->Y, &yi);
-    lw_for_end(c, l);
-  }
-  c->valid_lanes = 0;
+  ConvDwRow r = {d, oh, gk_axpy(c, plane_y, oh, OW)};
+  lw_vector_span(c, 0, OW, d->row_lanes, conv_dw_epilogue_vector, &r);
 }
 
 /* `lanes` output elements of row oh from column ow0 (c->valid_lanes of
  * them at the row's end), every tap inside X: per tap one vector load,
  * strided by the convolution's stride, and one FMA. */
-static void conv_dw_vector(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow0) {
+static void conv_dw_vector(LwCtx *c, void *user, IrValue *ow0) {
+  const ConvDw *d = ((const ConvDwRow *)user)->d;
+  IrValue *oh = ((const ConvDwRow *)user)->oh;
   const NnWindow *w = &d->cv->w;
   int64_t H = w->in[0], W = w->in[1];
   int lanes = d->lanes;
@@ -492,22 +545,6 @@ static void conv_dw_vector(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow0)
   lw_vstore(c, y, d->Y, &yi);
 }
 
-/* The columns [lo, hi) of an inside row: whole vectors, then one masked. */
-static void conv_dw_vectors(LwCtx *c, const ConvDw *d, IrValue *oh, int64_t lo,
-                            int64_t hi) {
-  int64_t full = lo + (hi - lo) / d->lanes * d->lanes;
-  if (full > lo) {
-    IrValue *ow;
-    IrOp *l = lw_for_begin(c, lw_index(c, lo), lw_index(c, full), d->lanes, &ow);
-    conv_dw_vector(c, d, oh, ow);
-    lw_for_end(c, l);
-  }
-  if (hi == full) return;
-  c->valid_lanes = (int)(hi - full);
-  conv_dw_vector(c, d, oh, lw_index(c, full));
-  c->valid_lanes = 0;
-}
-
 /* The output rows (dim 0), or the columns of row oh (dim 1), in three
  * spans: before, inside and after the positions whose taps all lie inside
  * X; a point is checked unless it is inside in both dims. */
@@ -520,7 +557,8 @@ static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool i
   for (int part = 0; part < 3; part++) {
     if (bounds[part] >= bounds[part + 1]) continue;
     if (dim == 1 && part == 1 && d->lanes > 1) {
-      conv_dw_vectors(c, d, oh, lo, hi);
+      ConvDwRow row = {d, oh, NULL};
+      lw_vector_span(c, lo, hi, d->lanes, conv_dw_vector, &row);
       continue;
     }
     IrValue *iv;
