@@ -190,9 +190,10 @@ static void conv_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
 /* One panel row (channel ch, taps ki and kj) over the block's output
  * rows from oh0: zeros where the input column falls in the padding, a
  * plain (strided) copy in between, zeros where the input row does.  With
- * kj_c >= 0 (kj known at compile time, stride 1) the padding spans are
- * constants and the copy runs as whole vectors, the last one masked: a
- * 56-column row is 4 vector copies, not a vector loop with a scalar tail. */
+ * kj_c >= 0 (kj known at compile time) the padding spans are constants and
+ * the copy runs as whole vectors, the last one masked (a stride of 2 to 4:
+ * one wide load and a shuffle per vector): a 56-column row is 4 vector
+ * copies, not a vector loop with a scalar tail. */
 typedef struct ConvPackRow {
   const ConvGemm *v;
   IrValue *xrow, *dst, *inside;
@@ -201,8 +202,8 @@ typedef struct ConvPackRow {
 static void conv_pack_vector(LwCtx *c, void *user, IrValue *ow) {
   const ConvPackRow *p = user;
   int lanes = p->v->s.lanes;
-  IrValue *xi = lw_bin(c, IR_OP_A_ADD, p->xrow, ow);
-  IrValue *val = lw_select(c, p->inside, lw_vload(c, p->v->X, &xi, lanes),
+  IrValue *xi = gk_axpy(c, p->xrow, ow, p->v->sw);
+  IrValue *val = lw_select(c, p->inside, lw_vload_strided(c, p->v->X, &xi, lanes, p->v->sw),
                            lw_splat(c, lw_const_f(c, IR_F32, 0), lanes));
   IrValue *di = lw_bin(c, IR_OP_A_ADD, p->dst, ow);
   lw_vstore(c, val, p->v->panel, &di);
@@ -213,9 +214,10 @@ static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0
                           IrValue *prow) {
   IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi, *r, *ow;
   int64_t l = 0, h = 0; /* [lo, hi) when kj is known */
-  if (kj_c >= 0) {
+  if (kj_c >= 0) { /* 0 <= ow * sw + o < Wd */
     int64_t o = kj_c * v->dw - v->pl;
-    l = o < 0 ? -o : 0, h = v->Wd - o;
+    l = o < 0 ? (-o + v->sw - 1) / v->sw : 0;
+    h = v->Wd - o > 0 ? (v->Wd - o - 1) / v->sw + 1 : 0;
     if (l > v->OW) l = v->OW;
     if (h > v->OW) h = v->OW;
     if (h < l) h = l;
@@ -256,8 +258,8 @@ static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0
 
 /* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into the panel: kc covers whole
  * channels, ncols whole output rows, one panel row per (channel, ki, kj)
- * (conv_pack_row).  On a vector target at stride 1 the kj loop is unrolled
- * so that each row's spans are constants.  The channels are independent:
+ * (conv_pack_row).  On a vector target at strides up to 4 the kj loop is
+ * unrolled so that each row's spans are constants.  The channels are independent:
  * a parallel loop, its own function. */
 static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
                       IrValue *k0, IrValue *kc) {
@@ -274,7 +276,7 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
                        lw_bin(c, IR_OP_A_ADD, c0, cc));
   IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kh), 1, &ki);
   IrValue *prow0 = gk_axpy(c, gk_axpy(c, NULL, ki, v->kw), cc, kk);
-  if (v->s.lanes > 1 && v->sw == 1) {
+  if (v->s.lanes > 1 && v->sw <= 4) {
     for (int64_t j = 0; j < v->kw; j++)
       conv_pack_row(c, v, ch, oh0, rows, ki, lw_index(c, j), j,
                     lw_bin(c, IR_OP_A_ADD, prow0, lw_index(c, j)));

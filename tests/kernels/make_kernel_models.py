@@ -261,6 +261,8 @@ def main():
     conv_case(out, "conv_group_dil", 6, 12, 9, 9, 3, p=(2, 2, 2, 2), d=2, group=3)
     # a one-column input padded wider than itself: taps whose every column is padding
     conv_case(out, "conv_pad_beyond_row", 4, 8, 6, 1, 3, p=(1, 3, 1, 3))
+    # stride 3: the packing's strided vector copies, a masked last one
+    conv_case(out, "conv5x5_s3_padded", 5, 6, 17, 20, 5, s=3, p=(2, 1, 2, 2))
     # narrow outputs (7x7 = 49 pixels) with many filters: the transposed product
     conv_case(out, "narrow3x3_bn_res_relu", 64, 48, 7, 7, 3, p=(1, 1, 1, 1), bn=True,
               residual=True, act="relu")
