@@ -673,6 +673,7 @@ static bool run_ins(Interp *in, const Ins *ins) {
   case IR_OP_VIEW: case IR_OP_COPY: return run_view_copy(in, ins);
   case IR_OP_LOAD: case IR_OP_VLOAD: return run_load(in, ins);
   case IR_OP_STORE: case IR_OP_VSTORE: return run_store(in, ins);
+  case IR_OP_PREFETCH: return true; /* a hint: nothing to compute */
   case IR_OP_CONST: {
     Num *r = lanes(in, op->results[0]);
     if (ir_elem_is_float(ins->to)) r->f = fround(ins->to, ir_attr_float(op, "value", 0));

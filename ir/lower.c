@@ -102,6 +102,14 @@ static IrOp *mem_op(LwCtx *c, IrOpKind k, IrValue *v, IrValue *buf,
   return ir_build(&c->b, k, n + r, operands, v ? 0 : 1, v ? NULL : &result);
 }
 
+void lw_prefetch(LwCtx *c, IrValue *buf, IrValue *const *idx) {
+  IrValue *operands[1 + IR_MAX_RANK];
+  int r = buf->type.rank;
+  operands[0] = buf;
+  memcpy(operands + 1, idx, sizeof *idx * (size_t)r);
+  ir_build(&c->b, IR_OP_PREFETCH, 1 + r, operands, 0, NULL);
+}
+
 IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx) {
   return mem_op(c, IR_OP_LOAD, NULL, buf, idx, ir_type_scalar(buf->type.elem))->results[0];
 }

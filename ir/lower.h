@@ -9,7 +9,8 @@
  *
  * Exports by file (ir/lower.c):
  *   lw_index, lw_const*, lw_for_*, lw_nest_*, lw_load, lw_store, lw_bin,
- *   lw_un, lw_cast, lw_cmp, lw_select, lw_fma, lw_copy, lw_vector_span
+ *   lw_un, lw_cast, lw_cmp, lw_select, lw_fma, lw_copy, lw_vector_span,
+ *   lw_prefetch
  */
 #ifndef TCC_IR_LOWER_H
 #define TCC_IR_LOWER_H
@@ -66,6 +67,9 @@ void lw_nest_end(LwCtx *c, LwNest *nest);
 /* Memory: buf is a buffer or weight value; idx has one index per dim. */
 IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx);
 void lw_store(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
+/* A hint that buf's element at idx is read soon (mem.prefetch); idx may
+ * lie past the end. */
+void lw_prefetch(LwCtx *c, IrValue *buf, IrValue *const *idx);
 /* Vector memory: `lanes` contiguous elements along the last dim (lanes 1:
  * a scalar load/store).  lw_splat broadcasts a scalar (lanes 1: itself). */
 IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes);

@@ -36,6 +36,10 @@ typedef struct GemmSched {
   int mr, nv;     /* register tile */
   int64_t kc;     /* K block: a B strip of kc x nv*lanes stays in L1 */
   int64_t nc;     /* columns packed at a time when B is packed while running */
+  /* How far ahead along k (bytes) a tile prefetches an operand packed at
+   * compile time, which streams from memory the first time a K block reads
+   * it; 0: no prefetch (no cache hierarchy to fill ahead). */
+  int64_t prefetch_bytes;
 } GemmSched;
 
 /* max_rows bounds mr: SCHED_A_PACKED when A is packed (a tile reads one

@@ -19,7 +19,7 @@ static void count_op(IrOp *op, void *user) {
 
 static bool removable(const IrOp *op) {
   const IrOpInfo *info = ir_op_info(op->kind);
-  if (info->flags & OPF_TERMINATOR) return false;
+  if ((info->flags & OPF_TERMINATOR) || op->kind == IR_OP_PREFETCH) return false;
   if (info->level == IR_LEVEL_TENSOR) return true;
   return (info->flags & OPF_PURE) || op->kind == IR_OP_ALLOC ||
          op->kind == IR_OP_VIEW || op->kind == IR_OP_LOAD ||

@@ -158,8 +158,10 @@ static LLVMValueRef em_dim(Em *e, IrDim d) {
 
 /* Address of buf[idx...] (row-major; a run-time dim multiplies the strides
  * to its left by its value), an inbounds GEP. */
-static bool em_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
-                    int n_idx, LLVMValueRef *out) {
+/* The address of buf's element at idx; inbounds: it lies inside buf (what
+ * a load or store promises), else the GEP wraps (a prefetch's may not). */
+static bool em_elem_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
+                         int n_idx, bool inbounds, LLVMValueRef *out) {
   const IrType *t = &buf->type;
   if (n_idx != t->rank)
     return em_fail(op, "internal error: %d indices for a rank-%d buffer", n_idx,
@@ -179,9 +181,15 @@ static bool em_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
     }
   }
   if (!lin) lin = i64c(e, 0);
-  *out = LLVMBuildInBoundsGEP2(e->b, em_mem_elem_type(e, t->elem),
-                               em_val(e, buf), &lin, 1, "");
+  LLVMTypeRef et = em_mem_elem_type(e, t->elem);
+  *out = inbounds ? LLVMBuildInBoundsGEP2(e->b, et, em_val(e, buf), &lin, 1, "")
+                  : LLVMBuildGEP2(e->b, et, em_val(e, buf), &lin, 1, "");
   return true;
+}
+
+static bool em_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
+                    int n_idx, LLVMValueRef *out) {
+  return em_elem_addr(e, op, buf, idx, n_idx, true, out);
 }
 
 /* mem.load / mem.vload: bool is i8 in memory, i1 in registers. */
@@ -266,6 +274,21 @@ static bool em_store(Em *e, IrOp *op) {
   }
   LLVMValueRef st = LLVMBuildStore(e->b, x, p);
   LLVMSetAlignment(st, align);
+  return true;
+}
+
+/* mem.prefetch: llvm.prefetch (read, keep in all cache levels, data) of an
+ * address computed without `inbounds`: it may lie past the buffer, and a
+ * prefetch never faults.  Targets without the instruction drop it. */
+static bool em_prefetch(Em *e, IrOp *op) {
+  IrValue *buf = op->operands[0];
+  LLVMValueRef p;
+  if (!em_elem_addr(e, op, buf, op->operands + 1, op->num_operands - 1, false, &p))
+    return false;
+  LLVMTypeRef over[1] = {LLVMTypeOf(p)};
+  LLVMValueRef args[4] = {p, LLVMConstInt(e->i32, 0, 0), LLVMConstInt(e->i32, 3, 0),
+                          LLVMConstInt(e->i32, 1, 0)};
+  em_intrinsic(e, "llvm.prefetch", over, 1, args, 4);
   return true;
 }
 
@@ -456,6 +479,7 @@ static bool em_op(Em *e, IrOp *op) {
   case IR_OP_VLOAD: return em_load(e, op);
   case IR_OP_STORE:
   case IR_OP_VSTORE: return em_store(e, op);
+  case IR_OP_PREFETCH: return em_prefetch(e, op);
   default:
     if (!em_op_compute(e, op, &handled)) return false;
     if (handled) return true;

@@ -104,6 +104,7 @@ void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,
   op->base = gk_axpy(c, base, k0, w);
   op->rs = 1;
   op->ks = w;
+  op->packed = true;
 }
 
 /* ------------------------------------------------------------ the kernel */
@@ -134,12 +135,26 @@ static IrValue *gk_c_index(LwCtx *c, const GkGemm *g, IrValue *i0, int r,
   return lw_bin(c, IR_OP_A_ADD, row, j);
 }
 
+/* In a tile's k loop, for an operand packed at compile time whose `width`
+ * elements per k start at `at`: a prefetch of each 64-byte line of the
+ * elements prefetch_bytes ahead, so a weight streaming from memory arrives
+ * before the FMAs need it (in L1 already, it costs an issue slot). */
+static void gk_prefetch(LwCtx *c, const GkGemm *g, const GkOperand *o, IrValue *at,
+                        int64_t width) {
+  if (!o->packed || !g->s.prefetch_bytes) return;
+  int64_t ahead = (g->s.prefetch_bytes / 4 + o->ks - 1) / o->ks * o->ks;
+  for (int64_t e = 0; e < width; e += 16) {
+    IrValue *i = gk_plus(c, at, ahead + e);
+    lw_prefetch(c, o->buf, &i);
+  }
+}
+
 /* One tile: rows x nv vectors of `lanes` at (i0, j0 + co) where j0 is the
  * start of a strip of width w. */
 static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
                     int rows, IrValue *j0, int64_t w, IrValue *col, int nv,
                     int lanes) {
-  GkOperand A, B;
+  GkOperand A = {0}, B = {0};
   g->a_tile(c, g->user, i0, rows, bl->k0, &A);
   g->b_strip(c, g->user, bl->jb, j0, w, bl->k0, &B);
   int n = rows * nv;
@@ -164,11 +179,13 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
   IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), bl->kc, 1, n, init, &kk, acc);
   IrValue *bv[4], *sum[64];
   IrValue *brow = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, B.base, kk, B.ks), co);
+  gk_prefetch(c, g, &B, brow, nv * lanes);
   for (int v = 0; v < nv; v++) {
     IrValue *bi = gk_plus(c, brow, (int64_t)v * lanes);
     bv[v] = lw_vload(c, B.buf, &bi, lanes);
   }
   IrValue *arow = gk_axpy(c, A.base, kk, A.ks);
+  gk_prefetch(c, g, &A, arow, rows);
   for (int r = 0; r < rows; r++) {
     IrValue *ai = gk_plus(c, arow, r * A.rs);
     IrValue *a = lw_splat(c, lw_load(c, A.buf, &ai), lanes);

@@ -33,6 +33,7 @@ typedef struct GkOperand {
   IrValue *buf;
   IrValue *base;
   int64_t rs, ks;
+  bool packed;  /* packed at compile time: contiguous along k, prefetched */
 } GkOperand;
 
 typedef struct GkGemm {

@@ -266,6 +266,13 @@ bool op_load_verify(IrModule *m, IrOp *op) {
          valid_lanes_ok(op, op->results[0]) && stride_ok(op, op->results[0]);
 }
 
+bool op_prefetch_verify(IrModule *m, IrOp *op) {
+  TypeStr a;
+  IrValue *buf = op->operands[0];
+  if (!is_mem(buf)) return bad(op, "expects a buffer or weight, got %s", tstr(m, buf, &a));
+  return check_indices(m, op, buf, 1);
+}
+
 bool op_store_verify(IrModule *m, IrOp *op) {
   TypeStr a;
   IrValue *buf = op->operands[1];

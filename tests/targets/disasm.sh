@@ -67,6 +67,11 @@ check cortex-m7 'FPU multiply (vfma/vmla/vmul.f32; no vector unit)' 'v(fma|mla|m
 check cortex-m55 'Helium vfma.f32 on q registers' 'vfma\.f32[[:space:]]+q[0-9]'
 check cortex-m55 'Helium vldrw.u32 q loads (vldrwt: predicated)' 'vldrwt?\.u32[[:space:]]+q[0-9]'
 absent cortex-m4 'Helium q registers (no MVE on the M4)' '[[:space:]]q[0-9]+,'
+# Packed weights are prefetched ahead along k where caches sit between
+# the core and memory (mem.prefetch, ir/ops/gemm_kernel.c); not on an MCU.
+check x86_64 'prefetcht0 (weights streamed ahead)' 'prefetcht0'
+check armv8 'prfm pldl1keep (weights streamed ahead)' 'prfm[[:space:]]+pldl1keep'
+absent cortex-m4 'pld (no caches to fill ahead)' '[[:space:]]pld[[:space:]]'
 # Relu/MaxPool's maxnum as SIMD128's pmax and a NaN select (no fmaxf calls).
 check wasm32 'f32x4.pmax (max as compare and select)' 'f32x4\.pmax'
 printf '%-11s %-42s %5d\n' wasm32 'f32x4.mul+f32x4.add (arithmetic)' \
