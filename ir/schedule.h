@@ -26,6 +26,8 @@ typedef struct SchedTarget {
   int vec_regs;       /* registers of that width */
   int64_t l1_bytes;   /* L1 data cache per core */
   int64_t l2_bytes;   /* L2 per core */
+  bool threads;       /* parallel loops may run on several cores (a hosted
+                         OS with a thread pool); bare metal runs them serially */
 } SchedTarget;
 
 /* A matrix product C[M,N] (+)= A[M,K] * B[K,N] computed in register tiles

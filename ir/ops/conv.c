@@ -144,6 +144,7 @@ typedef struct ConvGemm {
   IrValue *n, *g;                   /* image and group (index values) */
   int64_t C, H, Wd, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, cg, mg, K, P;
   int64_t ncp;                      /* the panel's row length */
+  bool pack_by_rows;                /* the packing's parallel loop: output rows */
   int64_t Mt;                       /* filters in all groups */
   GemmSched s;
 } ConvGemm;
@@ -210,9 +211,9 @@ static void conv_pack_vector(LwCtx *c, void *user, IrValue *ow) {
 }
 
 static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0,
-                          int64_t rows, IrValue *ki, IrValue *kj, int64_t kj_c,
-                          IrValue *prow) {
-  IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi, *r, *ow;
+                          int64_t rows, IrValue *r, IrValue *ki, IrValue *kj,
+                          int64_t kj_c, IrValue *prow) {
+  IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi, *ow;
   int64_t l = 0, h = 0; /* [lo, hi) when kj is known */
   if (kj_c >= 0) { /* 0 <= ow * sw + o < Wd */
     int64_t o = kj_c * v->dw - v->pl;
@@ -225,7 +226,8 @@ static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0
   } else {
     nn_valid_range(c, off, v->sw, v->OW, v->Wd, &lo, &hi);
   }
-  IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
+  /* r: one output row (the caller's loop), or NULL: all of them here */
+  IrOp *lr = r ? NULL : lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
   IrValue *ih = gk_axpy(c, gk_axpy(c, lw_index(c, -v->pt), ki, v->dh),
                         lw_bin(c, IR_OP_A_ADD, oh0, r), v->sh);
   IrValue *inside = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", ih, lw_index(c, 0)),
@@ -253,14 +255,19 @@ static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0
     lw_store(c, val, v->panel, &di);
     lw_for_end(c, lo_);
   }
-  lw_for_end(c, lr);
+  if (lr) lw_for_end(c, lr);
 }
 
 /* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into the panel: kc covers whole
  * channels, ncols whole output rows, one panel row per (channel, ki, kj)
  * (conv_pack_row).  On a vector target at strides up to 4 the kj loop is
- * unrolled so that each row's spans are constants.  The channels are independent:
- * a parallel loop, its own function. */
+ * unrolled so that each row's spans are constants.  The parallel loop is
+ * over output rows when pack_by_rows (threads may run it, and the strips
+ * that read the panel split its columns): each core then mostly reads what
+ * it packed (split by channels, half of every strip came from the other
+ * core's cache: ResNet-18's stem ran slower on 2 threads than on 1); else
+ * over channels (the transposed product, whose every strip reads every
+ * pixel, and an MCU, whose code this order keeps small). */
 static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
                       IrValue *k0, IrValue *kc) {
   ConvGemm *v = user;
@@ -268,9 +275,14 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   IrValue *chans = lw_bin(c, IR_OP_A_DIV, kc, lw_index(c, kk));
   IrValue *oh0 = lw_bin(c, IR_OP_A_DIV, jb, lw_index(c, v->OW));
   IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
-  IrValue *cc, *ki, *kj;
+  IrValue *cc, *ki, *kj, *r = NULL;
+  IrOp *lr = NULL;
+  if (v->pack_by_rows) {
+    lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
+    ir_attr_set_int(c->m, lr, "parallel", 1);
+  }
   IrOp *lc = lw_for_begin(c, lw_index(c, 0), chans, 1, &cc);
-  ir_attr_set_int(c->m, lc, "parallel", 1);
+  if (!lr) ir_attr_set_int(c->m, lc, "parallel", 1);
   IrValue *ch = lw_bin(c, IR_OP_A_ADD,
                        gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg),
                        lw_bin(c, IR_OP_A_ADD, c0, cc));
@@ -278,15 +290,16 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   IrValue *prow0 = gk_axpy(c, gk_axpy(c, NULL, ki, v->kw), cc, kk);
   if (v->s.lanes > 1 && v->sw <= 4) {
     for (int64_t j = 0; j < v->kw; j++)
-      conv_pack_row(c, v, ch, oh0, rows, ki, lw_index(c, j), j,
+      conv_pack_row(c, v, ch, oh0, rows, r, ki, lw_index(c, j), j,
                     lw_bin(c, IR_OP_A_ADD, prow0, lw_index(c, j)));
   } else {
     IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kw), 1, &kj);
-    conv_pack_row(c, v, ch, oh0, rows, ki, kj, -1, lw_bin(c, IR_OP_A_ADD, prow0, kj));
+    conv_pack_row(c, v, ch, oh0, rows, r, ki, kj, -1, lw_bin(c, IR_OP_A_ADD, prow0, kj));
     lw_for_end(c, lj);
   }
   lw_for_end(c, li);
   lw_for_end(c, lc);
+  if (lr) lw_for_end(c, lr);
 }
 
 static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
@@ -428,6 +441,7 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     v.ncp = (g.nc + v.s.lanes - 1) / v.s.lanes * v.s.lanes;
     int64_t dims[1] = {g.s.kc * v.ncp};
     v.panel = lw_alloc(c, IR_F32, 1, dims);
+    v.pack_by_rows = c->target->threads;
     g.b_strip = conv_b_panel;
     g.prepare = conv_pack;
   }

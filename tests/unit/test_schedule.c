@@ -13,10 +13,10 @@
 
 #include "schedule.h"
 
-static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024};
-static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024};
-static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024};
-static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0};
+static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024, true};
+static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024, true};
+static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024, true};
+static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0, false};
 
 static void test_tiles_fit_registers(void **state) {
   (void)state;
