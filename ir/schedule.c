@@ -23,10 +23,9 @@ static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* A weight's panel is read once per K block from memory (ResNet-18's
  * 512-filter layers stream 9 MiB each, used by 4 row tiles): prefetched
- * this far ahead of the k being multiplied. */
-#ifndef GEMM_PREFETCH_BYTES
-#define GEMM_PREFETCH_BYTES 8192
-#endif
+ * this far ahead of the k being multiplied (measured: 4 KiB gave most of
+ * the gain, 16 KiB no more, docs/performance.md). */
+enum { GEMM_PREFETCH_BYTES = 8192 };
 
 /* Cycles of one rows x vecs tile over K (a model, not a clock). */
 static double tile_cost(int rows, int vecs, int lanes, int64_t K) {

@@ -157,9 +157,8 @@ static LLVMValueRef em_dim(Em *e, IrDim d) {
 }
 
 /* Address of buf[idx...] (row-major; a run-time dim multiplies the strides
- * to its left by its value), an inbounds GEP. */
-/* The address of buf's element at idx; inbounds: it lies inside buf (what
- * a load or store promises), else the GEP wraps (a prefetch's may not). */
+ * to its left by its value).  inbounds: it lies inside buf, what a load or
+ * store promises; else the GEP wraps (a prefetch's may lie past the end). */
 static bool em_elem_addr(Em *e, IrOp *op, IrValue *buf, IrValue *const *idx,
                          int n_idx, bool inbounds, LLVMValueRef *out) {
   const IrType *t = &buf->type;
