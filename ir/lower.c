@@ -99,15 +99,12 @@ static IrOp *mem_op(LwCtx *c, IrOpKind k, IrValue *v, IrValue *buf,
   if (v) operands[n++] = v;
   operands[n++] = buf;
   memcpy(operands + n, idx, sizeof *idx * (size_t)r);
-  return ir_build(&c->b, k, n + r, operands, v ? 0 : 1, v ? NULL : &result);
+  bool res = result.kind != IR_TYPE_NONE; /* a load's value; none for a store or prefetch */
+  return ir_build(&c->b, k, n + r, operands, res ? 1 : 0, res ? &result : NULL);
 }
 
 void lw_prefetch(LwCtx *c, IrValue *buf, IrValue *const *idx) {
-  IrValue *operands[1 + IR_MAX_RANK];
-  int r = buf->type.rank;
-  operands[0] = buf;
-  memcpy(operands + 1, idx, sizeof *idx * (size_t)r);
-  ir_build(&c->b, IR_OP_PREFETCH, 1 + r, operands, 0, NULL);
+  mem_op(c, IR_OP_PREFETCH, NULL, buf, idx, (IrType){0});
 }
 
 IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx) {

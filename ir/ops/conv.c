@@ -513,10 +513,6 @@ typedef struct ConvDwRow {
   IrValue *oh, *row; /* row: Y's flat index of (m, oh, 0) */
 } ConvDwRow;
 
-/* The epilogue over output row oh, just written and still in L1, in
- * vectors (the last one masked): inline in the point loop, an activation
- * with exp (sigmoid, swish) keeps LLVM from vectorizing that loop. */
-
 static void conv_dw_epilogue_vector(LwCtx *c, void *user, IrValue *j) {
   const ConvDwRow *r = user;
   int lanes = r->d->row_lanes;
@@ -526,6 +522,9 @@ static void conv_dw_epilogue_vector(LwCtx *c, void *user, IrValue *j) {
   lw_vstore(c, y, r->d->Y, &yi);
 }
 
+/* The epilogue over output row oh, just written and still in L1, in
+ * vectors (the last one masked): inline in the point loop, an activation
+ * with exp (sigmoid, swish) keeps LLVM from vectorizing that loop. */
 static void conv_dw_row_epilogue(LwCtx *c, const ConvDw *d, IrValue *oh) {
   const NnWindow *w = &d->cv->w;
   int64_t OW = w->out[1];
