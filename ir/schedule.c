@@ -90,6 +90,50 @@ bool sched_gemm_transposed(const SchedTarget *t, int64_t M, int64_t N, int64_t K
   return transposed < 0.9 * direct;
 }
 
+/* The task counts tried: one or two per core of the two- and four-core
+ * parts we target, so that each core's share is whole tasks. */
+static const int64_t column_task_counts[] = {2, 4};
+
+/* The vectors of columns a split computes (a block's last vector is
+ * masked: it costs as much as a whole one), at one thread and on the more
+ * loaded of two (the pool hands each thread a contiguous half of the
+ * tasks), plus a little per block (its weights read again, its packing
+ * loop), which prefers fewer blocks on a tie. */
+static double column_split_cost(int64_t units, int64_t unit_cols, int64_t cols, int lanes,
+                                int64_t per, int64_t tasks, int64_t per_task) {
+  double total = 0, first = 0;
+  int64_t first_blocks = (tasks + 1) / 2 * per_task;
+  for (int64_t b = 0; b * per < units; b++) {
+    int64_t lo = b * per * unit_cols, hi = (b + 1) * per * unit_cols;
+    if (hi > cols) hi = cols;
+    double v = (double)ceil_div(hi - lo, lanes) + 0.25;
+    total += v;
+    if (b < first_blocks) first += v;
+  }
+  double busiest = first > total - first ? first : total - first;
+  return total + 2.0 * busiest;
+}
+
+void sched_column_split(const SchedTarget *t, int64_t units, int64_t unit_cols, int64_t cols,
+                        int64_t max_per_block, int64_t *per_block, int64_t *tasks) {
+  if (max_per_block < 1) max_per_block = 1;
+  if (max_per_block > units) max_per_block = units;
+  *per_block = max_per_block;
+  *tasks = 1;
+  if (!t->threads || units < 2) return;
+  int lanes = t->vec_bits / 32 > 1 ? t->vec_bits / 32 : 1;
+  double best = -1;
+  for (size_t i = 0; i < sizeof column_task_counts / sizeof *column_task_counts; i++)
+    for (int64_t per = max_per_block; per >= 1; per--) {
+      int64_t blocks = ceil_div(units, per);
+      if (blocks < column_task_counts[i]) continue;
+      int64_t per_task = ceil_div(blocks, column_task_counts[i]);
+      int64_t n = ceil_div(blocks, per_task);
+      double cost = column_split_cost(units, unit_cols, cols, lanes, per, n, per_task);
+      if (best < 0 || cost < best - 1e-9) best = cost, *per_block = per, *tasks = n;
+    }
+}
+
 void sched_target_describe(const SchedTarget *t, FILE *out) {
   fprintf(out, "%s: %d-bit vectors x %d, L1 %lld KiB, L2 %lld KiB\n", t->name,
           t->vec_bits, t->vec_regs, (long long)(t->l1_bytes / 1024),

@@ -11,7 +11,7 @@
  * time.  A NULL target means plain loops (-O0): the reference lowering.
  *
  * Exports by file (ir/schedule.c): sched_gemm, sched_gemm_transposed,
- * sched_target_describe.
+ * sched_column_split, sched_target_describe.
  */
 #ifndef TCC_IR_SCHEDULE_H
 #define TCC_IR_SCHEDULE_H
@@ -56,6 +56,17 @@ double sched_gemm(const SchedTarget *t, int64_t M, int64_t N, int64_t K, int max
  * with a wide M (many filters). */
 bool sched_gemm_transposed(const SchedTarget *t, int64_t M, int64_t N, int64_t K,
                            int max_rows);
+
+/* How a product's `cols` columns, in `units` of unit_cols (output rows, or
+ * strips; the last may be short), become column blocks of at most
+ * `max_per_block` units, and where the target runs threads, the blocks
+ * parallel tasks (a contiguous run of blocks each, which one core packs
+ * and computes).  Sets *per_block and *tasks (1: no tasks; the kernel's
+ * strips are then the parallel loop).  The split weighs the time at one
+ * thread and at two: each block's masked last vector, and the busier
+ * thread's share. */
+void sched_column_split(const SchedTarget *t, int64_t units, int64_t unit_cols, int64_t cols,
+                        int64_t max_per_block, int64_t *per_block, int64_t *tasks);
 
 /* One line describing t ("x86_64: 512-bit vectors x 32, L1 48 KiB, ..."). */
 void sched_target_describe(const SchedTarget *t, FILE *out);

@@ -139,12 +139,16 @@ static void conv_accumulate(LwCtx *c, const ConvCtx *v) {
  * and the inner copy is a plain, vectorizable row copy. */
 typedef struct ConvGemm {
   IrValue *X, *Wp, *B, *Y, *panel; /* X, Y flat; panel: the packed block */
+  IrValue *T;                       /* the transposed product's C, or NULL */
   IrValue *R;                       /* fused_conv's residual, flat, or NULL */
   const IrOp *op;                   /* for the fused activation */
   IrValue *n, *g;                   /* image and group (index values) */
   int64_t C, H, Wd, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, cg, mg, K, P;
   int64_t ncp;                      /* the panel's row length */
-  bool pack_by_rows;                /* the packing's parallel loop: output rows */
+  int64_t kcp;                      /* its rows (the K block); one panel per task */
+  int64_t tasks;                    /* the kernel's parallel tasks (GkGemm.tasks) */
+  enum { PACK_IN_TASK, PACK_BY_ROWS, PACK_BY_CHANNELS } pack_split; /* conv_pack */
+  bool panel_all_k;                 /* the panel holds every K block at once */
   int64_t Mt;                       /* filters in all groups */
   GemmSched s;
 } ConvGemm;
@@ -167,8 +171,8 @@ static void conv_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0
 
 /* Element (k, p) of the direct operand: X[n, g*cg + k, p]. */
 static void conv_b_direct(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
-                          int64_t w, IrValue *k0, GkOperand *b) {
-  (void)jb, (void)w;
+                          int64_t w, IrValue *k0, IrValue *task, GkOperand *b) {
+  (void)jb, (void)w, (void)task;
   ConvGemm *v = user;
   IrValue *ch = gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg);
   ch = lw_bin(c, IR_OP_A_ADD, ch, k0);
@@ -179,11 +183,11 @@ static void conv_b_direct(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
 }
 
 static void conv_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
-                         int64_t w, IrValue *k0, GkOperand *b) {
+                         int64_t w, IrValue *k0, IrValue *task, GkOperand *b) {
   (void)w, (void)k0;
   ConvGemm *v = user;
   b->buf = v->panel;
-  b->base = lw_bin(c, IR_OP_A_SUB, j0, jb);
+  b->base = gk_axpy(c, lw_bin(c, IR_OP_A_SUB, j0, jb), task, v->kcp * v->ncp);
   b->rs = 1;
   b->ks = v->ncp;
 }
@@ -258,18 +262,19 @@ static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0
   if (lr) lw_for_end(c, lr);
 }
 
-/* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into the panel: kc covers whole
- * channels, ncols whole output rows, one panel row per (channel, ki, kj)
- * (conv_pack_row).  On a vector target at strides up to 4 the kj loop is
- * unrolled so that each row's spans are constants.  The parallel loop is
- * over output rows when pack_by_rows (threads may run it, and the strips
- * that read the panel split its columns): each core then mostly reads what
- * it packed (split by channels, half of every strip came from the other
- * core's cache: ResNet-18's stem ran slower on 2 threads than on 1); else
- * over channels (the transposed product, whose every strip reads every
- * pixel, and an MCU, whose code this order keeps small). */
+/* Packs X_col[k0 .. k0+kc, jb .. jb+ncols) into task's panel: kc covers
+ * whole channels, ncols whole output rows, one panel row per (channel, ki,
+ * kj) (conv_pack_row).  On a vector target at strides up to 4 the kj loop
+ * is unrolled so that each row's spans are constants.  pack_split: in a
+ * task the packing is serial (the task is the parallel unit); by output
+ * rows where threads may run it and the strips that read the panel split
+ * its columns, so each core mostly reads what it packed (split by
+ * channels, half of every strip came from the other core's cache:
+ * ResNet-18's stem ran slower on 2 threads than on 1); else by channels
+ * (the transposed product, whose every strip reads every pixel, and an
+ * MCU, whose code this order keeps small). */
 static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
-                      IrValue *k0, IrValue *kc) {
+                      IrValue *k0, IrValue *kc, IrValue *task) {
   ConvGemm *v = user;
   int64_t kk = v->kh * v->kw, rows = ncols / v->OW;
   IrValue *chans = lw_bin(c, IR_OP_A_DIV, kc, lw_index(c, kk));
@@ -277,17 +282,18 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   IrValue *c0 = lw_bin(c, IR_OP_A_DIV, k0, lw_index(c, kk));
   IrValue *cc, *ki, *kj, *r = NULL;
   IrOp *lr = NULL;
-  if (v->pack_by_rows) {
+  if (v->pack_split == PACK_BY_ROWS) {
     lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, rows), 1, &r);
     ir_attr_set_int(c->m, lr, "parallel", 1);
   }
   IrOp *lc = lw_for_begin(c, lw_index(c, 0), chans, 1, &cc);
-  if (!lr) ir_attr_set_int(c->m, lc, "parallel", 1);
+  if (v->pack_split == PACK_BY_CHANNELS) ir_attr_set_int(c->m, lc, "parallel", 1);
   IrValue *ch = lw_bin(c, IR_OP_A_ADD,
                        gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg),
                        lw_bin(c, IR_OP_A_ADD, c0, cc));
   IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kh), 1, &ki);
-  IrValue *prow0 = gk_axpy(c, gk_axpy(c, NULL, ki, v->kw), cc, kk);
+  /* task's panel starts kcp rows per task in */
+  IrValue *prow0 = gk_axpy(c, gk_axpy(c, gk_axpy(c, NULL, ki, v->kw), cc, kk), task, v->kcp);
   if (v->s.lanes > 1 && v->sw <= 4) {
     for (int64_t j = 0; j < v->kw; j++)
       conv_pack_row(c, v, ch, oh0, rows, r, ki, lw_index(c, j), j,
@@ -323,7 +329,8 @@ static void conv_a_pixels(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *
   (void)rows;
   ConvGemm *v = user;
   if (v->panel) {
-    a->buf = v->panel, a->base = i0, a->rs = 1, a->ks = v->ncp;
+    a->buf = v->panel, a->rs = 1, a->ks = v->ncp;
+    a->base = v->panel_all_k ? lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, k0, v->ncp), i0) : i0;
     return;
   }
   IrValue *ch = gk_axpy(c, gk_axpy(c, NULL, v->n, v->C), v->g, v->cg);
@@ -334,26 +341,30 @@ static void conv_a_pixels(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *
 }
 
 static void conv_b_filters(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
-                           IrValue *k0, GkOperand *b) {
-  (void)jb;
+                           IrValue *k0, IrValue *task, GkOperand *b) {
+  (void)jb, (void)task;
   ConvGemm *v = user;
   gk_packed_operand(c, v->Wp, v->mg, v->K, v->g, j0, w, k0, b);
 }
 
 /* The panel of every pixel for K block k0 (the filters are one block). */
 static void conv_pack_pixels(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
-                             IrValue *k0, IrValue *kc) {
+                             IrValue *k0, IrValue *kc, IrValue *task) {
   (void)jb, (void)ncols;
   ConvGemm *v = user;
-  conv_pack(c, user, lw_index(c, 0), v->P, k0, kc);
+  conv_pack(c, user, lw_index(c, 0), v->P, k0, kc, task);
 }
 
-/* Y[m, p] = epilogue(T[p, m]) for the group's filters: per filter, a row of
- * Y written in order (T, 100 KiB for ResNet's 7x7 layers, stays in L2). */
-static void conv_untranspose(LwCtx *c, ConvGemm *v, IrValue *T) {
-  IrValue *m, *p;
-  IrOp *lm = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->mg), 1, &m);
-  ir_attr_set_int(c->m, lm, "parallel", 1);
+/* Y[m, p] = epilogue(T[p, m]) for the column block's filters: per filter,
+ * a row of Y written in order (T, 100 KiB for ResNet's 7x7 layers, stays
+ * in L2; in a task, the task's own columns of it, in its core's). */
+static void conv_untranspose(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
+                             IrValue *task) {
+  (void)task;
+  ConvGemm *v = user;
+  IrValue *T = v->T, *m, *p;
+  IrOp *lm = lw_for_begin(c, jb, lw_bin(c, IR_OP_A_ADD, jb, lw_index(c, ncols)), 1, &m);
+  if (v->tasks <= 1) ir_attr_set_int(c->m, lm, "parallel", 1);
   IrValue *yrow = gk_axpy(c, NULL, gk_axpy(c, gk_axpy(c, m, v->g, v->mg), v->n, v->Mt), v->P);
   IrOp *lp = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->P), 1, &p);
   IrValue *ti = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, p, v->mg), m);
@@ -371,17 +382,37 @@ static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
   v->Wp = gk_pack(c, cv->W, groups, v->mg, v->K, (int64_t)v->s.nv * v->s.lanes, conv_w_get,
                   &pw);
   int64_t tdims[1] = {v->P * v->mg};
-  IrValue *T = lw_alloc(c, IR_F32, 1, tdims);
-  GkGemm g = {.M = v->P, .N = v->mg, .K = v->K, .s = v->s, .nc = v->mg, .user = v,
-              .a_tile = conv_a_pixels, .b_strip = conv_b_filters, .c_buf = T,
-              .c_base = lw_index(c, 0), .c_rs = v->mg};
+  v->T = lw_alloc(c, IR_F32, 1, tdims);
   bool direct = v->kh == 1 && v->kw == 1 && v->sh == 1 && v->sw == 1 && v->pt == 0 &&
                 v->pl == 0 && cv->w.pe[0] == 0 && cv->w.pe[1] == 0;
-  if (!direct) {
+  /* Where threads run and X needs packing, it is packed whole first (every
+   * K block: one parallel loop, not two per K block) into a panel all
+   * tasks read, and the filters split into tasks, each of which streams
+   * its own filters' weights and moves its own columns of T into Y: at 2
+   * threads ResNet-18's 3x3 512x7x7 layer 1.02 -> 0.83 ms.  Packing it in
+   * each task instead cost that layer 10%; read in place (a 1x1), tasks
+   * made MobileNetV2's 14x14 and 7x7 layers 8% slower at 1 thread and no
+   * faster at 2, so those keep the strips as the parallel loop. */
+  v->panel_all_k = !direct && c->target->threads &&
+                   v->K * v->P * (int64_t)sizeof(float) <= c->target->l2_bytes;
+  int64_t nr = (int64_t)v->s.nv * v->s.lanes, strips = (v->mg + nr - 1) / nr, per = strips;
+  if (v->panel_all_k) sched_column_split(c->target, strips, nr, v->mg, strips, &per, &v->tasks);
+  v->pack_split = PACK_BY_CHANNELS;
+  GkGemm g = {.M = v->P, .N = v->mg, .K = v->K, .s = v->s, .nc = per * nr,
+              .tasks = v->tasks, .user = v, .a_tile = conv_a_pixels,
+              .b_strip = conv_b_filters, .finish = conv_untranspose, .c_buf = v->T,
+              .c_base = lw_index(c, 0), .c_rs = v->mg};
+  if (v->panel_all_k) {
+    v->kcp = v->K;
+    v->ncp = v->P;
+    int64_t dims[1] = {v->K * v->P};
+    v->panel = lw_alloc(c, IR_F32, 1, dims);
+  } else if (!direct) {
     int64_t kk = v->kh * v->kw, chans = v->s.kc / kk;
     if (chans < 1) chans = 1;
     if (chans > v->cg) chans = v->cg;
     g.s.kc = chans * kk;
+    v->kcp = g.s.kc;
     v->ncp = v->P;
     int64_t dims[1] = {g.s.kc * v->ncp};
     v->panel = lw_alloc(c, IR_F32, 1, dims);
@@ -389,8 +420,9 @@ static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
   }
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &v->n);
   IrOp *lg = lw_for_begin(c, lw_index(c, 0), lw_index(c, groups), 1, &v->g);
+  if (v->panel_all_k)
+    conv_pack(c, v, lw_index(c, 0), v->P, lw_index(c, 0), lw_index(c, v->K), lw_index(c, 0));
   gk_emit(c, &g);
-  conv_untranspose(c, v, T);
   lw_for_end(c, lg);
   lw_for_end(c, ln);
 }
@@ -424,27 +456,33 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   /* X is the operand itself when it is X_col and its rows are aligned */
   bool direct = v.P % v.s.lanes == 0 && v.kh == 1 && v.kw == 1 && v.sh == 1 &&
                 v.sw == 1 && v.pt == 0 && v.pl == 0 && w->pe[0] == 0 && w->pe[1] == 0;
-  GkGemm g = {.M = v.mg, .N = v.P, .K = v.K, .s = v.s, .nc = v.s.nc, .user = &v,
+  GkGemm g = {.M = v.mg, .N = v.P, .K = v.K, .s = v.s, .user = &v,
               .a_tile = conv_a_tile, .b_strip = conv_b_direct, .c_buf = v.Y,
               .c_rs = v.P, .epilogue = conv_epilogue};
-  if (!direct) {
+  int64_t nr = (int64_t)v.s.nv * v.s.lanes, per;
+  if (direct) { /* column blocks of whole strips */
+    sched_column_split(c->target, (v.P + nr - 1) / nr, nr, v.P, v.s.nc / nr, &per, &v.tasks);
+    g.nc = per * nr;
+  } else {
     /* K blocks of whole channels, column blocks of whole output rows */
     int64_t kk = v.kh * v.kw, chans = v.s.kc / kk;
     if (chans < 1) chans = 1;
     if (chans > v.cg) chans = v.cg;
     g.s.kc = chans * kk;
-    int64_t rows = v.s.nc / v.OW;
-    if (rows < 1) rows = 1;
-    if (rows > v.OH) rows = v.OH;
-    g.nc = rows * v.OW;
+    sched_column_split(c->target, v.OH, v.OW, v.P, v.s.nc / v.OW, &per, &v.tasks);
+    g.nc = per * v.OW;
     /* panel rows start on a vector boundary: aligned loads */
     v.ncp = (g.nc + v.s.lanes - 1) / v.s.lanes * v.s.lanes;
-    int64_t dims[1] = {g.s.kc * v.ncp};
+    v.kcp = g.s.kc;
+    int64_t dims[1] = {v.tasks * g.s.kc * v.ncp};
     v.panel = lw_alloc(c, IR_F32, 1, dims);
-    v.pack_by_rows = c->target->threads;
+    v.pack_split = v.tasks > 1            ? PACK_IN_TASK
+                   : c->target->threads ? PACK_BY_ROWS
+                                        : PACK_BY_CHANNELS;
     g.b_strip = conv_b_panel;
     g.prepare = conv_pack;
   }
+  g.tasks = v.tasks;
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &v.n);
   IrOp *lg = lw_for_begin(c, lw_index(c, 0), lw_index(c, groups), 1, &v.g);
   g.c_base = gk_axpy(c, gk_axpy(c, NULL, v.n, cv->y[1] * v.P), v.g, v.mg * v.P);

@@ -126,6 +126,7 @@ typedef struct GkBlock {
   IrValue *kc;        /* this K block's length */
   IrValue *first;     /* bool: the first K block; NULL: the only one */
   IrValue *last;      /* bool: the last K block; NULL: the only one */
+  IrValue *task;      /* the parallel task running the block (0 without tasks) */
 } GkBlock;
 
 /* C(i0 + r, j) as an index of the flat C buffer. */
@@ -156,7 +157,7 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
                     int lanes) {
   GkOperand A = {0}, B = {0};
   g->a_tile(c, g->user, i0, rows, bl->k0, &A);
-  g->b_strip(c, g->user, bl->jb, j0, w, bl->k0, &B);
+  g->b_strip(c, g->user, bl->jb, j0, w, bl->k0, bl->task, &B);
   int n = rows * nv;
   IrValue *init[64], *acc[64], *cidx[64];
   IR_ASSERT(n <= 64);
@@ -258,24 +259,24 @@ enum { GK_MIN_TASKS = 16 };
 
 /* The tiles of one block: strips outside, row tiles inside, so a strip of
  * B (kc x nv*lanes) stays in L1 while every row tile reads it and the A
- * block streams from L2 (the smaller of the two per k).  The strips, each
- * cut into groups of row tiles when there are few strips (a narrow
- * layer), are one parallel loop: threads split the tasks, and the loop
+ * block streams from L2 (the smaller of the two per k).  Without tasks the
+ * strips, each cut into groups of row tiles when there are few strips (a
+ * narrow layer), are one parallel loop: threads split them, and the loop
  * becomes a function of its own in the object. */
 static void gk_block(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
-  if (g->prepare) g->prepare(c, g->user, bl->jb, bl->ncols, bl->k0, bl->kc);
+  if (g->prepare) g->prepare(c, g->user, bl->jb, bl->ncols, bl->k0, bl->kc, bl->task);
   int64_t nr = (int64_t)g->s.nv * g->s.lanes;
   int64_t full = bl->ncols / nr, strips = (bl->ncols + nr - 1) / nr;
   int64_t tiles = (g->M + g->s.mr - 1) / g->s.mr;
   GkRows rr = {NULL, 1, tiles};
-  if (strips < GK_MIN_TASKS && tiles > 1) {
+  if (g->tasks <= 1 && strips < GK_MIN_TASKS && tiles > 1) {
     int64_t want = (GK_MIN_TASKS + strips - 1) / strips;
     rr.per = (tiles + want - 1) / want;
     rr.groups = (tiles + rr.per - 1) / rr.per;
   }
   IrValue *t, *s;
   IrOp *ls = lw_for_begin(c, lw_index(c, 0), lw_index(c, strips * rr.groups), 1, &t);
-  ir_attr_set_int(c->m, ls, "parallel", 1);
+  if (g->tasks <= 1) ir_attr_set_int(c->m, ls, "parallel", 1);
   if (rr.groups > 1) {
     s = lw_bin(c, IR_OP_A_DIV, t, lw_index(c, rr.groups));
     rr.grp = lw_bin(c, IR_OP_A_REM, t, lw_index(c, rr.groups));
@@ -298,22 +299,46 @@ static void gk_block(LwCtx *c, const GkGemm *g, const GkBlock *bl) {
   lw_for_end(c, ls);
 }
 
-/* One column block: its K blocks. */
-static void gk_column_block(LwCtx *c, const GkGemm *g, IrValue *jb, int64_t ncols) {
+/* One column block: its K blocks, then g->finish. */
+static void gk_column_block(LwCtx *c, const GkGemm *g, IrValue *jb, int64_t ncols,
+                            IrValue *task) {
   int64_t kc = g->s.kc;
   if (g->K <= kc) {
-    GkBlock only = {jb, lw_index(c, 0), ncols, lw_index(c, g->K), NULL, NULL};
+    GkBlock only = {jb, lw_index(c, 0), ncols, lw_index(c, g->K), NULL, NULL, task};
     gk_block(c, g, &only);
-    return;
+  } else {
+    IrValue *k0;
+    IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->K), kc, &k0);
+    IrValue *rest = lw_bin(c, IR_OP_A_SUB, lw_index(c, g->K), k0);
+    GkBlock bl = {jb, k0, ncols, lw_bin(c, IR_OP_A_MIN, rest, lw_index(c, kc)),
+                  lw_cmp(c, "eq", k0, lw_index(c, 0)),
+                  lw_cmp(c, "le", rest, lw_index(c, kc)), task};
+    gk_block(c, g, &bl);
+    lw_for_end(c, lk);
   }
-  IrValue *k0;
-  IrOp *lk = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->K), kc, &k0);
-  IrValue *rest = lw_bin(c, IR_OP_A_SUB, lw_index(c, g->K), k0);
-  GkBlock bl = {jb, k0, ncols, lw_bin(c, IR_OP_A_MIN, rest, lw_index(c, kc)),
-                lw_cmp(c, "eq", k0, lw_index(c, 0)),
-                lw_cmp(c, "le", rest, lw_index(c, kc))};
-  gk_block(c, g, &bl);
-  lw_for_end(c, lk);
+  if (g->finish) g->finish(c, g->user, jb, ncols, task);
+}
+
+/* The parallel loop of g->tasks tasks, task t running column blocks
+ * [t*per, (t+1)*per) of the nblocks, the last of which may be narrower. */
+static void gk_tasks(LwCtx *c, const GkGemm *g, int64_t nc) {
+  int64_t full = g->N / nc, nblocks = (g->N + nc - 1) / nc;
+  int64_t per = (nblocks + g->tasks - 1) / g->tasks;
+  IrValue *t;
+  IrOp *lt = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->tasks), 1, &t);
+  ir_attr_set_int(c->m, lt, "parallel", 1);
+  IrValue *lo = gk_axpy(c, NULL, t, per * nc);
+  IrValue *hi = lw_bin(c, IR_OP_A_MIN, gk_plus(c, lo, per * nc), lw_index(c, full * nc));
+  IrValue *jb;
+  IrOp *lj = lw_for_begin(c, lo, hi, nc, &jb);
+  gk_column_block(c, g, jb, nc, t);
+  lw_for_end(c, lj);
+  if (g->N > full * nc) {
+    IrOp *l = gk_if_begin(c, lw_cmp(c, "eq", t, lw_index(c, (nblocks - 1) / per)));
+    gk_column_block(c, g, lw_index(c, full * nc), g->N - full * nc, t);
+    lw_for_end(c, l);
+  }
+  lw_for_end(c, lt);
 }
 
 void gk_emit(LwCtx *c, const GkGemm *g) {
@@ -321,13 +346,18 @@ void gk_emit(LwCtx *c, const GkGemm *g) {
                  (long long)g->M, (long long)g->N, (long long)g->K, g->s.mr,
                  g->s.nv * g->s.lanes, (long long)g->s.kc);
   int64_t nc = g->nc < g->N ? g->nc : g->N, full = g->N / nc * nc;
+  if (g->tasks > 1) {
+    gk_tasks(c, g, nc);
+    return;
+  }
+  IrValue *task0 = lw_index(c, 0);
   if (full == nc) {
-    gk_column_block(c, g, lw_index(c, 0), nc);
+    gk_column_block(c, g, lw_index(c, 0), nc, task0);
   } else if (full) {
     IrValue *jb;
     IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), nc, &jb);
-    gk_column_block(c, g, jb, nc);
+    gk_column_block(c, g, jb, nc, task0);
     lw_for_end(c, lj);
   }
-  if (g->N > full) gk_column_block(c, g, lw_index(c, full), g->N - full);
+  if (g->N > full) gk_column_block(c, g, lw_index(c, full), g->N - full, task0);
 }

@@ -11,6 +11,10 @@
  *
  * Loops: column blocks of `nc` (each may be packed by `prepare`), K blocks
  * of `kc`, column strips of nv*lanes (a parallel loop), row tiles of mr;
+ * or, with `tasks` > 1, one parallel loop of that many tasks outside, each
+ * running a contiguous run of the column blocks whole (its own packing, K
+ * blocks and strips, in a buffer of its own: the callbacks' `task`), so a
+ * product makes one parallel call and a core computes what it packed;
  * the innermost loop
  * runs over k with mr*nv vector accumulators carried in registers.  Edges:
  * the last row tile has fewer rows; the last strip of a block has fewer
@@ -40,18 +44,26 @@ typedef struct GkGemm {
   int64_t M, N, K;
   GemmSched s;
   int64_t nc;          /* column block (N when nothing is packed per block) */
+  int64_t tasks;       /* > 1: the column blocks split into this many parallel
+                          tasks (ir/schedule.h sched_column_split) */
   void *user;
   /* A of the row tile at i0 with `rows` rows, for the K block at k0. */
   void (*a_tile)(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
                  GkOperand *a);
   /* B of the strip at column j0 of width w (nv*lanes, or the block's last
-   * strip), for the K block at k0 (block columns start at jb). */
+   * strip), for the K block at k0 (block columns start at jb), in the
+   * parallel task `task` (index 0 when tasks <= 1). */
   void (*b_strip)(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
-                  IrValue *k0, GkOperand *b);
+                  IrValue *k0, IrValue *task, GkOperand *b);
   /* Optional: before the tiles of column block [jb, jb+ncols) and K block
-   * [k0, k0+kc) (kc at most s.kc), e.g. packing B. */
+   * [k0, k0+kc) (kc at most s.kc), e.g. packing B into task's buffer; its
+   * own loops may be parallel only when tasks <= 1. */
   void (*prepare)(LwCtx *c, void *user, IrValue *jb, int64_t ncols, IrValue *k0,
-                  IrValue *kc);
+                  IrValue *kc, IrValue *task);
+  /* Optional: after column block [jb, jb+ncols)'s last K block, in its
+   * task (e.g. moving the block's columns of C where they belong); its own
+   * loops may be parallel only when tasks <= 1. */
+  void (*finish)(LwCtx *c, void *user, IrValue *jb, int64_t ncols, IrValue *task);
   /* C: element (i, j) at c_base + i*c_rs + j of the 1-D buffer c_buf. */
   IrValue *c_buf, *c_base;
   int64_t c_rs;

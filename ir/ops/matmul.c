@@ -218,8 +218,8 @@ static void mm_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
 }
 
 static void mm_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
-                       IrValue *k0, GkOperand *b) {
-  (void)jb;
+                       IrValue *k0, IrValue *task, GkOperand *b) {
+  (void)jb, (void)task;
   MmKernel *v = user;
   if (v->Bp) {
     gk_packed_operand(c, v->Bp, v->N, v->K, v->b_batch, j0, w, k0, b);

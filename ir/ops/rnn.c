@@ -339,8 +339,8 @@ static void rnn_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
 }
 
 static void rnn_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
-                        IrValue *k0, GkOperand *b) {
-  (void)jb;
+                        IrValue *k0, IrValue *task, GkOperand *b) {
+  (void)jb, (void)task;
   RnnGemm *g = user;
   gk_packed_operand(c, g->Bp, g->N, g->K, NULL, j0, w, k0, b);
 }

@@ -263,7 +263,13 @@ def main():
     conv_case(out, "conv_pad_beyond_row", 4, 8, 6, 1, 3, p=(1, 3, 1, 3))
     # stride 3: the packing's strided vector copies, a masked last one
     conv_case(out, "conv5x5_s3_padded", 5, 6, 17, 20, 5, s=3, p=(2, 1, 2, 2))
+    # threads' tasks: 23 output rows in blocks that do not divide them (a
+    # narrow last block in the last task), and filters split into tasks
+    # over a panel packed whole (below)
+    conv_case(out, "conv_tasks_uneven", 16, 24, 23, 30, 3, p=(1, 1, 1, 1))
     # narrow outputs (7x7 = 49 pixels) with many filters: the transposed product
+    conv_case(out, "narrow_tasks_filters", 128, 256, 7, 7, 3, p=(1, 1, 1, 1), residual=True,
+              act="relu")
     conv_case(out, "narrow3x3_bn_res_relu", 64, 48, 7, 7, 3, p=(1, 1, 1, 1), bn=True,
               residual=True, act="relu")
     conv_case(out, "narrow1x1_direct", 384, 64, 7, 7, 1, act="silu")

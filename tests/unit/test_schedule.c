@@ -1,7 +1,8 @@
 /*
  * test_schedule.c — the schedule layer's choices (ir/schedule.h): register
- * tiles that fit the target's registers, K blocks within L1, and the
- * orientation of a matrix product with a narrow N.  The numbers the tiles
+ * tiles that fit the target's registers, K blocks within L1, the
+ * orientation of a matrix product with a narrow N, and how its columns
+ * split into blocks and threads' tasks.  The numbers the tiles
  * give are tests/kernels' job; these pin the decisions.
  */
 #include <setjmp.h>
@@ -53,10 +54,42 @@ static void test_orientation(void **state) {
   assert_false(sched_gemm_transposed(&fpu, 512, 49, 4608, SCHED_A_PACKED));
 }
 
+static void test_column_split(void **state) {
+  (void)state;
+  static const struct {
+    const SchedTarget *t;
+    int64_t units, unit_cols, cols, max, per, tasks;
+  } cases[] = {
+      /* ResNet-18's 56x56 maps: blocks of 14 rows (784 columns, 49 whole
+       * vectors), two per task */
+      {&avx512, 56, 56, 3136, 18, 14, 2},
+      /* 14x14: 8 + 6 rows (112 + 84 columns: 7 + 6 vectors) cost no more at
+       * two threads than 7 + 7 (98 + 98: 7 + 7, two masked), less at one */
+      {&avx512, 14, 14, 196, 14, 8, 2},
+      /* with 8 lanes 7 + 7 rows (13 + 13 vectors) beat 8 + 6 (14 + 11) */
+      {&avx2, 14, 14, 196, 14, 7, 2},
+      /* strips: 11 of 24 columns, the last 16 wide (256 filters) */
+      {&avx2, 11, 24, 256, 11, 6, 2},
+      /* no threads: the largest block, no tasks */
+      {&fpu, 56, 56, 3136, 18, 18, 1},
+      {&fpu, 5, 56, 280, 18, 5, 1},
+      /* one unit: nothing to split */
+      {&avx512, 1, 49, 49, 4, 1, 1},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int64_t per, tasks;
+    sched_column_split(cases[i].t, cases[i].units, cases[i].unit_cols, cases[i].cols,
+                       cases[i].max, &per, &tasks);
+    assert_int_equal(per, cases[i].per);
+    assert_int_equal(tasks, cases[i].tasks);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tiles_fit_registers),
       cmocka_unit_test(test_orientation),
+      cmocka_unit_test(test_column_split),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
