@@ -268,8 +268,9 @@ static bool attr_fields_ok(const Onnx__AttributeProto *a, const IrLoc *loc) {
   return true;
 }
 
-/* The attribute names of each op's schema versions up to opset 17
- * (frontend/onnx/gen_attrs.py writes the table from onnx.defs). */
+/* The attribute names of each op's schema versions up to ONNX_MAX_OPSET
+ * (frontend/onnx/gen_attrs.py writes the table from onnx.defs and onnx
+ * 1.23's operator changelog). */
 typedef struct OpSchemaRow {
   const char *op;
   int since;

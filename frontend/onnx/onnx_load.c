@@ -24,6 +24,9 @@
 #include "onnx_int.h"
 
 #define ONNX_MAX_NESTING 64
+/* The newest default-domain opset tcc imports; frontend/onnx/gen_attrs.py
+ * writes the schema table up to it (MAX_OPSET there). */
+#define ONNX_MAX_OPSET 28
 
 IrLoc onnx_file_loc(const OnnxCtx *c) { return (IrLoc){.file = c->path}; }
 
@@ -110,9 +113,9 @@ static bool check_opset(OnnxCtx *c, const Onnx__ModelProto *mp) {
     const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
     if (!is_default_domain(os->domain)) continue;
     int64_t v = os->has_version ? os->version : 0;
-    if (v < 1 || v > 17) {
+    if (v < 1 || v > ONNX_MAX_OPSET) {
       diag_at(DIAG_ERROR, &loc, "unsupported opset %lld for domain 'ai.onnx' "
-              "(tcc supports 1 to 17)", (long long)v);
+              "(tcc supports 1 to %d)", (long long)v, ONNX_MAX_OPSET);
       return false;
     }
     c->opset = (int)v;
