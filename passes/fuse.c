@@ -140,7 +140,8 @@ static IrOp *fuse_epilogue(PassContext *pc, IrOp *producer) {
   IrValue *y = producer->results[0], *last = y, *bias = NULL, *R = NULL;
   IrOp *bias_add = NULL, *add = NULL, *act = NULL, *u;
   bool mm = producer->kind == IR_OP_MATMUL;
-  if (!ir_type_is_static(&y->type)) return producer;
+  /* a 1-D x 1-D product is a scalar: no row to carry a bias, nothing to gain */
+  if (!ir_type_is_static(&y->type) || (mm && y->type.rank == 0)) return producer;
   if (mm) {
     int64_t n = ir_type_dim(&y->type, y->type.rank - 1);
     IrType bt = ir_type_tensor(IR_F32, 1, &n);
