@@ -2,8 +2,9 @@
 # The whole test suite, from a fresh Debian 12 machine: installs what is
 # missing, builds tcc twice (plain, and with AddressSanitizer +
 # UndefinedBehaviorSanitizer), and runs every test with ctest.
-#   plain build:     unit, golden IR, CLI, samples, all 1,021 core conformance tests
-#   sanitizer build: unit, golden IR, CLI, samples, the smoke conformance subset
+#   plain build:     unit, golden IR, CLI, samples, all 1,021 core conformance tests,
+#                    the onnx 1.23 tests new in 1.23 that pass
+#   sanitizer build: unit, golden IR, CLI, samples, the smoke conformance subsets
 #   ThreadSanitizer build: concurrent compiles through the library (unit/test_sessions)
 # Longer runs are separate commands (see docs/testing.md).
 set -eu
@@ -19,7 +20,8 @@ ctest --test-dir build --output-on-failure
 
 echo "== build (ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DTCC_SANITIZE=ON -DTCC_CROSS_RUNTIMES=OFF \
-  -DTCC_CONFORMANCE_LIST="$PWD/tests/conformance/smoke.txt" >/dev/null
+  -DTCC_CONFORMANCE_LIST="$PWD/tests/conformance/smoke.txt" \
+  -DTCC_CONFORMANCE_123_LIST="$PWD/tests/conformance/smoke-1.23.txt" >/dev/null
 cmake --build build-asan -j"$JOBS" >/dev/null
 echo "== tests (ASan + UBSan)"
 ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \

@@ -6,7 +6,9 @@
  * `timeout`, so a hang or a crash only fails that test), then compares each
  * output with the expected one using the ONNX backend tolerances
  * (|got - want| <= atol + rtol * |want|, rtol 1e-3, atol 1e-7; NaN matches
- * NaN).  Outcomes: pass, fail (wrong numbers), unsupported (tcc exit 1: the
+ * NaN), wider for float16 and bfloat16 outputs, whose last bit differs
+ * wherever the reference rounded between steps that tcc keeps in float32;
+ * --tolerances FILE overrides them per test (`SUITE/NAME RTOL ATOL  # why`).  Outcomes: pass, fail (wrong numbers), unsupported (tcc exit 1: the
  * model uses something tcc refuses, with its message), error (exit 2, a
  * signal, a timeout).  With --expect-pass FILE every test listed there must
  * pass, or the run fails: the checked-in list guards against regressions.
@@ -14,7 +16,7 @@
  * usage: tcc-conformance --tcc PATH [--data DIR] [--list FILE]
  *          [--filter SUBSTR] [-j N] [--timeout SEC] [--json FILE]
  *          [--expect-pass FILE] [--write-pass FILE] [--random FILE]
- *          [-- TCC FLAGS...]
+ *          [--tolerances FILE] [-- TCC FLAGS...]
  * --random FILE lists tests whose expected outputs are random draws: those
  * are compared by element type, shape and the range the draws span.
  */
@@ -39,12 +41,13 @@ static const char *const outcome_names[] = {"pass", "fail", "unsupported", "erro
 typedef struct Test {
   char *name;       /* suite/test */
   bool random;      /* outputs are random draws: shape, type and range only */
+  double rtol, atol; /* a per-test override when rtol > 0 */
   int outcome;
   char reason[512];
 } Test;
 
 typedef struct Config {
-  const char *tcc, *data, *list, *filter, *json, *expect, *write_pass, *random;
+  const char *tcc, *data, *list, *filter, *json, *expect, *write_pass, *random, *tolerances;
   int jobs, timeout;
   char **flags;
   int num_flags;
@@ -82,10 +85,22 @@ static void first_error_line(const char *path, char *reason) {
   snprintf(reason, 512, "%s", first);
 }
 
-static bool close_enough(double got, double want) {
+typedef struct Tolerance {
+  double rtol, atol;
+} Tolerance;
+
+/* float16 keeps 11 significant bits, bfloat16 8: a few units in the last
+ * place of each. */
+static Tolerance elem_tolerance(IrElem e) {
+  if (e == IR_F16) return (Tolerance){4e-3, 1e-4};
+  if (e == IR_BF16) return (Tolerance){1.6e-2, 1e-3};
+  return (Tolerance){1e-3, 1e-7};
+}
+
+static bool close_enough(double got, double want, Tolerance tol) {
   if (isnan(want)) return isnan(got);
   if (isinf(want)) return got == want;
-  return fabs(got - want) <= 1e-7 + 1e-3 * fabs(want);
+  return fabs(got - want) <= tol.atol + tol.rtol * fabs(want);
 }
 
 /* Random draws: the same type and shape, and every value within the range
@@ -109,8 +124,9 @@ static bool within_range(const OnnxTensor *got, const OnnxTensor *want, size_t n
   return true;
 }
 
-static bool compare(const char *got_path, const char *want_path, bool random,
+static bool compare(const char *got_path, const char *want_path, const Test *t,
                     char *reason) {
+  bool random = t->random;
   OnnxTensor got = {0}, want = {0};
   bool ok = onnx_tensor_read_file(got_path, &got) &&
             onnx_tensor_read_file(want_path, &want);
@@ -125,10 +141,11 @@ static bool compare(const char *got_path, const char *want_path, bool random,
   } else {
     size_t n = want.nbytes / (ir_elem_size(want.elem) ? ir_elem_size(want.elem) : 1);
     if (random) ok = within_range(&got, &want, n, want_path, reason);
+    Tolerance tol = t->rtol > 0 ? (Tolerance){t->rtol, t->atol} : elem_tolerance(want.elem);
     for (size_t i = 0; i < n && ok && !random; i++) {
       double g = ir_elem_load_f64(got.elem, got.data, i);
       double w = ir_elem_load_f64(want.elem, want.data, i);
-      if (!close_enough(g, w)) {
+      if (!close_enough(g, w, tol)) {
         set_reason(reason, "%s: element %zu is %.9g, expected %.9g", want_path,
                    i, g, w);
         ok = false;
@@ -181,7 +198,7 @@ static int run_tcc(const Config *c, const char *model, const char *set,
 }
 
 static int run_data_set(const Config *c, const char *dir, const char *set,
-                        const char *work, bool random, char *reason) {
+                        const char *work, const Test *t, char *reason) {
   char model[2100], out[2100], err[2100];
   snprintf(model, sizeof model, "%s/model.onnx", dir);
   snprintf(out, sizeof out, "%s/out", work);
@@ -202,7 +219,7 @@ static int run_data_set(const Config *c, const char *dir, const char *set,
     snprintf(want, sizeof want, "%s/output_%d.pb", set, k);
     if (!exists(want)) break;
     snprintf(got, sizeof got, "%s/output_%d.pb", out, k);
-    if (!compare(got, want, random, reason)) return FAIL;
+    if (!compare(got, want, t, reason)) return FAIL;
   }
   return PASS;
 }
@@ -217,7 +234,7 @@ static int run_test(const Config *c, const Test *t, int index, char *reason) {
     char set[2048];
     snprintf(set, sizeof set, "%s/test_data_set_%d", dir, k);
     if (!exists(set)) break;
-    outcome = run_data_set(c, dir, set, work, t->random, reason);
+    outcome = run_data_set(c, dir, set, work, t, reason);
     sets++;
   }
   if (!sets) {
@@ -291,6 +308,26 @@ static char **read_lines(const char *path, int *count) {
   return lines;
 }
 
+/* Lines `SUITE/NAME RTOL ATOL  # reason`; a line that does not parse stops
+ * the run, so a typo cannot widen nothing silently. */
+static void read_tolerances(const char *path, Test *tests, int n) {
+  int count;
+  char **lines = read_lines(path, &count);
+  for (int l = 0; l < count; l++) {
+    char name[512];
+    double rtol, atol;
+    if (sscanf(lines[l], "%511s %lf %lf", name, &rtol, &atol) != 3 || !(rtol > 0) || !(atol >= 0)) {
+      fprintf(stderr, "tcc-conformance: %s: cannot parse '%s' (want NAME RTOL ATOL)\n", path,
+              lines[l]);
+      exit(2);
+    }
+    for (int i = 0; i < n; i++)
+      if (!strcmp(tests[i].name, name)) tests[i].rtol = rtol, tests[i].atol = atol;
+    free(lines[l]);
+  }
+  free(lines);
+}
+
 static void write_json(const Config *c, const Test *tests, int n) {
   cJSON *root = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(root, "tests");
   int counts[NUM_OUTCOMES] = {0};
@@ -350,7 +387,8 @@ static int check_expected(const Config *c, const Test *tests, int n) {
 static void usage(void) {
   fprintf(stderr, "usage: tcc-conformance --tcc PATH [--data DIR] [--list FILE] "
                   "[--filter SUBSTR] [-j N] [--timeout SEC] [--json FILE] "
-                  "[--expect-pass FILE] [--write-pass FILE] [--random FILE] [-- TCC FLAGS...]\n");
+                  "[--expect-pass FILE] [--write-pass FILE] [--random FILE] "
+                  "[--tolerances FILE] [-- TCC FLAGS...]\n");
   exit(2);
 }
 
@@ -372,6 +410,7 @@ static void parse_args(Config *c, int argc, char **argv) {
     else if (!strcmp(a, "--expect-pass")) c->expect = v;
     else if (!strcmp(a, "--write-pass")) c->write_pass = v;
     else if (!strcmp(a, "--random")) c->random = v;
+    else if (!strcmp(a, "--tolerances")) c->tolerances = v;
     else if (!strcmp(a, "-j")) c->jobs = atoi(v);
     else if (!strcmp(a, "--timeout")) c->timeout = atoi(v);
     else usage();
@@ -405,6 +444,7 @@ int main(int argc, char **argv) {
     }
     free(random);
   }
+  if (c.tolerances) read_tolerances(c.tolerances, tests, n);
   run_all(&c, tests, n);
   for (int i = 0; i < n; i++)
     if (tests[i].outcome != PASS)
