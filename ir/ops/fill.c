@@ -180,6 +180,18 @@ static bool range_import(IrModule *m, IrOp *op) {
     diag_at(DIAG_ERROR, &op->loc, "Range: start, limit and delta must have the same type");
     return false;
   }
+  /* Range-27's stash_type: float16/bfloat16 ranges are computed in float32
+   * (1, the default) or in their own type; earlier versions say nothing, and
+   * float32 is the exact choice for them too. */
+  int64_t stash;
+  if (!dm_attr_int(op, "stash_type", 1, &stash)) return false;
+  if (stash != 1 && stash != ir_elem_to_onnx(e)) {
+    diag_at(DIAG_ERROR, &op->loc, "Range: stash_type %lld is neither 1 (float) nor the "
+            "inputs' type", (long long)stash);
+    return false;
+  }
+  if (e == IR_F16 || e == IR_BF16) ir_attr_set_type(m, op, "stash_type", stash == 1 ? IR_F32 : e);
+  else ir_attr_remove(op, "stash_type");
   for (int i = 0; i < 3; i++) scalar_attr(m, op, names[i], w[i]);
   ir_attr_set_type(m, op, "dtype", e);
   op->num_operands = 0;
@@ -237,17 +249,20 @@ static bool range_infer(const IrModule *m, IrOp *op) {
   return true;
 }
 
-/* out[i] = start + i * delta, computed in the element type. */
+/* out[i] = start + i * delta, computed in the element type, or in the
+ * stash type (float16/bfloat16). */
 static void range_lower(LwCtx *c, const IrOp *op) {
   IrElem e = lw_elem(c->out[0]);
+  const IrAttr *stash = ir_attr_get(op, "stash_type");
+  IrElem ce = stash ? stash->elem : e;
   int64_t n = lw_dim(c->out[0], 0);
   if (n == 0) return;
-  IrValue *start = attr_const(c, op, "start", e), *delta = attr_const(c, op, "delta", e);
+  IrValue *start = attr_const(c, op, "start", ce), *delta = attr_const(c, op, "delta", ce);
   IrValue *i;
   IrOp *loop = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, n), 1, &i);
   IrValue *v = lw_bin(c, IR_OP_A_ADD, start,
-                      lw_bin(c, IR_OP_A_MUL, lw_cast(c, i, e), delta));
-  lw_store(c, v, c->out[0], &i);
+                      lw_bin(c, IR_OP_A_MUL, lw_cast(c, i, ce), delta));
+  lw_store(c, lw_cast(c, v, e), c->out[0], &i);
   lw_for_end(c, loop);
 }
 

@@ -456,6 +456,29 @@ static void test_range(void **state) {
   assert_string_equal(run(m, op_new(m, IR_OP_RANGE, 3, zv, 1), 11),
                       "error: Range: input 'delta' must be a constant (initializer "
                       "or Constant node); got a computed value");
+  /* float16: computed in float32 (stash_type 1, Range-27's default) or in
+   * float16 (stash_type 10); nothing else */
+  uint16_t h[3] = {0x3c00, 0x4500, 0x3800}; /* 1, 5, 0.5 */
+  IrValue *hv[3];
+  for (int k = 0; k < 3; k++) {
+    char name[16];
+    snprintf(name, sizeof name, "h%d", k);
+    hv[k] = ir_weight_add(m, name, ir_type_tensor(IR_F16, 0, NULL), &h[k], 2, true)->value;
+  }
+  op = op_new(m, IR_OP_RANGE, 3, hv, 1);
+  assert_string_equal(run(m, op, 27), "f16[8]");
+  assert_int_equal(ir_attr_get(op, "stash_type")->elem, IR_F32);
+  op = op_new(m, IR_OP_RANGE, 3, hv, 1);
+  ir_attr_set_int(m, op, "stash_type", 10);
+  assert_string_equal(run(m, op, 27), "f16[8]");
+  assert_int_equal(ir_attr_get(op, "stash_type")->elem, IR_F16);
+  op = op_new(m, IR_OP_RANGE, 3, hv, 1);
+  ir_attr_set_int(m, op, "stash_type", 7);
+  assert_string_equal(run(m, op, 27),
+                      "error: Range: stash_type 7 is neither 1 (float) nor the inputs' type");
+  op = op_new(m, IR_OP_RANGE, 3, fv, 1);
+  assert_string_equal(run(m, op, 27), "f32[8]");
+  assert_null(ir_attr_get(op, "stash_type"));
 }
 
 /* --------------------------------------------------------- lowerings run */
