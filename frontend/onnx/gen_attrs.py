@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """Writes onnx_attrs.inc: for every op of the default domain that tcc imports
-(ir/ops.def, plus Constant, If, Loop, Scan), each schema version up to opset
+(ir/ops.def, plus Constant, If, Loop, Scan and the sequence and optional ops), each schema version up to opset
 MAX_OPSET with its attribute names.  The loader refuses an attribute the op's
 schema does not have (onnx.checker's rule) and an op used below the opset that
 introduced it.
@@ -49,6 +49,9 @@ def main():
     with open(os.path.join(here, "..", "..", "ir", "ops.def")) as f:
         names = set(re.findall(r'^TOP\([A-Z0-9_]+, "[^"]*", "([A-Za-z0-9]+)"', f.read(), re.M))
     names |= {"Constant", "If", "Loop", "Scan"}
+    names |= {"SequenceEmpty", "SequenceConstruct", "SequenceInsert", "SequenceAt",
+              "SequenceErase", "SequenceLength", "SplitToSequence", "ConcatFromSequence",
+              "Optional", "OptionalHasElement", "OptionalGetElement"}  # onnx_sequence.c
     rows = []
     for s in onnx.defs.get_all_schemas_with_history():
         if s.domain != "" or s.name not in names or s.since_version > DEBIAN_MAX_OPSET:

@@ -943,6 +943,8 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
     return false;
   }
   if (!schema_op_ok(c, &loc)) return false;
+  if (onnx_is_sequence_op(op_type))
+    return schema_attrs_ok(c, n, &loc) && onnx_sequence_node(c, n, &loc);
   if (sym_node_wanted(c, n, op_type)) return sym_node(c, n, &loc);
   bool control = !strcmp(op_type, "If") || !strcmp(op_type, "Loop") || !strcmp(op_type, "Scan");
   if ((control || !strcmp(op_type, "Constant")) && !schema_attrs_ok(c, n, &loc)) return false;
@@ -1042,7 +1044,7 @@ static const Onnx__GraphProto *cf_graph(const Onnx__NodeProto *n, const char *na
 
 
 /* One tensor op built by the expansion, imported, typed and folded. */
-static IrValue *cf_emit(OnnxCtx *c, IrOp *op, const IrLoc *loc, int opset) {
+IrValue *onnx_emit(OnnxCtx *c, IrOp *op, const IrLoc *loc, int opset) {
   op->loc = *loc;
   ir_block_append(c->block ? c->block : c->m->main->body, op);
   const IrOpInfo *info = ir_op_info(op->kind);
@@ -1054,7 +1056,7 @@ static IrValue *cf_emit(OnnxCtx *c, IrOp *op, const IrLoc *loc, int opset) {
   return ir_fold_op(c->m, op, folded) ? folded[0] : NULL;
 }
 
-static IrValue *cf_const_i64(OnnxCtx *c, IrElem e, int64_t v) {
+IrValue *onnx_const_int(OnnxCtx *c, IrElem e, int64_t v) {
   unsigned char data[8] = {0};
   ir_elem_store_i64(e, data, 0, v);
   IrWeight *w = ir_weight_add(c->m, onnx_weight_name(c, "cf_const"),
@@ -1065,17 +1067,18 @@ static IrValue *cf_const_i64(OnnxCtx *c, IrElem e, int64_t v) {
 
 /* x[.., i, ..] along axis: the slice without that axis. */
 static IrValue *cf_take(OnnxCtx *c, IrValue *x, int axis, int64_t i, const IrLoc *loc) {
-  IrValue *ops[2] = {x, cf_const_i64(c, IR_I64, i)};
+  IrValue *ops[2] = {x, onnx_const_int(c, IR_I64, i)};
   IrOp *op = ir_op_new(c->m, IR_OP_GATHER, 2, ops, 1, NULL);
   ir_attr_set_int(c->m, op, "axis", axis);
-  return cf_emit(c, op, loc, CF_IMPORT_OPSET);
+  return onnx_emit(c, op, loc, CF_IMPORT_OPSET);
 }
 
-/* Stacks parts (same type) along a new axis. */
-static IrValue *cf_stack(OnnxCtx *c, IrValue **parts, int n, int axis, const IrLoc *loc) {
+/* Stacks parts (same type) along a new axis; `what` names them in errors. */
+IrValue *onnx_stack(OnnxCtx *c, IrValue **parts, int n, int axis, const IrLoc *loc,
+                    const char *what) {
   const IrType *t = &parts[0]->type;
   if (!ir_type_is_static(t) || t->rank >= IR_MAX_RANK) {
-    diag_at(DIAG_ERROR, loc, "%s: scan outputs need static shapes", loc->op_type);
+    diag_at(DIAG_ERROR, loc, "%s: %s need static shapes", loc->op_type, what);
     return NULL;
   }
   int64_t shape[IR_MAX_RANK];
@@ -1083,17 +1086,16 @@ static IrValue *cf_stack(OnnxCtx *c, IrValue **parts, int n, int axis, const IrL
   IrValue **rows = ir_arena_alloc(c->m->arena, sizeof *rows * (size_t)n);
   for (int i = 0; i < n; i++) {
     if (!ir_type_equal(&parts[i]->type, t)) {
-      diag_at(DIAG_ERROR, loc, "%s: a scan output changes shape between iterations",
-              loc->op_type);
+      diag_at(DIAG_ERROR, loc, "%s: %s differ in shape", loc->op_type, what);
       return NULL;
     }
     IrOp *op = ir_op_new(c->m, IR_OP_RESHAPE, 1, &parts[i], 1, NULL);
     ir_attr_set_ints(c->m, op, "shape", t->rank + 1, shape);
-    if (!(rows[i] = cf_emit(c, op, loc, 4))) return NULL; /* attribute form */
+    if (!(rows[i] = onnx_emit(c, op, loc, 4))) return NULL; /* attribute form */
   }
   IrOp *op = ir_op_new(c->m, IR_OP_CONCAT, n, rows, 1, NULL);
   ir_attr_set_int(c->m, op, "axis", axis);
-  return cf_emit(c, op, loc, CF_IMPORT_OPSET);
+  return onnx_emit(c, op, loc, CF_IMPORT_OPSET);
 }
 
 /* Names a subgraph defines, with what they meant outside it. */
@@ -1203,7 +1205,7 @@ static bool cf_bind(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *vals,
 }
 
 /* The value of a scalar weight, or false when it is not known yet. */
-static bool cf_known(const IrValue *v, int64_t *out) {
+bool onnx_known_int(const IrValue *v, int64_t *out) {
   uint64_t numel;
   if (!v || !v->weight || !v->weight->data || !ir_type_numel(&v->type, &numel) ||
       numel != 1)
@@ -1224,7 +1226,7 @@ static bool cf_if(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, siz
   int64_t cond;
   size_t nt = gt->n_output, ne = ge->n_output;
   IrValue **vt = ir_arena_alloc(c->m->arena, sizeof *vt * (nt + ne + 1)), **ve = vt + nt;
-  if (cf_known(ins[0], &cond))
+  if (onnx_known_int(ins[0], &cond))
     return cond ? cf_run(c, gt, NULL, 0, vt, loc) && cf_bind(c, n, vt, nt, loc)
                 : cf_run(c, ge, NULL, 0, ve, loc) && cf_bind(c, n, ve, ne, loc);
   if (!cf_run(c, gt, NULL, 0, vt, loc) || !cf_run(c, ge, NULL, 0, ve, loc)) return false;
@@ -1238,7 +1240,7 @@ static bool cf_if(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, siz
       return false;
     }
     IrValue *ops[3] = {ins[0], vt[i], ve[i]};
-    if (!(vt[i] = cf_emit(c, ir_op_new(c->m, IR_OP_WHERE, 3, ops, 1, NULL), loc,
+    if (!(vt[i] = onnx_emit(c, ir_op_new(c->m, IR_OP_WHERE, 3, ops, 1, NULL), loc,
                           CF_IMPORT_OPSET)))
       return false;
   }
@@ -1312,8 +1314,8 @@ static bool cf_loop(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, s
   /* Unrolled when the trip count and condition are known and short;
    * otherwise a real loop. */
   int64_t trip = INT64_MAX, cond = 1;
-  if ((nin > 0 && ins[0] && !cf_known(ins[0], &trip)) ||
-      (nin > 1 && ins[1] && !cf_known(ins[1], &cond)) ||
+  if ((nin > 0 && ins[0] && !onnx_known_int(ins[0], &trip)) ||
+      (nin > 1 && ins[1] && !onnx_known_int(ins[1], &cond)) ||
       (trip != INT64_MAX && trip > CF_MAX_ITERS))
     return cf_loop_op(c, n, g, ins, nin, loc);
   size_t nk = g->n_output - 1 - nv;
@@ -1331,12 +1333,12 @@ static bool cf_loop(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, s
   int64_t it = 0;
   for (; it < trip && cond; it++) {
     if (it == CF_MAX_ITERS) return cf_loop_op(c, n, g, ins, nin, loc);
-    args[0] = cf_const_i64(c, IR_I64, it);
-    args[1] = cf_const_i64(c, IR_BOOL, cond);
+    args[0] = onnx_const_int(c, IR_I64, it);
+    args[1] = onnx_const_int(c, IR_BOOL, cond);
     if (!cf_run_iter(c, g, args, nv + 2, outs, it, loc)) return false;
     /* A condition known only at run time: the copies made so far are
      * dead code (dce drops them); the loop stays a loop. */
-    if (!cf_known(outs[0], &cond)) return cf_loop_op(c, n, g, ins, nin, loc);
+    if (!onnx_known_int(outs[0], &cond)) return cf_loop_op(c, n, g, ins, nin, loc);
     for (size_t i = 0; i < nv; i++) args[2 + i] = outs[1 + i];
     if (it == cap) cap = cf_grow(c, scans, nk, cap);
     for (size_t k = 0; k < nk; k++) scans[k][it] = outs[1 + nv + k];
@@ -1349,7 +1351,7 @@ static bool cf_loop(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, s
               "cannot type its empty scan outputs");
       return false;
     }
-    if (!(res[nv + k] = cf_stack(c, scans[k], (int)it, 0, loc))) return false;
+    if (!(res[nv + k] = onnx_stack(c, scans[k], (int)it, 0, loc, "scan outputs"))) return false;
   }
   return cf_bind(c, n, res, nv + nk, loc);
 }
@@ -1426,7 +1428,8 @@ static bool cf_scan_core(OnnxCtx *c, const Onnx__GraphProto *g, CfScan *s,
       diag_at(DIAG_ERROR, loc, "Scan: scan output axis %lld is out of range", (long long)a);
       return false;
     }
-    if (!(res[s->ns + k] = cf_stack(c, scans[k], (int)len, (int)(a < 0 ? a + r : a), loc)))
+    if (!(res[s->ns + k] = onnx_stack(c, scans[k], (int)len, (int)(a < 0 ? a + r : a), loc,
+                                       "scan outputs")))
       return false;
   }
   return true;
@@ -1469,7 +1472,7 @@ static bool cf_scan8(OnnxCtx *c, const Onnx__GraphProto *g, CfScan *s,
     for (size_t r = 0; r < nr; r++) parts[r][i] = one[r];
   }
   for (size_t r = 0; r < nr; r++)
-    if (!(res[r] = cf_stack(c, parts[r], (int)batch, 0, loc))) return false;
+    if (!(res[r] = onnx_stack(c, parts[r], (int)batch, 0, loc, "scan outputs"))) return false;
   return true;
 }
 

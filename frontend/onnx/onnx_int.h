@@ -5,6 +5,7 @@
  *   onnx_graph.c   onnx_map_*, onnx_graph_*        value map, nodes -> ops
  *   onnx_weight.c  onnx_weight_*                   initializers, constants
  *   onnx_tensor.c  onnx_tp_*, onnx_file_*, onnx_dtype_name
+ *   onnx_sequence.c onnx_*sequence*                sequences, optionals
  */
 #ifndef TCC_ONNX_INT_H
 #define TCC_ONNX_INT_H
@@ -64,6 +65,8 @@ typedef struct OnnxCtx {
   OnnxMap wnames;           /* weight names already taken */
   OnnxMap symvals;          /* ONNX name -> shape value computed from run-time
                                dims (onnx_graph.c; arena set on first use) */
+  OnnxMap seqs;             /* ONNX name -> sequence or empty optional
+                               (onnx_sequence.c; arena set on first use) */
   IrBlock *block;           /* where ops go: a loop body's region, or NULL
                                for the main function's body */
   const char *iter_suffix;  /* ".i3" inside an unrolled loop body: keeps the
@@ -79,6 +82,20 @@ IrLoc onnx_node_loc(const OnnxCtx *c, const Onnx__NodeProto *n);
 
 /* onnx_graph.c: topological order, nodes -> ops, return op and outputs. */
 bool onnx_graph_build(OnnxCtx *c);
+/* One tensor op built by the frontend (not from a node): imported in the
+ * form of `opset`, typed and folded; its first result, NULL after a
+ * diagnostic. */
+IrValue *onnx_emit(OnnxCtx *c, IrOp *op, const IrLoc *loc, int opset);
+/* A scalar constant of element type e. */
+IrValue *onnx_const_int(OnnxCtx *c, IrElem e, int64_t v);
+/* A one-element weight's value as an integer; false when v is not one. */
+bool onnx_known_int(const IrValue *v, int64_t *out);
+/* parts (same type) stacked along a new axis; `what` names them in errors. */
+IrValue *onnx_stack(OnnxCtx *c, IrValue **parts, int n, int axis, const IrLoc *loc,
+                    const char *what);
+/* onnx_sequence.c: sequence and optional ops, resolved at import. */
+bool onnx_is_sequence_op(const char *op);
+bool onnx_sequence_node(OnnxCtx *c, const Onnx__NodeProto *n, const IrLoc *loc);
 /* Is s usable as an IR attribute or symbol name? */
 bool onnx_ir_name_ok(const char *s);
 

@@ -528,6 +528,48 @@ static void test_schema_versions(void **state) {
   mb_free(b);
 }
 
+/* x: f32[6] -> SplitToSequence (split `split`, an int64 initializer of
+ * `nsplit` values, or a graph input when nsplit < 0) -> SequenceAt(pos) -> y */
+static MB *mb_sequence(int64_t split, int nsplit, int64_t pos, const char *ydims) {
+  MB *b = mb_new(12);
+  mb_input(b, "x", 1, "6");
+  int64_t *sp = ir_arena_alloc(b->a, 8), *p = ir_arena_alloc(b->a, 8);
+  *sp = split, *p = pos;
+  if (nsplit < 0) mb_input(b, "split", 7, "");
+  else mb_init(b, "split", 7, nsplit, (int64_t[]){1}, sp, 8);
+  mb_init(b, "pos", 7, 0, NULL, p, 8);
+  mb_node(b, "SplitToSequence", "s", "x,split", "seq");
+  mb_node(b, "SequenceAt", "at", "seq,pos", "y");
+  mb_output(b, "y", 1, ydims);
+  return b;
+}
+
+/* Sequences are resolved at import: lists of the parts' values. */
+static void test_sequences(void **state) {
+  (void)state;
+  MB *b = mb_sequence(4, 0, -1, "2"); /* [0:4], [4:6]: the last one */
+  IrModule *m = mb_load(b, NULL);
+  assert_non_null(m);
+  ir_module_free(m);
+  mb_free(b);
+  expect_error(mb_sequence(4, 0, 2, "2"), NULL,
+               "t.onnx: node 'at' (SequenceAt, opset 12): error: SequenceAt: position 2 is out "
+               "of range for a sequence of 2");
+  expect_error(mb_sequence(4, -1, 0, "4"), NULL,
+               "t.onnx: node 's' (SplitToSequence, opset 12): error: SplitToSequence: split must "
+               "be integers known at compile time");
+  expect_error(mb_sequence(0, 0, 0, "4"), NULL,
+               "t.onnx: node 's' (SplitToSequence, opset 12): error: SplitToSequence: split must "
+               "be positive, got 0");
+  b = mb_new(12);
+  mb_input(b, "x", 1, "6");
+  mb_node(b, "SequenceLength", "len", "x", "y");
+  mb_output(b, "y", 7, "");
+  expect_error(b, NULL, "t.onnx: node 'len' (SequenceLength, opset 12): error: SequenceLength: "
+               "input 'x' is not a sequence built in this graph (tcc resolves sequences at "
+               "compile time)");
+}
+
 static void test_unknown_op_and_domain(void **state) {
   (void)state;
   MB *b = mb_relu();
@@ -975,6 +1017,7 @@ int main(void) {
       cmocka_unit_test_setup(test_mutations, setup),
       cmocka_unit_test_setup(test_opsets, setup),
       cmocka_unit_test_setup(test_schema_versions, setup),
+      cmocka_unit_test_setup(test_sequences, setup),
       cmocka_unit_test_setup(test_unknown_op_and_domain, setup),
       cmocka_unit_test_setup(test_undefined_and_cycle, setup),
       cmocka_unit_test_setup(test_duplicates, setup),
