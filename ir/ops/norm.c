@@ -17,9 +17,10 @@
  * last two; its scale and bias are per channel (opset >= 21) or per group
  * (opset 18, the canonical attribute scale_per_group=1).
  * f16/bf16 are computed in f32.  LayerNorm's optional Mean and InvStdDev
- * outputs keep X's shape with the reduced dims set to 1.  stash_type (the
- * precision of the statistics) is honoured as "at least": the statistics
- * are computed in f32 for 16-bit floats and in X's type otherwise.
+ * outputs keep X's shape with the reduced dims set to 1.  RMSNorm's and
+ * GroupNorm's stash_type (the precision of the statistics) is honoured as
+ * "at least": f64 for stash_type 11 (double), else f32 for 16-bit floats
+ * and X's type otherwise.
  *
  * LRN sums squares over a window of channels:
  *   y = x / (bias + alpha / size * sum_{c' in window(c)} x[c']^2) ^ beta
@@ -280,13 +281,13 @@ static void norm_nest_begin(LwCtx *c, NormCtx *s, NnIterNest *nest, int n,
 
 /* scale/bias operand value at the current index. */
 static IrValue *norm_param(LwCtx *c, const NormCtx *s, IrValue *buf) {
-  if (s->group_size) { /* channel g * C/G + j of the [N, G, C/G, S] view */
-    IrValue *ch = nn_iadd(c, nn_imul(c, s->idx[1], s->group_size), s->idx[2]);
-    return nn_load(c, buf, &ch);
-  }
-  if (s->axis < 0) return nn_load(c, buf, &s->idx[1]); /* per channel or group */
   IrValue *bi[IR_MAX_RANK];
-  lw_broadcast_index(c, buf, s->r - s->axis, s->x + s->axis, s->idx + s->axis, bi);
+  if (s->group_size) /* channel g * C/G + j of the [N, G, C/G, S] view */
+    bi[0] = nn_iadd(c, nn_imul(c, s->idx[1], s->group_size), s->idx[2]);
+  else if (s->axis < 0) /* per channel or group */
+    bi[0] = s->idx[1];
+  else
+    lw_broadcast_index(c, buf, s->r - s->axis, s->x + s->axis, s->idx + s->axis, bi);
   return lw_cast(c, nn_load(c, buf, bi), s->ce);
 }
 
@@ -362,6 +363,8 @@ static bool norm_lower_stats(LwCtx *c, IrOp *op) {
     else s.kept[s.nk++] = i;
   }
   s.ce = nn_calc_elem(lw_elem(s.X));
+  if (ir_attr_int(op, "stash_type", 1) == 11 && op->kind != IR_OP_LAYER_NORM)
+    s.ce = IR_F64; /* statistics in double, as asked */
   if (op->kind == IR_OP_INSTANCE_NORM || op->kind == IR_OP_GROUP_NORM)
     s.scale = c->in[1], s.bias = c->in[2];
   if (op->kind == IR_OP_RMS_NORM) s.scale = c->in[1], s.axis = s.nk;

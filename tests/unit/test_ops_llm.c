@@ -116,7 +116,8 @@ static void ref_group_norm(const float *x, const float *sc, const float *bi, flo
     }
 }
 
-static void group_norm_case(IrModule *m, int opset, int G, int nsb) {
+/* stash 11: the statistics in f64 (stash_type 0: the default). */
+static void group_norm_case(IrModule *m, int opset, int G, int nsb, int stash) {
   enum { N = 2, C = 6, H = 2, W = 3 };
   static float x[N * C * H * W], y[N * C * H * W], want[N * C * H * W], sc[C], bi[C];
   fill(x, N * C * H * W, 10 + (unsigned)opset), fill(sc, nsb, 11), fill(bi, nsb, 12);
@@ -124,6 +125,7 @@ static void group_norm_case(IrModule *m, int opset, int G, int nsb) {
                     (IrValue *[]){IN(m, IR_F32, N, C, H, W), IN(m, IR_F32, nsb),
                                   IN(m, IR_F32, nsb)}, 1);
   ir_attr_set_int(m, op, "num_groups", G);
+  if (stash) ir_attr_set_int(m, op, "stash_type", stash);
   assert_string_equal(run(m, op, opset), "f32[2,6,2,3]");
   assert_int_equal(ir_attr_int(op, "scale_per_group", -1), opset < 21);
   lower_and_run(m, op, (void *[]){x, sc, bi}, y);
@@ -131,8 +133,11 @@ static void group_norm_case(IrModule *m, int opset, int G, int nsb) {
   floats_near(y, want, N * C * H * W);
 }
 
-static void test_group_norm_18(void **state) { group_norm_case(*state, 18, 3, 3); }
-static void test_group_norm_21(void **state) { group_norm_case(*state, 21, 3, 6); }
+static void test_group_norm_18(void **state) { group_norm_case(*state, 18, 3, 3, 0); }
+static void test_group_norm_21(void **state) { group_norm_case(*state, 21, 3, 6, 0); }
+static void test_group_norm_21_stash_double(void **state) {
+  group_norm_case(*state, 21, 2, 6, 11);
+}
 
 static void test_group_norm_errors(void **state) {
   IrModule *m = *state;
@@ -293,6 +298,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_rms_norm_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_norm_18, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_norm_21, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_group_norm_21_stash_double, setup, teardown),
       cmocka_unit_test_setup_teardown(test_group_norm_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rotary_dyn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_rotary_no_position_ids, setup, teardown),
