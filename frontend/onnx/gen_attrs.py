@@ -22,6 +22,12 @@ import onnx.defs
 DEBIAN_MAX_OPSET = 17
 MAX_OPSET = 28
 
+# Deprecated versions whose changelog entry lists no attributes: their
+# schemas' attributes, from onnx/defs/nn/old.cc of the same commit.
+DEPRECATED_ATTRS = {
+    ("GroupNormalization", 18): ["epsilon", "num_groups"],
+}
+
 
 def changelog_rows(path, names):
     """(op, version, attrs) of the default domain's versions above 17."""
@@ -38,6 +44,7 @@ def changelog_rows(path, names):
         section = re.search(r"^#### Attributes\n\n<dl>\n(.*?)\n</dl>", body, re.M | re.S)
         if section:
             attrs = re.findall(r"^<dt><tt>([A-Za-z0-9_]+)</tt>", section.group(1), re.M)
+        attrs = DEPRECATED_ATTRS.get((name, version), attrs)
         rows.append((name, version, ",".join(sorted(attrs))))
     return rows
 

@@ -1,7 +1,8 @@
 /*
  * elementwise.c — ops whose result element i reads only the operand
  * elements at i after numpy broadcasting: the families binary (Add ...
- * Xor, Pow, Mod, PRelu, BitShift), variadic (Max Min Sum Mean), where,
+ * Xor, Pow, Mod, PRelu, BitShift, SwiGLU, whose operands have one shape),
+ * variadic (Max Min Sum Mean), where,
  * and unary (Neg ... Clip, Cast, CastLike, Identity, IsInf, IsNaN,
  * Shrink, and Dropout, which is the identity at inference).
  *
@@ -213,6 +214,11 @@ static IrValue *fn_swish(Ew *e, IrValue *const *x) {
   return ew_bin(e, IR_OP_A_MUL, x[0], fn_sigmoid(e, &ax));
 }
 
+/* SwiGLU: swish(A) * B, the gate A through the same swish. */
+static IrValue *fn_swiglu(Ew *e, IrValue *const *x) {
+  return ew_bin(e, IR_OP_A_MUL, fn_swish(e, x), x[1]);
+}
+
 static IrValue *fn_sign(Ew *e, IrValue *const *x) {
   IrValue *zero = ew_k(e, 0), *pos = ew_cmp(e, "gt", x[0], zero);
   if (ir_elem_is_int(e->ce) && !ew_signed(x[0]))
@@ -343,6 +349,7 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     FN(POW, EW_NUM, fn_pow, {{0}}),
     FN(MOD, EW_NUM, fn_mod, {{0}}),
     FN(PRELU, EW_F | EW_I, fn_prelu, {{0}}),
+    FN(SWIGLU, EW_F, fn_swiglu, D1("alpha", 1.0)),
     CMP(EQUAL, "eq", EW_ALL), CMP(LESS, "lt", EW_NUM),
     CMP(LESS_EQUAL, "le", EW_NUM), CMP(GREATER, "gt", EW_NUM),
     CMP(GREATER_EQUAL, "ge", EW_NUM),
@@ -674,12 +681,28 @@ static bool pow_infer(IrModule *m, IrOp *op, IrValue *a, IrValue *b) {
   return true;
 }
 
+/* SwiGLU: A and B of one type; ONNX applies no broadcasting. */
+static bool swiglu_infer(IrModule *m, IrOp *op, IrValue *a, IrValue *b) {
+  if (!ew_check_elem(op, EW_F, a) || !ew_same_elem(m, op, a, b)) return false;
+  if (!ir_type_equal(&a->type, &b->type)) {
+    char sa[256], sb[256];
+    diag_at(DIAG_ERROR, &op->loc, "SwiGLU: inputs A %s and B %s must have the "
+            "same shape (SwiGLU does not broadcast)",
+            ir_type_str(m, &a->type, sa, sizeof sa),
+            ir_type_str(m, &b->type, sb, sizeof sb));
+    return false;
+  }
+  ew_set_result(op, a->type, a->type.elem);
+  return true;
+}
+
 bool op_binary_infer(IrModule *m, IrOp *op) {
   const EwRow *row = ew_row(op);
   if (!ew_check_present(op, 2)) return false;
   IrValue *a = op->operands[0], *b = op->operands[1];
   if (op->kind == IR_OP_PRELU) return prelu_infer(m, op, a, b);
   if (op->kind == IR_OP_POW) return pow_infer(m, op, a, b);
+  if (op->kind == IR_OP_SWIGLU) return swiglu_infer(m, op, a, b);
   IrType t = a->type;
   if (!ew_same_elem(m, op, a, b) || !ew_check_elem(op, row->types, a) ||
       !ew_broadcast(m, op, &t, &b->type))
@@ -766,7 +789,10 @@ static bool prelu_import_legacy(IrModule *m, IrOp *op) {
   return true;
 }
 
+static bool ew_fill_defaults(IrModule *m, IrOp *op);
+
 bool op_binary_import(IrModule *m, IrOp *op, int opset) {
+  if (op->kind == IR_OP_SWIGLU) return ew_fill_defaults(m, op);
   if (opset < 7 && op->kind == IR_OP_PRELU && op->num_operands == 2 &&
       !prelu_import_legacy(m, op))
     return false;

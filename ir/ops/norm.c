@@ -1,17 +1,26 @@
 /*
- * norm.c — InstanceNormalization, LayerNormalization, MeanVariance-
- * Normalization and LRN.
+ * norm.c — InstanceNormalization, LayerNormalization, RMSNormalization,
+ * GroupNormalization, MeanVarianceNormalization and LRN.
  *
- * The first three normalize over a set of reduced dims:
+ * All but LRN normalize over a set of reduced dims:
  *   y = (x - mean) * inv * scale + bias,   inv = 1 / sqrt(var + eps)
  * (MVN: inv = 1 / (sqrt(var) + 1e-9), no scale or bias).  The lowering
  * loops over the kept dims outside and makes three passes over the
  * reduced dims inside: the sum, the sum of squared deviations (two-pass
  * variance, as the ONNX references compute it), then the output.  The
  * reduced dims are the spatial dims (InstanceNorm), the dims from `axis` on
- * (LayerNorm, whose Scale/B broadcast against them) or `axes` (MVN).
+ * (LayerNorm and RMSNorm, whose Scale/B broadcast against them) or `axes`
+ * (MVN).  RMSNorm is LayerNorm without the mean and without B: one pass for
+ * the mean of squares, inv = 1 / sqrt(mean(x^2) + eps), then y = x * inv *
+ * scale; its scale may have another float type than X, which Y then has.
+ * GroupNorm views X [N, C, D...] as [N, G, C/G, prod(D)] and reduces the
+ * last two; its scale and bias are per channel (opset >= 21) or per group
+ * (opset 18, the canonical attribute scale_per_group=1).
  * f16/bf16 are computed in f32.  LayerNorm's optional Mean and InvStdDev
- * outputs keep X's shape with the reduced dims set to 1.
+ * outputs keep X's shape with the reduced dims set to 1.  RMSNorm's and
+ * GroupNorm's stash_type (the precision of the statistics) is honoured as
+ * "at least": f64 for stash_type 11 (double), else f32 for 16-bit floats
+ * and X's type otherwise.
  *
  * LRN sums squares over a window of channels:
  *   y = x / (bias + alpha / size * sum_{c' in window(c)} x[c']^2) ^ beta
@@ -23,6 +32,7 @@
  * along it (they are static tensors); otherwise it is refused by name.
  * InstanceNorm takes them too, in every dim but the channels (its scale and
  * B are static [C]): the same code divides by the run-time element count.
+ * RMSNorm takes them as LayerNorm does.
  */
 #include "nn_util.h"
 
@@ -55,8 +65,40 @@ static bool norm_import_lrn(IrModule *m, IrOp *op) {
   return true;
 }
 
+/* stash_type is a float element type's ONNX code (1 float, 10 float16,
+ * 11 double, 16 bfloat16). */
+static bool norm_import_stash(IrModule *m, IrOp *op) {
+  int64_t st;
+  if (!nn_attr_int_canon(m, op, "stash_type", 1, &st)) return false;
+  if (st == 1 || st == 10 || st == 11 || st == 16) return true;
+  diag_at(DIAG_ERROR, &op->loc, "%s: attribute 'stash_type' must be a float type "
+          "(1 float, 10 float16, 11 double, 16 bfloat16), got %lld", nn_name(op),
+          (long long)st);
+  return false;
+}
+
+/* num_groups is required; opset 18 scales per group, 21 per channel. */
+static bool norm_import_group(IrModule *m, IrOp *op, int opset) {
+  int64_t g;
+  if (!ir_attr_get(op, "num_groups")) {
+    diag_at(DIAG_ERROR, &op->loc, "GroupNormalization: attribute 'num_groups' "
+            "is required");
+    return false;
+  }
+  if (!nn_attr_int_canon(m, op, "num_groups", 1, &g) ||
+      !nn_attr_float_canon(m, op, "epsilon", 1e-5))
+    return false;
+  if (g < 1) {
+    diag_at(DIAG_ERROR, &op->loc, "GroupNormalization: attribute 'num_groups' "
+            "must be >= 1, got %lld", (long long)g);
+    return false;
+  }
+  if (opset >= 21 && !norm_import_stash(m, op)) return false;
+  ir_attr_set_int(m, op, "scale_per_group", opset < 21);
+  return true;
+}
+
 bool op_norm_import(IrModule *m, IrOp *op, int opset) {
-  (void)opset;
   switch (op->kind) {
   case IR_OP_INSTANCE_NORM:
     return nn_attr_float_canon(m, op, "epsilon", 1e-5);
@@ -64,6 +106,11 @@ bool op_norm_import(IrModule *m, IrOp *op, int opset) {
     return nn_attr_int_canon(m, op, "axis", -1, NULL) &&
            nn_attr_float_canon(m, op, "epsilon", 1e-5) &&
            nn_attr_int_canon(m, op, "stash_type", 1, NULL);
+  case IR_OP_RMS_NORM:
+    return nn_attr_int_canon(m, op, "axis", -1, NULL) &&
+           nn_attr_float_canon(m, op, "epsilon", 1e-5) && norm_import_stash(m, op);
+  case IR_OP_GROUP_NORM:
+    return norm_import_group(m, op, opset);
   case IR_OP_MVN:
     return norm_import_mvn(m, op);
   default:
@@ -80,7 +127,11 @@ static bool norm_reduced(const IrOp *op, int r, bool *red) {
     for (int i = 2; i < r; i++) red[i] = true;
     return true;
   }
-  if (op->kind == IR_OP_LAYER_NORM) {
+  if (op->kind == IR_OP_GROUP_NORM) { /* of the [N, G, C/G, S] view */
+    red[2] = red[3] = true;
+    return true;
+  }
+  if (op->kind == IR_OP_LAYER_NORM || op->kind == IR_OP_RMS_NORM) {
     int64_t axis;
     if (!nn_norm_axis(op, ir_attr_int(op, "axis", -1), r, &axis)) return false;
     for (int i = (int)axis; i < r; i++) red[i] = true;
@@ -109,12 +160,14 @@ static bool norm_check_channel(IrModule *m, const IrOp *op, int i,
   return false;
 }
 
-/* Operand i broadcasts to X's dims from `axis` on. */
+/* Operand i broadcasts to X's dims from `axis` on (RMSNorm's scale may
+ * have another float type). */
 static bool norm_check_bcast(IrModule *m, const IrOp *op, int i, const char *what,
                              const int64_t *x, int r, int axis) {
   if (!nn_check_operand(op, i, what, NN_FLOAT)) return false;
   const IrType *t = &op->operands[i]->type;
-  bool ok = t->elem == op->operands[0]->type.elem && t->rank <= r - axis;
+  bool ok = (t->elem == op->operands[0]->type.elem || op->kind == IR_OP_RMS_NORM) &&
+            t->rank <= r - axis;
   for (int k = 0; ok && k < t->rank; k++) {
     int64_t d = ir_type_dim(t, k), want = x[r - t->rank + k];
     ok = d == 1 || d == want;
@@ -151,14 +204,30 @@ static bool norm_infer_layer(IrModule *m, IrOp *op, const int64_t *x, int r) {
   return true;
 }
 
+/* X [N, C, ...]: num_groups divides C; scale and bias [C] or, per group,
+ * [num_groups]. */
+static bool norm_infer_group(IrModule *m, IrOp *op, const int64_t *x) {
+  int64_t g = ir_attr_int(op, "num_groups", 1);
+  if (x[1] % g != 0) {
+    diag_at(DIAG_ERROR, &op->loc, "GroupNormalization: num_groups (%lld) does "
+            "not divide the %lld channels of X", (long long)g, (long long)x[1]);
+    return false;
+  }
+  int64_t n = ir_attr_int(op, "scale_per_group", 0) ? g : x[1];
+  IrElem e = op->operands[0]->type.elem;
+  return norm_check_channel(m, op, 1, "scale", e, n) &&
+         norm_check_channel(m, op, 2, "bias", e, n);
+}
+
 bool op_norm_infer(IrModule *m, IrOp *op) {
   if (!nn_check_operand_dyn(op, 0, "X", NN_FLOAT)) return false;
   int64_t x[IR_MAX_RANK];
   int r = lw_dims(op->operands[0], x);
   IrElem e = op->operands[0]->type.elem;
   bool red[IR_MAX_RANK];
-  int min_rank = op->kind == IR_OP_LAYER_NORM ? 1 : op->kind == IR_OP_MVN ? 0 : 3;
-  if (op->kind == IR_OP_LRN) min_rank = 2;
+  int min_rank = op->kind == IR_OP_LAYER_NORM || op->kind == IR_OP_RMS_NORM ? 1
+                 : op->kind == IR_OP_MVN ? 0 : 3;
+  if (op->kind == IR_OP_LRN || op->kind == IR_OP_GROUP_NORM) min_rank = 2;
   if (!nn_check_rank_min(op, 0, "X", min_rank) || !norm_reduced(op, r, red))
     return false;
   if (op->kind == IR_OP_INSTANCE_NORM && LW_DIM_IS_DYN(x[1])) {
@@ -173,7 +242,15 @@ bool op_norm_infer(IrModule *m, IrOp *op) {
        !norm_check_channel(m, op, 2, "B", e, x[1])))
     return false;
   if (op->kind == IR_OP_LAYER_NORM && !norm_infer_layer(m, op, x, r)) return false;
+  if (op->kind == IR_OP_GROUP_NORM && !norm_infer_group(m, op, x)) return false;
   op->results[0]->type = op->operands[0]->type;
+  if (op->kind == IR_OP_RMS_NORM) {
+    int64_t axis;
+    if (!nn_norm_axis(op, ir_attr_int(op, "axis", -1), r, &axis) ||
+        !norm_check_bcast(m, op, 1, "scale", x, r, (int)axis))
+      return false;
+    op->results[0]->type.elem = op->operands[1]->type.elem;
+  }
   return true;
 }
 
@@ -187,7 +264,8 @@ typedef struct NormCtx {
   int64_t rdims[IR_MAX_RANK];
   IrValue *idx[IR_MAX_RANK];  /* full X index: kept ivs set outside */
   IrElem ce;
-  int axis;                    /* LayerNorm: first normalized dim */
+  int axis;                    /* LayerNorm, RMSNorm: first normalized dim */
+  int64_t group_size;          /* GroupNorm, scale per channel: C / G */
 } NormCtx;
 
 /* A nest over the reduced dims carrying n values; fills s->idx. */
@@ -203,9 +281,13 @@ static void norm_nest_begin(LwCtx *c, NormCtx *s, NnIterNest *nest, int n,
 
 /* scale/bias operand value at the current index. */
 static IrValue *norm_param(LwCtx *c, const NormCtx *s, IrValue *buf) {
-  if (s->axis < 0) return nn_load(c, buf, &s->idx[1]); /* per channel */
   IrValue *bi[IR_MAX_RANK];
-  lw_broadcast_index(c, buf, s->r - s->axis, s->x + s->axis, s->idx + s->axis, bi);
+  if (s->group_size) /* channel g * C/G + j of the [N, G, C/G, S] view */
+    bi[0] = nn_iadd(c, nn_imul(c, s->idx[1], s->group_size), s->idx[2]);
+  else if (s->axis < 0) /* per channel or group */
+    bi[0] = s->idx[1];
+  else
+    lw_broadcast_index(c, buf, s->r - s->axis, s->x + s->axis, s->idx + s->axis, bi);
   return lw_cast(c, nn_load(c, buf, bi), s->ce);
 }
 
@@ -213,7 +295,8 @@ static void norm_output(LwCtx *c, NormCtx *s, IrValue *mean, IrValue *inv) {
   NnIterNest nest;
   norm_nest_begin(c, s, &nest, 0, NULL);
   IrValue *x = lw_cast(c, nn_load(c, s->X, s->idx), s->ce);
-  IrValue *y = lw_bin(c, IR_OP_A_MUL, lw_bin(c, IR_OP_A_SUB, x, mean), inv);
+  if (mean) x = lw_bin(c, IR_OP_A_SUB, x, mean);
+  IrValue *y = lw_bin(c, IR_OP_A_MUL, x, inv);
   if (s->scale) y = lw_bin(c, IR_OP_A_MUL, y, norm_param(c, s, s->scale));
   if (s->bias) y = lw_bin(c, IR_OP_A_ADD, y, norm_param(c, s, s->bias));
   nn_store(c, y, s->Y, s->idx);
@@ -229,21 +312,26 @@ static void norm_stat(LwCtx *c, const NormCtx *s, IrValue *buf, IrValue *v) {
   nn_store(c, v, buf, si);
 }
 
-/* The three passes for one kept index (s->idx of kept dims set). */
+/* The three passes for one kept index (s->idx of kept dims set); RMSNorm
+ * skips the mean (NULL: the squares are of x itself). */
 static void norm_group(LwCtx *c, IrOp *op, NormCtx *s) {
-  IrValue *acc = lw_const_f(c, s->ce, 0);
   NnIterNest nest;
-  norm_nest_begin(c, s, &nest, 1, &acc);
-  acc = lw_bin(c, IR_OP_A_ADD, acc, lw_cast(c, nn_load(c, s->X, s->idx), s->ce));
-  nn_iter_nest_end(c, &nest, &acc);
   bool dyn = false;
   for (int i = 0; i < s->nr; i++) dyn |= LW_DIM_IS_DYN(s->rdims[i]);
   IrValue *cnt = dyn ? lw_cast(c, lw_dims_product(c, s->nr, s->rdims), s->ce)
                      : lw_const_f(c, s->ce, (double)nn_numel(s->rdims, s->nr));
-  IrValue *mean = lw_bin(c, IR_OP_A_DIV, acc, cnt);
+  IrValue *mean = NULL;
+  if (op->kind != IR_OP_RMS_NORM) {
+    IrValue *acc = lw_const_f(c, s->ce, 0);
+    norm_nest_begin(c, s, &nest, 1, &acc);
+    acc = lw_bin(c, IR_OP_A_ADD, acc, lw_cast(c, nn_load(c, s->X, s->idx), s->ce));
+    nn_iter_nest_end(c, &nest, &acc);
+    mean = lw_bin(c, IR_OP_A_DIV, acc, cnt);
+  }
   IrValue *sq = lw_const_f(c, s->ce, 0);
   norm_nest_begin(c, s, &nest, 1, &sq);
-  IrValue *d = lw_bin(c, IR_OP_A_SUB, lw_cast(c, nn_load(c, s->X, s->idx), s->ce), mean);
+  IrValue *d = lw_cast(c, nn_load(c, s->X, s->idx), s->ce);
+  if (mean) d = lw_bin(c, IR_OP_A_SUB, d, mean);
   sq = lw_fma(c, d, d, sq);
   nn_iter_nest_end(c, &nest, &sq);
   IrValue *var = lw_bin(c, IR_OP_A_DIV, sq, cnt), *den;
@@ -262,13 +350,24 @@ static bool norm_lower_stats(LwCtx *c, IrOp *op) {
   NormCtx s = {.X = c->in[0], .Y = c->out[0], .axis = -1};
   bool red[IR_MAX_RANK];
   s.r = lw_dims(s.X, s.x);
+  if (op->kind == IR_OP_GROUP_NORM) { /* static dims (no OPF_DYN) */
+    int64_t g = ir_attr_int(op, "num_groups", 1), C = s.x[1];
+    int64_t v[4] = {s.x[0], g, C / g, nn_numel(s.x + 2, s.r - 2)};
+    s.X = nn_view(c, s.X, 4, v), s.Y = nn_view(c, s.Y, 4, v);
+    s.r = lw_dims(s.X, s.x);
+    if (!ir_attr_int(op, "scale_per_group", 0)) s.group_size = C / g;
+  }
   if (!norm_reduced(op, s.r, red)) return false;
   for (int i = 0; i < s.r; i++) {
     if (red[i]) s.rdims[s.nr] = s.x[i], s.redd[s.nr++] = i;
     else s.kept[s.nk++] = i;
   }
   s.ce = nn_calc_elem(lw_elem(s.X));
-  if (op->kind == IR_OP_INSTANCE_NORM) s.scale = c->in[1], s.bias = c->in[2];
+  if (ir_attr_int(op, "stash_type", 1) == 11 && op->kind != IR_OP_LAYER_NORM)
+    s.ce = IR_F64; /* statistics in double, as asked */
+  if (op->kind == IR_OP_INSTANCE_NORM || op->kind == IR_OP_GROUP_NORM)
+    s.scale = c->in[1], s.bias = c->in[2];
+  if (op->kind == IR_OP_RMS_NORM) s.scale = c->in[1], s.axis = s.nk;
   if (op->kind == IR_OP_LAYER_NORM) {
     s.scale = c->in[1];
     s.bias = op->num_operands > 2 ? c->in[2] : NULL;
