@@ -92,6 +92,19 @@ static void test_dft_real(void **state) {
   floats_near(y, (float[]){10, 0, -2, 2, -2, 0, -2, -2}, 8);
 }
 
+/* IRFFT (onesided inverse): 3 one-sided bins give back the 4 real samples. */
+static void test_dft_irfft(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 1, 3, 2);
+  IrOp *op = op_new(m, IR_OP_DFT, 1, &x, 1);
+  ir_attr_set_int(m, op, "inverse", 1);
+  ir_attr_set_int(m, op, "onesided", 1);
+  assert_string_equal(run(m, op, 20), "f32[1,4,1]");
+  float in[6] = {10, 0, -2, 2, -2, 0}, y[4];
+  exec(m, op, (void *[]){in}, (void *[]){y});
+  floats_near(y, (float[]){1, 2, 3, 4}, 4);
+}
+
 static void test_grid_sample_bilinear(void **state) {
   IrModule *m = *state;
   IrValue *in[2] = {IN(m, IR_F32, 1, 1, 2, 2), IN(m, IR_F32, 1, 1, 2, 2)};
@@ -145,7 +158,7 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
       T(test_scatter_elements_add), T(test_scatter_diagnostics),
       T(test_compress_and_reverse), T(test_reverse_sequence),
-      T(test_det), T(test_hann_window), T(test_dft_real),
+      T(test_det), T(test_hann_window), T(test_dft_real), T(test_dft_irfft),
       T(test_grid_sample_bilinear), T(test_random), T(test_bernoulli),
 #undef T
   };
