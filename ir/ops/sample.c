@@ -4,7 +4,8 @@
  * and RoiAlign (averages of bilinear samples over regions of interest, as
  * onnxruntime's kernel).
  *
- * Canonical forms: grid_sample {mode, padding_mode, align_corners} and
+ * Canonical forms: grid_sample {mode (linear, nearest or cubic, the names
+ * of opset 20), padding_mode, align_corners}, N-D (X [N, C, D1..Dr]), and
  * roi_align {mode, output_height, output_width, sampling_ratio,
  * spatial_scale, coordinate_transformation_mode}, all explicit.
  *
@@ -39,39 +40,62 @@ static IrValue *fmul(LwCtx *c, IrValue *a, IrValue *b) { return lw_bin(c, IR_OP_
 
 /* ------------------------------------------------------------ GridSample */
 
-static const char *const gs_modes[] = {"bilinear", "nearest", "bicubic"};
+/* GridSample-20 renamed bilinear/bicubic to linear/cubic (N-linear and
+ * N-cubic over the spatial dims); the canonical mode is the new name. */
+static const char *const gs_modes[] = {"linear", "nearest", "cubic"};
+static const char *const gs_modes16[] = {"bilinear", "nearest", "bicubic"};
 static const char *const gs_pads[] = {"zeros", "border", "reflection"};
 
-static bool grid_sample_import(IrModule *m, IrOp *op) {
+/* Cubic taps are unrolled: 4^dims of them. */
+#define GS_MAX_CUBIC_DIMS 3
+
+static bool grid_sample_import(IrModule *m, IrOp *op, int opset) {
   int64_t ac;
-  if (!sample_attr_choice(m, op, "mode", gs_modes, 3) ||
+  const char *const *modes = opset < 20 ? gs_modes16 : gs_modes;
+  if (!sample_attr_choice(m, op, "mode", modes, 3) ||
       !sample_attr_choice(m, op, "padding_mode", gs_pads, 3) ||
       !dm_attr_int(op, "align_corners", 0, &ac))
     return false;
+  const char *mode = ir_attr_string(op, "mode", "");
+  for (int i = 0; i < 3; i++)
+    if (!strcmp(mode, modes[i])) ir_attr_set_string(m, op, "mode", gs_modes[i]);
   ir_attr_set_int(m, op, "align_corners", ac != 0);
   return true;
+}
+
+static int gs_mode(const IrOp *op) {
+  const char *mode = ir_attr_string(op, "mode", "linear");
+  return !strcmp(mode, "nearest") ? 1 : !strcmp(mode, "cubic") ? 2 : 0;
 }
 
 static bool grid_sample_infer(IrOp *op) {
   int64_t x[IR_MAX_RANK], g[IR_MAX_RANK];
   if (!dm_static_input(op, 0, x) || !dm_static_input(op, 1, g)) return false;
-  if (op->operands[0]->type.rank != 4 || op->operands[1]->type.rank != 4 || g[0] != x[0] ||
-      g[3] != 2 || !ir_elem_is_float(op->operands[0]->type.elem) ||
+  int r = op->operands[0]->type.rank;
+  if (r < 3 || op->operands[1]->type.rank != r || g[0] != x[0] || g[r - 1] != r - 2 ||
+      !ir_elem_is_float(op->operands[0]->type.elem) ||
       !ir_elem_is_float(op->operands[1]->type.elem)) {
     char a[256], b[256];
     diag_at(DIAG_ERROR, &op->loc,
-            "GridSample: needs float X [N,C,H,W] and grid [N,Ho,Wo,2]; got %s and %s",
+            "GridSample: needs float X [N,C,D1..Dr] and grid [N,O1..Or,r]; got %s and %s",
             dm_type_str(op, 0, a, sizeof a), dm_type_str(op, 1, b, sizeof b));
     return false;
   }
-  int64_t out[4] = {x[0], x[1], g[1], g[2]};
-  dm_set_result(op, 0, op->operands[0]->type.elem, 4, out);
+  if (gs_mode(op) == 2 && r - 2 > GS_MAX_CUBIC_DIMS) {
+    diag_at(DIAG_ERROR, &op->loc, "GridSample: mode 'cubic' supports at most %d spatial "
+            "dims in tcc, not %d", GS_MAX_CUBIC_DIMS, r - 2);
+    return false;
+  }
+  int64_t out[IR_MAX_RANK] = {x[0], x[1]};
+  for (int i = 2; i < r; i++) out[i] = g[i - 1];
+  dm_set_result(op, 0, op->operands[0]->type.elem, r, out);
   return true;
 }
 
 typedef struct GsCtx {
   IrValue *n, *ch; /* image index */
-  int64_t h, w;
+  int nd;          /* spatial dims */
+  int64_t size[IR_MAX_RANK];
   int pad;         /* index into gs_pads */
   bool align;
 } GsCtx;
@@ -105,29 +129,19 @@ static IrValue *gs_unnormalize(LwCtx *c, const GsCtx *g, IrValue *v, int64_t siz
   return fmul(c, fsub(c, fmul(c, fadd(c, v, one), f64c(c, (double)size)), one), f64c(c, 0.5));
 }
 
-/* X[n, ch, iy, ix] as f64, or 0 when (iy, ix) (f64, integral) is outside. */
-static IrValue *gs_tap(LwCtx *c, const GsCtx *g, IrValue *x, IrValue *iy, IrValue *ix) {
-  IrValue *ok = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", iy, f64c(c, 0)),
-                       lw_cmp(c, "le", iy, f64c(c, (double)(g->h - 1))));
-  ok = lw_bin(c, IR_OP_A_AND, ok, lw_cmp(c, "ge", ix, f64c(c, 0)));
-  ok = lw_bin(c, IR_OP_A_AND, ok, lw_cmp(c, "le", ix, f64c(c, (double)(g->w - 1))));
-  IrValue *cy = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, iy, f64c(c, 0)),
-                       f64c(c, (double)(g->h - 1)));
-  IrValue *cx = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ix, f64c(c, 0)),
-                       f64c(c, (double)(g->w - 1)));
-  IrValue *idx[4] = {g->n, g->ch, lw_cast(c, cy, IR_INDEX), lw_cast(c, cx, IR_INDEX)};
+/* X[n, ch, pos...] as f64, or 0 when a position (f64, integral) is outside. */
+static IrValue *gs_tap(LwCtx *c, const GsCtx *g, IrValue *x, IrValue *const *pos) {
+  IrValue *ok = NULL, *idx[IR_MAX_RANK] = {g->n, g->ch};
+  for (int d = 0; d < g->nd; d++) {
+    IrValue *hi = f64c(c, (double)(g->size[d] - 1)), *zero = f64c(c, 0);
+    IrValue *in = lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", pos[d], zero),
+                         lw_cmp(c, "le", pos[d], hi));
+    ok = ok ? lw_bin(c, IR_OP_A_AND, ok, in) : in;
+    IrValue *cl = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, pos[d], zero), hi);
+    idx[2 + d] = lw_cast(c, cl, IR_INDEX);
+  }
   IrValue *v = lw_cast(c, lw_load(c, x, idx), IR_F64);
   return lw_select(c, ok, v, f64c(c, 0.0));
-}
-
-static IrValue *gs_bilinear(LwCtx *c, const GsCtx *g, IrValue *x, IrValue *py, IrValue *px) {
-  IrValue *y0 = lw_un(c, IR_OP_M_FLOOR, py), *x0 = lw_un(c, IR_OP_M_FLOOR, px);
-  IrValue *one = f64c(c, 1.0), *y1 = fadd(c, y0, one), *x1 = fadd(c, x0, one);
-  IrValue *ly = fsub(c, py, y0), *lx = fsub(c, px, x0);
-  IrValue *hy = fsub(c, one, ly), *hx = fsub(c, one, lx);
-  IrValue *top = fadd(c, fmul(c, hx, gs_tap(c, g, x, y0, x0)), fmul(c, lx, gs_tap(c, g, x, y0, x1)));
-  IrValue *bot = fadd(c, fmul(c, hx, gs_tap(c, g, x, y1, x0)), fmul(c, lx, gs_tap(c, g, x, y1, x1)));
-  return fadd(c, fmul(c, hy, top), fmul(c, ly, bot));
 }
 
 /* Cubic convolution weights (A = -0.75) for offset t in [0, 1). */
@@ -145,53 +159,78 @@ static void gs_cubic_weights(LwCtx *c, IrValue *t, IrValue **w) {
   }
 }
 
-/* 4x4 taps around (py, px); each tap position goes through the padding
- * mode on its own (torch's get_value_bounded). */
-static IrValue *gs_bicubic(LwCtx *c, const GsCtx *g, IrValue *x, IrValue *py, IrValue *px) {
-  IrValue *y0 = lw_un(c, IR_OP_M_FLOOR, py), *x0 = lw_un(c, IR_OP_M_FLOOR, px);
-  IrValue *wy[4], *wx[4], *sum = f64c(c, 0.0);
-  gs_cubic_weights(c, fsub(c, py, y0), wy);
-  gs_cubic_weights(c, fsub(c, px, x0), wx);
-  for (int i = 0; i < 4; i++) {
-    IrValue *ty = gs_pad_coord(c, g, fadd(c, y0, f64c(c, i - 1)), g->h);
-    IrValue *row = f64c(c, 0.0);
-    for (int j = 0; j < 4; j++) {
-      IrValue *tx = gs_pad_coord(c, g, fadd(c, x0, f64c(c, j - 1)), g->w);
-      tx = lw_un(c, IR_OP_M_FLOOR, tx), ty = lw_un(c, IR_OP_M_FLOOR, ty);
-      row = lw_fma(c, wx[j], gs_tap(c, g, x, ty, tx), row);
+/* The taps along one spatial dim of position p: nearest rounds the padded
+ * position (half to even); linear takes floor and floor + 1 of it; cubic
+ * takes floor - 1 .. floor + 2 of the raw position, each tap going through
+ * the padding mode on its own (torch's get_value_bounded). */
+static int gs_dim_taps(LwCtx *c, const GsCtx *g, int mode, IrValue *p, int64_t size,
+                       IrValue **pos, IrValue **w) {
+  IrValue *one = f64c(c, 1.0);
+  if (mode == 2) {
+    IrValue *f = lw_un(c, IR_OP_M_FLOOR, p);
+    gs_cubic_weights(c, fsub(c, p, f), w);
+    for (int i = 0; i < 4; i++)
+      pos[i] = lw_un(c, IR_OP_M_FLOOR, gs_pad_coord(c, g, fadd(c, f, f64c(c, i - 1)), size));
+    return 4;
+  }
+  p = gs_pad_coord(c, g, p, size);
+  if (mode == 1) {
+    pos[0] = lw_un(c, IR_OP_M_ROUND, p), w[0] = one;
+    return 1;
+  }
+  IrValue *f = lw_un(c, IR_OP_M_FLOOR, p), *l = fsub(c, p, f);
+  pos[0] = f, pos[1] = fadd(c, f, one);
+  w[0] = fsub(c, one, l), w[1] = l;
+  return 2;
+}
+
+/* Sum over every combination of the per-dim taps of prod w * X[pos]. */
+static IrValue *gs_sample(LwCtx *c, const GsCtx *g, int mode, IrValue *x, IrValue *const *p) {
+  IrValue *pos[IR_MAX_RANK][4], *w[IR_MAX_RANK][4];
+  int taps = 0, total = 1;
+  for (int d = 0; d < g->nd; d++) {
+    taps = gs_dim_taps(c, g, mode, p[d], g->size[d], pos[d], w[d]);
+    total *= taps;
+  }
+  if (mode == 1) {
+    IrValue *at[IR_MAX_RANK];
+    for (int d = 0; d < g->nd; d++) at[d] = pos[d][0];
+    return gs_tap(c, g, x, at);
+  }
+  IrValue *sum = f64c(c, 0.0);
+  for (int k = 0; k < total; k++) {
+    IrValue *at[IR_MAX_RANK], *wk = NULL;
+    for (int d = g->nd - 1, rest = k; d >= 0; d--, rest /= taps) {
+      at[d] = pos[d][rest % taps];
+      wk = wk ? fmul(c, wk, w[d][rest % taps]) : w[d][rest % taps];
     }
-    sum = lw_fma(c, wy[i], row, sum);
+    sum = lw_fma(c, wk, gs_tap(c, g, x, at), sum);
   }
   return sum;
 }
 
 static void grid_sample_lower(LwCtx *c, IrOp *op) {
-  int64_t dims[4];
-  IrValue *iv[4];
+  int64_t dims[IR_MAX_RANK];
+  IrValue *iv[IR_MAX_RANK];
   LwNest nest;
-  const char *mode = ir_attr_string(op, "mode", "bilinear");
+  int r = lw_rank(c->out[0]);
   const char *pad = ir_attr_string(op, "padding_mode", "zeros");
-  GsCtx g = {.h = lw_dim(c->in[0], 2), .w = lw_dim(c->in[0], 3),
+  GsCtx g = {.nd = r - 2,
              .pad = !strcmp(pad, "border") ? 1 : !strcmp(pad, "reflection") ? 2 : 0,
              .align = ir_attr_int(op, "align_corners", 0) != 0};
-  for (int i = 0; i < 4; i++) dims[i] = lw_dim(c->out[0], i);
-  if (dm_numel(4, dims) == 0 || g.h == 0 || g.w == 0) return;
-  lw_nest_begin(c, &nest, 4, dims, iv);
+  for (int i = 0; i < r; i++) dims[i] = lw_dim(c->out[0], i);
+  for (int d = 0; d < g.nd; d++) g.size[d] = lw_dim(c->in[0], 2 + d);
+  if (dm_numel(r, dims) == 0 || dm_numel(g.nd, g.size) == 0) return;
+  lw_nest_begin(c, &nest, r, dims, iv);
   g.n = iv[0], g.ch = iv[1];
-  IrValue *gi[4] = {iv[0], iv[2], iv[3], lw_index(c, 0)};
-  IrValue *px = gs_unnormalize(c, &g, lw_cast(c, lw_load(c, c->in[1], gi), IR_F64), g.w);
-  gi[3] = lw_index(c, 1);
-  IrValue *py = gs_unnormalize(c, &g, lw_cast(c, lw_load(c, c->in[1], gi), IR_F64), g.h);
-  IrValue *v;
-  if (!strcmp(mode, "bicubic")) {
-    v = gs_bicubic(c, &g, c->in[0], py, px);
-  } else {
-    py = gs_pad_coord(c, &g, py, g.h), px = gs_pad_coord(c, &g, px, g.w);
-    if (!strcmp(mode, "nearest"))
-      v = gs_tap(c, &g, c->in[0], lw_un(c, IR_OP_M_ROUND, py), lw_un(c, IR_OP_M_ROUND, px));
-    else
-      v = gs_bilinear(c, &g, c->in[0], py, px);
+  /* grid[n, o..., k] is the position along spatial dim nd - 1 - k. */
+  IrValue *gi[IR_MAX_RANK] = {iv[0]}, *p[IR_MAX_RANK];
+  for (int i = 2; i < r; i++) gi[i - 1] = iv[i];
+  for (int d = 0; d < g.nd; d++) {
+    gi[r - 1] = lw_index(c, g.nd - 1 - d);
+    p[d] = gs_unnormalize(c, &g, lw_cast(c, lw_load(c, c->in[1], gi), IR_F64), g.size[d]);
   }
+  IrValue *v = gs_sample(c, &g, gs_mode(op), c->in[0], p);
   lw_store(c, lw_cast(c, v, lw_elem(c->out[0])), c->out[0], iv);
   lw_nest_end(c, &nest);
 }
@@ -353,7 +392,7 @@ static void roi_align_lower(LwCtx *c, IrOp *op) {
 /* ----------------------------------------------------------------- hooks */
 
 bool op_sample_import(IrModule *m, IrOp *op, int opset) {
-  return op->kind == IR_OP_GRID_SAMPLE ? grid_sample_import(m, op)
+  return op->kind == IR_OP_GRID_SAMPLE ? grid_sample_import(m, op, opset)
                                        : roi_align_import(m, op, opset);
 }
 

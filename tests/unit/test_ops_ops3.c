@@ -116,6 +116,24 @@ static void test_grid_sample_bilinear(void **state) {
   float x[4] = {1, 2, 3, 4}, g[4] = {0, 0, 1, -1}, y[2];
   exec(m, op, (void *[]){x, g}, (void *[]){y});
   floats_near(y, (float[]){2.5f, 2}, 2);
+  assert_string_equal(ir_attr_string(op, "mode", ""), "linear"); /* opset 16's bilinear */
+}
+
+/* GridSample-20 N-D: a 3-D image, grid components (x, y, z) reversed. */
+static void test_grid_sample_volumetric(void **state) {
+  IrModule *m = *state;
+  IrValue *in[2] = {IN(m, IR_F32, 1, 1, 2, 1, 2), IN(m, IR_F32, 1, 1, 1, 1, 3)};
+  IrOp *op = op_new(m, IR_OP_GRID_SAMPLE, 2, in, 1);
+  ir_attr_set_int(m, op, "align_corners", 1);
+  assert_string_equal(run(m, op, 20), "f32[1,1,1,1,1]");
+  /* x = 1 (last dim's end), y = 0, z = 0 (halfway between the two planes) */
+  float x[4] = {1, 2, 3, 4}, g[3] = {1, 0, 0}, y[1];
+  exec(m, op, (void *[]){x, g}, (void *[]){y});
+  floats_near(y, (float[]){3}, 1);
+  IrValue *in2[2] = {IN(m, IR_F32, 1, 1, 2, 2), IN(m, IR_F32, 1, 1, 2, 2)};
+  op = op_new(m, IR_OP_GRID_SAMPLE, 2, in2, 1);
+  ir_attr_set_string(m, op, "mode", "bilinear");
+  assert_string_equal(run(m, op, 20), "error: GridSample: unsupported mode 'bilinear'");
 }
 
 /* Same seed, same draws; values in range; Bernoulli 0/1 at p = 0 and 1. */
@@ -159,7 +177,7 @@ int main(void) {
       T(test_scatter_elements_add), T(test_scatter_diagnostics),
       T(test_compress_and_reverse), T(test_reverse_sequence),
       T(test_det), T(test_hann_window), T(test_dft_real), T(test_dft_irfft),
-      T(test_grid_sample_bilinear), T(test_random), T(test_bernoulli),
+      T(test_grid_sample_bilinear), T(test_grid_sample_volumetric), T(test_random), T(test_bernoulli),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
