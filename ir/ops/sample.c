@@ -2,12 +2,15 @@
  * sample.c — ops that read an image at fractional positions: GridSample
  * (positions from a flow-field grid, as torch.nn.functional.grid_sample)
  * and RoiAlign (averages of bilinear samples over regions of interest, as
- * onnxruntime's kernel).
+ * onnxruntime's kernel); and AffineGrid, which makes GridSample's grid
+ * from affine matrices (torch.nn.functional.affine_grid).
  *
  * Canonical forms: grid_sample {mode (linear, nearest or cubic, the names
  * of opset 20), padding_mode, align_corners}, N-D (X [N, C, D1..Dr]), and
  * roi_align {mode, output_height, output_width, sampling_ratio,
- * spatial_scale, coordinate_transformation_mode}, all explicit.
+ * spatial_scale, coordinate_transformation_mode}, all explicit;
+ * affine_grid {align_corners, size} with one operand theta (the ONNX input
+ * `size` must be a constant).
  *
  * Positions are computed in f64.  There are no conditional loads in loop
  * IR, so an out-of-image tap loads a clamped position and is then replaced
@@ -389,20 +392,89 @@ static void roi_align_lower(LwCtx *c, IrOp *op) {
   lw_nest_end(c, &nest);
 }
 
+/* ------------------------------------------------------------ AffineGrid */
+
+static bool affine_grid_import(IrModule *m, IrOp *op) {
+  int64_t ac;
+  if (!dm_attr_int(op, "align_corners", 0, &ac) ||
+      !dm_input_to_ints(m, op, 1, "size", "size"))
+    return false;
+  ir_attr_set_int(m, op, "align_corners", ac != 0);
+  op->num_operands = 1;
+  return true;
+}
+
+/* theta [N, 2, 3] with size (N, C, H, W), or [N, 3, 4] with (N, C, D, H, W);
+ * the grid is [N, H, W, 2] or [N, D, H, W, 3]. */
+static bool affine_grid_infer(IrOp *op) {
+  int64_t t[IR_MAX_RANK], out[IR_MAX_RANK];
+  const int64_t *size;
+  int n = ir_attr_ints(op, "size", &size);
+  if (!dm_static_input(op, 0, t)) return false;
+  bool ok = (n == 4 || n == 5) && op->operands[0]->type.rank == 3 && t[0] == size[0] &&
+            t[1] == n - 2 && t[2] == n - 1 && ir_elem_is_float(op->operands[0]->type.elem);
+  for (int i = 0; ok && i < n; i++) ok = size[i] >= 1;
+  if (!ok) {
+    char a[256];
+    diag_at(DIAG_ERROR, &op->loc,
+            "AffineGrid: needs float theta [N,2,3] with size (N,C,H,W) or [N,3,4] with "
+            "size (N,C,D,H,W), all >= 1; got %s and %d sizes",
+            dm_type_str(op, 0, a, sizeof a), n);
+    return false;
+  }
+  out[0] = size[0];
+  for (int i = 2; i < n; i++) out[i - 1] = size[i];
+  out[n - 1] = n - 2;
+  dm_set_result(op, 0, op->operands[0]->type.elem, n, out);
+  return true;
+}
+
+/* grid[n, p..., k] = theta[n, k, :] . (x, y[, z], 1), x along the last
+ * spatial dim, each in [-1, 1]: pixel centres, or corners with
+ * align_corners. */
+static void affine_grid_lower(LwCtx *c, IrOp *op) {
+  int64_t dims[IR_MAX_RANK];
+  IrValue *iv[IR_MAX_RANK];
+  LwNest nest;
+  int r = lw_rank(c->out[0]), nd = r - 2;
+  bool align = ir_attr_int(op, "align_corners", 0) != 0;
+  for (int i = 0; i < r; i++) dims[i] = lw_dim(c->out[0], i);
+  lw_nest_begin(c, &nest, r, dims, iv);
+  IrValue *ti[3] = {iv[0], iv[r - 1], lw_index(c, nd)};
+  IrValue *sum = lw_cast(c, lw_load(c, c->in[0], ti), IR_F64);
+  for (int j = 0; j < nd; j++) {
+    int d = nd - 1 - j; /* base component j runs along spatial dim d */
+    double s = (double)dims[1 + d];
+    IrValue *i = lw_cast(c, iv[1 + d], IR_F64), *v;
+    if (align)
+      v = s > 1 ? lw_fma(c, i, f64c(c, 2 / (s - 1)), f64c(c, -1.0)) : f64c(c, -1.0);
+    else
+      v = lw_fma(c, i, f64c(c, 2 / s), f64c(c, 1 / s - 1));
+    ti[2] = lw_index(c, j);
+    sum = lw_fma(c, lw_cast(c, lw_load(c, c->in[0], ti), IR_F64), v, sum);
+  }
+  lw_store(c, lw_cast(c, sum, lw_elem(c->out[0])), c->out[0], iv);
+  lw_nest_end(c, &nest);
+}
+
 /* ----------------------------------------------------------------- hooks */
 
 bool op_sample_import(IrModule *m, IrOp *op, int opset) {
+  if (op->kind == IR_OP_AFFINE_GRID) return affine_grid_import(m, op);
   return op->kind == IR_OP_GRID_SAMPLE ? grid_sample_import(m, op, opset)
                                        : roi_align_import(m, op, opset);
 }
 
 bool op_sample_infer(IrModule *m, IrOp *op) {
   (void)m;
+  if (op->kind == IR_OP_AFFINE_GRID) return affine_grid_infer(op);
   return op->kind == IR_OP_GRID_SAMPLE ? grid_sample_infer(op) : roi_align_infer(op);
 }
 
 bool op_sample_lower(LwCtx *c, IrOp *op) {
-  if (op->kind == IR_OP_GRID_SAMPLE)
+  if (op->kind == IR_OP_AFFINE_GRID)
+    affine_grid_lower(c, op);
+  else if (op->kind == IR_OP_GRID_SAMPLE)
     grid_sample_lower(c, op);
   else
     roi_align_lower(c, op);

@@ -136,6 +136,18 @@ static void test_grid_sample_volumetric(void **state) {
   assert_string_equal(run(m, op, 20), "error: GridSample: unsupported mode 'bilinear'");
 }
 
+/* AffineGrid: the identity theta gives the pixel centres in [-1, 1]. */
+static void test_affine_grid(void **state) {
+  IrModule *m = *state;
+  int64_t size[4] = {1, 1, 1, 2};
+  IrValue *in[2] = {IN(m, IR_F32, 1, 2, 3), weight(m, IR_I64, DIMS(4), size)};
+  IrOp *op = op_new(m, IR_OP_AFFINE_GRID, 2, in, 1);
+  assert_string_equal(run(m, op, 20), "f32[1,1,2,2]");
+  float theta[6] = {1, 0, 0, 0, 1, 0}, y[4];
+  exec(m, op, (void *[]){theta}, (void *[]){y});
+  floats_near(y, (float[]){-0.5f, 0, 0.5f, 0}, 4);
+}
+
 /* Same seed, same draws; values in range; Bernoulli 0/1 at p = 0 and 1. */
 static void test_random(void **state) {
   IrModule *m = *state;
@@ -177,7 +189,8 @@ int main(void) {
       T(test_scatter_elements_add), T(test_scatter_diagnostics),
       T(test_compress_and_reverse), T(test_reverse_sequence),
       T(test_det), T(test_hann_window), T(test_dft_real), T(test_dft_irfft),
-      T(test_grid_sample_bilinear), T(test_grid_sample_volumetric), T(test_random), T(test_bernoulli),
+      T(test_grid_sample_bilinear), T(test_grid_sample_volumetric),
+      T(test_affine_grid), T(test_random), T(test_bernoulli),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
