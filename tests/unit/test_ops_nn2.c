@@ -133,6 +133,25 @@ static void test_resize_axes_policy(void **state) {
   assert_null(ir_attr_get(op, "axes"));
 }
 
+/* -------------------------------------------------------------- Col2Im */
+/* Two 1x2 blocks at stride 1 overlap on the middle pixel of a 1x3 image. */
+static void test_col2im(void **state) {
+  IrModule *m = *state;
+  int64_t img[2] = {1, 3}, blk[2] = {1, 2};
+  IrValue *in[3] = {IN(m, IR_F32, 1, 2, 2), weight(m, IR_I64, DIMS(2), img),
+                    weight(m, IR_I64, DIMS(2), blk)};
+  IrOp *op = op_new(m, IR_OP_COL2IM, 3, in, 1);
+  assert_string_equal(run(m, op, 18), "f32[1,1,1,3]");
+  float x[4] = {1, 2, 10, 20}, y[3];  /* rows: block offset; columns: block */
+  exec(m, op, (void *[]){x}, (void *[]){y});
+  floats_near(y, (float[]){1, 12, 20}, 3);
+  IrValue *in2[3] = {IN(m, IR_F32, 1, 2, 3), weight(m, IR_I64, DIMS(2), img),
+                     weight(m, IR_I64, DIMS(2), blk)};
+  assert_string_equal(run(m, op_new(m, IR_OP_COL2IM, 3, in2, 1), 18),
+                      "error: Col2Im: input must be [N, C * 2, 2] (block size, sliding "
+                      "blocks), not rank 3 with dims 2, 3");
+}
+
 /* -------------------------------------------------------- CumSum, TopK */
 static void test_cumsum(void **state) {
   IrModule *m = *state;
@@ -258,7 +277,7 @@ int main(void) {
       T(test_layer_norm_numbers), T(test_instance_norm_mvn),
       T(test_lrn),                T(test_conv_transpose),
       T(test_conv_transpose_errors), T(test_resize_linear),
-      T(test_resize_errors), T(test_resize_axes_policy),      T(test_cumsum),
+      T(test_resize_errors), T(test_resize_axes_policy), T(test_col2im),      T(test_cumsum),
       T(test_topk),               T(test_einsum),
       T(test_rnn_numbers),        T(test_lstm_errors),
       T(test_quantize_numbers),   T(test_matmul_integer),
