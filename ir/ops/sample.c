@@ -2,15 +2,19 @@
  * sample.c — ops that read an image at fractional positions: GridSample
  * (positions from a flow-field grid, as torch.nn.functional.grid_sample)
  * and RoiAlign (averages of bilinear samples over regions of interest, as
- * onnxruntime's kernel); and AffineGrid, which makes GridSample's grid
- * from affine matrices (torch.nn.functional.affine_grid).
+ * onnxruntime's kernel); AffineGrid, which makes GridSample's grid from
+ * affine matrices (torch.nn.functional.affine_grid); and DeformConv, a 2-D
+ * convolution whose taps sit at learned offsets, read bilinearly (zero
+ * outside) and scaled by an optional mask (torchvision's deform_conv2d).
  *
  * Canonical forms: grid_sample {mode (linear, nearest or cubic, the names
  * of opset 20), padding_mode, align_corners}, N-D (X [N, C, D1..Dr]), and
  * roi_align {mode, output_height, output_width, sampling_ratio,
  * spatial_scale, coordinate_transformation_mode}, all explicit;
  * affine_grid {align_corners, size} with one operand theta (the ONNX input
- * `size` must be a constant).
+ * `size` must be a constant); deform_conv {group, offset_group and the
+ * conv window, explicit} with operands (X, W, offset, B or absent, mask or
+ * absent).
  *
  * Positions are computed in f64.  There are no conditional loads in loop
  * IR, so an out-of-image tap loads a clamped position and is then replaced
@@ -19,6 +23,7 @@
  * bounds.
  */
 #include "datamove.h"
+#include "nn_util.h"
 
 #include <string.h>
 
@@ -457,10 +462,113 @@ static void affine_grid_lower(LwCtx *c, IrOp *op) {
   lw_nest_end(c, &nest);
 }
 
+/* ------------------------------------------------------------ DeformConv */
+
+static bool deform_conv_import(IrModule *m, IrOp *op) {
+  return nn_conv_window_import(m, op, op->operands[0], op->operands[1]) &&
+         nn_attr_int_canon(m, op, "offset_group", 1, NULL);
+}
+
+/* Operand i is absent or a static float tensor of X's type with dims want. */
+static bool deform_conv_operand(const IrOp *op, int i, int rank, const int64_t *want) {
+  IrValue *v = dm_operand(op, i);
+  if (!v) return i >= 3;
+  int64_t d[IR_MAX_RANK];
+  if (!dm_static_input(op, i, d)) return false;
+  if (v->type.elem != op->operands[0]->type.elem || v->type.rank != rank) return false;
+  for (int k = 0; k < rank; k++)
+    if (d[k] != want[k]) return false;
+  return true;
+}
+
+static bool deform_conv_infer(IrOp *op) {
+  int64_t x[IR_MAX_RANK], w[IR_MAX_RANK];
+  NnWindow win;
+  if (!dm_static_input(op, 0, x) || !dm_static_input(op, 1, w)) return false;
+  int64_t group = ir_attr_int(op, "group", 1), og = ir_attr_int(op, "offset_group", 1);
+  bool ok = op->operands[0]->type.rank == 4 && op->operands[1]->type.rank == 4 &&
+            ir_elem_is_float(op->operands[0]->type.elem) && group >= 1 && og >= 1 &&
+            x[1] == w[1] * group && w[0] % group == 0 && x[1] % og == 0;
+  if (ok && !nn_window_get(op, 2, x + 2, false, &win)) return false;
+  ok = ok && win.k[0] == w[2] && win.k[1] == w[3];
+  int64_t k = ok ? w[2] * w[3] : 0;
+  int64_t off[4] = {x[0], og * 2 * k, ok ? win.out[0] : 0, ok ? win.out[1] : 0};
+  int64_t mask[4] = {x[0], og * k, off[2], off[3]}, b[1] = {w[0]};
+  ok = ok && deform_conv_operand(op, 1, 4, w) && deform_conv_operand(op, 2, 4, off) &&
+       deform_conv_operand(op, 3, 1, b) && deform_conv_operand(op, 4, 4, mask);
+  if (!ok) {
+    char a[256], bw[256];
+    diag_at(DIAG_ERROR, &op->loc,
+            "DeformConv: needs float X [N,C,H,W], W [M,C/group,kH,kW] (kernel_shape "
+            "kH,kW), offset [N,offset_group*2*kH*kW,oH,oW], B [M] and mask "
+            "[N,offset_group*kH*kW,oH,oW] of X's type, C divisible by offset_group; got "
+            "X %s, W %s", dm_type_str(op, 0, a, sizeof a), dm_type_str(op, 1, bw, sizeof bw));
+    return false;
+  }
+  int64_t out[4] = {x[0], w[0], win.out[0], win.out[1]};
+  dm_set_result(op, 0, op->operands[0]->type.elem, 4, out);
+  return true;
+}
+
+/* out[b, m, i, j] = B[m] + sum over the group's channels c and taps (u, v)
+ * of W[m, c, u, v] * mask * X[b, ic] read bilinearly at
+ * (i * stride - pad + u * dilation, likewise for j) + the tap's offset. */
+static void deform_conv_lower(LwCtx *c, IrOp *op) {
+  int64_t dims[4], kd[3];
+  IrValue *iv[4], *kv[3];
+  LwNest nest;
+  const int64_t *st, *pads, *dil;
+  ir_attr_ints(op, "strides", &st);
+  ir_attr_ints(op, "pads", &pads);
+  ir_attr_ints(op, "dilations", &dil);
+  IrValue *X = c->in[0], *W = c->in[1], *off = c->in[2];
+  IrValue *B = op->num_operands > 3 ? c->in[3] : NULL;
+  IrValue *mask = op->num_operands > 4 ? c->in[4] : NULL;
+  int64_t group = ir_attr_int(op, "group", 1), og = ir_attr_int(op, "offset_group", 1);
+  for (int i = 0; i < 4; i++) dims[i] = lw_dim(c->out[0], i);
+  for (int i = 0; i < 3; i++) kd[i] = lw_dim(W, 1 + i);
+  int64_t ocg = dims[1] / group, ic_per_og = lw_dim(X, 1) / og, k = kd[1] * kd[2];
+  GsCtx g = {.nd = 2, .size = {lw_dim(X, 2), lw_dim(X, 3)}, .align = true};
+  if (dm_numel(4, dims) == 0) return;
+  lw_nest_begin(c, &nest, 4, dims, iv);
+  IrValue *acc = B ? lw_cast(c, lw_load(c, B, &iv[1]), IR_F64) : f64c(c, 0.0);
+  NnIterNest kn;
+  nn_iter_nest_begin(c, &kn, 3, NULL, NULL, kd, 1, &acc, kv);
+  IrValue *grp = lw_bin(c, IR_OP_A_DIV, iv[1], lw_index(c, ocg));
+  IrValue *ic = lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, grp, lw_index(c, kd[0])), kv[0]);
+  IrValue *ogi = lw_bin(c, IR_OP_A_DIV, ic, lw_index(c, ic_per_og));
+  IrValue *tap = lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, kv[1], lw_index(c, kd[2])), kv[2]);
+  IrValue *p[2];
+  for (int d = 0; d < 2; d++) {
+    /* offset channel og * 2k + 2 * tap + d */
+    IrValue *ch = lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, ogi, lw_index(c, 2 * k)),
+                         lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, tap, lw_index(c, 2)),
+                                lw_index(c, d)));
+    IrValue *o = lw_cast(c, lw_load(c, off, (IrValue *[]){iv[0], ch, iv[2], iv[3]}), IR_F64);
+    IrValue *base = lw_fma(c, lw_cast(c, iv[2 + d], IR_F64), f64c(c, (double)st[d]),
+                           f64c(c, (double)-pads[d]));
+    base = lw_fma(c, lw_cast(c, kv[1 + d], IR_F64), f64c(c, (double)dil[d]), base);
+    p[d] = fadd(c, base, o);
+  }
+  g.n = iv[0], g.ch = ic;
+  IrValue *v = gs_sample(c, &g, 0, X, p);
+  IrValue *wt = lw_cast(c, lw_load(c, W, (IrValue *[]){iv[1], kv[0], kv[1], kv[2]}), IR_F64);
+  if (mask) {
+    IrValue *mc = lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, ogi, lw_index(c, k)), tap);
+    wt = fmul(c, wt, lw_cast(c, lw_load(c, mask, (IrValue *[]){iv[0], mc, iv[2], iv[3]}),
+                             IR_F64));
+  }
+  acc = lw_fma(c, wt, v, acc);
+  nn_iter_nest_end(c, &kn, &acc);
+  lw_store(c, lw_cast(c, acc, lw_elem(c->out[0])), c->out[0], iv);
+  lw_nest_end(c, &nest);
+}
+
 /* ----------------------------------------------------------------- hooks */
 
 bool op_sample_import(IrModule *m, IrOp *op, int opset) {
   if (op->kind == IR_OP_AFFINE_GRID) return affine_grid_import(m, op);
+  if (op->kind == IR_OP_DEFORM_CONV) return deform_conv_import(m, op);
   return op->kind == IR_OP_GRID_SAMPLE ? grid_sample_import(m, op, opset)
                                        : roi_align_import(m, op, opset);
 }
@@ -468,12 +576,15 @@ bool op_sample_import(IrModule *m, IrOp *op, int opset) {
 bool op_sample_infer(IrModule *m, IrOp *op) {
   (void)m;
   if (op->kind == IR_OP_AFFINE_GRID) return affine_grid_infer(op);
+  if (op->kind == IR_OP_DEFORM_CONV) return deform_conv_infer(op);
   return op->kind == IR_OP_GRID_SAMPLE ? grid_sample_infer(op) : roi_align_infer(op);
 }
 
 bool op_sample_lower(LwCtx *c, IrOp *op) {
   if (op->kind == IR_OP_AFFINE_GRID)
     affine_grid_lower(c, op);
+  else if (op->kind == IR_OP_DEFORM_CONV)
+    deform_conv_lower(c, op);
   else if (op->kind == IR_OP_GRID_SAMPLE)
     grid_sample_lower(c, op);
   else

@@ -148,6 +148,20 @@ static void test_affine_grid(void **state) {
   floats_near(y, (float[]){-0.5f, 0, 0.5f, 0}, 4);
 }
 
+/* DeformConv: a 1x1 kernel whose offset moves the tap half a pixel right
+ * reads the average of two neighbours (and zero past the edge). */
+static void test_deform_conv(void **state) {
+  IrModule *m = *state;
+  float w1[1] = {2};
+  IrValue *in[3] = {IN(m, IR_F32, 1, 1, 1, 2), weight(m, IR_F32, DIMS(1, 1, 1, 1), w1),
+                    IN(m, IR_F32, 1, 2, 1, 2)};
+  IrOp *op = op_new(m, IR_OP_DEFORM_CONV, 3, in, 1);
+  assert_string_equal(run(m, op, 19), "f32[1,1,1,2]");
+  float x[2] = {1, 3}, off[4] = {0, 0, 0.5f, 0.5f}, y[2];
+  exec(m, op, (void *[]){x, off}, (void *[]){y});
+  floats_near(y, (float[]){4, 3}, 2);
+}
+
 /* Same seed, same draws; values in range; Bernoulli 0/1 at p = 0 and 1. */
 static void test_random(void **state) {
   IrModule *m = *state;
@@ -190,7 +204,7 @@ int main(void) {
       T(test_compress_and_reverse), T(test_reverse_sequence),
       T(test_det), T(test_hann_window), T(test_dft_real), T(test_dft_irfft),
       T(test_grid_sample_bilinear), T(test_grid_sample_volumetric),
-      T(test_affine_grid), T(test_random), T(test_bernoulli),
+      T(test_affine_grid), T(test_deform_conv), T(test_random), T(test_bernoulli),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
