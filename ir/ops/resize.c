@@ -1,17 +1,22 @@
 /*
- * resize.c — Resize (opsets 10, 11, 13) and Upsample (opsets 7, 9).
+ * resize.c — Resize (opsets 10, 11, 13, 18, 19) and Upsample (opsets 7, 9).
  *
  * Canonical form: one operand X; `scales` (floats) or `sizes` (ints) per
  * dim, `roi` (floats, tf_crop_and_resize only), and every mode attribute
  * explicit.  Constant scales/sizes/roi inputs move into those attributes at
  * import; Resize-10 and Upsample become mode + asymmetric coordinates with
- * nearest_mode=floor (what their nearest sampling does).
+ * nearest_mode=floor (what their nearest sampling does).  Resize-18's
+ * `axes` (scales/sizes/roi for some dims only) and keep_aspect_ratio_policy
+ * are folded at the first infer, when X's rank is known: scales/sizes/roi
+ * become full-rank, and a policy other than stretch leaves both `sizes`
+ * (the output dims) and `scales` (the scale the coordinates use).
  *
  * Resizing is separable: along each dim, output position o reads T input
  * positions (nearest 1, linear 2, cubic 4) with weights, exactly as the
  * ONNX reference's interpolate_1d_with_x picks them (coordinate transform,
  * ratio in (0,1], the n nearest neighbours of the edge-padded row,
- * exclude_outside renormalization).  Since shapes and scales are static,
+ * exclude_outside renormalization); antialias stretches the linear or
+ * cubic kernel by 1/scale when downsampling, so more taps contribute.  Since shapes and scales are static,
  * the taps are computed here at compile time into small weight tables
  * idx[o, t] / w[o, t] per dim; dims that map identically are skipped.  The
  * lowering loops over the output and sums prod_d w_d * X[idx_d] over the
@@ -74,6 +79,7 @@ static bool rs_import_legacy(IrModule *m, IrOp *op) {
   ir_attr_set_float(m, op, "cubic_coeff_a", -0.75);
   ir_attr_set_int(m, op, "exclude_outside", 0);
   ir_attr_set_float(m, op, "extrapolation_value", 0.0);
+  ir_attr_set_int(m, op, "antialias", 0);
   if (op->num_operands > 1 && !rs_input_floats(m, op, 1, "scales")) return false;
   if (!ir_attr_get(op, "scales")) {
     diag_at(DIAG_ERROR, &op->loc, "%s: 'scales' is required", nn_name(op));
@@ -92,7 +98,10 @@ bool op_resize_import(IrModule *m, IrOp *op, int opset) {
          rs_string_canon(m, op, "nearest_mode", "round_prefer_floor") &&
          nn_attr_float_canon(m, op, "cubic_coeff_a", -0.75) &&
          nn_attr_int_canon(m, op, "exclude_outside", 0, NULL) &&
-         nn_attr_float_canon(m, op, "extrapolation_value", 0.0);
+         nn_attr_float_canon(m, op, "extrapolation_value", 0.0) &&
+         nn_attr_int_canon(m, op, "antialias", 0, NULL) &&
+         rs_string_canon(m, op, "keep_aspect_ratio_policy", "stretch") &&
+         nn_attr_kind(op, "axes", IR_ATTR_INTS);
     const char *ctm = ir_attr_string(op, "coordinate_transformation_mode", "");
     if (ok && !strcmp(ctm, "tf_crop_and_resize"))
       ok = rs_input_floats(m, op, 1, "roi");
@@ -113,7 +122,8 @@ bool op_resize_import(IrModule *m, IrOp *op, int opset) {
 static const char *const rs_modes[] = {"nearest", "linear", "cubic", NULL};
 static const char *const rs_ctms[] = {
     "half_pixel", "asymmetric", "align_corners", "pytorch_half_pixel",
-    "tf_crop_and_resize", "tf_half_pixel_for_nn", NULL};
+    "tf_crop_and_resize", "tf_half_pixel_for_nn", "half_pixel_symmetric", NULL};
+static const char *const rs_policies[] = {"stretch", "not_larger", "not_smaller", NULL};
 static const char *const rs_nearest[] = {"round_prefer_floor", "round_prefer_ceil",
                                          "floor", "ceil", NULL};
 
@@ -127,19 +137,80 @@ static int rs_pick(const IrOp *op, const char *attr, const char *const *names) {
   return -1;
 }
 
-/* Output dims from sizes or scales. */
+/* Folds `axes` and keep_aspect_ratio_policy (see the header): scales,
+ * sizes and roi given for axes[i] become full-rank attributes. */
+static bool rs_fold_axes(IrModule *m, IrOp *op, int r, const int64_t *x) {
+  const IrAttr *ax = ir_attr_get(op, "axes");
+  int policy = rs_pick(op, "keep_aspect_ratio_policy", rs_policies);
+  if (policy < 0) return false;
+  if (!ax && policy == 0) {
+    ir_attr_remove(op, "keep_aspect_ratio_policy");
+    return true;
+  }
+  int na = ax ? ax->n : r, axes[IR_MAX_RANK];
+  bool seen[IR_MAX_RANK] = {false};
+  for (int i = 0; i < na; i++) {
+    int64_t a = ax ? ax->ints[i] : i;
+    if (na > r || a < -r || a >= r || seen[a < 0 ? a + r : a]) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: axes must be distinct dims in [-%d, %d]",
+              nn_name(op), r, r - 1);
+      return false;
+    }
+    axes[i] = (int)(a < 0 ? a + r : a);
+    seen[axes[i]] = true;
+  }
+  const IrAttr *sc = ir_attr_get(op, "scales"), *roi = ir_attr_get(op, "roi");
+  const int64_t *sz;
+  int nsz = ir_attr_ints(op, "sizes", &sz);
+  if ((sc && sc->n != na) || (!sc && nsz != na) || (roi && roi->n != 2 * na)) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: scales/sizes need %d values and roi %d (one "
+            "per axis)", nn_name(op), na, 2 * na);
+    return false;
+  }
+  double fs[IR_MAX_RANK], fr[2 * IR_MAX_RANK];
+  int64_t fz[IR_MAX_RANK];
+  for (int i = 0; i < r; i++) fs[i] = 1, fz[i] = x[i], fr[i] = 0, fr[r + i] = 1;
+  for (int i = 0; i < na; i++) {
+    if (sc) fs[axes[i]] = sc->floats[i];
+    else fz[axes[i]] = sz[i];
+    if (roi) fr[axes[i]] = roi->floats[i], fr[r + axes[i]] = roi->floats[na + i];
+  }
+  if (roi) ir_attr_set_floats(m, op, "roi", 2 * r, fr);
+  if (sc) {
+    ir_attr_set_floats(m, op, "scales", r, fs);
+  } else if (policy != 0) {
+    /* One scale for the given axes, the sizes it gives rounded half up. */
+    double s = 0;
+    for (int i = 0; i < na; i++) {
+      double si = (double)fz[axes[i]] / (double)x[axes[i]];
+      if (i == 0 || (policy == 1 ? si < s : si > s)) s = si;
+    }
+    for (int i = 0; i < na; i++) {
+      fs[axes[i]] = s;
+      fz[axes[i]] = (int64_t)(s * (double)x[axes[i]] + 0.5);
+    }
+    ir_attr_set_floats(m, op, "scales", r, fs);
+  }
+  if (!sc) ir_attr_set_ints(m, op, "sizes", r, fz);
+  ir_attr_remove(op, "axes");
+  ir_attr_remove(op, "keep_aspect_ratio_policy");
+  return true;
+}
+
+/* Output dims from sizes, else scales. */
 static bool rs_out_dims(const IrOp *op, int r, const int64_t *x, int64_t *y) {
   const int64_t *sz;
   const IrAttr *sc = ir_attr_get(op, "scales");
   int n = ir_attr_ints(op, "sizes", &sz);
-  if (n < 0 && sc) n = sc->n;
-  if (n != r) {
+  bool by_sizes = n >= 0;
+  if (!by_sizes && sc) n = sc->n;
+  if (n != r || (sc && sc->n != r)) {
     diag_at(DIAG_ERROR, &op->loc, "%s: %s has %d values but X has rank %d",
-            nn_name(op), sc ? "scales" : "sizes", n, r);
+            nn_name(op), by_sizes ? "sizes" : "scales", n, r);
     return false;
   }
   for (int i = 0; i < r; i++) {
-    y[i] = sc ? (int64_t)(sc->floats[i] * (double)x[i]) : sz[i];
+    y[i] = by_sizes ? sz[i] : (int64_t)(sc->floats[i] * (double)x[i]);
     if (y[i] < 1 || (sc && !(sc->floats[i] > 0))) {
       diag_at(DIAG_ERROR, &op->loc, "%s: output dim %d would be empty",
               nn_name(op), i);
@@ -150,11 +221,12 @@ static bool rs_out_dims(const IrOp *op, int r, const int64_t *x, int64_t *y) {
 }
 
 bool op_resize_infer(IrModule *m, IrOp *op) {
-  (void)m;
   if (!nn_check_operand(op, 0, "X", NN_FLOAT | NN_INT)) return false;
   int64_t x[IR_MAX_RANK], y[IR_MAX_RANK];
   int r = nn_dims(op->operands[0], x);
   int mode = rs_pick(op, "mode", rs_modes);
+  if (ir_attr_get(op, "keep_aspect_ratio_policy") && !rs_fold_axes(m, op, r, x))
+    return false;
   if (mode < 0 || rs_pick(op, "coordinate_transformation_mode", rs_ctms) < 0 ||
       rs_pick(op, "nearest_mode", rs_nearest) < 0 || !rs_out_dims(op, r, x, y))
     return false;
@@ -189,7 +261,7 @@ typedef struct RsDim {
 typedef struct RsParams {
   int mode, ctm, nearest;
   double a;
-  bool exclude;
+  bool exclude, antialias;
 } RsParams;
 
 /* Source coordinate of output position o; *outside for tf_crop. */
@@ -208,8 +280,42 @@ static double rs_coord(const RsParams *p, const RsDim *d, int o, bool *outside) 
     return v;
   }
   case 5: return (x + 0.5) / d->scale;
+  case 6: { /* half_pixel centred on the input when out != scale * in */
+    double offset = d->in / 2.0 * (1 - d->out / ow);
+    return offset + (x + 0.5) / d->scale - 0.5;
+  }
   default: return (x + 0.5) / d->scale - 0.5;
   }
+}
+
+/* The kernel's length: 2 (nearest and linear), 4 (cubic), or with
+ * antialias the cubic or linear kernel stretched by 1/min(scale, 1). */
+static int rs_kernel_len(const RsParams *p, double scale) {
+  if (p->mode == 0 || !p->antialias) return p->mode == 2 ? 4 : 2;
+  double s = scale < 1 ? scale : 1;
+  int start = (int)floor((p->mode == 2 ? -2 : -1) / s) + 1;
+  return 2 - 2 * start;
+}
+
+static double rs_cubic(double A, double x) {
+  x = fabs(x);
+  if (x <= 1) return ((A + 2) * x - (A + 3)) * x * x + 1;
+  if (x < 2) return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A;
+  return 0;
+}
+
+/* The reference's _linear/_cubic_coeffs_antialias: n taps at offsets
+ * start + j - t, scaled by min(scale, 1), normalized to sum 1. */
+static void rs_coeffs_antialias(const RsParams *p, double t, double scale, int n,
+                                double *c) {
+  double s = scale < 1 ? scale : 1, sum = 0;
+  int start = 1 - n / 2;
+  for (int j = 0; j < n; j++) {
+    double x = (start + j - t) * s;
+    c[j] = p->mode == 2 ? rs_cubic(p->a, x) : fmin(fmax(1 - fabs(x), 0), 1);
+    sum += c[j];
+  }
+  for (int j = 0; j < n; j++) c[j] /= sum;
 }
 
 static void rs_coeffs(const RsParams *p, double t, double *c) {
@@ -231,11 +337,12 @@ static void rs_coeffs(const RsParams *p, double t, double *c) {
 }
 
 /* The taps of one output position, as interpolate_1d_with_x picks them. */
-static void rs_taps_at(const RsParams *p, RsDim *d, int o) {
-  int n = p->mode == 2 ? 4 : 2, pad = (n + 1) / 2, limit = d->in + 2 * pad;
+static void rs_taps_at(const RsParams *p, RsDim *d, int o, double *c) {
+  int n = rs_kernel_len(p, d->scale), pad = (n + 1) / 2, limit = d->in + 2 * pad;
   double x = rs_coord(p, d, o, &d->outside[o]);
-  double fl = floor(x), t = x == fl ? 1 : x - fl, c[4];
-  rs_coeffs(p, t, c);
+  double fl = floor(x), t = x == fl ? 1 : x - fl;
+  if (p->antialias && p->mode != 0) rs_coeffs_antialias(p, t, d->scale, n, c);
+  else rs_coeffs(p, t, c);
   int start = (int)fl - (x == fl ? 1 : 0) - (n / 2 - 1) + pad;
   if (start > limit - n) start = limit - n;
   if (start < 0) start = 0;
@@ -257,19 +364,21 @@ static void rs_taps_at(const RsParams *p, RsDim *d, int o) {
 
 /* Fills d's tables; true when the dim maps each o to X[o] alone. */
 static bool rs_taps(const RsParams *p, RsDim *d) {
-  d->taps = p->mode == 0 ? 1 : p->mode == 1 ? 2 : 4;
+  d->taps = p->mode == 0 ? 1 : rs_kernel_len(p, d->scale);
+  double *c = malloc(sizeof *c * (size_t)rs_kernel_len(p, d->scale));
   d->idx = calloc((size_t)d->out * (size_t)d->taps, sizeof *d->idx);
   d->w = calloc((size_t)d->out * (size_t)d->taps, sizeof *d->w);
   d->outside = calloc((size_t)d->out, sizeof *d->outside);
   bool ident = d->in == d->out;
   for (int o = 0; o < d->out; o++) {
-    rs_taps_at(p, d, o);
+    rs_taps_at(p, d, o, c);
     for (int t = 0; t < d->taps; t++) {
       double w = d->w[o * d->taps + t];
       int64_t i = d->idx[o * d->taps + t];
       if (d->outside[o] || (w != 0 && (w != 1 || i != o))) ident = false;
     }
   }
+  free(c);
   return ident;
 }
 
@@ -371,7 +480,8 @@ bool op_resize_lower(LwCtx *c, IrOp *op) {
                 .ctm = rs_pick(op, "coordinate_transformation_mode", rs_ctms),
                 .nearest = rs_pick(op, "nearest_mode", rs_nearest),
                 .a = ir_attr_float(op, "cubic_coeff_a", -0.75),
-                .exclude = ir_attr_int(op, "exclude_outside", 0) != 0};
+                .exclude = ir_attr_int(op, "exclude_outside", 0) != 0,
+                .antialias = ir_attr_int(op, "antialias", 0) != 0};
   if (p.mode < 0 || p.ctm < 0 || p.nearest < 0) return false;
   int64_t x[IR_MAX_RANK], y[IR_MAX_RANK];
   RsLow L = {.r = nn_dims(c->in[0], x), .ce = nn_calc_elem(lw_elem(c->in[0]))};

@@ -9,7 +9,10 @@
  *     constant).  w[k] = a0 - a1 cos(2 pi k / N) + a2 cos(4 pi k / N) with
  *     N = size (periodic) or size - 1 (symmetric).
  *   dft {axis, inverse, onesided, dft_length}, one operand: real [..., 1]
- *     or complex [..., 2] input; the result is always complex [..., 2].
+ *     or complex [..., 2] input; the result is complex [..., 2], except for
+ *     onesided inverse (IRFFT: the one-sided spectrum of a real signal in,
+ *     the real signal [..., 1] of dft_length, default 2 (n - 1), out).
+ *     DFT-20's dft_length and axis inputs must be constants.
  *   stft {frame_step, frame_length, onesided}, operands (signal, window or
  *     absent).
  *   mel_weight_matrix {num_mel_bins, dft_length, sample_rate,
@@ -125,13 +128,22 @@ bool op_window_lower(LwCtx *c, IrOp *op) {
 /* ------------------------------------------------------------ DFT/STFT */
 
 bool op_dft_import(IrModule *m, IrOp *op, int opset) {
-  (void)opset;
   if (!signal_attr_range(m, op, "onesided", op->kind == IR_OP_STFT, 0, 1)) return false;
   if (op->kind == IR_OP_DFT) {
     int64_t axis;
-    if (!dm_attr_int(op, "axis", 1, &axis) || !signal_attr_range(m, op, "inverse", 0, 0, 1) ||
+    if (!signal_attr_range(m, op, "inverse", 0, 0, 1) ||
         !signal_const_int(m, op, 1, "dft_length", -1, "dft_length"))
       return false;
+    if (opset >= 20) { /* axis became an input, its default -2 */
+      if (!dm_operand(op, 2)) ir_attr_set_int(m, op, "axis", -2);
+      else if (!signal_const_int(m, op, 2, "axis", -1, "axis")) return false;
+      if (ir_attr_get(op, "axis")->kind != IR_ATTR_INT) {
+        diag_at(DIAG_ERROR, &op->loc, "DFT: input 'axis' must be an integer");
+        return false;
+      }
+      return op->num_operands = 1, true;
+    }
+    if (!dm_attr_int(op, "axis", 1, &axis)) return false;
     ir_attr_set_int(m, op, "axis", axis);
     op->num_operands = 1;
     return true;
@@ -160,20 +172,29 @@ static bool dft_check_signal(const IrOp *op, int64_t *in) {
   return true;
 }
 
+static bool dft_irfft(const IrOp *op) {
+  return ir_attr_int(op, "onesided", 0) && ir_attr_int(op, "inverse", 0);
+}
+
+/* dft_length, by default the axis' length (for IRFFT 2 (length - 1)). */
+static int64_t dft_length(const IrOp *op, int64_t len) {
+  return ir_attr_int(op, "dft_length", dft_irfft(op) ? 2 * (len - 1) : len);
+}
+
 static bool dft_infer(IrOp *op) {
   int64_t in[IR_MAX_RANK];
   int axis;
   if (!dft_check_signal(op, in)) return false;
   int r = op->operands[0]->type.rank;
   if (!dm_axis(op, "axis", ir_attr_int(op, "axis", 1), r, &axis)) return false;
-  int64_t n = ir_attr_int(op, "dft_length", in[axis]);
+  int64_t n = dft_length(op, in[axis]);
   if (axis == r - 1 || n < 1) {
     diag_at(DIAG_ERROR, &op->loc,
             "DFT: axis must not be the last (complex) dim and dft_length must be >= 1");
     return false;
   }
-  in[axis] = ir_attr_int(op, "onesided", 0) ? n / 2 + 1 : n;
-  in[r - 1] = 2;
+  in[axis] = ir_attr_int(op, "onesided", 0) && !dft_irfft(op) ? n / 2 + 1 : n;
+  in[r - 1] = dft_irfft(op) ? 1 : 2;
   dm_set_result(op, 0, op->operands[0]->type.elem, r, in);
   return true;
 }
@@ -226,6 +247,7 @@ typedef struct DftSum {
   IrValue *start, *k;
   int64_t n, len;
   bool inverse;
+  bool hermitian; /* IRFFT: bins 0 < j < n/2 stand for j and n - j too */
 } DftSum;
 
 static void dft_load_x(LwCtx *c, DftSum *s, IrValue *j, IrValue **re, IrValue **im) {
@@ -254,6 +276,13 @@ static void dft_sum(LwCtx *c, DftSum *s, IrValue **re, IrValue **im) {
   IrValue *sn = lw_load(c, s->table, (IrValue *[]){it[2], lw_index(c, 1)});
   if (!s->inverse) sn = lw_un(c, IR_OP_A_NEG, sn);
   /* (xr + i xi)(cs + i sn) */
+  if (s->hermitian) { /* Re(X_j e^(i th)) + Re(conj(X_j) e^(-i th)) */
+    IrValue *edge = lw_bin(c, IR_OP_A_OR, lw_cmp(c, "eq", j, lw_index(c, 0)),
+                           lw_cmp(c, "eq", lw_bin(c, IR_OP_A_ADD, j, j), lw_index(c, s->n)));
+    IrValue *twice = lw_select(c, edge, lw_const_f(c, IR_F64, 1.0), lw_const_f(c, IR_F64, 2.0));
+    xr = lw_bin(c, IR_OP_A_MUL, xr, twice);
+    xi = lw_bin(c, IR_OP_A_MUL, xi, twice);
+  }
   IrValue *r = lw_fma(c, xr, cs, lw_fma(c, lw_un(c, IR_OP_A_NEG, xi), sn, it[0]));
   IrValue *i = lw_fma(c, xr, sn, lw_fma(c, xi, cs, it[1]));
   IrValue *t = lw_bin(c, IR_OP_A_ADD, it[2], s->k);
@@ -273,6 +302,7 @@ static void dft_store(LwCtx *c, IrValue *re, IrValue *im, IrValue **iv, int last
   IrElem e = lw_elem(c->out[0]);
   iv[last] = lw_index(c, 0);
   lw_store(c, lw_cast(c, re, e), c->out[0], iv);
+  if (lw_dim(c->out[0], last) == 1) return;
   iv[last] = lw_index(c, 1);
   lw_store(c, lw_cast(c, im, e), c->out[0], iv);
 }
@@ -286,9 +316,11 @@ static void dft_lower(LwCtx *c, IrOp *op) {
   dm_axis(op, "axis", ir_attr_int(op, "axis", 1), r, &axis);
   int64_t in_len = lw_dim(c->in[0], axis);
   DftSum s = {.x = c->in[0], .axis = axis, .last = r - 1,
-              .n = ir_attr_int(op, "dft_length", in_len),
-              .inverse = ir_attr_int(op, "inverse", 0) != 0};
-  s.len = s.n < in_len ? s.n : in_len;
+              .n = dft_length(op, in_len),
+              .inverse = ir_attr_int(op, "inverse", 0) != 0, .hermitian = dft_irfft(op)};
+  /* IRFFT reads bins 0 .. n/2 of the one-sided spectrum. */
+  int64_t used = s.hermitian ? s.n / 2 + 1 : s.n;
+  s.len = used < in_len ? used : in_len;
   s.table = dft_table(c, s.n);
   for (int i = 0; i < r - 1; i++) dims[i] = lw_dim(c->out[0], i);
   if (dm_numel(r - 1, dims) == 0) return;

@@ -113,6 +113,43 @@ static void test_resize_errors(void **state) {
   ir_attr_set_string(m, op, "mode", "cubic");
   assert_string_equal(run(m, op, 13),
                       "error: Resize: mode 'cubic' needs a float input, not i32");
+  float sc2[1] = {2};
+  IrValue *in3[3] = {IN(m, IR_F32, 2, 3), NULL, weight(m, IR_F32, DIMS(1), sc2)};
+  op = op_new(m, IR_OP_RESIZE, 3, in3, 1);
+  ir_attr_set_ints(m, op, "axes", 1, (int64_t[]){2});
+  assert_string_equal(run(m, op, 19),
+                      "error: Resize: axes must be distinct dims in [-2, 1]");
+}
+
+/* Resize-18: sizes for axes [1] with not_larger keep X's aspect ratio. */
+static void test_resize_axes_policy(void **state) {
+  IrModule *m = *state;
+  int64_t sz[1] = {3};
+  IrValue *in[4] = {IN(m, IR_F32, 2, 4), NULL, NULL, weight(m, IR_I64, DIMS(1), sz)};
+  IrOp *op = op_new(m, IR_OP_RESIZE, 4, in, 1);
+  ir_attr_set_ints(m, op, "axes", 1, (int64_t[]){-1});
+  ir_attr_set_string(m, op, "keep_aspect_ratio_policy", "not_larger");
+  assert_string_equal(run(m, op, 19), "f32[2,3]");
+  assert_null(ir_attr_get(op, "axes"));
+}
+
+/* -------------------------------------------------------------- Col2Im */
+/* Two 1x2 blocks at stride 1 overlap on the middle pixel of a 1x3 image. */
+static void test_col2im(void **state) {
+  IrModule *m = *state;
+  int64_t img[2] = {1, 3}, blk[2] = {1, 2};
+  IrValue *in[3] = {IN(m, IR_F32, 1, 2, 2), weight(m, IR_I64, DIMS(2), img),
+                    weight(m, IR_I64, DIMS(2), blk)};
+  IrOp *op = op_new(m, IR_OP_COL2IM, 3, in, 1);
+  assert_string_equal(run(m, op, 18), "f32[1,1,1,3]");
+  float x[4] = {1, 2, 10, 20}, y[3];  /* rows: block offset; columns: block */
+  exec(m, op, (void *[]){x}, (void *[]){y});
+  floats_near(y, (float[]){1, 12, 20}, 3);
+  IrValue *in2[3] = {IN(m, IR_F32, 1, 2, 3), weight(m, IR_I64, DIMS(2), img),
+                     weight(m, IR_I64, DIMS(2), blk)};
+  assert_string_equal(run(m, op_new(m, IR_OP_COL2IM, 3, in2, 1), 18),
+                      "error: Col2Im: input must be [N, C * 2, 2] (block size, sliding "
+                      "blocks), not rank 3 with dims 2, 3");
 }
 
 /* -------------------------------------------------------- CumSum, TopK */
@@ -240,7 +277,7 @@ int main(void) {
       T(test_layer_norm_numbers), T(test_instance_norm_mvn),
       T(test_lrn),                T(test_conv_transpose),
       T(test_conv_transpose_errors), T(test_resize_linear),
-      T(test_resize_errors),      T(test_cumsum),
+      T(test_resize_errors), T(test_resize_axes_policy), T(test_col2im),      T(test_cumsum),
       T(test_topk),               T(test_einsum),
       T(test_rnn_numbers),        T(test_lstm_errors),
       T(test_quantize_numbers),   T(test_matmul_integer),

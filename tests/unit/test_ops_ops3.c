@@ -92,6 +92,19 @@ static void test_dft_real(void **state) {
   floats_near(y, (float[]){10, 0, -2, 2, -2, 0, -2, -2}, 8);
 }
 
+/* IRFFT (onesided inverse): 3 one-sided bins give back the 4 real samples. */
+static void test_dft_irfft(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 1, 3, 2);
+  IrOp *op = op_new(m, IR_OP_DFT, 1, &x, 1);
+  ir_attr_set_int(m, op, "inverse", 1);
+  ir_attr_set_int(m, op, "onesided", 1);
+  assert_string_equal(run(m, op, 20), "f32[1,4,1]");
+  float in[6] = {10, 0, -2, 2, -2, 0}, y[4];
+  exec(m, op, (void *[]){in}, (void *[]){y});
+  floats_near(y, (float[]){1, 2, 3, 4}, 4);
+}
+
 static void test_grid_sample_bilinear(void **state) {
   IrModule *m = *state;
   IrValue *in[2] = {IN(m, IR_F32, 1, 1, 2, 2), IN(m, IR_F32, 1, 1, 2, 2)};
@@ -103,6 +116,50 @@ static void test_grid_sample_bilinear(void **state) {
   float x[4] = {1, 2, 3, 4}, g[4] = {0, 0, 1, -1}, y[2];
   exec(m, op, (void *[]){x, g}, (void *[]){y});
   floats_near(y, (float[]){2.5f, 2}, 2);
+  assert_string_equal(ir_attr_string(op, "mode", ""), "linear"); /* opset 16's bilinear */
+}
+
+/* GridSample-20 N-D: a 3-D image, grid components (x, y, z) reversed. */
+static void test_grid_sample_volumetric(void **state) {
+  IrModule *m = *state;
+  IrValue *in[2] = {IN(m, IR_F32, 1, 1, 2, 1, 2), IN(m, IR_F32, 1, 1, 1, 1, 3)};
+  IrOp *op = op_new(m, IR_OP_GRID_SAMPLE, 2, in, 1);
+  ir_attr_set_int(m, op, "align_corners", 1);
+  assert_string_equal(run(m, op, 20), "f32[1,1,1,1,1]");
+  /* x = 1 (last dim's end), y = 0, z = 0 (halfway between the two planes) */
+  float x[4] = {1, 2, 3, 4}, g[3] = {1, 0, 0}, y[1];
+  exec(m, op, (void *[]){x, g}, (void *[]){y});
+  floats_near(y, (float[]){3}, 1);
+  IrValue *in2[2] = {IN(m, IR_F32, 1, 1, 2, 2), IN(m, IR_F32, 1, 1, 2, 2)};
+  op = op_new(m, IR_OP_GRID_SAMPLE, 2, in2, 1);
+  ir_attr_set_string(m, op, "mode", "bilinear");
+  assert_string_equal(run(m, op, 20), "error: GridSample: unsupported mode 'bilinear'");
+}
+
+/* AffineGrid: the identity theta gives the pixel centres in [-1, 1]. */
+static void test_affine_grid(void **state) {
+  IrModule *m = *state;
+  int64_t size[4] = {1, 1, 1, 2};
+  IrValue *in[2] = {IN(m, IR_F32, 1, 2, 3), weight(m, IR_I64, DIMS(4), size)};
+  IrOp *op = op_new(m, IR_OP_AFFINE_GRID, 2, in, 1);
+  assert_string_equal(run(m, op, 20), "f32[1,1,2,2]");
+  float theta[6] = {1, 0, 0, 0, 1, 0}, y[4];
+  exec(m, op, (void *[]){theta}, (void *[]){y});
+  floats_near(y, (float[]){-0.5f, 0, 0.5f, 0}, 4);
+}
+
+/* DeformConv: a 1x1 kernel whose offset moves the tap half a pixel right
+ * reads the average of two neighbours (and zero past the edge). */
+static void test_deform_conv(void **state) {
+  IrModule *m = *state;
+  float w1[1] = {2};
+  IrValue *in[3] = {IN(m, IR_F32, 1, 1, 1, 2), weight(m, IR_F32, DIMS(1, 1, 1, 1), w1),
+                    IN(m, IR_F32, 1, 2, 1, 2)};
+  IrOp *op = op_new(m, IR_OP_DEFORM_CONV, 3, in, 1);
+  assert_string_equal(run(m, op, 19), "f32[1,1,1,2]");
+  float x[2] = {1, 3}, off[4] = {0, 0, 0.5f, 0.5f}, y[2];
+  exec(m, op, (void *[]){x, off}, (void *[]){y});
+  floats_near(y, (float[]){4, 3}, 2);
 }
 
 /* Same seed, same draws; values in range; Bernoulli 0/1 at p = 0 and 1. */
@@ -145,8 +202,9 @@ int main(void) {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
       T(test_scatter_elements_add), T(test_scatter_diagnostics),
       T(test_compress_and_reverse), T(test_reverse_sequence),
-      T(test_det), T(test_hann_window), T(test_dft_real),
-      T(test_grid_sample_bilinear), T(test_random), T(test_bernoulli),
+      T(test_det), T(test_hann_window), T(test_dft_real), T(test_dft_irfft),
+      T(test_grid_sample_bilinear), T(test_grid_sample_volumetric),
+      T(test_affine_grid), T(test_deform_conv), T(test_random), T(test_bernoulli),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
