@@ -12,7 +12,8 @@ const char *nn_name(const IrOp *op) {
 
 static bool elem_in(IrElem e, unsigned classes) {
   if (ir_elem_is_float(e)) return classes & NN_FLOAT;
-  if (e == IR_BOOL || e == IR_INDEX || e == IR_ELEM_NONE) return false;
+  if (e == IR_BOOL) return classes & NN_BOOL;
+  if (e == IR_INDEX || e == IR_ELEM_NONE) return false;
   return classes & (ir_elem_is_signed(e) ? NN_SINT : NN_UINT);
 }
 

@@ -17,7 +17,7 @@
 #include "lower.h"
 
 /* Element type classes for nn_check_elem. */
-enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT };
+enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT, NN_BOOL = 8 };
 
 /* "MatMul": the ONNX name of the op (its IR name for internal ops). */
 const char *nn_name(const IrOp *op);
