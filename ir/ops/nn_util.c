@@ -349,6 +349,19 @@ IrValue *nn_madd(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc) {
   return lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, a, b), acc);
 }
 
+IrValue *nn_lp_term(LwCtx *c, IrValue *x, int64_t p, IrElem e) {
+  if (p == 2) return lw_bin(c, IR_OP_A_MUL, x, x);
+  IrValue *a = lw_un(c, IR_OP_A_ABS, x);
+  if (p == 1) return a;
+  return lw_bin(c, IR_OP_M_POW, a, lw_const_f(c, e, (double)p));
+}
+
+IrValue *nn_lp_root(LwCtx *c, IrValue *sum, int64_t p, IrElem e) {
+  if (p == 1) return sum;
+  if (p == 2) return lw_un(c, IR_OP_M_SQRT, sum);
+  return lw_bin(c, IR_OP_M_POW, sum, lw_const_f(c, e, 1.0 / (double)p));
+}
+
 bool nn_check_operand_dyn(const IrOp *op, int i, const char *what, unsigned classes) {
   IrValue *v = i < op->num_operands ? op->operands[i] : NULL;
   if (!v || v->type.kind != IR_TYPE_TENSOR || ir_type_is_static(&v->type))

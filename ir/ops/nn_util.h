@@ -106,6 +106,10 @@ IrValue *nn_lowest(LwCtx *c, IrElem e);
 IrValue *nn_highest(LwCtx *c, IrElem e);
 /* a*b + acc: fma for floats, mul+add for ints. */
 IrValue *nn_madd(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);
+/* The Lp norm's parts (LpPool, LpNormalization): the term |x|^p of a sum,
+ * and the sum's p-th root; x and sum are floats of type e, p >= 1. */
+IrValue *nn_lp_term(LwCtx *c, IrValue *x, int64_t p, IrElem e);
+IrValue *nn_lp_root(LwCtx *c, IrValue *sum, int64_t p, IrElem e);
 /* Static dims of a tensor/buffer value into dims; returns the rank. */
 int nn_dims(const IrValue *v, int64_t *dims);
 int64_t nn_numel(const int64_t *dims, int rank);
