@@ -3,7 +3,7 @@
  * elements at i after numpy broadcasting: the families binary (Add ...
  * Xor, BitwiseAnd/Or/Xor, Pow, Mod, PRelu, BitShift), variadic (Max Min
  * Sum Mean), where, and unary (Neg ... Clip, BitwiseNot, Gelu, Mish, Cast,
- * CastLike, Identity, IsInf, IsNaN, Shrink, and Dropout, which is the
+ * CastLike, BitCast (a copy through a view of another element type), Identity, IsInf, IsNaN, Shrink, and Dropout, which is the
  * identity at inference).
  *
  * One table, ew_rows, holds each op's facts: the element types it accepts,
@@ -414,6 +414,7 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     [IR_OP_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_CAST_LIKE] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_IDENTITY] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
+    [IR_OP_BITCAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     [IR_OP_DROPOUT] = {EW_F, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     FN(BIT_SHIFT, EW_UI, fn_bit_shift, {{0}}),
     [IR_OP_IS_NAN] = {EW_F, EWF_BOOL, IR_OP_COUNT, NULL, fn_is_nan, {{0}}},
@@ -567,6 +568,13 @@ bool op_unary_lower(LwCtx *c, IrOp *op) {
   if (op->kind == IR_OP_DROPOUT) return dropout_lower(c, op);
   if (op->kind == IR_OP_IDENTITY) {
     lw_copy(c, c->in[0], c->out[0]);
+    return true;
+  }
+  if (op->kind == IR_OP_BITCAST) { /* x's bytes viewed as the result's type */
+    IrType t = c->in[0]->type;
+    t.kind = IR_TYPE_BUFFER;
+    t.elem = lw_elem(c->out[0]);
+    lw_copy(c, ir_build1(&c->b, IR_OP_VIEW, 1, &c->in[0], t), c->out[0]);
     return true;
   }
   return ew_emit(c, op);
@@ -911,21 +919,26 @@ static bool clip_import(IrModule *m, IrOp *op, int opset) {
   return true;
 }
 
-/* Cast's ONNX `to` (a TensorProto dtype) becomes an element type attribute. */
+/* Cast's and BitCast's ONNX `to` (a TensorProto dtype) becomes an element
+ * type attribute. */
 static bool cast_import(IrModule *m, IrOp *op) {
   const IrAttr *a = ir_attr_get(op, "to");
   if (a && a->kind == IR_ATTR_TYPE) return true;
   if (!a || a->kind != IR_ATTR_INT) {
-    diag_at(DIAG_ERROR, &op->loc, a ? "attribute 'to' must be an int"
-                                    : "Cast: attribute 'to' is missing");
+    if (a)
+      diag_at(DIAG_ERROR, &op->loc, "attribute 'to' must be an int");
+    else
+      diag_at(DIAG_ERROR, &op->loc, "%s: attribute 'to' is missing", ew_name(op));
     return false;
   }
   IrElem e = ir_elem_from_onnx((int)a->i);
   if (e == IR_ELEM_NONE) {
-    diag_at(DIAG_ERROR, &op->loc, a->i == 8
-                ? "Cast: casting to string is not supported by tcc"
-                : "Cast: target type %lld is not supported by tcc",
-            (long long)a->i);
+    if (a->i == 8)
+      diag_at(DIAG_ERROR, &op->loc, "%s: casting to string is not supported by tcc",
+              ew_name(op));
+    else
+      diag_at(DIAG_ERROR, &op->loc, "%s: target type %lld is not supported by tcc",
+              ew_name(op), (long long)a->i);
     return false;
   }
   ir_attr_set_type(m, op, "to", e);
@@ -995,7 +1008,7 @@ bool op_unary_import(IrModule *m, IrOp *op, int opset) {
   if (!ew_fill_defaults(m, op)) return false;
   switch (op->kind) {
   case IR_OP_CLIP: return clip_import(m, op, opset);
-  case IR_OP_CAST: return cast_import(m, op);
+  case IR_OP_CAST: case IR_OP_BITCAST: return cast_import(m, op);
   case IR_OP_CAST_LIKE: return cast_like_import(m, op);
   case IR_OP_IS_INF: return is_inf_import(m, op);
   case IR_OP_DROPOUT: return dropout_import(m, op);
@@ -1030,13 +1043,31 @@ static IrElem ew_cast_target(const IrOp *op) {
   return a && a->kind == IR_ATTR_TYPE ? a->elem : IR_ELEM_NONE;
 }
 
+/* BitCast keeps the bytes: the sizes must agree, and a byte read as bool
+ * must be 0 or 1, which only a bool source guarantees. */
+static bool bitcast_check(const IrOp *op, IrElem from, IrElem to) {
+  if (ir_elem_size(from) != ir_elem_size(to)) {
+    diag_at(DIAG_ERROR, &op->loc, "BitCast: %s (%zu bits) and %s (%zu bits) differ in size",
+            ir_elem_name(from), ir_elem_size(from) * 8, ir_elem_name(to),
+            ir_elem_size(to) * 8);
+    return false;
+  }
+  if (to == IR_BOOL && from != IR_BOOL) {
+    diag_at(DIAG_ERROR, &op->loc, "BitCast: reading %s as bool is not supported by "
+            "tcc (a byte other than 0 or 1 is no bool)", ir_elem_name(from));
+    return false;
+  }
+  return true;
+}
+
 bool op_unary_infer(IrModule *m, IrOp *op) {
   if (!ew_check_present(op, 1)) return false;
   IrValue *x = op->operands[0];
   IrElem out = x->type.elem;
   if (!ew_check_elem(op, ew_row(op)->types, x)) return false;
   if (op->kind == IR_OP_CLIP && !clip_infer_bounds(m, op)) return false;
-  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE) {
+  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE ||
+      op->kind == IR_OP_BITCAST) {
     out = ew_cast_target(op);
     if (out == IR_ELEM_NONE || !ew_class(out)) {
       diag_at(DIAG_ERROR, &op->loc, "%s: the target element type is missing",
@@ -1044,6 +1075,7 @@ bool op_unary_infer(IrModule *m, IrOp *op) {
       return false;
     }
   }
+  if (op->kind == IR_OP_BITCAST && !bitcast_check(op, x->type.elem, out)) return false;
   if (ew_row(op)->flags & EWF_BOOL) out = IR_BOOL;
   ew_set_result(op, x->type, out);
   if (op->kind == IR_OP_DROPOUT && op->num_results == 2) {
