@@ -3,7 +3,8 @@
  *
  * Canonical form: concat {axis}; split {axis, split} with one operand (the
  * split sizes, an input from opset 13, become the attribute; equal parts are
- * made explicit once the input type is known).  Both lower to one loop nest
+ * made explicit once the input type is known, num_outputs (opset 18) then
+ * dropped).  Both lower to one loop nest
  * per piece that copies it at its offset along the axis; zero-size pieces
  * emit nothing.  Run-time dims (OPF_DYN) may be anywhere off the axis;
  * along it a sum like seq+1 has no type, so the axis must be static (or
@@ -137,8 +138,24 @@ static bool concat_lower(LwCtx *c, IrOp *op) {
 }
 
 /* ----------------------------------------------------------------- Split */
+/* Equal parts of dim for the k outputs.  With num_outputs (opset 18) an
+ * uneven dim gives parts of ceil(dim / k) and a smaller last one; without
+ * it the parts must be equal. */
+static bool split_equal_parts(const IrOp *op, int axis, int64_t dim, int k,
+                              int64_t *sizes) {
+  bool uneven_ok = ir_attr_get(op, "num_outputs") != NULL;
+  int64_t part = uneven_ok ? (dim + k - 1) / k : dim / k;
+  if ((!uneven_ok && dim % k != 0) || dim - part * (k - 1) < 0) {
+    diag_at(DIAG_ERROR, &op->loc, "Split: size %lld of axis %d is not divisible into %d outputs",
+            (long long)dim, axis, k);
+    return false;
+  }
+  for (int i = 0; i < k; i++) sizes[i] = i < k - 1 ? part : dim - part * (k - 1);
+  return true;
+}
+
 static bool split_import(IrModule *m, IrOp *op, int opset) {
-  int64_t axis;
+  int64_t axis, num_outputs;
   int n;
   const int64_t *split;
   if (!dm_attr_int(op, "axis", 0, &axis)) return false;
@@ -148,39 +165,46 @@ static bool split_import(IrModule *m, IrOp *op, int opset) {
   (void)opset;
   op->num_operands = 1;
   if (!dm_attr_ints(op, "split", &n, &split)) return false;
-  if (n < 0 && dm_type_known(op, 0)) {
-    const IrType *t = &op->operands[0]->type;
-    int a;
-    if (!dm_axis(op, "axis", axis, t->rank, &a)) return false;
-    int64_t sizes[256], dim = ir_type_dim(t, a), k = op->num_results;
-    if (k > 256 || dim % k != 0) {
-      diag_at(DIAG_ERROR, &op->loc, "Split: size %lld of axis %d is not divisible into %lld outputs",
-              (long long)dim, a, (long long)k);
+  if (ir_attr_get(op, "num_outputs")) {
+    if (!dm_attr_int(op, "num_outputs", 0, &num_outputs)) return false;
+    if (n >= 0 || num_outputs != op->num_results) {
+      diag_at(DIAG_ERROR, &op->loc, n >= 0
+              ? "Split: attribute 'num_outputs' and input 'split' are both given"
+              : "Split: attribute 'num_outputs' (%lld) differs from the %d outputs",
+              (long long)num_outputs, op->num_results);
       return false;
     }
-    for (int i = 0; i < k; i++) sizes[i] = dim / k;
-    ir_attr_set_ints(m, op, "split", (int)k, sizes);
+  }
+  if (n < 0 && dm_type_known(op, 0)) {
+    const IrType *t = &op->operands[0]->type;
+    int a, k = op->num_results;
+    int64_t sizes[256];
+    if (!dm_axis(op, "axis", axis, t->rank, &a)) return false;
+    if (k > 256) {
+      diag_at(DIAG_ERROR, &op->loc, "Split: more than 256 outputs");
+      return false;
+    }
+    if (!split_equal_parts(op, a, ir_type_dim(t, a), k, sizes)) return false;
+    ir_attr_set_ints(m, op, "split", k, sizes);
+    ir_attr_remove(op, "num_outputs");
   }
   return true;
 }
 
 /* Fills sizes[0..num_results) from `split` or equal parts. */
-static bool split_sizes(const IrOp *op, int64_t dim, int64_t *sizes) {
+static bool split_sizes(const IrOp *op, int axis, int64_t dim, int64_t *sizes) {
   int n, k = op->num_results;
   const int64_t *split;
   if (!dm_attr_ints(op, "split", &n, &split)) return false;
+  if (n < 0) return split_equal_parts(op, axis, dim, k, sizes);
   int64_t sum = 0;
-  for (int i = 0; i < k; i++) sizes[i] = n < 0 ? dim / k : split[i < n ? i : 0];
+  for (int i = 0; i < k; i++) sizes[i] = split[i < n ? i : 0];
   for (int i = 0; i < n; i++) sum += split[i];
-  if (n < 0 ? dim % k != 0 : (n != k || sum != dim)) {
+  if (n != k || sum != dim) {
     char buf[512];
-    if (n < 0)
-      diag_at(DIAG_ERROR, &op->loc, "Split: size %lld is not divisible into %d outputs",
-              (long long)dim, k);
-    else
-      diag_at(DIAG_ERROR, &op->loc,
-              "Split: split %s must have %d entries summing to %lld",
-              dm_ints_str(buf, sizeof buf, n, split), k, (long long)dim);
+    diag_at(DIAG_ERROR, &op->loc,
+            "Split: split %s must have %d entries summing to %lld",
+            dm_ints_str(buf, sizeof buf, n, split), k, (long long)dim);
     return false;
   }
   for (int i = 0; i < k; i++)
@@ -208,7 +232,7 @@ static bool split_infer(const IrModule *m, IrOp *op) {
     diag_at(DIAG_ERROR, &op->loc, "Split: more than 256 outputs");
     return false;
   }
-  if (!split_sizes(op, in[axis], sizes)) return false;
+  if (!split_sizes(op, axis, in[axis], sizes)) return false;
   for (int k = 0; k < op->num_results; k++) {
     for (int d = 0; d < rank; d++) out[d] = d == axis ? sizes[k] : in[d];
     dd_set_result(op, k, op->operands[0]->type.elem, rank, out);

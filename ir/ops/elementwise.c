@@ -1,10 +1,11 @@
 /*
  * elementwise.c — ops whose result element i reads only the operand
  * elements at i after numpy broadcasting: the families binary (Add ...
- * Xor, Pow, Mod, PRelu, BitShift, SwiGLU, whose operands have one shape),
- * variadic (Max Min Sum Mean), where,
- * and unary (Neg ... Clip, Cast, CastLike, Identity, IsInf, IsNaN,
- * Shrink, and Dropout, which is the identity at inference).
+ * Xor, BitwiseAnd/Or/Xor, Pow, Mod, PRelu, BitShift, SwiGLU, whose operands
+ * have one shape), variadic (Max Min Sum Mean), where, and unary (Neg ...
+ * Clip, BitwiseNot, Gelu, Mish, Cast, CastLike, BitCast (a copy through a
+ * view of another element type), Identity, IsInf, IsNaN, Shrink, and
+ * Dropout, which is the identity at inference).
  *
  * One table, ew_rows, holds each op's facts: the element types it accepts,
  * whether it yields bool, its default attributes and its scalar function —
@@ -76,6 +77,9 @@ static IrValue *ew_attr(Ew *e, const char *name) {
 }
 static IrValue *ew_bin(Ew *e, IrOpKind k, IrValue *a, IrValue *b) {
   return lw_bin(e->c, k, a, b);
+}
+static IrValue *ew_fma(Ew *e, IrValue *a, IrValue *b, IrValue *acc) {
+  return lw_fma(e->c, a, b, acc);
 }
 static IrValue *ew_cmp(Ew *e, const char *pred, IrValue *a, IrValue *b) {
   return lw_cmp(e->c, pred, a, b);
@@ -277,6 +281,27 @@ static IrValue *fn_hard_swish(Ew *e, IrValue *const *x) {
   IrValue *h = ew_hard(e, x[0], ew_k(e, 1.0 / 6.0), ew_k(e, 0.5));
   return ew_bin(e, IR_OP_A_MUL, x[0], h);
 }
+/* approximate "none": 0.5 x (1 + erf(x / sqrt 2));
+ * "tanh": 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))). */
+static IrValue *fn_gelu(Ew *e, IrValue *const *x) {
+  IrValue *v = x[0], *t;
+  if (!strcmp(ir_attr_string(e->op, "approximate", "none"), "tanh")) {
+    IrValue *x3 = ew_bin(e, IR_OP_A_MUL, ew_bin(e, IR_OP_A_MUL, v, v), v);
+    IrValue *inner = ew_fma(e, ew_k(e, 0.044715), x3, v);
+    IrValue *sqrt_2_pi = ew_k(e, 0.79788456080286535588);
+    t = lw_un(e->c, IR_OP_M_TANH, ew_bin(e, IR_OP_A_MUL, sqrt_2_pi, inner));
+  } else {
+    IrValue *inv_sqrt2 = ew_k(e, 0.70710678118654752440);
+    t = lw_un(e->c, IR_OP_M_ERF, ew_bin(e, IR_OP_A_MUL, v, inv_sqrt2));
+  }
+  IrValue *half_x = ew_bin(e, IR_OP_A_MUL, ew_k(e, 0.5), v);
+  return ew_bin(e, IR_OP_A_MUL, half_x, ew_bin(e, IR_OP_A_ADD, ew_k(e, 1), t));
+}
+/* x * tanh(softplus(x)) */
+static IrValue *fn_mish(Ew *e, IrValue *const *x) {
+  return ew_bin(e, IR_OP_A_MUL, x[0],
+                lw_un(e->c, IR_OP_M_TANH, fn_softplus(e, x)));
+}
 static IrValue *fn_thresholded_relu(Ew *e, IrValue *const *x) {
   IrValue *above = ew_cmp(e, "gt", x[0], ew_attr(e, "alpha"));
   return ew_sel(e, above, x[0], ew_k(e, 0));
@@ -354,6 +379,8 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     CMP(LESS_EQUAL, "le", EW_NUM), CMP(GREATER, "gt", EW_NUM),
     CMP(GREATER_EQUAL, "ge", EW_NUM),
     ARITH2(AND, AND, EW_B), ARITH2(OR, OR, EW_B), ARITH2(XOR, XOR, EW_B),
+    ARITH2(BITWISE_AND, AND, EW_I), ARITH2(BITWISE_OR, OR, EW_I),
+    ARITH2(BITWISE_XOR, XOR, EW_I),
     /* variadic */
     [IR_OP_MAX] = {EW_NUM, 0, IR_OP_A_MAX, NULL, fn_fold, {{0}}},
     [IR_OP_MIN] = {EW_NUM, 0, IR_OP_A_MIN, NULL, fn_fold, {{0}}},
@@ -376,6 +403,7 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     MATH(ACOS, ACOS), MATH(ATAN, ATAN), MATH(SINH, SINH), MATH(COSH, COSH),
     MATH(ASINH, ASINH), MATH(ACOSH, ACOSH), MATH(ATANH, ATANH), MATH(ERF, ERF),
     [IR_OP_NOT] = {EW_B, 0, IR_OP_A_NOT, NULL, fn_lop1, {{0}}},
+    [IR_OP_BITWISE_NOT] = {EW_I, 0, IR_OP_A_NOT, NULL, fn_lop1, {{0}}},
     FN(SOFTPLUS, EW_F, fn_softplus, {{0}}),
     FN(SOFTSIGN, EW_F, fn_softsign, {{0}}),
     FN(LEAKY_RELU, EW_F, fn_leaky_relu, D1("alpha", 0.01)),
@@ -386,11 +414,14 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     FN(HARD_SIGMOID, EW_F, fn_hard_sigmoid, D2("alpha", 0.2, "beta", 0.5)),
     FN(HARD_SWISH, EW_F, fn_hard_swish, {{0}}),
     FN(SWISH, EW_F, fn_swish, D1("alpha", 1.0)),
+    FN(GELU, EW_F, fn_gelu, {{0}}),
+    FN(MISH, EW_F, fn_mish, {{0}}),
     FN(THRESHOLDED_RELU, EW_F, fn_thresholded_relu, D1("alpha", 1.0)),
     FN(CLIP, EW_NUM, fn_clip, {{0}}),
     [IR_OP_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_CAST_LIKE] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_IDENTITY] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
+    [IR_OP_BITCAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     [IR_OP_DROPOUT] = {EW_F, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     FN(BIT_SHIFT, EW_UI, fn_bit_shift, {{0}}),
     [IR_OP_IS_NAN] = {EW_F, EWF_BOOL, IR_OP_COUNT, NULL, fn_is_nan, {{0}}},
@@ -544,6 +575,13 @@ bool op_unary_lower(LwCtx *c, IrOp *op) {
   if (op->kind == IR_OP_DROPOUT) return dropout_lower(c, op);
   if (op->kind == IR_OP_IDENTITY) {
     lw_copy(c, c->in[0], c->out[0]);
+    return true;
+  }
+  if (op->kind == IR_OP_BITCAST) { /* x's bytes viewed as the result's type */
+    IrType t = c->in[0]->type;
+    t.kind = IR_TYPE_BUFFER;
+    t.elem = lw_elem(c->out[0]);
+    lw_copy(c, ir_build1(&c->b, IR_OP_VIEW, 1, &c->in[0], t), c->out[0]);
     return true;
   }
   return ew_emit(c, op);
@@ -907,21 +945,26 @@ static bool clip_import(IrModule *m, IrOp *op, int opset) {
   return true;
 }
 
-/* Cast's ONNX `to` (a TensorProto dtype) becomes an element type attribute. */
+/* Cast's and BitCast's ONNX `to` (a TensorProto dtype) becomes an element
+ * type attribute. */
 static bool cast_import(IrModule *m, IrOp *op) {
   const IrAttr *a = ir_attr_get(op, "to");
   if (a && a->kind == IR_ATTR_TYPE) return true;
   if (!a || a->kind != IR_ATTR_INT) {
-    diag_at(DIAG_ERROR, &op->loc, a ? "attribute 'to' must be an int"
-                                    : "Cast: attribute 'to' is missing");
+    if (a)
+      diag_at(DIAG_ERROR, &op->loc, "attribute 'to' must be an int");
+    else
+      diag_at(DIAG_ERROR, &op->loc, "%s: attribute 'to' is missing", ew_name(op));
     return false;
   }
   IrElem e = ir_elem_from_onnx((int)a->i);
   if (e == IR_ELEM_NONE) {
-    diag_at(DIAG_ERROR, &op->loc, a->i == 8
-                ? "Cast: casting to string is not supported by tcc"
-                : "Cast: target type %lld is not supported by tcc",
-            (long long)a->i);
+    if (a->i == 8)
+      diag_at(DIAG_ERROR, &op->loc, "%s: casting to string is not supported by tcc",
+              ew_name(op));
+    else
+      diag_at(DIAG_ERROR, &op->loc, "%s: target type %lld is not supported by tcc",
+              ew_name(op), (long long)a->i);
     return false;
   }
   ir_attr_set_type(m, op, "to", e);
@@ -952,6 +995,22 @@ static bool is_inf_import(IrModule *m, IrOp *op) {
   return true;
 }
 
+/* Gelu's approximate, explicit: "none" or "tanh". */
+static bool gelu_import(IrModule *m, IrOp *op) {
+  const IrAttr *a = ir_attr_get(op, "approximate");
+  if (!a) {
+    ir_attr_set_string(m, op, "approximate", "none");
+    return true;
+  }
+  if (a->kind != IR_ATTR_STRING ||
+      (strcmp(a->s, "none") && strcmp(a->s, "tanh"))) {
+    diag_at(DIAG_ERROR, &op->loc,
+            "Gelu: attribute 'approximate' must be \"none\" or \"tanh\"");
+    return false;
+  }
+  return true;
+}
+
 /* Dropout runs in inference mode only: training_mode must be a constant
  * false; ratio (and the seed) then do not matter and are dropped. */
 static bool dropout_import(IrModule *m, IrOp *op) {
@@ -975,10 +1034,11 @@ bool op_unary_import(IrModule *m, IrOp *op, int opset) {
   if (!ew_fill_defaults(m, op)) return false;
   switch (op->kind) {
   case IR_OP_CLIP: return clip_import(m, op, opset);
-  case IR_OP_CAST: return cast_import(m, op);
+  case IR_OP_CAST: case IR_OP_BITCAST: return cast_import(m, op);
   case IR_OP_CAST_LIKE: return cast_like_import(m, op);
   case IR_OP_IS_INF: return is_inf_import(m, op);
   case IR_OP_DROPOUT: return dropout_import(m, op);
+  case IR_OP_GELU: return gelu_import(m, op);
   default: return true;
   }
 }
@@ -1009,13 +1069,31 @@ static IrElem ew_cast_target(const IrOp *op) {
   return a && a->kind == IR_ATTR_TYPE ? a->elem : IR_ELEM_NONE;
 }
 
+/* BitCast keeps the bytes: the sizes must agree, and a byte read as bool
+ * must be 0 or 1, which only a bool source guarantees. */
+static bool bitcast_check(const IrOp *op, IrElem from, IrElem to) {
+  if (ir_elem_size(from) != ir_elem_size(to)) {
+    diag_at(DIAG_ERROR, &op->loc, "BitCast: %s (%zu bits) and %s (%zu bits) differ in size",
+            ir_elem_name(from), ir_elem_size(from) * 8, ir_elem_name(to),
+            ir_elem_size(to) * 8);
+    return false;
+  }
+  if (to == IR_BOOL && from != IR_BOOL) {
+    diag_at(DIAG_ERROR, &op->loc, "BitCast: reading %s as bool is not supported by "
+            "tcc (a byte other than 0 or 1 is no bool)", ir_elem_name(from));
+    return false;
+  }
+  return true;
+}
+
 bool op_unary_infer(IrModule *m, IrOp *op) {
   if (!ew_check_present(op, 1)) return false;
   IrValue *x = op->operands[0];
   IrElem out = x->type.elem;
   if (!ew_check_elem(op, ew_row(op)->types, x)) return false;
   if (op->kind == IR_OP_CLIP && !clip_infer_bounds(m, op)) return false;
-  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE) {
+  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE ||
+      op->kind == IR_OP_BITCAST) {
     out = ew_cast_target(op);
     if (out == IR_ELEM_NONE || !ew_class(out)) {
       diag_at(DIAG_ERROR, &op->loc, "%s: the target element type is missing",
@@ -1023,6 +1101,7 @@ bool op_unary_infer(IrModule *m, IrOp *op) {
       return false;
     }
   }
+  if (op->kind == IR_OP_BITCAST && !bitcast_check(op, x->type.elem, out)) return false;
   if (ew_row(op)->flags & EWF_BOOL) out = IR_BOOL;
   ew_set_result(op, x->type, out);
   if (op->kind == IR_OP_DROPOUT && op->num_results == 2) {

@@ -182,12 +182,14 @@ bool op_alloc_verify(IrModule *m, IrOp *op) {
 }
 
 /* Same element type and, when both are static, the same element count. */
+/* reinterpret: the element types may differ (in size too: the caller
+ * checks that). */
 static bool same_elems(IrModule *m, const IrOp *op, const IrValue *x, const IrValue *y,
-                       const char *verb) {
+                       const char *verb, bool reinterpret) {
   TypeStr a, b;
   uint64_t nx, ny;
   bool counts = ir_type_numel(&x->type, &nx) && ir_type_numel(&y->type, &ny);
-  if (x->type.elem != y->type.elem || (counts && nx != ny))
+  if ((!reinterpret && x->type.elem != y->type.elem) || (counts && nx != ny))
     return bad(op, "cannot %s %s as %s", verb, tstr(m, x, &a), tstr(m, y, &b));
   return true;
 }
@@ -197,7 +199,9 @@ bool op_view_verify(IrModule *m, IrOp *op) {
   IrValue *src = op->operands[0], *r = op->results[0];
   if (!is_mem(src)) return bad(op, "expects a buffer or weight, got %s", tstr(m, src, &a));
   if (r->type.kind != IR_TYPE_BUFFER) return bad(op, "expects a buffer result, got %s", tstr(m, r, &a));
-  return same_elems(m, op, src, r, "view");
+  /* another element type of the same size reads the same bytes (BitCast) */
+  return same_elems(m, op, src, r, "view",
+                    ir_elem_size(r->type.elem) == ir_elem_size(src->type.elem));
 }
 
 bool op_copy_verify(IrModule *m, IrOp *op) {
@@ -206,7 +210,7 @@ bool op_copy_verify(IrModule *m, IrOp *op) {
   if (!is_mem(src)) return bad(op, "expects a buffer or weight source, got %s", tstr(m, src, &a));
   if (dst->type.kind != IR_TYPE_BUFFER)
     return bad(op, "expects a buffer destination, got %s", tstr(m, dst, &a));
-  return same_elems(m, op, src, dst, "copy");
+  return same_elems(m, op, src, dst, "copy", false);
 }
 
 static bool check_indices(IrModule *m, const IrOp *op, const IrValue *buf, int first) {

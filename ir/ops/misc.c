@@ -1,13 +1,14 @@
 /*
- * misc.c — CumSum and TopK.
+ * misc.c — CumSum, CumProd and TopK.
  *
- * Both take a constant from a second input (CumSum's axis, TopK's k since
- * opset 10) and keep it as an attribute; both view X as [outer, A, inner]
+ * All take a constant from a second input (the scans' axis, TopK's k since
+ * opset 10) and keep it as an attribute; all view X as [outer, A, inner]
  * around the axis.
  *
- * CumSum runs row by row along the axis so the innermost loop walks the
- * contiguous inner dim:  Y[r(0)] = X[r(0)] (exclusive: 0) and
- *   Y[r(a)] = Y[r(a-1)] + X[r(a)]   (exclusive: + X[r(a-1)])
+ * CumSum and CumProd are one scan with op (+ or *) and its identity (0 or
+ * 1).  It runs row by row along the axis so the innermost loop walks the
+ * contiguous inner dim:  Y[r(0)] = X[r(0)] (exclusive: the identity) and
+ *   Y[r(a)] = Y[r(a-1)] op X[r(a)]   (exclusive: op X[r(a-1)])
  * with r(a) = A-1-a when reversed.
  *
  * TopK is a selection: pick j is the best element that comes after pick
@@ -45,7 +46,7 @@ static void misc_view3(const IrValue *x, int axis, int64_t *d3) {
   d3[2] = nn_numel(d + axis + 1, r - axis - 1);
 }
 
-/* --------------------------------------------------------------- CumSum */
+/* ------------------------------------------------------ CumSum, CumProd */
 
 bool op_cumsum_import(IrModule *m, IrOp *op, int opset) {
   (void)opset;
@@ -75,13 +76,15 @@ bool op_cumsum_lower(LwCtx *c, IrOp *op) {
   misc_view3(c->in[0], (int)axis, d3);
   IrValue *X = nn_view(c, c->in[0], 3, d3), *Y = nn_view(c, c->out[0], 3, d3);
   bool excl = ir_attr_int(op, "exclusive", 0), rev = ir_attr_int(op, "reverse", 0);
+  bool prod = op->kind == IR_OP_CUMPROD;
   int64_t A = d3[1];
   IrValue *iv[3], *a;
   LwNest nest;
   /* the first row */
   lw_nest_begin(c, &nest, 3, (int64_t[]){d3[0], 1, d3[2]}, iv);
   iv[1] = lw_index(c, rev ? A - 1 : 0);
-  IrValue *v0 = excl ? lw_const_f(c, nn_calc_elem(lw_elem(X)), 0) : nn_load(c, X, iv);
+  IrValue *v0 = excl ? lw_const_f(c, nn_calc_elem(lw_elem(X)), prod ? 1 : 0)
+                     : nn_load(c, X, iv);
   nn_store(c, v0, Y, iv);
   lw_nest_end(c, &nest);
   /* the rest: a = 1 .. A-1 */
@@ -92,7 +95,7 @@ bool op_cumsum_lower(LwCtx *c, IrOp *op) {
   IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, d3[2]), 1, &iv[2]);
   IrValue *p = nn_load(c, Y, (IrValue *[]){iv[0], prev, iv[2]});
   IrValue *x = nn_load(c, X, (IrValue *[]){iv[0], excl ? prev : cur, iv[2]});
-  nn_store(c, lw_bin(c, IR_OP_A_ADD, p, x), Y, (IrValue *[]){iv[0], cur, iv[2]});
+  nn_store(c, lw_bin(c, prod ? IR_OP_A_MUL : IR_OP_A_ADD, p, x), Y, (IrValue *[]){iv[0], cur, iv[2]});
   lw_for_end(c, li);
   lw_for_end(c, la);
   lw_for_end(c, lo);

@@ -12,7 +12,8 @@ const char *nn_name(const IrOp *op) {
 
 static bool elem_in(IrElem e, unsigned classes) {
   if (ir_elem_is_float(e)) return classes & NN_FLOAT;
-  if (e == IR_BOOL || e == IR_INDEX || e == IR_ELEM_NONE) return false;
+  if (e == IR_BOOL) return classes & NN_BOOL;
+  if (e == IR_INDEX || e == IR_ELEM_NONE) return false;
   return classes & (ir_elem_is_signed(e) ? NN_SINT : NN_UINT);
 }
 
@@ -346,6 +347,19 @@ IrValue *nn_highest(LwCtx *c, IrElem e) {
 IrValue *nn_madd(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc) {
   if (ir_elem_is_float(acc->type.elem)) return lw_fma(c, a, b, acc);
   return lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_MUL, a, b), acc);
+}
+
+IrValue *nn_lp_term(LwCtx *c, IrValue *x, int64_t p, IrElem e) {
+  if (p == 2) return lw_bin(c, IR_OP_A_MUL, x, x);
+  IrValue *a = lw_un(c, IR_OP_A_ABS, x);
+  if (p == 1) return a;
+  return lw_bin(c, IR_OP_M_POW, a, lw_const_f(c, e, (double)p));
+}
+
+IrValue *nn_lp_root(LwCtx *c, IrValue *sum, int64_t p, IrElem e) {
+  if (p == 1) return sum;
+  if (p == 2) return lw_un(c, IR_OP_M_SQRT, sum);
+  return lw_bin(c, IR_OP_M_POW, sum, lw_const_f(c, e, 1.0 / (double)p));
 }
 
 bool nn_check_operand_dyn(const IrOp *op, int i, const char *what, unsigned classes) {

@@ -17,7 +17,7 @@
 #include "lower.h"
 
 /* Element type classes for nn_check_elem. */
-enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT };
+enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT, NN_BOOL = 8 };
 
 /* "MatMul": the ONNX name of the op (its IR name for internal ops). */
 const char *nn_name(const IrOp *op);
@@ -106,6 +106,10 @@ IrValue *nn_lowest(LwCtx *c, IrElem e);
 IrValue *nn_highest(LwCtx *c, IrElem e);
 /* a*b + acc: fma for floats, mul+add for ints. */
 IrValue *nn_madd(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);
+/* The Lp norm's parts (LpPool, LpNormalization): the term |x|^p of a sum,
+ * and the sum's p-th root; x and sum are floats of type e, p >= 1. */
+IrValue *nn_lp_term(LwCtx *c, IrValue *x, int64_t p, IrElem e);
+IrValue *nn_lp_root(LwCtx *c, IrValue *sum, int64_t p, IrElem e);
 /* Static dims of a tensor/buffer value into dims; returns the rank. */
 int nn_dims(const IrValue *v, int64_t *dims);
 int64_t nn_numel(const int64_t *dims, int rank);

@@ -1,6 +1,6 @@
 /*
  * norm.c — InstanceNormalization, LayerNormalization, RMSNormalization,
- * GroupNormalization, MeanVarianceNormalization and LRN.
+ * GroupNormalization, MeanVarianceNormalization, LRN and LpNormalization.
  *
  * All but LRN normalize over a set of reduced dims:
  *   y = (x - mean) * inv * scale + bias,   inv = 1 / sqrt(var + eps)
@@ -25,6 +25,9 @@
  * LRN sums squares over a window of channels:
  *   y = x / (bias + alpha / size * sum_{c' in window(c)} x[c']^2) ^ beta
  * with the window [c - floor((size-1)/2), c + ceil((size-1)/2)] clipped.
+ *
+ * LpNormalization divides by the Lp norm along `axis` (p 1 or 2):
+ *   y = x / (sum_axis |x|^p)^(1/p), and 0 where the norm is 0.
  *
  * LayerNorm takes run-time dims (OPF_DYN): dims are carried as lw_dim codes,
  * loop bounds and the element count come from dim.get where a dim is a
@@ -98,6 +101,19 @@ static bool norm_import_group(IrModule *m, IrOp *op, int opset) {
   return true;
 }
 
+static bool norm_import_lp(IrModule *m, IrOp *op) {
+  int64_t p;
+  if (!nn_attr_int_canon(m, op, "axis", -1, NULL) ||
+      !nn_attr_int_canon(m, op, "p", 2, &p))
+    return false;
+  if (p != 1 && p != 2) {
+    diag_at(DIAG_ERROR, &op->loc, "LpNormalization: attribute 'p' (%lld) must be 1 or 2",
+            (long long)p);
+    return false;
+  }
+  return true;
+}
+
 bool op_norm_import(IrModule *m, IrOp *op, int opset) {
   switch (op->kind) {
   case IR_OP_INSTANCE_NORM:
@@ -113,6 +129,8 @@ bool op_norm_import(IrModule *m, IrOp *op, int opset) {
     return norm_import_group(m, op, opset);
   case IR_OP_MVN:
     return norm_import_mvn(m, op);
+  case IR_OP_LP_NORM:
+    return norm_import_lp(m, op);
   default:
     return norm_import_lrn(m, op);
   }
@@ -131,10 +149,10 @@ static bool norm_reduced(const IrOp *op, int r, bool *red) {
     red[2] = red[3] = true;
     return true;
   }
-  if (op->kind == IR_OP_LAYER_NORM || op->kind == IR_OP_RMS_NORM) {
+  if (op->kind == IR_OP_LAYER_NORM || op->kind == IR_OP_RMS_NORM || op->kind == IR_OP_LP_NORM) {
     int64_t axis;
     if (!nn_norm_axis(op, ir_attr_int(op, "axis", -1), r, &axis)) return false;
-    for (int i = (int)axis; i < r; i++) red[i] = true;
+    for (int i = (int)axis; i < r; i++) red[i] = op->kind != IR_OP_LP_NORM || i == axis;
     return true;
   }
   const int64_t *axes;
@@ -228,6 +246,7 @@ bool op_norm_infer(IrModule *m, IrOp *op) {
   int min_rank = op->kind == IR_OP_LAYER_NORM || op->kind == IR_OP_RMS_NORM ? 1
                  : op->kind == IR_OP_MVN ? 0 : 3;
   if (op->kind == IR_OP_LRN || op->kind == IR_OP_GROUP_NORM) min_rank = 2;
+  if (op->kind == IR_OP_LP_NORM) min_rank = 1;
   if (!nn_check_rank_min(op, 0, "X", min_rank) || !norm_reduced(op, r, red))
     return false;
   if (op->kind == IR_OP_INSTANCE_NORM && LW_DIM_IS_DYN(x[1])) {
@@ -418,7 +437,38 @@ static bool norm_lower_lrn(LwCtx *c, IrOp *op) {
   return true;
 }
 
+/* LpNormalization over X viewed as [outer, A, inner] around the axis. */
+static bool norm_lower_lp(LwCtx *c, IrOp *op) {
+  int64_t x[IR_MAX_RANK], axis;
+  int r = nn_dims(c->in[0], x);
+  if (!nn_norm_axis(op, ir_attr_int(op, "axis", -1), r, &axis)) return false;
+  int64_t d3[3] = {nn_numel(x, (int)axis), x[axis],
+                   nn_numel(x + axis + 1, r - (int)axis - 1)};
+  IrValue *X = nn_view(c, c->in[0], 3, d3), *Y = nn_view(c, c->out[0], 3, d3);
+  IrElem ce = nn_calc_elem(lw_elem(X));
+  int64_t p = ir_attr_int(op, "p", 2);
+  IrValue *ivs[2], *a;
+  LwNest nest;
+  lw_nest_begin(c, &nest, 2, (int64_t[]){d3[0], d3[2]}, ivs);
+  IrValue *acc = lw_const_f(c, ce, 0);
+  IrOp *la = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, d3[1]), 1, 1, &acc, &a, &acc);
+  IrValue *v = nn_load(c, X, (IrValue *[]){ivs[0], a, ivs[1]});
+  lw_for_end_iter(c, la, 1, (IrValue *[]){lw_bin(c, IR_OP_A_ADD, acc, nn_lp_term(c, v, p, ce))});
+  IrValue *norm = nn_lp_root(c, la->results[0], p, ce), *zero = lw_const_f(c, ce, 0);
+  IrValue *is_zero = lw_cmp(c, "eq", norm, zero);
+  /* divide by 1 where the norm is 0, then select 0: no 0/0 */
+  IrValue *div = lw_select(c, is_zero, lw_const_f(c, ce, 1), norm);
+  IrOp *lo = lw_for_begin(c, lw_index(c, 0), lw_index(c, d3[1]), 1, &a);
+  IrValue *at[3] = {ivs[0], a, ivs[1]};
+  IrValue *y = lw_bin(c, IR_OP_A_DIV, nn_load(c, X, at), div);
+  nn_store(c, lw_select(c, is_zero, zero, y), Y, at);
+  lw_for_end(c, lo);
+  lw_nest_end(c, &nest);
+  return true;
+}
+
 bool op_norm_lower(LwCtx *c, IrOp *op) {
   if (op->kind == IR_OP_LRN) return norm_lower_lrn(c, op);
+  if (op->kind == IR_OP_LP_NORM) return norm_lower_lp(c, op);
   return norm_lower_stats(c, op);
 }

@@ -1,12 +1,14 @@
 /*
- * pad.c — Pad: modes constant, reflect, edge and wrap.
+ * pad.c — Pad: modes constant, reflect, edge and wrap; CenterCropPad.
  *
  * Canonical form: pad(x[, constant_value]) {mode, pads, value}: `pads` has
  * 2*rank entries (all begins, then all ends; negative crops), `value` is
  * the constant (FLOAT attribute), overridden at run time by the optional
  * constant_value operand when that is a computed value.  Opset 11 moved
  * pads/constant_value to inputs and opset 18 added `axes`; constant inputs
- * fold into the attributes.
+ * fold into the attributes.  CenterCropPad becomes a constant-0 Pad: a dim
+ * of size n made size s gets (s - n) split with the odd one at the end,
+ * negative (a crop) when s < n, the odd one then at the start.
  *
  * Lowering: constant mode fills the output then copies the input window
  * into it; the other modes loop over the output and map each index into
@@ -60,7 +62,53 @@ static bool pad_inputs(IrModule *m, IrOp *op) {
   return true;
 }
 
+/* CenterCropPad(x, shape) {axes} -> pad(x) {mode constant, value 0, pads}:
+ * begin = floor(d / 2), end = d - begin for d = s - n >= 0; for a crop
+ * (d < 0) the start of the window rounds down: begin = -floor(-d / 2). */
+static bool center_crop_pad_import(IrModule *m, IrOp *op) {
+  const int64_t *shape, *axes;
+  int ns, na;
+  if (!dm_type_known(op, 0)) {
+    diag_at(DIAG_ERROR, &op->loc, "CenterCropPad: input 'input_data' needs a static shape in tcc");
+    return false;
+  }
+  if (!dm_input_to_ints(m, op, 1, "shape", "shape") || !dm_attr_ints(op, "shape", &ns, &shape) ||
+      !dm_attr_ints(op, "axes", &na, &axes))
+    return false;
+  const IrType *t = &op->operands[0]->type;
+  int rank = t->rank;
+  if (ns != (na < 0 ? rank : na)) {
+    diag_at(DIAG_ERROR, &op->loc, "CenterCropPad: shape has %d entries; expected %d "
+            "(one per axis)", ns, na < 0 ? rank : na);
+    return false;
+  }
+  int64_t pads[2 * IR_MAX_RANK] = {0};
+  bool seen[IR_MAX_RANK] = {false};
+  for (int i = 0; i < ns; i++) {
+    int a = i;
+    if (na >= 0 && !dm_axis(op, "axis", axes[i], rank, &a)) return false;
+    if (seen[a] || shape[i] < 0) {
+      diag_at(DIAG_ERROR, &op->loc, seen[a] ? "CenterCropPad: axis %d appears twice"
+              : "CenterCropPad: negative size for axis %d", a);
+      return false;
+    }
+    seen[a] = true;
+    int64_t d = shape[i] - ir_type_dim(t, a);
+    pads[a] = d >= 0 ? d / 2 : -(-d / 2);
+    pads[a + rank] = d - pads[a];
+  }
+  op->kind = IR_OP_PAD;
+  op->num_operands = 1;
+  ir_attr_remove(op, "shape");
+  ir_attr_remove(op, "axes");
+  ir_attr_set_string(m, op, "mode", "constant");
+  ir_attr_set_float(m, op, "value", 0.0);
+  ir_attr_set_ints(m, op, "pads", 2 * rank, pads);
+  return true;
+}
+
 bool op_pad_import(IrModule *m, IrOp *op, int opset) {
+  if (op->kind == IR_OP_CENTER_CROP_PAD) return center_crop_pad_import(m, op);
   const char *mode;
   int n;
   const int64_t *v;

@@ -1,6 +1,6 @@
 /*
  * pool.c — MaxPool (with the optional Indices output), AveragePool,
- * GlobalAveragePool, GlobalMaxPool; N-D.
+ * LpPool, GlobalAveragePool, GlobalMaxPool; N-D.
  *
  * Windowed pools walk the output positions and reduce each window in
  * loop-carried values.  Padding is never materialized: per output position
@@ -8,7 +8,9 @@
  * computed before the kernel loops (nn_valid_range), so the innermost loop
  * has no conditions; when no window can be clipped the bounds are constants.
  * AveragePool divides by the number of in-range elements, or with
- * count_include_pad by those inside the padded extent.  2-D f32 pools on a
+ * count_include_pad by those inside the padded extent.  LpPool sums |x|^p
+ * over the window like AveragePool sums x (padding adds 0), then takes the
+ * p-th root.  2-D f32 pools on a
  * vector target run the windows inside X as vectors (pool_window_lower_2d).
  * Global pools view X as [N*C, spatial] and reduce each contiguous row.
  */
@@ -30,6 +32,22 @@ bool op_pool_import(IrModule *m, IrOp *op, int opset) {
     if (!nn_attr_int_canon(m, op, "storage_order", 0, &v)) return false;
     if (v != 0 && v != 1) {
       diag_at(DIAG_ERROR, &op->loc, "attribute 'storage_order' must be 0 or 1");
+      return false;
+    }
+  } else if (op->kind == IR_OP_LP_POOL) {
+    /* p is a float before opset 2; tcc takes whole values */
+    const IrAttr *pa = ir_attr_get(op, "p");
+    if (pa && pa->kind == IR_ATTR_FLOAT && pa->f == (double)(int64_t)pa->f)
+      ir_attr_set_int(m, op, "p", (int64_t)pa->f);
+    else if (pa && pa->kind == IR_ATTR_FLOAT) {
+      diag_at(DIAG_ERROR, &op->loc, "LpPool: attribute 'p' (%g) must be a whole number in tcc",
+              pa->f);
+      return false;
+    }
+    if (!nn_attr_int_canon(m, op, "p", 2, &v)) return false;
+    if (v < 1) {
+      diag_at(DIAG_ERROR, &op->loc, "LpPool: attribute 'p' (%lld) must be at least 1",
+              (long long)v);
       return false;
     }
   } else if (!nn_attr_int_canon(m, op, "count_include_pad", 0, NULL)) {
@@ -65,6 +83,7 @@ typedef struct PoolCtx {
   NnWindow w;
   int64_t x[IR_MAX_RANK], y[IR_MAX_RANK];
   bool max, include_pad, col_major;
+  int64_t lp_p; /* LpPool's p; 0: not LpPool */
   IrElem ce;
 } PoolCtx;
 
@@ -115,11 +134,13 @@ static IrValue *pool_window(LwCtx *c, const PoolCtx *p, IrValue *const *yi,
     vals[1] = lw_select(c, gt, pool_flat_index(c, p, xi), vals[1]);
     vals[0] = lw_select(c, gt, x, vals[0]);
   } else {
+    if (p->lp_p) x = nn_lp_term(c, x, p->lp_p, p->ce);
     vals[0] = lw_bin(c, p->max ? IR_OP_A_MAX : IR_OP_A_ADD, vals[0], x);
   }
   nn_iter_nest_end(c, &nest, vals);
   *index = vals[1];
   if (p->max) return vals[0];
+  if (p->lp_p) return nn_lp_root(c, vals[0], p->lp_p, p->ce);
   /* average: divide by the element count of the (clipped) window */
   IrValue *count = lw_index(c, 1);
   for (int i = 0; i < n; i++) {
@@ -213,7 +234,8 @@ static bool pool_window_lower(LwCtx *c, IrOp *op) {
                .I = op->num_results > 1 ? c->out[1] : NULL,
                .max = op->kind == IR_OP_MAX_POOL,
                .include_pad = ir_attr_int(op, "count_include_pad", 0) != 0,
-               .col_major = ir_attr_int(op, "storage_order", 0) == 1};
+               .col_major = ir_attr_int(op, "storage_order", 0) == 1,
+               .lp_p = op->kind == IR_OP_LP_POOL ? ir_attr_int(op, "p", 2) : 0};
   int r = nn_dims(p.X, p.x);
   nn_dims(p.Y, p.y);
   p.ce = nn_calc_elem(lw_elem(p.X));
@@ -221,7 +243,7 @@ static bool pool_window_lower(LwCtx *c, IrOp *op) {
     return false;
   int lanes = c->target ? c->target->vec_bits / 32 : 1;
   /* taps are unrolled (a 60x80 window is not), a stride spans s*lanes */
-  if (lanes > 1 && r == 4 && !p.I && lw_elem(p.X) == IR_F32 &&
+  if (lanes > 1 && r == 4 && !p.I && !p.lp_p && lw_elem(p.X) == IR_F32 &&
       ir_type_is_static(&p.X->type) && p.w.k[0] * p.w.k[1] <= 64 && p.w.s[1] <= 4)
     return pool_window_lower_2d(c, &p, lanes);
   IrValue *yi[IR_MAX_RANK], *index;

@@ -10,7 +10,8 @@
  * then the identity).  An absent `axes` means all axes; infer writes them.
  *
  * Each reduction is  finish(combine_i map(x_i))  with
- *   map: x, |x|, x*x   combine: add, mul, max, min   finish: /n, sqrt, log.
+ *   map: x, |x|, x*x   combine: add, mul, max, min   finish: /n, sqrt, log
+ * (Max/Min of bools combine with or/and).
  * The lowering loops over the kept dims outside and carries the
  * accumulator through the reduced dims inside; the output is viewed with
  * only the kept dims (same element count as with keepdims).  LogSumExp
@@ -116,6 +117,8 @@ static unsigned reduce_types(const IrOp *op) {
   switch (op->kind) {
   case IR_OP_REDUCE_L2: case IR_OP_REDUCE_LOG_SUM: case IR_OP_REDUCE_LOG_SUM_EXP:
     return NN_FLOAT;
+  case IR_OP_REDUCE_MAX: case IR_OP_REDUCE_MIN:
+    return NN_FLOAT | NN_INT | NN_BOOL;
   default: return NN_FLOAT | NN_INT;
   }
 }
@@ -181,7 +184,10 @@ static IrValue *rd_map(LwCtx *c, IrOpKind k, IrValue *x) {
   }
 }
 
-static IrOpKind rd_combine(IrOpKind k) {
+/* On bool, max is or and min is and. */
+static IrOpKind rd_combine(IrOpKind k, IrElem e) {
+  if (e == IR_BOOL && (k == IR_OP_REDUCE_MAX || k == IR_OP_REDUCE_MIN))
+    return k == IR_OP_REDUCE_MAX ? IR_OP_A_OR : IR_OP_A_AND;
   switch (k) {
   case IR_OP_REDUCE_MAX: return IR_OP_A_MAX;
   case IR_OP_REDUCE_MIN: return IR_OP_A_MIN;
@@ -191,6 +197,7 @@ static IrOpKind rd_combine(IrOpKind k) {
 }
 
 static IrValue *rd_init(LwCtx *c, IrOpKind k, IrElem e) {
+  if (e == IR_BOOL) return lw_const_i(c, e, k == IR_OP_REDUCE_MIN);
   switch (k) {
   case IR_OP_REDUCE_MAX: return nn_lowest(c, e);
   case IR_OP_REDUCE_MIN: return nn_highest(c, e);
@@ -210,7 +217,7 @@ static IrValue *rd_pass(LwCtx *c, const RdCtx *s, IrOpKind kind, IrValue *const 
   nn_iter_nest_begin(c, &nest, s->nr, NULL, dyn ? hi : NULL, s->rd, 1, &acc, ri);
   IrValue *x = rd_load(c, s, ki, ri);
   if (shift) x = lw_un(c, IR_OP_M_EXP, lw_bin(c, IR_OP_A_SUB, x, shift));
-  acc = lw_bin(c, rd_combine(kind), acc, rd_map(c, kind, x));
+  acc = lw_bin(c, rd_combine(kind, s->ce), acc, rd_map(c, kind, x));
   nn_iter_nest_end(c, &nest, &acc);
   return acc;
 }

@@ -1,7 +1,7 @@
 /*
- * scatter.c — ScatterElements, Scatter (its opset <= 10 name), ScatterND
- * and MaxUnpool: outputs that are a copy of (or zeros shaped like) a data
- * tensor with elements overwritten at run-time index positions.
+ * scatter.c — ScatterElements, Scatter (its opset <= 10 name), ScatterND,
+ * MaxUnpool and TensorScatter: outputs that are a copy of (or zeros shaped
+ * like) a data tensor with elements overwritten at run-time index positions.
  *
  * Canonical forms: scatter_elements / scatter {axis, reduction},
  * scatter_nd {reduction} with reduction one of none add mul max min, and
@@ -18,6 +18,12 @@
  * check loop that runs before the copy, so nothing is written; under
  * -index-checks=0 it is clamped into its dimension instead, so a bad one
  * can still never write outside the buffer.
+ *
+ * TensorScatter {axis, mode} (a KV-cache update) writes update[p, s, t] to
+ * out[p, w[p0] + s, t] along `axis` (never 0, the batch), w the optional
+ * write_indices (zeros when absent).  Mode linear checks w in
+ * [0, max_len - seq_len] the same way (clamped under -index-checks=0);
+ * circular wraps w + s modulo max_len as numpy's mod does.
  */
 #include "datamove.h"
 
@@ -63,11 +69,27 @@ static bool unpool_import(IrModule *m, IrOp *op) {
   return true;
 }
 
+static bool tensor_scatter_import(IrModule *m, IrOp *op) {
+  int64_t axis;
+  const char *mode;
+  if (!dm_attr_int(op, "axis", -2, &axis) || !dm_attr_string(op, "mode", "linear", &mode))
+    return false;
+  if (strcmp(mode, "linear") && strcmp(mode, "circular")) {
+    diag_at(DIAG_ERROR, &op->loc,
+            "TensorScatter: attribute 'mode' must be linear or circular, not '%s'", mode);
+    return false;
+  }
+  ir_attr_set_int(m, op, "axis", axis);
+  ir_attr_set_string(m, op, "mode", mode);
+  return true;
+}
+
 bool op_scatter_import(IrModule *m, IrOp *op, int opset) {
   (void)opset;
   int64_t axis;
   switch (op->kind) {
   case IR_OP_MAX_UNPOOL: return unpool_import(m, op);
+  case IR_OP_TENSOR_SCATTER: return tensor_scatter_import(m, op);
   case IR_OP_SCATTER_ND: return scatter_import_reduction(m, op);
   default:
     if (!dm_attr_int(op, "axis", 0, &axis)) return false;
@@ -195,9 +217,45 @@ static bool unpool_infer(IrOp *op) {
   return true;
 }
 
+/* update matches past_cache but along the axis, where it is no longer;
+ * write_indices is i64[batch]. */
+static bool tensor_scatter_infer(IrOp *op) {
+  int64_t past[IR_MAX_RANK], upd[IR_MAX_RANK], wi[IR_MAX_RANK];
+  char a[256], b[256];
+  int axis;
+  if (!dm_static_input(op, 0, past) || !dm_static_input(op, 1, upd)) return false;
+  int r = op->operands[0]->type.rank;
+  if (!dm_axis(op, "axis", ir_attr_int(op, "axis", -2), r, &axis)) return false;
+  if (axis == 0) {
+    diag_at(DIAG_ERROR, &op->loc, "TensorScatter: axis must not be 0 (the batch dim)");
+    return false;
+  }
+  bool ok = op->operands[1]->type.rank == r &&
+            op->operands[1]->type.elem == op->operands[0]->type.elem;
+  for (int i = 0; ok && i < r; i++) ok = i == axis ? upd[i] <= past[i] : upd[i] == past[i];
+  if (!ok) {
+    diag_at(DIAG_ERROR, &op->loc, "TensorScatter: update %s does not fit past_cache %s "
+            "(same dims but along axis %d, and no longer there)",
+            dm_type_str(op, 1, a, sizeof a), dm_type_str(op, 0, b, sizeof b), axis);
+    return false;
+  }
+  if (dm_operand(op, 2)) {
+    if (!dm_static_input(op, 2, wi)) return false;
+    const IrType *t = &op->operands[2]->type;
+    if (t->elem != IR_I64 || t->rank != 1 || wi[0] != past[0]) {
+      diag_at(DIAG_ERROR, &op->loc, "TensorScatter: write_indices is %s; expected i64[%lld]",
+              dm_type_str(op, 2, a, sizeof a), (long long)past[0]);
+      return false;
+    }
+  }
+  dm_set_result(op, 0, op->operands[0]->type.elem, r, past);
+  return true;
+}
+
 bool op_scatter_infer(IrModule *m, IrOp *op) {
   (void)m;
   switch (op->kind) {
+  case IR_OP_TENSOR_SCATTER: return tensor_scatter_infer(op);
   case IR_OP_MAX_UNPOOL: return unpool_infer(op);
   case IR_OP_SCATTER_ND: return scatter_nd_infer(op);
   default: return scatter_elements_infer(op);
@@ -315,8 +373,41 @@ static void unpool_lower(LwCtx *c, const IrOp *op) {
   lw_nest_end(c, &nest);
 }
 
+static void tensor_scatter_lower(LwCtx *c, const IrOp *op) {
+  int64_t dims[IR_MAX_RANK];
+  IrValue *iv[IR_MAX_RANK], *idx[IR_MAX_RANK];
+  LwNest nest;
+  int r = lw_rank(c->in[0]), axis = 1;
+  dm_axis(op, "axis", ir_attr_int(op, "axis", -2), r, &axis);
+  int64_t max_len = lw_dim(c->in[0], axis), seq = lw_dim(c->in[1], axis);
+  bool circular = !strcmp(ir_attr_string(op, "mode", "linear"), "circular");
+  IrValue *w_in = op->num_operands > 2 ? c->in[2] : NULL;
+  int64_t last_start = max_len - seq + 1; /* linear: w in [0, max_len - seq] */
+  if (w_in && !circular) lw_check_indices(c, w_in, 1, &last_start, false, NULL);
+  lw_copy(c, c->in[0], c->out[0]);
+  buffer_dims(c->in[1], dims);
+  if (!scatter_nest(c, &nest, r, dims, iv)) return;
+  IrValue *w = lw_index(c, 0);
+  if (w_in) {
+    w = lw_cast(c, lw_load(c, w_in, &iv[0]), IR_INDEX);
+    if (!circular && c->m->no_index_checks)
+      w = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, w, lw_index(c, 0)),
+                 lw_index(c, last_start - 1));
+  }
+  IrValue *pos = lw_bin(c, IR_OP_A_ADD, w, iv[axis]);
+  if (circular) { /* numpy's mod: the sign of max_len */
+    IrValue *m = lw_index(c, max_len), *rem = lw_bin(c, IR_OP_A_REM, pos, m);
+    pos = lw_select(c, lw_cmp(c, "lt", rem, lw_index(c, 0)),
+                    lw_bin(c, IR_OP_A_ADD, rem, m), rem);
+  }
+  for (int i = 0; i < r; i++) idx[i] = i == axis ? pos : iv[i];
+  lw_store(c, lw_load(c, c->in[1], iv), c->out[0], idx);
+  lw_nest_end(c, &nest);
+}
+
 bool op_scatter_lower(LwCtx *c, IrOp *op) {
   switch (op->kind) {
+  case IR_OP_TENSOR_SCATTER: tensor_scatter_lower(c, op); break;
   case IR_OP_MAX_UNPOOL: unpool_lower(c, op); break;
   case IR_OP_SCATTER_ND: scatter_nd_lower(c, op); break;
   default: scatter_elements_lower(c, op); break;

@@ -250,6 +250,36 @@ static void test_cast(void **state) {
   assert_int_equal(op->num_operands, 1);
 }
 
+/* Opsets 18-26: the Bitwise family, Gelu's approximate, BitCast's sizes. */
+static void test_newer_ops(void **state) {
+  IrModule *m = *state;
+  assert_string_equal(op2(m, IR_OP_BITWISE_AND, IN(m, IR_U8, 2, 3), IN(m, IR_U8, 3)), "u8[2,3]");
+  assert_string_equal(op1(m, IR_OP_BITWISE_NOT, IN(m, IR_I16, 4)), "i16[4]");
+  assert_string_equal(op2(m, IR_OP_BITWISE_XOR, IN(m, IR_F32, 2), IN(m, IR_F32, 2)),
+                      "error: BitwiseXor: element type f32 is not supported (expected "
+                      "signed integer or unsigned integer)");
+  IrValue *x = IN(m, IR_F32, 2, 3);
+  IrOp *op = op_new(m, IR_OP_GELU, 1, &x, 1);
+  assert_string_equal(run(m, op, 20), "f32[2,3]");
+  assert_string_equal(ir_attr_string(op, "approximate", ""), "none");
+  op = op_new(m, IR_OP_GELU, 1, &x, 1);
+  ir_attr_set_string(m, op, "approximate", "fast");
+  assert_string_equal(run(m, op, 20),
+                      "error: Gelu: attribute 'approximate' must be \"none\" or \"tanh\"");
+  op = op_new(m, IR_OP_BITCAST, 1, &x, 1);
+  ir_attr_set_int(m, op, "to", 6); /* int32 */
+  assert_string_equal(run(m, op, 26), "i32[2,3]");
+  op = op_new(m, IR_OP_BITCAST, 1, &x, 1);
+  ir_attr_set_int(m, op, "to", 7); /* int64 */
+  assert_string_equal(run(m, op, 26),
+                      "error: BitCast: f32 (32 bits) and i64 (64 bits) differ in size");
+  IrValue *b = IN(m, IR_U8, 2);
+  op = op_new(m, IR_OP_BITCAST, 1, &b, 1);
+  ir_attr_set_int(m, op, "to", 9); /* bool */
+  assert_string_equal(run(m, op, 26), "error: BitCast: reading u8 as bool is not supported "
+                      "by tcc (a byte other than 0 or 1 is no bool)");
+}
+
 /* ------------------------------------------- numbers, via the interpreter */
 /* Imports and infers op, then runs its lowering alone in the interpreter:
  * in[i] holds operand i's data (unused for weights and absent operands),
@@ -405,6 +435,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_unary_defaults, setup, teardown),
       cmocka_unit_test_setup_teardown(test_clip, setup, teardown),
       cmocka_unit_test_setup_teardown(test_cast, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_newer_ops, setup, teardown),
       cmocka_unit_test_setup_teardown(test_mod_numbers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_div_numbers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_pow_numbers, setup, teardown),

@@ -172,6 +172,34 @@ static void test_cumsum(void **state) {
   floats_near(y, (float[]){9, 7, 4, 0}, 4);
 }
 
+/* CumProd is CumSum's scan with * and 1. */
+static void test_cumprod(void **state) {
+  IrModule *m = *state;
+  int64_t axis = 0;
+  IrValue *in[2] = {IN(m, IR_I32, 4), weight(m, IR_I64, 0, NULL, &axis)};
+  IrOp *op = op_new(m, IR_OP_CUMPROD, 2, in, 1);
+  ir_attr_set_int(m, op, "exclusive", 1);
+  assert_string_equal(run(m, op, 26), "i32[4]");
+  int32_t x[4] = {2, 3, 4, 5}, y[4];
+  exec(m, op, (void *[]){x}, (void *[]){y});
+  for (int i = 0; i < 4; i++) assert_int_equal(y[i], ((int32_t[]){1, 2, 6, 24})[i]);
+}
+
+/* LpNormalization: x / ||x||_p along axis, 0 where the norm is 0. */
+static void test_lp_norm(void **state) {
+  IrModule *m = *state;
+  IrValue *x = IN(m, IR_F32, 2, 2);
+  IrOp *op = op_new(m, IR_OP_LP_NORM, 1, &x, 1);
+  ir_attr_set_int(m, op, "p", 3);
+  assert_string_equal(run(m, op, 22), "error: LpNormalization: attribute 'p' (3) must be 1 or 2");
+  ir_attr_set_int(m, op, "p", 2);
+  ir_attr_set_int(m, op, "axis", 1);
+  assert_string_equal(run(m, op, 22), "f32[2,2]");
+  float in[4] = {3, 4, 0, 0}, y[4];
+  exec(m, op, (void *[]){in}, (void *[]){y});
+  floats_near(y, (float[]){0.6f, 0.8f, 0, 0}, 4);
+}
+
 static void test_topk(void **state) {
   IrModule *m = *state;
   int64_t k = 3;
@@ -277,7 +305,8 @@ int main(void) {
       T(test_layer_norm_numbers), T(test_instance_norm_mvn),
       T(test_lrn),                T(test_conv_transpose),
       T(test_conv_transpose_errors), T(test_resize_linear),
-      T(test_resize_errors), T(test_resize_axes_policy), T(test_col2im),      T(test_cumsum),
+      T(test_resize_errors), T(test_resize_axes_policy), T(test_col2im),
+      T(test_cumsum), T(test_cumprod), T(test_lp_norm),
       T(test_topk),               T(test_einsum),
       T(test_rnn_numbers),        T(test_lstm_errors),
       T(test_quantize_numbers),   T(test_matmul_integer),

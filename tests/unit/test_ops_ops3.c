@@ -29,6 +29,22 @@ static void test_scatter_diagnostics(void **state) {
                                       "do not fit data f32[4]");
 }
 
+/* TensorScatter: circular wraps the write position; axis 0 is refused. */
+static void test_tensor_scatter(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_F32, 2, 3), IN(m, IR_F32, 2, 2), IN(m, IR_I64, 2)};
+  IrOp *op = op_new(m, IR_OP_TENSOR_SCATTER, 3, in, 1);
+  ir_attr_set_int(m, op, "axis", 0);
+  assert_string_equal(run(m, op, 24), "error: TensorScatter: axis must not be 0 (the batch dim)");
+  ir_attr_set_int(m, op, "axis", 1);
+  ir_attr_set_string(m, op, "mode", "circular");
+  assert_string_equal(run(m, op, 24), "f32[2,3]");
+  float past[6] = {0, 0, 0, 0, 0, 0}, upd[4] = {1, 2, 3, 4}, y[6];
+  int64_t w[2] = {2, 0};
+  exec(m, op, (void *[]){past, upd, w}, (void *[]){y});
+  floats_near(y, (float[]){2, 0, 1, 3, 4, 0}, 6);
+}
+
 static void test_compress_and_reverse(void **state) {
   IrModule *m = *state;
   bool cond[3] = {0, 1, 1};
@@ -200,7 +216,7 @@ static void test_bernoulli(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
-      T(test_scatter_elements_add), T(test_scatter_diagnostics),
+      T(test_scatter_elements_add), T(test_scatter_diagnostics), T(test_tensor_scatter),
       T(test_compress_and_reverse), T(test_reverse_sequence),
       T(test_det), T(test_hann_window), T(test_dft_real), T(test_dft_irfft),
       T(test_grid_sample_bilinear), T(test_grid_sample_volumetric),

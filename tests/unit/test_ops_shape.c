@@ -215,6 +215,16 @@ static void test_split(void **state) {
   ir_attr_set_int(m, op, "axis", 1);
   assert_string_equal(run_all(m, op, 13),
                       "error: Split: split [2,3] must have 2 entries summing to 6");
+  /* opset 18's num_outputs: an uneven axis makes the last part smaller */
+  IrValue *x7 = IN(m, IR_F32, 2, 7);
+  op = op_new(m, IR_OP_SPLIT, 1, &x7, 4);
+  ir_attr_set_int(m, op, "axis", 1);
+  ir_attr_set_int(m, op, "num_outputs", 4);
+  assert_string_equal(run_all(m, op, 18), "f32[2,2], f32[2,2], f32[2,2], f32[2,1]");
+  op = op_new(m, IR_OP_SPLIT, 1, &x7, 2);
+  ir_attr_set_int(m, op, "num_outputs", 3);
+  assert_string_equal(run_all(m, op, 18),
+                      "error: Split: attribute 'num_outputs' (3) differs from the 2 outputs");
   IrValue *e[2] = {IN(m, IR_F32, 0), W(m, 0, 0, 0)};
   assert_string_equal(run_all(m, op_new(m, IR_OP_SPLIT, 2, e, 3), 13),
                       "f32[0], f32[0], f32[0]");
