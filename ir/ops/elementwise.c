@@ -61,7 +61,7 @@ struct Ew {
 
 /* ------------------------------------------------------------ helpers */
 static IrElem ew_widen_elem(IrElem e) {
-  return e == IR_F16 || e == IR_BF16 ? IR_F32 : e;
+  return e == IR_F16 || e == IR_BF16 || ir_elem_is_f8(e) ? IR_F32 : e;
 }
 
 static IrValue *ew_k(Ew *e, double v) {
@@ -323,9 +323,10 @@ static IrValue *fn_shrink(Ew *e, IrValue *const *x) {
 }
 
 /* Cast is arith.cast: C truncation float->int, round to nearest even
- * between floats, "!= 0" to bool, 0/1 from bool. */
+ * between floats, "!= 0" to bool, 0/1 from bool; to an 8-bit float,
+ * `saturate` (Cast-19+, default 1) clamps what overflows. */
 static IrValue *fn_cast(Ew *e, IrValue *const *x) {
-  return lw_cast(e->c, x[0], e->out);
+  return lw_cast_sat(e->c, x[0], e->out, ir_attr_int(e->op, "saturate", 1) != 0);
 }
 
 /* ------------------------------------------------------------ the table */
@@ -548,7 +549,7 @@ static const char *ew_name(const IrOp *op) {
 }
 
 static unsigned ew_class(IrElem t) {
-  if (ir_elem_is_float(t)) return EW_F;
+  if (ir_elem_is_float(t) || ir_elem_is_f8(t)) return EW_F;
   if (t == IR_BOOL) return EW_B;
   if (t == IR_INDEX) return 0;
   if (ir_elem_is_int(t)) return ir_elem_is_signed(t) ? EW_SI : EW_UI;
@@ -899,6 +900,11 @@ static bool cast_import(IrModule *m, IrOp *op) {
     return false;
   }
   ir_attr_set_type(m, op, "to", e);
+  const IrAttr *sat = ir_attr_get(op, "saturate");
+  if (sat && (sat->kind != IR_ATTR_INT || (sat->i != 0 && sat->i != 1))) {
+    diag_at(DIAG_ERROR, &op->loc, "Cast: attribute 'saturate' must be 0 or 1");
+    return false;
+  }
   return true;
 }
 

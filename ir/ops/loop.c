@@ -392,8 +392,22 @@ bool op_select_verify(IrModule *m, IrOp *op) {
 bool op_cast_verify(IrModule *m, IrOp *op) {
   TypeStr a, b;
   IrValue *x = op->operands[0], *r = op->results[0];
-  if (!is_val(x) || !is_val(r) || !same_shape(&x->type, &r->type))
+  if (!is_val(x) || !is_val(r) || !same_shape(&x->type, &r->type) ||
+      ir_elem_is_f8(x->type.elem) || ir_elem_is_f8(r->type.elem))
     return bad(op, "cannot cast %s to %s", tstr(m, x, &a), tstr(m, r, &b));
+  return true;
+}
+
+/* The same bits as another element type of the same size (8-bit floats
+ * become u8 and back to be converted, docs/ir.md). */
+bool op_bitcast_verify(IrModule *m, IrOp *op) {
+  TypeStr a, b;
+  IrValue *x = op->operands[0], *r = op->results[0];
+  IrElem xe = x->type.elem, re = r->type.elem;
+  if (!is_val(x) || !is_val(r) || !same_shape(&x->type, &r->type) || xe == IR_BOOL ||
+      re == IR_BOOL || xe == IR_INDEX || re == IR_INDEX || xe == IR_ELEM_NONE ||
+      re == IR_ELEM_NONE || ir_elem_size(xe) != ir_elem_size(re))
+    return bad(op, "cannot bitcast %s to %s", tstr(m, x, &a), tstr(m, r, &b));
   return true;
 }
 
