@@ -192,7 +192,8 @@ static IrValue *k_like(LwCtx *c, const IrValue *like, IrElem e, double v) {
   return ir_build1(&c->b, IR_OP_V_BROADCAST, 1, &k, scalar_like(like, e));
 }
 
-static IrValue *bitcast(LwCtx *c, IrValue *v, IrElem to) {
+IrValue *lw_bitcast(LwCtx *c, IrValue *v, IrElem to) {
+  if (v->type.elem == to) return v;
   return ir_build1(&c->b, IR_OP_A_BITCAST, 1, &v, scalar_like(v, to));
 }
 
@@ -201,7 +202,7 @@ static IrValue *bitcast(LwCtx *c, IrValue *v, IrElem to) {
  * their mantissa times a power of two (exact). */
 static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
   const IrF8Format *f = ir_f8_format(v->type.elem);
-  IrValue *u = lw_cast(c, bitcast(c, v, IR_U8), IR_U32);
+  IrValue *u = lw_cast(c, lw_bitcast(c, v, IR_U8), IR_U32);
 #define K(e, x) k_like(c, u, e, (double)(x))
   IrValue *sign = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x80));
   IrValue *mag = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7f));
@@ -223,7 +224,7 @@ static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
   sub = lw_select(c, lw_cmp(c, "ne", sign, K(IR_U32, 0)), lw_un(c, IR_OP_A_NEG, sub), sub);
   IrValue *use_bits = lw_cmp(c, "ge", mag, K(IR_U32, 1u << f->mbits));
   if (f->uz) use_bits = lw_bin(c, IR_OP_A_OR, use_bits, nan); /* 0x80 has mag 0 */
-  return lw_select(c, use_bits, bitcast(c, bits, IR_F32), sub);
+  return lw_select(c, use_bits, lw_bitcast(c, bits, IR_F32), sub);
 }
 
 /* An f32 as the 8-bit float `to`: ir_f8_from_f32's steps (round to nearest
@@ -231,7 +232,7 @@ static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
  * subnormals). */
 static IrValue *f8_from_f32(LwCtx *c, IrValue *x, IrElem to, bool saturate) {
   const IrF8Format *f = ir_f8_format(to);
-  IrValue *u = bitcast(c, x, IR_U32);
+  IrValue *u = lw_bitcast(c, x, IR_U32);
   unsigned over = saturate ? f->max_code : f->inf_code ? f->inf_code : f->nan_code;
   int sh = 23 - f->mbits;
   IrValue *sign = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, u, K(IR_U32, 1u << 24)),
@@ -247,7 +248,7 @@ static IrValue *f8_from_f32(LwCtx *c, IrValue *x, IrElem to, bool saturate) {
                      normal);
   /* clamped so that the conversion of a normal's (unused) lane stays in range */
   IrValue *scaled = lw_bin(c, IR_OP_A_MIN,
-                           lw_bin(c, IR_OP_A_MUL, bitcast(c, a, IR_F32),
+                           lw_bin(c, IR_OP_A_MUL, lw_bitcast(c, a, IR_F32),
                                   K(IR_F32, ldexp(1.0, f->bias - 1 + f->mbits))),
                            K(IR_F32, 1u << f->mbits));
   IrValue *sub = lw_cast(c, lw_un(c, IR_OP_M_ROUND, scaled), IR_U32);
@@ -259,7 +260,7 @@ static IrValue *f8_from_f32(LwCtx *c, IrValue *x, IrElem to, bool saturate) {
   if (f->uz) /* no negative zero; NaN is 0x80 whatever the sign */
     res = lw_select(c, lw_cmp(c, "eq", code, K(IR_U32, 0)), code, res);
 #undef K
-  return bitcast(c, lw_cast(c, res, IR_U8), to);
+  return lw_bitcast(c, lw_cast(c, res, IR_U8), to);
 }
 
 IrValue *lw_cast_sat(LwCtx *c, IrValue *v, IrElem to, bool saturate) {

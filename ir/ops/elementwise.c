@@ -2,7 +2,7 @@
  * elementwise.c — ops whose result element i reads only the operand
  * elements at i after numpy broadcasting: the families binary (Add ...
  * Xor, Pow, Mod, PRelu, BitShift), variadic (Max Min Sum Mean), where,
- * and unary (Neg ... Clip, Cast, CastLike, Identity, IsInf, IsNaN,
+ * and unary (Neg ... Clip, Cast, CastLike, BitCast, Identity, IsInf, IsNaN,
  * Shrink, and Dropout, which is the identity at inference).
  *
  * One table, ew_rows, holds each op's facts: the element types it accepts,
@@ -322,6 +322,15 @@ static IrValue *fn_shrink(Ew *e, IrValue *const *x) {
                 ew_bin(e, IR_OP_A_ADD, x[0], b), r);
 }
 
+/* BitCast reinterprets the bytes (types of one size, checked by infer);
+ * bool is the byte 0 or 1, so to and from it the value moves. */
+static IrValue *fn_bitcast(Ew *e, IrValue *const *x) {
+  IrValue *v = x[0];
+  if (v->type.elem == IR_BOOL) return lw_bitcast(e->c, lw_cast(e->c, v, IR_U8), e->out);
+  if (e->out == IR_BOOL) return lw_cast(e->c, lw_bitcast(e->c, v, IR_U8), IR_BOOL);
+  return lw_bitcast(e->c, v, e->out);
+}
+
 /* Cast is arith.cast: C truncation float->int, round to nearest even
  * between floats, "!= 0" to bool, 0/1 from bool; to an 8-bit float,
  * `saturate` (Cast-19+, default 1) clamps what overflows. */
@@ -384,6 +393,7 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     FN(CLIP, EW_NUM, fn_clip, {{0}}),
     [IR_OP_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_CAST_LIKE] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
+    [IR_OP_BIT_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_bitcast, {{0}}},
     [IR_OP_IDENTITY] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     [IR_OP_DROPOUT] = {EW_F, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     FN(BIT_SHIFT, EW_UI, fn_bit_shift, {{0}}),
@@ -888,15 +898,15 @@ static bool cast_import(IrModule *m, IrOp *op) {
   if (a && a->kind == IR_ATTR_TYPE) return true;
   if (!a || a->kind != IR_ATTR_INT) {
     diag_at(DIAG_ERROR, &op->loc, a ? "attribute 'to' must be an int"
-                                    : "Cast: attribute 'to' is missing");
+                                    : "%s: attribute 'to' is missing", ew_name(op));
     return false;
   }
   IrElem e = ir_elem_from_onnx((int)a->i);
   if (e == IR_ELEM_NONE) {
     diag_at(DIAG_ERROR, &op->loc, a->i == 8
-                ? "Cast: casting to string is not supported by tcc"
-                : "Cast: target type %lld is not supported by tcc",
-            (long long)a->i);
+                ? "%s: casting to string is not supported by tcc"
+                : "%s: target type %lld is not supported by tcc",
+            ew_name(op), (long long)a->i);
     return false;
   }
   ir_attr_set_type(m, op, "to", e);
@@ -955,7 +965,7 @@ bool op_unary_import(IrModule *m, IrOp *op, int opset) {
   if (!ew_fill_defaults(m, op)) return false;
   switch (op->kind) {
   case IR_OP_CLIP: return clip_import(m, op, opset);
-  case IR_OP_CAST: return cast_import(m, op);
+  case IR_OP_CAST: case IR_OP_BIT_CAST: return cast_import(m, op);
   case IR_OP_CAST_LIKE: return cast_like_import(m, op);
   case IR_OP_IS_INF: return is_inf_import(m, op);
   case IR_OP_DROPOUT: return dropout_import(m, op);
@@ -989,19 +999,27 @@ static IrElem ew_cast_target(const IrOp *op) {
   return a && a->kind == IR_ATTR_TYPE ? a->elem : IR_ELEM_NONE;
 }
 
+static bool bit_cast_infer(const IrOp *op, IrElem from, IrElem to) {
+  if (ir_elem_size(from) == ir_elem_size(to)) return true;
+  diag_at(DIAG_ERROR, &op->loc, "BitCast: %s (%zu bits) and %s (%zu bits) differ in width",
+          ir_elem_name(from), 8 * ir_elem_size(from), ir_elem_name(to), 8 * ir_elem_size(to));
+  return false;
+}
+
 bool op_unary_infer(IrModule *m, IrOp *op) {
   if (!ew_check_present(op, 1)) return false;
   IrValue *x = op->operands[0];
   IrElem out = x->type.elem;
   if (!ew_check_elem(op, ew_row(op)->types, x)) return false;
   if (op->kind == IR_OP_CLIP && !clip_infer_bounds(m, op)) return false;
-  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE) {
+  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE || op->kind == IR_OP_BIT_CAST) {
     out = ew_cast_target(op);
     if (out == IR_ELEM_NONE || !ew_class(out)) {
       diag_at(DIAG_ERROR, &op->loc, "%s: the target element type is missing",
               ew_name(op));
       return false;
     }
+    if (op->kind == IR_OP_BIT_CAST && !bit_cast_infer(op, x->type.elem, out)) return false;
   }
   if (ew_row(op)->flags & EWF_BOOL) out = IR_BOOL;
   ew_set_result(op, x->type, out);
