@@ -106,6 +106,7 @@ typedef enum IrElem {
    * pattern), which only mem.load/store and arith.bitcast (to/from u8)
    * touch; lw_cast converts it to and from f32 (docs/ir.md). */
   IR_F8E4M3FN, IR_F8E4M3FNUZ, IR_F8E5M2, IR_F8E5M2FNUZ,
+  IR_F8E8M0, /* a power of two 2^(bits-127); 0xff is NaN */
   IR_ELEM_COUNT
 } IrElem;
 
@@ -124,12 +125,16 @@ typedef struct IrF8Format {
   unsigned max_code, nan_code, inf_code;
   bool uz;
 } IrF8Format;
-const IrF8Format *ir_f8_format(IrElem e);     /* NULL unless ir_elem_is_f8 */
+const IrF8Format *ir_f8_format(IrElem e);     /* NULL unless ir_elem_is_f8 (not e8m0) */
 /* The exact conversions (round to nearest even; saturate clamps overflow
  * and infinities to the largest finite value, else they give inf or NaN as
  * the format has them). */
 float ir_f8_to_f32(IrElem e, uint8_t bits);
 uint8_t ir_f8_from_f32(IrElem e, float x, bool saturate);
+/* e8m0 keeps x's exponent (sign dropped), rounding its mantissa away up,
+ * down or to nearest (Cast-24 round_mode); ir_f8_from_f32 rounds up. */
+typedef enum IrE8m0Round { IR_E8M0_UP, IR_E8M0_DOWN, IR_E8M0_NEAREST } IrE8m0Round;
+uint8_t ir_e8m0_from_f32(float x, bool saturate, IrE8m0Round mode);
 IrElem ir_elem_from_onnx(int onnx_dtype);     /* IR_ELEM_NONE if unsupported */
 int ir_elem_to_onnx(IrElem e);
 /* Reads element i of a buffer of type e as double / int64 (any elem).

@@ -200,10 +200,42 @@ IrValue *lw_bitcast(LwCtx *c, IrValue *v, IrElem to) {
 /* The value of an 8-bit float (its bit pattern) as f32: ir_f8_to_f32's
  * steps.  Normals and specials are assembled as f32 bits, subnormals are
  * their mantissa times a power of two (exact). */
-static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
-  const IrF8Format *f = ir_f8_format(v->type.elem);
-  IrValue *u = lw_cast(c, lw_bitcast(c, v, IR_U8), IR_U32);
 #define K(e, x) k_like(c, u, e, (double)(x))
+/* e8m0 as f32: 2^(bits-127) is the f32 with those exponent bits, 0 the
+ * subnormal 2^-127, 0xff NaN. */
+static IrValue *e8m0_to_f32(LwCtx *c, IrValue *u) {
+  IrValue *bits = lw_bin(c, IR_OP_A_MUL, u, K(IR_U32, 1u << 23));
+  bits = lw_select(c, lw_cmp(c, "eq", u, K(IR_U32, 0)), K(IR_U32, 0x400000u), bits);
+  bits = lw_select(c, lw_cmp(c, "eq", u, K(IR_U32, 0xff)), K(IR_U32, 0x7fc00000u), bits);
+  return lw_bitcast(c, bits, IR_F32);
+}
+
+IrValue *lw_e8m0_from_f32(LwCtx *c, IrValue *x, bool saturate, IrE8m0Round mode) {
+  IrValue *u = lw_bitcast(c, lw_cast(c, x, IR_F32), IR_U32);
+  IrValue *ex = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, u, K(IR_U32, 1u << 23)),
+                       K(IR_U32, 0xff));
+  IrValue *man = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7fffffu));
+  IrValue *inc = NULL; /* bool: round the exponent up */
+  if (mode == IR_E8M0_UP) {
+    inc = lw_cmp(c, "ne", man, K(IR_U32, 0));
+  } else if (mode == IR_E8M0_NEAREST) {
+    IrValue *g = lw_cmp(c, "ne", lw_bin(c, IR_OP_A_AND, man, K(IR_U32, 0x400000u)), K(IR_U32, 0));
+    IrValue *rs = lw_cmp(c, "ne", lw_bin(c, IR_OP_A_AND, man, K(IR_U32, 0x3fffffu)),
+                         K(IR_U32, 0));
+    inc = lw_bin(c, IR_OP_A_AND, g, lw_bin(c, IR_OP_A_OR, rs, lw_cmp(c, "gt", ex, K(IR_U32, 0))));
+  }
+  IrValue *code = ex;
+  if (inc) {
+    if (saturate) inc = lw_bin(c, IR_OP_A_AND, inc, lw_cmp(c, "ne", ex, K(IR_U32, 0xfe)));
+    code = lw_select(c, inc, lw_bin(c, IR_OP_A_ADD, ex, K(IR_U32, 1)), ex);
+  }
+  return lw_bitcast(c, lw_cast(c, code, IR_U8), IR_F8E8M0); /* ex 0xff (inf, NaN) stays */
+}
+
+static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
+  IrValue *u = lw_cast(c, lw_bitcast(c, v, IR_U8), IR_U32);
+  if (v->type.elem == IR_F8E8M0) return e8m0_to_f32(c, u);
+  const IrF8Format *f = ir_f8_format(v->type.elem);
   IrValue *sign = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x80));
   IrValue *mag = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7f));
   IrValue *sign32 = lw_bin(c, IR_OP_A_MUL, sign, K(IR_U32, 1u << 24));
@@ -231,6 +263,7 @@ static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
  * even on the bits for normals, math.round of the scaled value for
  * subnormals). */
 static IrValue *f8_from_f32(LwCtx *c, IrValue *x, IrElem to, bool saturate) {
+  if (to == IR_F8E8M0) return lw_e8m0_from_f32(c, x, saturate, IR_E8M0_UP);
   const IrF8Format *f = ir_f8_format(to);
   IrValue *u = lw_bitcast(c, x, IR_U32);
   unsigned over = saturate ? f->max_code : f->inf_code ? f->inf_code : f->nan_code;

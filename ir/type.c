@@ -21,6 +21,7 @@ static const struct {
     [IR_INDEX] = {"index", 8, 0},
     [IR_F8E4M3FN] = {"f8e4m3fn", 1, 17}, [IR_F8E4M3FNUZ] = {"f8e4m3fnuz", 1, 18},
     [IR_F8E5M2] = {"f8e5m2", 1, 19},     [IR_F8E5M2FNUZ] = {"f8e5m2fnuz", 1, 20},
+    [IR_F8E8M0] = {"f8e8m0", 1, 24},
 };
 
 const char *ir_elem_name(IrElem e) { return elems[e].name; }
@@ -43,7 +44,7 @@ bool ir_elem_is_signed(IrElem e) {
   return (e >= IR_I8 && e <= IR_I64) || e == IR_INDEX;
 }
 
-bool ir_elem_is_f8(IrElem e) { return e >= IR_F8E4M3FN && e <= IR_F8E5M2FNUZ; }
+bool ir_elem_is_f8(IrElem e) { return e >= IR_F8E4M3FN && e <= IR_F8E8M0; }
 
 const IrF8Format *ir_f8_format(IrElem e) {
   static const IrF8Format formats[] = {
@@ -52,10 +53,23 @@ const IrF8Format *ir_f8_format(IrElem e) {
       {2, 15, 0x7b, 0x7f, 0x7c, false}, /* e5m2: IEEE-like */
       {2, 16, 0x7f, 0x80, 0, true},  /* e5m2fnuz */
   };
-  return ir_elem_is_f8(e) ? &formats[e - IR_F8E4M3FN] : NULL;
+  return ir_elem_is_f8(e) && e != IR_F8E8M0 ? &formats[e - IR_F8E4M3FN] : NULL;
+}
+
+/* lw_e8m0_from_f32 (ir/lower.c) emits the same steps as loop-level IR. */
+uint8_t ir_e8m0_from_f32(float x, bool saturate, IrE8m0Round mode) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  uint32_t ex = (u >> 23) & 0xffu, man = u & 0x7fffffu, inc = 0;
+  if (ex == 0xff) return 0xff;
+  if (mode == IR_E8M0_UP) inc = man != 0;
+  else if (mode == IR_E8M0_NEAREST) inc = (man & 0x400000u) && ((man & 0x3fffffu) || ex > 0);
+  if (saturate && ex == 0xfe) inc = 0;
+  return (uint8_t)(ex + inc);
 }
 
 float ir_f8_to_f32(IrElem e, uint8_t b) {
+  if (e == IR_F8E8M0) return b == 0xff ? NAN : ldexpf(1.0f, (int)b - 127);
   const IrF8Format *f = ir_f8_format(e);
   unsigned mag = b & 0x7fu;
   bool neg = (b & 0x80u) != 0;
@@ -69,6 +83,7 @@ float ir_f8_to_f32(IrElem e, uint8_t b) {
 
 /* lw_f8_from_f32 (ir/lower.c) emits the same steps as loop-level IR. */
 uint8_t ir_f8_from_f32(IrElem e, float x, bool saturate) {
+  if (e == IR_F8E8M0) return ir_e8m0_from_f32(x, saturate, IR_E8M0_UP);
   const IrF8Format *f = ir_f8_format(e);
   uint32_t u;
   memcpy(&u, &x, 4);
@@ -164,7 +179,7 @@ double ir_elem_load_f64(IrElem e, const void *base, size_t i) {
   case IR_F16: { uint16_t h; memcpy(&h, (const char *)base + 2 * i, 2); return half_to_float(h); }
   case IR_BF16: { uint16_t h; memcpy(&h, (const char *)base + 2 * i, 2); return bf16_to_float(h); }
   case IR_U64: LOAD(uint64_t);
-  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ:
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
     return ir_f8_to_f32(e, ((const uint8_t *)base)[i]);
   default: return (double)ir_elem_load_i64(e, base, i);
   }
@@ -177,7 +192,7 @@ int64_t ir_elem_load_i64(IrElem e, const void *base, size_t i) {
   case IR_I32: LOAD(int32_t);
   case IR_I64: case IR_INDEX: LOAD(int64_t);
   case IR_U8: case IR_BOOL: LOAD(uint8_t);
-  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: LOAD(uint8_t);
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0: LOAD(uint8_t);
   case IR_U16: LOAD(uint16_t);
   case IR_U32: LOAD(uint32_t);
   case IR_U64: LOAD(uint64_t);
@@ -197,7 +212,7 @@ void ir_elem_store_f64(IrElem e, void *base, size_t i, double x) {
   case IR_BF16: STORE(uint16_t, float_to_bf16((float)x)); break;
   case IR_BOOL: STORE(uint8_t, x != 0); break;
   case IR_U64: STORE(uint64_t, x); break;
-  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ:
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
     STORE(uint8_t, ir_f8_from_f32(e, (float)x, true));
     break;
   default: ir_elem_store_i64(e, base, i, (int64_t)x); break;
@@ -211,7 +226,7 @@ void ir_elem_store_i64(IrElem e, void *base, size_t i, int64_t x) {
   case IR_I32: STORE(int32_t, x); break;
   case IR_I64: case IR_INDEX: STORE(int64_t, x); break;
   case IR_U8: STORE(uint8_t, x); break;
-  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ:
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
     STORE(uint8_t, x);
     break;
   case IR_BOOL: STORE(uint8_t, x != 0); break;

@@ -335,7 +335,15 @@ static IrValue *fn_bitcast(Ew *e, IrValue *const *x) {
  * between floats, "!= 0" to bool, 0/1 from bool; to an 8-bit float,
  * `saturate` (Cast-19+, default 1) clamps what overflows. */
 static IrValue *fn_cast(Ew *e, IrValue *const *x) {
-  return lw_cast_sat(e->c, x[0], e->out, ir_attr_int(e->op, "saturate", 1) != 0);
+  bool saturate = ir_attr_int(e->op, "saturate", 1) != 0;
+  if (e->out == IR_F8E8M0) {
+    const char *mode = ir_attr_string(e->op, "round_mode", "up");
+    return lw_e8m0_from_f32(e->c, x[0], saturate,
+                            !strcmp(mode, "down")      ? IR_E8M0_DOWN
+                            : !strcmp(mode, "nearest") ? IR_E8M0_NEAREST
+                                                       : IR_E8M0_UP);
+  }
+  return lw_cast_sat(e->c, x[0], e->out, saturate);
 }
 
 /* ------------------------------------------------------------ the table */
@@ -913,6 +921,13 @@ static bool cast_import(IrModule *m, IrOp *op) {
   const IrAttr *sat = ir_attr_get(op, "saturate");
   if (sat && (sat->kind != IR_ATTR_INT || (sat->i != 0 && sat->i != 1))) {
     diag_at(DIAG_ERROR, &op->loc, "Cast: attribute 'saturate' must be 0 or 1");
+    return false;
+  }
+  const IrAttr *rm = ir_attr_get(op, "round_mode");
+  if (rm && (rm->kind != IR_ATTR_STRING ||
+             (strcmp(rm->s, "up") && strcmp(rm->s, "down") && strcmp(rm->s, "nearest")))) {
+    diag_at(DIAG_ERROR, &op->loc, "Cast: attribute 'round_mode' must be \"up\", \"down\" "
+            "or \"nearest\"");
     return false;
   }
   return true;
