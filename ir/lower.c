@@ -226,10 +226,12 @@ IrValue *lw_e8m0_from_f32(LwCtx *c, IrValue *x, bool saturate, IrE8m0Round mode)
   }
   IrValue *code = ex;
   if (inc) {
+    /* inf and NaN (0xff) stay; saturation stops at 0xfe */
+    inc = lw_bin(c, IR_OP_A_AND, inc, lw_cmp(c, "ne", ex, K(IR_U32, 0xff)));
     if (saturate) inc = lw_bin(c, IR_OP_A_AND, inc, lw_cmp(c, "ne", ex, K(IR_U32, 0xfe)));
     code = lw_select(c, inc, lw_bin(c, IR_OP_A_ADD, ex, K(IR_U32, 1)), ex);
   }
-  return lw_bitcast(c, lw_cast(c, code, IR_U8), IR_F8E8M0); /* ex 0xff (inf, NaN) stays */
+  return lw_bitcast(c, lw_cast(c, code, IR_U8), IR_F8E8M0);
 }
 
 static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
