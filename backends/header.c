@@ -62,7 +62,9 @@ static const char *c_type(IrElem e) {
   case IR_I8: return "int8_t";
   case IR_I16: return "int16_t";
   case IR_I32: return "int32_t";
-  case IR_U8: case IR_BOOL: return "uint8_t";
+  case IR_U8: case IR_BOOL: case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2:
+  case IR_F8E5M2FNUZ: case IR_F8E8M0:
+    return "uint8_t";
   case IR_U32: return "uint32_t";
   case IR_U64: return "uint64_t";
   default: return "int64_t";

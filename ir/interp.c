@@ -160,6 +160,17 @@ static Num cast1(IrElem from, IrElem to, Num a) {
   return r;
 }
 
+/* The bits of a as type `to` (same size), through memory. */
+static Num bitcast1(IrElem from, IrElem to, Num a) {
+  unsigned char tmp[8] = {0};
+  Num r;
+  if (ir_elem_is_float(from)) ir_elem_store_f64(from, tmp, 0, a.f);
+  else ir_elem_store_i64(from, tmp, 0, a.i);
+  if (ir_elem_is_float(to)) r.f = ir_elem_load_f64(to, tmp, 0);
+  else r.i = wrap(to, (uint64_t)ir_elem_load_i64(to, tmp, 0));
+  return r;
+}
+
 static bool int_less(IrElem e, int64_t a, int64_t b) {
   return is_unsigned(e) ? (uint64_t)a < (uint64_t)b : a < b;
 }
@@ -632,6 +643,9 @@ static bool run_value_op(Interp *in, const Ins *ins) {
   }
   case IR_OP_A_CAST:
     for (int l = 0; l < ins->lanes; l++) r[l] = cast1(ins->elem, ins->to, a[l]);
+    return true;
+  case IR_OP_A_BITCAST:
+    for (int l = 0; l < ins->lanes; l++) r[l] = bitcast1(ins->elem, ins->to, a[l]);
     return true;
   case IR_OP_V_BROADCAST:
     for (int l = 0; l < ins->lanes; l++) r[l] = a[0];

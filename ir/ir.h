@@ -101,6 +101,12 @@ typedef enum IrElem {
   IR_U8, IR_U16, IR_U32, IR_U64,
   IR_BOOL,
   IR_INDEX, /* loop-level integer index, 64-bit */
+  /* 8-bit floats (ONNX FLOAT8*): storage types.  Memory holds the ONNX
+   * byte; a loop-level scalar of such a type is that byte (its bit
+   * pattern), which only mem.load/store and arith.bitcast (to/from u8)
+   * touch; lw_cast converts it to and from f32 (docs/ir.md). */
+  IR_F8E4M3FN, IR_F8E4M3FNUZ, IR_F8E5M2, IR_F8E5M2FNUZ,
+  IR_F8E8M0, /* a power of two 2^(bits-127); 0xff is NaN */
   IR_ELEM_COUNT
 } IrElem;
 
@@ -110,9 +116,30 @@ size_t ir_elem_size(IrElem e);                /* bytes in memory (bool = 1) */
 bool ir_elem_is_float(IrElem e);
 bool ir_elem_is_int(IrElem e);                /* signed/unsigned/index, not bool */
 bool ir_elem_is_signed(IrElem e);
+bool ir_elem_is_f8(IrElem e);                 /* an 8-bit float storage type */
+/* An 8-bit float format: mbits mantissa bits, exponent bias, the largest
+ * finite code (positive), the NaN code, the infinity code (0: none), and
+ * uz (no negative zero, 0x80 is NaN). */
+typedef struct IrF8Format {
+  int mbits, bias;
+  unsigned max_code, nan_code, inf_code;
+  bool uz;
+} IrF8Format;
+const IrF8Format *ir_f8_format(IrElem e);     /* NULL unless ir_elem_is_f8 (not e8m0) */
+/* The exact conversions (round to nearest even; saturate clamps overflow
+ * and infinities to the largest finite value, else they give inf or NaN as
+ * the format has them). */
+float ir_f8_to_f32(IrElem e, uint8_t bits);
+uint8_t ir_f8_from_f32(IrElem e, float x, bool saturate);
+/* e8m0 keeps x's exponent (sign dropped), rounding its mantissa away up,
+ * down or to nearest (Cast-24 round_mode); ir_f8_from_f32 rounds up. */
+typedef enum IrE8m0Round { IR_E8M0_UP, IR_E8M0_DOWN, IR_E8M0_NEAREST } IrE8m0Round;
+uint8_t ir_e8m0_from_f32(float x, bool saturate, IrE8m0Round mode);
 IrElem ir_elem_from_onnx(int onnx_dtype);     /* IR_ELEM_NONE if unsupported */
 int ir_elem_to_onnx(IrElem e);
-/* Reads element i of a buffer of type e as double / int64 (any elem). */
+/* Reads element i of a buffer of type e as double / int64 (any elem).
+ * An 8-bit float: the _f64 forms convert its value (storing saturates),
+ * the _i64 forms move its bit pattern, as the loop level holds it. */
 double ir_elem_load_f64(IrElem e, const void *base, size_t i);
 int64_t ir_elem_load_i64(IrElem e, const void *base, size_t i);
 void ir_elem_store_f64(IrElem e, void *base, size_t i, double v);

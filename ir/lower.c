@@ -1,4 +1,5 @@
 /* lower.c — helpers that op lowerings use to emit loop-level IR. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -183,10 +184,129 @@ IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc) {
   return ir_build1(&c->b, IR_OP_A_FMA, 3, operands, acc->type);
 }
 
-IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to) {
+/* ----------------------------------------------------- 8-bit floats */
+/* A constant of like's shape (a splat for vectors). */
+static IrValue *k_like(LwCtx *c, const IrValue *like, IrElem e, double v) {
+  IrValue *k = ir_elem_is_float(e) ? lw_const_f(c, e, v) : lw_const_i(c, e, (int64_t)v);
+  if (like->type.kind != IR_TYPE_VECTOR) return k;
+  return ir_build1(&c->b, IR_OP_V_BROADCAST, 1, &k, scalar_like(like, e));
+}
+
+IrValue *lw_bitcast(LwCtx *c, IrValue *v, IrElem to) {
   if (v->type.elem == to) return v;
+  return ir_build1(&c->b, IR_OP_A_BITCAST, 1, &v, scalar_like(v, to));
+}
+
+/* The value of an 8-bit float (its bit pattern) as f32: ir_f8_to_f32's
+ * steps.  Normals and specials are assembled as f32 bits, subnormals are
+ * their mantissa times a power of two (exact). */
+#define K(e, x) k_like(c, u, e, (double)(x))
+/* e8m0 as f32: 2^(bits-127) is the f32 with those exponent bits, 0 the
+ * subnormal 2^-127, 0xff NaN. */
+static IrValue *e8m0_to_f32(LwCtx *c, IrValue *u) {
+  IrValue *bits = lw_bin(c, IR_OP_A_MUL, u, K(IR_U32, 1u << 23));
+  bits = lw_select(c, lw_cmp(c, "eq", u, K(IR_U32, 0)), K(IR_U32, 0x400000u), bits);
+  bits = lw_select(c, lw_cmp(c, "eq", u, K(IR_U32, 0xff)), K(IR_U32, 0x7fc00000u), bits);
+  return lw_bitcast(c, bits, IR_F32);
+}
+
+IrValue *lw_e8m0_from_f32(LwCtx *c, IrValue *x, bool saturate, IrE8m0Round mode) {
+  IrValue *u = lw_bitcast(c, lw_cast(c, x, IR_F32), IR_U32);
+  IrValue *ex = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, u, K(IR_U32, 1u << 23)),
+                       K(IR_U32, 0xff));
+  IrValue *man = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7fffffu));
+  IrValue *inc = NULL; /* bool: round the exponent up */
+  if (mode == IR_E8M0_UP) {
+    inc = lw_cmp(c, "ne", man, K(IR_U32, 0));
+  } else if (mode == IR_E8M0_NEAREST) {
+    IrValue *g = lw_cmp(c, "ne", lw_bin(c, IR_OP_A_AND, man, K(IR_U32, 0x400000u)), K(IR_U32, 0));
+    IrValue *rs = lw_cmp(c, "ne", lw_bin(c, IR_OP_A_AND, man, K(IR_U32, 0x3fffffu)),
+                         K(IR_U32, 0));
+    inc = lw_bin(c, IR_OP_A_AND, g, lw_bin(c, IR_OP_A_OR, rs, lw_cmp(c, "gt", ex, K(IR_U32, 0))));
+  }
+  IrValue *code = ex;
+  if (inc) {
+    /* inf and NaN (0xff) stay; saturation stops at 0xfe */
+    inc = lw_bin(c, IR_OP_A_AND, inc, lw_cmp(c, "ne", ex, K(IR_U32, 0xff)));
+    if (saturate) inc = lw_bin(c, IR_OP_A_AND, inc, lw_cmp(c, "ne", ex, K(IR_U32, 0xfe)));
+    code = lw_select(c, inc, lw_bin(c, IR_OP_A_ADD, ex, K(IR_U32, 1)), ex);
+  }
+  return lw_bitcast(c, lw_cast(c, code, IR_U8), IR_F8E8M0);
+}
+
+static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
+  IrValue *u = lw_cast(c, lw_bitcast(c, v, IR_U8), IR_U32);
+  if (v->type.elem == IR_F8E8M0) return e8m0_to_f32(c, u);
+  const IrF8Format *f = ir_f8_format(v->type.elem);
+  IrValue *sign = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x80));
+  IrValue *mag = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7f));
+  IrValue *sign32 = lw_bin(c, IR_OP_A_MUL, sign, K(IR_U32, 1u << 24));
+  IrValue *bits = lw_bin(c, IR_OP_A_OR, sign32,
+                         lw_bin(c, IR_OP_A_MUL,
+                                lw_bin(c, IR_OP_A_ADD, mag,
+                                       K(IR_U32, (uint32_t)(127 - f->bias) << f->mbits)),
+                                K(IR_U32, 1u << (23 - f->mbits))));
+  if (f->inf_code)
+    bits = lw_select(c, lw_cmp(c, "eq", mag, K(IR_U32, f->inf_code)),
+                     lw_bin(c, IR_OP_A_OR, sign32, K(IR_U32, 0x7f800000u)), bits);
+  IrValue *nan = f->uz ? lw_cmp(c, "eq", u, K(IR_U32, 0x80))
+                       : lw_cmp(c, "gt", mag,
+                                K(IR_U32, f->inf_code ? f->inf_code : f->max_code));
+  bits = lw_select(c, nan, K(IR_U32, 0x7fc00000u), bits);
+  IrValue *sub = lw_bin(c, IR_OP_A_MUL, lw_cast(c, mag, IR_F32),
+                        K(IR_F32, ldexp(1.0, 1 - f->bias - f->mbits)));
+  sub = lw_select(c, lw_cmp(c, "ne", sign, K(IR_U32, 0)), lw_un(c, IR_OP_A_NEG, sub), sub);
+  IrValue *use_bits = lw_cmp(c, "ge", mag, K(IR_U32, 1u << f->mbits));
+  if (f->uz) use_bits = lw_bin(c, IR_OP_A_OR, use_bits, nan); /* 0x80 has mag 0 */
+  return lw_select(c, use_bits, lw_bitcast(c, bits, IR_F32), sub);
+}
+
+/* An f32 as the 8-bit float `to`: ir_f8_from_f32's steps (round to nearest
+ * even on the bits for normals, math.round of the scaled value for
+ * subnormals). */
+static IrValue *f8_from_f32(LwCtx *c, IrValue *x, IrElem to, bool saturate) {
+  if (to == IR_F8E8M0) return lw_e8m0_from_f32(c, x, saturate, IR_E8M0_UP);
+  const IrF8Format *f = ir_f8_format(to);
+  IrValue *u = lw_bitcast(c, x, IR_U32);
+  unsigned over = saturate ? f->max_code : f->inf_code ? f->inf_code : f->nan_code;
+  int sh = 23 - f->mbits;
+  IrValue *sign = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, u, K(IR_U32, 1u << 24)),
+                         K(IR_U32, 0x80));
+  IrValue *a = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7fffffffu));
+  IrValue *odd = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, a, K(IR_U32, 1u << sh)),
+                        K(IR_U32, 1));
+  IrValue *r = lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_ADD, a, K(IR_U32, (1u << (sh - 1)) - 1)),
+                      odd);
+  IrValue *normal = lw_bin(c, IR_OP_A_SUB, lw_bin(c, IR_OP_A_DIV, r, K(IR_U32, 1u << sh)),
+                           K(IR_U32, (uint32_t)(127 - f->bias) << f->mbits));
+  normal = lw_select(c, lw_cmp(c, "gt", normal, K(IR_U32, f->max_code)), K(IR_U32, over),
+                     normal);
+  /* clamped so that the conversion of a normal's (unused) lane stays in range */
+  IrValue *scaled = lw_bin(c, IR_OP_A_MIN,
+                           lw_bin(c, IR_OP_A_MUL, lw_bitcast(c, a, IR_F32),
+                                  K(IR_F32, ldexp(1.0, f->bias - 1 + f->mbits))),
+                           K(IR_F32, 1u << f->mbits));
+  IrValue *sub = lw_cast(c, lw_un(c, IR_OP_M_ROUND, scaled), IR_U32);
+  IrValue *code = lw_select(c, lw_cmp(c, "ge", a, K(IR_U32, (uint32_t)(128 - f->bias) << 23)),
+                            normal, sub);
+  code = lw_select(c, lw_cmp(c, "eq", a, K(IR_U32, 0x7f800000u)), K(IR_U32, over), code);
+  code = lw_select(c, lw_cmp(c, "gt", a, K(IR_U32, 0x7f800000u)), K(IR_U32, f->nan_code), code);
+  IrValue *res = lw_bin(c, IR_OP_A_OR, code, sign);
+  if (f->uz) /* no negative zero; NaN is 0x80 whatever the sign */
+    res = lw_select(c, lw_cmp(c, "eq", code, K(IR_U32, 0)), code, res);
+#undef K
+  return lw_bitcast(c, lw_cast(c, res, IR_U8), to);
+}
+
+IrValue *lw_cast_sat(LwCtx *c, IrValue *v, IrElem to, bool saturate) {
+  IrElem from = v->type.elem;
+  if (from == to) return v;
+  if (ir_elem_is_f8(from)) return lw_cast_sat(c, f8_to_f32(c, v), to, saturate);
+  if (ir_elem_is_f8(to)) return f8_from_f32(c, lw_cast(c, v, IR_F32), to, saturate);
   return ir_build1(&c->b, IR_OP_A_CAST, 1, &v, scalar_like(v, to));
 }
+
+IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to) { return lw_cast_sat(c, v, to, true); }
 
 IrValue *lw_cmp(LwCtx *c, const char *pred, IrValue *a, IrValue *b) {
   IrValue *operands[2] = {a, b};

@@ -92,7 +92,15 @@ IrValue *lw_alloc(LwCtx *c, IrElem e, int rank, const int64_t *dims);
 IrValue *lw_bin(LwCtx *c, IrOpKind k, IrValue *a, IrValue *b);
 IrValue *lw_un(LwCtx *c, IrOpKind k, IrValue *a);
 IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);
+/* Converts v to element type `to` (arith.cast; to or from an 8-bit float,
+ * the exact conversion composed of loop ops, docs/ir.md).  lw_cast
+ * saturates where an 8-bit float overflows; lw_cast_sat chooses. */
 IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to);
+IrValue *lw_cast_sat(LwCtx *c, IrValue *v, IrElem to, bool saturate);
+/* To e8m0 with Cast's round_mode (lw_cast: up). */
+IrValue *lw_e8m0_from_f32(LwCtx *c, IrValue *x, bool saturate, IrE8m0Round mode);
+/* The same bits as `to`, an element type of the same size (arith.bitcast). */
+IrValue *lw_bitcast(LwCtx *c, IrValue *v, IrElem to);
 /* pred: "eq" "ne" "lt" "le" "gt" "ge" (signedness from the type; floats
  * compare ordered, "ne" unordered). */
 IrValue *lw_cmp(LwCtx *c, const char *pred, IrValue *a, IrValue *b);

@@ -19,6 +19,9 @@ static const struct {
     [IR_U16] = {"u16", 2, 4},         [IR_U32] = {"u32", 4, 12},
     [IR_U64] = {"u64", 8, 13},        [IR_BOOL] = {"bool", 1, 9},
     [IR_INDEX] = {"index", 8, 0},
+    [IR_F8E4M3FN] = {"f8e4m3fn", 1, 17}, [IR_F8E4M3FNUZ] = {"f8e4m3fnuz", 1, 18},
+    [IR_F8E5M2] = {"f8e5m2", 1, 19},     [IR_F8E5M2FNUZ] = {"f8e5m2fnuz", 1, 20},
+    [IR_F8E8M0] = {"f8e8m0", 1, 24},
 };
 
 const char *ir_elem_name(IrElem e) { return elems[e].name; }
@@ -39,6 +42,68 @@ bool ir_elem_is_int(IrElem e) {
 }
 bool ir_elem_is_signed(IrElem e) {
   return (e >= IR_I8 && e <= IR_I64) || e == IR_INDEX;
+}
+
+bool ir_elem_is_f8(IrElem e) { return e >= IR_F8E4M3FN && e <= IR_F8E8M0; }
+
+const IrF8Format *ir_f8_format(IrElem e) {
+  static const IrF8Format formats[] = {
+      {3, 7, 0x7e, 0x7f, 0, false},  /* e4m3fn: no inf, 0x7f/0xff NaN */
+      {3, 8, 0x7f, 0x80, 0, true},   /* e4m3fnuz */
+      {2, 15, 0x7b, 0x7f, 0x7c, false}, /* e5m2: IEEE-like */
+      {2, 16, 0x7f, 0x80, 0, true},  /* e5m2fnuz */
+  };
+  return ir_elem_is_f8(e) && e != IR_F8E8M0 ? &formats[e - IR_F8E4M3FN] : NULL;
+}
+
+/* lw_e8m0_from_f32 (ir/lower.c) emits the same steps as loop-level IR. */
+uint8_t ir_e8m0_from_f32(float x, bool saturate, IrE8m0Round mode) {
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  uint32_t ex = (u >> 23) & 0xffu, man = u & 0x7fffffu, inc = 0;
+  if (ex == 0xff) return 0xff;
+  if (mode == IR_E8M0_UP) inc = man != 0;
+  else if (mode == IR_E8M0_NEAREST) inc = (man & 0x400000u) && ((man & 0x3fffffu) || ex > 0);
+  if (saturate && ex == 0xfe) inc = 0;
+  return (uint8_t)(ex + inc);
+}
+
+float ir_f8_to_f32(IrElem e, uint8_t b) {
+  if (e == IR_F8E8M0) return b == 0xff ? NAN : ldexpf(1.0f, (int)b - 127);
+  const IrF8Format *f = ir_f8_format(e);
+  unsigned mag = b & 0x7fu;
+  bool neg = (b & 0x80u) != 0;
+  if (f->uz ? b == 0x80 : mag > f->max_code && mag != f->inf_code) return NAN;
+  if (f->inf_code && mag == f->inf_code) return neg ? -INFINITY : INFINITY;
+  unsigned ex = mag >> f->mbits, man = mag & ((1u << f->mbits) - 1);
+  float v = ex ? ldexpf((float)(man | (1u << f->mbits)), (int)ex - f->bias - f->mbits)
+               : ldexpf((float)man, 1 - f->bias - f->mbits);
+  return neg ? -v : v;
+}
+
+/* lw_f8_from_f32 (ir/lower.c) emits the same steps as loop-level IR. */
+uint8_t ir_f8_from_f32(IrElem e, float x, bool saturate) {
+  if (e == IR_F8E8M0) return ir_e8m0_from_f32(x, saturate, IR_E8M0_UP);
+  const IrF8Format *f = ir_f8_format(e);
+  uint32_t u;
+  memcpy(&u, &x, 4);
+  uint32_t sign = (u >> 24) & 0x80u, a = u & 0x7fffffffu, code;
+  unsigned over = saturate ? f->max_code : f->inf_code ? f->inf_code : f->nan_code;
+  if (a > 0x7f800000u) return (uint8_t)(f->uz ? f->nan_code : sign | f->nan_code);
+  if (a == 0x7f800000u) {
+    code = over;
+  } else if (a >= (uint32_t)(128 - f->bias) << 23) { /* a normal of the format */
+    int sh = 23 - f->mbits;
+    code = ((a + (1u << (sh - 1)) - 1 + ((a >> sh) & 1)) >> sh) -
+           ((uint32_t)(127 - f->bias) << f->mbits);
+    if (code > f->max_code) code = over;
+  } else { /* a subnormal: exact scaling, then round to nearest even */
+    float ax;
+    memcpy(&ax, &a, 4);
+    code = (uint32_t)nearbyintf(ldexpf(ax, f->bias - 1 + f->mbits));
+  }
+  if (f->uz && (code == 0 || code == f->nan_code)) return (uint8_t)code;
+  return (uint8_t)(sign | code);
 }
 
 IrElem ir_elem_from_onnx(int dt) {
@@ -114,6 +179,8 @@ double ir_elem_load_f64(IrElem e, const void *base, size_t i) {
   case IR_F16: { uint16_t h; memcpy(&h, (const char *)base + 2 * i, 2); return half_to_float(h); }
   case IR_BF16: { uint16_t h; memcpy(&h, (const char *)base + 2 * i, 2); return bf16_to_float(h); }
   case IR_U64: LOAD(uint64_t);
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
+    return ir_f8_to_f32(e, ((const uint8_t *)base)[i]);
   default: return (double)ir_elem_load_i64(e, base, i);
   }
 }
@@ -125,6 +192,7 @@ int64_t ir_elem_load_i64(IrElem e, const void *base, size_t i) {
   case IR_I32: LOAD(int32_t);
   case IR_I64: case IR_INDEX: LOAD(int64_t);
   case IR_U8: case IR_BOOL: LOAD(uint8_t);
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0: LOAD(uint8_t);
   case IR_U16: LOAD(uint16_t);
   case IR_U32: LOAD(uint32_t);
   case IR_U64: LOAD(uint64_t);
@@ -144,6 +212,9 @@ void ir_elem_store_f64(IrElem e, void *base, size_t i, double x) {
   case IR_BF16: STORE(uint16_t, float_to_bf16((float)x)); break;
   case IR_BOOL: STORE(uint8_t, x != 0); break;
   case IR_U64: STORE(uint64_t, x); break;
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
+    STORE(uint8_t, ir_f8_from_f32(e, (float)x, true));
+    break;
   default: ir_elem_store_i64(e, base, i, (int64_t)x); break;
   }
 }
@@ -155,6 +226,9 @@ void ir_elem_store_i64(IrElem e, void *base, size_t i, int64_t x) {
   case IR_I32: STORE(int32_t, x); break;
   case IR_I64: case IR_INDEX: STORE(int64_t, x); break;
   case IR_U8: STORE(uint8_t, x); break;
+  case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
+    STORE(uint8_t, x);
+    break;
   case IR_BOOL: STORE(uint8_t, x != 0); break;
   case IR_U16: STORE(uint16_t, x); break;
   case IR_U32: STORE(uint32_t, x); break;

@@ -591,6 +591,10 @@ bool em_op_compute(Em *e, IrOp *op, bool *handled) {
                            em_val(e, op->operands[1]), em_val(e, op->operands[2]), ""));
     return true;
   case IR_OP_A_CAST: return em_cast(e, op);
+  case IR_OP_A_BITCAST:
+    em_set(e, op->results[0], LLVMBuildBitCast(e->b, em_val(e, op->operands[0]),
+                                               em_type(e, &op->results[0]->type), ""));
+    return true;
   case IR_OP_V_BROADCAST:
     em_set(e, op->results[0], splat(e, em_val(e, op->operands[0]), &op->results[0]->type));
     return true;

@@ -22,7 +22,9 @@ const char *onnx_dtype_name(int dtype) {
   static const char *const names[] = {
       "UNDEFINED", "FLOAT",  "UINT8",  "INT8",   "UINT16",    "INT16",
       "INT32",     "INT64",  "STRING", "BOOL",   "FLOAT16",   "DOUBLE",
-      "UINT32",    "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16"};
+      "UINT32",    "UINT64", "COMPLEX64", "COMPLEX128", "BFLOAT16",
+      "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ", "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4",
+      "INT4", "FLOAT4E2M1", "FLOAT8E8M0", "UINT2", "INT2"};
   if (dtype >= 0 && dtype < (int)(sizeof names / sizeof *names))
     return names[dtype];
   return "unknown";

@@ -3,9 +3,8 @@
  * elements at i after numpy broadcasting: the families binary (Add ...
  * Xor, BitwiseAnd/Or/Xor, Pow, Mod, PRelu, BitShift, SwiGLU, whose operands
  * have one shape), variadic (Max Min Sum Mean), where, and unary (Neg ...
- * Clip, BitwiseNot, Gelu, Mish, Cast, CastLike, BitCast (a copy through a
- * view of another element type), Identity, IsInf, IsNaN, Shrink, and
- * Dropout, which is the identity at inference).
+ * Clip, BitwiseNot, Gelu, Mish, Cast, CastLike, BitCast, Identity, IsInf,
+ * IsNaN, Shrink, and Dropout, which is the identity at inference).
  *
  * One table, ew_rows, holds each op's facts: the element types it accepts,
  * whether it yields bool, its default attributes and its scalar function —
@@ -63,7 +62,7 @@ struct Ew {
 
 /* ------------------------------------------------------------ helpers */
 static IrElem ew_widen_elem(IrElem e) {
-  return e == IR_F16 || e == IR_BF16 ? IR_F32 : e;
+  return e == IR_F16 || e == IR_BF16 || ir_elem_is_f8(e) ? IR_F32 : e;
 }
 
 static IrValue *ew_k(Ew *e, double v) {
@@ -353,10 +352,28 @@ static IrValue *fn_shrink(Ew *e, IrValue *const *x) {
                 ew_bin(e, IR_OP_A_ADD, x[0], b), r);
 }
 
+/* BitCast reinterprets the bytes (types of one size, checked by infer);
+ * bool is the byte 0 or 1, so to and from it the value moves. */
+static IrValue *fn_bitcast(Ew *e, IrValue *const *x) {
+  IrValue *v = x[0];
+  if (v->type.elem == IR_BOOL) return lw_bitcast(e->c, lw_cast(e->c, v, IR_U8), e->out);
+  if (e->out == IR_BOOL) return lw_cast(e->c, lw_bitcast(e->c, v, IR_U8), IR_BOOL);
+  return lw_bitcast(e->c, v, e->out);
+}
+
 /* Cast is arith.cast: C truncation float->int, round to nearest even
- * between floats, "!= 0" to bool, 0/1 from bool. */
+ * between floats, "!= 0" to bool, 0/1 from bool; to an 8-bit float,
+ * `saturate` (Cast-19+, default 1) clamps what overflows. */
 static IrValue *fn_cast(Ew *e, IrValue *const *x) {
-  return lw_cast(e->c, x[0], e->out);
+  bool saturate = ir_attr_int(e->op, "saturate", 1) != 0;
+  if (e->out == IR_F8E8M0) {
+    const char *mode = ir_attr_string(e->op, "round_mode", "up");
+    return lw_e8m0_from_f32(e->c, x[0], saturate,
+                            !strcmp(mode, "down")      ? IR_E8M0_DOWN
+                            : !strcmp(mode, "nearest") ? IR_E8M0_NEAREST
+                                                       : IR_E8M0_UP);
+  }
+  return lw_cast_sat(e->c, x[0], e->out, saturate);
 }
 
 /* ------------------------------------------------------------ the table */
@@ -420,8 +437,8 @@ static const EwRow ew_rows[IR_OP_COUNT] = {
     FN(CLIP, EW_NUM, fn_clip, {{0}}),
     [IR_OP_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
     [IR_OP_CAST_LIKE] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_cast, {{0}}},
+    [IR_OP_BIT_CAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, fn_bitcast, {{0}}},
     [IR_OP_IDENTITY] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
-    [IR_OP_BITCAST] = {EW_ALL, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     [IR_OP_DROPOUT] = {EW_F, EWF_RAW, IR_OP_COUNT, NULL, NULL, {{0}}},
     FN(BIT_SHIFT, EW_UI, fn_bit_shift, {{0}}),
     [IR_OP_IS_NAN] = {EW_F, EWF_BOOL, IR_OP_COUNT, NULL, fn_is_nan, {{0}}},
@@ -577,13 +594,6 @@ bool op_unary_lower(LwCtx *c, IrOp *op) {
     lw_copy(c, c->in[0], c->out[0]);
     return true;
   }
-  if (op->kind == IR_OP_BITCAST) { /* x's bytes viewed as the result's type */
-    IrType t = c->in[0]->type;
-    t.kind = IR_TYPE_BUFFER;
-    t.elem = lw_elem(c->out[0]);
-    lw_copy(c, ir_build1(&c->b, IR_OP_VIEW, 1, &c->in[0], t), c->out[0]);
-    return true;
-  }
   return ew_emit(c, op);
 }
 
@@ -593,7 +603,7 @@ static const char *ew_name(const IrOp *op) {
 }
 
 static unsigned ew_class(IrElem t) {
-  if (ir_elem_is_float(t)) return EW_F;
+  if (ir_elem_is_float(t) || ir_elem_is_f8(t)) return EW_F;
   if (t == IR_BOOL) return EW_B;
   if (t == IR_INDEX) return 0;
   if (ir_elem_is_int(t)) return ir_elem_is_signed(t) ? EW_SI : EW_UI;
@@ -968,6 +978,18 @@ static bool cast_import(IrModule *m, IrOp *op) {
     return false;
   }
   ir_attr_set_type(m, op, "to", e);
+  const IrAttr *sat = ir_attr_get(op, "saturate");
+  if (sat && (sat->kind != IR_ATTR_INT || (sat->i != 0 && sat->i != 1))) {
+    diag_at(DIAG_ERROR, &op->loc, "Cast: attribute 'saturate' must be 0 or 1");
+    return false;
+  }
+  const IrAttr *rm = ir_attr_get(op, "round_mode");
+  if (rm && (rm->kind != IR_ATTR_STRING ||
+             (strcmp(rm->s, "up") && strcmp(rm->s, "down") && strcmp(rm->s, "nearest")))) {
+    diag_at(DIAG_ERROR, &op->loc, "Cast: attribute 'round_mode' must be \"up\", \"down\" "
+            "or \"nearest\"");
+    return false;
+  }
   return true;
 }
 
@@ -1034,7 +1056,7 @@ bool op_unary_import(IrModule *m, IrOp *op, int opset) {
   if (!ew_fill_defaults(m, op)) return false;
   switch (op->kind) {
   case IR_OP_CLIP: return clip_import(m, op, opset);
-  case IR_OP_CAST: case IR_OP_BITCAST: return cast_import(m, op);
+  case IR_OP_CAST: case IR_OP_BIT_CAST: return cast_import(m, op);
   case IR_OP_CAST_LIKE: return cast_like_import(m, op);
   case IR_OP_IS_INF: return is_inf_import(m, op);
   case IR_OP_DROPOUT: return dropout_import(m, op);
@@ -1069,21 +1091,11 @@ static IrElem ew_cast_target(const IrOp *op) {
   return a && a->kind == IR_ATTR_TYPE ? a->elem : IR_ELEM_NONE;
 }
 
-/* BitCast keeps the bytes: the sizes must agree, and a byte read as bool
- * must be 0 or 1, which only a bool source guarantees. */
-static bool bitcast_check(const IrOp *op, IrElem from, IrElem to) {
-  if (ir_elem_size(from) != ir_elem_size(to)) {
-    diag_at(DIAG_ERROR, &op->loc, "BitCast: %s (%zu bits) and %s (%zu bits) differ in size",
-            ir_elem_name(from), ir_elem_size(from) * 8, ir_elem_name(to),
-            ir_elem_size(to) * 8);
-    return false;
-  }
-  if (to == IR_BOOL && from != IR_BOOL) {
-    diag_at(DIAG_ERROR, &op->loc, "BitCast: reading %s as bool is not supported by "
-            "tcc (a byte other than 0 or 1 is no bool)", ir_elem_name(from));
-    return false;
-  }
-  return true;
+static bool bit_cast_infer(const IrOp *op, IrElem from, IrElem to) {
+  if (ir_elem_size(from) == ir_elem_size(to)) return true;
+  diag_at(DIAG_ERROR, &op->loc, "BitCast: %s (%zu bits) and %s (%zu bits) differ in width",
+          ir_elem_name(from), 8 * ir_elem_size(from), ir_elem_name(to), 8 * ir_elem_size(to));
+  return false;
 }
 
 bool op_unary_infer(IrModule *m, IrOp *op) {
@@ -1092,16 +1104,15 @@ bool op_unary_infer(IrModule *m, IrOp *op) {
   IrElem out = x->type.elem;
   if (!ew_check_elem(op, ew_row(op)->types, x)) return false;
   if (op->kind == IR_OP_CLIP && !clip_infer_bounds(m, op)) return false;
-  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE ||
-      op->kind == IR_OP_BITCAST) {
+  if (op->kind == IR_OP_CAST || op->kind == IR_OP_CAST_LIKE || op->kind == IR_OP_BIT_CAST) {
     out = ew_cast_target(op);
     if (out == IR_ELEM_NONE || !ew_class(out)) {
       diag_at(DIAG_ERROR, &op->loc, "%s: the target element type is missing",
               ew_name(op));
       return false;
     }
+    if (op->kind == IR_OP_BIT_CAST && !bit_cast_infer(op, x->type.elem, out)) return false;
   }
-  if (op->kind == IR_OP_BITCAST && !bitcast_check(op, x->type.elem, out)) return false;
   if (ew_row(op)->flags & EWF_BOOL) out = IR_BOOL;
   ew_set_result(op, x->type, out);
   if (op->kind == IR_OP_DROPOUT && op->num_results == 2) {

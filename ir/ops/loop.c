@@ -182,14 +182,12 @@ bool op_alloc_verify(IrModule *m, IrOp *op) {
 }
 
 /* Same element type and, when both are static, the same element count. */
-/* reinterpret: the element types may differ (in size too: the caller
- * checks that). */
 static bool same_elems(IrModule *m, const IrOp *op, const IrValue *x, const IrValue *y,
-                       const char *verb, bool reinterpret) {
+                       const char *verb) {
   TypeStr a, b;
   uint64_t nx, ny;
   bool counts = ir_type_numel(&x->type, &nx) && ir_type_numel(&y->type, &ny);
-  if ((!reinterpret && x->type.elem != y->type.elem) || (counts && nx != ny))
+  if (x->type.elem != y->type.elem || (counts && nx != ny))
     return bad(op, "cannot %s %s as %s", verb, tstr(m, x, &a), tstr(m, y, &b));
   return true;
 }
@@ -199,9 +197,7 @@ bool op_view_verify(IrModule *m, IrOp *op) {
   IrValue *src = op->operands[0], *r = op->results[0];
   if (!is_mem(src)) return bad(op, "expects a buffer or weight, got %s", tstr(m, src, &a));
   if (r->type.kind != IR_TYPE_BUFFER) return bad(op, "expects a buffer result, got %s", tstr(m, r, &a));
-  /* another element type of the same size reads the same bytes (BitCast) */
-  return same_elems(m, op, src, r, "view",
-                    ir_elem_size(r->type.elem) == ir_elem_size(src->type.elem));
+  return same_elems(m, op, src, r, "view");
 }
 
 bool op_copy_verify(IrModule *m, IrOp *op) {
@@ -210,7 +206,7 @@ bool op_copy_verify(IrModule *m, IrOp *op) {
   if (!is_mem(src)) return bad(op, "expects a buffer or weight source, got %s", tstr(m, src, &a));
   if (dst->type.kind != IR_TYPE_BUFFER)
     return bad(op, "expects a buffer destination, got %s", tstr(m, dst, &a));
-  return same_elems(m, op, src, dst, "copy", false);
+  return same_elems(m, op, src, dst, "copy");
 }
 
 static bool check_indices(IrModule *m, const IrOp *op, const IrValue *buf, int first) {
@@ -396,8 +392,22 @@ bool op_select_verify(IrModule *m, IrOp *op) {
 bool op_cast_verify(IrModule *m, IrOp *op) {
   TypeStr a, b;
   IrValue *x = op->operands[0], *r = op->results[0];
-  if (!is_val(x) || !is_val(r) || !same_shape(&x->type, &r->type))
+  if (!is_val(x) || !is_val(r) || !same_shape(&x->type, &r->type) ||
+      ir_elem_is_f8(x->type.elem) || ir_elem_is_f8(r->type.elem))
     return bad(op, "cannot cast %s to %s", tstr(m, x, &a), tstr(m, r, &b));
+  return true;
+}
+
+/* The same bits as another element type of the same size (8-bit floats
+ * become u8 and back to be converted, docs/ir.md). */
+bool op_bitcast_verify(IrModule *m, IrOp *op) {
+  TypeStr a, b;
+  IrValue *x = op->operands[0], *r = op->results[0];
+  IrElem xe = x->type.elem, re = r->type.elem;
+  if (!is_val(x) || !is_val(r) || !same_shape(&x->type, &r->type) || xe == IR_BOOL ||
+      re == IR_BOOL || xe == IR_INDEX || re == IR_INDEX || xe == IR_ELEM_NONE ||
+      re == IR_ELEM_NONE || ir_elem_size(xe) != ir_elem_size(re))
+    return bad(op, "cannot bitcast %s to %s", tstr(m, x, &a), tstr(m, r, &b));
   return true;
 }
 

@@ -8,7 +8,11 @@
  *               zp = sat(round(-min / scale)), y = quantize(x, scale, zp)
  * Scales and zero points are a scalar (per tensor) or 1-D along `axis`
  * (per channel; for the products: per row of A / column of B / output
- * channel of W).
+ * channel of W), or for Quantize/Dequantize blocked (block_size > 0: x's
+ * shape with `axis` divided by block_size, element i reads scale[i / B]).
+ * To an 8-bit float, quantize does not round to an integer: x / scale + zp
+ * goes through the exact cast (lw_cast_sat, `saturate`).  The division is
+ * in f32 whatever the scale's type (precision 1; other values refused).
  *
  * The integer products accumulate sum (a - a_zp) * (b - b_zp) in i32; the
  * QLinear forms then requantize:  y = sat(round(float(acc) * m) + y_zp)
@@ -50,10 +54,51 @@ static bool q_is_conv(const IrOp *op) {
 
 /* ------------------------------------------------------------- import */
 
+/* Quantize/Dequantize: saturate 0/1; output_dtype (an ONNX dtype, 0:
+ * none) becomes a type attribute; precision only as f32 (1), what tcc
+ * divides in; block_size >= 0. */
+static bool q_import_elementwise(IrModule *m, IrOp *op) {
+  int64_t v;
+  if (!nn_attr_int_canon(m, op, "axis", 1, NULL) ||
+      !nn_attr_int_canon(m, op, "saturate", 1, &v))
+    return false;
+  if (v != 0 && v != 1) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: attribute 'saturate' must be 0 or 1", nn_name(op));
+    return false;
+  }
+  if (!nn_attr_int_canon(m, op, "block_size", 0, &v)) return false;
+  if (v < 0) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: block_size %lld is negative", nn_name(op),
+            (long long)v);
+    return false;
+  }
+  if (!nn_attr_int_canon(m, op, "precision", 0, &v)) return false;
+  if (v != 0 && v != 1) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: precision %lld is not supported by tcc "
+            "(only 1, float)", nn_name(op), (long long)v);
+    return false;
+  }
+  ir_attr_remove(op, "precision");
+  const IrAttr *od = ir_attr_get(op, "output_dtype");
+  if (od && od->kind == IR_ATTR_INT) {
+    int64_t dt = od->i;
+    ir_attr_remove(op, "output_dtype");
+    if (dt == 0) return true;
+    IrElem e = ir_elem_from_onnx((int)dt);
+    if (e == IR_ELEM_NONE) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: output_dtype %lld is not supported by tcc",
+              nn_name(op), (long long)dt);
+      return false;
+    }
+    ir_attr_set_type(m, op, "output_dtype", e);
+  }
+  return true;
+}
+
 bool op_quant_import(IrModule *m, IrOp *op, int opset) {
   (void)opset;
   if (op->kind == IR_OP_QUANTIZE_LINEAR || op->kind == IR_OP_DEQUANTIZE_LINEAR)
-    return nn_attr_int_canon(m, op, "axis", 1, NULL);
+    return q_import_elementwise(m, op);
   if (!q_is_conv(op)) return true;
   QSpec q = q_spec(op);
   return nn_conv_window_import(m, op, q_operand(op, q.x), q_operand(op, q.w));
@@ -85,22 +130,82 @@ static bool q_per_axis(const IrValue *s) {
   return n > 1;
 }
 
+/* The quantized side: integers and 8-bit floats. */
+static bool q_check_quantized(const IrOp *op, int i, const char *what) {
+  IrValue *v = q_operand(op, i);
+  if (v && v->type.kind == IR_TYPE_TENSOR && ir_elem_is_f8(v->type.elem)) return true;
+  return nn_check_operand(op, i, what, NN_INT);
+}
+
+/* Blocked: scale/zero point have x's shape with dim `axis` divided by
+ * block_size (rounded up). */
+static bool q_check_blocked(IrModule *m, const IrOp *op, int i, const char *what,
+                            int64_t axis, int64_t block) {
+  IrValue *v = q_operand(op, i);
+  if (!v) return true;
+  const IrType *x = &op->operands[0]->type, *t = &v->type;
+  bool ok = ir_type_is_static(t) && t->rank == x->rank;
+  for (int d = 0; ok && d < x->rank; d++) {
+    int64_t want = ir_type_dim(x, d);
+    if (d == axis) want = (want + block - 1) / block;
+    ok = ir_type_dim(t, d) == want;
+  }
+  if (ok) return true;
+  char a[96], b[96];
+  diag_at(DIAG_ERROR, &op->loc, "%s: %s has type %s; blocked quantization (block_size "
+          "%lld, axis %lld) of x %s needs x's shape with that axis divided by the "
+          "block size", nn_name(op), what, ir_type_str(m, t, a, sizeof a), (long long)block,
+          (long long)axis, ir_type_str(m, x, b, sizeof b));
+  return false;
+}
+
 static bool q_infer_elementwise(IrModule *m, IrOp *op) {
   bool quant = op->kind == IR_OP_QUANTIZE_LINEAR;
-  if (!nn_check_operand(op, 0, "x", quant ? NN_FLOAT | NN_SINT : NN_INT)) return false;
+  if (quant ? !nn_check_operand(op, 0, "x", NN_FLOAT | NN_SINT)
+            : !q_check_quantized(op, 0, "x"))
+    return false;
   const IrType *t = &op->operands[0]->type;
-  int64_t axis = 0, n = 1;
-  if (q_per_axis(op->operands[1])) {
+  int64_t axis = 0, n = 1, block = ir_attr_int(op, "block_size", 0);
+  if (block > 0 || q_per_axis(op->operands[1])) {
     if (!nn_norm_axis(op, ir_attr_int(op, "axis", 1), t->rank, &axis)) return false;
     n = ir_type_dim(t, (int)axis);
   }
-  if (!q_check_param(m, op, 1, "scale", NN_FLOAT, n) ||
-      !q_check_param(m, op, 2, "zero_point", NN_INT, n))
+  if (block > 0) {
+    if (!nn_check_operand(op, 1, "scale", NN_FLOAT) ||
+        !q_check_blocked(m, op, 1, "scale", axis, block) ||
+        (q_operand(op, 2) && !q_check_quantized(op, 2, "zero_point")) ||
+        !q_check_blocked(m, op, 2, "zero_point", axis, block))
+      return false;
+  } else if (!q_check_param(m, op, 1, "scale", NN_FLOAT, n) ||
+             (q_operand(op, 2) && !q_check_quantized(op, 2, "zero_point")) ||
+             (q_operand(op, 2) && !ir_elem_is_f8(op->operands[2]->type.elem) &&
+              !q_check_param(m, op, 2, "zero_point", NN_INT, n))) {
     return false;
+  }
+  IrValue *zp = q_operand(op, 2);
+  const IrAttr *od = ir_attr_get(op, "output_dtype");
   IrType y = *t;
-  y.elem = IR_U8;
-  if (quant && q_operand(op, 2)) y.elem = op->operands[2]->type.elem;
-  if (!quant) y.elem = op->operands[1]->type.elem;
+  y.elem = quant ? (zp ? zp->type.elem : IR_U8) : op->operands[1]->type.elem;
+  if (od && od->kind == IR_ATTR_TYPE) {
+    if (quant && zp && zp->type.elem != od->elem) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: output_dtype %s differs from y_zero_point's "
+              "type %s", nn_name(op), ir_elem_name(od->elem), ir_elem_name(zp->type.elem));
+      return false;
+    }
+    bool fits = quant ? ir_elem_is_int(od->elem) || ir_elem_is_f8(od->elem)
+                      : ir_elem_is_float(od->elem);
+    if (!fits || od->elem == IR_INDEX) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: output_dtype %s is not supported", nn_name(op),
+              ir_elem_name(od->elem));
+      return false;
+    }
+    y.elem = od->elem;
+  }
+  if (!quant && zp && zp->type.elem != t->elem) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: x_zero_point's type %s differs from x's %s",
+            nn_name(op), ir_elem_name(zp->type.elem), ir_elem_name(t->elem));
+    return false;
+  }
   op->results[0]->type = y;
   return true;
 }
@@ -217,23 +322,39 @@ static IrValue *q_saturate(LwCtx *c, IrValue *v, IrValue *zp, IrElem e) {
   return lw_cast(c, v, e);
 }
 
+/* A scale / zero point of Quantize/Dequantize at the element ivs: per
+ * tensor, per axis, or per block (NULL buffer: dflt). */
+static IrValue *q_param_at(LwCtx *c, IrValue *buf, IrValue *const *ivs, int r, int64_t axis,
+                           int64_t block, double dflt) {
+  if (!buf || block <= 0) return q_param(c, buf, r > 0 ? ivs[axis] : lw_index(c, 0), IR_F32, dflt);
+  IrValue *idx[IR_MAX_RANK];
+  for (int d = 0; d < r; d++) idx[d] = ivs[d];
+  idx[axis] = lw_bin(c, IR_OP_A_DIV, ivs[axis], lw_index(c, block));
+  return lw_cast(c, lw_load(c, buf, idx), IR_F32);
+}
+
 static bool q_lower_elementwise(LwCtx *c, IrOp *op) {
   IrValue *X = c->in[0], *Y = c->out[0];
-  int64_t d[IR_MAX_RANK], axis = 0;
+  int64_t d[IR_MAX_RANK], axis = 0, block = ir_attr_int(op, "block_size", 0);
   int r = nn_dims(X, d);
-  if (q_per_axis(c->in[1]) && !nn_norm_axis(op, ir_attr_int(op, "axis", 1), r, &axis))
+  if ((block > 0 || q_per_axis(c->in[1])) &&
+      !nn_norm_axis(op, ir_attr_int(op, "axis", 1), r, &axis))
     return false;
   IrValue *ivs[IR_MAX_RANK];
   LwNest nest;
   lw_nest_begin(c, &nest, r, d, ivs);
-  IrValue *ch = r > 0 ? ivs[axis] : lw_index(c, 0);
-  IrValue *scale = q_param(c, c->in[1], ch, IR_F32, 1);
-  IrValue *zp = q_param(c, op->num_operands > 2 ? c->in[2] : NULL, ch, IR_F32, 0);
+  IrValue *scale = q_param_at(c, c->in[1], ivs, r, axis, block, 1);
+  IrValue *zp = q_param_at(c, op->num_operands > 2 ? c->in[2] : NULL, ivs, r, axis, block, 0);
   IrValue *x = lw_cast(c, lw_load(c, X, ivs), IR_F32);
-  if (op->kind == IR_OP_QUANTIZE_LINEAR)
-    lw_store(c, q_saturate(c, lw_bin(c, IR_OP_A_DIV, x, scale), zp, lw_elem(Y)), Y, ivs);
-  else
+  IrElem ye = lw_elem(Y);
+  if (op->kind != IR_OP_QUANTIZE_LINEAR)
     nn_store(c, lw_bin(c, IR_OP_A_MUL, lw_bin(c, IR_OP_A_SUB, x, zp), scale), Y, ivs);
+  else if (ir_elem_is_f8(ye)) /* no rounding to an integer: the cast rounds */
+    lw_store(c, lw_cast_sat(c, lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_DIV, x, scale), zp), ye,
+                            ir_attr_int(op, "saturate", 1) != 0),
+             Y, ivs);
+  else
+    lw_store(c, q_saturate(c, lw_bin(c, IR_OP_A_DIV, x, scale), zp, ye), Y, ivs);
   lw_nest_end(c, &nest);
   return true;
 }

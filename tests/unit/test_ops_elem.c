@@ -1,6 +1,7 @@
 /* test_ops_elem.c — elementwise ops (binary, variadic, where, unary):
  * import canonicalization, the broadcasting shape rule (exact result
  * types) and exact diagnostics for bad inputs. */
+#include <math.h>
 #include "op_test.h"
 
 static const char *op2(IrModule *m, IrOpKind k, IrValue *a, IrValue *b) {
@@ -266,18 +267,13 @@ static void test_newer_ops(void **state) {
   ir_attr_set_string(m, op, "approximate", "fast");
   assert_string_equal(run(m, op, 20),
                       "error: Gelu: attribute 'approximate' must be \"none\" or \"tanh\"");
-  op = op_new(m, IR_OP_BITCAST, 1, &x, 1);
+  op = op_new(m, IR_OP_BIT_CAST, 1, &x, 1);
   ir_attr_set_int(m, op, "to", 6); /* int32 */
   assert_string_equal(run(m, op, 26), "i32[2,3]");
-  op = op_new(m, IR_OP_BITCAST, 1, &x, 1);
+  op = op_new(m, IR_OP_BIT_CAST, 1, &x, 1);
   ir_attr_set_int(m, op, "to", 7); /* int64 */
   assert_string_equal(run(m, op, 26),
-                      "error: BitCast: f32 (32 bits) and i64 (64 bits) differ in size");
-  IrValue *b = IN(m, IR_U8, 2);
-  op = op_new(m, IR_OP_BITCAST, 1, &b, 1);
-  ir_attr_set_int(m, op, "to", 9); /* bool */
-  assert_string_equal(run(m, op, 26), "error: BitCast: reading u8 as bool is not supported "
-                      "by tcc (a byte other than 0 or 1 is no bool)");
+                      "error: BitCast: f32 (32 bits) and i64 (64 bits) differ in width");
 }
 
 /* ------------------------------------------- numbers, via the interpreter */
@@ -311,6 +307,61 @@ static void test_mod_numbers(void **state) {
   op = bin(m, IR_OP_MOD, IN(m, IR_F32, 2), IN(m, IR_F32, 2));
   eval(m, op, 13, (void *[]){fx, fy}, fz);
   assert_true(fz[0] == 1.5f && fz[1] == -1.5f);
+}
+
+/* 8-bit floats: Cast's lowering (run by the interpreter) agrees with the C
+ * conversions of ir/type.c on every code, the midpoints between codes
+ * (ties to even) and the specials; a few values checked by hand. */
+static bool same_f32(float a, float b) {
+  return (isnan(a) && isnan(b)) || !memcmp(&a, &b, sizeof a);
+}
+
+static void test_f8_numbers(void **state) {
+  IrModule *m = *state;
+  enum { N = 256 * 2 + 8 };
+  static const IrElem types[] = {IR_F8E4M3FN, IR_F8E4M3FNUZ, IR_F8E5M2, IR_F8E5M2FNUZ,
+                                 IR_F8E8M0};
+  for (size_t t = 0; t < sizeof types / sizeof *types; t++) {
+    IrElem e = types[t];
+    uint8_t codes[256], got8[N];
+    float dec[256], x[N];
+    for (int b = 0; b < 256; b++) codes[b] = (uint8_t)b;
+    IrOp *op = op_new(m, IR_OP_CAST, 1, (IrValue *[]){IN(m, e, 256)}, 1);
+    ir_attr_set_int(m, op, "to", 1);
+    eval(m, op, 19, (void *[]){codes}, dec);
+    for (int b = 0; b < 256; b++) {
+      assert_true(same_f32(dec[b], ir_f8_to_f32(e, (uint8_t)b)));
+      x[2 * b] = dec[b];
+      x[2 * b + 1] = b < 255 ? (dec[b] + dec[b + 1]) / 2 : dec[b] * 1.75f;
+    }
+    float specials[8] = {INFINITY, -INFINITY, NAN, -0.0f, 1e30f, -1e-30f, 1e-45f, 3.0e38f};
+    memcpy(x + 512, specials, sizeof specials);
+    for (int sat = 0; sat < 2; sat++) {
+      op = op_new(m, IR_OP_CAST, 1, (IrValue *[]){IN(m, IR_F32, N)}, 1);
+      ir_attr_set_int(m, op, "to", ir_elem_to_onnx(e));
+      ir_attr_set_int(m, op, "saturate", sat);
+      eval(m, op, 19, (void *[]){x}, got8);
+      for (int i = 0; i < N; i++) {
+        uint8_t want = ir_f8_from_f32(e, x[i], sat);
+        if (got8[i] != want) fail_msg("%s saturate=%d: %.9g gives 0x%02x, want 0x%02x",
+                                      ir_elem_name(e), sat, (double)x[i], got8[i], want);
+      }
+    }
+  }
+  assert_int_equal(ir_f8_from_f32(IR_F8E4M3FN, 448, false), 0x7e);
+  assert_int_equal(ir_f8_from_f32(IR_F8E4M3FN, 464, false), 0x7e); /* tie to even */
+  assert_int_equal(ir_f8_from_f32(IR_F8E4M3FN, 465, false), 0x7f); /* NaN */
+  assert_int_equal(ir_f8_from_f32(IR_F8E4M3FN, 465, true), 0x7e);
+  assert_int_equal(ir_f8_from_f32(IR_F8E5M2, INFINITY, true), 0x7b);
+  assert_int_equal(ir_f8_from_f32(IR_F8E5M2, -INFINITY, false), 0xfc);
+  assert_int_equal(ir_f8_from_f32(IR_F8E4M3FNUZ, -0.0f, true), 0x00);
+  assert_int_equal(ir_f8_from_f32(IR_F8E5M2FNUZ, NAN, true), 0x80);
+  assert_int_equal(ir_f8_from_f32(IR_F8E4M3FN, 0.001953125f, true), 0x01); /* 2^-9 */
+  /* 3 = 1.5 * 2^1, exponent bits 128 */
+  assert_int_equal(ir_e8m0_from_f32(3.0f, true, IR_E8M0_UP), 129);
+  assert_int_equal(ir_e8m0_from_f32(3.0f, true, IR_E8M0_DOWN), 128);
+  assert_int_equal(ir_e8m0_from_f32(3.0f, true, IR_E8M0_NEAREST), 129);
+  assert_int_equal(ir_e8m0_from_f32(2.9f, true, IR_E8M0_NEAREST), 128);
 }
 
 /* Integer Div truncates; x/0 is 0 and INT_MIN/-1 wraps, never a trap. */
@@ -442,6 +493,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_unary_numbers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_where_clip_numbers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_more_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_f8_numbers, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
