@@ -19,9 +19,16 @@
  * A row whose bias is -inf everywhere (no key allowed) gives zeros, in Y and
  * in the mode-3 qk output, as the spec's fully-masked-row guard says.
  * f16/bf16 compute in f32 (softmax_precision double: f64).
+ *
+ * f32 with a target (not -O0) goes through the packed GEMM kernel instead of
+ * the per-row dot products: per (b, h), S = scale * Q K^T and Y = P V are
+ * kernel products, the row passes run on S in between (att_lower_kernel).
+ * Run-time dims are refused (not OPF_DYN): present_* would be past + seq
+ * long, which a type cannot say.
  */
 #include <math.h>
 
+#include "gemm_kernel.h"
 #include "nn_util.h"
 
 enum { ATT_Q, ATT_K, ATT_V, ATT_MASK, ATT_PAST_K, ATT_PAST_V, ATT_NONPAD };
@@ -256,7 +263,12 @@ typedef struct AttCtx {
   IrElem ce;                 /* the computation's element type */
   IrValue *Q, *K, *V, *Y;    /* 4-D: [B, H, S, D] or views [B, S, H, D] */
   bool kv_bshd;              /* K and V are [B, S, H, D] views (3-D, no cache) */
-  IrValue *mask, *nonpad, *qk, *row;
+  IrValue *mask, *nonpad, *qk;
+  /* the scores/probabilities of the row at row[row_off + j]; with the
+   * kernel, row holds every query row of the head ([Sq, T]) and the
+   * scaled products are already there */
+  IrValue *row, *row_off;
+  bool kernel;
   int mode;
   bool causal;
   double scale, softcap;
@@ -318,15 +330,20 @@ static IrValue *att_bias(LwCtx *c, const AttCtx *a, IrValue *j) {
  * sets *bias_max (NULL when there is no bias). */
 static IrValue *att_scores(LwCtx *c, const AttCtx *a, IrValue **bias_max) {
   bool has_bias = a->mask || a->causal || a->nonpad;
-  IrValue *v[2] = {nn_lowest(c, a->ce), nn_lowest(c, a->ce)}, *j, *d;
+  IrValue *v[2] = {nn_lowest(c, a->ce), nn_lowest(c, a->ce)}, *j, *d, *s;
   IrOp *lj = att_for(c, a->s.T, has_bias ? 2 : 1, v, &j);
-  IrValue *acc = lw_const_f(c, a->ce, 0);
-  IrOp *ld = att_for(c, a->s.D, 1, &acc, &d);
-  IrValue *q = att_load(c, a->Q, a->s.is3d, a->b, a->h, a->i, d);
-  IrValue *k = att_load(c, a->K, a->kv_bshd, a->b, a->hk, j, d);
-  acc = lw_fma(c, q, k, acc);
-  att_for_end(c, ld, 1, &acc);
-  IrValue *s = lw_bin(c, IR_OP_A_MUL, acc, lw_const_f(c, a->ce, a->scale));
+  IrValue *rj = nn_iadd(c, a->row_off, j);
+  if (a->kernel) {
+    s = lw_load(c, a->row, &rj);
+  } else {
+    IrValue *acc = lw_const_f(c, a->ce, 0);
+    IrOp *ld = att_for(c, a->s.D, 1, &acc, &d);
+    IrValue *q = att_load(c, a->Q, a->s.is3d, a->b, a->h, a->i, d);
+    IrValue *k = att_load(c, a->K, a->kv_bshd, a->b, a->hk, j, d);
+    acc = lw_fma(c, q, k, acc);
+    att_for_end(c, ld, 1, &acc);
+    s = lw_bin(c, IR_OP_A_MUL, acc, lw_const_f(c, a->ce, a->scale));
+  }
   if (a->softcap > 0) {
     IrValue *cap = lw_const_f(c, a->ce, a->softcap);
     s = lw_bin(c, IR_OP_A_MUL, cap, lw_un(c, IR_OP_M_TANH, lw_bin(c, IR_OP_A_DIV, s, cap)));
@@ -334,7 +351,7 @@ static IrValue *att_scores(LwCtx *c, const AttCtx *a, IrValue **bias_max) {
   IrValue *bias = att_bias(c, a, j), *x = bias ? lw_bin(c, IR_OP_A_ADD, s, bias) : s;
   IrValue *qidx[4] = {a->b, a->h, a->i, j};
   if (a->qk && a->mode < 3) nn_store(c, a->mode == 2 ? x : s, a->qk, qidx);
-  lw_store(c, x, a->row, &j);
+  lw_store(c, x, a->row, &rj);
   IrValue *next[2] = {lw_select(c, lw_cmp(c, "gt", x, v[0]), x, v[0]), NULL};
   if (bias) next[1] = lw_select(c, lw_cmp(c, "gt", bias, v[1]), bias, v[1]);
   lw_for_end_iter(c, lj, has_bias ? 2 : 1, next);
@@ -350,19 +367,22 @@ static void att_row(LwCtx *c, const AttCtx *a) {
   IrValue *safe = lw_select(c, lw_cmp(c, "eq", xmax, ninf), zero, xmax);
   IrValue *sum = zero;
   IrOp *l = att_for(c, a->s.T, 1, &sum, &j);
-  IrValue *e = lw_un(c, IR_OP_M_EXP, lw_bin(c, IR_OP_A_SUB, lw_load(c, a->row, &j), safe));
-  lw_store(c, e, a->row, &j);
+  IrValue *rj = nn_iadd(c, a->row_off, j);
+  IrValue *e = lw_un(c, IR_OP_M_EXP, lw_bin(c, IR_OP_A_SUB, lw_load(c, a->row, &rj), safe));
+  lw_store(c, e, a->row, &rj);
   sum = lw_bin(c, IR_OP_A_ADD, sum, e);
   att_for_end(c, l, 1, &sum);
   IrValue *inv = lw_bin(c, IR_OP_A_DIV, one,
                         lw_select(c, lw_cmp(c, "eq", sum, zero), one, sum));
   IrValue *masked = bias_max ? lw_cmp(c, "eq", bias_max, ninf) : NULL;
   l = lw_for_begin(c, lw_index(c, 0), lw_index(c, a->s.T), 1, &j);
-  IrValue *p = lw_bin(c, IR_OP_A_MUL, lw_load(c, a->row, &j), inv);
+  rj = nn_iadd(c, a->row_off, j);
+  IrValue *p = lw_bin(c, IR_OP_A_MUL, lw_load(c, a->row, &rj), inv);
   if (masked) p = lw_select(c, masked, zero, p);  /* the fully-masked-row guard */
-  lw_store(c, p, a->row, &j);
+  lw_store(c, p, a->row, &rj);
   if (a->qk && a->mode == 3) nn_store(c, p, a->qk, (IrValue *[]){a->b, a->h, a->i, j});
   lw_for_end(c, l);
+  if (a->kernel) return;  /* P x V is one product per head (att_head_kernel) */
   IrValue *dv;
   l = lw_for_begin(c, lw_index(c, 0), lw_index(c, a->s.Dv), 1, &dv);
   IrValue *acc = zero;
@@ -373,6 +393,110 @@ static void att_row(LwCtx *c, const AttCtx *a) {
   IrValue *yidx[4] = {a->b, a->s.is3d ? a->i : a->h, a->s.is3d ? a->h : a->i, dv};
   nn_store(c, acc, a->Y, yidx);
   lw_for_end(c, l);
+}
+
+/* ------------------------------------------------ the matmul-kernel path */
+
+/* With the packed GEMM kernel (f32, a target): per (b, h) the scores
+ * S = Q K^T into a [Sq, T] scratch (K^T packed per KV head, so the kernel
+ * reads contiguous columns), the row passes above on S, then Y = P V. */
+typedef struct AttGemm {
+  IrValue *A, *B, *a_base, *b_base;
+  int64_t a_rs, b_ks;
+  double scale;
+} AttGemm;
+
+static void att_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
+                       GkOperand *a) {
+  (void)rows;
+  AttGemm *g = user;
+  a->buf = g->A;
+  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, g->a_base, i0, g->a_rs), k0);
+  a->rs = g->a_rs, a->ks = 1;
+}
+
+static void att_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
+                        IrValue *k0, IrValue *task, GkOperand *b) {
+  (void)jb, (void)w, (void)task;
+  AttGemm *g = user;
+  b->buf = g->B;
+  b->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, g->b_base, k0, g->b_ks), j0);
+  b->rs = 1, b->ks = g->b_ks;
+}
+
+static IrValue *att_scale_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
+                                   int lanes, IrValue *y) {
+  (void)i, (void)j;
+  AttGemm *g = user;
+  return lw_bin(c, IR_OP_A_MUL, y, lw_splat(c, lw_const_f(c, IR_F32, g->scale), lanes));
+}
+
+/* C[M, N] (row stride c_rs, from c_base) = A x B (times scale when != 1). */
+static void att_gemm(LwCtx *c, AttGemm *g, int64_t M, int64_t N, int64_t K,
+                     IrValue *C, IrValue *c_base, int64_t c_rs) {
+  GkGemm gg = {.M = M, .N = N, .K = K, .user = g, .a_tile = att_a_tile,
+               .b_strip = att_b_strip, .c_buf = C, .c_base = c_base, .c_rs = c_rs,
+               .epilogue = g->scale != 1 ? att_scale_epilogue : NULL};
+  sched_gemm(c->target, M, N, K, SCHED_A_IN_PLACE, &gg.s);
+  gg.nc = gg.s.nc;
+  gk_emit(c, &gg);
+}
+
+static bool att_kernel_fits(const LwCtx *c, const AttCtx *a) {
+  return c->target && lw_elem(a->Q) == IR_F32 && a->ce == IR_F32 && a->s.T >= 4 &&
+         a->s.Dv >= 4;
+}
+
+/* Element offset of [b, h, 0, 0] in a flat [B, H, S, D] or [B, S, H, D]
+ * buffer, and its row stride. */
+static IrValue *att_offset(LwCtx *c, bool bshd, IrValue *b, IrValue *h, int64_t H,
+                           int64_t S, int64_t D, int64_t *rs) {
+  *rs = bshd ? H * D : D;
+  IrValue *bo = nn_imul(c, b, H * S * D);
+  return nn_iadd(c, bo, nn_imul(c, h, bshd ? D : S * D));
+}
+
+static void att_lower_kernel(LwCtx *c, AttCtx *a) {
+  const AttShape *s = &a->s;
+  int64_t G = s->Hq / s->Hkv, q_rs, k_rs, v_rs, y_rs;
+  IrValue *Qf = gk_flat(c, a->Q), *Kf = gk_flat(c, a->K), *Vf = gk_flat(c, a->V),
+          *Yf = gk_flat(c, a->Y);
+  IrValue *Kt = lw_alloc(c, IR_F32, 1, (int64_t[]){s->D * s->T});
+  a->row = lw_alloc(c, IR_F32, 1, (int64_t[]){s->Sq * s->T});
+  lw_note_kernel(c, "attention gemm (B %lld, heads %lld/%lld, %lldx%lld keys)",
+                 (long long)s->B, (long long)s->Hq, (long long)s->Hkv, (long long)s->Sq,
+                 (long long)s->T);
+  LwNest nest;
+  IrValue *iv[2], *ivk[2];
+  lw_nest_begin(c, &nest, 2, (int64_t[]){s->B, s->Hkv}, iv);
+  a->b = iv[0], a->hk = iv[1];
+  /* K^T of this KV head: Kt[d * T + j] = K[b, hk, j, d] */
+  IrValue *k_off = att_offset(c, a->kv_bshd, a->b, a->hk, s->Hkv, s->T, s->D, &k_rs);
+  LwNest tn;
+  lw_nest_begin(c, &tn, 2, (int64_t[]){s->T, s->D}, ivk);
+  IrValue *src = nn_iadd(c, gk_axpy(c, k_off, ivk[0], k_rs), ivk[1]);
+  IrValue *dst = nn_iadd(c, nn_imul(c, ivk[1], s->T), ivk[0]);
+  lw_store(c, lw_load(c, Kf, &src), Kt, &dst);
+  lw_nest_end(c, &tn);
+  IrValue *v_off = att_offset(c, a->kv_bshd, a->b, a->hk, s->Hkv, s->T, s->Dv, &v_rs);
+  IrValue *g;
+  IrOp *lg = lw_for_begin(c, lw_index(c, 0), lw_index(c, G), 1, &g);
+  a->h = nn_iadd(c, nn_imul(c, a->hk, G), g);
+  IrValue *q_off = att_offset(c, s->is3d, a->b, a->h, s->Hq, s->Sq, s->D, &q_rs);
+  IrValue *y_off = att_offset(c, s->is3d, a->b, a->h, s->Hq, s->Sq, s->Dv, &y_rs);
+  AttGemm qk = {.A = Qf, .B = Kt, .a_base = q_off, .b_base = lw_index(c, 0),
+                .a_rs = q_rs, .b_ks = s->T, .scale = a->scale};
+  att_gemm(c, &qk, s->Sq, s->T, s->D, a->row, lw_index(c, 0), s->T);
+  IrValue *i;
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, s->Sq), 1, &i);
+  a->i = i, a->row_off = nn_imul(c, i, s->T);
+  att_row(c, a);
+  lw_for_end(c, li);
+  AttGemm pv = {.A = a->row, .B = Vf, .a_base = lw_index(c, 0), .b_base = v_off,
+                .a_rs = s->T, .b_ks = v_rs, .scale = 1};
+  att_gemm(c, &pv, s->Sq, s->Dv, s->T, Yf, y_off, y_rs);
+  lw_for_end(c, lg);
+  lw_nest_end(c, &nest);
 }
 
 /* dst[b, h, off + t, d] = src[b, h, t, d] (src [B, S, H, D] when bshd). */
@@ -443,7 +567,13 @@ bool op_attention_lower(LwCtx *c, IrOp *op) {
   a.mask = op->num_operands > ATT_MASK ? c->in[ATT_MASK] : NULL;
   a.nonpad = op->num_operands > ATT_NONPAD ? c->in[ATT_NONPAD] : NULL;
   a.qk = op->num_results > 3 ? c->out[3] : NULL;
+  if (att_kernel_fits(c, &a)) {
+    a.kernel = true;
+    att_lower_kernel(c, &a);
+    return true;
+  }
   a.row = lw_alloc(c, a.ce, 1, &s->T);
+  a.row_off = lw_index(c, 0);
   lw_note_kernel(c, "attention rows (B %lld, heads %lld/%lld, %lldx%lld keys)",
                  (long long)s->B, (long long)s->Hq, (long long)s->Hkv, (long long)s->Sq,
                  (long long)s->T);
