@@ -1,5 +1,6 @@
 /* test_ops_nn2.c — the "more NN" ops (norm.c conv_transpose.c resize.c
- * misc.c einsum.c rnn.c quant.c attention.c): canonical forms, exact result types and
+ * misc.c einsum.c rnn.c quant.c attention.c causal_conv.c
+ * linear_attention.c): canonical forms, exact result types and
  * diagnostics, and numbers from the lowering run by the loop-level
  * interpreter against values computed by hand / by the ONNX reference
  * formulas. */
@@ -291,6 +292,42 @@ static void test_attention_errors(void **state) {
                                       "'qk_matmul_output_mode' must be 0, 1, 2 or 3, got 4");
 }
 
+/* k = 3: pad = past ++ x = [1, 2 | 1, 0, 2]; y = bias + w . window */
+static void test_causal_conv(void **state) {
+  IrModule *m = *state;
+  IrValue *in[4] = {IN(m, IR_F32, 1, 1, 3), IN(m, IR_F32, 1, 1, 3), IN(m, IR_F32, 1),
+                    IN(m, IR_F32, 1, 1, 2)};
+  IrOp *op = op_new(m, IR_OP_CAUSAL_CONV, 4, in, 2);
+  assert_string_equal(run_all(m, op, 27), "f32[1,1,3], f32[1,1,2]");
+  float x[3] = {1, 0, 2}, w[3] = {1, 10, 100}, bias[1] = {0.5f}, past[2] = {1, 2}, y[3], st[2];
+  exec(m, op, (void *[]){x, w, bias, past}, (void *[]){y, st});
+  floats_near(y, (float[]){121.5f, 12.5f, 201.5f}, 3);
+  floats_near(st, (float[]){0, 2}, 2);
+}
+
+/* delta rule, one head, dk = dv = 1: u = beta (v - S k), S += k u, o = q S */
+static void test_linear_attention_delta(void **state) {
+  IrModule *m = *state;
+  IrValue *in[6] = {IN(m, IR_F32, 1, 2, 1), IN(m, IR_F32, 1, 2, 1), IN(m, IR_F32, 1, 2, 1),
+                    IN(m, IR_F32, 1, 1, 1, 1), NULL, IN(m, IR_F32, 1, 2, 1)};
+  IrOp *op = op_new(m, IR_OP_LINEAR_ATTENTION, 6, in, 2);
+  ir_attr_set_int(m, op, "q_num_heads", 1);
+  ir_attr_set_int(m, op, "kv_num_heads", 1);
+  ir_attr_set_string(m, op, "update_rule", "delta");
+  assert_string_equal(run_all(m, op, 27), "f32[1,2,1], f32[1,1,1,1]");
+  float q[2] = {1, 2}, k[2] = {1, 2}, v[2] = {3, 1}, past[1] = {1}, beta[2] = {0.5f, 1}, y[2], st[1];
+  exec(m, op, (void *[]){q, k, v, past, beta}, (void *[]){y, st});
+  /* t0: u = 0.5 (3 - 1) = 1, S = 2, o = 2; t1: u = 1 - 4 = -3, S = 2 - 6 = -4, o = 2 * -4 */
+  floats_near(y, (float[]){2, -8}, 2);
+  floats_near(st, (float[]){-4}, 1);
+  IrValue *in2[3] = {in[0], in[1], in[2]};
+  op = op_new(m, IR_OP_LINEAR_ATTENTION, 3, in2, 1);
+  ir_attr_set_int(m, op, "q_num_heads", 1);
+  ir_attr_set_int(m, op, "kv_num_heads", 1);
+  assert_string_equal(run(m, op, 27), "error: LinearAttention: update_rule 'gated_delta' "
+                                      "needs decay and needs beta");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -303,6 +340,7 @@ int main(void) {
       T(test_quantize_numbers),   T(test_matmul_integer),
       T(test_quant_errors),       T(test_attention_masked_rows),
       T(test_attention_3d_gqa),   T(test_attention_errors),
+      T(test_causal_conv),        T(test_linear_attention_delta),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
