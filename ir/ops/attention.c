@@ -23,8 +23,10 @@
  * f32 with a target (not -O0) goes through the packed GEMM kernel instead of
  * the per-row dot products: per (b, h), S = scale * Q K^T and Y = P V are
  * kernel products, the row passes run on S in between (att_lower_kernel).
- * Run-time dims are refused (not OPF_DYN): present_* would be past + seq
- * long, which a type cannot say.
+ * Run-time dims (OPF_DYN): batch and sequence lengths may be run-time ones
+ * (the per-row loops, bounds from dim.get) without past_key/past_value;
+ * with a cache they are refused, present_* would be past + seq long, which
+ * a type cannot say.  Head counts and sizes are static.
  */
 #include <math.h>
 
@@ -104,25 +106,27 @@ static bool att_heads_attr(const IrOp *op, const char *name, int64_t *out) {
 static bool att_check_past(IrModule *m, const IrOp *op, int i, const char *what,
                            const AttShape *s, int64_t d, int64_t *P) {
   const IrType *t = &op->operands[i]->type;
-  if (!nn_check_operand(op, i, what, NN_FLOAT)) return false;
+  if (!nn_check_operand_dyn(op, i, what, NN_FLOAT)) return false;
   if (t->elem != op->operands[ATT_Q]->type.elem || t->rank != 4 ||
-      t->dims[0].size != s->B || t->dims[1].size != s->Hkv || t->dims[3].size != d) {
+      lw_dim(op->operands[i], 0) != s->B || lw_dim(op->operands[i], 1) != s->Hkv ||
+      lw_dim(op->operands[i], 3) != d) {
     char want[96];
     snprintf(want, sizeof want, "%s[%lld,%lld,past,%lld]",
              ir_elem_name(op->operands[ATT_Q]->type.elem), (long long)s->B,
              (long long)s->Hkv, (long long)d);
     return att_dims_error(m, op, i, what, want);
   }
-  *P = t->dims[2].size;
+  *P = lw_dim(op->operands[i], 2);
   return true;
 }
 
 static bool att_check_mask(IrModule *m, const IrOp *op, const AttShape *s) {
   const IrType *t = &op->operands[ATT_MASK]->type;
-  if (t->elem != IR_BOOL && !nn_check_operand(op, ATT_MASK, "attn_mask", NN_FLOAT | NN_INT))
+  if (t->elem != IR_BOOL &&
+      !nn_check_operand_dyn(op, ATT_MASK, "attn_mask", NN_FLOAT | NN_INT))
     return false;
-  if (t->kind != IR_TYPE_TENSOR || !ir_type_is_static(t)) {
-    diag_at(DIAG_ERROR, &op->loc, "Attention: input attn_mask must be a tensor of static shape");
+  if (t->kind != IR_TYPE_TENSOR) {
+    diag_at(DIAG_ERROR, &op->loc, "Attention: input attn_mask must be a tensor");
     return false;
   }
   if (t->elem != IR_BOOL && t->elem != op->operands[ATT_Q]->type.elem) {
@@ -134,8 +138,10 @@ static bool att_check_mask(IrModule *m, const IrOp *op, const AttShape *s) {
   int64_t full[4] = {s->B, s->Hq, s->Sq, s->T};
   bool ok = t->rank >= 1 && t->rank <= 4;
   for (int k = 0; ok && k < t->rank; k++) {
-    int64_t d = t->dims[k].size, want = full[4 - t->rank + k];
-    ok = k == t->rank - 1 ? d >= 1 && d <= want : d == 1 || d == want;
+    int64_t d = lw_dim(op->operands[ATT_MASK], k), want = full[4 - t->rank + k];
+    bool dyn = LW_DIM_IS_DYN(d) || LW_DIM_IS_DYN(want);
+    /* a shorter last dim reads -inf past its end: static sizes only */
+    ok = k == t->rank - 1 && !dyn ? d >= 1 && d <= want : d == 1 || d == want;
   }
   if (ok) return true;
   char want[128];
@@ -145,9 +151,9 @@ static bool att_check_mask(IrModule *m, const IrOp *op, const AttShape *s) {
 }
 
 static bool att_shape(IrModule *m, const IrOp *op, AttShape *s) {
-  if (!nn_check_operand(op, ATT_Q, "Q", NN_FLOAT) ||
-      !nn_check_operand(op, ATT_K, "K", NN_FLOAT) ||
-      !nn_check_operand(op, ATT_V, "V", NN_FLOAT))
+  if (!nn_check_operand_dyn(op, ATT_Q, "Q", NN_FLOAT) ||
+      !nn_check_operand_dyn(op, ATT_K, "K", NN_FLOAT) ||
+      !nn_check_operand_dyn(op, ATT_V, "V", NN_FLOAT))
     return false;
   const IrType *q = &op->operands[ATT_Q]->type, *k = &op->operands[ATT_K]->type,
                *v = &op->operands[ATT_V]->type;
@@ -162,16 +168,27 @@ static bool att_shape(IrModule *m, const IrOp *op, AttShape *s) {
             ir_elem_name(v->elem));
     return false;
   }
-  *s = (AttShape){.is3d = q->rank == 3, .B = q->dims[0].size};
+  /* dims as lw_dim codes: batch and sequence lengths may be run-time ones */
+  int64_t qd[4], kd[4], vd[4];
+  lw_dims(op->operands[ATT_Q], qd), lw_dims(op->operands[ATT_K], kd);
+  lw_dims(op->operands[ATT_V], vd);
+  int last = q->rank - 1;
+  if (LW_DIM_IS_DYN(qd[last]) || LW_DIM_IS_DYN(kd[last]) || LW_DIM_IS_DYN(vd[last]) ||
+      (q->rank == 4 && (LW_DIM_IS_DYN(qd[1]) || LW_DIM_IS_DYN(kd[1])))) {
+    diag_at(DIAG_ERROR, &op->loc, "Attention: the head counts and sizes (the last dim "
+            "of Q, K and V, and dim 1 of 4-D ones) must be static; only batch and "
+            "sequence lengths may be run-time dimensions");
+    return false;
+  }
+  *s = (AttShape){.is3d = q->rank == 3, .B = qd[0]};
   if (s->is3d) {
     if (!att_heads_attr(op, "q_num_heads", &s->Hq) ||
         !att_heads_attr(op, "kv_num_heads", &s->Hkv))
       return false;
-    s->Sq = q->dims[1].size, s->Skv = k->dims[1].size;
-    s->D = q->dims[2].size / s->Hq, s->Dv = v->dims[2].size / s->Hkv;
-    if (q->dims[2].size % s->Hq || k->dims[2].size != s->Hkv * s->D ||
-        v->dims[2].size % s->Hkv || k->dims[0].size != s->B || v->dims[0].size != s->B ||
-        v->dims[1].size != s->Skv) {
+    s->Sq = qd[1], s->Skv = kd[1];
+    s->D = qd[2] / s->Hq, s->Dv = vd[2] / s->Hkv;
+    if (qd[2] % s->Hq || kd[2] != s->Hkv * s->D || vd[2] % s->Hkv || kd[0] != s->B ||
+        vd[0] != s->B || vd[1] != s->Skv) {
       char buf[3][96];
       diag_at(DIAG_ERROR, &op->loc, "Attention: 3-D inputs Q %s, K %s, V %s do not "
               "match q_num_heads %lld and kv_num_heads %lld",
@@ -180,10 +197,10 @@ static bool att_shape(IrModule *m, const IrOp *op, AttShape *s) {
       return false;
     }
   } else {
-    s->Hq = q->dims[1].size, s->Sq = q->dims[2].size, s->D = q->dims[3].size;
-    s->Hkv = k->dims[1].size, s->Skv = k->dims[2].size, s->Dv = v->dims[3].size;
-    if (k->dims[0].size != s->B || k->dims[3].size != s->D || v->dims[0].size != s->B ||
-        v->dims[1].size != s->Hkv || v->dims[2].size != s->Skv) {
+    s->Hq = qd[1], s->Sq = qd[2], s->D = qd[3];
+    s->Hkv = kd[1], s->Skv = kd[2], s->Dv = vd[3];
+    if (kd[0] != s->B || kd[3] != s->D || vd[0] != s->B || vd[1] != s->Hkv ||
+        vd[2] != s->Skv) {
       char buf[3][96];
       diag_at(DIAG_ERROR, &op->loc, "Attention: 4-D inputs Q %s, K %s, V %s do not "
               "agree on batch, heads, sequence and head sizes",
@@ -226,12 +243,18 @@ static bool att_shape(IrModule *m, const IrOp *op, AttShape *s) {
             "sequence lengths (%lld and %lld)", (long long)s->P, (long long)pvlen);
     return false;
   }
-  s->T = s->P + s->Skv;
+  if (pk && (LW_DIM_IS_DYN(s->P) || LW_DIM_IS_DYN(s->Skv))) {
+    diag_at(DIAG_ERROR, &op->loc, "Attention: with past_key/past_value the sequence "
+            "lengths must be static (present_key would be past + kv_sequence long, "
+            "which a type cannot say)");
+    return false;
+  }
+  s->T = pk ? s->P + s->Skv : s->Skv;
   if (att_operand(op, ATT_MASK) && !att_check_mask(m, op, s)) return false;
   if (att_operand(op, ATT_NONPAD)) {
     const IrType *t = &op->operands[ATT_NONPAD]->type;
-    if (!nn_check_operand(op, ATT_NONPAD, "nonpad_kv_seqlen", NN_INT)) return false;
-    if (t->elem != IR_I64 || t->rank != 1 || t->dims[0].size != s->B) {
+    if (!nn_check_operand_dyn(op, ATT_NONPAD, "nonpad_kv_seqlen", NN_INT)) return false;
+    if (t->elem != IR_I64 || t->rank != 1 || lw_dim(op->operands[ATT_NONPAD], 0) != s->B) {
       char want[48];
       snprintf(want, sizeof want, "i64[%lld]", (long long)s->B);
       return att_dims_error(m, op, ATT_NONPAD, "nonpad_kv_seqlen", want);
@@ -249,10 +272,11 @@ bool op_attention_infer(IrModule *m, IrOp *op) {
   int64_t y4[4] = {s.B, s.Hq, s.Sq, s.Dv}, y3[3] = {s.B, s.Sq, s.Hq * s.Dv};
   int64_t pk[4] = {s.B, s.Hkv, s.T, s.D}, pv[4] = {s.B, s.Hkv, s.T, s.Dv};
   int64_t qk[4] = {s.B, s.Hq, s.Sq, s.T};
-  op->results[0]->type = s.is3d ? ir_type_tensor(e, 3, y3) : ir_type_tensor(e, 4, y4);
-  if (op->num_results > 1) op->results[1]->type = ir_type_tensor(e, 4, pk);
-  if (op->num_results > 2) op->results[2]->type = ir_type_tensor(e, 4, pv);
-  if (op->num_results > 3) op->results[3]->type = ir_type_tensor(e, 4, qk);
+  op->results[0]->type = s.is3d ? lw_type(IR_TYPE_TENSOR, e, 3, y3)
+                                 : lw_type(IR_TYPE_TENSOR, e, 4, y4);
+  if (op->num_results > 1) op->results[1]->type = lw_type(IR_TYPE_TENSOR, e, 4, pk);
+  if (op->num_results > 2) op->results[2]->type = lw_type(IR_TYPE_TENSOR, e, 4, pv);
+  if (op->num_results > 3) op->results[3]->type = lw_type(IR_TYPE_TENSOR, e, 4, qk);
   return true;
 }
 
@@ -286,7 +310,7 @@ static IrValue *att_load(LwCtx *c, IrValue *buf, bool bshd, IrValue *b,
 /* A loop 0..n carrying nv values (replaced by the results on return via end). */
 static IrOp *att_for(LwCtx *c, int64_t n, int nv, IrValue **vals, IrValue **iv) {
   IrValue *body[4];
-  IrOp *loop = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, n), 1, nv, vals, iv,
+  IrOp *loop = lw_for_begin_iter(c, lw_index(c, 0), lw_dim_index(c, n), 1, nv, vals, iv,
                                  body);
   for (int k = 0; k < nv; k++) vals[k] = body[k];
   return loop;
@@ -306,19 +330,19 @@ static IrValue *att_bias(LwCtx *c, const AttCtx *a, IrValue *j) {
     IrValue *full[4] = {a->b, a->h, a->i, j}, *idx[4];
     for (int k = 0; k < r; k++) {
       idx[k] = lw_dim(a->mask, k) == 1 ? lw_index(c, 0) : full[4 - r + k];
-      if (k == r - 1 && last < a->s.T)  /* keys past the mask's end read -inf */
+      if (k == r - 1 && last != a->s.T)  /* keys past the mask's end read -inf */
         idx[k] = lw_bin(c, IR_OP_A_MIN, j, lw_index(c, last - 1));
     }
     IrValue *mv = lw_load(c, a->mask, idx);
     bias = lw_elem(a->mask) == IR_BOOL ? lw_select(c, mv, zero, ninf) : lw_cast(c, mv, a->ce);
-    if (last < a->s.T)
+    if (last != a->s.T)  /* (infer allows a different last dim when static) */
       bias = lw_select(c, lw_cmp(c, "lt", j, lw_index(c, last)), bias, ninf);
   }
   IrValue *nonpad = a->nonpad ? lw_cast(c, lw_load(c, a->nonpad, &a->b), IR_INDEX) : NULL;
   if (a->causal) {
     /* j <= i + offset; offset = P, or nonpad[b] - Sq for an external cache */
     IrValue *limit = a->nonpad ? lw_bin(c, IR_OP_A_SUB, nn_iadd(c, a->i, nonpad),
-                                        lw_index(c, a->s.Sq))
+                                        lw_dim_index(c, a->s.Sq))
                                : nn_lin(c, a->i, 1, a->s.P);
     bias = lw_select(c, lw_cmp(c, "le", j, limit), bias ? bias : zero, ninf);
   }
@@ -375,7 +399,7 @@ static void att_row(LwCtx *c, const AttCtx *a) {
   IrValue *inv = lw_bin(c, IR_OP_A_DIV, one,
                         lw_select(c, lw_cmp(c, "eq", sum, zero), one, sum));
   IrValue *masked = bias_max ? lw_cmp(c, "eq", bias_max, ninf) : NULL;
-  l = lw_for_begin(c, lw_index(c, 0), lw_index(c, a->s.T), 1, &j);
+  l = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, a->s.T), 1, &j);
   rj = nn_iadd(c, a->row_off, j);
   IrValue *p = lw_bin(c, IR_OP_A_MUL, lw_load(c, a->row, &rj), inv);
   if (masked) p = lw_select(c, masked, zero, p);  /* the fully-masked-row guard */
@@ -384,7 +408,7 @@ static void att_row(LwCtx *c, const AttCtx *a) {
   lw_for_end(c, l);
   if (a->kernel) return;  /* P x V is one product per head (att_head_kernel) */
   IrValue *dv;
-  l = lw_for_begin(c, lw_index(c, 0), lw_index(c, a->s.Dv), 1, &dv);
+  l = lw_for_begin(c, lw_index(c, 0), lw_dim_index(c, a->s.Dv), 1, &dv);
   IrValue *acc = zero;
   IrOp *lk = att_for(c, a->s.T, 1, &acc, &j);
   IrValue *v = att_load(c, a->V, a->kv_bshd, a->b, a->hk, j, dv);
@@ -443,8 +467,9 @@ static void att_gemm(LwCtx *c, AttGemm *g, int64_t M, int64_t N, int64_t K,
 }
 
 static bool att_kernel_fits(const LwCtx *c, const AttCtx *a) {
-  return c->target && lw_elem(a->Q) == IR_F32 && a->ce == IR_F32 && a->s.T >= 4 &&
-         a->s.Dv >= 4;
+  return c->target && lw_elem(a->Q) == IR_F32 && a->ce == IR_F32 &&
+         ir_type_is_static(&a->Q->type) && ir_type_is_static(&a->K->type) &&
+         ir_type_is_static(&a->V->type) && a->s.T >= 4 && a->s.Dv >= 4;
 }
 
 /* Element offset of [b, h, 0, 0] in a flat [B, H, S, D] or [B, S, H, D]
@@ -510,11 +535,13 @@ static void att_copy_seq(LwCtx *c, IrValue *src, bool bshd, IrValue *dst, int64_
   lw_nest_end(c, &nest);
 }
 
-/* The 4-D [B, S, H, D] view of a 3-D [B, S, H*D] operand. */
+/* The 4-D [B, S, H, D] view of a 3-D [B, S, H*D] operand (B and S may be
+ * run-time dims). */
 static IrValue *att_view_bshd(LwCtx *c, IrValue *buf, int64_t H) {
   int64_t d[3];
-  nn_dims(buf, d);
-  return nn_view(c, buf, 4, (int64_t[]){d[0], d[1], H, d[2] / H});
+  lw_dims(buf, d);
+  IrType t = lw_type(IR_TYPE_BUFFER, lw_elem(buf), 4, (int64_t[]){d[0], d[1], H, d[2] / H});
+  return ir_build1(&c->b, IR_OP_VIEW, 1, &buf, t);
 }
 
 /* The shape from the operand buffers (infer checked it). */
@@ -529,8 +556,9 @@ static void att_shape_lower(LwCtx *c, const IrOp *op, AttShape *s) {
     s->Hq = lw_dim(Q, 1), s->Sq = lw_dim(Q, 2), s->D = lw_dim(Q, 3);
     s->Hkv = lw_dim(K, 1), s->Skv = lw_dim(K, 2), s->Dv = lw_dim(V, 3);
   }
-  if (op->num_operands > ATT_PAST_K && c->in[ATT_PAST_K]) s->P = lw_dim(c->in[ATT_PAST_K], 2);
-  s->T = s->P + s->Skv;
+  bool past = op->num_operands > ATT_PAST_K && c->in[ATT_PAST_K];
+  if (past) s->P = lw_dim(c->in[ATT_PAST_K], 2);
+  s->T = past ? s->P + s->Skv : s->Skv;  /* infer: static with a cache */
 }
 
 bool op_attention_lower(LwCtx *c, IrOp *op) {
@@ -574,9 +602,8 @@ bool op_attention_lower(LwCtx *c, IrOp *op) {
   }
   a.row = lw_alloc(c, a.ce, 1, &s->T);
   a.row_off = lw_index(c, 0);
-  lw_note_kernel(c, "attention rows (B %lld, heads %lld/%lld, %lldx%lld keys)",
-                 (long long)s->B, (long long)s->Hq, (long long)s->Hkv, (long long)s->Sq,
-                 (long long)s->T);
+  lw_note_kernel(c, "attention rows (heads %lld/%lld)", (long long)s->Hq,
+                 (long long)s->Hkv);
   int64_t G = s->Hq / s->Hkv;
   LwNest nest;
   IrValue *iv[4];
