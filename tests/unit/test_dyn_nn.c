@@ -414,6 +414,44 @@ static void test_transpose_dyn(void **state) {
   }
 }
 
+/* ------------------------------------------------------------ Attention */
+/* Causal self-attention [1, 2, seq, 4] (seq run-time), one lowering run at
+ * several lengths against softmax(QK^T / 2) V computed here. */
+static void test_attention_causal(void **state) {
+  IrModule *m = *state;
+  int s = seq_sym(m);
+  IrValue *in[3] = {DIN(m, IR_F32, 1, 2, D(s), 4), DIN(m, IR_F32, 1, 2, D(s), 4),
+                    DIN(m, IR_F32, 1, 2, D(s), 4)};
+  IrOp *op = op_new(m, IR_OP_ATTENTION, 3, in, 1);
+  ir_attr_set_int(m, op, "is_causal", 1);
+  assert_string_equal(infer(m, op, 23), "f32[1,2,seq,4]");
+  IrFunc *f = lower_alone(m, op);
+  enum { N = 2 * SEQ_MAX * 4 };
+  static float q[N], k[N], v[N], y[N], want[N];
+  for (int t = 0; t < NSEQ; t++) {
+    int S = (int)SEQS[t];
+    fill(q, 8 * S, 1), fill(k, 8 * S, 2), fill(v, 8 * S, 3);
+    for (int h = 0; h < 2; h++)
+      for (int i = 0; i < S; i++) {
+        double w[SEQ_MAX], mx = -1e300, sum = 0;
+        for (int j = 0; j <= i; j++) {
+          w[j] = 0;
+          for (int d = 0; d < 4; d++) w[j] += q[(h * S + i) * 4 + d] * k[(h * S + j) * 4 + d];
+          w[j] /= 2;
+          if (w[j] > mx) mx = w[j];
+        }
+        for (int j = 0; j <= i; j++) sum += w[j] = exp(w[j] - mx);
+        for (int d = 0; d < 4; d++) {
+          double acc = 0;
+          for (int j = 0; j <= i; j++) acc += w[j] / sum * v[(h * S + j) * 4 + d];
+          want[(h * S + i) * 4 + d] = (float)acc;
+        }
+      }
+    run_at(m, f, (void *[]){q, k, v, y}, S);
+    floats_near(y, want, 8 * S);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_matmul_attention, setup, teardown),
@@ -426,6 +464,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_reduce_dyn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reduce_kinds_dyn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transpose_dyn, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_attention_causal, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* test_ops_nn2.c — the "more NN" ops (norm.c conv_transpose.c resize.c
- * misc.c einsum.c rnn.c quant.c): canonical forms, exact result types and
+ * misc.c einsum.c rnn.c quant.c attention.c causal_conv.c
+ * linear_attention.c): canonical forms, exact result types and
  * diagnostics, and numbers from the lowering run by the loop-level
  * interpreter against values computed by hand / by the ONNX reference
  * formulas. */
@@ -299,6 +300,99 @@ static void test_quant_errors(void **state) {
                       "value or 3 (one per channel)");
 }
 
+/* ------------------------------------------------------------ attention */
+/* Causal and a bool mask intersect: query 0 sees key 0 only, query 1 no key
+ * (a fully-masked row: zeros in Y and in the mode-3 probabilities). */
+static void test_attention_masked_rows(void **state) {
+  IrModule *m = *state;
+  IrValue *in[4] = {IN(m, IR_F32, 1, 1, 2, 2), IN(m, IR_F32, 1, 1, 2, 2),
+                    IN(m, IR_F32, 1, 1, 2, 1), IN(m, IR_BOOL, 2, 2)};
+  IrOp *op = op_new(m, IR_OP_ATTENTION, 4, in, 4);
+  ir_attr_set_int(m, op, "is_causal", 1);
+  ir_attr_set_int(m, op, "qk_matmul_output_mode", 3);
+  assert_string_equal(run_all(m, op, 23),
+                      "f32[1,1,2,1], f32[1,1,2,2], f32[1,1,2,1], f32[1,1,2,2]");
+  float q[4] = {1, 0, 0, 1}, k[4] = {1, 1, 0, 2}, v[2] = {3, 5}, y[2], pk[4], pv[2], p[4];
+  bool mask[4] = {1, 0, 0, 0};
+  exec(m, op, (void *[]){q, k, v, mask}, (void *[]){y, pk, pv, p});
+  floats_near(y, (float[]){3, 0}, 2);
+  floats_near(p, (float[]){1, 0, 0, 0}, 4);
+  floats_near(pk, k, 4);
+}
+
+/* 3-D inputs with 2 query heads sharing one KV head; softmax of scaled
+ * scores against values computed by hand. */
+static void test_attention_3d_gqa(void **state) {
+  IrModule *m = *state;
+  IrValue *in[3] = {IN(m, IR_F32, 1, 1, 2), IN(m, IR_F32, 1, 2, 1), IN(m, IR_F32, 1, 2, 1)};
+  IrOp *op = op_new(m, IR_OP_ATTENTION, 3, in, 1);
+  ir_attr_set_int(m, op, "q_num_heads", 2);
+  ir_attr_set_int(m, op, "kv_num_heads", 1);
+  assert_string_equal(run(m, op, 23), "f32[1,1,2]");
+  float q[2] = {0, 2}, k[2] = {0, 1}, v[2] = {1, 3}, y[2];
+  exec(m, op, (void *[]){q, k, v}, (void *[]){y});
+  float w = 1 / (1 + expf(-2.0f)); /* head 1: scores 0 and 2, scale 1 */
+  floats_near(y, (float[]){2, (1 - w) * 1 + w * 3}, 2);
+}
+
+static void test_attention_errors(void **state) {
+  IrModule *m = *state;
+  IrValue *in[4] = {IN(m, IR_F32, 1, 2, 4, 8), IN(m, IR_F32, 1, 3, 4, 8),
+                    IN(m, IR_F32, 1, 3, 4, 8), IN(m, IR_I32, 4, 4)};
+  IrOp *op = op_new(m, IR_OP_ATTENTION, 3, in, 1);
+  assert_string_equal(run(m, op, 23), "error: Attention: the 2 query heads are not a "
+                                      "multiple of the 3 key/value heads");
+  IrValue *in3[3] = {IN(m, IR_F32, 1, 4, 24), IN(m, IR_F32, 1, 4, 24), IN(m, IR_F32, 1, 4, 24)};
+  op = op_new(m, IR_OP_ATTENTION, 3, in3, 1);
+  assert_string_equal(run(m, op, 23), "error: Attention: 3-D inputs need attribute "
+                                      "'q_num_heads' >= 1 (it is absent)");
+  in[1] = in[2] = in[0];
+  op = op_new(m, IR_OP_ATTENTION, 4, in, 1);
+  assert_string_equal(run(m, op, 23), "error: Attention: attn_mask of type i32 is not "
+                                      "supported (a bool mask, or a float mask of Q's "
+                                      "type f32)");
+  op = op_new(m, IR_OP_ATTENTION, 3, in, 1);
+  ir_attr_set_int(m, op, "qk_matmul_output_mode", 4);
+  assert_string_equal(run(m, op, 23), "error: Attention: attribute "
+                                      "'qk_matmul_output_mode' must be 0, 1, 2 or 3, got 4");
+}
+
+/* k = 3: pad = past ++ x = [1, 2 | 1, 0, 2]; y = bias + w . window */
+static void test_causal_conv(void **state) {
+  IrModule *m = *state;
+  IrValue *in[4] = {IN(m, IR_F32, 1, 1, 3), IN(m, IR_F32, 1, 1, 3), IN(m, IR_F32, 1),
+                    IN(m, IR_F32, 1, 1, 2)};
+  IrOp *op = op_new(m, IR_OP_CAUSAL_CONV, 4, in, 2);
+  assert_string_equal(run_all(m, op, 27), "f32[1,1,3], f32[1,1,2]");
+  float x[3] = {1, 0, 2}, w[3] = {1, 10, 100}, bias[1] = {0.5f}, past[2] = {1, 2}, y[3], st[2];
+  exec(m, op, (void *[]){x, w, bias, past}, (void *[]){y, st});
+  floats_near(y, (float[]){121.5f, 12.5f, 201.5f}, 3);
+  floats_near(st, (float[]){0, 2}, 2);
+}
+
+/* delta rule, one head, dk = dv = 1: u = beta (v - S k), S += k u, o = q S */
+static void test_linear_attention_delta(void **state) {
+  IrModule *m = *state;
+  IrValue *in[6] = {IN(m, IR_F32, 1, 2, 1), IN(m, IR_F32, 1, 2, 1), IN(m, IR_F32, 1, 2, 1),
+                    IN(m, IR_F32, 1, 1, 1, 1), NULL, IN(m, IR_F32, 1, 2, 1)};
+  IrOp *op = op_new(m, IR_OP_LINEAR_ATTENTION, 6, in, 2);
+  ir_attr_set_int(m, op, "q_num_heads", 1);
+  ir_attr_set_int(m, op, "kv_num_heads", 1);
+  ir_attr_set_string(m, op, "update_rule", "delta");
+  assert_string_equal(run_all(m, op, 27), "f32[1,2,1], f32[1,1,1,1]");
+  float q[2] = {1, 2}, k[2] = {1, 2}, v[2] = {3, 1}, past[1] = {1}, beta[2] = {0.5f, 1}, y[2], st[1];
+  exec(m, op, (void *[]){q, k, v, past, beta}, (void *[]){y, st});
+  /* t0: u = 0.5 (3 - 1) = 1, S = 2, o = 2; t1: u = 1 - 4 = -3, S = 2 - 6 = -4, o = 2 * -4 */
+  floats_near(y, (float[]){2, -8}, 2);
+  floats_near(st, (float[]){-4}, 1);
+  IrValue *in2[3] = {in[0], in[1], in[2]};
+  op = op_new(m, IR_OP_LINEAR_ATTENTION, 3, in2, 1);
+  ir_attr_set_int(m, op, "q_num_heads", 1);
+  ir_attr_set_int(m, op, "kv_num_heads", 1);
+  assert_string_equal(run(m, op, 27), "error: LinearAttention: update_rule 'gated_delta' "
+                                      "needs decay and needs beta");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
@@ -310,7 +404,9 @@ int main(void) {
       T(test_topk),               T(test_einsum),
       T(test_rnn_numbers),        T(test_lstm_errors),
       T(test_quantize_numbers),   T(test_matmul_integer),
-      T(test_quant_errors),
+      T(test_quant_errors),       T(test_attention_masked_rows),
+      T(test_attention_3d_gqa),   T(test_attention_errors),
+      T(test_causal_conv),        T(test_linear_attention_delta),
 #undef T
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
