@@ -4,7 +4,8 @@
  * Xor, BitwiseAnd/Or/Xor, Pow, Mod, PRelu, BitShift, SwiGLU, whose operands
  * have one shape), variadic (Max Min Sum Mean), where, and unary (Neg ...
  * Clip, BitwiseNot, Gelu, Mish, Cast, CastLike, BitCast, Identity, IsInf,
- * IsNaN, Shrink, and Dropout, which is the identity at inference).
+ * IsNaN, Shrink, and Dropout: the identity at inference, random masking
+ * with the generator of random.c in training mode).
  *
  * One table, ew_rows, holds each op's facts: the element types it accepts,
  * whether it yields bool, its default attributes and its scalar function —
@@ -25,6 +26,7 @@
 #include "ir.h"
 #include "lower.h"
 #include "nn_util.h"
+#include "random.h"
 
 /* Element type classes an op accepts. */
 enum {
@@ -574,16 +576,31 @@ bool op_binary_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
 bool op_variadic_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
 bool op_where_lower(LwCtx *c, IrOp *op) { return ew_emit(c, op); }
 
-/* Dropout at inference: y = x and, when asked for, a mask of all true. */
+/* Dropout: at inference y = x and a mask of all true; in training mode
+ * (attribute training_mode=1, set by import) mask = draw >= ratio and
+ * y = x * mask / (1 - ratio), as the ONNX reference computes it. */
 static bool dropout_lower(LwCtx *c, IrOp *op) {
-  lw_copy(c, c->in[0], c->out[0]);
-  if (op->num_results < 2) return true;
-  IrValue *mask = c->out[1], *ivs[IR_MAX_RANK];
+  bool train = ir_attr_int(op, "training_mode", 0) != 0;
+  if (!train) lw_copy(c, c->in[0], c->out[0]);
+  if (!train && op->num_results < 2) return true;
+  IrValue *y = c->out[0], *ivs[IR_MAX_RANK];
   int64_t dims[IR_MAX_RANK];
-  for (int i = 0; i < lw_rank(mask); i++) dims[i] = lw_dim(mask, i);
+  int r = lw_rank(y);
+  for (int i = 0; i < r; i++) dims[i] = lw_dim(y, i);
   LwNest nest;
-  lw_nest_begin(c, &nest, lw_rank(mask), dims, ivs);
-  lw_store(c, lw_const_i(c, IR_BOOL, 1), mask, ivs);
+  lw_nest_begin(c, &nest, r, dims, ivs);
+  IrValue *keep = lw_const_i(c, IR_BOOL, 1);
+  if (train) {
+    double ratio = ir_attr_float(op, "ratio", 0.5);
+    IrValue *u = random_draw01(c, op, random_counter(c, r, dims, ivs));
+    keep = lw_cmp(c, "ge", u, lw_const_f(c, IR_F64, ratio));
+    IrValue *m = lw_select(c, keep, lw_const_f(c, IR_F64, 1.0), lw_const_f(c, IR_F64, 0.0));
+    IrValue *x = lw_cast(c, lw_load(c, c->in[0], ivs), IR_F64);
+    IrValue *v = lw_bin(c, IR_OP_A_DIV, lw_bin(c, IR_OP_A_MUL, x, m),
+                        lw_const_f(c, IR_F64, 1.0 - ratio));
+    lw_store(c, lw_cast(c, v, lw_elem(y)), y, ivs);
+  }
+  if (op->num_results > 1) lw_store(c, keep, c->out[1], ivs);
   lw_nest_end(c, &nest);
   return true;
 }
@@ -1033,23 +1050,40 @@ static bool gelu_import(IrModule *m, IrOp *op) {
   return true;
 }
 
-/* Dropout runs in inference mode only: training_mode must be a constant
- * false; ratio (and the seed) then do not matter and are dropped. */
+/* Dropout's inputs ratio and training_mode must be constants.  Import
+ * turns them into attributes: nothing at inference (ratio and seed do not
+ * matter then), else training_mode=1, ratio and the seed of the shared
+ * generator (random.h), chosen as for RandomUniform when absent. */
 static bool dropout_import(IrModule *m, IrOp *op) {
-  (void)m;
   IrValue *t = op->num_operands > 2 ? op->operands[2] : NULL;
   if (t && (!t->weight || !t->weight->data)) {
     diag_at(DIAG_ERROR, &op->loc, "Dropout: input 'training_mode' must be a "
                                   "constant (initializer or Constant node) in tcc");
     return false;
   }
-  if (t && ir_elem_load_i64(t->type.elem, t->weight->data, 0)) {
-    diag_at(DIAG_ERROR, &op->loc,
-            "Dropout: training_mode=1 is not supported by tcc (inference only)");
+  bool train = t && ir_elem_load_i64(t->type.elem, t->weight->data, 0);
+  IrValue *r = op->num_operands > 1 ? op->operands[1] : NULL;
+  op->num_operands = 1;
+  if (!train) return true;
+  double ratio = 0.5;
+  if (r && (!r->weight || !r->weight->data)) {
+    diag_at(DIAG_ERROR, &op->loc, "Dropout: input 'ratio' must be a "
+                                  "constant (initializer or Constant node) in tcc");
     return false;
   }
-  op->num_operands = 1;
-  return true;
+  uint64_t n = 1;
+  if (r && (!ir_type_numel(&r->type, &n) || n != 1)) {
+    diag_at(DIAG_ERROR, &op->loc, "Dropout: input 'ratio' must be a scalar");
+    return false;
+  }
+  if (r) ratio = ir_elem_load_f64(r->type.elem, r->weight->data, 0);
+  if (!(ratio >= 0 && ratio < 1)) {
+    diag_at(DIAG_ERROR, &op->loc, "Dropout: ratio must be in [0, 1), got %g", ratio);
+    return false;
+  }
+  ir_attr_set_int(m, op, "training_mode", 1);
+  ir_attr_set_float(m, op, "ratio", ratio);
+  return random_seed_import(m, op);
 }
 
 bool op_unary_import(IrModule *m, IrOp *op, int opset) {

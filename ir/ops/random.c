@@ -1,7 +1,7 @@
 /*
  * random.c — RandomUniform, RandomNormal, RandomUniformLike,
  * RandomNormalLike and Bernoulli, from a deterministic counter-based
- * generator.
+ * generator (random.h shares it with Dropout's training mode).
  *
  * ONNX leaves the generator unspecified, so no implementation reproduces
  * another's draws; tcc's are reproducible instead: element i of a result
@@ -20,6 +20,7 @@
  * import sets one from a hash of the node's name, so two unseeded nodes of
  * one model draw different streams and the IR text shows the seed used.
  */
+#include "random.h"
 #include "datamove.h"
 
 #include <string.h>
@@ -66,6 +67,10 @@ static double random_default_seed(const IrOp *op) {
   return (double)(ir_hash(IR_HASH_START, node, strlen(node)) & 0xFFFFFF);
 }
 
+bool random_seed_import(IrModule *m, IrOp *op) {
+  return random_attr_float(m, op, "seed", random_default_seed(op));
+}
+
 bool op_random_import(IrModule *m, IrOp *op, int opset) {
   (void)opset;
   int64_t dtype;
@@ -78,7 +83,7 @@ bool op_random_import(IrModule *m, IrOp *op, int opset) {
     return false;
   }
   ir_attr_set_int(m, op, "dtype", dtype);
-  if (!random_attr_float(m, op, "seed", random_default_seed(op))) return false;
+  if (!random_seed_import(m, op)) return false;
   if (op->kind == IR_OP_BERNOULLI) return true;
   const char *a = random_normal(op) ? "mean" : "low", *b = random_normal(op) ? "scale" : "high";
   if (!random_attr_float(m, op, a, 0.0) || !random_attr_float(m, op, b, 1.0)) return false;
@@ -141,6 +146,16 @@ static IrValue *random_uniform01(LwCtx *c, uint64_t key, IrValue *ctr) {
   return lw_bin(c, IR_OP_A_MUL, u, lw_const_f(c, IR_F64, 1.0 / 9007199254740992.0));
 }
 
+IrValue *random_draw01(LwCtx *c, const IrOp *op, IrValue *ctr) {
+  return random_uniform01(c, random_key(ir_attr_float(op, "seed", 0.0)), ctr);
+}
+
+IrValue *random_counter(LwCtx *c, int rank, const int64_t *dims, IrValue *const *iv) {
+  IrValue *i = lw_index(c, 0);
+  for (int k = 0; k < rank; k++) i = lw_bin(c, IR_OP_A_ADD, dm_affine(c, i, dims[k], 0), iv[k]);
+  return i;
+}
+
 /* Box-Muller: sqrt(-2 ln(1 - u1)) cos(2 pi u2), u1/u2 of counters 2i, 2i+1. */
 static IrValue *random_gauss(LwCtx *c, uint64_t key, IrValue *i) {
   IrValue *i2 = lw_bin(c, IR_OP_A_ADD, i, i);
@@ -178,9 +193,7 @@ bool op_random_lower(LwCtx *c, IrOp *op) {
   for (int k = 0; k < r; k++) dims[k] = lw_dim(c->out[0], k);
   if (dm_numel(r, dims) == 0) return true;
   lw_nest_begin(c, &nest, r, dims, iv);
-  IrValue *i = lw_index(c, 0);
-  for (int k = 0; k < r; k++) i = lw_bin(c, IR_OP_A_ADD, dm_affine(c, i, dims[k], 0), iv[k]);
-  IrValue *v = random_value(c, op, i, iv);
+  IrValue *v = random_value(c, op, random_counter(c, r, dims, iv), iv);
   IrElem e = lw_elem(c->out[0]);
   if (e == IR_BOOL) v = lw_cmp(c, "ne", v, lw_const_f(c, IR_F64, 0.0));
   lw_store(c, lw_cast(c, v, e), c->out[0], iv);

@@ -472,6 +472,56 @@ static void test_more_numbers(void **state) {
   assert_int_equal(op->num_operands, 1);
 }
 
+/* Dropout in training mode (ratio and training_mode constant): ratio 0
+ * is the identity with an all-true mask; ratio 0.5 keeps each element
+ * as 2x (mask true) or zeroes it (mask false), about half of them. */
+static IrOp *dropout_train(IrModule *m, int n, float ratio, bool train) {
+  IrValue *in[3] = {IN(m, IR_F32, n), weight(m, IR_F32, 0, NULL, &ratio),
+                    weight(m, IR_BOOL, 0, NULL, &train)};
+  return op_new(m, IR_OP_DROPOUT, 3, in, 2);
+}
+
+static void dropout_run(IrModule *m, IrOp *op, float *x, float *y, bool *mask) {
+  assert_true(ir_op_info(op->kind)->import(m, op, 13) && ir_op_info(op->kind)->infer(m, op));
+  IrFunc *f = lower_alone(m, op);
+  void *bufs[3] = {x, y, mask};
+  assert_true(ir_interp_run(m, f, bufs, NULL));
+}
+
+static void test_dropout_training(void **state) {
+  IrModule *m = *state;
+  enum { N = 1000 };
+  static float x[N], y[N];
+  static bool mask[N];
+  for (int i = 0; i < N; i++) x[i] = (float)(i + 1) * 0.25f;
+  dropout_run(m, dropout_train(m, N, 0.0f, true), x, y, mask);
+  assert_memory_equal(y, x, sizeof x);
+  for (int i = 0; i < N; i++) assert_true(mask[i]);
+  IrOp *op = dropout_train(m, N, 0.5f, true);
+  dropout_run(m, op, x, y, mask);
+  assert_true(ir_attr_int(op, "training_mode", 0) == 1 && ir_attr_float(op, "ratio", 0) == 0.5);
+  int kept = 0;
+  for (int i = 0; i < N; i++) {
+    assert_true(y[i] == 0 || y[i] == 2 * x[i]);
+    assert_int_equal(mask[i], y[i] == 2 * x[i]);
+    kept += mask[i];
+  }
+  assert_in_range(kept, 400, 600);
+  assert_string_equal(run(m, dropout_train(m, 4, 1.0f, true), 13),
+                      "error: Dropout: ratio must be in [0, 1), got 1");
+  assert_string_equal(run(m, dropout_train(m, 4, -0.5f, true), 13),
+                      "error: Dropout: ratio must be in [0, 1), got -0.5");
+  /* out of range does not matter at inference */
+  assert_string_equal(run(m, dropout_train(m, 4, 1.0f, false), 13), "f32[4]");
+  IrValue *in[3] = {IN(m, IR_F32, 4), IN0(m, IR_F32), weight(m, IR_BOOL, 0, NULL, &(bool){1})};
+  assert_string_equal(run(m, op_new(m, IR_OP_DROPOUT, 3, in, 1), 13),
+                      "error: Dropout: input 'ratio' must be a constant (initializer or "
+                      "Constant node) in tcc");
+  in[1] = weight(m, IR_F32, DIMS(2), (float[]){0.5f, 0.5f});
+  assert_string_equal(run(m, op_new(m, IR_OP_DROPOUT, 3, in, 1), 13),
+                      "error: Dropout: input 'ratio' must be a scalar");
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test_setup_teardown(test_binary_broadcast, setup, teardown),
@@ -494,6 +544,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_where_clip_numbers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_more_numbers, setup, teardown),
       cmocka_unit_test_setup_teardown(test_f8_numbers, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_dropout_training, setup, teardown),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
