@@ -70,7 +70,8 @@ static IrValue *new_weight(IrModule *m, const IrValue *like, const char *suffix,
 
 /* Folds bn into conv's weights; returns the conv (rebuilt with a bias). */
 static IrOp *fold_batchnorm(IrModule *m, IrOp *conv, IrOp *bn) {
-  if (bn->kind != IR_OP_BATCH_NORM) return NULL;
+  /* training mode normalizes with the batch's statistics: not foldable */
+  if (bn->kind != IR_OP_BATCH_NORM || ir_attr_int(bn, "training_mode", 0)) return NULL;
   for (int i = 1; i < bn->num_results; i++)
     if (ir_value_has_uses(m->main, bn->results[i])) return NULL;
   const IrValue *W = conv->operands[1];

@@ -3,8 +3,15 @@
  *   Y = (X - mean) / sqrt(var + epsilon) * scale + B    per channel (dim 1).
  * Lowered as Y = X * a + b with a = scale / sqrt(var + eps) and
  * b = B - mean * a computed once per (n, c), outside the contiguous
- * spatial loop.  Training mode (running statistics as extra outputs) and
- * the per-activation statistics of old opsets (spatial=0) are rejected.
+ * spatial loop.  The per-activation statistics of old opsets (spatial=0)
+ * are rejected.
+ *
+ * training_mode=1 (opset 14+, static dims only) normalizes with the batch's
+ * own per-channel mean and population variance over every dim but the
+ * channels, and writes the optional running statistics
+ *   running_mean = input_mean * momentum + mean * (1 - momentum)
+ * (running_var likewise with the population variance, as the ONNX
+ * reference does); norm.c lowers it with its statistics passes.
  *
  * Run-time dims (OPF_DYN): every dim but the channels (dim 1) may be a
  * run-time dim; then the spatial dims are looped one by one (a flat view
@@ -20,14 +27,19 @@ bool op_batchnorm_import(IrModule *m, IrOp *op, int opset) {
     return false;
   training = ir_attr_int(op, "training_mode", 0);
   spatial = ir_attr_int(op, "spatial", 1);
-  if (training) {
-    diag_at(DIAG_ERROR, &op->loc, "training_mode=1 is not supported by tcc "
-            "(inference only)");
+  if (training && opset < 14) {
+    diag_at(DIAG_ERROR, &op->loc, "BatchNormalization: attribute 'training_mode' "
+            "exists from opset 14 on (this model has opset %d)", opset);
     return false;
   }
-  if (op->num_results > 1) {
+  if (training && training != 1) {
+    diag_at(DIAG_ERROR, &op->loc, "BatchNormalization: attribute 'training_mode' "
+            "must be 0 or 1, got %lld", (long long)training);
+    return false;
+  }
+  if (!training && op->num_results > 1) {
     diag_at(DIAG_ERROR, &op->loc, "BatchNormalization with %d outputs (training "
-            "statistics) is not supported by tcc (inference only)",
+            "statistics) is not supported by tcc without training_mode=1",
             op->num_results);
     return false;
   }
@@ -36,12 +48,13 @@ bool op_batchnorm_import(IrModule *m, IrOp *op, int opset) {
             "statistics) is not supported by tcc");
     return false;
   }
-  (void)opset;
-  /* inference semantics are the same in every opset from here on */
-  ir_attr_remove(op, "training_mode");
   ir_attr_remove(op, "spatial");
   ir_attr_remove(op, "is_test");
   ir_attr_remove(op, "consumed_inputs");
+  if (training) /* the running statistics need momentum */
+    return nn_attr_float_canon(m, op, "momentum", 0.9);
+  /* inference semantics are the same in every opset from here on */
+  ir_attr_remove(op, "training_mode");
   ir_attr_remove(op, "momentum");
   return true;
 }
@@ -71,6 +84,16 @@ bool op_batchnorm_infer(IrModule *m, IrOp *op) {
     }
   }
   op->results[0]->type = *tx;
+  if (!ir_attr_int(op, "training_mode", 0)) return true;
+  if (ir_type_is_dynamic(m, tx)) {
+    char buf[128];
+    diag_at(DIAG_ERROR, &op->loc, "BatchNormalization: training_mode=1 needs "
+            "static dims, but X has type %s; give each run-time dim one size "
+            "with -dim=NAME=VALUE", ir_type_str(m, tx, buf, sizeof buf));
+    return false;
+  }
+  for (int i = 1; i < op->num_results; i++) /* running_mean, running_var */
+    op->results[i]->type = op->operands[2 + i]->type;
   return true;
 }
 
@@ -103,6 +126,7 @@ static void batchnorm_lower_dyn(LwCtx *c, IrOp *op) {
 }
 
 bool op_batchnorm_lower(LwCtx *c, IrOp *op) {
+  if (ir_attr_int(op, "training_mode", 0)) return nn_batchnorm_train_lower(c, op);
   if (ir_type_is_dynamic(c->m, &c->in[0]->type)) {
     batchnorm_lower_dyn(c, op);
     return true;

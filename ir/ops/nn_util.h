@@ -114,4 +114,8 @@ IrValue *nn_lp_root(LwCtx *c, IrValue *sum, int64_t p, IrElem e);
 int nn_dims(const IrValue *v, int64_t *dims);
 int64_t nn_numel(const int64_t *dims, int rank);
 
+/* norm.c: BatchNormalization with training_mode=1, lowered with the
+ * normalization statistics passes. */
+bool nn_batchnorm_train_lower(LwCtx *c, IrOp *op);
+
 #endif

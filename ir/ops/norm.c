@@ -36,6 +36,10 @@
  * InstanceNorm takes them too, in every dim but the channels (its scale and
  * B are static [C]): the same code divides by the run-time element count.
  * RMSNorm takes them as LayerNorm does.
+ *
+ * BatchNormalization in training mode (batchnorm.c hands it over) uses the
+ * same passes with X viewed as [N, C, S], reducing N and S per channel, and
+ * also writes the running mean and variance.
  */
 #include "nn_util.h"
 
@@ -285,6 +289,8 @@ typedef struct NormCtx {
   IrElem ce;
   int axis;                    /* LayerNorm, RMSNorm: first normalized dim */
   int64_t group_size;          /* GroupNorm, scale per channel: C / G */
+  IrValue *run_in[2], *run_out[2]; /* BatchNorm training: running mean, var */
+  double momentum;
 } NormCtx;
 
 /* A nest over the reduced dims carrying n values; fills s->idx. */
@@ -331,6 +337,19 @@ static void norm_stat(LwCtx *c, const NormCtx *s, IrValue *buf, IrValue *v) {
   nn_store(c, v, buf, si);
 }
 
+/* BatchNorm training, channel s->idx[1]: running = input * momentum +
+ * batch * (1 - momentum), for the mean and the (population) variance. */
+static void norm_running(LwCtx *c, const NormCtx *s, IrValue *mean, IrValue *var) {
+  IrValue *batch[2] = {mean, var};
+  for (int k = 0; k < 2; k++) {
+    if (!s->run_out[k]) continue;
+    IrValue *in = lw_cast(c, nn_load(c, s->run_in[k], &s->idx[1]), s->ce);
+    IrValue *part = lw_bin(c, IR_OP_A_MUL, batch[k], lw_const_f(c, s->ce, 1 - s->momentum));
+    IrValue *v = lw_fma(c, in, lw_const_f(c, s->ce, s->momentum), part);
+    nn_store(c, v, s->run_out[k], &s->idx[1]);
+  }
+}
+
 /* The three passes for one kept index (s->idx of kept dims set); RMSNorm
  * skips the mean (NULL: the squares are of x itself). */
 static void norm_group(LwCtx *c, IrOp *op, NormCtx *s) {
@@ -363,6 +382,7 @@ static void norm_group(LwCtx *c, IrOp *op, NormCtx *s) {
   norm_output(c, s, mean, inv);
   norm_stat(c, s, s->mean_out, mean);
   norm_stat(c, s, s->inv_out, inv);
+  norm_running(c, s, mean, var);
 }
 
 static bool norm_lower_stats(LwCtx *c, IrOp *op) {
@@ -400,6 +420,31 @@ static bool norm_lower_stats(LwCtx *c, IrOp *op) {
   LwNest nest;
   lw_nest_begin(c, &nest, s.nk, kd, ivs);
   for (int i = 0; i < s.nk; i++) s.idx[s.kept[i]] = ivs[i];
+  norm_group(c, op, &s);
+  lw_nest_end(c, &nest);
+  return true;
+}
+
+/* BatchNormalization with training_mode=1 (static dims): X viewed as
+ * [N, C, S], the statistics per channel over N and S. */
+bool nn_batchnorm_train_lower(LwCtx *c, IrOp *op) {
+  NormCtx s = {.scale = c->in[1], .bias = c->in[2], .axis = -1, .nr = 2, .nk = 1,
+               .kept = {1}, .redd = {0, 2}};
+  int64_t x[IR_MAX_RANK];
+  int r = nn_dims(c->in[0], x);
+  int64_t d3[3] = {x[0], x[1], nn_numel(x + 2, r - 2)};
+  s.X = nn_view(c, c->in[0], 3, d3), s.Y = nn_view(c, c->out[0], 3, d3);
+  s.r = lw_dims(s.X, s.x);
+  s.rdims[0] = d3[0], s.rdims[1] = d3[2];
+  s.ce = nn_calc_elem(lw_elem(s.X));
+  s.momentum = ir_attr_float(op, "momentum", 0.9);
+  for (int k = 0; k < 2; k++)
+    if (op->num_results > 1 + k && c->out[1 + k])
+      s.run_in[k] = c->in[3 + k], s.run_out[k] = c->out[1 + k];
+  LwNest nest;
+  IrValue *ch;
+  lw_nest_begin(c, &nest, 1, &d3[1], &ch);
+  s.idx[1] = ch;
   norm_group(c, op, &s);
   lw_nest_end(c, &nest);
   return true;

@@ -293,6 +293,22 @@ static void test_layernorm_dyn_errors(void **state) {
                       "give it one size with -dim=seq=VALUE");
 }
 
+/* BatchNormalization in training mode takes static dims only. */
+static void test_batchnorm_training_dyn_errors(void **state) {
+  IrModule *m = *state;
+  int s = seq_sym(m);
+  static float p[2];
+  IrValue *in[5] = {DIN(m, IR_F32, D(s), 2, 3), weight(m, IR_F32, DIMS(2), p),
+                    weight(m, IR_F32, DIMS(2), p), weight(m, IR_F32, DIMS(2), p),
+                    weight(m, IR_F32, DIMS(2), p)};
+  IrOp *op = op_new(m, IR_OP_BATCH_NORM, 5, in, 3);
+  ir_attr_set_int(m, op, "training_mode", 1);
+  assert_string_equal(infer(m, op, 15),
+                      "error: BatchNormalization: training_mode=1 needs static dims, "
+                      "but X has type f32[seq,2,3]; give each run-time dim one size "
+                      "with -dim=NAME=VALUE");
+}
+
 /* ------------------------------------------------------------- Reduce */
 /* ReduceMean over the run-time axis (divides by seq), ReduceSum over a
  * static axis keeping the run-time one, ReduceMax over all axes, all of
@@ -461,6 +477,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_softmax_dyn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_layernorm_dyn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_layernorm_dyn_errors, setup, teardown),
+      cmocka_unit_test_setup_teardown(test_batchnorm_training_dyn_errors, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reduce_dyn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_reduce_kinds_dyn, setup, teardown),
       cmocka_unit_test_setup_teardown(test_transpose_dyn, setup, teardown),

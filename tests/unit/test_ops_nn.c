@@ -243,17 +243,62 @@ static void test_batchnorm(void **state) {
   floats_near(y, want, 4);
 }
 
+/* training_mode=1: the batch's statistics over N and the spatial dims;
+ * numbers from the ONNX reference (_batchnorm_training_mode, numpy). */
+static void test_batchnorm_training(void **state) {
+  IrModule *m = *state;
+  IrValue *in[5] = {IN(m, IR_F32, 2, 2, 2), IN(m, IR_F32, 2), IN(m, IR_F32, 2),
+                    IN(m, IR_F32, 2), IN(m, IR_F32, 2)};
+  IrOp *op = op_new(m, IR_OP_BATCH_NORM, 5, in, 3);
+  ir_attr_set_int(m, op, "training_mode", 1);
+  ir_attr_set_float(m, op, "momentum", 0.8);
+  assert_string_equal(run_all(m, op, 15), "f32[2,2,2], f32[2], f32[2]");
+  assert_int_equal(ir_attr_int(op, "training_mode", 0), 1);
+  float x[8] = {1, 2, 3, 5, 4, 6, 0, -3}, s[2] = {2, 1}, b[2] = {0, 1},
+        mean[2] = {1, 3}, var[2] = {4, 1}, y[8], rm[2], rv[2];
+  /* batch mean [3.25, 1.25], population variance [3.6875, 9.1875] */
+  float want[8] = {-2.3433971f, -1.3018874f, 1.5773499f, 2.2371783f,
+                   0.7811324f,  2.8641522f,  0.58760715f, -0.4021356f};
+  float want_rm[2] = {1.45f, 2.65f}, want_rv[2] = {3.9375f, 2.6375f};
+  exec(m, op, (void *[]){x, s, b, mean, var}, (void *[]){y, rm, rv});
+  floats_near(y, want, 8);
+  floats_near(rm, want_rm, 2);
+  floats_near(rv, want_rv, 2);
+}
+
+/* The same with Y alone, momentum defaulting to 0.9. */
+static void test_batchnorm_training_y(void **state) {
+  IrModule *m = *state;
+  IrValue *in[5] = {IN(m, IR_F32, 2, 2, 2), IN(m, IR_F32, 2), IN(m, IR_F32, 2),
+                    IN(m, IR_F32, 2), IN(m, IR_F32, 2)};
+  IrOp *op = op_new(m, IR_OP_BATCH_NORM, 5, in, 1);
+  ir_attr_set_int(m, op, "training_mode", 1);
+  assert_string_equal(run(m, op, 15), "f32[2,2,2]");
+  assert_true(ir_attr_float(op, "momentum", 0) == 0.9);
+  float x[8] = {1, 2, 3, 5, 4, 6, 0, -3}, s[2] = {2, 1}, b[2] = {0, 1},
+        mean[2] = {1, 3}, var[2] = {4, 1}, y[8];
+  float want[8] = {-2.3433971f, -1.3018874f, 1.5773499f, 2.2371783f,
+                   0.7811324f,  2.8641522f,  0.58760715f, -0.4021356f};
+  exec(m, op, (void *[]){x, s, b, mean, var}, (void *[]){y});
+  floats_near(y, want, 8);
+}
+
 static void test_batchnorm_errors(void **state) {
   IrModule *m = *state;
   IrValue *in[5] = {IN(m, IR_F32, 1, 2, 2), IN(m, IR_F32, 2), IN(m, IR_F32, 2),
                     IN(m, IR_F32, 2), IN(m, IR_F32, 3)};
   IrOp *op = op_new(m, IR_OP_BATCH_NORM, 5, in, 1);
   ir_attr_set_int(m, op, "training_mode", 1);
-  assert_string_equal(run(m, op, 15),
-                      "error: training_mode=1 is not supported by tcc (inference only)");
+  assert_string_equal(run(m, op, 9), "error: BatchNormalization: attribute "
+                      "'training_mode' exists from opset 14 on (this model has opset 9)");
+  op = op_new(m, IR_OP_BATCH_NORM, 5, in, 1);
+  ir_attr_set_int(m, op, "training_mode", 2);
+  assert_string_equal(run(m, op, 15), "error: BatchNormalization: attribute "
+                      "'training_mode' must be 0 or 1, got 2");
   op = op_new(m, IR_OP_BATCH_NORM, 5, in, 3);
   assert_string_equal(run(m, op, 9), "error: BatchNormalization with 3 outputs "
-                      "(training statistics) is not supported by tcc (inference only)");
+                      "(training statistics) is not supported by tcc without "
+                      "training_mode=1");
   op = op_new(m, IR_OP_BATCH_NORM, 5, in, 1);
   ir_attr_set_int(m, op, "spatial", 0);
   assert_string_equal(run(m, op, 7), "error: attribute 'spatial' = 0 (per-activation "
@@ -440,7 +485,7 @@ int main(void) {
       T(test_conv_canonical),     T(test_conv_errors),
       T(test_conv_numbers),       T(test_conv_depthwise_numbers),
       T(test_pool_infer),         T(test_maxpool_indices_numbers),
-      T(test_averagepool_numbers), T(test_batchnorm),
+      T(test_averagepool_numbers), T(test_batchnorm), T(test_batchnorm_training), T(test_batchnorm_training_y),
       T(test_batchnorm_errors),   T(test_softmax_canonical),
       T(test_softmax_numbers),    T(test_hardmax_numbers),
       T(test_reduce_canonical),   T(test_reduce_errors),
