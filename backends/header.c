@@ -64,6 +64,7 @@ static const char *c_type(IrElem e) {
   case IR_I32: return "int32_t";
   case IR_U8: case IR_BOOL: case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2:
   case IR_F8E5M2FNUZ: case IR_F8E8M0:
+  case IR_I4: case IR_U4: case IR_I2: case IR_U2: case IR_F4E2M1: /* packed bytes */
     return "uint8_t";
   case IR_U32: return "uint32_t";
   case IR_U64: return "uint64_t";
@@ -85,13 +86,14 @@ static bool has_sym(const IrType *t) {
   return false;
 }
 
+/* The caller's buffer: a sub-byte type in ONNX's packing. */
 static uint64_t nbytes(const IrModule *m, const IrType *t) {
-  uint64_t n = ir_elem_size(t->elem);
+  uint64_t n = 1;
   for (int i = 0; i < t->rank; i++) {
     int64_t d = dim_size(m, t, i);
     n *= d < 0 ? 0 : (uint64_t)d;
   }
-  return n;
+  return ir_elem_packed_bytes(t->elem, n);
 }
 
 /* "f32[N=8,3,224,224]" */
@@ -204,7 +206,12 @@ static void put_comments(Buf *b, const IrModule *m, const char *kind, int first,
     put_escaped(b, names && names[i] ? names[i] : "");
     put(b, "\": ");
     put_shape(b, m, t);
-    put(b, ", row-major, %llu bytes\n", (unsigned long long)nbytes(m, t));
+    if (ir_elem_is_subbyte(t->elem))
+      put(b, ", row-major, %d per byte (the first in the low bits)",
+          8 / ir_elem_bits(t->elem));
+    else
+      put(b, ", row-major");
+    put(b, ", %llu bytes\n", (unsigned long long)nbytes(m, t));
   }
 }
 

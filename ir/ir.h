@@ -107,6 +107,11 @@ typedef enum IrElem {
    * touch; lw_cast converts it to and from f32 (docs/ir.md). */
   IR_F8E4M3FN, IR_F8E4M3FNUZ, IR_F8E5M2, IR_F8E5M2FNUZ,
   IR_F8E8M0, /* a power of two 2^(bits-127); 0xff is NaN */
+  /* The sub-byte types (ONNX INT4, UINT4, INT2, UINT2, FLOAT4E2M1): storage
+   * types of one byte per element inside (i4/i2 hold the value
+   * sign-extended, u4/u2 the value, f4e2m1 its 4-bit code); only a graph's
+   * inputs and outputs and data files hold ONNX's packing (docs/ir.md). */
+  IR_I4, IR_U4, IR_I2, IR_U2, IR_F4E2M1,
   IR_ELEM_COUNT
 } IrElem;
 
@@ -117,18 +122,35 @@ bool ir_elem_is_float(IrElem e);
 bool ir_elem_is_int(IrElem e);                /* signed/unsigned/index, not bool */
 bool ir_elem_is_signed(IrElem e);
 bool ir_elem_is_f8(IrElem e);                 /* an 8-bit float storage type */
-/* An 8-bit float format: mbits mantissa bits, exponent bias, the largest
- * finite code (positive), the NaN code, the infinity code (0: none), and
- * uz (no negative zero, 0x80 is NaN). */
+/* An 8-bit float or f4e2m1: the storage floats lw_cast converts. */
+bool ir_elem_is_narrow_float(IrElem e);
+bool ir_elem_is_subbyte(IrElem e);            /* i4 u4 i2 u2 f4e2m1 */
+bool ir_elem_is_subbyte_int(IrElem e);        /* i4 u4 i2 u2 */
+int ir_elem_bits(IrElem e);  /* bits of an element in ONNX's packing (4, 2; else 8 * size) */
+/* Bytes of n elements in ONNX's packing: ceil(n * bits / 8), first element
+ * in the low bits (n * size for the other types). */
+uint64_t ir_elem_packed_bytes(IrElem e, uint64_t n);
+/* n elements between one byte each (the IR's form) and ONNX's packing; the
+ * padding bits of the last byte are zero; unpacking sign-extends i4/i2. */
+void ir_subbyte_pack(IrElem e, const uint8_t *src, uint64_t n, uint8_t *dst);
+void ir_subbyte_unpack(IrElem e, const uint8_t *src, uint64_t n, uint8_t *dst);
+/* A small float format: mbits mantissa bits, exponent bias, the largest
+ * finite code (positive), the NaN code, the infinity code (0: none), uz
+ * (no negative zero, 0x80 is NaN) and the sign bit (0x80; 0x08 for
+ * f4e2m1, which has no NaN: a NaN gives its "NaN" 0x08, negative zero,
+ * with the sign flipping it as in ml_dtypes, and overflow always
+ * saturates). */
 typedef struct IrF8Format {
   int mbits, bias;
   unsigned max_code, nan_code, inf_code;
   bool uz;
+  unsigned sign;
 } IrF8Format;
-const IrF8Format *ir_f8_format(IrElem e);     /* NULL unless ir_elem_is_f8 (not e8m0) */
+/* NULL unless ir_elem_is_narrow_float (and not e8m0) */
+const IrF8Format *ir_f8_format(IrElem e);
 /* The exact conversions (round to nearest even; saturate clamps overflow
  * and infinities to the largest finite value, else they give inf or NaN as
- * the format has them). */
+ * the format has them).  Also f4e2m1's. */
 float ir_f8_to_f32(IrElem e, uint8_t bits);
 uint8_t ir_f8_from_f32(IrElem e, float x, bool saturate);
 /* e8m0 keeps x's exponent (sign dropped), rounding its mantissa away up,
@@ -138,8 +160,10 @@ uint8_t ir_e8m0_from_f32(float x, bool saturate, IrE8m0Round mode);
 IrElem ir_elem_from_onnx(int onnx_dtype);     /* IR_ELEM_NONE if unsupported */
 int ir_elem_to_onnx(IrElem e);
 /* Reads element i of a buffer of type e as double / int64 (any elem).
- * An 8-bit float: the _f64 forms convert its value (storing saturates),
- * the _i64 forms move its bit pattern, as the loop level holds it. */
+ * An 8-bit float or f4e2m1: the _f64 forms convert its value (storing
+ * saturates), the _i64 forms move its bit pattern, as the loop level holds
+ * it.  i4 u4 i2 u2: one byte per element (the unpacked form); storing a
+ * value wraps it into the type's range (Cast's rule). */
 double ir_elem_load_f64(IrElem e, const void *base, size_t i);
 int64_t ir_elem_load_i64(IrElem e, const void *base, size_t i);
 void ir_elem_store_f64(IrElem e, void *base, size_t i, double v);

@@ -184,7 +184,7 @@ IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc) {
   return ir_build1(&c->b, IR_OP_A_FMA, 3, operands, acc->type);
 }
 
-/* ----------------------------------------------------- 8-bit floats */
+/* ------------------------------------------- 8-bit floats and f4e2m1 */
 /* A constant of like's shape (a splat for vectors). */
 static IrValue *k_like(LwCtx *c, const IrValue *like, IrElem e, double v) {
   IrValue *k = ir_elem_is_float(e) ? lw_const_f(c, e, v) : lw_const_i(c, e, (int64_t)v);
@@ -234,13 +234,16 @@ IrValue *lw_e8m0_from_f32(LwCtx *c, IrValue *x, bool saturate, IrE8m0Round mode)
   return lw_bitcast(c, lw_cast(c, code, IR_U8), IR_F8E8M0);
 }
 
+/* What moves a format's sign bit to bit 31 of an f32. */
+static uint32_t sign_scale(const IrF8Format *f) { return f->sign == 0x80 ? 1u << 24 : 1u << 28; }
+
 static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
   IrValue *u = lw_cast(c, lw_bitcast(c, v, IR_U8), IR_U32);
   if (v->type.elem == IR_F8E8M0) return e8m0_to_f32(c, u);
   const IrF8Format *f = ir_f8_format(v->type.elem);
-  IrValue *sign = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x80));
-  IrValue *mag = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7f));
-  IrValue *sign32 = lw_bin(c, IR_OP_A_MUL, sign, K(IR_U32, 1u << 24));
+  IrValue *sign = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, f->sign));
+  IrValue *mag = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, f->sign - 1));
+  IrValue *sign32 = lw_bin(c, IR_OP_A_MUL, sign, K(IR_U32, sign_scale(f)));
   IrValue *bits = lw_bin(c, IR_OP_A_OR, sign32,
                          lw_bin(c, IR_OP_A_MUL,
                                 lw_bin(c, IR_OP_A_ADD, mag,
@@ -261,17 +264,18 @@ static IrValue *f8_to_f32(LwCtx *c, IrValue *v) {
   return lw_select(c, use_bits, lw_bitcast(c, bits, IR_F32), sub);
 }
 
-/* An f32 as the 8-bit float `to`: ir_f8_from_f32's steps (round to nearest
- * even on the bits for normals, math.round of the scaled value for
- * subnormals). */
+/* An f32 as the 8-bit float (or f4e2m1) `to`: ir_f8_from_f32's steps
+ * (round to nearest even on the bits for normals, math.round of the scaled
+ * value for subnormals). */
 static IrValue *f8_from_f32(LwCtx *c, IrValue *x, IrElem to, bool saturate) {
   if (to == IR_F8E8M0) return lw_e8m0_from_f32(c, x, saturate, IR_E8M0_UP);
   const IrF8Format *f = ir_f8_format(to);
   IrValue *u = lw_bitcast(c, x, IR_U32);
+  if (to == IR_F4E2M1) saturate = true; /* no inf, no NaN: overflow saturates */
   unsigned over = saturate ? f->max_code : f->inf_code ? f->inf_code : f->nan_code;
   int sh = 23 - f->mbits;
-  IrValue *sign = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, u, K(IR_U32, 1u << 24)),
-                         K(IR_U32, 0x80));
+  IrValue *sign = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, u, K(IR_U32, sign_scale(f))),
+                         K(IR_U32, f->sign));
   IrValue *a = lw_bin(c, IR_OP_A_AND, u, K(IR_U32, 0x7fffffffu));
   IrValue *odd = lw_bin(c, IR_OP_A_AND, lw_bin(c, IR_OP_A_DIV, a, K(IR_U32, 1u << sh)),
                         K(IR_U32, 1));
@@ -291,18 +295,39 @@ static IrValue *f8_from_f32(LwCtx *c, IrValue *x, IrElem to, bool saturate) {
                             normal, sub);
   code = lw_select(c, lw_cmp(c, "eq", a, K(IR_U32, 0x7f800000u)), K(IR_U32, over), code);
   code = lw_select(c, lw_cmp(c, "gt", a, K(IR_U32, 0x7f800000u)), K(IR_U32, f->nan_code), code);
-  IrValue *res = lw_bin(c, IR_OP_A_OR, code, sign);
+  /* xor: a code has no sign bit, except f4e2m1's "NaN" (negative zero),
+   * which a negative NaN flips */
+  IrValue *res = lw_bin(c, IR_OP_A_XOR, code, sign);
   if (f->uz) /* no negative zero; NaN is 0x80 whatever the sign */
-    res = lw_select(c, lw_cmp(c, "eq", code, K(IR_U32, 0)), code, res);
-#undef K
+    res = lw_select(c, lw_bin(c, IR_OP_A_OR, lw_cmp(c, "eq", code, K(IR_U32, 0)),
+                              lw_cmp(c, "eq", code, K(IR_U32, f->nan_code))),
+                    code, res);
   return lw_bitcast(c, lw_cast(c, res, IR_U8), to);
 }
+
+/* A value (no storage type) as the sub-byte integer `to`: its low bits,
+ * sign-extended for i4/i2 (Cast's "discard higher bits"; a float is first
+ * truncated to i32, saturating, as arith.cast does). */
+static IrValue *to_subbyte_int(LwCtx *c, IrValue *v, IrElem to) {
+  IrValue *u = lw_cast(c, v, IR_I32);
+  bool is_signed = to == IR_I4 || to == IR_I2;
+  unsigned bits = (unsigned)ir_elem_bits(to), half = 1u << (bits - 1);
+  IrValue *w = lw_bin(c, IR_OP_A_AND, u, K(IR_I32, (1u << bits) - 1));
+  if (is_signed)
+    w = lw_bin(c, IR_OP_A_SUB, lw_bin(c, IR_OP_A_XOR, w, K(IR_I32, half)), K(IR_I32, half));
+  return lw_bitcast(c, lw_cast(c, w, is_signed ? IR_I8 : IR_U8), to);
+}
+#undef K
 
 IrValue *lw_cast_sat(LwCtx *c, IrValue *v, IrElem to, bool saturate) {
   IrElem from = v->type.elem;
   if (from == to) return v;
-  if (ir_elem_is_f8(from)) return lw_cast_sat(c, f8_to_f32(c, v), to, saturate);
-  if (ir_elem_is_f8(to)) return f8_from_f32(c, lw_cast(c, v, IR_F32), to, saturate);
+  if (ir_elem_is_narrow_float(from)) return lw_cast_sat(c, f8_to_f32(c, v), to, saturate);
+  if (ir_elem_is_subbyte_int(from)) /* the byte holds the value */
+    return lw_cast_sat(c, lw_bitcast(c, v, from == IR_I4 || from == IR_I2 ? IR_I8 : IR_U8), to,
+                       saturate);
+  if (ir_elem_is_narrow_float(to)) return f8_from_f32(c, lw_cast(c, v, IR_F32), to, saturate);
+  if (ir_elem_is_subbyte_int(to)) return to_subbyte_int(c, v, to);
   return ir_build1(&c->b, IR_OP_A_CAST, 1, &v, scalar_like(v, to));
 }
 

@@ -93,8 +93,9 @@ IrValue *lw_bin(LwCtx *c, IrOpKind k, IrValue *a, IrValue *b);
 IrValue *lw_un(LwCtx *c, IrOpKind k, IrValue *a);
 IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);
 /* Converts v to element type `to` (arith.cast; to or from an 8-bit float,
- * the exact conversion composed of loop ops, docs/ir.md).  lw_cast
- * saturates where an 8-bit float overflows; lw_cast_sat chooses. */
+ * f4e2m1 or a sub-byte integer, the exact conversion composed of loop ops,
+ * docs/ir.md).  lw_cast saturates where an 8-bit float overflows;
+ * lw_cast_sat chooses (f4e2m1 always saturates). */
 IrValue *lw_cast(LwCtx *c, IrValue *v, IrElem to);
 IrValue *lw_cast_sat(LwCtx *c, IrValue *v, IrElem to, bool saturate);
 /* To e8m0 with Cast's round_mode (lw_cast: up). */

@@ -22,6 +22,9 @@ static const struct {
     [IR_F8E4M3FN] = {"f8e4m3fn", 1, 17}, [IR_F8E4M3FNUZ] = {"f8e4m3fnuz", 1, 18},
     [IR_F8E5M2] = {"f8e5m2", 1, 19},     [IR_F8E5M2FNUZ] = {"f8e5m2fnuz", 1, 20},
     [IR_F8E8M0] = {"f8e8m0", 1, 24},
+    [IR_I4] = {"i4", 1, 22},             [IR_U4] = {"u4", 1, 21},
+    [IR_I2] = {"i2", 1, 26},             [IR_U2] = {"u2", 1, 25},
+    [IR_F4E2M1] = {"f4e2m1", 1, 23},
 };
 
 const char *ir_elem_name(IrElem e) { return elems[e].name; }
@@ -45,14 +48,55 @@ bool ir_elem_is_signed(IrElem e) {
 }
 
 bool ir_elem_is_f8(IrElem e) { return e >= IR_F8E4M3FN && e <= IR_F8E8M0; }
+bool ir_elem_is_narrow_float(IrElem e) { return ir_elem_is_f8(e) || e == IR_F4E2M1; }
+bool ir_elem_is_subbyte(IrElem e) { return e >= IR_I4 && e <= IR_F4E2M1; }
+bool ir_elem_is_subbyte_int(IrElem e) { return e >= IR_I4 && e <= IR_U2; }
+
+int ir_elem_bits(IrElem e) {
+  if (e == IR_I2 || e == IR_U2) return 2;
+  if (ir_elem_is_subbyte(e)) return 4;
+  return 8 * (int)ir_elem_size(e);
+}
+
+uint64_t ir_elem_packed_bytes(IrElem e, uint64_t n) {
+  if (!ir_elem_is_subbyte(e)) return n * ir_elem_size(e);
+  uint64_t per = 8u / (unsigned)ir_elem_bits(e); /* elements per byte */
+  return n / per + (n % per != 0);
+}
+
+void ir_subbyte_pack(IrElem e, const uint8_t *src, uint64_t n, uint8_t *dst) {
+  unsigned bits = (unsigned)ir_elem_bits(e), per = 8u / bits, mask = (1u << bits) - 1;
+  memset(dst, 0, (size_t)ir_elem_packed_bytes(e, n));
+  for (uint64_t i = 0; i < n; i++)
+    dst[i / per] |= (uint8_t)((src[i] & mask) << (i % per * bits));
+}
+
+void ir_subbyte_unpack(IrElem e, const uint8_t *src, uint64_t n, uint8_t *dst) {
+  unsigned bits = (unsigned)ir_elem_bits(e), per = 8u / bits, mask = (1u << bits) - 1;
+  unsigned half = e == IR_I4 || e == IR_I2 ? 1u << (bits - 1) : 0;
+  for (uint64_t i = 0; i < n; i++) {
+    unsigned v = (src[i / per] >> (i % per * bits)) & mask;
+    dst[i] = (uint8_t)((v ^ half) - half); /* i4/i2: sign-extended */
+  }
+}
+
+/* A value wrapped into a sub-byte integer type (its low bits, sign-extended
+ * for i4/i2), as one byte. */
+static uint8_t subbyte_wrap(IrElem e, int64_t x) {
+  unsigned bits = (unsigned)ir_elem_bits(e), mask = (1u << bits) - 1;
+  unsigned half = e == IR_I4 || e == IR_I2 ? 1u << (bits - 1) : 0;
+  return (uint8_t)((((unsigned)x & mask) ^ half) - half);
+}
 
 const IrF8Format *ir_f8_format(IrElem e) {
   static const IrF8Format formats[] = {
-      {3, 7, 0x7e, 0x7f, 0, false},  /* e4m3fn: no inf, 0x7f/0xff NaN */
-      {3, 8, 0x7f, 0x80, 0, true},   /* e4m3fnuz */
-      {2, 15, 0x7b, 0x7f, 0x7c, false}, /* e5m2: IEEE-like */
-      {2, 16, 0x7f, 0x80, 0, true},  /* e5m2fnuz */
+      {3, 7, 0x7e, 0x7f, 0, false, 0x80},  /* e4m3fn: no inf, 0x7f/0xff NaN */
+      {3, 8, 0x7f, 0x80, 0, true, 0x80},   /* e4m3fnuz */
+      {2, 15, 0x7b, 0x7f, 0x7c, false, 0x80}, /* e5m2: IEEE-like */
+      {2, 16, 0x7f, 0x80, 0, true, 0x80},  /* e5m2fnuz */
   };
+  static const IrF8Format e2m1 = {1, 1, 0x7, 0x8, 0, false, 0x08}; /* no inf, no NaN */
+  if (e == IR_F4E2M1) return &e2m1;
   return ir_elem_is_f8(e) && e != IR_F8E8M0 ? &formats[e - IR_F8E4M3FN] : NULL;
 }
 
@@ -71,8 +115,8 @@ uint8_t ir_e8m0_from_f32(float x, bool saturate, IrE8m0Round mode) {
 float ir_f8_to_f32(IrElem e, uint8_t b) {
   if (e == IR_F8E8M0) return b == 0xff ? NAN : ldexpf(1.0f, (int)b - 127);
   const IrF8Format *f = ir_f8_format(e);
-  unsigned mag = b & 0x7fu;
-  bool neg = (b & 0x80u) != 0;
+  unsigned mag = b & (f->sign - 1);
+  bool neg = (b & f->sign) != 0;
   if (f->uz ? b == 0x80 : mag > f->max_code && mag != f->inf_code) return NAN;
   if (f->inf_code && mag == f->inf_code) return neg ? -INFINITY : INFINITY;
   unsigned ex = mag >> f->mbits, man = mag & ((1u << f->mbits) - 1);
@@ -87,9 +131,10 @@ uint8_t ir_f8_from_f32(IrElem e, float x, bool saturate) {
   const IrF8Format *f = ir_f8_format(e);
   uint32_t u;
   memcpy(&u, &x, 4);
-  uint32_t sign = (u >> 24) & 0x80u, a = u & 0x7fffffffu, code;
+  uint32_t sign = (u >> 31) * f->sign, a = u & 0x7fffffffu, code;
+  if (e == IR_F4E2M1) saturate = true; /* no inf, no NaN: overflow saturates */
   unsigned over = saturate ? f->max_code : f->inf_code ? f->inf_code : f->nan_code;
-  if (a > 0x7f800000u) return (uint8_t)(f->uz ? f->nan_code : sign | f->nan_code);
+  if (a > 0x7f800000u) return (uint8_t)(f->uz ? f->nan_code : sign ^ f->nan_code);
   if (a == 0x7f800000u) {
     code = over;
   } else if (a >= (uint32_t)(128 - f->bias) << 23) { /* a normal of the format */
@@ -180,6 +225,7 @@ double ir_elem_load_f64(IrElem e, const void *base, size_t i) {
   case IR_BF16: { uint16_t h; memcpy(&h, (const char *)base + 2 * i, 2); return bf16_to_float(h); }
   case IR_U64: LOAD(uint64_t);
   case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
+  case IR_F4E2M1:
     return ir_f8_to_f32(e, ((const uint8_t *)base)[i]);
   default: return (double)ir_elem_load_i64(e, base, i);
   }
@@ -193,6 +239,8 @@ int64_t ir_elem_load_i64(IrElem e, const void *base, size_t i) {
   case IR_I64: case IR_INDEX: LOAD(int64_t);
   case IR_U8: case IR_BOOL: LOAD(uint8_t);
   case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0: LOAD(uint8_t);
+  case IR_F4E2M1: case IR_U4: case IR_U2: LOAD(uint8_t);
+  case IR_I4: case IR_I2: LOAD(int8_t);
   case IR_U16: LOAD(uint16_t);
   case IR_U32: LOAD(uint32_t);
   case IR_U64: LOAD(uint64_t);
@@ -213,6 +261,7 @@ void ir_elem_store_f64(IrElem e, void *base, size_t i, double x) {
   case IR_BOOL: STORE(uint8_t, x != 0); break;
   case IR_U64: STORE(uint64_t, x); break;
   case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
+  case IR_F4E2M1:
     STORE(uint8_t, ir_f8_from_f32(e, (float)x, true));
     break;
   default: ir_elem_store_i64(e, base, i, (int64_t)x); break;
@@ -227,8 +276,10 @@ void ir_elem_store_i64(IrElem e, void *base, size_t i, int64_t x) {
   case IR_I64: case IR_INDEX: STORE(int64_t, x); break;
   case IR_U8: STORE(uint8_t, x); break;
   case IR_F8E4M3FN: case IR_F8E4M3FNUZ: case IR_F8E5M2: case IR_F8E5M2FNUZ: case IR_F8E8M0:
+  case IR_F4E2M1:
     STORE(uint8_t, x);
     break;
+  case IR_I4: case IR_U4: case IR_I2: case IR_U2: STORE(uint8_t, subbyte_wrap(e, x)); break;
   case IR_BOOL: STORE(uint8_t, x != 0); break;
   case IR_U16: STORE(uint16_t, x); break;
   case IR_U32: STORE(uint32_t, x); break;

@@ -4,7 +4,10 @@
  * Every tensor value gets a buffer: function inputs become buffer arguments
  * in place, each output gets a new buffer argument after the inputs, and an
  * intermediate gets a mem.alloc (placed by plan-memory later).  A value that
- * is returned is computed straight into its output buffer.  View ops
+ * is returned is computed straight into its output buffer.  A sub-byte
+ * input or output (i4 u4 i2 u2 f4e2m1) is the caller's buffer in ONNX's
+ * packing: the entry unpacks the input into a buffer of one byte per
+ * element, and the exit packs the output from one (docs/ir.md).  View ops
  * (reshape, flatten, ...) become mem.view of their operand unless their
  * result is an output.  Each op's own lower hook then emits the loops, in
  * place of the op.  Needs: tensor level with inferred types.  Produces: a
@@ -77,19 +80,106 @@ static bool check_dyn_ok(const IrModule *m, const IrOp *op) {
   return true;
 }
 
+/* ------------------------------------------------- sub-byte arguments */
+/* A sub-byte argument's bytes (u8[ceil(n * bits / 8)]) and a buffer's
+ * elements as one dim. */
+static IrValue *packed_bytes(LwCtx *c, IrValue *arg, uint64_t n) {
+  int64_t nb = (int64_t)ir_elem_packed_bytes(lw_elem(arg), n);
+  return ir_build1(&c->b, IR_OP_VIEW, 1, &arg, ir_type_buffer(IR_U8, 1, &nb));
+}
+
+static IrValue *flat(LwCtx *c, IrValue *buf, uint64_t n) {
+  int64_t d = (int64_t)n;
+  return ir_build1(&c->b, IR_OP_VIEW, 1, &buf, ir_type_buffer(lw_elem(buf), 1, &d));
+}
+
+/* Element i (flat) of a sub-byte buffer as its `bits` low bits, in i32. */
+static IrValue *element_bits(LwCtx *c, IrValue *buf, IrValue *i) {
+  IrElem e = lw_elem(buf);
+  IrValue *b = lw_bitcast(c, lw_load(c, buf, &i), e == IR_I4 || e == IR_I2 ? IR_I8 : IR_U8);
+  return lw_bin(c, IR_OP_A_AND, lw_cast(c, b, IR_I32),
+                lw_const_i(c, IR_I32, (1 << ir_elem_bits(e)) - 1));
+}
+
+/* Elements j*per .. j*per + count - 1 of `out` from byte j of `bytes`:
+ * each is its bits of the byte, as the element type (i4/i2 sign-extend). */
+static void unpack_byte(LwCtx *c, IrValue *bytes, IrValue *out, IrValue *j, int per,
+                        int count) {
+  IrElem e = lw_elem(out);
+  int bits = ir_elem_bits(e);
+  IrValue *b = lw_cast(c, lw_load(c, bytes, &j), IR_I32);
+  IrValue *base = lw_bin(c, IR_OP_A_MUL, j, lw_index(c, per));
+  for (int k = 0; k < count; k++) {
+    IrValue *v = k ? lw_bin(c, IR_OP_A_DIV, b, lw_const_i(c, IR_I32, 1 << (k * bits))) : b;
+    IrValue *x = e == IR_F4E2M1 ? lw_bitcast(c, lw_cast(c, v, IR_U4), e) : lw_cast(c, v, e);
+    IrValue *i = lw_bin(c, IR_OP_A_ADD, base, lw_index(c, k));
+    lw_store(c, x, out, &i);
+  }
+}
+
+/* Byte j of `bytes` from elements j*per .. j*per + count - 1 of `in`. */
+static void pack_byte(LwCtx *c, IrValue *in, IrValue *bytes, IrValue *j, int per, int count) {
+  int bits = ir_elem_bits(lw_elem(in));
+  IrValue *base = lw_bin(c, IR_OP_A_MUL, j, lw_index(c, per)), *acc = NULL;
+  for (int k = 0; k < count; k++) {
+    IrValue *v = element_bits(c, in, lw_bin(c, IR_OP_A_ADD, base, lw_index(c, k)));
+    if (k) v = lw_bin(c, IR_OP_A_MUL, v, lw_const_i(c, IR_I32, 1 << (k * bits)));
+    acc = acc ? lw_bin(c, IR_OP_A_OR, acc, v) : v;
+  }
+  lw_store(c, lw_cast(c, acc, IR_U8), bytes, &j);
+}
+
+/* Whole bytes in a loop, then the last, partly used byte. */
+static void convert_packed(LwCtx *c, IrValue *bytes, IrValue *elems, uint64_t n, bool pack) {
+  int per = 8 / ir_elem_bits(lw_elem(elems));
+  IrValue *j;
+  IrOp *loop = lw_for_begin(c, lw_index(c, 0), lw_index(c, (int64_t)(n / (uint64_t)per)), 1, &j);
+  if (pack) pack_byte(c, elems, bytes, j, per, per);
+  else unpack_byte(c, bytes, elems, j, per, per);
+  lw_for_end(c, loop);
+  int tail = (int)(n % (uint64_t)per);
+  if (!tail) return;
+  j = lw_index(c, (int64_t)(n / (uint64_t)per));
+  if (pack) pack_byte(c, elems, bytes, j, per, tail);
+  else unpack_byte(c, bytes, elems, j, per, tail);
+}
+
+/* The element count of a sub-byte argument; false after a diagnostic when
+ * it has run-time dims (their packed size is not supported yet). */
+static bool packed_numel(const IrModule *m, const IrValue *v, const char *what, int i,
+                         uint64_t *n) {
+  if (!ir_type_is_dynamic(m, &v->type) && ir_type_numel(&v->type, n)) return true;
+  diag_error("%s %d (%s): a sub-byte element type with run-time dimensions is not "
+             "supported", what, i, ir_elem_name(v->type.elem));
+  return false;
+}
+
 /* Inputs turn into buffers in place; outputs get buffer arguments, and a
- * returned value defined by an op (first return of it) writes there. */
+ * returned value defined by an op (first return of it) writes there.  A
+ * sub-byte input is unpacked into an alloc first; a sub-byte output is
+ * computed into an alloc that lower_return packs. */
 static bool lower_signature(Lowering *l, IrOp *ret) {
   IrFunc *f = l->f;
+  LwCtx c = {.m = l->m, .b = ir_builder_before(l->m, f->body->first), .target = l->target};
   for (int i = 0; i < f->num_inputs; i++) {
     IrValue *v = f->body->args[i];
+    uint64_t n;
     if (!check_bounded(l->m, v, NULL)) return false;
     v->type.kind = IR_TYPE_BUFFER;
     l->buf[v->id] = v;
+    if (!ir_elem_is_subbyte(v->type.elem)) continue;
+    if (!packed_numel(l->m, v, "input", i, &n)) return false;
+    l->buf[v->id] = ir_build1(&c.b, IR_OP_ALLOC, 0, NULL, v->type);
+    convert_packed(&c, packed_bytes(&c, v, n), flat(&c, l->buf[v->id], n), n, false);
   }
   for (int i = 0; i < f->num_outputs; i++) {
     IrValue *r = ret->operands[i];
+    uint64_t n;
     l->out_args[i] = ir_block_add_arg(l->m, f->body, buffer_of(r));
+    if (ir_elem_is_subbyte(r->type.elem)) {
+      if (!packed_numel(l->m, l->out_args[i], "output", i, &n)) return false;
+      continue;
+    }
     if (r->def && !l->buf[r->id]) l->buf[r->id] = l->out_args[i];
   }
   return true;
@@ -283,12 +373,17 @@ static bool lower_loop(Lowering *l, IrOp *op) {
 }
 
 /* Outputs that were not computed in place (an input, a weight, a value
- * returned twice, a view) are copied into their buffers at the end. */
+ * returned twice, a view) are copied into their buffers at the end; a
+ * sub-byte one is packed into its. */
 static void lower_return(Lowering *l, IrOp *ret) {
   LwCtx c = {.m = l->m, .b = ir_builder_before(l->m, ret), .target = l->target};
   for (int i = 0; i < l->f->num_outputs; i++) {
-    IrValue *src = operand_buffer(l, ret->operands[i]);
-    if (src != l->out_args[i]) lw_copy(&c, src, l->out_args[i]);
+    IrValue *src = operand_buffer(l, ret->operands[i]), *dst = l->out_args[i];
+    uint64_t n;
+    if (ir_elem_is_subbyte(lw_elem(dst)) && ir_type_numel(&dst->type, &n))
+      convert_packed(&c, packed_bytes(&c, dst, n), flat(&c, src, n), n, true);
+    else if (src != dst)
+      lw_copy(&c, src, dst);
   }
   ir_op_remove(ret);
 }
@@ -305,9 +400,10 @@ bool pass_lower(PassContext *pc) {
   Lowering l = {m, pc->target, f, calloc((size_t)m->next_value_id + 1, sizeof(IrValue *)),
                 ir_arena_alloc(m->arena, sizeof(IrValue *) * (size_t)(f->num_outputs + 1))};
   fix_bound_dims_all(m, f);
+  IrOp *first = f->body->first; /* the tensor ops, after what lower_signature adds */
   bool ok = l.buf && lower_signature(&l, ret);
   int lowered = 0;
-  for (IrOp *op = f->body->first, *next; ok && op != ret; op = next) {
+  for (IrOp *op = first, *next; ok && op != ret; op = next) {
     next = op->next;
     ok = op->kind == IR_OP_LOOP ? lower_loop(&l, op) : lower_op(&l, op);
     lowered++;

@@ -640,6 +640,7 @@ static bool write_random_input(RunDir *d, int i, const char *path) {
     return false;
   }
   size_t es = ir_elem_size(t.elem), n = es ? (size_t)nbytes / es : 0;
+  nbytes = ir_elem_packed_bytes(t.elem, n); /* sub-byte inputs: zeros, packed */
   void *data = calloc(1, (size_t)nbytes + 1);
   if (!data) {
     diag_error("out of memory for bench input %d (%llu bytes)", i, (unsigned long long)nbytes);
@@ -675,6 +676,15 @@ static bool stage_inputs(RunDir *d, const RunOptions *o, char **args) {
     if (!onnx_tensor_read_file(o->inputs[i], &t)) return false;
     bool ok = check_input(d->m, i, o->inputs[i], &t, dims);
     args[1 + i] = in_dir(d, ir_arena_printf(d->m->arena, "in%d.bin", i));
+    if (ok && ir_elem_is_subbyte(t.elem)) { /* the compiled code takes ONNX's packing */
+      size_t nb = (size_t)ir_elem_packed_bytes(t.elem, t.nbytes);
+      uint8_t *packed = malloc(nb + 1);
+      ok = packed != NULL;
+      if (ok) ir_subbyte_pack(t.elem, t.data, t.nbytes, packed);
+      free(t.data);
+      t.data = packed;
+      t.nbytes = nb;
+    }
     ok = ok && util_write_file_atomic(args[1 + i], t.data, t.nbytes);
     onnx_tensor_free(&t);
     if (!ok) return false;
@@ -707,11 +717,12 @@ static bool collect_outputs(RunDir *d, const RunOptions *o, char **args) {
     IrType t = f->body->args[f->num_inputs + i]->type;
     OnnxTensor out = {.name = (char *)(f->output_names ? f->output_names[i] : NULL),
                       .elem = t.elem, .rank = t.rank};
-    size_t want = ir_elem_size(t.elem);
+    size_t numel = 1;
     for (int k = 0; k < t.rank; k++) {
       out.dims[k] = t.dims[k].sym >= 0 ? dims[t.dims[k].sym] : t.dims[k].size;
-      want *= (size_t)out.dims[k];
+      numel *= (size_t)out.dims[k];
     }
+    size_t want = (size_t)ir_elem_packed_bytes(t.elem, numel);
     char *data;
     if (!util_read_file(args[1 + f->num_inputs + i], &data, &out.nbytes)) {
       ok = false;
@@ -725,6 +736,17 @@ static bool collect_outputs(RunDir *d, const RunOptions *o, char **args) {
       break;
     }
     out.nbytes = want;
+    if (ir_elem_is_subbyte(t.elem)) { /* unpacked, one byte per element */
+      char *unpacked = malloc(numel + 1);
+      if (unpacked) ir_subbyte_unpack(t.elem, (const uint8_t *)data, numel, (uint8_t *)unpacked);
+      free(data);
+      if (!(data = unpacked)) {
+        diag_error("out of memory for output %d", i);
+        ok = false;
+        break;
+      }
+      out.nbytes = numel;
+    }
     out.data = data;
     if (o->output_dir) {
       char *name = ir_arena_printf(d->m->arena, "output_%d.pb", i);

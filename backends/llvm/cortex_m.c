@@ -58,8 +58,9 @@ static uint64_t io_bytes(const IrModule *m) {
   const IrFunc *f = m->main;
   uint64_t total = 0;
   for (int i = 0; i < f->num_inputs + f->num_outputs; i++) {
-    uint64_t nb = 0;
-    if (ir_type_nbytes(&f->body->args[i]->type, &nb)) total += nb;
+    const IrType *t = &f->body->args[i]->type;
+    uint64_t n = 0; /* the caller's buffers: sub-byte types packed */
+    if (ir_type_numel(t, &n)) total += ir_elem_packed_bytes(t->elem, n);
   }
   return total;
 }

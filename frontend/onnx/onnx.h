@@ -58,7 +58,9 @@ typedef struct OnnxTensor {
   IrElem elem;
   int rank;
   int64_t dims[IR_MAX_RANK];
-  void *data;        /* malloc'd, dense little-endian, elem-size elements */
+  void *data;        /* malloc'd, dense little-endian, elem-size elements (a
+                        sub-byte type: one byte each, unpacked as the IR holds
+                        it; files and the compiled code's buffers pack) */
   size_t nbytes;
 } OnnxTensor;
 

@@ -114,7 +114,8 @@ IrValue *onnx_weight_constant(OnnxCtx *c, const Onnx__NodeProto *n);
 /* ------------------------------------------------- onnx_tensor.c: data */
 typedef struct OnnxTpInfo {
   IrType type;      /* static tensor type */
-  uint64_t numel, nbytes;
+  uint64_t numel, nbytes; /* nbytes: in memory, one byte per sub-byte element */
+  uint64_t stored;  /* bytes of the data as stored: sub-byte types packed */
   bool external;    /* data_location EXTERNAL: length not checked */
 } OnnxTpInfo;
 

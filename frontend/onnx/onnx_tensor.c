@@ -6,7 +6,11 @@
  * float16/bfloat16; uint64_data holds uint32).  onnx_tp_check validates the
  * type, the dims and that the stored data has exactly the bytes the shape
  * needs, before anyone allocates; onnx_tp_fill then narrows into place.
- * The same code reads the test data files (a serialized TensorProto each). */
+ * The sub-byte types (INT4, UINT4, INT2, UINT2, FLOAT4E2M1) are stored
+ * packed (first element in the low bits; int32_data holds one packed byte
+ * per value) and unpacked here to one byte per element, the IR's form;
+ * writing packs them again.  The same code reads the test data files (a
+ * serialized TensorProto each). */
 #define _DEFAULT_SOURCE /* strdup, strndup, realpath, mmap */
 #include <errno.h>
 #include <fcntl.h>
@@ -80,6 +84,7 @@ static bool tp_check_type(const Onnx__TensorProto *tp, const IrLoc *loc,
   info->type = ir_type_tensor(e, (int)tp->n_dims, tp->dims);
   if (!onnx_check_numel(&info->type, loc, label, &info->numel)) return false;
   info->nbytes = info->numel * ir_elem_size(e);
+  info->stored = ir_elem_packed_bytes(e, info->numel);
   return true;
 }
 
@@ -144,7 +149,7 @@ static bool tp_stored_bytes(const Onnx__TensorProto *tp, const IrLoc *loc,
   }
   if (tp->has_raw_data)
     *out = tp->raw_data.len;
-  else
+  else /* int32_data holds one packed byte of a sub-byte type per value */
     *out = (uint64_t)tp_field_count(tp, want) * ir_elem_size(e);
   return true;
 }
@@ -162,11 +167,11 @@ bool onnx_tp_check(const Onnx__TensorProto *tp, const IrLoc *loc,
   if (info->external) return true;
   uint64_t have;
   if (!tp_stored_bytes(tp, loc, label, info, &have)) return false;
-  if (have != info->nbytes) {
+  if (have != info->stored) {
     char ts[256];
     diag_at(DIAG_ERROR, loc, "%s: %s needs %llu bytes of data, found %llu",
             label, ir_type_str(NULL, &info->type, ts, sizeof ts),
-            (unsigned long long)info->nbytes, (unsigned long long)have);
+            (unsigned long long)info->stored, (unsigned long long)have);
     return false;
   }
   return true;
@@ -176,13 +181,31 @@ const void *onnx_tp_raw(const Onnx__TensorProto *tp) {
   return tp->has_raw_data ? tp->raw_data.data : NULL;
 }
 
+/* The packed bytes of a sub-byte tensor's int32_data, unpacked. */
+static void fill_subbyte_int32(const Onnx__TensorProto *tp, const OnnxTpInfo *info,
+                               void *dst) {
+  uint8_t *packed = malloc((size_t)info->stored);
+  IR_ASSERT(packed);
+  for (size_t i = 0; i < (size_t)info->stored; i++) packed[i] = (uint8_t)tp->int32_data[i];
+  ir_subbyte_unpack(info->type.elem, packed, info->numel, dst);
+  free(packed);
+}
+
 void onnx_tp_fill(const Onnx__TensorProto *tp, const OnnxTpInfo *info,
                   void *dst) {
   IrElem e = info->type.elem;
   size_t n = (size_t)info->numel;
   if (!info->nbytes) return;
+  if (tp->has_raw_data && ir_elem_is_subbyte(e)) {
+    ir_subbyte_unpack(e, tp->raw_data.data, info->numel, dst);
+    return;
+  }
   if (tp->has_raw_data) {
     memcpy(dst, tp->raw_data.data, (size_t)info->nbytes);
+    return;
+  }
+  if (ir_elem_is_subbyte(e)) {
+    fill_subbyte_int32(tp, info, dst);
     return;
   }
   switch (tp_field(e)) {
@@ -388,15 +411,25 @@ bool onnx_tensor_write_file(const char *path, const OnnxTensor *t) {
   tp.has_raw_data = true;
   tp.raw_data.len = t->nbytes;
   tp.raw_data.data = t->data;
+  uint8_t *packed = NULL; /* a sub-byte type's data in ONNX's packing */
+  if (ir_elem_is_subbyte(t->elem)) {
+    tp.raw_data.len = (size_t)ir_elem_packed_bytes(t->elem, t->nbytes);
+    packed = malloc(tp.raw_data.len + 1);
+    if (packed) ir_subbyte_pack(t->elem, t->data, t->nbytes, packed);
+    tp.raw_data.data = packed;
+  }
   size_t n = onnx__tensor_proto__get_packed_size(&tp);
   uint8_t *buf = malloc(n ? n : 1);
-  if (!buf) {
+  if (!buf || (ir_elem_is_subbyte(t->elem) && !packed)) {
     diag_at(DIAG_ERROR, &loc, "out of memory (%zu bytes)", n);
+    free(buf);
+    free(packed);
     return false;
   }
   onnx__tensor_proto__pack(&tp, buf);
   bool ok = write_all(path, buf, n);
   free(buf);
+  free(packed);
   return ok;
 }
 

@@ -146,11 +146,11 @@ static const void *external_data(OnnxCtx *c, const Onnx__TensorProto *tp,
             (unsigned long long)(off + len), location, f->size);
     return NULL;
   }
-  if (len != info->nbytes) {
+  if (len != info->stored) {
     char ts[256];
     diag_at(DIAG_ERROR, loc, "%s: %s needs %llu bytes of data, found %llu",
             label, ir_type_str(NULL, &info->type, ts, sizeof ts),
-            (unsigned long long)info->nbytes, (unsigned long long)len);
+            (unsigned long long)info->stored, (unsigned long long)len);
     return NULL;
   }
   return f->base ? f->base + off : empty_data;
@@ -163,12 +163,18 @@ IrWeight *onnx_weight_from_tensor(OnnxCtx *c, const Onnx__TensorProto *tp,
   OnnxTpInfo info;
   if (!onnx_tp_check(tp, loc, label, &info)) return NULL;
   const void *data = NULL;
+  bool subbyte = ir_elem_is_subbyte(info.type.elem); /* stored packed: unpacked here */
   if (info.external) {
     data = external_data(c, tp, loc, label, &info);
     if (!data) return NULL;
+    if (subbyte) {
+      void *d = onnx_alloc64(c->m->arena, (size_t)info.nbytes);
+      ir_subbyte_unpack(info.type.elem, data, info.numel, d);
+      data = d;
+    }
   } else {
     data = onnx_tp_raw(tp);
-    if (!data || ((uintptr_t)data & 63)) { /* typed, or raw but unaligned */
+    if (!data || ((uintptr_t)data & 63) || subbyte) { /* typed, raw but unaligned, packed */
       void *d = onnx_alloc64(c->m->arena, (size_t)info.nbytes);
       onnx_tp_fill(tp, &info, d);
       data = d;

@@ -64,7 +64,9 @@ struct Ew {
 
 /* ------------------------------------------------------------ helpers */
 static IrElem ew_widen_elem(IrElem e) {
-  return e == IR_F16 || e == IR_BF16 || ir_elem_is_f8(e) ? IR_F32 : e;
+  if (e == IR_I4 || e == IR_I2) return IR_I8;
+  if (e == IR_U4 || e == IR_U2) return IR_U8;
+  return e == IR_F16 || e == IR_BF16 || ir_elem_is_narrow_float(e) ? IR_F32 : e;
 }
 
 static IrValue *ew_k(Ew *e, double v) {
@@ -358,6 +360,13 @@ static IrValue *fn_shrink(Ew *e, IrValue *const *x) {
  * bool is the byte 0 or 1, so to and from it the value moves. */
 static IrValue *fn_bitcast(Ew *e, IrValue *const *x) {
   IrValue *v = x[0];
+  if (ir_elem_is_subbyte(v->type.elem)) {
+    /* the bits as an unsigned value (between integers of one width, Cast
+     * wraps, which keeps the bits), then as the target */
+    IrElem bits = ir_elem_bits(e->out) == 4 ? IR_U4 : IR_U2;
+    IrValue *u = v->type.elem == IR_F4E2M1 ? lw_bitcast(e->c, v, bits) : lw_cast(e->c, v, bits);
+    return e->out == IR_F4E2M1 ? lw_bitcast(e->c, u, e->out) : lw_cast(e->c, u, e->out);
+  }
   if (v->type.elem == IR_BOOL) return lw_bitcast(e->c, lw_cast(e->c, v, IR_U8), e->out);
   if (e->out == IR_BOOL) return lw_cast(e->c, lw_bitcast(e->c, v, IR_U8), IR_BOOL);
   return lw_bitcast(e->c, v, e->out);
@@ -365,7 +374,9 @@ static IrValue *fn_bitcast(Ew *e, IrValue *const *x) {
 
 /* Cast is arith.cast: C truncation float->int, round to nearest even
  * between floats, "!= 0" to bool, 0/1 from bool; to an 8-bit float,
- * `saturate` (Cast-19+, default 1) clamps what overflows. */
+ * `saturate` (Cast-19+, default 1) clamps what overflows; to a sub-byte
+ * integer the low bits (wrapping, as ONNX's reference); to f4e2m1 round to
+ * nearest even, always saturating (lw_cast_sat). */
 static IrValue *fn_cast(Ew *e, IrValue *const *x) {
   bool saturate = ir_attr_int(e->op, "saturate", 1) != 0;
   if (e->out == IR_F8E8M0) {
@@ -620,7 +631,9 @@ static const char *ew_name(const IrOp *op) {
 }
 
 static unsigned ew_class(IrElem t) {
-  if (ir_elem_is_float(t) || ir_elem_is_f8(t)) return EW_F;
+  if (ir_elem_is_float(t) || ir_elem_is_narrow_float(t)) return EW_F;
+  if (t == IR_I4 || t == IR_I2) return EW_SI;
+  if (t == IR_U4 || t == IR_U2) return EW_UI;
   if (t == IR_BOOL) return EW_B;
   if (t == IR_INDEX) return 0;
   if (ir_elem_is_int(t)) return ir_elem_is_signed(t) ? EW_SI : EW_UI;
@@ -1126,9 +1139,9 @@ static IrElem ew_cast_target(const IrOp *op) {
 }
 
 static bool bit_cast_infer(const IrOp *op, IrElem from, IrElem to) {
-  if (ir_elem_size(from) == ir_elem_size(to)) return true;
-  diag_at(DIAG_ERROR, &op->loc, "BitCast: %s (%zu bits) and %s (%zu bits) differ in width",
-          ir_elem_name(from), 8 * ir_elem_size(from), ir_elem_name(to), 8 * ir_elem_size(to));
+  if (ir_elem_bits(from) == ir_elem_bits(to)) return true;
+  diag_at(DIAG_ERROR, &op->loc, "BitCast: %s (%d bits) and %s (%d bits) differ in width",
+          ir_elem_name(from), ir_elem_bits(from), ir_elem_name(to), ir_elem_bits(to));
   return false;
 }
 

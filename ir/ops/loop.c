@@ -192,11 +192,26 @@ static bool same_elems(IrModule *m, const IrOp *op, const IrValue *x, const IrVa
   return true;
 }
 
+/* A function argument of a sub-byte type is the caller's buffer in ONNX's
+ * packing; a view as u8[ceil(n * bits / 8)], its bytes, is how the entry
+ * unpacks it and the exit packs into it (docs/ir.md). */
+static bool is_packed_arg(const IrValue *v) {
+  return v->type.kind == IR_TYPE_BUFFER && ir_elem_is_subbyte(v->type.elem) && !v->def &&
+         v->block && !v->block->parent_op;
+}
+
+static bool packed_view_ok(const IrValue *src, const IrValue *r) {
+  uint64_t n, bytes;
+  return is_packed_arg(src) && r->type.elem == IR_U8 && ir_type_numel(&src->type, &n) &&
+         ir_type_numel(&r->type, &bytes) && bytes == ir_elem_packed_bytes(src->type.elem, n);
+}
+
 bool op_view_verify(IrModule *m, IrOp *op) {
   TypeStr a;
   IrValue *src = op->operands[0], *r = op->results[0];
   if (!is_mem(src)) return bad(op, "expects a buffer or weight, got %s", tstr(m, src, &a));
   if (r->type.kind != IR_TYPE_BUFFER) return bad(op, "expects a buffer result, got %s", tstr(m, r, &a));
+  if (packed_view_ok(src, r)) return true;
   return same_elems(m, op, src, r, "view");
 }
 
@@ -393,13 +408,15 @@ bool op_cast_verify(IrModule *m, IrOp *op) {
   TypeStr a, b;
   IrValue *x = op->operands[0], *r = op->results[0];
   if (!is_val(x) || !is_val(r) || !same_shape(&x->type, &r->type) ||
-      ir_elem_is_f8(x->type.elem) || ir_elem_is_f8(r->type.elem))
+      ir_elem_is_narrow_float(x->type.elem) || ir_elem_is_narrow_float(r->type.elem) ||
+      ir_elem_is_subbyte(x->type.elem) || ir_elem_is_subbyte(r->type.elem))
     return bad(op, "cannot cast %s to %s", tstr(m, x, &a), tstr(m, r, &b));
   return true;
 }
 
 /* The same bits as another element type of the same size (8-bit floats
- * become u8 and back to be converted, docs/ir.md). */
+ * and the sub-byte types become u8/i8 and back to be converted,
+ * docs/ir.md). */
 bool op_bitcast_verify(IrModule *m, IrOp *op) {
   TypeStr a, b;
   IrValue *x = op->operands[0], *r = op->results[0];

@@ -10,8 +10,10 @@
  * (per channel; for the products: per row of A / column of B / output
  * channel of W), or for Quantize/Dequantize blocked (block_size > 0: x's
  * shape with `axis` divided by block_size, element i reads scale[i / B]).
- * To an 8-bit float, quantize does not round to an integer: x / scale + zp
- * goes through the exact cast (lw_cast_sat, `saturate`).  The division is
+ * To an 8-bit float or f4e2m1, quantize does not round to an integer:
+ * x / scale + zp goes through the exact cast (lw_cast_sat, `saturate`).
+ * The sub-byte integers saturate to their ranges (int4 [-8, 7], uint4
+ * [0, 15], int2 [-2, 1], uint2 [0, 3]).  The division is
  * in f32 whatever the scale's type (precision 1; other values refused).
  *
  * The integer products accumulate sum (a - a_zp) * (b - b_zp) in i32; the
@@ -130,10 +132,12 @@ static bool q_per_axis(const IrValue *s) {
   return n > 1;
 }
 
-/* The quantized side: integers and 8-bit floats. */
+/* The quantized side: integers (sub-byte too), 8-bit floats and f4e2m1. */
 static bool q_check_quantized(const IrOp *op, int i, const char *what) {
   IrValue *v = q_operand(op, i);
-  if (v && v->type.kind == IR_TYPE_TENSOR && ir_elem_is_f8(v->type.elem)) return true;
+  if (v && v->type.kind == IR_TYPE_TENSOR &&
+      (ir_elem_is_narrow_float(v->type.elem) || ir_elem_is_subbyte_int(v->type.elem)))
+    return true;
   return nn_check_operand(op, i, what, NN_INT);
 }
 
@@ -178,7 +182,7 @@ static bool q_infer_elementwise(IrModule *m, IrOp *op) {
       return false;
   } else if (!q_check_param(m, op, 1, "scale", NN_FLOAT, n) ||
              (q_operand(op, 2) && !q_check_quantized(op, 2, "zero_point")) ||
-             (q_operand(op, 2) && !ir_elem_is_f8(op->operands[2]->type.elem) &&
+             (q_operand(op, 2) && !ir_elem_is_narrow_float(op->operands[2]->type.elem) &&
               !q_check_param(m, op, 2, "zero_point", NN_INT, n))) {
     return false;
   }
@@ -192,7 +196,8 @@ static bool q_infer_elementwise(IrModule *m, IrOp *op) {
               "type %s", nn_name(op), ir_elem_name(od->elem), ir_elem_name(zp->type.elem));
       return false;
     }
-    bool fits = quant ? ir_elem_is_int(od->elem) || ir_elem_is_f8(od->elem)
+    bool fits = quant ? ir_elem_is_int(od->elem) || ir_elem_is_narrow_float(od->elem) ||
+                            ir_elem_is_subbyte_int(od->elem)
                       : ir_elem_is_float(od->elem);
     if (!fits || od->elem == IR_INDEX) {
       diag_at(DIAG_ERROR, &op->loc, "%s: output_dtype %s is not supported", nn_name(op),
@@ -317,8 +322,13 @@ static IrValue *q_param(LwCtx *c, IrValue *buf, IrValue *ch, IrElem e, double df
 /* sat(round(v) + zp) into element type e (v, zp: f32). */
 static IrValue *q_saturate(LwCtx *c, IrValue *v, IrValue *zp, IrElem e) {
   v = lw_bin(c, IR_OP_A_ADD, lw_un(c, IR_OP_M_ROUND, v), zp);
-  v = lw_bin(c, IR_OP_A_MAX, v, lw_cast(c, nn_lowest(c, e), IR_F32));
-  v = lw_bin(c, IR_OP_A_MIN, v, lw_cast(c, nn_highest(c, e), IR_F32));
+  int bits = ir_elem_bits(e); /* the sub-byte types' ranges: [-8, 7], [0, 15], ... */
+  bool sub = ir_elem_is_subbyte_int(e), neg = e == IR_I4 || e == IR_I2;
+  IrValue *lo = sub ? lw_const_f(c, IR_F32, neg ? -(1 << (bits - 1)) : 0)
+                    : lw_cast(c, nn_lowest(c, e), IR_F32);
+  IrValue *hi = sub ? lw_const_f(c, IR_F32, neg ? (1 << (bits - 1)) - 1 : (1 << bits) - 1)
+                    : lw_cast(c, nn_highest(c, e), IR_F32);
+  v = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, v, lo), hi);
   return lw_cast(c, v, e);
 }
 
@@ -349,7 +359,7 @@ static bool q_lower_elementwise(LwCtx *c, IrOp *op) {
   IrElem ye = lw_elem(Y);
   if (op->kind != IR_OP_QUANTIZE_LINEAR)
     nn_store(c, lw_bin(c, IR_OP_A_MUL, lw_bin(c, IR_OP_A_SUB, x, zp), scale), Y, ivs);
-  else if (ir_elem_is_f8(ye)) /* no rounding to an integer: the cast rounds */
+  else if (ir_elem_is_narrow_float(ye)) /* no rounding to an integer: the cast rounds */
     lw_store(c, lw_cast_sat(c, lw_bin(c, IR_OP_A_ADD, lw_bin(c, IR_OP_A_DIV, x, scale), zp), ye,
                             ir_attr_int(op, "saturate", 1) != 0),
              Y, ivs);
