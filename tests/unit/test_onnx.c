@@ -346,6 +346,36 @@ static void test_storage_forms(void **state) {
   mb_free(b);
 }
 
+/* The sub-byte types are stored packed (raw_data, or int32_data with one
+ * packed byte per value) and become one byte per element; a count of
+ * stored bytes other than ceil(n * bits / 8) is refused. */
+static void test_subbyte_storage(void **state) {
+  (void)state;
+  MB *b = mb_relu();
+  int64_t d5[] = {5}, d3[] = {3};
+  uint8_t raw[5] = {0xe1, 0x87, 0x03}, f4[2] = {0x7f, 0x08};
+  int32_t i32[] = {0x39};
+  mb_init(b, "i4", 22, 1, d5, raw, 3);
+  Onnx__TensorProto *t = mb_init(b, "u2", 25, 1, d3, NULL, 0);
+  t->n_int32_data = 1, t->int32_data = i32;
+  mb_init(b, "f4", 23, 1, d3, f4, 2);
+  IrModule *m = mb_load(b, NULL);
+  assert_non_null(m);
+  assert_int_equal(m->weights[0]->value->type.elem, IR_I4);
+  assert_int_equal(m->weights[0]->nbytes, 5);
+  assert_memory_equal(m->weights[0]->data, ((int8_t[]){1, -2, 7, -8, 3}), 5);
+  assert_int_equal(m->weights[1]->value->type.elem, IR_U2);
+  assert_memory_equal(m->weights[1]->data, ((uint8_t[]){1, 2, 3}), 3);
+  assert_int_equal(m->weights[2]->value->type.elem, IR_F4E2M1);
+  assert_memory_equal(m->weights[2]->data, ((uint8_t[]){0xf, 0x7, 0x8}), 3);
+  ir_module_free(m);
+  mb_free(b);
+  b = mb_relu();
+  mb_init(b, "W", 22, 1, d5, raw, 5);
+  expect_error(b, NULL, "t.onnx: error: initializer 'W': i4[5] needs 3 "
+                        "bytes of data, found 5");
+}
+
 /* Constant nodes become weights; tensor attributes become "$weight". */
 static void test_constants(void **state) {
   (void)state;
@@ -959,6 +989,26 @@ static void test_tensor_roundtrip(void **state) {
   assert_int_equal(r.nbytes, sizeof v);
   assert_memory_equal(r.data, v, sizeof v);
   onnx_tensor_free(&r);
+  /* a sub-byte tensor: one byte per element in memory, packed in the file */
+  int8_t i4[3] = {-8, 7, -1};
+  t = (OnnxTensor){.name = "q", .elem = IR_I4, .rank = 1, .dims = {3}, .data = i4,
+                   .nbytes = 3};
+  assert_true(onnx_tensor_write_file(path, &t));
+  FILE *f = fopen(path, "rb");
+  uint8_t file[256];
+  size_t len = fread(file, 1, sizeof file, f);
+  fclose(f);
+  Onnx__TensorProto *tp = onnx__tensor_proto__unpack(NULL, len, file);
+  assert_non_null(tp);
+  assert_int_equal(tp->data_type, 22);
+  assert_int_equal(tp->raw_data.len, 2);
+  assert_memory_equal(tp->raw_data.data, ((uint8_t[]){0x78, 0x0f}), 2);
+  onnx__tensor_proto__free_unpacked(tp, NULL);
+  assert_true(onnx_tensor_read_file(path, &r));
+  assert_int_equal(r.elem, IR_I4);
+  assert_int_equal(r.nbytes, 3);
+  assert_memory_equal(r.data, i4, 3);
+  onnx_tensor_free(&r);
   unlink(path);
   rmdir(dir);
   diags[0] = 0;
@@ -1010,6 +1060,7 @@ int main(void) {
       cmocka_unit_test_setup(test_valid_model, setup),
       cmocka_unit_test_setup(test_topo_sort, setup),
       cmocka_unit_test_setup(test_storage_forms, setup),
+      cmocka_unit_test_setup(test_subbyte_storage, setup),
       cmocka_unit_test_setup(test_constants, setup),
       cmocka_unit_test_setup(test_not_protobuf, setup),
       cmocka_unit_test_setup(test_no_graph, setup),

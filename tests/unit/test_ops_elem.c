@@ -458,6 +458,18 @@ static void test_subbyte_int_numbers(void **state) {
   assert_memory_equal(back, ((int8_t[]){1, -2, -1, 0, 1, -2, -1}), 7);
   assert_int_equal(ir_elem_packed_bytes(IR_U2, 9), 3);
   assert_int_equal(ir_elem_packed_bytes(IR_F4E2M1, 9), 5);
+  /* BitCast keeps the 4 bits: int4 -> uint4 -> float4e2m1 -> int4 */
+  uint8_t b4[3][16];
+  for (int v = 0; v < 16; v++) ir_elem_store_i64(IR_I4, b4[0], (size_t)v, v - 8);
+  static const IrElem chain[4] = {IR_I4, IR_U4, IR_F4E2M1, IR_I4};
+  for (int k = 0; k < 3; k++) {
+    IrOp *op = op_new(m, IR_OP_BIT_CAST, 1, (IrValue *[]){IN(m, chain[k], 16)}, 1);
+    ir_attr_set_int(m, op, "to", ir_elem_to_onnx(chain[k + 1]));
+    eval(m, op, 26, (void *[]){b4[k]}, k < 2 ? b4[k + 1] : back);
+  }
+  for (int v = 0; v < 16; v++) assert_int_equal(b4[1][v], (v - 8) & 15);
+  assert_memory_equal(b4[2], b4[1], 16);
+  assert_memory_equal(back, b4[0], 16);
 }
 
 /* Through the whole pipeline, the entry unpacks a sub-byte input and the
