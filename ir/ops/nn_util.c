@@ -14,8 +14,8 @@ static bool elem_in(IrElem e, unsigned classes) {
   if (ir_elem_is_float(e)) return classes & NN_FLOAT;
   if (e == IR_BOOL) return classes & NN_BOOL;
   if (e == IR_INDEX || e == IR_ELEM_NONE) return false;
-  bool is_signed = ir_elem_is_signed(e) || e == IR_I4 || e == IR_I2;
-  return classes & (is_signed ? NN_SINT : NN_UINT);
+  if (ir_elem_is_narrow_float(e) || ir_elem_is_subbyte(e)) return classes & NN_STORAGE;
+  return classes & (ir_elem_is_signed(e) ? NN_SINT : NN_UINT);
 }
 
 bool nn_check_operand(const IrOp *op, int i, const char *what, unsigned classes) {

@@ -16,8 +16,11 @@
 #include "ir.h"
 #include "lower.h"
 
-/* Element type classes for nn_check_elem. */
-enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT, NN_BOOL = 8 };
+/* Element type classes for nn_check_elem.  NN_STORAGE: the storage types
+ * (8-bit floats, f4e2m1, i4 u4 i2 u2), which only ops that convert them
+ * with lw_cast take; they are in no other class. */
+enum { NN_FLOAT = 1, NN_SINT = 2, NN_UINT = 4, NN_INT = NN_SINT | NN_UINT, NN_BOOL = 8,
+       NN_STORAGE = 16 };
 
 /* "MatMul": the ONNX name of the op (its IR name for internal ops). */
 const char *nn_name(const IrOp *op);

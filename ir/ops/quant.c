@@ -182,8 +182,7 @@ static bool q_infer_elementwise(IrModule *m, IrOp *op) {
       return false;
   } else if (!q_check_param(m, op, 1, "scale", NN_FLOAT, n) ||
              (q_operand(op, 2) && !q_check_quantized(op, 2, "zero_point")) ||
-             (q_operand(op, 2) && !ir_elem_is_narrow_float(op->operands[2]->type.elem) &&
-              !q_check_param(m, op, 2, "zero_point", NN_INT, n))) {
+             (q_operand(op, 2) && !q_check_param(m, op, 2, "zero_point", NN_INT | NN_STORAGE, n))) {
     return false;
   }
   IrValue *zp = q_operand(op, 2);

@@ -37,6 +37,11 @@ static void test_matmul_errors(void **state) {
                       "error: MatMul: batch dims 2 and 3 are not broadcastable");
   assert_string_equal(op2(m, IR_OP_MATMUL, IN(m, IR_BOOL, 3, 4), IN(m, IR_BOOL, 4, 2), 13),
                       "error: MatMul: input A has unsupported element type bool");
+  /* storage types (no arithmetic on them) are refused, not lowered */
+  assert_string_equal(op2(m, IR_OP_MATMUL, IN(m, IR_I4, 3, 4), IN(m, IR_I4, 4, 2), 21),
+                      "error: MatMul: input A has unsupported element type i4");
+  assert_string_equal(op2(m, IR_OP_MATMUL, IN(m, IR_F8E4M3FN, 3, 4), IN(m, IR_F8E4M3FN, 4, 2), 21),
+                      "error: MatMul: input A has unsupported element type f8e4m3fn");
 }
 
 static void test_matmul_numbers(void **state) {
