@@ -279,6 +279,25 @@ static void test_quantize_numbers(void **state) {
   assert_memory_equal(y, want, 6);
 }
 
+/* Blocked quantization to int4 (block 2 along axis 1, an int4 zero point):
+ * clamped to [-8, 7]; the output leaves the entry in ONNX's packing. */
+static void test_quantize_int4_blocked(void **state) {
+  IrModule *m = *state;
+  float s[4] = {1, 2, 0.5f, 4};
+  int8_t zp[4] = {1, -2, 0, 3}; /* i4 weights hold one byte per element */
+  IrValue *in[3] = {IN(m, IR_F32, 2, 4), weight(m, IR_F32, DIMS(2, 2), s),
+                    weight(m, IR_I4, DIMS(2, 2), zp)};
+  IrOp *op = op_new(m, IR_OP_QUANTIZE_LINEAR, 3, in, 1);
+  ir_attr_set_int(m, op, "axis", 1);
+  ir_attr_set_int(m, op, "block_size", 2);
+  assert_string_equal(run(m, op, 21), "i4[2,4]");
+  float x[8] = {0.1f, 2.6f, -30, 9, 5.5f, -5.5f, 1.4f, 100};
+  uint8_t y[4];
+  exec(m, op, (void *[]){x}, (void *[]){y});
+  /* 1 4 -8 2 / 7 -8 3 7, two per byte, the first in the low bits */
+  assert_memory_equal(y, ((uint8_t[]){0x41, 0x28, 0x87, 0x73}), 4);
+}
+
 static void test_matmul_integer(void **state) {
   IrModule *m = *state;
   uint8_t azp = 1;
@@ -403,7 +422,7 @@ int main(void) {
       T(test_cumsum), T(test_cumprod), T(test_lp_norm),
       T(test_topk),               T(test_einsum),
       T(test_rnn_numbers),        T(test_lstm_errors),
-      T(test_quantize_numbers),   T(test_matmul_integer),
+      T(test_quantize_numbers),   T(test_quantize_int4_blocked), T(test_matmul_integer),
       T(test_quant_errors),       T(test_attention_masked_rows),
       T(test_attention_3d_gqa),   T(test_attention_errors),
       T(test_causal_conv),        T(test_linear_attention_delta),
