@@ -232,8 +232,12 @@ static void put_macros(Buf *b, const IrModule *m, const char *up) {
       strcpy(id, s->name);
       for (char *c = id; *c; c++)
         if (!isalnum((unsigned char)*c)) *c = '_';
-      put(b, "#define %s_DIM_%s %d /* %lld..%lld */\n", up, id, k, (long long)s->lo,
+      put(b, "#define %s_DIM_%s %d /* %lld..%lld", up, id, k, (long long)s->lo,
           (long long)s->hi);
+      for (int t = 0; t < s->num_terms; t++)
+        put(b, "%s%s", t ? " + " : ": ", m->syms[s->terms[t]].name);
+      if (s->offset) put(b, " + %lld", (long long)s->offset);
+      put(b, "%s */\n", s->num_terms ? ", set by the model" : "");
       free(id);
     }
   }
@@ -317,7 +321,8 @@ char *header_emit(const IrModule *m, const HeaderWeights *ext) {
           " * each other or the workspace. */\n");
   if (ir_module_is_dynamic(m))
     put(&b, "/* dims[<NAME>_DIM_x] gives each run-time dim of the inputs; the model\n"
-            " * writes the run-time dims of outputs that depend on the data.\n"
+            " * writes the run-time dims of outputs that depend on the data, and\n"
+            " * those that are sums of others (past + seq).\n"
             " * Tensors are dense row-major at their run-time dims. */\n"
             "int %s_run_dims(const tcc_ctx *ctx, int64_t dims[],\n"
             "    const void *const inputs[], void *const outputs[]);\n\n", m->name);

@@ -1,6 +1,7 @@
 /* build.c — creating and editing modules, functions, blocks, ops, attributes. */
 #define _DEFAULT_SOURCE /* madvise */
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -160,8 +161,70 @@ int ir_sym_add(IrModule *m, const char *name, int64_t lo, int64_t hi) {
   if (i >= 0) return i;
   m->syms = grow(m, m->syms, m->num_syms, &m->cap_syms, sizeof *m->syms);
   m->syms[m->num_syms] =
-      (IrSym){ir_arena_strdup(m->arena, name), lo, hi, -1};
+      (IrSym){.name = ir_arena_strdup(m->arena, name), .lo = lo, .hi = hi, .value = -1};
   return m->num_syms++;
+}
+
+/* Appends d's run-time terms to terms (a sum sym's own terms) and its
+ * static part to *offset; false when there are too many. */
+static bool sum_terms(const IrModule *m, IrDim d, int *terms, int *n, int64_t *offset) {
+  if (d.sym < 0) return *offset += d.size, true;
+  const IrSym *s = &m->syms[d.sym];
+  if (s->value >= 0) return *offset += s->value, true;
+  if (!s->num_terms) {
+    if (*n == IR_SYM_MAX_TERMS) return false;
+    terms[(*n)++] = d.sym;
+    return true;
+  }
+  for (int i = 0; i < s->num_terms; i++)
+    if (!sum_terms(m, (IrDim){0, s->terms[i]}, terms, n, offset)) return false;
+  *offset += s->offset;
+  return true;
+}
+
+int ir_sym_add_sum(IrModule *m, const int *terms, int num_terms, int64_t offset) {
+  for (int k = 0; k < m->num_syms; k++) {
+    const IrSym *s = &m->syms[k];
+    if (s->num_terms == num_terms && s->offset == offset &&
+        !memcmp(s->terms, terms, sizeof *terms * (size_t)num_terms))
+      return k;
+  }
+  /* the name spells the sum: past_plus_seq, seq_plus_1 */
+  char name[256] = "";
+  int64_t lo = offset, hi = offset;
+  for (int i = 0; i < num_terms; i++) {
+    const IrSym *t = &m->syms[terms[i]];
+    snprintf(name + strlen(name), sizeof name - strlen(name), "%s%s", i ? "_plus_" : "",
+             t->name);
+    lo += t->lo;
+    hi = hi < 0 || t->hi < 0 ? -1 : hi + t->hi;
+  }
+  if (offset)
+    snprintf(name + strlen(name), sizeof name - strlen(name), "_%s_%lld",
+             offset > 0 ? "plus" : "minus", (long long)(offset > 0 ? offset : -offset));
+  size_t len = strlen(name);
+  for (int n = 2; ir_sym_find(m, name) >= 0; n++)  /* a user's dim of that name */
+    snprintf(name + len, sizeof name - len, "_%d", n);
+  int k = ir_sym_add(m, name, lo, hi);
+  IrSym *s = &m->syms[k];
+  s->num_terms = num_terms, s->offset = offset;
+  memcpy(s->terms, terms, sizeof *terms * (size_t)num_terms);
+  return k;
+}
+
+static int int_cmp(const void *a, const void *b) {
+  return *(const int *)a - *(const int *)b;
+}
+
+IrDim ir_dim_sum(IrModule *m, int n, const IrDim *dims) {
+  int terms[IR_SYM_MAX_TERMS], num = 0;
+  int64_t offset = 0;
+  for (int i = 0; i < n; i++)
+    if (!sum_terms(m, dims[i], terms, &num, &offset)) return (IrDim){-1, -1};
+  if (num == 0) return (IrDim){offset, -1};
+  if (num == 1 && offset == 0) return (IrDim){0, terms[0]};
+  qsort(terms, (size_t)num, sizeof *terms, int_cmp);
+  return (IrDim){0, ir_sym_add_sum(m, terms, num, offset)};
 }
 
 int ir_sym_find(const IrModule *m, const char *name) {

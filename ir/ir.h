@@ -298,10 +298,16 @@ struct IrBlock {
 };
 
 /* A symbolic dimension: a name, bounds, and the value bound by -dim/-shape. */
+#define IR_SYM_MAX_TERMS 4
 typedef struct IrSym {
   const char *name;
   int64_t lo, hi;      /* hi < 0: unbounded */
   int64_t value;       /* bound value, or -1 */
+  /* A sum (num_terms > 0): the value is terms' values + offset, set by the
+   * entry before any access (a KV cache's past + seq; docs/ir.md). */
+  int num_terms;
+  int terms[IR_SYM_MAX_TERMS];
+  int64_t offset;
 } IrSym;
 
 /* The entry function.  At tensor level its body ends in `return`; at loop
@@ -381,6 +387,13 @@ IrWeight *ir_weight_add(IrModule *m, const char *name, IrType type,
 IrWeight *ir_weight_find(const IrModule *m, const char *name);
 int ir_sym_add(IrModule *m, const char *name, int64_t lo, int64_t hi);
 int ir_sym_find(const IrModule *m, const char *name);
+/* The dim dims[0] + ... + dims[n-1]: static when all are static (or bound
+ * syms), else the sum sym of their run-time terms, found or created
+ * (`past + seq` and `seq + past` are one sym).  IrDim{-1, -1} when it has
+ * more than IR_SYM_MAX_TERMS terms. */
+IrDim ir_dim_sum(IrModule *m, int n, const IrDim *dims);
+/* Adds the sum sym of terms + offset (terms sorted, none a sum). */
+int ir_sym_add_sum(IrModule *m, const int *terms, int num_terms, int64_t offset);
 
 /* Creates an op with num_results fresh results of the given types. */
 IrOp *ir_op_new(IrModule *m, IrOpKind kind, int num_operands,

@@ -867,6 +867,44 @@ static bool func(P *p) {
 }
 
 /* ---------------------------------------------------------- module level */
+/* `sum(a, b[, N])` after a sym's range: earlier syms (not sums) in index
+ * order and an offset; the range must be theirs summed. */
+static bool sym_sum(P *p, const Tok *at, const char *s, int64_t lo, int64_t hi) {
+  int terms[IR_SYM_MAX_TERMS], n = 0;
+  int64_t offset = 0;
+  next(p);
+  if (!expect(p, '(')) return false;
+  do {
+    Tok t = p->tok;
+    if (t.kind != T_IDENT) {
+      if (!int64_tok(p, &offset)) return false;
+      break;
+    }
+    int k = ir_sym_find(p->m, ir_arena_strndup(p->m->arena, t.s, t.n));
+    if (k < 0 || p->m->syms[k].num_terms || p->m->syms[k].value >= 0 ||
+        (n && k < terms[n - 1]) || n == IR_SYM_MAX_TERMS) {
+      perr(p, &t, "a sum's terms are up to %d earlier run-time syms, not sums, in order",
+           IR_SYM_MAX_TERMS);
+      return false;
+    }
+    terms[n++] = k;
+    next(p);
+  } while (accept(p, ','));
+  if (!expect(p, ')')) return false;
+  if (n == 0 || (n == 1 && !offset)) {
+    perr(p, at, "a sum needs two terms, or one and an offset");
+    return false;
+  }
+  int k = ir_sym_add_sum(p->m, terms, n, offset);
+  const IrSym *r = &p->m->syms[k];
+  if (strcmp(r->name, s) || r->lo != lo || r->hi != hi) {
+    perr(p, at, "the sum is '%s = %lld..%lld', not '%s = %lld..%lld'", r->name,
+         (long long)r->lo, (long long)r->hi, s, (long long)lo, (long long)hi);
+    return false;
+  }
+  return true;
+}
+
 static bool sym(P *p) {
   next(p);
   Tok name = p->tok;
@@ -901,6 +939,7 @@ static bool sym(P *p) {
       return false;
     }
   }
+  if (is_word(p, "sum")) return sym_sum(p, &name, s, lo, hi);
   int i = ir_sym_add(p->m, s, lo, hi);
   p->m->syms[i].value = value;
   return true;

@@ -392,6 +392,13 @@ static void put_module(Out *o, const IrModule *m) {
     if (s->hi < 0) put(o, "?");
     else putf(o, "%lld", (long long)s->hi);
     if (s->value >= 0) putf(o, " bound %lld", (long long)s->value);
+    if (s->num_terms) {
+      put(o, " sum(");
+      for (int t = 0; t < s->num_terms; t++)
+        putf(o, "%s%s", t ? ", " : "", m->syms[s->terms[t]].name);
+      if (s->offset) putf(o, ", %lld", (long long)s->offset);
+      put(o, ")");
+    }
     put(o, "\n");
   }
   for (int i = 0; i < m->num_weights; i++) put_weight(o, m->weights[i]);

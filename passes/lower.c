@@ -154,6 +154,23 @@ static bool packed_numel(const IrModule *m, const IrValue *v, const char *what, 
   return false;
 }
 
+/* A sum sym's value (past + seq) is its terms' values added, set once at
+ * the entry, before any buffer of that size is touched (after the ops are
+ * lowered, so a sum that a lowering made is set too). */
+static void set_sum_dims(IrModule *m, IrFunc *f) {
+  LwCtx cc = {.m = m, .b = ir_builder_before(m, f->body->first)}, *c = &cc;
+  for (int k = 0; k < c->m->num_syms; k++) {
+    const IrSym *s = &c->m->syms[k];
+    if (!s->num_terms) continue;
+    IrValue *v = lw_dim_index(c, LW_DYN_DIM(s->terms[0]));
+    for (int t = 1; t < s->num_terms; t++)
+      v = lw_bin(c, IR_OP_A_ADD, v, lw_dim_index(c, LW_DYN_DIM(s->terms[t])));
+    if (s->offset) v = lw_bin(c, IR_OP_A_ADD, v, lw_index(c, s->offset));
+    IrOp *set = ir_build(&c->b, IR_OP_DIM_SET, 1, &v, 0, NULL);
+    ir_attr_set_string(c->m, set, "sym", s->name);
+  }
+}
+
 /* Inputs turn into buffers in place; outputs get buffer arguments, and a
  * returned value defined by an op (first return of it) writes there.  A
  * sub-byte input is unpacked into an alloc first; a sub-byte output is
@@ -410,6 +427,7 @@ bool pass_lower(PassContext *pc) {
   }
   if (ok) {
     lower_return(&l, ret);
+    set_sum_dims(m, f);
     f->lowered = true;
   }
   free(l.buf);

@@ -23,13 +23,13 @@
  * f32 with a target (not -O0) goes through the packed GEMM kernel instead of
  * the per-row dot products: per (b, h), S = scale * Q K^T and Y = P V are
  * kernel products, the row passes run on S in between (att_lower_kernel).
- * Run-time dims (OPF_DYN): batch and sequence lengths may be run-time ones
- * (the per-row loops, bounds from dim.get) without past_key/past_value;
- * with a cache they are refused, present_* would be past + seq long, which
- * a type cannot say.  Head counts and sizes are static.
+ * Run-time dims (OPF_DYN): batch, sequence and cache lengths may be run-time
+ * ones (the per-row loops, bounds from dim.get); with a cache the keys are
+ * past + seq long, a sum sym (docs/ir.md).  Head counts and sizes are static.
  */
 #include <math.h>
 
+#include "dyndims.h"
 #include "gemm_kernel.h"
 #include "nn_util.h"
 
@@ -92,6 +92,18 @@ static bool att_dims_error(IrModule *m, const IrOp *op, int i, const char *what,
   diag_at(DIAG_ERROR, &op->loc, "Attention: input %s has type %s; expected %s",
           what, ir_type_str(m, &op->operands[i]->type, buf, sizeof buf), want);
   return false;
+}
+
+/* The keys' length past + kv_sequence (P static or a run-time dim's code):
+ * a sum sym when either is one (present_key's dim 2); -1 when too long a sum. */
+static int64_t att_total(IrModule *m, int64_t P, int64_t Skv) {
+  return LW_DIM_IS_DYN(P) || LW_DIM_IS_DYN(Skv) ? dd_dim_sum(m, 2, (int64_t[]){P, Skv})
+                                              : P + Skv;
+}
+
+/* iv + off, off a static size or a run-time dim's code (the cache's length). */
+static IrValue *att_plus(LwCtx *c, IrValue *iv, int64_t off) {
+  return LW_DIM_IS_DYN(off) ? nn_iadd(c, iv, lw_dim_index(c, off)) : nn_lin(c, iv, 1, off);
 }
 
 static bool att_heads_attr(const IrOp *op, const char *name, int64_t *out) {
@@ -243,13 +255,12 @@ static bool att_shape(IrModule *m, const IrOp *op, AttShape *s) {
             "sequence lengths (%lld and %lld)", (long long)s->P, (long long)pvlen);
     return false;
   }
-  if (pk && (LW_DIM_IS_DYN(s->P) || LW_DIM_IS_DYN(s->Skv))) {
-    diag_at(DIAG_ERROR, &op->loc, "Attention: with past_key/past_value the sequence "
-            "lengths must be static (present_key would be past + kv_sequence long, "
-            "which a type cannot say)");
+  s->T = pk ? att_total(m, s->P, s->Skv) : s->Skv;
+  if (s->T == -1) {
+    diag_at(DIAG_ERROR, &op->loc, "Attention: past + kv sequence length has more than %d "
+            "run-time terms", IR_SYM_MAX_TERMS);
     return false;
   }
-  s->T = pk ? s->P + s->Skv : s->Skv;
   if (att_operand(op, ATT_MASK) && !att_check_mask(m, op, s)) return false;
   if (att_operand(op, ATT_NONPAD)) {
     const IrType *t = &op->operands[ATT_NONPAD]->type;
@@ -343,7 +354,7 @@ static IrValue *att_bias(LwCtx *c, const AttCtx *a, IrValue *j) {
     /* j <= i + offset; offset = P, or nonpad[b] - Sq for an external cache */
     IrValue *limit = a->nonpad ? lw_bin(c, IR_OP_A_SUB, nn_iadd(c, a->i, nonpad),
                                         lw_dim_index(c, a->s.Sq))
-                               : nn_lin(c, a->i, 1, a->s.P);
+                               : att_plus(c, a->i, a->s.P);
     bias = lw_select(c, lw_cmp(c, "le", j, limit), bias ? bias : zero, ninf);
   }
   if (nonpad) bias = lw_select(c, lw_cmp(c, "lt", j, nonpad), bias ? bias : zero, ninf);
@@ -531,7 +542,7 @@ static void att_copy_seq(LwCtx *c, IrValue *src, bool bshd, IrValue *dst, int64_
   IrValue *iv[4];
   lw_nest_begin(c, &nest, 4, (int64_t[]){B, H, S, D}, iv);
   IrValue *x = lw_load(c, src, bshd ? (IrValue *[]){iv[0], iv[2], iv[1], iv[3]} : iv);
-  lw_store(c, x, dst, (IrValue *[]){iv[0], iv[1], nn_lin(c, iv[2], 1, off), iv[3]});
+  lw_store(c, x, dst, (IrValue *[]){iv[0], iv[1], att_plus(c, iv[2], off), iv[3]});
   lw_nest_end(c, &nest);
 }
 
@@ -558,7 +569,7 @@ static void att_shape_lower(LwCtx *c, const IrOp *op, AttShape *s) {
   }
   bool past = op->num_operands > ATT_PAST_K && c->in[ATT_PAST_K];
   if (past) s->P = lw_dim(c->in[ATT_PAST_K], 2);
-  s->T = past ? s->P + s->Skv : s->Skv;  /* infer: static with a cache */
+  s->T = past ? att_total(c->m, s->P, s->Skv) : s->Skv;
 }
 
 bool op_attention_lower(LwCtx *c, IrOp *op) {

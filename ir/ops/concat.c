@@ -6,9 +6,9 @@
  * made explicit once the input type is known, num_outputs (opset 18) then
  * dropped).  Both lower to one loop nest
  * per piece that copies it at its offset along the axis; zero-size pieces
- * emit nothing.  Run-time dims (OPF_DYN) may be anywhere off the axis;
- * along it a sum like seq+1 has no type, so the axis must be static (or
- * one input's sym with the others empty).
+ * emit nothing.  Run-time dims (OPF_DYN) may be anywhere; along the axis
+ * the result is their sum (a KV cache's past + seq: a sum sym), and each
+ * piece's offset is read at run time.
  */
 #include "dyndims.h"
 
@@ -49,7 +49,7 @@ static bool concat_check(const IrModule *m, const IrOp *op, int k, const int64_t
   return true;
 }
 
-static bool concat_infer(const IrModule *m, IrOp *op) {
+static bool concat_infer(IrModule *m, IrOp *op) {
   int64_t d0[IR_MAX_RANK], dk[IR_MAX_RANK], axis_v;
   int axis;
   if (!dd_input(op, 0, d0) || !dm_attr_int(op, "axis", 1, &axis_v))
@@ -60,22 +60,30 @@ static bool concat_infer(const IrModule *m, IrOp *op) {
     return false;
   }
   if (!dm_axis(op, "axis", axis_v, rank, &axis)) return false;
-  int64_t total = 0, sym = 0;
-  int nsym = 0;
+  /* the static sizes summed, the run-time ones kept as terms of a sum sym */
+  int64_t total = 0, terms[IR_SYM_MAX_TERMS + 1];
+  int n = 0;
   for (int k = 0; k < op->num_operands; k++) {
     if (!dd_input(op, k, dk) || !concat_check(m, op, k, d0, dk, axis)) return false;
-    if (DD_IS_SYM(dk[axis]))
-      sym = dk[axis], nsym++;
-    else
+    if (!DD_IS_SYM(dk[axis]))
       total += dk[axis];
+    else if (n < IR_SYM_MAX_TERMS)
+      terms[n++] = dk[axis];
+    else
+      n = IR_SYM_MAX_TERMS + 1;  /* too many terms */
   }
-  if (nsym > 1 || (nsym && total)) {
-    diag_at(DIAG_ERROR, &op->loc, "Concat: along axis %d the inputs have run-time "
-            "sizes; their sum has no type (only static sizes, or one run-time "
-            "size and empty inputs)", axis);
+  if (n > IR_SYM_MAX_TERMS) {
+    total = -1;
+  } else if (n) {
+    terms[n++] = total;
+    total = dd_dim_sum(m, n, terms);
+  }
+  if (total == -1) {
+    diag_at(DIAG_ERROR, &op->loc, "Concat: along axis %d the sum of the inputs' sizes "
+            "has more than %d run-time terms", axis, IR_SYM_MAX_TERMS);
     return false;
   }
-  d0[axis] = nsym ? sym : total;
+  d0[axis] = total;
   dd_set_result(op, 0, op->operands[0]->type.elem, rank, d0);
   return true;
 }
@@ -94,13 +102,15 @@ static bool piece_static(const IrValue *buf) {
 }
 
 /* Copies the smaller buffer's extent between src and dst, shifted by
- * `offset` along `axis` on the dst side (concat) or the src side (split).
+ * `offset`, or the index value dyn_offset when not NULL (after pieces of
+ * run-time sizes), along `axis` on the dst side (concat) or the src side
+ * (split).
  * With static shapes (and a schedule: not -O0) both are seen as
  * [outer, axis * inner], so the copy is one contiguous run per outer
  * index (a channel concat of 27x27 maps: runs of C*729 instead of rows of
  * 27, which LLVM vectorized across channels with gathers and scatters). */
 static void copy_piece(LwCtx *c, IrValue *src, IrValue *dst, int axis,
-                       int64_t offset, bool offset_in_dst) {
+                       int64_t offset, IrValue *dyn_offset, bool offset_in_dst) {
   IrValue *small = offset_in_dst ? src : dst;
   int rank = lw_rank(small);
   int64_t dims[IR_MAX_RANK];
@@ -118,7 +128,8 @@ static void copy_piece(LwCtx *c, IrValue *src, IrValue *dst, int axis,
   }
   lw_nest_begin(c, &nest, rank, dims, iv);
   for (int d = 0; d < rank; d++) idx[d] = iv[d];
-  idx[axis] = dm_affine(c, iv[axis], 1, offset);
+  idx[axis] = dyn_offset ? lw_bin(c, IR_OP_A_ADD, iv[axis], dyn_offset)
+                        : dm_affine(c, iv[axis], 1, offset);
   if (offset_in_dst)
     lw_store(c, lw_load(c, src, iv), dst, idx);
   else
@@ -130,9 +141,15 @@ static bool concat_lower(LwCtx *c, IrOp *op) {
   int rank = lw_rank(c->out[0]), axis = 0;
   if (!dm_axis(op, "axis", ir_attr_int(op, "axis", 1), rank, &axis)) return false;
   int64_t offset = 0;
+  IrValue *dyn_offset = NULL;  /* once a piece has a run-time size */
   for (int k = 0; k < op->num_operands; k++) {
-    copy_piece(c, c->in[k], c->out[0], axis, offset, true);
-    if (!DD_IS_SYM(lw_dim(c->in[k], axis))) offset += lw_dim(c->in[k], axis);
+    copy_piece(c, c->in[k], c->out[0], axis, offset, dyn_offset, true);
+    int64_t d = lw_dim(c->in[k], axis);
+    if (DD_IS_SYM(d) || dyn_offset)
+      dyn_offset = lw_bin(c, IR_OP_A_ADD, dyn_offset ? dyn_offset : lw_index(c, offset),
+                          lw_dim_index(c, d));
+    else
+      offset += d;
   }
   return true;
 }
@@ -245,7 +262,7 @@ static bool split_lower(LwCtx *c, IrOp *op) {
   if (!dm_axis(op, "axis", ir_attr_int(op, "axis", 0), rank, &axis)) return false;
   int64_t offset = 0;
   for (int k = 0; k < op->num_results; k++) {
-    copy_piece(c, c->in[0], c->out[k], axis, offset, false);
+    copy_piece(c, c->in[0], c->out[k], axis, offset, NULL, false);
     offset += lw_dim(c->out[k], axis);
   }
   return true;

@@ -5,9 +5,10 @@
  *
  * A shape rule reads its operands' dims as int64: a static size, or for a
  * symbolic dim the code LW_DYN_DIM(sym) (negative, the same code lw_dim
- * gives lowerings), so "same dim" is plain equality.  A type can hold only
- * a whole sym, never seq*2 or seq+1: a rule whose result would need one
- * refuses with a diagnostic.  Never do arithmetic on a code.
+ * gives lowerings), so "same dim" is plain equality.  A type can hold a
+ * whole sym or a sum of syms and a constant (past + seq: a sum sym, made by
+ * dd_dim_sum), never seq*2: a rule whose result would need one refuses with
+ * a diagnostic.  Never do arithmetic on a code.
  */
 #ifndef TCC_IR_OPS_DYNDIMS_H
 #define TCC_IR_OPS_DYNDIMS_H
@@ -31,6 +32,19 @@ static inline bool dd_input(const IrOp *op, int i, int64_t *dims) {
     dims[d] = x.sym >= 0 ? LW_DYN_DIM(x.sym) : x.size;
   }
   return true;
+}
+
+/* The dim codes[0] + ... + codes[n-1] (static sizes or codes; n at most
+ * IR_SYM_MAX_TERMS + 2): static, or
+ * the code of the sum sym (one for past + seq wherever it is made); -1 when
+ * the sum would have more than IR_SYM_MAX_TERMS run-time terms. */
+static inline int64_t dd_dim_sum(IrModule *m, int n, const int64_t *codes) {
+  IrDim x[IR_SYM_MAX_TERMS + 2];
+  if (n > IR_SYM_MAX_TERMS + 2) return -1;
+  for (int i = 0; i < n; i++)
+    x[i] = DD_IS_SYM(codes[i]) ? (IrDim){0, DD_SYM(codes[i])} : (IrDim){codes[i], -1};
+  IrDim r = ir_dim_sum(m, n, x);
+  return r.sym >= 0 ? LW_DYN_DIM(r.sym) : r.size;
 }
 
 /* Result i gets element type e and dims (static or codes). */

@@ -338,6 +338,17 @@ static void test_parse_errors(void **state) {
                      "t.tir:4:13: error: use of undefined value %7");
   expect_parse_error("module @m\nsym N = 1..4\nfunc @main(%0: f32[N] -> (f32[N]) {\n}\n",
                      "t.tir:3:23: error: expected ')'");
+  /* sum syms: terms in order, earlier run-time syms, the bounds summed */
+  expect_parse_error("module @m\nsym a = 0..4\nsym b = 1..2\nsym s = 1..6 sum(b, a)\n",
+                     "t.tir:4:21: error: a sum's terms are up to 4 earlier run-time syms, not "
+                     "sums, in order");
+  expect_parse_error("module @m\nsym a = 0..4\nsym s = 0..4 sum(a)\n",
+                     "t.tir:3:5: error: a sum needs two terms, or one and an offset");
+  expect_parse_error("module @m\nsym a = 0..4\nsym b = 1..2\nsym a_plus_b = 1..7 sum(a, b)\n",
+                     "t.tir:4:5: error: the sum is 'a_plus_b = 1..6', not 'a_plus_b = 1..7'");
+  expect_parse_error("module @m\nsym a = 0..4 bound 2\nsym b = 1..2\nsym s = 1..6 sum(a, b)\n",
+                     "t.tir:4:18: error: a sum's terms are up to 4 earlier run-time syms, not "
+                     "sums, in order");
   expect_parse_error("module @m\nweight $w : f33[2]\n", "t.tir:2:13: error: unknown type 'f33'");
   expect_parse_error("module @m\nweight $w : f32[M]\n", "t.tir:2:17: error: unknown symbol 'M'");
   expect_parse_error("module @m\nweight $w : f32[2] = [1.0]\n",
