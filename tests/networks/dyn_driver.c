@@ -3,7 +3,9 @@
  * test links it once per network and calls it per data set.
  *
  * usage: dyn_driver NAME=SIZE... IN_0.raw... OUT_0.raw...
- * One NAME=SIZE per run-time dim; then NET_NUM_INPUTS input files and
+ * One NAME=SIZE per run-time dim of the inputs (a sum such as
+ * seq_plus_past and a data-dependent size are the model's to write into
+ * dims[]); then NET_NUM_INPUTS input files and
  * NET_NUM_OUTPUTS output files, dense row-major at the run-time sizes (an
  * input file of any other size is an error).  The build defines DYN_DIMS,
  * the header's dims as {"seq", NET_DIM_seq}, ... (test_dynamic.sh greps
@@ -49,7 +51,7 @@ int main(int argc, char **argv) {
     }
     dims[dim_table[j].index] = atoll(argv[a] + len + 1);
   }
-  if (seen != NET_NUM_DIMS || argc - a != NET_NUM_INPUTS + NET_NUM_OUTPUTS) {
+  if (seen > NET_NUM_DIMS || argc - a != NET_NUM_INPUTS + NET_NUM_OUTPUTS) {
     fprintf(stderr, "usage: %s NAME=SIZE (x%d) IN.raw (x%d) OUT.raw (x%d)\n", argv[0],
             NET_NUM_DIMS, NET_NUM_INPUTS, NET_NUM_OUTPUTS);
     return 2;

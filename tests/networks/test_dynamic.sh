@@ -1,30 +1,43 @@
 #!/bin/sh
-# Networks with a run-time dimension (docs/networks.md): each network that
-# `export_networks.py --list-dynamic` names (a Transformer encoder block, a
-# tiny BERT with input_ids + attention_mask inputs) is compiled ONCE with its
-# -dim range, linked once with tests/networks/dyn_driver.c, and run at every
-# sequence length of its test data sets; each output is compared with
-# PyTorch's (compare.py tolerances).
+# Networks with run-time dimensions (docs/networks.md), each compiled ONCE
+# with its -dim ranges, linked once with tests/networks/dyn_driver.c, and run
+# at the sizes of each of its test data sets; each output is compared with
+# the reference's (compare.py tolerances).
 #
-# usage: test_dynamic.sh TCC OUT_DIR      Exit 0 all match, 1 not, 77 no torch.
+#   test_dynamic.sh TCC OUT_DIR
+#       the networks that `export_networks.py --list-dynamic` names (a
+#       Transformer encoder block, a tiny BERT), exported with PyTorch
+#   test_dynamic.sh TCC OUT_DIR MODEL_DIR "DIM_FLAGS"
+#       one shipped model and its data sets (models/llm_block: the
+#       decoder block with a KV cache, outputs from ONNX Runtime)
+#
+# Exit 0 all match, 1 not, 77 no torch.
 set -u
-[ $# -eq 2 ] || { echo "usage: $0 TCC OUT_DIR" >&2; exit 2; }
+[ $# -eq 2 ] || [ $# -eq 4 ] || { echo "usage: $0 TCC OUT_DIR [MODEL_DIR DIM_FLAGS]" >&2; exit 2; }
 TCC=$1 OUT=$2
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-. "$HERE/export.sh"
-LIST=$($PY "$EXPORTER" --list-dynamic) || { echo "dynamic: FAIL: --list-dynamic"; exit 1; }
-# shellcheck disable=SC2046
-networks_export dynamic "$OUT" $(echo "$LIST" | cut -d' ' -f1)
+if [ $# -eq 4 ]; then
+  PY=/usr/bin/python3
+  LIST="$(basename "$3") $4"
+  SRC=$(cd "$3" && pwd)
+else
+  . "$HERE/export.sh"
+  LIST=$($PY "$EXPORTER" --list-dynamic) || { echo "dynamic: FAIL: --list-dynamic"; exit 1; }
+  # shellcheck disable=SC2046
+  networks_export dynamic "$OUT" $(echo "$LIST" | cut -d' ' -f1)
+fi
 RTLIB=$(dirname "$TCC")/libtccrt.a
 failed=0 total=0
 while read -r NAME DIMFLAG; do
-  dir=$OUT/$NAME bin=$OUT/$NAME/bin
+  dir=${SRC:-$OUT/$NAME} bin=$OUT/$NAME/bin
   rm -rf "$bin"; mkdir -p "$bin"
-  "$TCC" compile "$dir/model.onnx" "$DIMFLAG" -name=net -o "$bin" || {
+  # shellcheck disable=SC2086
+  "$TCC" compile "$dir/model.onnx" $DIMFLAG -name=net -o "$bin" || {
     echo "$NAME: FAIL: tcc compile $DIMFLAG"; failed=1; continue; }
   # The header names its run-time dims only in macros: NET_DIM_seq 0.
   table=$(sed -n 's/^#define NET_DIM_\([A-Za-z0-9_]*\) .*/{"\1", NET_DIM_\1},/p' "$bin/net.h")
+  table=$(echo "$table" | tr -d '\n')  # one -D argument: no newlines
   ${CC:-cc} -std=c11 -O2 -Wall -Wextra -Werror -I"$ROOT/include" -I"$bin" \
     "-DDYN_DIMS=$table" -o "$bin/run" "$HERE/dyn_driver.c" "$bin/net.o" "$RTLIB" -lm || {
     echo "$NAME: FAIL: link"; failed=1; continue; }
