@@ -5,6 +5,7 @@
  *   load (frontend) -> passes (infer, fold, dce, lower, plan) -> LLVM -> header
  */
 #define _XOPEN_SOURCE 700 /* sysconf, strdup, realpath */
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,7 +111,10 @@ tcc_session *tcc_session_new(void) {
 
 static void free_bindings(tcc_session *s) {
   for (int i = 0; i < s->num_shapes; i++) free((char *)s->shapes[i].name);
-  for (int i = 0; i < s->num_dims; i++) free((char *)s->dims[i].param);
+  for (int i = 0; i < s->num_dims; i++) {
+    free((char *)s->dims[i].param);
+    free((char *)s->dims[i].sum);
+  }
   for (int i = 0; i < s->num_frozen; i++) {
     free((char *)s->frozen[i].name);
     free(s->frozen_files[i]);
@@ -197,9 +201,42 @@ static tcc_result set_shape(tcc_session *s, const char *v) {
   return TCC_SUCCESS;
 }
 
-/* PARAM=VALUE, or PARAM=LO..HI for a dim known only at run time. */
+/* A+B[+N]: two or more terms, run-time dim names or numbers, at least one
+ * a name. */
+static bool is_dim_sum(const char *t) {
+  int terms = 0, names = 0;
+  for (const char *p = t;; p++) {
+    size_t n = strcspn(p, "+");
+    bool name = n && (isalpha((unsigned char)*p) || *p == '_');
+    for (size_t i = 0; i < n; i++)
+      if (!(name ? isalnum((unsigned char)p[i]) || p[i] == '_' : isdigit((unsigned char)p[i])))
+        return false;
+    if (!n) return false;
+    terms++, names += name;
+    p += n;
+    if (!*p) break;
+  }
+  return terms >= 2 && names >= 1;
+}
+
+/* PARAM=VALUE, PARAM=LO..HI for a dim known only at run time, or
+ * PARAM=A+B for the sum of run-time dims. */
 static tcc_result set_dim(tcc_session *s, const char *v) {
   const char *eq = strrchr(v, '=');
+  if (eq && eq != v && (isalpha((unsigned char)eq[1]) || eq[1] == '_')) {
+    if (!is_dim_sum(eq + 1)) {
+      diag_error("invalid -dim value '%s': expected PARAM=A+B (e.g. total=past+seq), a sum of "
+                 "run-time dims and numbers", v);
+      return TCC_ERROR_INPUT;
+    }
+    if (s->num_dims == MAX_BINDINGS) {
+      diag_error("too many -dim flags (at most %d)", MAX_BINDINGS);
+      return TCC_ERROR_INPUT;
+    }
+    s->dims[s->num_dims++] = (OnnxDimBinding){.param = strndup(v, (size_t)(eq - v)),
+                                              .value = -1, .sum = strdup(eq + 1)};
+    return TCC_SUCCESS;
+  }
   char *end = NULL, *end2 = NULL;
   long long d = eq ? strtoll(eq + 1, &end, 10) : -1, hi = -1;
   bool range = end && end != eq + 1 && end[0] == '.' && end[1] == '.';
@@ -216,7 +253,7 @@ static tcc_result set_dim(tcc_session *s, const char *v) {
     return TCC_ERROR_INPUT;
   }
   s->dims[s->num_dims++] = (OnnxDimBinding){strndup(v, (size_t)(eq - v)),
-                                            range ? -1 : d, false, d, hi};
+                                            range ? -1 : d, false, d, hi, NULL};
   return TCC_SUCCESS;
 }
 

@@ -41,7 +41,7 @@ static const struct {
     {"passes", OPT_SESSION, "crbo", "run exactly these passes, comma-separated"},
     {"print-ir-after", OPT_SESSION, "crbo", "print the IR after PASS (or `all`) to stdout"},
     {"shape", OPT_SESSION, "crboi", "NAME:1x3x224x224 binds an input's shape (repeatable)"},
-    {"dim", OPT_SESSION, "crboi", "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one (repeatable)"},
+    {"dim", OPT_SESSION, "crboi", "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one; PARAM=A+B their sum (repeatable)"},
     {"freeze", OPT_SESSION, "crboi", "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"verify-each", OPT_SESSION, "crbo", "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "crbo", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},

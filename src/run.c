@@ -609,6 +609,23 @@ static bool check_input(const IrModule *m, int i, const char *path,
   return true;
 }
 
+/* An input whose dim is a sum sym (-dim=total=past+seq) must be as long
+ * as its terms add up to (the model sets the sum from them). */
+static bool check_sum_dims(const IrModule *m, const int64_t *dims) {
+  for (int k = 0; k < m->num_syms; k++) {
+    const IrSym *s = &m->syms[k];
+    int64_t want = s->offset;
+    if (!s->num_terms || dims[k] < 0) continue;
+    for (int t = 0; t < s->num_terms; t++) want += dims[s->terms[t]];
+    if (dims[k] != want) {
+      diag_error("an input has dimension '%s' = %lld, but its terms add up to %lld", s->name,
+                 (long long)dims[k], (long long)want);
+      return false;
+    }
+  }
+  return true;
+}
+
 /* Writes dims[] (the model's run-time dims) to args[0]. */
 static bool stage_dims(RunDir *d, char **args, int64_t *dims) {
   IrModule *m = d->m;
@@ -689,7 +706,7 @@ static bool stage_inputs(RunDir *d, const RunOptions *o, char **args) {
     onnx_tensor_free(&t);
     if (!ok) return false;
   }
-  return stage_dims(d, args, dims);
+  return check_sum_dims(d->m, dims) && stage_dims(d, args, dims);
 }
 
 static void print_output(const IrModule *m, int i, const OnnxTensor *t) {

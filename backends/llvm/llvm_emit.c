@@ -962,7 +962,8 @@ static void em_check_dims(Em *e, LLVMValueRef fn, LLVMValueRef dims,
   e->dims = dims;
   for (int k = 0; k < m->num_syms; k++) {
     const IrSym *s = &m->syms[k];
-    if (s->value >= 0 || !input_uses_sym(m->main, k)) continue;
+    /* a sum (past + seq) is the model's to set, from its checked terms */
+    if (s->value >= 0 || s->num_terms || !input_uses_sym(m->main, k)) continue;
     LLVMValueRef v = em_dim(e, (IrDim){0, k});
     LLVMValueRef out = LLVMBuildICmp(e->b, LLVMIntSLT, v, i64c(e, s->lo), "");
     if (s->hi >= 0)

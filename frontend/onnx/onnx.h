@@ -24,6 +24,9 @@ typedef struct OnnxDimBinding {
   int64_t value;
   bool used;
   int64_t lo, hi; /* a run-time dim's range (value -1) */
+  /* -dim=P=A+B[+N]: P is the sum of the run-time dims A and B and N (value
+   * -1): an input such as an attention mask as long as past + seq. */
+  const char *sum;
 } OnnxDimBinding;
 
 /* -freeze=NAME:FILE.pb: a graph input that becomes a compile-time constant

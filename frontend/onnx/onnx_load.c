@@ -18,6 +18,8 @@
  * Every other count is checked where it is used; all allocation sizes are
  * bounded by a constant times the input size. */
 #define _DEFAULT_SOURCE /* strdup, strndup, realpath, mmap */
+#include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -141,6 +143,45 @@ static OnnxDimBinding *find_dim(OnnxCtx *c, const char *param) {
   return NULL;
 }
 
+/* Dim k of input `name` whose symbol has -dim=P=A+B[+N]: the sum sym of the
+ * run-time dims A, B (each with a -dim range) and N. */
+static bool input_dim_sum(OnnxCtx *c, const char *name, int k, OnnxDimBinding *db,
+                          IrDim *out) {
+  IrLoc loc = onnx_file_loc(c);
+  IrDim terms[IR_SYM_MAX_TERMS + 2];
+  int n = 0;
+  db->used = true;
+  for (const char *p = db->sum; *p && n < IR_SYM_MAX_TERMS + 2; p += *p == '+') {
+    size_t len = strcspn(p, "+");
+    char term[256];
+    snprintf(term, sizeof term, "%.*s", (int)len, p);
+    p += len;
+    if (isdigit((unsigned char)term[0])) {
+      terms[n++] = (IrDim){strtoll(term, NULL, 10), -1};
+      continue;
+    }
+    OnnxDimBinding *tb = find_dim(c, term);
+    if (!tb || tb->sum || tb->value >= 0) {
+      diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') is -dim=%s=%s, but '%s' is "
+              "not a run-time dimension (give it -dim=%s=LO..HI)", name, k, db->param,
+              db->param, db->sum, term, term);
+      return false;
+    }
+    tb->used = true;
+    int sym = ir_sym_add(c->m, term, tb->lo, tb->hi);
+    c->m->syms[sym].lo = tb->lo, c->m->syms[sym].hi = tb->hi;
+    terms[n++] = (IrDim){0, sym};
+  }
+  IrDim r = n <= IR_SYM_MAX_TERMS + 1 ? ir_dim_sum(c->m, n, terms) : (IrDim){-1, -1};
+  if (r.sym < 0 && r.size < 0) {
+    diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s'): -dim=%s=%s has more than %d "
+            "run-time terms", name, k, db->param, db->param, db->sum, IR_SYM_MAX_TERMS);
+    return false;
+  }
+  *out = r;
+  return true;
+}
+
 /* Dim k of input `name`: the -shape binding, the -dim binding of its
  * symbol, an earlier binding of the symbol, or 1 for an unbound dim 0 (with
  * a warning), as a static size; or the symbol itself when -dim gives it a
@@ -169,6 +210,15 @@ static bool input_dim(OnnxCtx *c, const char *name, int k,
     }
     *out = (IrDim){d->dim_value, -1};
     return true;
+  }
+  OnnxDimBinding *sum = param ? find_dim(c, param) : NULL;
+  if (sum && sum->sum) {
+    if (sb) {
+      diag_at(DIAG_ERROR, &loc, "input '%s': dimension %d ('%s') has both a -shape size "
+              "and -dim=%s=%s", name, k, param, param, sum->sum);
+      return false;
+    }
+    return input_dim_sum(c, name, k, sum, out);
   }
   /* A name the IR cannot spell gets no symbol (it still binds by -dim). */
   int sym = param && onnx_ir_name_ok(param) ? ir_sym_add(c->m, param, 1, -1) : -1;

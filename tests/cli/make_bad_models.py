@@ -51,6 +51,12 @@ def cases():
     yield "output_type_mismatch", model([relu()], [vi("x", [2])], [vi("y", [3])])
     yield "no_output_value", model([relu()], [vi("x", [2])], [vi("zz", [2])])
     yield "symbolic_dim", model([relu()], [vi("x", [1, "seq"])], [vi("y", [1, "seq"])])
+    # A KV cache with a mask as long as past + seq (-dim=total=past+seq).
+    yield "kv_mask", model(
+        [helper.make_node("Concat", ["past_k", "k"], ["kv"], name="cat", axis=1),
+         helper.make_node("Add", ["kv", "mask"], ["y"], name="add")],
+        [vi("past_k", [1, "past"]), vi("k", [1, "seq"]), vi("mask", [1, "total"])],
+        [vi("y", [1, "total"])])
     # A shape computed from a run-time dim that overflows int64: refused, not wrapped.
     yield "symbolic_overflow", model(
         [helper.make_node("Shape", ["x"], ["s"], "shape0"),
@@ -147,6 +153,13 @@ def main():
         t = numpy_helper.from_array(x.reshape(1, n), "x")
         with open(os.path.join(out, "seq%d.pb" % n), "wb") as f:
             f.write(t.SerializeToString())
+    # Inputs of kv_mask: a cache of 2, 1 new key, masks of 3 (right) and 4.
+    for name, arr in (("past2", np.array([[1, 2]], np.float32)), ("k1", np.array([[3]], np.float32)),
+                      ("mask3", np.array([[10, 20, 30]], np.float32)),
+                      ("mask4", np.array([[10, 20, 30, 40]], np.float32))):
+        with open(os.path.join(out, "kv_%s.pb" % name), "wb") as f:
+            f.write(numpy_helper.from_array(arr, name.rstrip("0123456789")
+                                            .replace("past", "past_k")).SerializeToString())
     # The input of parallel.tir (x f32[37,64]).
     x = ((np.arange(37 * 64) * 37 % 101) / 25.0 - 2.0).astype(np.float32).reshape(37, 64)
     with open(os.path.join(out, "par_x.pb"), "wb") as f:

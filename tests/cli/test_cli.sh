@@ -54,6 +54,13 @@ expect "-dim=seq=1..4 gives _run_dims" "grep -q '^int symbolic_dim_run_dims(cons
 check 0 "" run "$BAD/symbolic_dim.onnx" -dim=seq=1..4 --input "$BAD/seq3.pb"
 expect "run at seq=3 prints 3 values" "grep -qx \"output 0 'y' f32\[1,3\]: 0 0 1.5\" '$T/stdout'"
 check 1 "$BAD/seq5.pb: error: input 0: dimension 1 ('seq') is 5, outside the compiled range 1..4" run "$BAD/symbolic_dim.onnx" -dim=seq=1..4 --input "$BAD/seq5.pb"
+# A mask as long as the KV cache: -dim=total=past+seq types it as the sum
+# that Concat makes; the model sets total from past and seq.
+KV="-dim=past=0..4 -dim=seq=1..2 -dim=total=past+seq"
+check 0 "" run "$BAD/kv_mask.onnx" $KV --input "$BAD/kv_past2.pb" --input "$BAD/kv_k1.pb" --input "$BAD/kv_mask3.pb"
+expect "kv_mask: past 2 + seq 1" "grep -qx \"output 0 'y' f32\[1,3\]: 11 22 33\" '$T/stdout'"
+check 1 "tcc: error: an input has dimension 'past_plus_seq' = 4, but its terms add up to 3" run "$BAD/kv_mask.onnx" $KV --input "$BAD/kv_past2.pb" --input "$BAD/kv_k1.pb" --input "$BAD/kv_mask4.pb"
+check 1 "tcc: error: invalid -dim value 'total=past+': expected PARAM=A+B (e.g. total=past+seq), a sum of run-time dims and numbers" compile "$BAD/kv_mask.onnx" -dim=total=past+ -o "$O"
 # Out-of-range indices stop the run at the node (TCC_ERR_INDEX_OUT_OF_RANGE,
 # exit 1, no output written); negative ones in range count from the end;
 # -index-checks=0 clamps instead.

@@ -534,15 +534,21 @@ static void mb_int_attr(MB *b, Onnx__NodeProto *n, const char *name, int64_t v) 
   n->n_attribute = 1;
 }
 
-/* Loads b with -dim=seq=1..8; NULL on failure (diagnostic in msg). */
-static IrModule *mb_load(MB *b) {
-  OnnxDimBinding dim = {"seq", -1, false, 1, 8};
-  OnnxLoadOptions o = {.model_name = "m", .dims = &dim, .num_dims = 1};
+/* Loads b with the -dim bindings dims[0..n); NULL on failure (diagnostic
+ * in msg). */
+static IrModule *mb_load_dims(MB *b, OnnxDimBinding *dims, int n_dims) {
+  OnnxLoadOptions o = {.model_name = "m", .dims = dims, .num_dims = n_dims};
   size_t n = onnx__model_proto__get_packed_size(&b->model);
   uint8_t *buf = ir_arena_alloc(b->a, n + 1);
   onnx__model_proto__pack(&b->model, buf);
   msg[0] = 0;
   return onnx_load_memory(buf, n, "t.onnx", &o);
+}
+
+/* Loads b with -dim=seq=1..8. */
+static IrModule *mb_load(MB *b) {
+  OnnxDimBinding dim = {.param = "seq", .value = -1, .lo = 1, .hi = 8};
+  return mb_load_dims(b, &dim, 1);
 }
 
 /* The attention-head split a PyTorch export computes at run time:
@@ -579,6 +585,48 @@ static MB *mb_heads(void) {
   mb_int_attr(b, b->nodes[b->graph.n_node - 1], "axis", 0);
   mb_node(b, "Reshape", "y,shape2", "z");
   return b;
+}
+
+/* -dim=total=seq+past: a mask input as long as the KV cache after the new
+ * keys is typed with the same sum sym as Concat's result, so they add. */
+static void test_onnx_dim_sum_binding(void **state) {
+  (void)state;
+  MB *b = mb_new();
+  b->ins[b->graph.n_input++] = mb_vi(b, "mask", "1,total");
+  b->ins[b->graph.n_input++] = mb_vi(b, "past_k", "1,past");
+  b->ins[b->graph.n_input++] = mb_vi(b, "k", "1,seq");
+  b->outs[b->graph.n_output++] = mb_vi(b, "y", "1,total");
+  mb_node(b, "Concat", "past_k,k", "kv");
+  mb_int_attr(b, b->nodes[b->graph.n_node - 1], "axis", 1);
+  mb_node(b, "Add", "kv,mask", "y");
+  OnnxDimBinding dims[3] = {{.param = "past", .value = -1, .lo = 0, .hi = 8},
+                            {.param = "seq", .value = -1, .lo = 1, .hi = 4},
+                            {.param = "total", .value = -1, .sum = "seq+past"}};
+  IrModule *m = mb_load_dims(b, dims, 3);
+  if (!m) fail_msg("load failed: %s", msg);
+  char *text = ir_print_module_str(m);
+  const char *want =
+      "sym seq = 1..4\n"
+      "sym past = 0..8\n"
+      "sym seq_plus_past = 1..12 sum(seq, past)\n"
+      "func @main(%0: f32[1,seq_plus_past] as \"mask\", %1: f32[1,past] as \"past_k\", "
+      "%2: f32[1,seq] as \"k\") -> (f32[1,seq_plus_past] as \"y\") {\n"
+      "  %3 = concat(%1, %2) {axis=1} : f32[1,seq_plus_past] loc(\"t.onnx\":\"kv\")\n"
+      "  %4 = add(%3, %0) : f32[1,seq_plus_past] loc(\"t.onnx\":\"y\")\n"
+      "  return(%4)\n"
+      "}\n";
+  const char *f = strstr(text, "sym seq");
+  assert_non_null(f);
+  assert_string_equal(f, want);
+  free(text);
+  ir_module_free(m);
+  /* a term without a range */
+  dims[1] = (OnnxDimBinding){.param = "seq", .value = 3};
+  assert_null(mb_load_dims(b, dims, 3));
+  assert_string_equal(msg, "error: input 'mask': dimension 1 ('total') is "
+                      "-dim=total=seq+past, but 'seq' is not a run-time dimension (give it "
+                      "-dim=seq=LO..HI)");
+  ir_arena_free(b->a);
 }
 
 static void test_onnx_symbolic_reshape(void **state) {
@@ -838,6 +886,7 @@ int main(void) {
       cmocka_unit_test_setup_teardown(test_sym_operand_refusals, dsetup, teardown),
       cmocka_unit_test_setup_teardown(test_expand_slice_shape, dsetup, teardown),
       cmocka_unit_test_setup_teardown(test_refusals, dsetup, teardown),
+      cmocka_unit_test_setup_teardown(test_onnx_dim_sum_binding, dsetup, teardown),
       cmocka_unit_test_setup_teardown(test_onnx_symbolic_reshape, dsetup, teardown),
       cmocka_unit_test_setup_teardown(test_onnx_symbolic_expand, dsetup, teardown),
       cmocka_unit_test_setup_teardown(test_onnx_symbolic_operands, dsetup, teardown),

@@ -230,7 +230,7 @@ static void test_valid_model(void **state) {
   mb_node(b, "Add", "add0", "x,b/bias:0", "t");
   mb_node(b, "Relu", "relu0", "t", "y");
   mb_output(b, "y", 1, "N,3");
-  OnnxDimBinding dim = {"N", 2, false, 0, 0};
+  OnnxDimBinding dim = {.param = "N", .value = 2};
   OnnxLoadOptions o = {.model_name = "tiny", .dims = &dim, .num_dims = 1};
   IrModule *m = mb_load(b, &o);
   assert_non_null(m);
@@ -754,7 +754,7 @@ static void test_bindings(void **state) {
   o = (OnnxLoadOptions){.shapes = &sbn, .num_shapes = 1};
   expect_error(mb_relu(), &o, "t.onnx: error: -shape=nope:...: the model has "
                               "no input named 'nope'");
-  OnnxDimBinding db = {"Q", 4, false, 0, 0};
+  OnnxDimBinding db = {.param = "Q", .value = 4};
   o = (OnnxLoadOptions){.dims = &db, .num_dims = 1};
   expect_error(mb_relu(), &o, "t.onnx: error: -dim=Q=4: the model has no "
                               "symbolic dimension named 'Q'");
