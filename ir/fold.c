@@ -93,12 +93,19 @@ static bool evaluate(IrModule *m, IrOp *op, void **out, bool *deferred) {
     bufs[nargs++] = out[i];
   }
   tf->num_outputs = op->num_results;
+  /* Empty results need no run: the loops over a [16,110,...,0,...] Cast
+   * would still walk the dims before the 0 (a fuzzed model: seconds). */
+  bool empty = true;
+  for (int i = 0; i < op->num_results; i++) {
+    uint64_t bytes;
+    empty = empty && ir_type_nbytes(&op->results[i]->type, &bytes) && bytes == 0;
+  }
   /* Constant indices are checked whatever -index-checks says: a bad one is
    * then a compile-time error (the interpreter reports the rt.check). */
   bool no_checks = m->no_index_checks;
   m->no_index_checks = false;
-  ok = ok && ir_op_info(op->kind)->lower(&c, op) &&
-       ir_interp_run_limited(m, tf, bufs, NULL, IR_FOLD_MAX_STEPS, deferred);
+  ok = ok && (empty || (ir_op_info(op->kind)->lower(&c, op) &&
+                        ir_interp_run_limited(m, tf, bufs, NULL, IR_FOLD_MAX_STEPS, deferred)));
   m->no_index_checks = no_checks;
   for (int i = 0; i < MAX_FOLD_OPERANDS; i++) free(scratch[i]);
   return ok;

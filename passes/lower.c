@@ -158,7 +158,10 @@ static bool packed_numel(const IrModule *m, const IrValue *v, const char *what, 
  * the entry, before any buffer of that size is touched (after the ops are
  * lowered, so a sum that a lowering made is set too). */
 static void set_sum_dims(IrModule *m, IrFunc *f) {
-  LwCtx cc = {.m = m, .b = ir_builder_before(m, f->body->first)}, *c = &cc;
+  /* (a body with nothing to compute, all outputs empty, has no first op) */
+  LwCtx cc = {.m = m, .b = f->body->first ? ir_builder_before(m, f->body->first)
+                                         : ir_builder_at_end(m, f->body)},
+        *c = &cc;
   for (int k = 0; k < c->m->num_syms; k++) {
     const IrSym *s = &c->m->syms[k];
     if (!s->num_terms) continue;
