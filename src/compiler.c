@@ -223,37 +223,35 @@ static bool is_dim_sum(const char *t) {
  * PARAM=A+B for the sum of run-time dims. */
 static tcc_result set_dim(tcc_session *s, const char *v) {
   const char *eq = strrchr(v, '=');
+  OnnxDimBinding b = {0};
   if (eq && eq != v && (isalpha((unsigned char)eq[1]) || eq[1] == '_')) {
     if (!is_dim_sum(eq + 1)) {
       diag_error("invalid -dim value '%s': expected PARAM=A+B (e.g. total=past+seq), a sum of "
                  "run-time dims and numbers", v);
       return TCC_ERROR_INPUT;
     }
-    if (s->num_dims == MAX_BINDINGS) {
-      diag_error("too many -dim flags (at most %d)", MAX_BINDINGS);
+    b = (OnnxDimBinding){.value = -1, .sum = eq + 1};
+  } else {
+    char *end = NULL, *end2 = NULL;
+    long long d = eq ? strtoll(eq + 1, &end, 10) : -1, hi = -1;
+    bool range = end && end != eq + 1 && end[0] == '.' && end[1] == '.';
+    if (range) hi = strtoll(end + 2, &end2, 10);
+    bool ok = eq && eq != v && end && end != eq + 1 && d >= 0 &&
+              (range ? end2 != end + 2 && !*end2 && hi >= d && hi > 0 : !*end);
+    if (!ok) {
+      diag_error("invalid -dim value '%s': expected PARAM=VALUE (e.g. batch=1) or "
+                 "PARAM=LO..HI (e.g. seq=1..512)", v);
       return TCC_ERROR_INPUT;
     }
-    s->dims[s->num_dims++] = (OnnxDimBinding){.param = strndup(v, (size_t)(eq - v)),
-                                              .value = -1, .sum = strdup(eq + 1)};
-    return TCC_SUCCESS;
-  }
-  char *end = NULL, *end2 = NULL;
-  long long d = eq ? strtoll(eq + 1, &end, 10) : -1, hi = -1;
-  bool range = end && end != eq + 1 && end[0] == '.' && end[1] == '.';
-  if (range) hi = strtoll(end + 2, &end2, 10);
-  bool ok = eq && eq != v && end && end != eq + 1 && d >= 0 &&
-            (range ? end2 != end + 2 && !*end2 && hi >= d && hi > 0 : !*end);
-  if (!ok) {
-    diag_error("invalid -dim value '%s': expected PARAM=VALUE (e.g. batch=1) or "
-               "PARAM=LO..HI (e.g. seq=1..512)", v);
-    return TCC_ERROR_INPUT;
+    b = (OnnxDimBinding){.value = range ? -1 : d, .lo = d, .hi = hi};
   }
   if (s->num_dims == MAX_BINDINGS) {
     diag_error("too many -dim flags (at most %d)", MAX_BINDINGS);
     return TCC_ERROR_INPUT;
   }
-  s->dims[s->num_dims++] = (OnnxDimBinding){strndup(v, (size_t)(eq - v)),
-                                            range ? -1 : d, false, d, hi, NULL};
+  b.param = strndup(v, (size_t)(eq - v));
+  if (b.sum) b.sum = strdup(b.sum);
+  s->dims[s->num_dims++] = b;
   return TCC_SUCCESS;
 }
 
