@@ -712,6 +712,7 @@ static bool run_ins(Interp *in, const Ins *ins) {
     in->dims[ins->code] = v;
     return true;
   }
+  case IR_OP_MARK: return true; /* a compiled model would call the profiler */
   case IR_OP_CHECK: /* a compiled model would return the status here */
     if (lanes(in, op->operands[0])->i) return true;
     diag_at(DIAG_ERROR, &op->loc, "%s (rt.check fails with status %lld)",

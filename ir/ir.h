@@ -274,6 +274,7 @@ struct IrWeight {
 };
 
 #include "ops.h" /* IrOpKind enum generated from ops.def */
+#include "schedule.h" /* SchedProblem, in the sched notes */
 
 struct IrOp {
   IrOpKind kind;
@@ -348,7 +349,18 @@ typedef struct IrModule {
    * note was lowered to plain loops. */
   struct IrKernelNote *kernel_notes;
   int num_kernel_notes, cap_kernel_notes;
+  /* Per top-level tensor op, in order, as `lower` met it: the layers of
+   * a profile (rt.mark {layer=K}) and the problems `tcc tune` searches. */
+  struct IrSchedNote *sched_notes;
+  int num_sched_notes;
 } IrModule;
+
+typedef struct IrSchedNote {
+  IrLoc loc;
+  const char *op;       /* the tensor op's name */
+  const char *key;      /* ir_print_op_signature */
+  SchedProblem problem; /* kind SCHED_KIND_NONE: the op asked nothing */
+} IrSchedNote;
 
 typedef struct IrKernelNote {
   IrLoc loc;
@@ -458,6 +470,11 @@ char *ir_print_module_str(const IrModule *m); /* malloc'd; caller frees */
 /* The module as its code sees it: without source locations and weight
  * values, so two models that differ only there print the same. */
 char *ir_print_code_str(const IrModule *m);
+/* An op without its values and regions: "fused_conv {act="relu", ...}
+ * (f32[1,64,56,56], ...) -> (f32[...])", the same for every op that
+ * computes the same thing on data of the same types: a schedule's key in
+ * tuning logs.  malloc'd. */
+char *ir_print_op_signature(const IrModule *m, const IrOp *op);
 /* main's top-level ops as a Graphviz digraph named title (dot.c);
  * malloc'd, NULL when out of memory. */
 char *ir_dot_str(const IrModule *m, const char *title);

@@ -25,6 +25,9 @@ typedef struct LwCtx {
   /* The target's description for the schedule (ir/schedule.h); NULL: plain
    * loops, the reference lowering (-O0). */
   const struct SchedTarget *target;
+  /* The schedule context of the op being lowered (ir/schedule.h): a tuned
+   * choice to apply and the problem the lowering asked; NULL: none. */
+  struct SchedOp *sched;
   /* When > 0, the vector loads and stores emitted now touch only their
    * first valid_lanes lanes (mem.vload/vstore {valid}): a tile at an
    * operand's edge, so a partial vector needs no scalar loop. */

@@ -420,6 +420,31 @@ static char *print_module(const IrModule *m, bool code_only) {
   return o.s;
 }
 
+char *ir_print_op_signature(const IrModule *m, const IrOp *op) {
+  Out o = {0};
+  o.m = m;
+  out_grow(&o, 0);
+  o.s[0] = 0;
+  put(&o, ir_op_info(op->kind)->name);
+  put_attrs(&o, op);
+  put(&o, " (");
+  for (int i = 0; i < op->num_operands; i++) {
+    if (i) put(&o, ", ");
+    /* a graph input is a buffer by the time `lower` meets its consumer */
+    IrType t = op->operands[i] ? ir_type_with_kind(op->operands[i]->type, IR_TYPE_TENSOR)
+                               : (IrType){0};
+    if (op->operands[i]) put_type(&o, &t);
+    else put(&o, "none");
+  }
+  put(&o, ") -> (");
+  for (int i = 0; i < op->num_results; i++) {
+    if (i) put(&o, ", ");
+    put_type(&o, &op->results[i]->type);
+  }
+  put(&o, ")");
+  return o.s;
+}
+
 char *ir_print_module_str(const IrModule *m) { return print_module(m, false); }
 char *ir_print_code_str(const IrModule *m) { return print_module(m, true); }
 

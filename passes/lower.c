@@ -21,6 +21,7 @@
 typedef struct Lowering {
   IrModule *m;
   const struct SchedTarget *target;
+  SchedOp *sched; /* the top-level op's schedule context (NULL inside a loop) */
   IrFunc *f;
   IrValue **buf;      /* by tensor value id: its buffer */
   IrValue **out_args; /* per output: the buffer argument */
@@ -213,7 +214,8 @@ static IrValue *operand_buffer(Lowering *l, IrValue *v) {
 
 static bool lower_op(Lowering *l, IrOp *op) {
   const IrOpInfo *info = ir_op_info(op->kind);
-  LwCtx c = {.m = l->m, .b = ir_builder_before(l->m, op), .target = l->target};
+  LwCtx c = {.m = l->m, .b = ir_builder_before(l->m, op), .target = l->target,
+             .sched = l->sched};
   c.in = ir_arena_alloc(l->m->arena, sizeof *c.in * (size_t)(op->num_operands + 1));
   c.out = ir_arena_alloc(l->m->arena, sizeof *c.out * (size_t)(op->num_results + 1));
   for (int i = 0; i < op->num_operands; i++) {
@@ -408,6 +410,15 @@ static void lower_return(Lowering *l, IrOp *ret) {
   ir_op_remove(ret);
 }
 
+/* rt.mark {layer=K} before op (NULL: at the end of main), outside every
+ * node (so that no node's loops, shared as a function, include it). */
+static void mark_layer(IrModule *m, IrOp *before, int layer) {
+  IrBuilder b = before ? ir_builder_before(m, before) : ir_builder_at_end(m, m->main->body);
+  b.loc = (IrLoc){0};
+  IrOp *mark = ir_build(&b, IR_OP_MARK, 0, NULL, 0, NULL);
+  ir_attr_set_int(m, mark, "layer", layer);
+}
+
 bool pass_lower(PassContext *pc) {
   IrModule *m = pc->m;
   IrFunc *f = m->main;
@@ -417,19 +428,33 @@ bool pass_lower(PassContext *pc) {
     diag_error("lower: the function does not end in 'return'");
     return false;
   }
-  Lowering l = {m, pc->target, f, calloc((size_t)m->next_value_id + 1, sizeof(IrValue *)),
+  Lowering l = {m, pc->target, NULL, f, calloc((size_t)m->next_value_id + 1, sizeof(IrValue *)),
                 ir_arena_alloc(m->arena, sizeof(IrValue *) * (size_t)(f->num_outputs + 1))};
   fix_bound_dims_all(m, f);
   IrOp *first = f->body->first; /* the tensor ops, after what lower_signature adds */
   bool ok = l.buf && lower_signature(&l, ret);
   int lowered = 0;
+  for (IrOp *op = first; op != ret; op = op->next) lowered++;
+  m->sched_notes = ir_arena_alloc(m->arena, sizeof *m->sched_notes * (size_t)(lowered + 1));
+  m->num_sched_notes = 0;
   for (IrOp *op = first, *next; ok && op != ret; op = next) {
     next = op->next;
+    IrSchedNote *note = &m->sched_notes[m->num_sched_notes];
+    char *key = ir_print_op_signature(m, op);
+    *note = (IrSchedNote){.loc = op->loc, .op = ir_op_info(op->kind)->name,
+                          .key = ir_arena_strdup(m->arena, key)};
+    SchedOp sched = {.choice = sched_tuning_find(pc->tuning, key)};
+    free(key);
+    if (pc->profile) mark_layer(m, op, m->num_sched_notes);
+    l.sched = op->kind == IR_OP_LOOP ? NULL : &sched;
     ok = op->kind == IR_OP_LOOP ? lower_loop(&l, op) : lower_op(&l, op);
-    lowered++;
+    l.sched = NULL;
+    note->problem = sched.problem;
+    m->num_sched_notes++;
   }
   if (ok) {
     lower_return(&l, ret);
+    if (pc->profile) mark_layer(m, NULL, m->num_sched_notes);
     set_sum_dims(m, f);
     f->lowered = true;
   }

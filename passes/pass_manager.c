@@ -76,7 +76,7 @@ bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
   for (const char *p = o->passes; *p;) {
     size_t n = strcspn(p, ",");
     const PassInfo *pi = find_n(p, n);
-    PassContext pc = {.m = m, .target = o->target};
+    PassContext pc = {.m = m, .target = o->target, .tuning = o->tuning, .profile = o->profile};
     if (o->before_pass) o->before_pass(m, pi->name, o->user);
     char stage[64];
     snprintf(stage, sizeof stage, "pass %s", pi->name);

@@ -23,6 +23,10 @@ typedef struct PassContext {
   /* The target's description (ir/schedule.h) for passes and lowerings that
    * shape loops; NULL: plain loops (-O0). */
   const struct SchedTarget *target;
+  /* Schedules chosen by a tuning log, by op key (NULL: the model's). */
+  const struct SchedTuning *tuning;
+  /* `lower` puts rt.mark {layer=K} before each layer (a profile). */
+  bool profile;
   /* Statistics a pass reports ("folded: 12"); printed with --stats. */
   int num_stats;
   PassStat stats[PASS_MAX_STATS];
@@ -61,6 +65,8 @@ typedef struct PipelineOptions {
    * before `lower`. */
   void (*before_pass)(IrModule *m, const char *pass, void *user);
   void *user;
+  const struct SchedTuning *tuning;  /* see PassContext */
+  bool profile;                      /* see PassContext */
 } PipelineOptions;
 
 /* Checks every name first (unknown -> error listing valid passes), then runs

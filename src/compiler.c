@@ -38,6 +38,14 @@ struct tcc_session {
   bool share_functions;  /* -share-functions=0 translates repeated loops in place */
   bool external_weights; /* --weights=external: the weights in <name>.weights */
   bool verify_each, stats, index_checks;
+  bool profile;          /* -profile=1: rt.mark before each layer */
+  bool naive_schedule;   /* -schedule=naive */
+  char *tuning_path;     /* --tuning=FILE: a tcc tune log */
+  bool tuning_any_cpu;   /* --tuning-any-cpu: take a log of another CPU */
+  SchedTuning tuning;    /* its choices, read at the first compile */
+  bool tuning_read;
+  SchedCostModel cost;   /* --cost-model=FILE */
+  bool has_cost;
   OnnxShapeBinding shapes[MAX_BINDINGS];
   int num_shapes;
   OnnxDimBinding dims[MAX_BINDINGS];
@@ -135,6 +143,8 @@ void tcc_session_free(tcc_session *s) {
   free(s->header), free(s->diag);
   free(s->tir), free(s->dot_before), free(s->dot_after);
   free(s->report), free(s->layers);
+  free(s->tuning_path);
+  tune_choices_free(&s->tuning);
   free(s);
 }
 
@@ -168,6 +178,25 @@ bool tcc_session_has_option(const tcc_session *s, const char *name) {
 
 const char *tcc_session_target(const tcc_session *s) { return s->target; }
 const char *tcc_session_cpu(const tcc_session *s) { return s->mcpu; }
+bool tcc_session_profile(const tcc_session *s) { return s->profile; }
+const SchedCostModel *tcc_session_cost_model(const tcc_session *s) {
+  return s->has_cost ? &s->cost : NULL;
+}
+
+bool tcc_session_describe_target(tcc_session *s, SchedTarget *st, char **cpu, char **features) {
+  enter(s);
+  const TccTarget *t = target_find(s->target);
+  if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
+      (s->mattr && !target_check_features(t, s->mattr)))
+    return false;
+  LlvmOptions lo = {.target = t, .cpu = s->mcpu, .features = s->mattr,
+                    .opt_level = s->opt_level, .jobs = 1};
+  target_sched(&lo, st);
+  st->naive = s->naive_schedule;
+  st->cost = tcc_session_cost_model(s);
+  target_resolve(&lo, cpu, features);
+  return true;
+}
 
 /* ------------------------------------------------------------- options */
 static bool parse_dims(const char *text, OnnxShapeBinding *b) {
@@ -332,6 +361,17 @@ static tcc_result set_bool(bool *slot, const char *name, const char *v) {
   return TCC_SUCCESS;
 }
 
+/* An option with two values, a (the default) and b: *is_b. */
+static tcc_result set_one_of(bool *is_b, const char *option, const char *v, const char *a,
+                             const char *a_doc, const char *b, const char *b_doc) {
+  if (strcmp(v, a) && strcmp(v, b)) {
+    diag_error("invalid %s '%s': expected %s (%s) or %s (%s)", option, v, a, a_doc, b, b_doc);
+    return TCC_ERROR_INPUT;
+  }
+  *is_b = !strcmp(v, b);
+  return TCC_SUCCESS;
+}
+
 static tcc_result set_target(tcc_session *s, const char *v) {
   if (!target_find(v)) {
     char list[512] = "";
@@ -407,16 +447,26 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   }
   if (!strcmp(name, "fuse")) return set_bool(&s->fuse, name, v);
   if (!strcmp(name, "share-functions")) return set_bool(&s->share_functions, name, v);
-  if (!strcmp(name, "weights")) {
-    if (strcmp(v, "embedded") && strcmp(v, "external")) {
-      diag_error("invalid --weights '%s': expected embedded (in the object, the default) or "
-                 "external (in <name>.weights, handed over at run time)", v);
-      return TCC_ERROR_INPUT;
-    }
-    s->external_weights = !strcmp(v, "external");
+  if (!strcmp(name, "weights"))
+    return set_one_of(&s->external_weights, "--weights", v, "embedded",
+                      "in the object, the default", "external",
+                      "in <name>.weights, handed over at run time");
+  if (!strcmp(name, "index-checks")) return set_bool(&s->index_checks, name, v);
+  if (!strcmp(name, "profile")) return set_bool(&s->profile, name, v);
+  if (!strcmp(name, "schedule"))
+    return set_one_of(&s->naive_schedule, "-schedule", v, "model", "the cost model's, the default",
+                      "naive", "one-row tiles, no blocking: a poor start for tcc tune");
+  if (!strcmp(name, "tuning")) {
+    tune_choices_free(&s->tuning);
+    s->tuning_read = false;
+    return set_string(&s->tuning_path, v);
+  }
+  if (!strcmp(name, "tuning-any-cpu")) return set_bool(&s->tuning_any_cpu, name, v);
+  if (!strcmp(name, "cost-model")) {
+    if (!sched_cost_load(v, &s->cost)) return TCC_ERROR_INPUT;
+    s->has_cost = true;
     return TCC_SUCCESS;
   }
-  if (!strcmp(name, "index-checks")) return set_bool(&s->index_checks, name, v);
   diag_error("unknown option '-%s' (see tcc --help)", name);
   return TCC_ERROR_INPUT;
 }
@@ -535,6 +585,17 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     LlvmOptions lo = {.target = t, .cpu = s->mcpu, .features = s->mattr,
                       .opt_level = s->opt_level, .jobs = 1}; /* for the schedule only */
     target_sched(&lo, &st);
+    st.naive = s->naive_schedule;
+    st.cost = s->has_cost ? &s->cost : NULL;
+    if (s->tuning_path && !s->tuning_read) {
+      char *cpu, *features;
+      target_resolve(&lo, &cpu, &features);
+      bool ok = tune_choices_read(s->tuning_path, t->name, cpu, features, s->tuning_any_cpu,
+                                  &s->tuning);
+      free(cpu), free(features);
+      if (!ok) return TCC_ERROR_INPUT;
+      s->tuning_read = true;
+    }
   }
   s->m->no_index_checks = !s->index_checks;
   free(s->dot_before), free(s->dot_after), free(s->tir), free(s->layers);
@@ -547,7 +608,8 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
       s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse),
       s->print_ir_after, s->verify_each, s->stats, stdout,
       s->opt_level > 0 ? &st : NULL,
-      (s->emit & EMIT_DOT) || wants_report(s) ? before_lower : NULL, s};
+      (s->emit & EMIT_DOT) || wants_report(s) ? before_lower : NULL, s,
+      s->opt_level > 0 && s->tuning_read ? &s->tuning : NULL, s->profile};
   if (!pass_run_pipeline(s->m, &po))
     return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
   if ((s->emit & EMIT_DOT) && !s->dot_after) s->dot_after = dot_of(s->m, "after the passes");

@@ -14,6 +14,7 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,12 +47,17 @@ static const struct {
     {"verify-each", OPT_SESSION, "crbo", "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "crbo", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
     {"share-functions", OPT_SESSION, "crb", "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
+    {"profile", OPT_SESSION, "crbo", "1: the object calls tcc_profile_mark(layer) before each layer (docs/runtime.md); bench then prints each layer's median time"},
+    {"schedule", OPT_SESSION, "crbu", "model (default): kernels shaped by the cost model; naive: one-row tiles, no blocking (a poor start for tune)"},
+    {"tuning", OPT_SESSION, "crb", "FILE: the schedules of a tcc tune log (refused for another target or CPU)"},
+    {"tuning-any-cpu", OPT_FLAG, "crb", "take a --tuning log made on another CPU"},
+    {"cost-model", OPT_SESSION, "crbu", "FILE: the cost model's parameters (the form of ir/cost_model.def) instead of the built-in ones"},
     {"index-checks", OPT_SESSION, "crb", "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
     {"j", OPT_SESSION, "crb", "code generation threads, -j N or -jN (default: the number of cores; the object is the same for any N)"},
     {"jobs", OPT_SESSION, "crb", "the same as -j"},
     {"stats", OPT_FLAG, "crbo", "print pass statistics"},
     {"time-passes", OPT_FLAG, "crb", "print the wall and CPU time and peak memory of each compile stage to stderr"},
-    {"o", OPT_CLI, "c", "compile: output folder (default .)"},
+    {"o", OPT_CLI, "cu", "compile: output folder (default .); tune --learn: the cost model file to write"},
     {"max-flash", OPT_SESSION, "c", "compile: fail (exit 1, nothing written) when code + weights exceed this size, e.g. 1M"},
     {"max-ram", OPT_SESSION, "c", "compile: fail when workspace + inputs/outputs + data + a 16 KiB stack margin exceed this size, e.g. 256K"},
     {"emit", OPT_SESSION, "c", "compile: the files to write, a comma list of obj, header, asm, llvm, ir, dot, weights (default obj,header; with --weights=external also weights)"},
@@ -61,7 +67,12 @@ static const struct {
     {"depfile", OPT_SESSION, "c", "compile: also write FILE, a Makefile rule naming the files the compile read (model, external data, -freeze files)"},
     {"input", OPT_CLI, "rb", "run: an input TensorProto .pb, by position (repeatable)"},
     {"output-dir", OPT_CLI, "r", "run: write output_<i>.pb files here"},
-    {"threads", OPT_CLI, "rb", "run, bench: threads for the model's parallel loops (default 1)"},
+    {"threads", OPT_CLI, "rbu", "run, bench, tune: threads for the model's parallel loops (default 1)"},
+    {"budget", OPT_CLI, "u", "tune: wall-clock seconds for the whole search, compiles included (default 120)"},
+    {"log", OPT_CLI, "u", "tune: the tuning log to write (JSON; compile, run and bench read it with --tuning)"},
+    {"resume", OPT_FLAG, "u", "tune: continue from the --log file of an earlier run"},
+    {"learn", OPT_CLI, "u", "tune: LOG[,LOG...]: fit the cost model to these logs and write it to -o FILE"},
+    {"evaluate", OPT_CLI, "u", "tune: LOG[,LOG...]: on subgraphs held out of training, the model's first choice against the best measured, before and after learning"},
     {"iters", OPT_CLI, "b", "bench: timed calls (default 100)"},
     {"repeat", OPT_CLI, "b", "bench: the same as --iters"},
     {"warmup", OPT_CLI, "b", "bench: untimed calls before the timed ones (default 1)"},
@@ -77,6 +88,9 @@ static const struct {
 
 typedef struct Cli {
   const char *command, *file, *out_dir, *output_dir;
+  const char *budget, *log, *learn, *evaluate; /* tune */
+  char *fwd[256]; /* the session options as given (--name=value): tune's children get them */
+  int num_fwd;
   const char *iters, *iters_flag, *threads, *warmup; /* iters_flag: iters or repeat */
   const char *inputs[256];
   int num_inputs;
@@ -103,6 +117,9 @@ static const struct {
     {"targets", "t", "tcc targets", "list targets", "tcc targets"},
     {"list-ops", "l", "tcc list-ops [--markdown]", "list operators (--markdown for docs/ops.md)",
      "tcc list-ops --markdown"},
+    {"tune", "u", "tcc tune MODEL.onnx --budget=SECONDS --log=FILE [options]",
+     "search schedules on this machine within the budget; write the tuning log (docs/tuning.md)",
+     "tcc tune model.onnx --budget=120 --log=tuning.json && tcc compile model.onnx --tuning=tuning.json -mcpu=native"},
     {"help", "h", "tcc help COMMAND", "a command's options and an example", "tcc help compile"},
 };
 #define NUM_COMMANDS (int)(sizeof commands / sizeof commands[0])
@@ -148,9 +165,15 @@ static int find_option(const char *name, size_t n) {
 
 static bool apply(Cli *c, int k, const char *value) {
   const char *name = options[k].name;
-  if (options[k].kind == OPT_SESSION)
+  if (options[k].kind == OPT_SESSION) {
+    if (c->num_fwd < 256 && strcmp(name, "tuning") && strcmp(name, "profile")) {
+      size_t n = strlen(name) + strlen(value) + 4;
+      c->fwd[c->num_fwd] = malloc(n);
+      snprintf(c->fwd[c->num_fwd++], n, "--%s=%s", name, value);
+    }
     return tcc_set_option(c->s, name, value) == TCC_SUCCESS;
-  if (!strcmp(name, "stats") || !strcmp(name, "time-passes"))
+  }
+  if (!strcmp(name, "stats") || !strcmp(name, "time-passes") || !strcmp(name, "tuning-any-cpu"))
     return tcc_set_option(c->s, name, "1") == TCC_SUCCESS;
   if (!strcmp(name, "print-ir-after-all"))
     return tcc_set_option(c->s, "print-ir-after", "all") == TCC_SUCCESS;
@@ -161,6 +184,10 @@ static bool apply(Cli *c, int k, const char *value) {
     c->iters_flag = name;
   } else if (!strcmp(name, "threads")) c->threads = value;
   else if (!strcmp(name, "warmup")) c->warmup = value;
+  else if (!strcmp(name, "budget")) c->budget = value;
+  else if (!strcmp(name, "log")) c->log = value;
+  else if (!strcmp(name, "learn")) c->learn = value;
+  else if (!strcmp(name, "evaluate")) c->evaluate = value;
   else if (!strcmp(name, "input")) {
     if (c->num_inputs == 256) {
       fprintf(stderr, "tcc: error: too many --input flags\n");
@@ -354,14 +381,64 @@ static bool count_option(const char *name, const char *value, long lo, long hi, 
   return true;
 }
 
+/* `tcc tune`: the search, or learning / evaluating the cost model. */
+static int cmd_tune(Cli *c) {
+  TuneOptions o = {.model = c->file, .flags = (const char **)c->fwd, .num_flags = c->num_fwd,
+                   .log = c->log, .budget_s = 120, .resume = flag(c, "resume"),
+                   .quiet = flag(c, "q"), .threads = 1, .learn = c->learn,
+                   .evaluate = c->evaluate, .out = c->out_dir,
+                   .cost = tcc_session_cost_model(c->s)};
+  static char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) {
+    fprintf(stderr, "tcc: error: cannot find this program's path (/proc/self/exe)\n");
+    return 1;
+  }
+  self[n] = 0;
+  o.self = self;
+  if (c->budget) {
+    char *end;
+    o.budget_s = strtod(c->budget, &end);
+    if (!*c->budget || *end || !(o.budget_s >= 1 && o.budget_s <= 1e6)) {
+      fprintf(stderr, "tcc: error: invalid --budget '%s': expected seconds from 1 to 1000000\n",
+              c->budget);
+      return 1;
+    }
+  }
+  if (!count_option("threads", c->threads, 1, 256, &o.threads)) return 1;
+  if (!o.learn && !o.evaluate) {
+    if (!c->file) {
+      fprintf(stderr, "tcc: error: 'tune' needs a model file (or --learn / --evaluate)\n");
+      return 1;
+    }
+    if (!tcc_session_has_option(c->s, "mcpu") && tcc_set_option(c->s, "mcpu", "native"))
+      return 1;
+    tcc_result r = load(c); /* a bad model is refused here, not in every child */
+    if (r) return (int)r;
+  }
+  return tune_main(c->s, &o);
+}
+
 static tcc_result dispatch(Cli *c) {
   const char *cmd = c->command;
   tcc_result r;
   bool bench = !strcmp(cmd, "bench"), run = bench || !strcmp(cmd, "run");
-  if (!run && c->threads) {
-    fprintf(stderr, "tcc: error: option '--threads' applies to tcc run and tcc bench only\n");
+  bool tune = !strcmp(cmd, "tune");
+  if (!run && !tune && c->threads) {
+    fprintf(stderr, "tcc: error: option '--threads' applies to tcc run, bench and tune only\n");
     return TCC_ERROR_INPUT;
   }
+  const char *tune_only = c->budget     ? "budget"
+                          : c->log      ? "log"
+                          : c->learn    ? "learn"
+                          : c->evaluate ? "evaluate"
+                          : flag(c, "resume") ? "resume"
+                                              : NULL;
+  if (!tune && tune_only) {
+    fprintf(stderr, "tcc: error: option '--%s' applies to tcc tune only\n", tune_only);
+    return TCC_ERROR_INPUT;
+  }
+  if (tune) return (tcc_result)cmd_tune(c);
   const char *bench_only = c->iters ? c->iters_flag : c->warmup ? "warmup" : NULL;
   if (!bench && bench_only) {
     fprintf(stderr, "tcc: error: option '--%s' applies to tcc bench only\n", bench_only);
@@ -438,6 +515,7 @@ int main(int argc, char **argv) {
   }
   stage_report(stderr); /* --time-passes */
 done:
+  for (int i = 0; i < c.num_fwd; i++) free(c.fwd[i]);
   tcc_session_free(c.s);
   return rc;
 }

@@ -108,7 +108,20 @@ static const char harness_common[] =
     "    fprintf(f, \"%d\\n%s\\n%s\\n\", st, err_info.op_type, err_info.node); fclose(f);\n"
     "  } else {\n"
     "    fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st));\n  }\n"
-    "  return 3;\n}\n";
+    "  return 3;\n}\n"
+    "/* -profile=1: the model calls this before each layer and at its end;\n"
+    " * bench adds each layer's time of timed run r to prof_ms[r][layer]. */\n"
+    "#ifdef M_NUM_LAYERS\n#include <time.h>\n"
+    "static double *prof_ms;\nstatic int prof_run = -1, prof_layer = -1;\n"
+    "static struct timespec prof_t;\n"
+    "void tcc_profile_mark(int32_t layer);\n"
+    "void tcc_profile_mark(int32_t layer) {\n"
+    "  struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);\n"
+    "  if (prof_run >= 0 && prof_layer >= 0 && prof_layer < M_NUM_LAYERS)\n"
+    "    prof_ms[(size_t)prof_run * M_NUM_LAYERS + (size_t)prof_layer] +=\n"
+    "        (double)(t.tv_sec - prof_t.tv_sec) * 1e3 +\n"
+    "        (double)(t.tv_nsec - prof_t.tv_nsec) / 1e6;\n"
+    "  prof_t = t; prof_layer = layer;\n}\n#endif\n";
 
 static const char harness_text[] =
     "int main(int argc, char **argv) {\n"
@@ -155,6 +168,8 @@ static const char bench_text[] =
     "  void *pool = pool_attach(&ctx);\n"
     "  ctx.error = &err_info;\n"
     "  double *t = calloc((size_t)runs, sizeof *t);\n"
+    "#ifdef M_NUM_LAYERS\n"
+    "  prof_ms = calloc((size_t)runs * M_NUM_LAYERS + 1, sizeof *prof_ms);\n#endif\n"
     "  int64_t given[M_NUM_DIMS + 1];\n"
     "  memcpy(given, dims, sizeof given);\n"
     "  int st = 0;\n"
@@ -164,6 +179,7 @@ static const char bench_text[] =
     "  for (int r = 0; r < runs && !st; r++) {\n"
     "    memcpy(dims, given, sizeof given);\n"
     "    struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);\n"
+    "#ifdef M_NUM_LAYERS\n    prof_run = r;\n#endif\n"
     "    st = M_RUN(&ctx, dims, in, out);\n"
     "    clock_gettime(CLOCK_MONOTONIC, &b);\n"
     "    t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;\n  }\n"
@@ -171,7 +187,13 @@ static const char bench_text[] =
     "  if (st) return failed(st, argv[1]);\n"
     "  FILE *f = fopen(argv[4 + NI + NO], \"wb\");\n"
     "  if (!f || fwrite(t, sizeof *t, (size_t)runs, f) != (size_t)runs) return 4;\n"
-    "  fclose(f);\n  return 0;\n}\n";
+    "  fclose(f);\n"
+    "#ifdef M_NUM_LAYERS\n"
+    "  char lp[4096]; snprintf(lp, sizeof lp, \"%s.layers\", argv[4 + NI + NO]);\n"
+    "  size_t nl = (size_t)runs * M_NUM_LAYERS;\n"
+    "  if (!(f = fopen(lp, \"wb\")) || fwrite(prof_ms, sizeof *prof_ms, nl, f) != nl) return 4;\n"
+    "  fclose(f);\n#endif\n"
+    "  return 0;\n}\n";
 
 /* How to build and run the harness for a target other than the host.
  * run: the emulator's argv prefix (the binary and its arguments follow);
@@ -347,6 +369,7 @@ typedef struct RunDir {
   const Cross *x;   /* NULL: the host */
   int repeat;          /* bench: timed calls; 0 = run once */
   int threads;         /* > 1: the harness links the pool */
+  int layers;          /* -profile=1: the model's layers (rt.mark); 0: none */
 } RunDir;
 
 static char *in_dir(const RunDir *d, const char *name) {
@@ -407,8 +430,10 @@ static char *write_harness(RunDir *d, bool bench) {
   char *weights = in_dir(d, ir_arena_printf(d->m->arena, "%s.weights", n));
   char *prelude = ir_arena_printf(d->m->arena, harness_prelude, n, n, up, up, up,
                                   n, n, d->threads, up, up, n, n, up, up, n, weights);
+  if (d->layers)
+    prelude = ir_arena_printf(d->m->arena, "%s#define M_NUM_LAYERS %d\n", prelude, d->layers);
   char *src = ir_arena_printf(d->m->arena, "%s%s%s%s",
-                              bench ? "#define _POSIX_C_SOURCE 200809L\n" : "",
+                              bench || d->layers ? "#define _POSIX_C_SOURCE 200809L\n" : "",
                               prelude, harness_common, bench ? bench_text : harness_text);
   char *src_path = in_dir(d, "harness.c");
   return util_write_file_atomic(src_path, src, strlen(src)) ? src_path : NULL;
@@ -784,8 +809,82 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+/* -profile=1: each layer's median over the timed runs, from the harness's
+ * <times>.layers (runs x layers ms); NULL after a diagnostic. */
+static double *layer_medians(const RunDir *d, const char *times_path, int runs) {
+  char *data;
+  size_t len;
+  char *path = ir_arena_printf(d->m->arena, "%s.layers", times_path);
+  if (!util_read_file(path, &data, &len)) return NULL;
+  size_t nl = (size_t)d->layers;
+  if (len != sizeof(double) * nl * (size_t)runs) {
+    diag_error("the benchmark wrote %zu layer times, %zu expected", len / sizeof(double),
+               nl * (size_t)runs);
+    free(data);
+    return NULL;
+  }
+  const double *all = (const double *)(void *)data;
+  double *med = calloc(nl + 1, sizeof *med), *col = calloc((size_t)runs, sizeof *col);
+  IR_ASSERT(med && col);
+  for (size_t k = 0; k < nl; k++) {
+    for (int r = 0; r < runs; r++) col[r] = all[(size_t)r * nl + k];
+    qsort(col, (size_t)runs, sizeof *col, cmp_double);
+    med[k] = (col[(runs - 1) / 2] + col[runs / 2]) / 2;
+  }
+  free(col);
+  free(data);
+  return med;
+}
+
+/* A layer's schedule problem as JSON: what `tcc tune` searches. */
+static cJSON *problem_json(const SchedProblem *p) {
+  cJSON *j = cJSON_CreateObject();
+  char used[160];
+  sched_choice_format(&p->used, p->kind, used, sizeof used);
+  if (p->kind == SCHED_KIND_GEMM) {
+    cJSON_AddStringToObject(j, "kind", "gemm");
+    cJSON_AddNumberToObject(j, "M", (double)p->M);
+    cJSON_AddNumberToObject(j, "N", (double)p->N);
+    cJSON_AddNumberToObject(j, "K", (double)p->K);
+    cJSON_AddNumberToObject(j, "max_rows", p->max_rows);
+    cJSON_AddBoolToObject(j, "transposable", p->transposable);
+    cJSON_AddBoolToObject(j, "splittable", p->splittable);
+    cJSON_AddNumberToObject(j, "packed_bytes", (double)p->packed_bytes);
+  } else {
+    cJSON_AddStringToObject(j, "kind", "depthwise");
+    cJSON_AddNumberToObject(j, "variants", p->variants);
+  }
+  cJSON_AddStringToObject(j, "schedule", used);
+  return j;
+}
+
+/* The per-layer part of bench's report: a table, or a `layers` array. */
+static void print_layer_profile(const RunDir *d, const double *med, double total, cJSON *json) {
+  const IrModule *m = d->m;
+  cJSON *arr = json ? cJSON_AddArrayToObject(json, "layers") : NULL;
+  if (!json) printf("%5s %10s %6s  %-16s %s\n", "layer", "median ms", "%", "op", "node");
+  for (int k = 0; k < d->layers; k++) {
+    const IrSchedNote *n = &m->sched_notes[k];
+    const char *node = n->loc.node && n->loc.node[0] ? n->loc.node : "-";
+    if (!json) {
+      printf("%5d %10.4f %6.2f  %-16s %s\n", k, med[k], total > 0 ? 100 * med[k] / total : 0,
+             n->op, node);
+      continue;
+    }
+    cJSON *l = cJSON_CreateObject();
+    cJSON_AddNumberToObject(l, "layer", k);
+    cJSON_AddStringToObject(l, "node", node);
+    cJSON_AddStringToObject(l, "op", n->op);
+    cJSON_AddStringToObject(l, "key", n->key);
+    cJSON_AddNumberToObject(l, "median_ms", med[k]);
+    if (n->problem.kind != SCHED_KIND_NONE)
+      cJSON_AddItemToObject(l, "problem", problem_json(&n->problem));
+    cJSON_AddItemToArray(arr, l);
+  }
+}
+
 /* bench: the figures from the harness's per-call times, as one line or
- * one JSON object. */
+ * one JSON object; with -profile=1 also each layer's median. */
 static bool report_times(RunDir *d, const RunOptions *o, const char *path) {
   char *data;
   size_t len;
@@ -797,6 +896,11 @@ static bool report_times(RunDir *d, const RunOptions *o, const char *path) {
     return false;
   }
   double *t = (double *)(void *)data;
+  double *med = d->layers ? layer_medians(d, path, o->repeat) : NULL;
+  if (d->layers && !med) {
+    free(data);
+    return false;
+  }
   qsort(t, n, sizeof *t, cmp_double);
   double median = (t[(n - 1) / 2] + t[n / 2]) / 2, sum = 0;
   for (size_t i = 0; i < n; i++) sum += t[i];
@@ -812,6 +916,7 @@ static bool report_times(RunDir *d, const RunOptions *o, const char *path) {
     cJSON_AddNumberToObject(j, "warmup", o->warmup);
     cJSON_AddNumberToObject(j, "threads", o->threads);
     cJSON_AddNumberToObject(j, "workspace_bytes", (double)d->m->main->workspace_size);
+    if (med) print_layer_profile(d, med, median, j);
     char *text = cJSON_PrintUnformatted(j);
     printf("%s\n", text);
     cJSON_free(text);
@@ -819,7 +924,9 @@ static bool report_times(RunDir *d, const RunOptions *o, const char *path) {
   } else {
     printf("%s: %zu runs, median %.4f ms, min %.4f ms, max %.4f ms, %d thread%s\n", name, n,
            median, t[0], t[n - 1], o->threads, o->threads == 1 ? "" : "s");
+    if (med) print_layer_profile(d, med, median, NULL);
   }
+  free(med);
   free(data);
   return true;
 }
@@ -886,7 +993,8 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
                "emulation (use tcc run there)", x->target);
     return TCC_ERROR_INPUT;
   }
-  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), x, o->repeat, o->threads};
+  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), x, o->repeat, o->threads, 0};
+  if (tcc_session_profile(s)) d.layers = d.m->num_sched_notes;
   if (!mkdtemp(d.path)) {
     diag_error("cannot create a temporary folder: %s", strerror(errno));
     return TCC_ERROR_INTERNAL;

@@ -32,6 +32,13 @@ bool tcc_session_has_option(const tcc_session *s, const char *name);
 /* The target name and the -mcpu value (NULL: the target's default). */
 const char *tcc_session_target(const tcc_session *s);
 const char *tcc_session_cpu(const tcc_session *s);
+/* The schedule's target description for the session's target, CPU and
+ * features, and the resolved CPU name and features (malloc'd). */
+bool tcc_session_describe_target(tcc_session *s, SchedTarget *t, char **cpu, char **features);
+/* --cost-model=FILE's parameters, or NULL. */
+const SchedCostModel *tcc_session_cost_model(const tcc_session *s);
+/* -profile=1: the object calls tcc_profile_mark before each layer. */
+bool tcc_session_profile(const tcc_session *s);
 
 typedef struct RunOptions {
   const char **inputs;     /* .pb files, by input position */
@@ -73,6 +80,27 @@ bool tcc_session_did_not_fit(const tcc_session *s);
 void progress_begin(bool quiet);
 void progress_clear(void);
 void progress_end(void);
+
+/* tune.c: `tcc tune`, and the choices of a tuning log for a compile
+ * (--tuning=FILE): refused, with a message naming the difference, when the
+ * log was made for another target, CPU or features unless any_cpu. */
+typedef struct TuneOptions {
+  const char *self;          /* this tcc's path, for the child benchmarks */
+  const char *model;         /* NULL with learn / evaluate */
+  const char **flags;        /* the compile flags, given to every child */
+  int num_flags;
+  const char *log;           /* --log=FILE */
+  double budget_s;           /* --budget=SECONDS */
+  bool resume, quiet;
+  int threads;               /* -threads=N for the timings */
+  const char *learn, *evaluate; /* comma lists of logs */
+  const char *out;           /* --learn: the cost model file to write */
+  const SchedCostModel *cost; /* --evaluate: the model before learning */
+} TuneOptions;
+int tune_main(tcc_session *s, const TuneOptions *o);
+bool tune_choices_read(const char *path, const char *target, const char *cpu,
+                       const char *features, bool any_cpu, SchedTuning *out);
+void tune_choices_free(SchedTuning *t);
 
 /* util.c */
 char *util_c_identifier(const char *path);  /* stem of path as a C name; malloc'd */

@@ -51,6 +51,10 @@ typedef struct LlvmOptions {
   bool want_llvm, want_asm; /* also the LLVM IR / assembly text (--emit) */
 } LlvmOptions;
 
+/* The LLVM cpu name and feature string for the options ("native" expanded
+ * to the host's); both malloc'd.  A tuning log records them. */
+void target_resolve(const LlvmOptions *o, char **cpu, char **features);
+
 /* The schedule's description of the target for these options (vector
  * width and registers of the CPU and features they select, caches). */
 void target_sched(const LlvmOptions *o, SchedTarget *out);

@@ -350,6 +350,17 @@ static bool em_check(Em *e, IrOp *op) {
   return true;
 }
 
+/* rt.mark: a call of the application's profiler, void
+ * tcc_profile_mark(int32_t layer) (docs/runtime.md "Per-layer profile"). */
+static bool em_mark(Em *e, IrOp *op) {
+  LLVMTypeRef ft = LLVMFunctionType(LLVMVoidTypeInContext(e->c), &e->i32, 1, 0);
+  LLVMValueRef fn = LLVMGetNamedFunction(e->mod, "tcc_profile_mark");
+  if (!fn) fn = LLVMAddFunction(e->mod, "tcc_profile_mark", ft);
+  LLVMValueRef layer = LLVMConstInt(e->i32, (unsigned long long)ir_attr_int(op, "layer", 0), 0);
+  LLVMBuildCall2(e->b, ft, fn, &layer, 1, "");
+  return true;
+}
+
 /* --------------------------------------------------------------- loops */
 static bool em_op(Em *e, IrOp *op);
 
@@ -474,6 +485,7 @@ static bool em_op(Em *e, IrOp *op) {
   case IR_OP_DIM_GET:
   case IR_OP_DIM_SET: return em_dim_op(e, op);
   case IR_OP_CHECK: return em_check(e, op);
+  case IR_OP_MARK: return em_mark(e, op);
   case IR_OP_LOAD:
   case IR_OP_VLOAD: return em_load(e, op);
   case IR_OP_STORE:

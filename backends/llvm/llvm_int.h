@@ -79,9 +79,6 @@ const TargetRow *target_row(const TccTarget *t);
 /* Initializes LLVM's targets, once per process (thread-safe). */
 void target_init_llvm(void);
 bool target_cpu_is_wide(const TargetRow *t, const char *cpu);
-/* The LLVM cpu name and feature string for the options ("native" expanded
- * to the host's); both malloc'd. */
-void target_resolve(const LlvmOptions *o, char **cpu, char **features);
 /* True when the last mention of +name/-name in features is +name. */
 bool target_feature_on(const char *features, const char *name, bool dflt);
 

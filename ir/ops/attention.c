@@ -472,7 +472,7 @@ static void att_gemm(LwCtx *c, AttGemm *g, int64_t M, int64_t N, int64_t K,
   GkGemm gg = {.M = M, .N = N, .K = K, .user = g, .a_tile = att_a_tile,
                .b_strip = att_b_strip, .c_buf = C, .c_base = c_base, .c_rs = c_rs,
                .epilogue = g->scale != 1 ? att_scale_epilogue : NULL};
-  sched_gemm(c->target, M, N, K, SCHED_A_IN_PLACE, &gg.s);
+  sched_gemm(c->target, NULL, M, N, K, SCHED_A_IN_PLACE, 0, &gg.s);
   gg.nc = gg.s.nc;
   gk_emit(c, &gg);
 }

@@ -375,9 +375,14 @@ static void conv_untranspose(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   lw_for_end(c, lm);
 }
 
+/* The packed weights' bytes, which a tile prefetches as it streams them. */
+static int64_t conv_weight_bytes(const ConvCtx *cv) {
+  return cv->y[1] * cv->cg * cv->w.k[0] * cv->w.k[1] * (int64_t)sizeof(float);
+}
+
 static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
                                  int64_t groups) {
-  sched_gemm(c->target, v->P, v->mg, v->K, SCHED_A_PACKED, &v->s);
+  sched_gemm(c->target, c->sched, v->P, v->mg, v->K, SCHED_A_PACKED, conv_weight_bytes(cv), &v->s);
   ConvPackW pw = {gk_weight_f32(cv->W), v->mg, v->K};
   v->Wp = gk_pack(c, cv->W, groups, v->mg, v->K, (int64_t)v->s.nv * v->s.lanes, conv_w_get,
                   &pw);
@@ -396,7 +401,7 @@ static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
   v->panel_all_k = !direct && c->target->threads &&
                    v->K * v->P * (int64_t)sizeof(float) <= c->target->l2_bytes;
   int64_t nr = (int64_t)v->s.nv * v->s.lanes, strips = (v->mg + nr - 1) / nr, per = strips;
-  if (v->panel_all_k) sched_column_split(c->target, strips, nr, v->mg, strips, &per, &v->tasks);
+  if (v->panel_all_k) sched_column_split(c->target, c->sched, strips, nr, v->mg, strips, &per, &v->tasks);
   v->pack_split = PACK_BY_CHANNELS;
   GkGemm g = {.M = v->P, .N = v->mg, .K = v->K, .s = v->s, .nc = per * nr,
               .tasks = v->tasks, .user = v, .a_tile = conv_a_pixels,
@@ -446,11 +451,12 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   v.X = gk_flat(c, cv->X);
   v.Y = gk_flat(c, c->out[0]);
   if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
-  if (sched_gemm_transposed(c->target, v.mg, v.P, v.K, SCHED_A_PACKED)) {
+  if (sched_gemm_transposed(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED,
+                            conv_weight_bytes(cv))) {
     conv_gemm_transposed(c, cv, &v, groups);
     return;
   }
-  sched_gemm(c->target, v.mg, v.P, v.K, SCHED_A_PACKED, &v.s);
+  sched_gemm(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED, conv_weight_bytes(cv), &v.s);
   ConvPackW pw = {gk_weight_f32(cv->W), v.mg, v.K};
   v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
   /* X is the operand itself when it is X_col and its rows are aligned */
@@ -461,7 +467,7 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
               .c_rs = v.P, .epilogue = conv_epilogue};
   int64_t nr = (int64_t)v.s.nv * v.s.lanes, per;
   if (direct) { /* column blocks of whole strips */
-    sched_column_split(c->target, (v.P + nr - 1) / nr, nr, v.P, v.s.nc / nr, &per, &v.tasks);
+    sched_column_split(c->target, c->sched, (v.P + nr - 1) / nr, nr, v.P, v.s.nc / nr, &per, &v.tasks);
     g.nc = per * nr;
   } else {
     /* K blocks of whole channels, column blocks of whole output rows */
@@ -469,7 +475,7 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     if (chans < 1) chans = 1;
     if (chans > v.cg) chans = v.cg;
     g.s.kc = chans * kk;
-    sched_column_split(c->target, v.OH, v.OW, v.P, v.s.nc / v.OW, &per, &v.tasks);
+    sched_column_split(c->target, c->sched, v.OH, v.OW, v.P, v.s.nc / v.OW, &per, &v.tasks);
     g.nc = per * v.OW;
     /* panel rows start on a vector boundary: aligned loads */
     v.ncp = (g.nc + v.s.lanes - 1) / v.s.lanes * v.s.lanes;
@@ -792,7 +798,6 @@ static void conv_depthwise_last_lower(LwCtx *c, const IrOp *op, const ConvCtx *c
  * columns: 7x7 with 5x5 taps, or with SiLU. */
 static bool conv_depthwise_last_pays(const ConvCtx *cv, const IrOp *op, int lanes) {
   const NnWindow *w = &cv->w;
-  if (op->num_operands > 3 && op->operands[3]) return false; /* a residual R */
   const char *act = ir_attr_string(op, "act", NULL);
   int kind = act ? ir_op_by_name(act, strlen(act)) : IR_OP_COUNT;
   bool exp_act = act && kind != IR_OP_RELU && kind != IR_OP_CLIP && kind != IR_OP_LEAKY_RELU &&
@@ -808,18 +813,8 @@ static bool conv_depthwise_last_pays(const ConvCtx *cv, const IrOp *op, int lane
 static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   const NnWindow *w = &cv->w;
   int lanes = c->target->vec_bits / 32;
-  if (lanes > 1 && cv->mg == 1 && gk_weight_f32(cv->W) && conv_depthwise_last_pays(cv, op, lanes)) {
-    conv_depthwise_last_lower(c, op, cv, lanes);
-    return;
-  }
-  ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0])};
-  if (op->num_operands > 3 && c->in[3]) d.R = gk_flat(c, c->in[3]);
-  d.lanes = lanes > 1 && w->s[1] <= 4 ? lanes : 1; /* a strided load spans s*lanes */
-  if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
-  lw_note_kernel(c, "depthwise %lldx%lld, %d lanes", (long long)w->k[0], (long long)w->k[1],
-                 d.lanes);
-  IrValue *W = gk_flat(c, cv->W), *n;
-  int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);
+  bool residual = op->num_operands > 3 && c->in[3];
+  int dlanes = lanes > 1 && w->s[1] <= 4 ? lanes : 1; /* a strided load spans s*lanes */
   /* Windows that reach into the padding run one point at a time, each tap
    * clamped and selected: about 2 operations a tap against 1/lanes in a
    * vector.  A padded copy of the input (a load and a store per element,
@@ -831,12 +826,32 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   int64_t rlo, rhi, clo, chi;
   nn_window_interior(w, 0, &rlo, &rhi);
   nn_window_interior(w, 1, &clo, &chi);
+  int64_t taps = w->k[0] * w->k[1], M = cv->y[1], C = lw_dim(cv->X, 1);
   double points = (double)(w->out[0] * w->out[1]), inside = (double)((rhi - rlo) * (chi - clo));
-  double per_tap = (double)taps / d.lanes;
+  double per_tap = (double)taps / dlanes;
   double as_is = inside * per_tap + (points - inside) * (double)taps * 2.0;
   double pad_copy = (double)((w->in[0] + w->pb[0] + w->pe[0]) * (w->in[1] + w->pb[1] + w->pe[1])) *
-                    4.0 / d.lanes / (double)cv->mg;
-  bool padded = d.lanes > 1 && inside < points && pad_copy + points * per_tap < as_is;
+                    4.0 / dlanes / (double)cv->mg;
+  bool can_pad = dlanes > 1 && inside < points;
+  bool can_last = lanes > 1 && cv->mg == 1 && gk_weight_f32(cv->W) && !residual;
+  int model = can_last && conv_depthwise_last_pays(cv, op, lanes) ? SCHED_DW_CHANNELS_LAST
+              : can_pad && pad_copy + points * per_tap < as_is ? SCHED_DW_ROWS_PADDED
+                                                              : SCHED_DW_ROWS;
+  unsigned variants = 1u << SCHED_DW_ROWS | (can_pad ? 1u << SCHED_DW_ROWS_PADDED : 0) |
+                      (can_last ? 1u << SCHED_DW_CHANNELS_LAST : 0);
+  int variant = sched_depthwise(c->target, c->sched, variants, model);
+  if (variant == SCHED_DW_CHANNELS_LAST) {
+    conv_depthwise_last_lower(c, op, cv, lanes);
+    return;
+  }
+  bool padded = variant == SCHED_DW_ROWS_PADDED;
+  ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0]),
+              .lanes = dlanes};
+  if (residual) d.R = gk_flat(c, c->in[3]);
+  if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
+  lw_note_kernel(c, "depthwise %lldx%lld, %d lanes", (long long)w->k[0], (long long)w->k[1],
+                 d.lanes);
+  IrValue *W = gk_flat(c, cv->W), *n;
   ConvCtx pcv = *cv;
   IrValue *P = NULL;
   if (padded) {

@@ -452,6 +452,16 @@ bool op_vreduce_verify(IrModule *m, IrOp *op) {
  * point returns S, naming the op's node (docs/ir.md).  Only the statuses
  * that a value can cause are allowed; and not inside a parallel loop, whose
  * body the backend outlines into a function that cannot return for _run. */
+bool op_mark_verify(IrModule *m, IrOp *op) {
+  (void)m;
+  const IrAttr *layer = ir_attr_get(op, "layer");
+  if (!layer || layer->kind != IR_ATTR_INT || layer->i < 0 || layer->i > INT32_MAX)
+    return bad(op, "expects int attribute 'layer' >= 0");
+  if (op->parent->parent_op)
+    return bad(op, "must be at the top level of the function, between layers");
+  return true;
+}
+
 bool op_check_verify(IrModule *m, IrOp *op) {
   TypeStr a;
   const IrAttr *st = ir_attr_get(op, "status");

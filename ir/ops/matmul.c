@@ -317,8 +317,9 @@ static bool matmul_kernel(LwCtx *c, const IrOp *op, const MmShape *s) {
     nb = 0;
   }
   GemmSched sched;
-  sched_gemm(c->target, v.M, s->N, s->K, SCHED_A_IN_PLACE, &sched);
   const float *bw = gk_weight_f32(c->in[1]);
+  sched_gemm(c->target, c->sched, v.M, s->N, s->K, SCHED_A_IN_PLACE,
+             bw ? nbatch_b * s->K * s->N * (int64_t)sizeof(float) : 0, &sched);
   if (bw) {
     MmPackB pb = {bw, s->K, s->N, false};
     v.Bp = gk_pack(c, c->in[1], nbatch_b, s->N, s->K, (int64_t)sched.nv * sched.lanes,
@@ -504,7 +505,8 @@ static bool gemm_kernel(LwCtx *c, const GemmCtx *g) {
     v.c_rows = r == 2 ? lw_dim(g->C, 0) : 1;
   }
   GemmSched sched;
-  sched_gemm(c->target, g->M, g->N, g->K, SCHED_A_IN_PLACE, &sched);
+  sched_gemm(c->target, c->sched, g->M, g->N, g->K, SCHED_A_IN_PLACE,
+             bw ? g->K * g->N * (int64_t)sizeof(float) : 0, &sched);
   if (bw) {
     MmPackB pb = {bw, g->K, g->N, g->tB};
     v.Bp = gk_pack(c, g->B, 1, g->N, g->K, (int64_t)sched.nv * sched.lanes, mm_b_get, &pb);

@@ -364,7 +364,7 @@ static void rnn_gemm(LwCtx *c, const RnnCtx *s, IrValue *C, IrValue *A, int64_t 
   GkGemm k = {.M = rows, .N = N, .K = K, .user = &g, .a_tile = rnn_a_tile,
               .b_strip = rnn_b_strip, .c_buf = gk_flat(c, C), .c_base = lw_index(c, 0),
               .c_rs = lw_dim(C, 1), .epilogue = rnn_bias_epilogue};
-  sched_gemm(c->target, rows, N, K, SCHED_A_IN_PLACE, &k.s);
+  sched_gemm(c->target, NULL, rows, N, K, SCHED_A_IN_PLACE, 0, &k.s);
   k.nc = N;
   /* this direction's matrix, packed at compile time in the kernel's strips */
   g.Bp = gk_pack(c, M, 1, gn, K, (int64_t)k.s.nv * k.s.lanes, rnn_w_get, &g);

@@ -25,6 +25,7 @@
 set -eu
 BUILD=$(cd "$1" && pwd); shift
 HERE=$(cd "$(dirname "$0")" && pwd)
+. "$HERE/common.sh"
 ROOT=$(cd "$HERE/../.." && pwd)
 PY=/usr/bin/python3
 THREADS=${THREADS:-1}
@@ -43,12 +44,7 @@ isa=$(grep -qw avx512f /proc/cpuinfo && echo AVX-512 || echo AVX2)
 echo "CPU: $cpu ($(nproc) cores online, $isa); threads $THREADS; rounds $ROUNDS; load average $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # --- tools -----------------------------------------------------------------
-if [ ! -d "$ORT/node_modules/onnxruntime-node" ]; then
-  mkdir -p "$ORT"
-  (cd "$ORT" && ONNXRUNTIME_NODE_INSTALL=skip npm install --silent onnxruntime-node@1.30.0 >/dev/null)
-fi
-# ort_bench.js next to node_modules so that require() finds onnxruntime-node.
-cp "$HERE/ort_bench.js" "$ORT/ort_bench.js"
+ort_install
 if [ ! -f /usr/include/dnnl.h ]; then
   echo "installing libdnnl-dev (oneDNN, the SGEMM reference)"
   SUDO=; [ "$(id -u)" -eq 0 ] || SUDO=sudo
@@ -75,36 +71,6 @@ case " $* " in *" matmul1024 "*)
     $PY "$HERE/tensors.py" matmul "$OUT/matmul1024" 1024
   fi ;;
 esac
-
-# Timed calls per round: about a second of each side per round.
-iters_of() {
-  case $1 in
-    resnet18|efficientnet_b0|matmul1024) echo 20 ;;
-    mobilenet_v2|squeezenet1_1|shufflenet_v2_x1_0) echo 50 ;;
-    transformer_encoder) echo 200 ;;
-    lstm) echo 500 ;;
-    mlp) echo 5000 ;;
-    *) echo 20 ;;
-  esac
-}
-label_of() {
-  case $1 in
-    resnet18) echo "ResNet-18" ;;
-    mobilenet_v2) echo "MobileNetV2" ;;
-    squeezenet1_1) echo "SqueezeNet 1.1" ;;
-    shufflenet_v2_x1_0) echo "ShuffleNetV2 x1.0" ;;
-    efficientnet_b0) echo "EfficientNet-B0" ;;
-    transformer_encoder) echo "Transformer encoder layer (seq 128, d 256)" ;;
-    lstm) echo "LSTM (2 layers, 32 steps)" ;;
-    mlp) echo "MLP 784-128-10" ;;
-    matmul1024) echo "MatMul 1024x1024x1024" ;;
-    *) echo "$1" ;;
-  esac
-}
-json() { sed -n "s/.*\"$2\":\([-0-9.e+]*\).*/\1/p" "$1"; }
-# median of the numbers on stdin (mean of the two middle ones for an even count)
-median() { sort -g | awk '{ v[NR] = $1 } END { print (v[int((NR + 1) / 2)] + v[int(NR / 2) + 1]) / 2 }'; }
-minimum() { sort -g | head -n 1; }
 
 ROWS=$T/rows.md
 status=0

@@ -197,7 +197,7 @@ check 1 "tcc: error: invalid --warmup '-1': expected 0 to 1000000" bench "$MLP" 
 check 1 "tcc: error: option '--json' takes no value" bench "$MLP" --json=1
 check 1 "tcc: error: option '--json' applies to tcc bench and tcc inspect only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --json
 check 1 "tcc: error: option '--iters' applies to tcc bench only" run "$MLP" --input "$MODELS/mlp/test_data_set_0/input_0.pb" --iters 3
-check 1 "tcc: error: option '--threads' applies to tcc run and tcc bench only" compile "$MLP" -threads=2 -o "$O"
+check 1 "tcc: error: option '--threads' applies to tcc run, bench and tune only" compile "$MLP" -threads=2 -o "$O"
 
 # -j: threads for code generation, refused outside 1..256; the object is
 # the same for any count (tests/codegen covers a model of several units).

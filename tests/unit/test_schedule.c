@@ -5,19 +5,33 @@
  * split into blocks and threads' tasks.  The numbers the tiles
  * give are tests/kernels' job; these pin the decisions.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
+#include "ir.h"
 #include "schedule.h"
 
-static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024, true};
-static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024, true};
-static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024, true};
-static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0, false};
+static char captured[1024];
+
+static void capture(void *user, DiagLevel level, const char *msg) {
+  (void)user, (void)level;
+  size_t n = strlen(captured);
+  snprintf(captured + n, sizeof captured - n, "%s\n", msg);
+}
+
+static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024, true, false, NULL};
+static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024, true, false, NULL};
+static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024, true, false, NULL};
+static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0, false, false, NULL};
 
 static void test_tiles_fit_registers(void **state) {
   (void)state;
@@ -25,7 +39,7 @@ static void test_tiles_fit_registers(void **state) {
   const int lanes[] = {16, 8, 4, 1};
   for (int i = 0; i < 4; i++) {
     GemmSched s;
-    double cost = sched_gemm(targets[i], 256, 3136, 576, SCHED_A_PACKED, &s);
+    double cost = sched_gemm(targets[i], NULL, 256, 3136, 576, SCHED_A_PACKED, 0, &s);
     assert_true(cost > 0);
     assert_int_equal(s.lanes, lanes[i]);
     assert_true(s.mr * s.nv + s.nv + 1 <= targets[i]->vec_regs);
@@ -35,23 +49,23 @@ static void test_tiles_fit_registers(void **state) {
     assert_true(s.nc % (s.nv * s.lanes) == 0);
   }
   GemmSched s;
-  sched_gemm(&avx512, 1024, 1024, 1024, SCHED_A_IN_PLACE, &s);
+  sched_gemm(&avx512, NULL, 1024, 1024, 1024, SCHED_A_IN_PLACE, 0, &s);
   assert_true(s.mr <= SCHED_A_IN_PLACE);
 }
 
 static void test_orientation(void **state) {
   (void)state;
   /* ResNet-18's layer4 3x3 conv: 512 filters, 7x7 = 49 pixels */
-  assert_true(sched_gemm_transposed(&avx512, 512, 49, 4608, SCHED_A_PACKED));
-  assert_true(sched_gemm_transposed(&avx2, 512, 49, 4608, SCHED_A_PACKED));
+  assert_true(sched_gemm_transposed(&avx512, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
+  assert_true(sched_gemm_transposed(&avx2, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
   /* layer1: 3136 pixels fill vectors; layer3: 196 = 12*16 + 4 wastes little */
-  assert_false(sched_gemm_transposed(&avx512, 64, 3136, 576, SCHED_A_PACKED));
-  assert_false(sched_gemm_transposed(&avx512, 256, 196, 2304, SCHED_A_PACKED));
+  assert_false(sched_gemm_transposed(&avx512, NULL, 64, 3136, 576, SCHED_A_PACKED, 0));
+  assert_false(sched_gemm_transposed(&avx512, NULL, 256, 196, 2304, SCHED_A_PACKED, 0));
   /* few filters: nothing to gain; short K: the transposing pass dominates */
-  assert_false(sched_gemm_transposed(&avx512, 13, 49, 4608, SCHED_A_PACKED));
-  assert_false(sched_gemm_transposed(&avx512, 64, 49, 96, SCHED_A_PACKED));
+  assert_false(sched_gemm_transposed(&avx512, NULL, 13, 49, 4608, SCHED_A_PACKED, 0));
+  assert_false(sched_gemm_transposed(&avx512, NULL, 64, 49, 96, SCHED_A_PACKED, 0));
   /* a scalar FPU has no lanes to fill */
-  assert_false(sched_gemm_transposed(&fpu, 512, 49, 4608, SCHED_A_PACKED));
+  assert_false(sched_gemm_transposed(&fpu, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
 }
 
 static void test_column_split(void **state) {
@@ -78,11 +92,210 @@ static void test_column_split(void **state) {
   };
   for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
     int64_t per, tasks;
-    sched_column_split(cases[i].t, cases[i].units, cases[i].unit_cols, cases[i].cols,
+    sched_column_split(cases[i].t, NULL, cases[i].units, cases[i].unit_cols, cases[i].cols,
                        cases[i].max, &per, &tasks);
     assert_int_equal(per, cases[i].per);
     assert_int_equal(tasks, cases[i].tasks);
   }
+  /* a tuned task count: none, or 4 of ResNet-18's 56 rows; recorded */
+  SchedChoice c = sched_model_choice;
+  c.tasks = 1;
+  SchedOp op = {.choice = &c};
+  int64_t per, tasks;
+  sched_column_split(&avx512, &op, 56, 56, 3136, 18, &per, &tasks);
+  assert_int_equal(tasks, 1);
+  assert_int_equal(per, 18);
+  assert_true(op.problem.splittable);
+  assert_int_equal(op.problem.used.tasks, 1);
+  c.tasks = 4;
+  SchedOp op4 = {.choice = &c};
+  sched_column_split(&avx512, &op4, 56, 56, 3136, 18, &per, &tasks);
+  assert_int_equal(tasks, 4);
+  assert_int_equal(op4.problem.used.tasks, 4);
+  /* no threads on the target: nothing to split, whatever the choice */
+  SchedOp op_fpu = {.choice = &c};
+  sched_column_split(&fpu, &op_fpu, 56, 56, 3136, 18, &per, &tasks);
+  assert_int_equal(tasks, 1);
+  assert_false(op_fpu.problem.splittable);
+}
+
+/* A log's text of a choice reads back as the same choice; anything else
+ * is refused. */
+static void test_choice_text(void **state) {
+  (void)state;
+  char buf[160];
+  SchedChoice c = {6, 4, 256, 8192, 0, SCHED_MODEL, SCHED_MODEL}, back;
+  sched_choice_format(&c, SCHED_KIND_GEMM, buf, sizeof buf);
+  assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0");
+  assert_true(sched_choice_parse(buf, &back));
+  assert_memory_equal(&c, &back, sizeof c);
+  SchedChoice d = sched_model_choice;
+  d.variant = SCHED_DW_ROWS_PADDED;
+  sched_choice_format(&d, SCHED_KIND_DEPTHWISE, buf, sizeof buf);
+  assert_string_equal(buf, "depthwise=rows-padded");
+  assert_true(sched_choice_parse(buf, &back));
+  assert_memory_equal(&d, &back, sizeof d);
+  SchedChoice split = c;
+  split.tasks = 2;
+  sched_choice_format(&split, SCHED_KIND_GEMM, buf, sizeof buf);
+  assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2");
+  assert_true(sched_choice_parse(buf, &back));
+  assert_memory_equal(&split, &back, sizeof split);
+  static const char *const bad[] = {
+      "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=3",
+      "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=2 x",
+      "tile=0x4 kc=256 prefetch=0 transposed=0", "tile=6x5 kc=256 prefetch=0 transposed=0",
+      "tile=6x4 kc=256", "tile=6x4 kc=256 prefetch=0 transposed=2",
+      "tile=6x4 kc=256 prefetch=0 transposed=0 x", "depthwise=diagonal", ""};
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+    assert_false(sched_choice_parse(bad[i], &back));
+}
+
+/* A tuned choice replaces the model's tile, K block, prefetch and
+ * orientation, and the op records what it asked and got. */
+static void test_choice_applies(void **state) {
+  (void)state;
+  SchedChoice c = {3, 2, 100, 0, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
+  SchedOp op = {.choice = &c};
+  GemmSched s;
+  sched_gemm(&avx512, &op, 256, 3136, 576, SCHED_A_PACKED, 4096, &s);
+  assert_int_equal(s.mr, 3);
+  assert_int_equal(s.nv, 2);
+  assert_int_equal(s.kc, 100);
+  assert_int_equal(s.prefetch_bytes, 0);
+  assert_int_equal(op.problem.kind, SCHED_KIND_GEMM);
+  assert_int_equal(op.problem.M, 256);
+  assert_int_equal(op.problem.N, 3136);
+  assert_int_equal(op.problem.K, 576);
+  assert_int_equal(op.problem.packed_bytes, 4096);
+  assert_int_equal(op.problem.used.mr, 3);
+  assert_int_equal(op.problem.used.kc, 100);
+  /* a tile that does not fit the registers keeps the model's */
+  SchedChoice big = {16, 4, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
+  SchedOp op2 = {.choice = &big};
+  GemmSched model;
+  sched_gemm(&avx2, NULL, 256, 3136, 576, SCHED_A_PACKED, 0, &model);
+  sched_gemm(&avx2, &op2, 256, 3136, 576, SCHED_A_PACKED, 0, &s);
+  assert_int_equal(s.mr, model.mr);
+  assert_int_equal(s.nv, model.nv);
+  /* the orientation: the model keeps 64x3136 direct; a choice turns it */
+  SchedChoice tr = sched_model_choice;
+  tr.transposed = 1;
+  SchedOp op3 = {.choice = &tr};
+  assert_true(sched_gemm_transposed(&avx512, &op3, 64, 3136, 576, SCHED_A_PACKED, 0));
+  assert_true(op3.problem.transposable);
+  assert_int_equal(op3.problem.used.transposed, 1);
+  /* none on a scalar FPU, whatever the choice */
+  SchedOp op4 = {.choice = &tr};
+  assert_false(sched_gemm_transposed(&fpu, &op4, 64, 3136, 576, SCHED_A_PACKED, 0));
+  assert_false(op4.problem.transposable);
+}
+
+/* -schedule=naive: one-row, one-vector tiles, K whole, no prefetch, no
+ * transposition, depthwise rows as they are. */
+static void test_naive(void **state) {
+  (void)state;
+  SchedTarget naive = avx512;
+  naive.naive = true;
+  GemmSched s;
+  sched_gemm(&naive, NULL, 512, 49, 4608, SCHED_A_PACKED, 0, &s);
+  assert_int_equal(s.mr, 1);
+  assert_int_equal(s.nv, 1);
+  assert_int_equal(s.kc, 4608);
+  assert_int_equal(s.prefetch_bytes, 0);
+  assert_false(sched_gemm_transposed(&naive, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
+  assert_int_equal(sched_depthwise(&naive, NULL, 7u, SCHED_DW_CHANNELS_LAST), SCHED_DW_ROWS);
+  /* a depthwise choice the lowering can run wins; one it cannot is ignored */
+  SchedChoice c = sched_model_choice;
+  c.variant = SCHED_DW_CHANNELS_LAST;
+  SchedOp op = {.choice = &c};
+  assert_int_equal(sched_depthwise(&avx512, &op, 7u, SCHED_DW_ROWS), SCHED_DW_CHANNELS_LAST);
+  SchedOp op2 = {.choice = &c};
+  assert_int_equal(sched_depthwise(&avx512, &op2, 3u, SCHED_DW_ROWS_PADDED), SCHED_DW_ROWS_PADDED);
+  assert_int_equal(op2.problem.kind, SCHED_KIND_DEPTHWISE);
+  assert_int_equal(op2.problem.variants, 3u);
+  assert_int_equal(op2.problem.used.variant, SCHED_DW_ROWS_PADDED);
+}
+
+/* The candidates: every tile fits, none twice, best predicted first, and
+ * the first no worse than the model's own choice. */
+static void test_candidates(void **state) {
+  (void)state;
+  SchedOp op = {0};
+  GemmSched s;
+  sched_gemm_transposed(&avx512, &op, 512, 49, 4608, SCHED_A_PACKED, 512 * 4608 * 4);
+  sched_gemm(&avx512, &op, 49, 512, 4608, SCHED_A_PACKED, 512 * 4608 * 4, &s);
+  SchedChoice c[512];
+  int n = sched_candidates(&avx512, &op.problem, 1, c, 512);
+  assert_true(n > 100);
+  n = n < 512 ? n : 512;
+  bool both = false;
+  for (int i = 0; i < n; i++) {
+    assert_true(c[i].mr * c[i].nv + c[i].nv + 1 <= avx512.vec_regs);
+    assert_true(c[i].kc >= 16 && c[i].kc <= 4608);
+    if (i) assert_true(sched_predict(&avx512, &op.problem, &c[i - 1]) <=
+                       sched_predict(&avx512, &op.problem, &c[i]));
+    for (int k = 0; k < i; k++) assert_memory_not_equal(&c[k], &c[i], sizeof *c);
+    both |= c[i].transposed != c[0].transposed;
+  }
+  assert_true(both);
+  assert_true(sched_predict(&avx512, &op.problem, &c[0]) <=
+              sched_predict(&avx512, &op.problem, &op.problem.used));
+  /* at 2 threads a splittable op also tries its task counts: its own first */
+  SchedProblem split = op.problem;
+  split.splittable = true;
+  split.used.tasks = 2;
+  assert_true(sched_candidates(&avx512, &split, 2, c, 512) > n);
+  assert_int_equal(c[0].tasks, 2);
+  assert_int_equal(c[1].tasks, 1);
+  assert_int_equal(c[2].tasks, 4);
+  assert_true(c[0].mr == c[2].mr && c[0].nv == c[2].nv && c[0].kc == c[2].kc);
+  /* a depthwise op: its own pick first, then what else it can run */
+  SchedProblem dw = {.kind = SCHED_KIND_DEPTHWISE, .variants = 5u, .used = sched_model_choice};
+  dw.used.variant = SCHED_DW_CHANNELS_LAST;
+  assert_int_equal(sched_candidates(&avx512, &dw, 1, c, 512), 2);
+  assert_int_equal(c[0].variant, SCHED_DW_CHANNELS_LAST);
+  assert_int_equal(c[1].variant, SCHED_DW_ROWS);
+}
+
+/* The cost model's file: what sched_cost_write writes reads back the same;
+ * a file with an unknown, repeated or missing parameter is refused. */
+static void test_cost_file(void **state) {
+  (void)state;
+  char path[] = "/tmp/tcc-cost-XXXXXX";
+  int fd = mkstemp(path);
+  assert_true(fd >= 0);
+  close(fd);
+  SchedCostModel m = sched_cost_builtin, back;
+  m.k_overhead = 1.75;
+  assert_true(sched_cost_write(path, &m, "a test"));
+  assert_true(sched_cost_load(path, &back));
+  assert_memory_equal(&m, &back, sizeof m);
+  static const struct {
+    const char *text, *error;
+  } bad[] = {
+      {"COST_PARAM(frobs, 1, \"x\")\n", "%s:1:1: error: unknown parameter 'frobs'\n"},
+      {"COST_PARAM(k_overhead, 1, \"x\")\nCOST_PARAM(k_overhead, 2, \"x\")\n",
+       "%s:2:1: error: repeated parameter 'k_overhead'\n"},
+      {"COST_PARAM(k_overhead, -1, \"x\")\n",
+       "%s:1:1: error: 'k_overhead' must be positive and finite\n"},
+      {"COST_PARAM(k_overhead 1)\n",
+       "%s:1:1: error: expected COST_PARAM(name, value, \"meaning\")\n"},
+      {"/* nothing */\n", "%s: error: parameter 'fma_per_cycle' is missing\n"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    FILE *f = fopen(path, "w");
+    fputs(bad[i].text, f);
+    fclose(f);
+    captured[0] = 0;
+    diag_set_sink(capture, NULL);
+    assert_false(sched_cost_load(path, &back));
+    diag_set_sink(NULL, NULL);
+    char want[512];
+    snprintf(want, sizeof want, bad[i].error, path);
+    assert_string_equal(captured, want);
+  }
+  unlink(path);
 }
 
 int main(void) {
@@ -90,6 +303,11 @@ int main(void) {
       cmocka_unit_test(test_tiles_fit_registers),
       cmocka_unit_test(test_orientation),
       cmocka_unit_test(test_column_split),
+      cmocka_unit_test(test_choice_text),
+      cmocka_unit_test(test_choice_applies),
+      cmocka_unit_test(test_naive),
+      cmocka_unit_test(test_candidates),
+      cmocka_unit_test(test_cost_file),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
