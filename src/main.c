@@ -119,7 +119,7 @@ static const struct {
      "tcc list-ops --markdown"},
     {"tune", "u", "tcc tune MODEL.onnx --budget=SECONDS --log=FILE [options]",
      "search schedules on this machine within the budget; write the tuning log (docs/tuning.md)",
-     "tcc tune model.onnx --budget=120 --log=tuning.json && tcc compile model.onnx --tuning=tuning.json -mcpu=native"},
+     "tcc tune model.onnx --budget=120 --log=tuning.json"},
     {"help", "h", "tcc help COMMAND", "a command's options and an example", "tcc help compile"},
 };
 #define NUM_COMMANDS (int)(sizeof commands / sizeof commands[0])

@@ -382,7 +382,8 @@ static int64_t conv_weight_bytes(const ConvCtx *cv) {
 
 static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
                                  int64_t groups) {
-  sched_gemm(c->target, c->sched, v->P, v->mg, v->K, SCHED_A_PACKED, conv_weight_bytes(cv), &v->s);
+  sched_gemm(c->target, c->sched, v->P, v->mg, v->K, SCHED_A_PACKED, conv_weight_bytes(cv),
+             &v->s);
   ConvPackW pw = {gk_weight_f32(cv->W), v->mg, v->K};
   v->Wp = gk_pack(c, cv->W, groups, v->mg, v->K, (int64_t)v->s.nv * v->s.lanes, conv_w_get,
                   &pw);
@@ -401,7 +402,8 @@ static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
   v->panel_all_k = !direct && c->target->threads &&
                    v->K * v->P * (int64_t)sizeof(float) <= c->target->l2_bytes;
   int64_t nr = (int64_t)v->s.nv * v->s.lanes, strips = (v->mg + nr - 1) / nr, per = strips;
-  if (v->panel_all_k) sched_column_split(c->target, c->sched, strips, nr, v->mg, strips, &per, &v->tasks);
+  if (v->panel_all_k)
+    sched_column_split(c->target, c->sched, strips, nr, v->mg, strips, &per, &v->tasks);
   v->pack_split = PACK_BY_CHANNELS;
   GkGemm g = {.M = v->P, .N = v->mg, .K = v->K, .s = v->s, .nc = per * nr,
               .tasks = v->tasks, .user = v, .a_tile = conv_a_pixels,
@@ -456,7 +458,8 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     conv_gemm_transposed(c, cv, &v, groups);
     return;
   }
-  sched_gemm(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED, conv_weight_bytes(cv), &v.s);
+  sched_gemm(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED, conv_weight_bytes(cv),
+             &v.s);
   ConvPackW pw = {gk_weight_f32(cv->W), v.mg, v.K};
   v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
   /* X is the operand itself when it is X_col and its rows are aligned */
@@ -467,7 +470,8 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
               .c_rs = v.P, .epilogue = conv_epilogue};
   int64_t nr = (int64_t)v.s.nv * v.s.lanes, per;
   if (direct) { /* column blocks of whole strips */
-    sched_column_split(c->target, c->sched, (v.P + nr - 1) / nr, nr, v.P, v.s.nc / nr, &per, &v.tasks);
+    sched_column_split(c->target, c->sched, (v.P + nr - 1) / nr, nr, v.P, v.s.nc / nr, &per,
+                       &v.tasks);
     g.nc = per * nr;
   } else {
     /* K blocks of whole channels, column blocks of whole output rows */
