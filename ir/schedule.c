@@ -32,6 +32,11 @@ const SchedCostModel sched_cost_builtin = {
 const SchedChoice sched_model_choice = {SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL,
                                         SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
 
+bool sched_choice_equal(const SchedChoice *a, const SchedChoice *b) {
+  return a->mr == b->mr && a->nv == b->nv && a->kc == b->kc && a->prefetch == b->prefetch &&
+         a->transposed == b->transposed && a->variant == b->variant && a->tasks == b->tasks;
+}
+
 static const SchedCostModel *cost_of(const SchedTarget *t) {
   return t->cost ? t->cost : &sched_cost_builtin;
 }

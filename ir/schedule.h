@@ -56,6 +56,8 @@ typedef struct SchedChoice {
   int tasks;           /* threads' tasks a convolution's columns split into (1: none) */
 } SchedChoice;
 extern const SchedChoice sched_model_choice; /* every field SCHED_MODEL */
+/* Field by field (a struct's padding bytes are not its value). */
+bool sched_choice_equal(const SchedChoice *a, const SchedChoice *b);
 
 typedef enum { SCHED_KIND_NONE, SCHED_KIND_GEMM, SCHED_KIND_DEPTHWISE } SchedKind;
 

@@ -207,11 +207,6 @@ static void on_sigint(int sig) {
   got_sigint = 1;
 }
 
-static bool same_choice(const SchedChoice *a, const SchedChoice *b) {
-  return a->mr == b->mr && a->nv == b->nv && a->kc == b->kc && a->prefetch == b->prefetch &&
-         a->transposed == b->transposed && a->variant == b->variant && a->tasks == b->tasks;
-}
-
 static Subgraph *find_subgraph(Tuner *t, const char *key) {
   for (int i = 0; i < t->num_sg; i++)
     if (!strcmp(t->sg[i].key, key)) return &t->sg[i];
@@ -220,7 +215,7 @@ static Subgraph *find_subgraph(Tuner *t, const char *key) {
 
 static bool measured_already(const Subgraph *g, const SchedChoice *c) {
   for (int i = 0; i < g->num_meas; i++)
-    if (same_choice(&g->meas[i].c, c)) return true;
+    if (sched_choice_equal(&g->meas[i].c, c)) return true;
   return false;
 }
 

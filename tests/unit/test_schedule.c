@@ -119,12 +119,6 @@ static void test_column_split(void **state) {
   assert_false(op_fpu.problem.splittable);
 }
 
-/* Field by field: a struct's padding bytes are not its value. */
-static bool same_choice(const SchedChoice *a, const SchedChoice *b) {
-  return a->mr == b->mr && a->nv == b->nv && a->kc == b->kc && a->prefetch == b->prefetch &&
-         a->transposed == b->transposed && a->variant == b->variant && a->tasks == b->tasks;
-}
-
 /* A log's text of a choice reads back as the same choice; anything else
  * is refused. */
 static void test_choice_text(void **state) {
@@ -134,19 +128,19 @@ static void test_choice_text(void **state) {
   sched_choice_format(&c, SCHED_KIND_GEMM, buf, sizeof buf);
   assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0");
   assert_true(sched_choice_parse(buf, &back));
-  assert_true(same_choice(&c, &back));
+  assert_true(sched_choice_equal(&c, &back));
   SchedChoice d = sched_model_choice;
   d.variant = SCHED_DW_ROWS_PADDED;
   sched_choice_format(&d, SCHED_KIND_DEPTHWISE, buf, sizeof buf);
   assert_string_equal(buf, "depthwise=rows-padded");
   assert_true(sched_choice_parse(buf, &back));
-  assert_true(same_choice(&d, &back));
+  assert_true(sched_choice_equal(&d, &back));
   SchedChoice split = c;
   split.tasks = 2;
   sched_choice_format(&split, SCHED_KIND_GEMM, buf, sizeof buf);
   assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2");
   assert_true(sched_choice_parse(buf, &back));
-  assert_true(same_choice(&split, &back));
+  assert_true(sched_choice_equal(&split, &back));
   static const char *const bad[] = {
       "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=3",
       "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=2 x",
@@ -241,7 +235,7 @@ static void test_candidates(void **state) {
     assert_true(c[i].kc >= 16 && c[i].kc <= 4608);
     if (i) assert_true(sched_predict(&avx512, &op.problem, &c[i - 1]) <=
                        sched_predict(&avx512, &op.problem, &c[i]));
-    for (int k = 0; k < i; k++) assert_false(same_choice(&c[k], &c[i]));
+    for (int k = 0; k < i; k++) assert_false(sched_choice_equal(&c[k], &c[i]));
     both |= c[i].transposed != c[0].transposed;
   }
   assert_true(both);
