@@ -43,6 +43,7 @@ static const struct {
     {"shape", OPT_SESSION, "crboi", "NAME:1x3x224x224 binds an input's shape (repeatable)"},
     {"dim", OPT_SESSION, "crboi", "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one; PARAM=A+B their sum (repeatable)"},
     {"freeze", OPT_SESSION, "crboi", "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
+    {"preprocess", OPT_SESSION, "crbo", "NAME:u8,scale=1/255,mean=M[,M..],std=S[,S..],layout=nhwc|nchw: input NAME takes raw bytes, converted to (x*scale-mean)/std per channel inside the first kernel (repeatable)"},
     {"verify-each", OPT_SESSION, "crbo", "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "crbo", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
     {"share-functions", OPT_SESSION, "crb", "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
