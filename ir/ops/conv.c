@@ -510,7 +510,7 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   v.Y = gk_flat(c, c->out[0]);
   if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
   v.ps = 1;
-  if (conv_pre(op)) { /* X is the raw image: op_conv_lower made sure it is packed */
+  if (conv_pre(op) && cv->X == c->in[0]) { /* the raw image (else converted already) */
     v.pre_a = c->in[4], v.pre_b = c->in[5];
     if (pre_is_nhwc(ir_attr_string(op, "pre_layout", NULL))) v.ps = v.C;
   }
@@ -961,7 +961,9 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
   v.mg = v.y[1] / ir_attr_int(op, "group", 1);
   bool gemm = conv_gemm_fits(c, &v, r);
   if (conv_pre(op) && !(gemm && conv_window_packs(&v.w))) {
-    /* no packing to convert in: the absorbed preprocess runs on its own */
+    /* no packing to convert in (a 1x1 stride-1 window may still be packed
+     * when its rows are not whole vectors; the fuse pass never asks for
+     * that): the absorbed preprocess runs on its own */
     v.X = lw_alloc(c, IR_F32, r, x);
     pre_lower_image(c, c->in[0], c->in[4], c->in[5], ir_attr_string(op, "pre_layout", NULL),
                     v.X);
