@@ -212,6 +212,8 @@ static void put_comments(Buf *b, const IrModule *m, const char *kind, int first,
     else
       put(b, ", row-major");
     put(b, ", %llu bytes\n", (unsigned long long)nbytes(m, t));
+    const char *note = first == 0 && m->main->input_notes ? m->main->input_notes[i] : NULL;
+    if (note) put(b, " *     %s\n", note);
   }
 }
 

@@ -322,6 +322,9 @@ typedef struct IrFunc {
   const char **input_names;
   const char **output_names;
   IrType *output_types;    /* tensor-level types of outputs */
+  /* Per input, or NULL: a line the generated header adds to the input's
+   * description (-preprocess's conversion, src/preprocess.c). */
+  const char **input_notes;
   bool lowered;            /* loop level: body args = inputs then outputs */
   int64_t workspace_size;  /* bytes, set by plan-memory; -1 before */
 } IrFunc;

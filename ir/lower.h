@@ -117,6 +117,12 @@ IrValue *lw_select(LwCtx *c, IrValue *cond, IrValue *a, IrValue *b);
 bool ew_fusable_activation(IrOpKind kind);
 IrValue *ew_activation(LwCtx *c, const IrOp *attrs, IrOpKind kind, IrValue *x,
                        int lanes);
+/* conv.c: whether a conv or fused_conv (tensor level, static) lowers to
+ * the packed kernel that packs X as it runs (im2col panels) whenever a
+ * schedule shapes the kernels (above -O0): f32, 2-D, weights known, at least 4 filters per
+ * group, not a 1x1 stride-1 unpadded window.  The fuse pass folds a
+ * preprocess into such a conv's packing only. */
+bool conv_packs_input(const IrOp *op);
 /* Value-dependent failure: where `ok` (a bool scalar) is false at run time,
  * the model stops and its entry point returns `status` (a tcc_status),
  * naming this op's node (rt.check, docs/ir.md). */

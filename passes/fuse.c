@@ -16,11 +16,16 @@
  *     layer's): fused_matmul(A, B, bias, R) {act=...}.
  *   - first, anywhere: mul(x, sigmoid(x)) becomes swish(x) (SiLU), one
  *     pass over x instead of two, and an activation the above can take.
+ *   - last, preprocess(x, A, B) (-preprocess: raw u8 image bytes) feeding a
+ *     conv or fused_conv whose kernel packs its input (conv_packs_input):
+ *     fused_conv(x, W, B, R, A, B) {pre_layout=...}, whose packing converts
+ *     each byte as it copies it, so the float image never exists.
  *
  * Only values with a single use are absorbed (a value also read elsewhere
  * must still exist), only f32, and only at the top level of the function.
  * Statistics: swish formed, batchnorm folded, bias add fused, residual
- * add fused, activation fused.
+ * add fused, activation fused, preprocess fused into conv, preprocess
+ * standalone (its consumer is not such a conv: its own loop runs).
  * Needs: tensor level with inferred types.  -fuse=0 leaves it out.
  */
 #include <math.h>
@@ -205,6 +210,29 @@ static void form_swish(PassContext *pc, IrOp *sig) {
   pass_stat(pc, "swish formed", 1);
 }
 
+/* preprocess whose only user is a packing conv's X: into that conv. */
+static void fuse_preprocess(PassContext *pc, IrOp *pre) {
+  IrModule *m = pc->m;
+  IrOp *conv = single_user(m->main, pre->results[0]);
+  if (!conv || (conv->kind != IR_OP_CONV && conv->kind != IR_OP_FUSED_CONV) ||
+      conv->operands[0] != pre->results[0] || !conv_packs_input(conv)) {
+    pass_stat(pc, "preprocess standalone", 1);
+    return;
+  }
+  IrValue *operands[6] = {pre->operands[0], conv->operands[1], NULL, NULL, pre->operands[1],
+                          pre->operands[2]};
+  for (int i = 2; i < conv->num_operands && i < 4; i++) operands[i] = conv->operands[i];
+  IrBuilder bld = ir_builder_before(m, conv);
+  bld.loc = conv->loc;
+  IrOp *fused = ir_build(&bld, IR_OP_FUSED_CONV, 6, operands, 1, &conv->results[0]->type);
+  for (int i = 0; i < conv->num_attrs; i++) ir_attr_set(m, fused, &conv->attrs[i]);
+  ir_attr_set_string(m, fused, "pre_layout", ir_attr_string(pre, "layout", "nchw"));
+  ir_replace_uses(m->main, conv->results[0], fused->results[0]);
+  ir_op_remove(conv);
+  ir_op_remove(pre);
+  pass_stat(pc, "preprocess fused into conv", 1);
+}
+
 bool pass_fuse(PassContext *pc) {
   IrFunc *f = pc->m->main;
   if (!f || f->lowered) return true;
@@ -230,5 +258,16 @@ bool pass_fuse(PassContext *pc) {
     }
     op = fuse_epilogue(pc, op);
   }
+  /* after the epilogues: the conv it joins may be a fused_conv by now; the
+   * conv goes too, perhaps the op after it: collect first */
+  n = 0;
+  for (IrOp *op = f->body->first; op; op = op->next) n += op->kind == IR_OP_PREPROCESS;
+  IrOp **pres = malloc(sizeof *pres * (size_t)(n + 1));
+  IR_ASSERT(pres);
+  n = 0;
+  for (IrOp *op = f->body->first; op; op = op->next)
+    if (op->kind == IR_OP_PREPROCESS) pres[n++] = op;
+  for (int i = 0; i < n; i++) fuse_preprocess(pc, pres[i]);
+  free(pres);
   return true;
 }

@@ -54,6 +54,8 @@ struct tcc_session {
   OnnxTensor frozen_values[MAX_BINDINGS];
   char *frozen_files[MAX_BINDINGS]; /* absolute paths, for --depfile */
   int num_frozen;
+  PreprocessSpec preprocess[MAX_BINDINGS]; /* -preprocess, applied after each load */
+  int num_preprocess;
   char *given[32]; /* option names given explicitly */
   int num_given;
   /* state */
@@ -128,6 +130,7 @@ static void free_bindings(tcc_session *s) {
     free(s->frozen_files[i]);
     onnx_tensor_free(&s->frozen_values[i]);
   }
+  for (int i = 0; i < s->num_preprocess; i++) free(s->preprocess[i].input);
 }
 
 void tcc_session_free(tcc_session *s) {
@@ -437,6 +440,15 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "shape")) return set_shape(s, v);
   if (!strcmp(name, "dim")) return set_dim(s, v);
   if (!strcmp(name, "freeze")) return set_freeze(s, v);
+  if (!strcmp(name, "preprocess")) {
+    if (s->num_preprocess == MAX_BINDINGS) {
+      diag_error("too many -preprocess flags (at most %d)", MAX_BINDINGS);
+      return TCC_ERROR_INPUT;
+    }
+    bool ok = preprocess_parse(v, &s->preprocess[s->num_preprocess]);
+    s->num_preprocess += ok;
+    return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
+  }
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
   if (!strcmp(name, "time-passes")) {
@@ -497,7 +509,7 @@ static bool check_weight_total(const tcc_session *s, const IrModule *m) {
 
 static tcc_result finish_load(tcc_session *s, IrModule *m) {
   if (!m) return TCC_ERROR_INPUT;
-  if (!check_weight_total(s, m)) {
+  if (!check_weight_total(s, m) || !preprocess_apply(m, s->preprocess, s->num_preprocess)) {
     ir_module_free(m);
     return TCC_ERROR_INPUT;
   }

@@ -7,6 +7,7 @@
  *   inspect.c   tcc_inspect     print a model summary
  *   report.c    report_*        the compile report (--report, -v)
  *   util.c      util_*          files, paths, identifiers
+ *   preprocess.c preprocess_*   the -preprocess flag
  */
 #ifndef TCC_SESSION_H
 #define TCC_SESSION_H
@@ -75,6 +76,20 @@ void tcc_session_print_report(tcc_session *s, FILE *out);
 /* Whether the last compile was refused for its flash or RAM. */
 bool tcc_session_did_not_fit(const tcc_session *s);
 
+/* preprocess.c: -preprocess=NAME:u8,scale=S,mean=...,std=...,layout=L
+ * (docs/cli.md): parse (false after a diagnostic), then, once the model is
+ * loaded, turn each named input into raw bytes converted by a `preprocess`
+ * op (false after a diagnostic naming the input). */
+#define PREPROCESS_MAX_CHANNELS 256
+typedef struct PreprocessSpec {
+  char *input;    /* malloc'd */
+  bool nhwc;      /* layout=nhwc; else nchw */
+  double scale;
+  int num_mean, num_std; /* 1: every channel */
+  double mean[PREPROCESS_MAX_CHANNELS], std[PREPROCESS_MAX_CHANNELS];
+} PreprocessSpec;
+bool preprocess_parse(const char *text, PreprocessSpec *spec);
+bool preprocess_apply(IrModule *m, const PreprocessSpec *specs, int n);
 /* progress.c: the CLI's progress line on a terminal (not with quiet, not
  * in a pipe); diagnostics call progress_clear before they print. */
 void progress_begin(bool quiet);

@@ -16,16 +16,38 @@
 
 #include "gemm_kernel.h"
 #include "nn_util.h"
+#include "preprocess.h"
 
 bool op_conv_import(IrModule *m, IrOp *op, int opset) {
   (void)opset;
   return nn_conv_window_import(m, op, op->operands[0], op->operands[1]);
 }
 
+/* A fused_conv that absorbed a preprocess: X is its u8 image, operands 4
+ * and 5 the per-channel conversion (ir/ops/preprocess.h). */
+static bool conv_pre(const IrOp *op) {
+  return op->kind == IR_OP_FUSED_CONV && op->num_operands > 5 && op->operands[4];
+}
+
+/* X's dims (X: operand 0 or its buffer), as NCHW when X is such an image. */
+static int conv_x_dims(const IrOp *op, const IrValue *X, int64_t *x) {
+  IrType t = X->type;
+  if (conv_pre(op)) pre_nchw_dims(ir_attr_string(op, "pre_layout", NULL), t.dims);
+  for (int i = 0; i < t.rank; i++) x[i] = ir_type_dim(&t, i);
+  return t.rank;
+}
+
+/* Whether the packed kernel packs X (im2col panels) rather than reading it
+ * in place: anything but a 1x1, stride-1, unpadded window. */
+static bool conv_window_packs(const NnWindow *w) {
+  return !(w->k[0] == 1 && w->k[1] == 1 && w->s[0] == 1 && w->s[1] == 1 && w->pb[0] == 0 &&
+           w->pb[1] == 0 && w->pe[0] == 0 && w->pe[1] == 0);
+}
+
 /* Checks shapes; fills w (window) and returns the output dims in y. */
 static bool conv_shape(IrModule *m, IrOp *op, NnWindow *w, int64_t *y) {
   int64_t x[IR_MAX_RANK], k[IR_MAX_RANK];
-  int r = nn_dims(op->operands[0], x), rw = nn_dims(op->operands[1], k);
+  int r = conv_x_dims(op, op->operands[0], x), rw = nn_dims(op->operands[1], k);
   if (r != rw) {
     diag_at(DIAG_ERROR, &op->loc, "Conv: input X has rank %d but W has rank %d", r,
             rw);
@@ -53,10 +75,13 @@ static bool conv_shape(IrModule *m, IrOp *op, NnWindow *w, int64_t *y) {
 }
 
 bool op_conv_infer(IrModule *m, IrOp *op) {
-  if (!nn_check_operand(op, 0, "X", NN_FLOAT) ||
-      !nn_check_operand(op, 1, "W", NN_FLOAT) || !nn_check_rank_min(op, 0, "X", 3))
+  IrType image;
+  if (conv_pre(op) ? !pre_check(m, op, "pre_layout", 4, &image)
+                   : !nn_check_operand(op, 0, "X", NN_FLOAT))
     return false;
-  IrElem e = op->operands[0]->type.elem;
+  if (!nn_check_operand(op, 1, "W", NN_FLOAT) || !nn_check_rank_min(op, 0, "X", 3))
+    return false;
+  IrElem e = conv_pre(op) ? IR_F32 : op->operands[0]->type.elem;
   if (op->operands[1]->type.elem != e) {
     diag_at(DIAG_ERROR, &op->loc, "Conv: X is %s but W is %s", ir_elem_name(e),
             ir_elem_name(op->operands[1]->type.elem));
@@ -81,6 +106,7 @@ bool op_conv_infer(IrModule *m, IrOp *op) {
 typedef struct ConvCtx {
   IrValue *X, *W, *B, *Y; /* Y: the accumulator (Y itself or f32 scratch) */
   NnWindow w;
+  int64_t C;             /* input channels */
   int64_t y[IR_MAX_RANK];
   int64_t cg, mg;        /* input channels per group, filters per group */
 } ConvCtx;
@@ -141,6 +167,8 @@ typedef struct ConvGemm {
   IrValue *X, *Wp, *B, *Y, *panel; /* X, Y flat; panel: the packed block */
   IrValue *T;                       /* the transposed product's C, or NULL */
   IrValue *R;                       /* fused_conv's residual, flat, or NULL */
+  IrValue *pre_a, *pre_b;           /* an absorbed preprocess's A, B, or NULL */
+  int64_t ps;                       /* X's pixel stride: 1, or C (NHWC bytes) */
   const IrOp *op;                   /* for the fused activation */
   IrValue *n, *g;                   /* image and group (index values) */
   int64_t C, H, Wd, OH, OW, kh, kw, sh, sw, dh, dw, pt, pl, cg, mg, K, P;
@@ -202,22 +230,48 @@ static void conv_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0,
 typedef struct ConvPackRow {
   const ConvGemm *v;
   IrValue *xrow, *dst, *inside;
+  IrValue *a, *b; /* the channel's conversion of raw bytes, or NULL */
 } ConvPackRow;
+
+/* lanes elements of X (a preprocess's bytes: converted) from xi on. */
+static IrValue *conv_pack_load(LwCtx *c, const ConvGemm *v, IrValue *xi, int lanes,
+                               IrValue *a, IrValue *b) {
+  int64_t stride = v->sw * v->ps;
+  IrValue *x = lanes > 1 ? lw_vload_strided(c, v->X, &xi, lanes, stride) : lw_load(c, v->X, &xi);
+  return a ? pre_convert(c, x, a, b, lanes) : x;
+}
 
 static void conv_pack_vector(LwCtx *c, void *user, IrValue *ow) {
   const ConvPackRow *p = user;
   int lanes = p->v->s.lanes;
-  IrValue *xi = gk_axpy(c, p->xrow, ow, p->v->sw);
-  IrValue *val = lw_select(c, p->inside, lw_vload_strided(c, p->v->X, &xi, lanes, p->v->sw),
+  IrValue *xi = gk_axpy(c, p->xrow, ow, p->v->sw * p->v->ps);
+  IrValue *val = lw_select(c, p->inside, conv_pack_load(c, p->v, xi, lanes, p->a, p->b),
                            lw_splat(c, lw_const_f(c, IR_F32, 0), lanes));
   IrValue *di = lw_bin(c, IR_OP_A_ADD, p->dst, ow);
   lw_vstore(c, val, p->v->panel, &di);
+}
+
+/* X's flat index of channel ch (of all images), row ih, column col: NCHW,
+ * or a preprocess's NHWC bytes, n*H*W*C + (ih*W + col)*C + (ch - n*C). */
+static IrValue *conv_x_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *ih,
+                           IrValue *col) {
+  if (v->ps == 1)
+    return lw_bin(c, IR_OP_A_ADD, gk_axpy(c, gk_axpy(c, NULL, ch, v->H * v->Wd), ih, v->Wd), col);
+  IrValue *cl = lw_bin(c, IR_OP_A_SUB, ch, gk_axpy(c, NULL, v->n, v->C));
+  IrValue *pixel = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, ih, v->Wd), col);
+  return gk_axpy(c, gk_axpy(c, cl, v->n, v->H * v->Wd * v->C), pixel, v->C);
 }
 
 static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0,
                           int64_t rows, IrValue *r, IrValue *ki, IrValue *kj,
                           int64_t kj_c, IrValue *prow) {
   IrValue *off = gk_axpy(c, lw_index(c, -v->pl), kj, v->dw), *lo, *hi, *ow;
+  IrValue *a = NULL, *b = NULL; /* the channel's conversion */
+  if (v->pre_a) {
+    IrValue *cl = lw_bin(c, IR_OP_A_SUB, ch, gk_axpy(c, NULL, v->n, v->C));
+    a = lw_load(c, v->pre_a, &cl);
+    b = lw_load(c, v->pre_b, &cl);
+  }
   int64_t l = 0, h = 0; /* [lo, hi) when kj is known */
   if (kj_c >= 0) { /* 0 <= ow * sw + o < Wd */
     int64_t o = kj_c * v->dw - v->pl;
@@ -238,22 +292,21 @@ static void conv_pack_row(LwCtx *c, const ConvGemm *v, IrValue *ch, IrValue *oh0
                            lw_cmp(c, "lt", ih, lw_index(c, v->H)));
   IrValue *ihc = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ih, lw_index(c, 0)),
                         lw_index(c, v->H - 1));
-  IrValue *xrow = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, gk_axpy(c, NULL, ch, v->H * v->Wd),
-                                                 ihc, v->Wd), off);
+  IrValue *xrow = conv_x_row(c, v, ch, ihc, off);
   IrValue *dst = gk_axpy(c, gk_axpy(c, NULL, prow, v->ncp), r, v->OW);
   IrValue *zero = lw_const_f(c, IR_F32, 0);
   IrValue *bounds[4] = {lw_index(c, 0), lo, hi, lw_index(c, v->OW)};
   for (int part = 0; part < 3; part++) {
     if (part == 1 && kj_c >= 0) {
-      ConvPackRow p = {v, xrow, dst, inside};
+      ConvPackRow p = {v, xrow, dst, inside, a, b};
       lw_vector_span(c, l, h, v->s.lanes, conv_pack_vector, &p);
       continue;
     }
     IrOp *lo_ = lw_for_begin(c, bounds[part], bounds[part + 1], 1, &ow);
     IrValue *val = zero;
     if (part == 1) {
-      IrValue *xi = gk_axpy(c, xrow, ow, v->sw);
-      val = lw_select(c, inside, lw_load(c, v->X, &xi), zero);
+      IrValue *xi = gk_axpy(c, xrow, ow, v->sw * v->ps);
+      val = lw_select(c, inside, conv_pack_load(c, v, xi, 1, a, b), zero);
     }
     IrValue *di = lw_bin(c, IR_OP_A_ADD, dst, ow);
     lw_store(c, val, v->panel, &di);
@@ -294,7 +347,7 @@ static void conv_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols,
   IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->kh), 1, &ki);
   /* task's panel starts kcp rows per task in */
   IrValue *prow0 = gk_axpy(c, gk_axpy(c, gk_axpy(c, NULL, ki, v->kw), cc, kk), task, v->kcp);
-  if (v->s.lanes > 1 && v->sw <= 4) {
+  if (v->s.lanes > 1 && v->sw <= 4 && v->sw * v->ps <= 64) { /* mem.vload's stride limit */
     for (int64_t j = 0; j < v->kw; j++)
       conv_pack_row(c, v, ch, oh0, rows, r, ki, lw_index(c, j), j,
                     lw_bin(c, IR_OP_A_ADD, prow0, lw_index(c, j)));
@@ -389,8 +442,7 @@ static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
                   &pw);
   int64_t tdims[1] = {v->P * v->mg};
   v->T = lw_alloc(c, IR_F32, 1, tdims);
-  bool direct = v->kh == 1 && v->kw == 1 && v->sh == 1 && v->sw == 1 && v->pt == 0 &&
-                v->pl == 0 && cv->w.pe[0] == 0 && cv->w.pe[1] == 0;
+  bool direct = !conv_window_packs(&cv->w);
   /* Where threads run and X needs packing, it is packed whole first (every
    * K block: one parallel loop, not two per K block) into a panel all
    * tasks read, and the filters split into tasks, each of which streams
@@ -441,9 +493,20 @@ static bool conv_gemm_fits(const LwCtx *c, const ConvCtx *v, int r) {
          gk_weight_f32(v->W);
 }
 
+bool conv_packs_input(const IrOp *op) {
+  int64_t x[IR_MAX_RANK];
+  NnWindow w;
+  const IrValue *W = op->operands[1];
+  int r = conv_x_dims(op, op->operands[0], x);
+  int64_t group = ir_attr_int(op, "group", 1);
+  return r == 4 && op->results[0]->type.elem == IR_F32 && gk_weight_f32(W) && group >= 1 &&
+         ir_type_dim(&W->type, 0) / group >= 4 && nn_window_get(op, 2, x + 2, false, &w) &&
+         conv_window_packs(&w);
+}
+
 static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   const NnWindow *w = &cv->w;
-  ConvGemm v = {.B = cv->B, .op = op, .Mt = cv->y[1], .C = lw_dim(cv->X, 1), .H = w->in[0], .Wd = w->in[1],
+  ConvGemm v = {.B = cv->B, .op = op, .Mt = cv->y[1], .C = cv->C, .H = w->in[0], .Wd = w->in[1],
                 .OH = w->out[0], .OW = w->out[1], .kh = w->k[0], .kw = w->k[1],
                 .sh = w->s[0], .sw = w->s[1], .dh = w->d[0], .dw = w->d[1],
                 .pt = w->pb[0], .pl = w->pb[1], .cg = cv->cg, .mg = cv->mg};
@@ -453,6 +516,11 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   v.X = gk_flat(c, cv->X);
   v.Y = gk_flat(c, c->out[0]);
   if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
+  v.ps = 1;
+  if (conv_pre(op) && cv->X == c->in[0]) { /* the raw image (else converted already) */
+    v.pre_a = c->in[4], v.pre_b = c->in[5];
+    if (pre_is_nhwc(ir_attr_string(op, "pre_layout", NULL))) v.ps = v.C;
+  }
   if (sched_gemm_transposed(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED,
                             conv_weight_bytes(cv))) {
     conv_gemm_transposed(c, cv, &v, groups);
@@ -463,8 +531,7 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   ConvPackW pw = {gk_weight_f32(cv->W), v.mg, v.K};
   v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
   /* X is the operand itself when it is X_col and its rows are aligned */
-  bool direct = v.P % v.s.lanes == 0 && v.kh == 1 && v.kw == 1 && v.sh == 1 &&
-                v.sw == 1 && v.pt == 0 && v.pl == 0 && w->pe[0] == 0 && w->pe[1] == 0;
+  bool direct = v.P % v.s.lanes == 0 && !conv_window_packs(w);
   GkGemm g = {.M = v.mg, .N = v.P, .K = v.K, .s = v.s, .user = &v,
               .a_tile = conv_a_tile, .b_strip = conv_b_direct, .c_buf = v.Y,
               .c_rs = v.P, .epilogue = conv_epilogue};
@@ -904,13 +971,23 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
   ConvCtx v = {.X = c->in[0], .W = c->in[1],
                .B = op->num_operands > 2 ? c->in[2] : NULL, .Y = c->out[0]};
   int64_t x[IR_MAX_RANK];
-  int r = nn_dims(v.X, x);
+  int r = conv_x_dims(op, v.X, x);
   if (!nn_window_get(op, r - 2, x + 2, false, &v.w)) return false;
   nn_dims(v.Y, v.y);
   IrElem ce = nn_calc_elem(lw_elem(v.Y));
+  v.C = x[1];
   v.cg = lw_dim(v.W, 1);
   v.mg = v.y[1] / ir_attr_int(op, "group", 1);
-  if (conv_gemm_fits(c, &v, r)) {
+  bool gemm = conv_gemm_fits(c, &v, r);
+  if (conv_pre(op) && !(gemm && conv_window_packs(&v.w))) {
+    /* no packing to convert in (a 1x1 stride-1 window may still be packed
+     * when its rows are not whole vectors; the fuse pass never asks for
+     * that): the absorbed preprocess runs on its own */
+    v.X = lw_alloc(c, IR_F32, r, x);
+    pre_lower_image(c, c->in[0], c->in[4], c->in[5], ir_attr_string(op, "pre_layout", NULL),
+                    v.X);
+  }
+  if (gemm) {
     conv_gemm_lower(c, op, &v);
     return true;
   }

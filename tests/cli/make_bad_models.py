@@ -51,6 +51,8 @@ def cases():
     yield "output_type_mismatch", model([relu()], [vi("x", [2])], [vi("y", [3])])
     yield "no_output_value", model([relu()], [vi("x", [2])], [vi("zz", [2])])
     yield "symbolic_dim", model([relu()], [vi("x", [1, "seq"])], [vi("y", [1, "seq"])])
+    # An image whose channel count is a run-time dim (-preprocess refuses it).
+    yield "sym_channels", model([relu()], [vi("x", [1, "c", 2, 2])], [vi("y", [1, "c", 2, 2])])
     # A KV cache with a mask as long as past + seq (-dim=total=past+seq).
     yield "kv_mask", model(
         [helper.make_node("Concat", ["past_k", "k"], ["kv"], name="cat", axis=1),

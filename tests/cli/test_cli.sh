@@ -61,6 +61,27 @@ check 0 "" run "$BAD/kv_mask.onnx" $KV --input "$BAD/kv_past2.pb" --input "$BAD/
 expect "kv_mask: past 2 + seq 1" "grep -qx \"output 0 'y' f32\[1,3\]: 11 22 33\" '$T/stdout'"
 check 1 "tcc: error: an input has dimension 'past_plus_seq' = 4, but its terms add up to 3" run "$BAD/kv_mask.onnx" $KV --input "$BAD/kv_past2.pb" --input "$BAD/kv_k1.pb" --input "$BAD/kv_mask4.pb"
 check 1 "tcc: error: invalid -dim value 'total=past+': expected PARAM=A+B (e.g. total=past+seq), a sum of run-time dims and numbers" compile "$BAD/kv_mask.onnx" -dim=total=past+ -o "$O"
+# -preprocess: the flag's syntax at once, the input's fitness after loading;
+# the header and `tcc run` take the bytes (numbers: tests/preprocess).
+PRE="expected NAME:u8[,scale=S][,mean=M,...][,std=S,...][,layout=nhwc|nchw]"
+CNN=$MODELS/cnn/model.onnx
+check 1 "tcc: error: invalid -preprocess value 'input': $PRE" compile "$CNN" -preprocess=input -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:f16': the input type 'f16' is not supported (expected u8, raw 8-bit bytes)" compile "$CNN" -preprocess=input:f16 -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:u8,gain=2': unknown key 'gain' (expected scale, mean, std or layout)" compile "$CNN" -preprocess=input:u8,gain=2 -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:u8,scale=1/0': scale '1/0' is not a number or a fraction such as 1/255" compile "$CNN" -preprocess=input:u8,scale=1/0 -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:u8,mean=0.5,x': mean value 'x' is not a number" compile "$CNN" -preprocess=input:u8,mean=0.5,x -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:u8,std=0.5,0': a std value is 0" compile "$CNN" -preprocess=input:u8,std=0.5,0 -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:u8,layout=hwc': layout 'hwc' must be nhwc or nchw" compile "$CNN" -preprocess=input:u8,layout=hwc -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:u8,0.5': '0.5' is not key=value (only mean= and std= take a list)" compile "$CNN" -preprocess=input:u8,0.5 -o "$O"
+check 1 "tcc: error: invalid -preprocess value 'input:u8,scale=1,scale=2': scale is given twice" compile "$CNN" -preprocess=input:u8,scale=1,scale=2 -o "$O"
+check 1 "$CNN: error: -preprocess=image: the model has no input 'image' (its inputs: 'input')" compile "$CNN" -preprocess=image:u8 -o "$O"
+check 1 "$MODELS/mlp/model.onnx: error: -preprocess=input: input 'input' is f32[1,784]; -preprocess takes an f32 image of rank 4 (N,C,H,W)" compile "$MODELS/mlp/model.onnx" -preprocess=input:u8 -o "$O"
+check 1 "$BAD/sym_channels.onnx: error: -preprocess=x: input 'x' is f32[1,c,2,2], whose channel count (dim 1) is not static" compile "$BAD/sym_channels.onnx" -dim=c=1..3 -preprocess=x:u8 -o "$O"
+check 1 "$CNN: error: -preprocess=input: input 'input' has 1 channels but std has 3 values (give 1 or 1)" compile "$CNN" -preprocess=input:u8,std=1,2,3 -o "$O"
+check 1 "$CNN: error: -preprocess=input: the input is given twice" compile "$CNN" -preprocess=input:u8 -preprocess=input:u8,layout=nhwc -o "$O"
+check 0 "" compile "$CNN" "-preprocess=input:u8,scale=1/255,mean=0.1307,std=0.3081,layout=nhwc" -o "$T/pre"
+expect "-preprocess: the header gives u8 NHWC and the formula" "grep -qx ' \*   input 0 \"input\": u8\[1,28,28,1\], row-major, 784 bytes' '$T/pre/model.h' && grep -qx ' \*     raw bytes (-preprocess, NHWC): the model sees (x \* 0.00392156863 - mean\[c\]) / std\[c\], mean = {0.1307}, std = {0.3081}' '$T/pre/model.h'"
+check 1 "$MODELS/cnn/test_data_set_0/input_0.pb: error: input 0 is f32[1,1,28,28] but the model expects u8[1,28,28,1]" run "$CNN" -preprocess=input:u8,layout=nhwc --input "$MODELS/cnn/test_data_set_0/input_0.pb"
 # Out-of-range indices stop the run at the node (TCC_ERR_INDEX_OUT_OF_RANGE,
 # exit 1, no output written); negative ones in range count from the end;
 # -index-checks=0 clamps instead.
