@@ -240,7 +240,8 @@ int sched_candidates(const SchedTarget *t, const SchedProblem *p, int threads, S
           int64_t kcs[4] = {blocks.kc, K, blocks.kc / 2, blocks.kc * 2};
           int64_t pfs[3] = {GEMM_PREFETCH_BYTES, 0, GEMM_PREFETCH_BYTES * 2};
           for (int i = 0; i < 4; i++) {
-            if (kcs[i] < 16 || kcs[i] > K || (i > 0 && kcs[i] == blocks.kc) ||
+            /* a block under 16 only when it is all of K (a 3x3 window on one channel) */
+            if ((kcs[i] < 16 && kcs[i] != K) || kcs[i] > K || (i > 0 && kcs[i] == blocks.kc) ||
                 (i > 1 && kcs[i] == K))
               continue;
             for (int j = 0; j < (p->packed_bytes > 0 ? 3 : 1); j++) {

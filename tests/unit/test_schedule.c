@@ -250,6 +250,12 @@ static void test_candidates(void **state) {
   assert_int_equal(c[1].tasks, 1);
   assert_int_equal(c[2].tasks, 4);
   assert_true(c[0].mr == c[2].mr && c[0].nv == c[2].nv && c[0].kc == c[2].kc);
+  /* a K under 16 (a 3x3 window on one channel) is one block of all of K */
+  SchedOp small = {0};
+  sched_gemm(&avx512, &small, 8, 784, 9, SCHED_A_PACKED, 8 * 9 * 4, &s);
+  n = sched_candidates(&avx512, &small.problem, 1, c, 512);
+  assert_true(n > 20);
+  for (int i = 0; i < n && i < 512; i++) assert_int_equal(c[i].kc, 9);
   /* a depthwise op: its own pick first, then what else it can run */
   SchedProblem dw = {.kind = SCHED_KIND_DEPTHWISE, .variants = 5u, .used = sched_model_choice};
   dw.used.variant = SCHED_DW_CHANNELS_LAST;
