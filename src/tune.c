@@ -35,6 +35,11 @@
 #define TUNE_MAX_CANDIDATES 512
 /* A candidate replaces the default only when this much faster (noise). */
 #define TUNE_MIN_GAIN 0.02
+/* Confirmation: every TUNE_CONFIRM_EVERY-th round, and every round once a
+ * subgraph has no candidate left, it times one of its TUNE_CONFIRM fastest
+ * (or the default) again, so one slow timing does not decide. */
+#define TUNE_CONFIRM 3
+#define TUNE_CONFIRM_EVERY 4
 
 static double now_s(void) {
   struct timespec t;
@@ -173,14 +178,16 @@ bool tune_choices_read(const char *path, const char *target, const char *cpu, co
 /* ------------------------------------------------------------ search */
 typedef struct Measured {
   SchedChoice c;
-  double ms; /* the subgraph's layers summed; < 0: its round failed */
+  double ms; /* the subgraph's layers summed, the least of its timings; < 0: failed */
+  int times; /* how many rounds timed it */
 } Measured;
 
 typedef struct Subgraph {
   char *key;
   SchedProblem problem; /* the default compile's */
   int layers;           /* how many of the model's layers it is */
-  double default_ms;    /* round 0 */
+  double default_ms;    /* round 0's, or less when confirmed */
+  int default_times;
   SchedChoice *cand;    /* best predicted first */
   int num_cand, next;
   Measured *meas;
@@ -219,13 +226,42 @@ static bool measured_already(const Subgraph *g, const SchedChoice *c) {
   return false;
 }
 
+/* A timing only ever errs slow on a shared machine (another process takes
+ * the core, never gives it back faster), so a schedule timed again keeps
+ * its least time. */
+static void keep_least(double *ms, double t) {
+  if (t >= 0 && (*ms < 0 || t < *ms)) *ms = t;
+}
+
+/* The best: the fastest measured, when at least TUNE_MIN_GAIN faster than
+ * the default (less is noise). */
+static void update_best(Subgraph *g) {
+  g->best = -1;
+  for (int i = 0; i < g->num_meas; i++) {
+    double ms = g->meas[i].ms;
+    if (ms >= 0 && ms < g->default_ms * (1 - TUNE_MIN_GAIN) &&
+        (g->best < 0 || ms < g->meas[g->best].ms))
+      g->best = i;
+  }
+}
+
+/* One timing of c (< 0: its round failed): a new candidate, or another
+ * timing of one measured before or of the default. */
 static void add_measured(Subgraph *g, const SchedChoice *c, double ms) {
-  g->meas = realloc(g->meas, sizeof *g->meas * (size_t)(g->num_meas + 1));
-  IR_ASSERT(g->meas);
-  g->meas[g->num_meas++] = (Measured){*c, ms};
-  if (ms >= 0 && ms < g->default_ms * (1 - TUNE_MIN_GAIN) &&
-      (g->best < 0 || ms < g->meas[g->best].ms))
-    g->best = g->num_meas - 1;
+  int i = 0;
+  while (i < g->num_meas && !sched_choice_equal(&g->meas[i].c, c)) i++;
+  if (i == g->num_meas) {
+    g->meas = realloc(g->meas, sizeof *g->meas * (size_t)(g->num_meas + 1));
+    IR_ASSERT(g->meas);
+    g->meas[g->num_meas++] = (Measured){*c, -1, 0};
+  }
+  keep_least(&g->meas[i].ms, ms);
+  g->meas[i].times++;
+  if (sched_choice_equal(c, &g->problem.used)) {
+    keep_least(&g->default_ms, ms);
+    g->default_times++;
+  }
+  update_best(g);
 }
 
 /* Writes a log: what the search measured, and per subgraph the best. */
@@ -282,6 +318,7 @@ static cJSON *log_json(const Tuner *t, bool with_measured) {
           cJSON_AddNumberToObject(e, "ms", g->meas[k].ms);
         else
           cJSON_AddStringToObject(e, "error", "the round failed");
+        cJSON_AddNumberToObject(e, "times", g->meas[k].times);
         cJSON_AddItemToArray(m, e);
       }
     }
@@ -418,7 +455,10 @@ static bool default_round(Tuner *t) {
     }
     g->layers++;
   }
-  for (int i = 0; i < t->num_sg; i++) t->sg[i].default_ms = subgraph_ms(b, t->sg[i].key);
+  for (int i = 0; i < t->num_sg; i++) {
+    t->sg[i].default_ms = subgraph_ms(b, t->sg[i].key);
+    t->sg[i].default_times = 1;
+  }
   /* about a third of a second of calls a round, 5 to 50 */
   double per = t->default_total > 0 ? t->default_total : 1;
   t->iters = (int)(300.0 / per);
@@ -487,19 +527,41 @@ static void show_progress(const Tuner *t, int searching, double left) {
   stage_begin(line);
 }
 
-/* One round: each subgraph still searching gets its next candidate.
- * False when none has one left. */
+/* The contender to time again: of the default and the TUNE_CONFIRM fastest
+ * measured, the one timed fewest times (the faster on a tie). */
+static const SchedChoice *confirm_pick(const Subgraph *g) {
+  const SchedChoice *pick = &g->problem.used;
+  int times = g->default_times;
+  double ms = g->default_ms;
+  bool *taken = calloc((size_t)g->num_meas + 1, sizeof *taken);
+  IR_ASSERT(taken);
+  for (int n = 0; n < TUNE_CONFIRM; n++) {
+    int f = -1; /* the fastest not yet taken */
+    for (int i = 0; i < g->num_meas; i++)
+      if (!taken[i] && g->meas[i].ms >= 0 && (f < 0 || g->meas[i].ms < g->meas[f].ms)) f = i;
+    if (f < 0) break;
+    taken[f] = true;
+    const Measured *m = &g->meas[f];
+    if (m->times < times || (m->times == times && m->ms < ms))
+      pick = &m->c, times = m->times, ms = m->ms;
+  }
+  free(taken);
+  return pick;
+}
+
+/* One round: each subgraph still searching gets its next candidate, and
+ * the others (all of them every TUNE_CONFIRM_EVERY rounds) time a contender
+ * again. False when no subgraph has a candidate left. */
 static bool search_round(Tuner *t) {
   const SchedChoice **pick = calloc((size_t)t->num_sg + 1, sizeof *pick);
   IR_ASSERT(pick);
   int searching = 0;
+  bool confirm_all = t->rounds % TUNE_CONFIRM_EVERY == TUNE_CONFIRM_EVERY - 1;
   for (int i = 0; i < t->num_sg; i++) {
     Subgraph *g = &t->sg[i];
-    pick[i] = next_candidate(g);
-    if (pick[i])
-      searching++;
-    else if (g->best >= 0)
-      pick[i] = &g->meas[g->best].c;
+    const SchedChoice *next = next_candidate(g);
+    searching += next != NULL;
+    pick[i] = next && !confirm_all ? next : confirm_pick(g);
   }
   if (!searching) {
     free(pick);
@@ -513,9 +575,8 @@ static bool search_round(Tuner *t) {
   if (!b) t->failed_rounds++;
   for (int i = 0; i < t->num_sg; i++) {
     Subgraph *g = &t->sg[i];
-    if (g->next >= g->num_cand || pick[i] != &g->cand[g->next]) continue;
     add_measured(g, pick[i], b ? subgraph_ms(b, g->key) : -1);
-    g->next++;
+    if (g->next < g->num_cand && pick[i] == &g->cand[g->next]) g->next++;
   }
   cJSON_Delete(b);
   free(pick);
