@@ -6,6 +6,8 @@
 # cosine >= 0.9999).  Prints one line per network and the tcc run time.
 #
 # usage: test_networks.sh TCC OUT_DIR [NAMES...]    (no NAMES: every network)
+# With TUNING=DIR, a network with a tuning log DIR/<name>.json (tcc tune,
+# docs/tuning.md) runs with --tuning=that log: the tuned objects' check.
 # Exit 0 when all match, 1 when one does not, 77 (skipped) without torch.
 set -u
 [ $# -ge 2 ] || { echo "usage: $0 TCC OUT_DIR [NAMES...]" >&2; exit 2; }
@@ -20,15 +22,17 @@ failed=""
 for n in "$@"; do
   dir=$OUT/$n res=$OUT/$n/tcc-out
   rm -rf "$res"
+  tuning=""
+  [ -z "${TUNING:-}" ] || [ ! -f "$TUNING/$n.json" ] || tuning=--tuning=$TUNING/$n.json
   t0=$(date +%s%N)
-  if ! "$TCC" run "$dir/model.onnx" --input "$dir/test_data_set_0/input_0.pb" \
+  if ! "$TCC" run "$dir/model.onnx" ${tuning:+"$tuning"} --input "$dir/test_data_set_0/input_0.pb" \
       --output-dir "$res" >"$OUT/$n.log" 2>&1; then
     cat "$OUT/$n.log"; echo "$n: FAIL: tcc run failed"; failed="$failed $n"; continue
   fi
   t1=$(date +%s%N)
   line=$($PY "$HERE/compare.py" "$n" "$dir/test_data_set_0/output_0.pb" "$res/output_0.pb") ||
     failed="$failed $n"
-  echo "$line tcc_run=$(( (t1 - t0) / 1000000 ))ms"
+  echo "$line tcc_run=$(( (t1 - t0) / 1000000 ))ms${tuning:+ ($tuning)}"
 done
 if [ -n "$failed" ]; then echo "networks: FAIL:$failed"; exit 1; fi
 echo "networks: all $# match"
