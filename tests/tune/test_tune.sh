@@ -32,6 +32,8 @@ log_check "$LOG" "len(d['subgraphs']) == 2 and d['target'] == 'x86_64' and d['cp
 log_check "$LOG" "all(len(s['measured']) >= $MIN for s in d['subgraphs'])" && ok || bad "at least $MIN candidates per subgraph"
 log_check "$LOG" "all(s['best']['ms'] <= s['default']['ms'] for s in d['subgraphs']) and d['elapsed_s'] <= 10.5" && ok || bad "best no worse than default, within budget"
 log_check "$LOG" "all(len(set(m['schedule'] for m in s['measured'])) == len(s['measured']) for s in d['subgraphs'])" && ok || bad "no candidate measured twice"
+# confirmation rounds time the fastest again: a best timed more than once, never slower than a timing
+log_check "$LOG" "d['rounds'] < 8 or all(max(m['times'] for m in s['measured']) >= 2 and (s['best'] == s['default'] or s['best']['ms'] == min(m['ms'] for m in s['measured'] if 'ms' in m)) for s in d['subgraphs'])" && ok || bad "the fastest confirmed, the best the least time"
 n0=$($PY -c "import json; d=json.load(open('$LOG')); print(sum(len(s['measured']) for s in d['subgraphs']))")
 
 # --resume: more candidates, still none twice
