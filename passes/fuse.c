@@ -233,19 +233,26 @@ static void fuse_preprocess(PassContext *pc, IrOp *pre) {
   pass_stat(pc, "preprocess fused into conv", 1);
 }
 
+/* rewrite(op) for each op of this kind, collected first: a rewrite may
+ * remove or move ops past the one it was given. */
+static void rewrite_each(PassContext *pc, IrFunc *f, IrOpKind kind,
+                         void (*rewrite)(PassContext *, IrOp *)) {
+  int n = 0;
+  for (IrOp *op = f->body->first; op; op = op->next) n += op->kind == kind;
+  IrOp **ops = malloc(sizeof *ops * (size_t)(n + 1));
+  IR_ASSERT(ops);
+  n = 0;
+  for (IrOp *op = f->body->first; op; op = op->next)
+    if (op->kind == kind) ops[n++] = op;
+  for (int i = 0; i < n; i++) rewrite(pc, ops[i]);
+  free(ops);
+}
+
 bool pass_fuse(PassContext *pc) {
   IrFunc *f = pc->m->main;
   if (!f || f->lowered) return true;
-  /* swish lands where the mul was, past ops not yet seen: collect first */
-  int n = 0;
-  for (IrOp *op = f->body->first; op; op = op->next) n += op->kind == IR_OP_SIGMOID;
-  IrOp **sigs = malloc(sizeof *sigs * (size_t)(n + 1));
-  IR_ASSERT(sigs);
-  n = 0;
-  for (IrOp *op = f->body->first; op; op = op->next)
-    if (op->kind == IR_OP_SIGMOID) sigs[n++] = op;
-  for (int i = 0; i < n; i++) form_swish(pc, sigs[i]);
-  free(sigs);
+  /* swish lands where the mul was, past ops not yet seen */
+  rewrite_each(pc, f, IR_OP_SIGMOID, form_swish);
   for (IrOp *op = f->body->first; op; op = op->next) {
     if ((op->kind != IR_OP_CONV && op->kind != IR_OP_MATMUL) ||
         op->results[0]->type.elem != IR_F32)
@@ -259,15 +266,7 @@ bool pass_fuse(PassContext *pc) {
     op = fuse_epilogue(pc, op);
   }
   /* after the epilogues: the conv it joins may be a fused_conv by now; the
-   * conv goes too, perhaps the op after it: collect first */
-  n = 0;
-  for (IrOp *op = f->body->first; op; op = op->next) n += op->kind == IR_OP_PREPROCESS;
-  IrOp **pres = malloc(sizeof *pres * (size_t)(n + 1));
-  IR_ASSERT(pres);
-  n = 0;
-  for (IrOp *op = f->body->first; op; op = op->next)
-    if (op->kind == IR_OP_PREPROCESS) pres[n++] = op;
-  for (int i = 0; i < n; i++) fuse_preprocess(pc, pres[i]);
-  free(pres);
+   * conv goes too, perhaps the op after it */
+  rewrite_each(pc, f, IR_OP_PREPROCESS, fuse_preprocess);
   return true;
 }
