@@ -972,10 +972,6 @@ static bool report_failed_node(RunDir *d, const char *dims_path) {
   return true;
 }
 
-static void remove_dir(const RunDir *d) {
-  char *argv[] = {"rm", "-rf", (char *)d->path, NULL};
-  spawn(argv);
-}
 
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
   const Cross *x;
@@ -1023,6 +1019,6 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
       r = TCC_SUCCESS;
     }
   }
-  remove_dir(&d);
+  util_remove_tree(d.path);
   return r;
 }

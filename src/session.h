@@ -134,5 +134,6 @@ void util_discard_temp(char *tmp);
 char *util_dirname(const char *path);        /* malloc'd; "." when none */
 char *util_join(const char *dir, const char *name); /* malloc'd */
 bool util_mkdir_p(const char *dir);
+bool util_remove_tree(const char *dir); /* rm -rf, in process; true when gone */
 
 #endif

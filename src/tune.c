@@ -599,16 +599,7 @@ static void free_tuner(Tuner *t) {
   for (int i = 0; i < t->num_sg; i++) free(t->sg[i].key), free(t->sg[i].cand), free(t->sg[i].meas);
   free(t->sg);
   free(t->cpu), free(t->features);
-  if (t->dir[0]) {
-    char *rm[] = {"rm", "-rf", t->dir, NULL};
-    pid_t pid = fork();
-    if (pid == 0) {
-      execvp(rm[0], rm);
-      _exit(127);
-    }
-    int st;
-    if (pid > 0) waitpid(pid, &st, 0);
-  }
+  if (t->dir[0]) util_remove_tree(t->dir);
 }
 
 static int tune_search(tcc_session *s, const TuneOptions *o) {

@@ -1,7 +1,8 @@
 /* util.c — small file and naming helpers for the driver. */
-#define _POSIX_C_SOURCE 200809L
+#define _XOPEN_SOURCE 700 /* nftw */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -104,6 +105,16 @@ bool util_mkdir_p(const char *dir) {
   if (!ok) diag_error("cannot create directory '%s': %s", dir, strerror(errno));
   free(p);
   return ok;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+  (void)st, (void)flag, (void)ftw;
+  return remove(path) == 0 || errno == ENOENT ? 0 : -1;
+}
+
+bool util_remove_tree(const char *dir) {
+  /* depth first (children before their folder), not following links */
+  return nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS) == 0 || errno == ENOENT;
 }
 
 char *util_write_temp_with(const char *path, bool (*write)(FILE *f, void *user), void *user) {
