@@ -54,25 +54,6 @@ static IrOp *single_user(IrFunc *f, const IrValue *v) {
   return u.count == 1 ? u.user : NULL;
 }
 
-/* The f32 data of a weight operand with n elements, or NULL. */
-static const float *weight_f32(const IrValue *v, uint64_t n) {
-  uint64_t have;
-  if (!v || !v->weight || !v->weight->data || v->type.elem != IR_F32 ||
-      !ir_type_numel(&v->type, &have) || have != n || v->weight->nbytes != n * 4)
-    return NULL;
-  return v->weight->data;
-}
-
-static IrValue *new_weight(IrModule *m, const IrValue *like, const char *suffix,
-                           const float *data, uint64_t n) {
-  char name[256];
-  for (int i = 0;; i++) {
-    snprintf(name, sizeof name, "%s.%s%d", like->weight->name, suffix, i);
-    if (!ir_weight_find(m, name)) break;
-  }
-  return ir_weight_add(m, name, like->type, data, n * sizeof(float), true)->value;
-}
-
 /* Folds bn into conv's weights; returns the conv (rebuilt with a bias). */
 static IrOp *fold_batchnorm(IrModule *m, IrOp *conv, IrOp *bn) {
   /* training mode normalizes with the batch's statistics: not foldable */
@@ -85,11 +66,11 @@ static IrOp *fold_batchnorm(IrModule *m, IrOp *conv, IrOp *bn) {
   if (!ir_type_numel(&W->type, &nw)) return NULL;
   int64_t M = ir_type_dim(&W->type, 0);
   uint64_t per = nw / (uint64_t)M;
-  const float *w = weight_f32(W, nw), *b = B ? weight_f32(B, (uint64_t)M) : NULL;
-  const float *sc = weight_f32(bn->operands[1], (uint64_t)M);
-  const float *bb = weight_f32(bn->operands[2], (uint64_t)M);
-  const float *mean = weight_f32(bn->operands[3], (uint64_t)M);
-  const float *var = weight_f32(bn->operands[4], (uint64_t)M);
+  const float *w = pass_weight_f32(W, nw), *b = B ? pass_weight_f32(B, (uint64_t)M) : NULL;
+  const float *sc = pass_weight_f32(bn->operands[1], (uint64_t)M);
+  const float *bb = pass_weight_f32(bn->operands[2], (uint64_t)M);
+  const float *mean = pass_weight_f32(bn->operands[3], (uint64_t)M);
+  const float *var = pass_weight_f32(bn->operands[4], (uint64_t)M);
   if (!w || (B && !b) || !sc || !bb || !mean || !var) return NULL;
   double eps = ir_attr_float(bn, "epsilon", 1e-5);
   float *nwd = malloc(nw * sizeof *nwd), *nbd = malloc((size_t)M * sizeof *nbd);
@@ -100,8 +81,10 @@ static IrOp *fold_batchnorm(IrModule *m, IrOp *conv, IrOp *bn) {
       nwd[(uint64_t)i * per + k] = (float)(w[(uint64_t)i * per + k] * s);
     nbd[i] = (float)(((b ? (double)b[i] : 0.0) - mean[i]) * s + bb[i]);
   }
-  IrValue *operands[3] = {conv->operands[0], new_weight(m, W, "bn", nwd, nw),
-                          new_weight(m, bn->operands[1], "bias", nbd, (uint64_t)M)};
+  const IrValue *scale = bn->operands[1];
+  IrValue *operands[3] = {
+      conv->operands[0], pass_new_weight(m, W->weight->name, "bn", W->type, nwd, nw),
+      pass_new_weight(m, scale->weight->name, "bias", scale->type, nbd, (uint64_t)M)};
   free(nwd);
   free(nbd);
   IrBuilder bld = ir_builder_before(m, bn);
@@ -121,7 +104,7 @@ static bool clip_bounds(const IrOp *clip, double *lo, double *hi, bool *has) {
     const IrValue *v = clip->operands[i];
     has[i - 1] = v != NULL;
     if (!v) continue;
-    const float *d = weight_f32(v, 1);
+    const float *d = pass_weight_f32(v, 1);
     if (!d) return false;
     *(i == 1 ? lo : hi) = *d;
   }

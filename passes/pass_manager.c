@@ -26,10 +26,34 @@ const PassInfo *pass_find(const char *name) {
   return find_n(name, strlen(name));
 }
 
-const char *pass_pipeline_for_level(int level, bool fuse) {
-  if (level <= 0) return "infer-shapes,lower,plan-memory";
-  if (!fuse) return "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
-  return "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory";
+const float *pass_weight_f32(const IrValue *v, uint64_t n) {
+  uint64_t have;
+  if (!v || !v->weight || !v->weight->data || v->type.elem != IR_F32 ||
+      !ir_type_numel(&v->type, &have) || have != n || v->weight->nbytes != n * 4)
+    return NULL;
+  return v->weight->data;
+}
+
+IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrType type,
+                         const float *data, uint64_t n) {
+  char name[256];
+  for (int i = 0;; i++) {
+    snprintf(name, sizeof name, "%s.%s%d", base, suffix, i);
+    if (!ir_weight_find(m, name)) break;
+  }
+  return ir_weight_add(m, name, type, data, n * sizeof(float), true)->value;
+}
+
+const char *pass_pipeline_for_level(int level, bool fuse, bool lowrank) {
+  /* lowrank before fuse: the second product takes the bias and activation;
+   * the dce after it drops the weights it replaced */
+  if (level <= 0)
+    return lowrank ? "infer-shapes,lowrank,dce,lower,plan-memory" : "infer-shapes,lower,plan-memory";
+  if (!fuse)
+    return lowrank ? "infer-shapes,fold-constants,lowrank,dce,lower,dce,plan-memory"
+                   : "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
+  return lowrank ? "infer-shapes,fold-constants,lowrank,dce,fuse,dce,lower,dce,plan-memory"
+                 : "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory";
 }
 
 void pass_stat(PassContext *pc, const char *name, int64_t value) {
@@ -76,7 +100,8 @@ bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
   for (const char *p = o->passes; *p;) {
     size_t n = strcspn(p, ",");
     const PassInfo *pi = find_n(p, n);
-    PassContext pc = {.m = m, .target = o->target, .tuning = o->tuning, .profile = o->profile};
+    PassContext pc = {.m = m, .target = o->target, .tuning = o->tuning, .profile = o->profile,
+                      .lowrank = o->lowrank};
     if (o->before_pass) o->before_pass(m, pi->name, o->user);
     char stage[64];
     snprintf(stage, sizeof stage, "pass %s", pi->name);

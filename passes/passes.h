@@ -2,7 +2,8 @@
  * passes.h — named passes over an IrModule and the manager that runs them.
  *
  * Exports by file:
- *   pass_manager.c  pass_find, pass_pipeline_for_level, pass_run_pipeline
+ *   pass_manager.c  pass_find, pass_pipeline_for_level, pass_run_pipeline,
+ *                   pass_weight_f32, pass_new_weight (helpers for passes)
  *   <name>.c        pass_<name>  one pass each, listed in passes.def
  */
 #ifndef TCC_PASSES_H
@@ -17,6 +18,19 @@ typedef struct PassStat {
   int64_t value;
 } PassStat;
 
+/* -lowrank (passes/lowrank.c): keep exactly `rank` singular values when
+ * rank > 0, else the fewest that hold `energy` of their squares. */
+typedef struct LowrankOptions {
+  int rank;
+  double energy;
+} LowrankOptions;
+
+/* lowrank.c's truncated SVD of w (m x n, row-major): w ~ P Q, P m x r and
+ * Q r x n; returns r, *kept the energy kept.  P and Q are malloc'd when
+ * 0 < r <= max_rank (max_rank <= 0: any), else NULL. */
+int lowrank_factor(const double *w, int m, int n, int rank, double energy, int max_rank,
+                   double **P, double **Q, double *kept);
+
 struct SchedTarget;
 typedef struct PassContext {
   IrModule *m;
@@ -27,6 +41,8 @@ typedef struct PassContext {
   const struct SchedTuning *tuning;
   /* `lower` puts rt.mark {layer=K} before each layer (a profile). */
   bool profile;
+  /* -lowrank's choice (NULL: energy 0.95, when the pass is named in -passes). */
+  const LowrankOptions *lowrank;
   /* Statistics a pass reports ("folded: 12"); printed with --stats. */
   int num_stats;
   PassStat stats[PASS_MAX_STATS];
@@ -46,13 +62,19 @@ typedef struct PassInfo {
 #include "passes.def"
 #undef PASS
 
+/* The f32 data of a weight operand with n elements, or NULL. */
+const float *pass_weight_f32(const IrValue *v, uint64_t n);
+/* A new f32 weight (data copied) named base.<suffix><i>, the first free i. */
+IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrType type,
+                         const float *data, uint64_t n);
+
 int pass_count(void);
 const PassInfo *pass_at(int i);
 const PassInfo *pass_find(const char *name);
 
 /* The comma-separated pipeline for -O0..-O3 (fuse: with the fuse pass,
- * which -O0 never runs). */
-const char *pass_pipeline_for_level(int level, bool fuse);
+ * which -O0 never runs; lowrank: with the lowrank pass, at every level). */
+const char *pass_pipeline_for_level(int level, bool fuse, bool lowrank);
 
 typedef struct PipelineOptions {
   const char *passes;          /* comma-separated names */
@@ -67,6 +89,7 @@ typedef struct PipelineOptions {
   void *user;
   const struct SchedTuning *tuning;  /* see PassContext */
   bool profile;                      /* see PassContext */
+  const LowrankOptions *lowrank;     /* see PassContext */
 } PipelineOptions;
 
 /* Checks every name first (unknown -> error listing valid passes), then runs

@@ -40,6 +40,8 @@ struct tcc_session {
   bool verify_each, stats, index_checks;
   bool profile;          /* -profile=1: rt.mark before each layer */
   bool naive_schedule;   /* -schedule=naive */
+  LowrankOptions lowrank; /* -lowrank=energy:E|rank:R */
+  bool has_lowrank;
   char *tuning_path;     /* --tuning=FILE: a tcc tune log */
   bool tuning_any_cpu;   /* --tuning-any-cpu: take a log of another CPU */
   SchedTuning tuning;    /* its choices, read at the first compile */
@@ -364,6 +366,29 @@ static tcc_result set_bool(bool *slot, const char *name, const char *v) {
   return TCC_SUCCESS;
 }
 
+/* -lowrank=energy:E (0 < E <= 1) or rank:R (R >= 1). */
+static tcc_result set_lowrank(tcc_session *s, const char *v) {
+  char *end = NULL;
+  LowrankOptions o = {0, 0};
+  if (!strncmp(v, "energy:", 7)) {
+    o.energy = strtod(v + 7, &end);
+    if (end == v + 7 || *end || !(o.energy > 0 && o.energy <= 1)) end = NULL;
+  } else if (!strncmp(v, "rank:", 5) && isdigit((unsigned char)v[5])) {
+    long r = strtol(v + 5, &end, 10);
+    if (*end || r < 1 || r > 1 << 20) end = NULL;
+    o.rank = (int)r;
+  }
+  if (!end) {
+    diag_error("invalid -lowrank '%s': expected energy:E with 0 < E <= 1 (the share of the "
+               "squared singular values kept) or rank:R with R >= 1",
+               v);
+    return TCC_ERROR_INPUT;
+  }
+  s->lowrank = o;
+  s->has_lowrank = true;
+  return TCC_SUCCESS;
+}
+
 /* An option with two values, a (the default) and b: *is_b. */
 static tcc_result set_one_of(bool *is_b, const char *option, const char *v, const char *a,
                              const char *a_doc, const char *b, const char *b_doc) {
@@ -449,6 +474,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     s->num_preprocess += ok;
     return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
   }
+  if (!strcmp(name, "lowrank")) return set_lowrank(s, v);
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
   if (!strcmp(name, "time-passes")) {
@@ -617,11 +643,12 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
   s->has_mem = false;
   if (s->emit & EMIT_DOT) s->dot_before = dot_of(s->m, "before the passes");
   PipelineOptions po = {
-      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse),
+      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse, s->has_lowrank),
       s->print_ir_after, s->verify_each, s->stats, stdout,
       s->opt_level > 0 ? &st : NULL,
       (s->emit & EMIT_DOT) || wants_report(s) ? before_lower : NULL, s,
-      s->opt_level > 0 && s->tuning_read ? &s->tuning : NULL, s->profile};
+      s->opt_level > 0 && s->tuning_read ? &s->tuning : NULL, s->profile,
+      s->has_lowrank ? &s->lowrank : NULL};
   if (!pass_run_pipeline(s->m, &po))
     return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
   if ((s->emit & EMIT_DOT) && !s->dot_after) s->dot_after = dot_of(s->m, "after the passes");

@@ -61,6 +61,13 @@ check 0 "" run "$BAD/kv_mask.onnx" $KV --input "$BAD/kv_past2.pb" --input "$BAD/
 expect "kv_mask: past 2 + seq 1" "grep -qx \"output 0 'y' f32\[1,3\]: 11 22 33\" '$T/stdout'"
 check 1 "tcc: error: an input has dimension 'past_plus_seq' = 4, but its terms add up to 3" run "$BAD/kv_mask.onnx" $KV --input "$BAD/kv_past2.pb" --input "$BAD/kv_k1.pb" --input "$BAD/kv_mask4.pb"
 check 1 "tcc: error: invalid -dim value 'total=past+': expected PARAM=A+B (e.g. total=past+seq), a sum of run-time dims and numbers" compile "$BAD/kv_mask.onnx" -dim=total=past+ -o "$O"
+# -lowrank: the flag's syntax (numbers: tests/compression/test_lowrank.py).
+LR="expected energy:E with 0 < E <= 1 (the share of the squared singular values kept) or rank:R with R >= 1"
+check 1 "tcc: error: invalid -lowrank 'rank:0': $LR" compile "$MODELS/cnn/model.onnx" -lowrank=rank:0 -o "$O"
+check 1 "tcc: error: invalid -lowrank 'energy:1.5': $LR" compile "$MODELS/cnn/model.onnx" -lowrank=energy:1.5 -o "$O"
+check 1 "tcc: error: invalid -lowrank '0.9': $LR" bench "$MODELS/cnn/model.onnx" -lowrank=0.9
+check 1 "tcc: error: invalid -lowrank 'rank:2x': $LR" tune "$MODELS/cnn/model.onnx" -lowrank=rank:2x --budget=5 --log="$T/lr.json"
+expect "a refused -lowrank writes no object" "[ ! -e '$O/model.o' ]"
 # -preprocess: the flag's syntax at once, the input's fitness after loading;
 # the header and `tcc run` take the bytes (numbers: tests/preprocess).
 PRE="expected NAME:u8[,scale=S][,mean=M,...][,std=S,...][,layout=nhwc|nchw]"
@@ -114,7 +121,7 @@ check 1 "$BAD/matmul_mismatch.onnx: error: -dim=seq=1..8: the model has no symbo
 check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64, armv8, riscv64, riscv64gcv, wasm32, cortex-m4, cortex-m7, cortex-m55" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
 check 1 "tcc: error: unknown option '--frobnicate' (see tcc --help)" compile "$MODELS/mlp/model.onnx" --frobnicate
 check 1 "tcc: error: invalid optimization level '-O7': expected 0, 1, 2 or 3" compile "$MODELS/mlp/model.onnx" -O7
-check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, fuse, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
+check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, lowrank, fuse, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
 check 1 "tcc: error: unknown command 'frob' (see tcc --help)" frob
 check 1 "$T/missing.onnx: error: cannot open: No such file or directory" compile "$T/missing.onnx"
 check 0 "" --version

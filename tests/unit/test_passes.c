@@ -1,5 +1,6 @@
 /* test_passes.c — the pass manager and the passes' invariants on real
  * models (the golden tests in tests/ir check exact IR). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -41,7 +42,7 @@ static void test_unknown_pass_is_reported(void **state) {
   assert_false(pass_check_pipeline("dce,frobnicate"));
   assert_string_equal(captured,
                       "tcc: error: unknown pass 'frobnicate'; valid passes: infer-shapes, "
-                      "fold-constants, dce, fuse, lower, plan-memory\n");
+                      "fold-constants, dce, lowrank, fuse, lower, plan-memory\n");
   captured[0] = 0;
   assert_false(pass_check_pipeline("dce,,lower"));
   assert_non_null(strstr(captured, "unknown pass ''"));
@@ -51,12 +52,20 @@ static void test_unknown_pass_is_reported(void **state) {
 static void test_pipelines_name_registered_passes(void **state) {
   (void)state;
   for (int level = 0; level <= 3; level++)
-    assert_true(pass_check_pipeline(pass_pipeline_for_level(level, true)));
-  assert_string_equal(pass_pipeline_for_level(0, true), "infer-shapes,lower,plan-memory");
-  assert_string_equal(pass_pipeline_for_level(2, true),
+    assert_true(pass_check_pipeline(pass_pipeline_for_level(level, true, false)));
+  assert_string_equal(pass_pipeline_for_level(0, true, false), "infer-shapes,lower,plan-memory");
+  assert_string_equal(pass_pipeline_for_level(2, true, false),
                        "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory");
-  assert_string_equal(pass_pipeline_for_level(2, false),
+  assert_string_equal(pass_pipeline_for_level(2, false, false),
                        "infer-shapes,fold-constants,dce,lower,dce,plan-memory");
+  for (int level = 0; level <= 2; level++)
+    for (int fuse = 0; fuse <= 1; fuse++) {
+      const char *p = pass_pipeline_for_level(level, fuse, true);
+      assert_true(pass_check_pipeline(p));
+      /* lowrank then a dce: the replaced weights leave the object */
+      assert_non_null(strstr(p, "lowrank,dce,"));
+      assert_true(!fuse || level == 0 || strstr(p, "lowrank") < strstr(p, "fuse"));
+    }
   assert_non_null(pass_find("fold-constants"));
   assert_null(pass_find("fold"));
 }
@@ -188,10 +197,59 @@ static void test_fold_constants_folds_weight_chains(void **state) {
   ir_module_free(m);
 }
 
+/* P Q against w: the largest |difference|. */
+static double reconstruction_error(const double *w, int m, int n, int r, const double *P,
+                                   const double *Q) {
+  double worst = 0;
+  for (int i = 0; i < m; i++)
+    for (int j = 0; j < n; j++) {
+      double sum = 0;
+      for (int k = 0; k < r; k++) sum += P[i * r + k] * Q[k * n + j];
+      double d = sum > w[i * n + j] ? sum - w[i * n + j] : w[i * n + j] - sum;
+      worst = d > worst ? d : worst;
+    }
+  return worst;
+}
+
+/* The truncated SVD of lowrank.c: full rank reproduces the matrix (wide,
+ * tall, 1 x n, 2 x 2); an exact rank-1 matrix needs one; a zero matrix
+ * none; past max_rank no factors are made. */
+static void test_lowrank_factor(void **state) {
+  (void)state;
+  static const int shapes[][2] = {{5, 7}, {7, 5}, {1, 6}, {2, 2}, {9, 9}};
+  for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+    int m = shapes[t][0], n = shapes[t][1], full = m < n ? m : n;
+    double w[81], *P, *Q, kept;
+    for (int i = 0; i < m * n; i++) w[i] = sin(i * i * 0.37 + (double)t);
+    assert_int_equal(lowrank_factor(w, m, n, full, 0, 0, &P, &Q, &kept), full);
+    assert_true(reconstruction_error(w, m, n, full, P, Q) < 1e-9);
+    assert_true(kept > 1 - 1e-12 && kept < 1 + 1e-12);
+    free(P), free(Q);
+    assert_int_equal(lowrank_factor(w, m, n, 0, 1.0, 0, &P, &Q, &kept), full);
+    free(P), free(Q);
+  }
+  double w[12], *P, *Q, kept;
+  for (int i = 0; i < 3; i++)
+    for (int j = 0; j < 4; j++) w[i * 4 + j] = (i + 1.0) * (j - 1.5);
+  assert_int_equal(lowrank_factor(w, 3, 4, 0, 0.999999, 0, &P, &Q, &kept), 1);
+  assert_true(reconstruction_error(w, 3, 4, 1, P, Q) < 1e-12);
+  free(P), free(Q);
+  assert_int_equal(lowrank_factor(w, 3, 4, 3, 0, 0, &P, &Q, &kept), 1); /* zero directions go */
+  free(P), free(Q);
+  memset(w, 0, sizeof w);
+  assert_int_equal(lowrank_factor(w, 3, 4, 0, 0.5, 0, &P, &Q, &kept), 0);
+  assert_null(P);
+  for (int i = 0; i < 12; i++) w[i] = (double)(i * i % 7) - 3.0;
+  assert_int_equal(lowrank_factor(w, 3, 4, 3, 0, 1, &P, &Q, &kept), 3);
+  assert_null(P);
+  assert_null(Q);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_unknown_pass_is_reported),
       cmocka_unit_test(test_pipelines_name_registered_passes),
+      cmocka_unit_test(test_lowrank_factor),
       cmocka_unit_test(test_lower_leaves_only_loop_ops),
       cmocka_unit_test(test_plan_memory_never_overlaps_live_buffers),
       cmocka_unit_test(test_fold_constants_folds_weight_chains),

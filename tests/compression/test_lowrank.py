@@ -1,0 +1,181 @@
+#!/usr/bin/python3
+"""-lowrank (docs/compression.md) against numpy's SVD.
+
+usage: test_lowrank.py TCC [TCC_FLAGS...]   (e.g. -target=armv8)
+Each case is a small model with a Gemm, MatMul or Conv weight.  The
+reference is the same model with that weight replaced by numpy's truncated
+SVD of it (rank chosen here, as the flag says), run by `tcc run` without
+-lowrank; tcc's factorized model must agree within 1e-4 of the largest
+output magnitude, and --stats must say what was factorized and the
+parameters before and after.  A weight of exact low rank must also agree
+with the unfactorized model, and a layer where no rank saves stays dense.
+"""
+import os
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+REL_TOL = 1e-4
+EXTRA_FLAGS = sys.argv[2:]
+
+
+def truncate(w2d, rank):
+    u, s, vt = np.linalg.svd(w2d.astype(np.float64), full_matrices=False)
+    return (u[:, :rank] * s[:rank]) @ vt[:rank]
+
+
+def energy_rank(w2d, energy):
+    s2 = np.linalg.svd(w2d.astype(np.float64), compute_uv=False) ** 2
+    return int(np.searchsorted(np.cumsum(s2) / s2.sum(), energy * (1 - 1e-12)) + 1)
+
+
+def low_rank(rng, m, n, r):
+    return (rng.standard_normal((m, r)) @ rng.standard_normal((r, n)) / np.sqrt(n)).astype(np.float32)
+
+
+def save(path, nodes, inputs, inits, out="y"):
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def run(tcc, model, pb, out, flags):
+    cmd = [tcc, "run", model, "--input", pb, "--output-dir", out, "--stats", "-q"] + EXTRA_FLAGS + flags
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)}: exit {r.returncode}\n{r.stderr}")
+    t = TensorProto()
+    with open(os.path.join(out, "output_0.pb"), "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t), r.stdout
+
+
+def case(tcc, tmp, name, build, inputs, weight, to2d, from2d, flag, rank, want_stats,
+         exact=False, flags=()):
+    """build(inits) -> (nodes, inits); weight: the initializer factorized;
+    to2d/from2d: its matrix view; rank: the rank the reference keeps."""
+    rng = np.random.default_rng(len(name) * 7919)
+    nodes, inits = build(rng)
+    model = os.path.join(tmp, name + ".onnx")
+    save(model, nodes, inputs, inits)
+    ref_inits = dict(inits)
+    if rank is not None:
+        ref_inits[weight] = from2d(truncate(to2d(inits[weight]), rank)).astype(np.float32)
+    ref_model = os.path.join(tmp, name + "_ref.onnx")
+    save(ref_model, nodes, inputs, ref_inits)
+    pb = os.path.join(tmp, name + "_in.pb")
+    with open(pb, "wb") as f:
+        x = rng.uniform(-1, 1, inputs[0][1]).astype(np.float32)
+        f.write(numpy_helper.from_array(x, inputs[0][0]).SerializeToString())
+    os.makedirs(os.path.join(tmp, name + "_got"))
+    os.makedirs(os.path.join(tmp, name + "_want"))
+    got, stats = run(tcc, model, pb, os.path.join(tmp, name + "_got"), [flag] + list(flags))
+    want, _ = run(tcc, ref_model, pb, os.path.join(tmp, name + "_want"), list(flags))
+    err = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
+    lines = [l for l in stats.splitlines() if l.startswith("// lowrank:")]
+    ok = err <= REL_TOL and lines == [f"// lowrank: {s}" for s in want_stats]
+    if exact:  # an exact low-rank weight: the original model itself
+        orig, _ = run(tcc, model, pb, os.path.join(tmp, name + "_want"), list(flags))
+        e2 = float(np.max(np.abs(got - orig)) / np.max(np.abs(orig)))
+        ok = ok and e2 <= REL_TOL
+    print(f"{'ok  ' if ok else 'FAIL'} {name}: {flag}, rank {rank}, max err / max|ref| {err:.2e}")
+    if not ok:
+        print("  stats:", lines, "\n  expected:", want_stats)
+    return ok
+
+
+def matmul_model(w, bias=True, act=True):
+    def build(rng):
+        inits = {"w": w(rng)}
+        nodes = [helper.make_node("MatMul", ["x", "w"], ["mm"])]
+        last = "mm"
+        if bias:
+            inits["b"] = rng.standard_normal(inits["w"].shape[1]).astype(np.float32)
+            nodes.append(helper.make_node("Add", [last, "b"], ["ab"]))
+            last = "ab"
+        nodes.append(helper.make_node("Relu" if act else "Identity", [last], ["y"]))
+        return nodes, inits
+    return build
+
+
+def gemm_model(rng):
+    inits = {"B": rng.standard_normal((30, 40)).astype(np.float32),
+             "C": rng.standard_normal(30).astype(np.float32)}
+    return [helper.make_node("Gemm", ["x", "B", "C"], ["y"], alpha=0.5, beta=2.0, transB=1)], inits
+
+
+def conv_model(w, bn):
+    def build(rng):
+        inits = {"W": w(rng), "B": rng.standard_normal(16).astype(np.float32)}
+        nodes = [helper.make_node("Conv", ["x", "W", "B"], ["c" if bn else "y"], kernel_shape=[3, 3],
+                                  strides=[2, 2], pads=[1, 1, 1, 1])]
+        if bn:
+            inits.update(scale=rng.uniform(0.5, 1.5, 16), beta=rng.standard_normal(16),
+                         mean=rng.standard_normal(16) * 0.1, var=rng.uniform(0.5, 2, 16))
+            nodes += [helper.make_node("BatchNormalization", ["c", "scale", "beta", "mean", "var"], ["n"]),
+                      helper.make_node("Relu", ["n"], ["y"])]
+        return nodes, inits
+    return build
+
+
+def conv1d_model(rng):
+    inits = {"W": rng.standard_normal((12, 6, 3)).astype(np.float32)}
+    return [helper.make_node("Conv", ["x", "W"], ["y"], kernel_shape=[3], pads=[1, 1])], inits
+
+
+def spectrum(rng):  # singular values 10, 5, 1, then 0.1: energy 0.99 keeps 2
+    u, _ = np.linalg.qr(rng.standard_normal((20, 16)))
+    v, _ = np.linalg.qr(rng.standard_normal((16, 16)))
+    s = np.array([10, 5, 1] + [0.1] * 13)
+    return ((u * s) @ v.T).astype(np.float32)
+
+
+def main():
+    tcc = sys.argv[1]
+    ident = (lambda a: a, lambda a: a)
+    conv2d = (lambda a: a.reshape(16, -1), lambda a: a.reshape(16, 8, 3, 3))
+    ok = True
+    with tempfile.TemporaryDirectory() as tmp:
+        c = lambda *a, **k: case(tcc, tmp, *a, **k)
+        ok &= c("matmul_exact", matmul_model(lambda r: low_rank(r, 32, 24, 3)), [("x", [4, 32])], "w",
+                *ident, "-lowrank=energy:0.999999", 3,
+                ["matmuls factorized: 1", "parameters before: 768", "parameters after: 168"], exact=True)
+        ok &= c("matmul_energy", matmul_model(spectrum, bias=False, act=False), [("x", [3, 20])], "w",
+                *ident, "-lowrank=energy:0.99", 2,
+                ["matmuls factorized: 1", "parameters before: 320", "parameters after: 72"])
+        ok &= c("matmul_batched_O0", matmul_model(lambda r: r.standard_normal((64, 48)).astype(np.float32)),
+                [("x", [2, 5, 64])], "w", *ident, "-lowrank=rank:7", 7,
+                ["matmuls factorized: 1", "parameters before: 3072", "parameters after: 784"],
+                flags=["-O0"])
+        big = lambda r: r.standard_normal((300, 256)).astype(np.float32)
+        ok &= c("matmul_300x256", matmul_model(big, act=False), [("x", [4, 300])], "w", *ident,
+                "-lowrank=rank:50", 50,
+                ["matmuls factorized: 1", "parameters before: 76800", "parameters after: 27800"])
+        ok &= c("gemm_transB", gemm_model, [("x", [5, 40])], "B",
+                lambda b: b.T, lambda t: t.T, "-lowrank=rank:6", 6,
+                ["gemms factorized: 1", "parameters before: 1200", "parameters after: 420"])
+        ok &= c("conv_bn_exact", conv_model(lambda r: low_rank(r, 16, 72, 2).reshape(16, 8, 3, 3), True),
+                [("x", [1, 8, 13, 13])], "W", *conv2d, "-lowrank=energy:0.999999", 2,
+                ["convs factorized: 1", "parameters before: 1152", "parameters after: 176"], exact=True)
+        ok &= c("conv_rank_fuse0", conv_model(lambda r: r.standard_normal((16, 8, 3, 3)).astype(np.float32),
+                                              False),
+                [("x", [1, 8, 13, 13])], "W", *conv2d, "-lowrank=rank:4", 4,
+                ["convs factorized: 1", "parameters before: 1152", "parameters after: 352"],
+                flags=["-fuse=0"])
+        ok &= c("conv1d_rank", conv1d_model, [("x", [1, 6, 20])], "W",
+                lambda a: a.reshape(12, -1), lambda a: a.reshape(12, 6, 3), "-lowrank=rank:2", 2,
+                ["convs factorized: 1", "parameters before: 216", "parameters after: 60"])
+        ok &= c("matmul_dense", matmul_model(lambda r: r.standard_normal((8, 8)).astype(np.float32)),
+                [("x", [2, 8])], "w", *ident, "-lowrank=energy:1", None, ["kept dense: 1"])
+    print("lowrank:", "all passed" if ok else "FAILED")
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":
+    main()
