@@ -12,14 +12,15 @@ libcjson-dev libcmocka-dev libonnx-dev libonnx-testdata python3-onnx python3-num
 CROSS_PACKAGES="qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross gcc-riscv64-linux-gnu libc6-dev-riscv64-cross
 clang-19 lld-19 wasi-libc libclang-rt-19-dev-wasm32 nodejs qemu-system-arm gcc-arm-none-eabi libnewlib-arm-none-eabi"
 TEST_PACKAGES="$CROSS_PACKAGES valgrind libclang-rt-19-dev
-python3-torch python3-torchvision chromium time python3-yaml"
+python3-torch python3-torchvision python3-sklearn chromium time python3-yaml"
 [ "${1:-}" = --cross ] && PACKAGES="$PACKAGES $CROSS_PACKAGES"
 [ "${1:-}" = --all ] && PACKAGES="$PACKAGES $TEST_PACKAGES"
 # The cross targets (docs/targets.md): qemu-user runs armv8
 # and riscv64 binaries, clang-19 + wasi-libc build wasm32 and Node.js runs it,
 # qemu-system-arm (mps2-an386, mps2-an500) runs the cortex-m builds of
 # arm-none-eabi-gcc, headless chromium runs the browser example (docs/browser).
-# python3-torch + python3-torchvision export the real networks (docs/networks.md).
+# python3-torch + python3-torchvision export the real networks (docs/networks.md);
+# python3-sklearn has the handwritten digits the compression tests train on.
 
 missing=""
 for p in $PACKAGES; do
