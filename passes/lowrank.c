@@ -1,40 +1,67 @@
 /*
  * lowrank.c — low-rank factorization of weights (-lowrank=energy:E or
- * -lowrank=rank:R; docs/compression.md).
+ * -lowrank=rank:R, then optionally ,conv=best|channels|spatial;
+ * docs/compression.md).
  *
  * A weight matrix W (m x n) is replaced by its truncated SVD, W ~ P Q with
  * P m x r and Q r x n, r the rank kept:
  *   - matmul(A, W[K,N]):            matmul(matmul(A, P), Q)
  *   - gemm(A, B, C) (B a weight; W = B, or B^T with transB):
  *                                   gemm(gemm(A, P) {transA}, Q, C) {alpha, beta}
- *   - conv(X, W[M,C,k..], B), one group: W as M x (C*k..), so
+ *   - conv(X, W[M,C,k..], B), one group, channels: W as M x (C*k..), so
  *                                   conv(conv(X, Q[r,C,k..]) {the attributes}, P[M,r,1..], B)
- *     (a k x k conv to r channels, then a 1x1 one).
+ *     (a k x k conv to r channels, then a 1x1 one);
+ *   - a 2-D conv, spatially: W as the (C*kh) x (M*kw) matrix, so a kh x 1
+ *     conv to r channels, then a 1 x kw one, the attributes split.
  * The rank: exactly R (at most min(m, n)), or the smallest that keeps the
  * fraction E of the squared singular values (the weight's energy).  A layer
- * is factorized only where r (m + n) < m n: then both its parameters and
- * its multiply-adds go down (per output row or pixel both cost m n before,
- * r (m + n) after); else it stays dense.  Runs before fuse, so a bias, a
- * BatchNormalization or an activation still joins the second product.
+ * is factorized only where both its parameters and its multiply-adds go
+ * down (for a matrix: r (m + n) < m n); else it stays dense.  Of a conv's
+ * two forms, energy takes the cheaper, rank the one keeping more energy.
+ * Runs before fuse, so a bias, a BatchNormalization or an activation still
+ * joins the second product.
  *
  * The SVD: the eigen-decomposition of the smaller Gram matrix (W^T W or
- * W W^T) by cyclic Jacobi rotations, in double.  The Gram matrix squares
- * the condition number, which costs accuracy only in the smallest singular
- * values, the ones truncation drops.  Deterministic: the same weights and
- * flags give the same factors on every machine.
+ * W W^T), in double.  The Gram matrix squares the condition number, which
+ * costs accuracy only in the smallest singular values, the ones truncation
+ * drops.  Deterministic: the same weights and flags give the same factors
+ * on every machine.
  *
- * Statistics: matmuls factorized, gemms factorized, convs factorized, kept
- * dense (no saving at the rank chosen), too large to factorize (the SVD's
- * work past 8e9 multiply-adds, about min(m,n) > 1,500 for a square
- * matrix: left dense so that a compile stays in seconds), parameters
- * before, parameters after (of the layers factorized).
- * Needs: tensor level with inferred types.
+ * Statistics: matmuls factorized, gemms factorized, convs factorized
+ * (channels), convs factorized (spatial), kept dense (no saving at the
+ * rank chosen), too large to factorize (the SVD's work past 8e9
+ * multiply-adds, about min(m,n) > 1,500 for a square matrix: left dense so
+ * that a compile stays in seconds), parameters before, parameters after
+ * (of the layers factorized).  Needs: tensor level with inferred types.
  */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "passes.h"
+
+/* sum a[k] b[k] with four partial sums: independent additions pipeline,
+ * where one running sum waits for each add (the order is fixed: the same
+ * result every time). */
+static double dot(const double *a, const double *b, int n) {
+  double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+  int k = 0;
+  for (; k + 4 <= n; k += 4) {
+    s0 += a[k] * b[k];
+    s1 += a[k + 1] * b[k + 1];
+    s2 += a[k + 2] * b[k + 2];
+    s3 += a[k + 3] * b[k + 3];
+  }
+  for (; k < n; k++) s0 += a[k] * b[k];
+  return (s0 + s1) + (s2 + s3);
+}
+
+/* row -= vi p + pi v: restrict lets the compiler vectorize it (the row
+ * lies in the matrix, v in another row of it, p apart). */
+static void subtract_rank2(double *restrict row, const double *restrict v,
+                           const double *restrict p, double vi, double pi, int len) {
+  for (int j = 0; j < len; j++) row[j] -= vi * p[j] + pi * v[j];
+}
 
 /* The eigenvalues of a (n x n, symmetric, row-major; overwritten) into
  * values, and when qt is not NULL the eigenvectors into its rows (n x n):
@@ -64,18 +91,13 @@ static void symmetric_eigen(double *a, int n, double *values, double *qt) {
     /* S = a[k+1.., k+1..] -= v w^T + w v^T, p = beta S v, w = p - (beta p.v / 2) v */
     double pv = 0;
     for (int i = 0; i < len; i++) {
-      const double *si = a + (size_t)(k + 1 + i) * n + k + 1;
-      double sum = 0;
-      for (int j = 0; j < len; j++) sum += si[j] * v[j];
-      p[i] = beta[k] * sum;
+      p[i] = beta[k] * dot(a + (size_t)(k + 1 + i) * n + k + 1, v, len);
       pv += p[i] * v[i];
     }
     double half = beta[k] * pv / 2;
     for (int i = 0; i < len; i++) p[i] -= half * v[i];
-    for (int i = 0; i < len; i++) {
-      double *si = a + (size_t)(k + 1 + i) * n + k + 1;
-      for (int j = 0; j < len; j++) si[j] -= v[i] * p[j] + p[i] * v[j];
-    }
+    for (int i = 0; i < len; i++)
+      subtract_rank2(a + (size_t)(k + 1 + i) * n + k + 1, v, p, v[i], p[i], len);
   }
   if (n >= 2) {
     d[n - 2] = a[(size_t)(n - 2) * n + n - 2];
@@ -153,7 +175,7 @@ static int by_value_descending(const void *x, const void *y) {
 
 int lowrank_factor(const double *w, int m, int n, int rank, double energy, int max_rank,
                    double **P, double **Q, double *kept) {
-  *P = *Q = NULL;
+  if (P) *P = *Q = NULL;
   *kept = 0;
   bool rows = m < n; /* the Gram matrix of the rows (m x m), else of the columns */
   int g = rows ? m : n, len = rows ? n : m;
@@ -161,14 +183,18 @@ int lowrank_factor(const double *w, int m, int n, int rank, double energy, int m
   double *values = malloc((size_t)g * sizeof *values);
   Eigen *e = malloc((size_t)g * sizeof *e);
   IR_ASSERT(gram && a && values && e);
+  /* the Gram matrix of the g vectors of length len, each made contiguous */
+  double *vecs = malloc((size_t)g * len * sizeof *vecs);
+  IR_ASSERT(vecs);
+  for (int i = 0; i < g; i++)
+    for (int k = 0; k < len; k++)
+      vecs[(size_t)i * len + k] = rows ? w[(size_t)i * n + k] : w[(size_t)k * n + i];
   for (int i = 0; i < g; i++)
     for (int j = i; j < g; j++) {
-      double sum = 0;
-      for (int k = 0; k < len; k++)
-        sum += rows ? w[(size_t)i * n + k] * w[(size_t)j * n + k]
-                    : w[(size_t)k * n + i] * w[(size_t)k * n + j];
+      double sum = dot(vecs + (size_t)i * len, vecs + (size_t)j * len, len);
       gram[(size_t)i * g + j] = gram[(size_t)j * g + i] = sum;
     }
+  free(vecs);
   memcpy(a, gram, (size_t)g * g * sizeof *a);
   symmetric_eigen(a, g, values, NULL);
   double total = 0;
@@ -188,7 +214,7 @@ int lowrank_factor(const double *w, int m, int n, int rank, double energy, int m
   }
   while (r > 0 && e[r - 1].value == 0) r--; /* a zero direction adds nothing */
   *kept = total > 0 ? sum / total : 0;
-  if (r > 0 && (max_rank <= 0 || r <= max_rank)) {
+  if (P && r > 0 && (max_rank <= 0 || r <= max_rank)) {
     /* the vectors only for a layer that is factorized: the same steps
      * again, now carrying Q (the same values, in the same places) */
     double *qt = malloc((size_t)g * g * sizeof *qt);
@@ -222,48 +248,65 @@ typedef struct Factored {
   float *p, *q; /* m x r, r x n */
 } Factored;
 
-static void count_factorized(PassContext *pc, const char *what, int64_t m, int64_t n, int r) {
+static void count_factorized(PassContext *pc, const char *what, int64_t params, int64_t after) {
   pass_stat(pc, what, 1);
-  pass_stat(pc, "parameters before", m * n);
-  pass_stat(pc, "parameters after", r * (m + n));
+  pass_stat(pc, "parameters before", params);
+  pass_stat(pc, "parameters after", after);
 }
 
-/* Factors the m x n matrix element (i, j) = src[i * si + j * sj] when that
- * saves; r == 0 when it does not (the stat "kept dense" counted). */
-static Factored factor(PassContext *pc, const float *src, int64_t m, int64_t n, int64_t si,
-                       int64_t sj) {
-  Factored f = {0, NULL, NULL};
+/* The rank the m x n matrix w gets, at most max_rank (the most that still
+ * saves); 0: it stays dense (*too_large: its SVD would cost too much).
+ * Only the eigenvalues: a layer with two forms plans both. */
+static int plan_rank(const PassContext *pc, const double *w, int64_t m, int64_t n,
+                     int64_t max_rank, double *kept, bool *too_large) {
   const LowrankOptions *o = pc->lowrank;
-  /* factorized only where r (m + n) < m n */
-  int64_t max_rank = (m * n - 1) / (m + n);
-  if (max_rank < 1 || (o && o->rank > max_rank)) {
-    pass_stat(pc, "kept dense", 1);
-    return f;
-  }
+  *kept = 0;
+  *too_large = false;
+  if (max_rank < 1 || (o && o->rank > max_rank)) return 0;
   /* the SVD's work, g^2 (len + g) for the Gram matrix of side g = min(m,
    * n) and its reduction, bounded so that a compile stays in seconds */
   double g = (double)(m < n ? m : n), len = (double)(m < n ? n : m);
   if (g * g * (len + g) > 8e9) {
-    pass_stat(pc, "too large to factorize", 1);
-    return f;
+    *too_large = true;
+    return 0;
   }
-  double *w = malloc((size_t)(m * n) * sizeof *w), *P, *Q, kept;
+  int r = lowrank_factor(w, (int)m, (int)n, o ? o->rank : 0, o ? o->energy : 0.95, 0, NULL,
+                         NULL, kept);
+  return r <= max_rank ? r : 0;
+}
+
+static void count_dense(PassContext *pc, bool too_large) {
+  pass_stat(pc, too_large ? "too large to factorize" : "kept dense", 1);
+}
+
+/* w's factors at the rank plan_rank chose, in f32. */
+static Factored factor(const double *w, int64_t m, int64_t n, int r) {
+  double *P, *Q, kept;
+  Factored f = {lowrank_factor(w, (int)m, (int)n, r, 0, r, &P, &Q, &kept), NULL, NULL};
+  IR_ASSERT(f.r == r && P && Q);
+  f.p = malloc((size_t)(m * r) * sizeof *f.p);
+  f.q = malloc((size_t)(r * n) * sizeof *f.q);
+  IR_ASSERT(f.p && f.q);
+  for (int64_t i = 0; i < m * r; i++) f.p[i] = (float)P[i];
+  for (int64_t i = 0; i < r * n; i++) f.q[i] = (float)Q[i];
+  free(P), free(Q);
+  return f;
+}
+
+/* A Gemm/MatMul weight as the m x n matrix w[i][j] = src[i * si + j * sj],
+ * factored when that saves (r (m + n) < m n); r == 0 when not. */
+static Factored factor_matrix(PassContext *pc, const float *src, int64_t m, int64_t n,
+                              int64_t si, int64_t sj) {
+  double *w = malloc((size_t)(m * n) * sizeof *w), kept;
   IR_ASSERT(w);
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < n; j++) w[i * n + j] = src[i * si + j * sj];
-  int r = lowrank_factor(w, (int)m, (int)n, o ? o->rank : 0, o ? o->energy : 0.95,
-                         (int)max_rank, &P, &Q, &kept);
+  bool too_large;
+  int r = plan_rank(pc, w, m, n, (m * n - 1) / (m + n), &kept, &too_large);
+  Factored f = {0, NULL, NULL};
+  if (r) f = factor(w, m, n, r);
+  else count_dense(pc, too_large);
   free(w);
-  if (r > 0 && P) {
-    f.r = r;
-    f.p = malloc((size_t)(m * r) * sizeof *f.p);
-    f.q = malloc((size_t)(r * n) * sizeof *f.q);
-    IR_ASSERT(f.p && f.q);
-    for (int64_t i = 0; i < m * r; i++) f.p[i] = (float)P[i];
-    for (int64_t i = 0; i < r * n; i++) f.q[i] = (float)Q[i];
-  } else
-    pass_stat(pc, "kept dense", 1);
-  free(P), free(Q);
   return f;
 }
 
@@ -287,7 +330,7 @@ static void factor_matmul(PassContext *pc, IrOp *op) {
   const float *w = matrix_weight(W);
   if (!w || A->type.rank < 1 || op->results[0]->type.elem != IR_F32) return;
   int64_t K = ir_type_dim(&W->type, 0), N = ir_type_dim(&W->type, 1);
-  Factored f = factor(pc, w, K, N, N, 1);
+  Factored f = factor_matrix(pc, w, K, N, N, 1);
   if (!f.r) return;
   const char *name = W->weight->name;
   IrValue *p = pass_new_weight(m, name, "lowrank_a", ir_type_tensor(IR_F32, 2, (int64_t[]){K, f.r}),
@@ -302,7 +345,7 @@ static void factor_matmul(PassContext *pc, IrOp *op) {
   IrValue *y = ir_build1(&bld, IR_OP_MATMUL, 2, (IrValue *[]){t, q}, op->results[0]->type);
   ir_replace_uses(m->main, op->results[0], y);
   ir_op_remove(op);
-  count_factorized(pc, "matmuls factorized", K, N, f.r);
+  count_factorized(pc, "matmuls factorized", K * N, f.r * (K + N));
 }
 
 static void factor_gemm(PassContext *pc, IrOp *op) {
@@ -313,7 +356,7 @@ static void factor_gemm(PassContext *pc, IrOp *op) {
   bool trans_b = ir_attr_int(op, "transB", 0) != 0;
   int64_t rows = ir_type_dim(&B->type, 0), cols = ir_type_dim(&B->type, 1);
   int64_t K = trans_b ? cols : rows, N = trans_b ? rows : cols;
-  Factored f = factor(pc, b, K, N, trans_b ? 1 : cols, trans_b ? cols : 1);
+  Factored f = factor_matrix(pc, b, K, N, trans_b ? 1 : cols, trans_b ? cols : 1);
   if (!f.r) return;
   const char *name = B->weight->name;
   IrValue *p = pass_new_weight(m, name, "lowrank_a", ir_type_tensor(IR_F32, 2, (int64_t[]){K, f.r}),
@@ -338,39 +381,31 @@ static void factor_gemm(PassContext *pc, IrOp *op) {
   ir_attr_set_int(m, second, "transB", 0);
   ir_replace_uses(m->main, op->results[0], second->results[0]);
   ir_op_remove(op);
-  count_factorized(pc, "gemms factorized", K, N, f.r);
+  count_factorized(pc, "gemms factorized", K * N, f.r * (K + N));
 }
 
-static void factor_conv(PassContext *pc, IrOp *op) {
+/* Channels: W as M x (C k..) -> conv(conv(X, Q[r,C,k..]) {the conv's
+ * attributes}, P[M,r,1..], B). */
+static void rewrite_conv_channels(PassContext *pc, IrOp *op, const Factored *f) {
   IrModule *m = pc->m;
-  IrValue *X = op->operands[0], *W = op->operands[1];
+  IrValue *W = op->operands[1];
   const IrType *wt = &W->type, *yt = &op->results[0]->type;
-  uint64_t numel;
-  if (!W->weight || ir_attr_int(op, "group", 1) != 1 || wt->rank < 3 ||
-      !ir_type_is_static(wt) || !ir_type_is_static(yt) || !ir_type_numel(wt, &numel) ||
-      numel > (1u << 26))
-    return;
-  const float *w = pass_weight_f32(W, numel);
-  if (!w) return;
-  int64_t M = ir_type_dim(wt, 0), per = (int64_t)numel / M; /* C * k.. */
-  Factored f = factor(pc, w, M, per, per, 1);
-  if (!f.r) return;
   int spatial = wt->rank - 2;
-  int64_t qdims[IR_MAX_RANK], pdims[IR_MAX_RANK], zeros[2 * IR_MAX_RANK] = {0};
-  int64_t ones[IR_MAX_RANK];
+  int64_t M = ir_type_dim(wt, 0), qdims[IR_MAX_RANK], pdims[IR_MAX_RANK];
+  int64_t zeros[2 * IR_MAX_RANK] = {0}, ones[IR_MAX_RANK], per = 1;
   for (int i = 0; i < wt->rank; i++) qdims[i] = ir_type_dim(wt, i), pdims[i] = 1;
-  qdims[0] = f.r, pdims[0] = M, pdims[1] = f.r;
+  for (int i = 1; i < wt->rank; i++) per *= qdims[i];
+  qdims[0] = f->r, pdims[0] = M, pdims[1] = f->r;
   for (int i = 0; i < spatial; i++) ones[i] = 1;
   const char *name = W->weight->name;
   IrValue *q = pass_new_weight(m, name, "lowrank_a", ir_type_tensor(IR_F32, wt->rank, qdims),
-                               f.q, (uint64_t)(f.r * per));
+                               f->q, (uint64_t)(f->r * per));
   IrValue *p = pass_new_weight(m, name, "lowrank_b", ir_type_tensor(IR_F32, wt->rank, pdims),
-                               f.p, (uint64_t)(M * f.r));
-  free(f.p), free(f.q);
+                               f->p, (uint64_t)(M * f->r));
   IrBuilder bld = ir_builder_before(m, op);
   bld.loc = op->loc;
-  IrType tt = with_dim(*yt, 1, f.r);
-  IrOp *first = ir_build(&bld, IR_OP_CONV, 2, (IrValue *[]){X, q}, 1, &tt);
+  IrType tt = with_dim(*yt, 1, f->r);
+  IrOp *first = ir_build(&bld, IR_OP_CONV, 2, (IrValue *[]){op->operands[0], q}, 1, &tt);
   for (int i = 0; i < op->num_attrs; i++) ir_attr_set(m, first, &op->attrs[i]);
   IrValue *operands[3] = {first->results[0], p, op->num_operands > 2 ? op->operands[2] : NULL};
   IrOp *second = ir_build(&bld, IR_OP_CONV, 3, operands, 1, yt);
@@ -381,7 +416,122 @@ static void factor_conv(PassContext *pc, IrOp *op) {
   ir_attr_set_ints(m, second, "strides", spatial, ones);
   ir_replace_uses(m->main, op->results[0], second->results[0]);
   ir_op_remove(op);
-  count_factorized(pc, "convs factorized", M, per, f.r);
+}
+
+/* Spatial: W[m,c,i,j] ~ sum_r V[r,c,i] H[m,r,j], the SVD of W as the
+ * (C kh) x (M kw) matrix -> conv(conv(X, V[r,C,kh,1]) {the vertical half of
+ * strides, pads, dilations}, H[M,r,1,kw], B) {the horizontal half}: a
+ * kh x 1 conv to r channels over every input column, then a 1 x kw one. */
+static void rewrite_conv_spatial(PassContext *pc, IrOp *op, const Factored *f) {
+  IrModule *m = pc->m;
+  IrValue *X = op->operands[0], *W = op->operands[1];
+  const IrType *yt = &op->results[0]->type;
+  int64_t M = ir_type_dim(&W->type, 0), C = ir_type_dim(&W->type, 1);
+  int64_t kh = ir_type_dim(&W->type, 2), kw = ir_type_dim(&W->type, 3), r = f->r;
+  float *v = malloc((size_t)(r * C * kh) * sizeof *v), *h = malloc((size_t)(M * r * kw) * sizeof *h);
+  IR_ASSERT(v && h);
+  for (int64_t k = 0; k < r; k++)
+    for (int64_t ci = 0; ci < C * kh; ci++) v[k * C * kh + ci] = f->p[ci * r + k];
+  for (int64_t o = 0; o < M; o++)
+    for (int64_t k = 0; k < r; k++)
+      for (int64_t j = 0; j < kw; j++) h[(o * r + k) * kw + j] = f->q[k * M * kw + o * kw + j];
+  const char *name = W->weight->name;
+  IrValue *vw = pass_new_weight(m, name, "lowrank_a",
+                                ir_type_tensor(IR_F32, 4, (int64_t[]){r, C, kh, 1}), v,
+                                (uint64_t)(r * C * kh));
+  IrValue *hw = pass_new_weight(m, name, "lowrank_b",
+                                ir_type_tensor(IR_F32, 4, (int64_t[]){M, r, 1, kw}), h,
+                                (uint64_t)(M * r * kw));
+  free(v), free(h);
+  const int64_t *strides, *pads, *dilations;
+  bool has_s = ir_attr_ints(op, "strides", &strides) == 2;
+  bool has_p = ir_attr_ints(op, "pads", &pads) == 4;
+  bool has_d = ir_attr_ints(op, "dilations", &dilations) == 2;
+  int64_t s[2] = {has_s ? strides[0] : 1, has_s ? strides[1] : 1};
+  int64_t d[2] = {has_d ? dilations[0] : 1, has_d ? dilations[1] : 1};
+  int64_t pd[4] = {has_p ? pads[0] : 0, has_p ? pads[1] : 0, has_p ? pads[2] : 0,
+                   has_p ? pads[3] : 0};
+  IrBuilder bld = ir_builder_before(m, op);
+  bld.loc = op->loc;
+  IrType tt = with_dim(with_dim(*yt, 1, r), 3, ir_type_dim(&X->type, 3));
+  IrOp *first = ir_build(&bld, IR_OP_CONV, 2, (IrValue *[]){X, vw}, 1, &tt);
+  ir_attr_set_ints(m, first, "dilations", 2, (int64_t[]){d[0], 1});
+  ir_attr_set_int(m, first, "group", 1);
+  ir_attr_set_ints(m, first, "kernel_shape", 2, (int64_t[]){kh, 1});
+  ir_attr_set_ints(m, first, "pads", 4, (int64_t[]){pd[0], 0, pd[2], 0});
+  ir_attr_set_ints(m, first, "strides", 2, (int64_t[]){s[0], 1});
+  IrValue *operands[3] = {first->results[0], hw, op->num_operands > 2 ? op->operands[2] : NULL};
+  IrOp *second = ir_build(&bld, IR_OP_CONV, 3, operands, 1, yt);
+  ir_attr_set_ints(m, second, "dilations", 2, (int64_t[]){1, d[1]});
+  ir_attr_set_int(m, second, "group", 1);
+  ir_attr_set_ints(m, second, "kernel_shape", 2, (int64_t[]){1, kw});
+  ir_attr_set_ints(m, second, "pads", 4, (int64_t[]){0, pd[1], 0, pd[3]});
+  ir_attr_set_ints(m, second, "strides", 2, (int64_t[]){1, s[1]});
+  ir_replace_uses(m->main, op->results[0], second->results[0]);
+  ir_op_remove(op);
+}
+
+/* A conv's two forms, each planned on its eigenvalues; energy:E takes the
+ * one with fewer multiply-adds, rank:R the one keeping more energy. */
+static void factor_conv(PassContext *pc, IrOp *op) {
+  IrValue *X = op->operands[0], *W = op->operands[1];
+  const IrType *wt = &W->type, *yt = &op->results[0]->type;
+  uint64_t numel;
+  if (!W->weight || ir_attr_int(op, "group", 1) != 1 || wt->rank < 3 ||
+      !ir_type_is_static(wt) || !ir_type_is_static(yt) || !ir_type_is_static(&X->type) ||
+      !ir_type_numel(wt, &numel) || numel > (1u << 26))
+    return;
+  const float *src = pass_weight_f32(W, numel);
+  if (!src) return;
+  const LowrankOptions *o = pc->lowrank;
+  LowrankConv form = o ? o->conv : LOWRANK_CONV_BEST;
+  int64_t M = ir_type_dim(wt, 0), C = ir_type_dim(wt, 1), per = (int64_t)numel / M, pixels = 1;
+  for (int i = 2; i < yt->rank; i++) pixels *= ir_type_dim(yt, i);
+  /* channels: r (C k.. + M) parameters, and multiply-adds per output pixel */
+  double *wc = NULL, *ws = NULL, kept_c = 0, kept_s = 0;
+  int rc = 0, rs = 0;
+  bool large_c = false, large_s = false;
+  if (form != LOWRANK_CONV_SPATIAL) {
+    wc = malloc((size_t)numel * sizeof *wc);
+    IR_ASSERT(wc);
+    for (uint64_t i = 0; i < numel; i++) wc[i] = src[i];
+    rc = plan_rank(pc, wc, M, per, (M * per - 1) / (M + per), &kept_c, &large_c);
+  }
+  double cost_c = (double)rc * (double)(per + M) * (double)pixels, cost_s = 0;
+  int64_t kh = wt->rank == 4 ? ir_type_dim(wt, 2) : 1, kw = wt->rank == 4 ? ir_type_dim(wt, 3) : 1;
+  if (form != LOWRANK_CONV_CHANNELS && wt->rank == 4 && kh > 1 && kw > 1) {
+    /* spatial: r (C kh + M kw) parameters; r C kh multiply-adds at each of
+     * the first conv's Hout x Win outputs, r M kw at each final one */
+    int64_t rows = C * kh, cols = M * kw, win = ir_type_dim(&X->type, 3);
+    int64_t hout = ir_type_dim(yt, 2), dense = M * per * pixels;
+    int64_t per_rank = rows * hout * win + cols * pixels;
+    int64_t max_rank = (M * per - 1) / (rows + cols);
+    if ((dense - 1) / per_rank < max_rank) max_rank = (dense - 1) / per_rank;
+    ws = malloc((size_t)numel * sizeof *ws);
+    IR_ASSERT(ws);
+    for (int64_t mo = 0; mo < M; mo++)
+      for (int64_t ci = 0; ci < rows; ci++)
+        for (int64_t j = 0; j < kw; j++) ws[ci * cols + mo * kw + j] = src[mo * per + ci * kw + j];
+    rs = plan_rank(pc, ws, rows, cols, max_rank, &kept_s, &large_s);
+    cost_s = (double)rs * (double)per_rank;
+  }
+  bool spatial = rs && (!rc || (o && o->rank ? kept_s > kept_c || (kept_s == kept_c &&
+                                                                      cost_s < cost_c)
+                                             : cost_s < cost_c));
+  if (spatial) {
+    int64_t rows = C * kh, cols = M * kw;
+    Factored f = factor(ws, rows, cols, rs);
+    rewrite_conv_spatial(pc, op, &f);
+    free(f.p), free(f.q);
+    count_factorized(pc, "convs factorized (spatial)", (int64_t)numel, rs * (rows + cols));
+  } else if (rc) {
+    Factored f = factor(wc, M, per, rc);
+    rewrite_conv_channels(pc, op, &f);
+    free(f.p), free(f.q);
+    count_factorized(pc, "convs factorized (channels)", (int64_t)numel, rc * (per + M));
+  } else
+    count_dense(pc, large_c || large_s);
+  free(wc), free(ws);
 }
 
 bool pass_lowrank(PassContext *pc) {

@@ -19,15 +19,19 @@ typedef struct PassStat {
 } PassStat;
 
 /* -lowrank (passes/lowrank.c): keep exactly `rank` singular values when
- * rank > 0, else the fewest that hold `energy` of their squares. */
+ * rank > 0, else the fewest that hold `energy` of their squares; a conv's
+ * form: the better of the two, or only one. */
+typedef enum LowrankConv { LOWRANK_CONV_BEST, LOWRANK_CONV_CHANNELS, LOWRANK_CONV_SPATIAL } LowrankConv;
 typedef struct LowrankOptions {
   int rank;
   double energy;
+  LowrankConv conv;
 } LowrankOptions;
 
 /* lowrank.c's truncated SVD of w (m x n, row-major): w ~ P Q, P m x r and
  * Q r x n; returns r, *kept the energy kept.  P and Q are malloc'd when
- * 0 < r <= max_rank (max_rank <= 0: any), else NULL. */
+ * 0 < r <= max_rank (max_rank <= 0: any), else NULL; P NULL: only r and
+ * *kept (the eigenvalues, a third of the work). */
 int lowrank_factor(const double *w, int m, int n, int rank, double energy, int max_rank,
                    double **P, double **Q, double *kept);
 

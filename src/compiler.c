@@ -366,21 +366,30 @@ static tcc_result set_bool(bool *slot, const char *name, const char *v) {
   return TCC_SUCCESS;
 }
 
-/* -lowrank=energy:E (0 < E <= 1) or rank:R (R >= 1). */
+/* -lowrank=energy:E (0 < E <= 1) or rank:R (R >= 1), then optionally
+ * ,conv=best|channels|spatial. */
 static tcc_result set_lowrank(tcc_session *s, const char *v) {
   char *end = NULL;
-  LowrankOptions o = {0, 0};
+  LowrankOptions o = {0, 0, LOWRANK_CONV_BEST};
   if (!strncmp(v, "energy:", 7)) {
     o.energy = strtod(v + 7, &end);
-    if (end == v + 7 || *end || !(o.energy > 0 && o.energy <= 1)) end = NULL;
+    if (end == v + 7 || !(o.energy > 0 && o.energy <= 1)) end = NULL;
   } else if (!strncmp(v, "rank:", 5) && isdigit((unsigned char)v[5])) {
     long r = strtol(v + 5, &end, 10);
-    if (*end || r < 1 || r > 1 << 20) end = NULL;
+    if (r < 1 || r > 1 << 20) end = NULL;
     o.rank = (int)r;
+  }
+  if (end && *end) {
+    static const char *const forms[] = {",conv=best", ",conv=channels", ",conv=spatial"};
+    int form = 0;
+    while (form < 3 && strcmp(end, forms[form])) form++;
+    o.conv = (LowrankConv)form;
+    if (form == 3) end = NULL;
   }
   if (!end) {
     diag_error("invalid -lowrank '%s': expected energy:E with 0 < E <= 1 (the share of the "
-               "squared singular values kept) or rank:R with R >= 1",
+               "squared singular values kept) or rank:R with R >= 1, then optionally "
+               ",conv=best|channels|spatial",
                v);
     return TCC_ERROR_INPUT;
   }

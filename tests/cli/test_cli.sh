@@ -62,10 +62,11 @@ expect "kv_mask: past 2 + seq 1" "grep -qx \"output 0 'y' f32\[1,3\]: 11 22 33\"
 check 1 "tcc: error: an input has dimension 'past_plus_seq' = 4, but its terms add up to 3" run "$BAD/kv_mask.onnx" $KV --input "$BAD/kv_past2.pb" --input "$BAD/kv_k1.pb" --input "$BAD/kv_mask4.pb"
 check 1 "tcc: error: invalid -dim value 'total=past+': expected PARAM=A+B (e.g. total=past+seq), a sum of run-time dims and numbers" compile "$BAD/kv_mask.onnx" -dim=total=past+ -o "$O"
 # -lowrank: the flag's syntax (numbers: tests/compression/test_lowrank.py).
-LR="expected energy:E with 0 < E <= 1 (the share of the squared singular values kept) or rank:R with R >= 1"
+LR="expected energy:E with 0 < E <= 1 (the share of the squared singular values kept) or rank:R with R >= 1, then optionally ,conv=best|channels|spatial"
 check 1 "tcc: error: invalid -lowrank 'rank:0': $LR" compile "$MODELS/cnn/model.onnx" -lowrank=rank:0 -o "$O"
 check 1 "tcc: error: invalid -lowrank 'energy:1.5': $LR" compile "$MODELS/cnn/model.onnx" -lowrank=energy:1.5 -o "$O"
 check 1 "tcc: error: invalid -lowrank '0.9': $LR" bench "$MODELS/cnn/model.onnx" -lowrank=0.9
+check 1 "tcc: error: invalid -lowrank 'rank:2,conv=depthwise': $LR" compile "$MODELS/cnn/model.onnx" -lowrank=rank:2,conv=depthwise -o "$O"
 check 1 "tcc: error: invalid -lowrank 'rank:2x': $LR" tune "$MODELS/cnn/model.onnx" -lowrank=rank:2x --budget=5 --log="$T/lr.json"
 expect "a refused -lowrank writes no object" "[ ! -e '$O/model.o' ]"
 # -preprocess: the flag's syntax at once, the input's fitness after loading;

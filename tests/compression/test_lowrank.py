@@ -2,7 +2,8 @@
 """-lowrank (docs/compression.md) against numpy's SVD.
 
 usage: test_lowrank.py TCC [TCC_FLAGS...]   (e.g. -target=armv8)
-Each case is a small model with a Gemm, MatMul or Conv weight.  The
+Each case is a small model with a Gemm, MatMul or Conv weight (a conv in
+either form: channels, or spatial with its attributes split in two).  The
 reference is the same model with that weight replaced by numpy's truncated
 SVD of it (rank chosen here, as the flag says), run by `tcc run` without
 -lowrank; tcc's factorized model must agree within 1e-4 of the largest
@@ -124,6 +125,21 @@ def conv_model(w, bn):
     return build
 
 
+def conv_attrs_model(w):
+    """A 3x3 conv with every attribute split between the two halves."""
+    def build(rng):
+        inits = {"W": w(rng), "B": rng.standard_normal(16).astype(np.float32)}
+        return [helper.make_node("Conv", ["x", "W", "B"], ["y"], kernel_shape=[3, 3], strides=[2, 1],
+                                 pads=[1, 0, 2, 1], dilations=[1, 2])], inits
+    return build
+
+
+def separable(rng):  # two separable terms: sum_t a_t[c,i] b_t[m,j]
+    a = rng.standard_normal((2, 8, 3))
+    b = rng.standard_normal((2, 16, 3))
+    return np.einsum("tci,tmj->mcij", a, b).astype(np.float32) / 5
+
+
 def conv1d_model(rng):
     inits = {"W": rng.standard_normal((12, 6, 3)).astype(np.float32)}
     return [helper.make_node("Conv", ["x", "W"], ["y"], kernel_shape=[3], pads=[1, 1])], inits
@@ -140,6 +156,9 @@ def main():
     tcc = sys.argv[1]
     ident = (lambda a: a, lambda a: a)
     conv2d = (lambda a: a.reshape(16, -1), lambda a: a.reshape(16, 8, 3, 3))
+    # W[m,c,i,j] as the (c,i) x (m,j) matrix, and back
+    spatial = (lambda a: a.transpose(1, 2, 0, 3).reshape(24, 48),
+               lambda a: a.reshape(8, 3, 16, 3).transpose(2, 0, 1, 3))
     ok = True
     with tempfile.TemporaryDirectory() as tmp:
         c = lambda *a, **k: case(tcc, tmp, *a, **k)
@@ -161,16 +180,25 @@ def main():
                 lambda b: b.T, lambda t: t.T, "-lowrank=rank:6", 6,
                 ["gemms factorized: 1", "parameters before: 1200", "parameters after: 420"])
         ok &= c("conv_bn_exact", conv_model(lambda r: low_rank(r, 16, 72, 2).reshape(16, 8, 3, 3), True),
-                [("x", [1, 8, 13, 13])], "W", *conv2d, "-lowrank=energy:0.999999", 2,
-                ["convs factorized: 1", "parameters before: 1152", "parameters after: 176"], exact=True)
+                [("x", [1, 8, 13, 13])], "W", *conv2d, "-lowrank=energy:0.999999,conv=channels", 2,
+                ["convs factorized (channels): 1", "parameters before: 1152", "parameters after: 176"],
+                exact=True)
         ok &= c("conv_rank_fuse0", conv_model(lambda r: r.standard_normal((16, 8, 3, 3)).astype(np.float32),
                                               False),
-                [("x", [1, 8, 13, 13])], "W", *conv2d, "-lowrank=rank:4", 4,
-                ["convs factorized: 1", "parameters before: 1152", "parameters after: 352"],
+                [("x", [1, 8, 13, 13])], "W", *conv2d, "-lowrank=rank:4,conv=channels", 4,
+                ["convs factorized (channels): 1", "parameters before: 1152", "parameters after: 352"],
                 flags=["-fuse=0"])
+        ok &= c("conv_spatial_rank", conv_attrs_model(lambda r: r.standard_normal((16, 8, 3, 3))
+                                                      .astype(np.float32)),
+                [("x", [1, 8, 11, 12])], "W", *spatial, "-lowrank=rank:3,conv=spatial", 3,
+                ["convs factorized (spatial): 1", "parameters before: 1152", "parameters after: 216"])
+        ok &= c("conv_spatial_exact", conv_attrs_model(separable), [("x", [1, 8, 11, 12])], "W",
+                *spatial, "-lowrank=energy:0.999999", 2,
+                ["convs factorized (spatial): 1", "parameters before: 1152", "parameters after: 144"],
+                exact=True)
         ok &= c("conv1d_rank", conv1d_model, [("x", [1, 6, 20])], "W",
                 lambda a: a.reshape(12, -1), lambda a: a.reshape(12, 6, 3), "-lowrank=rank:2", 2,
-                ["convs factorized: 1", "parameters before: 216", "parameters after: 60"])
+                ["convs factorized (channels): 1", "parameters before: 216", "parameters after: 60"])
         ok &= c("matmul_dense", matmul_model(lambda r: r.standard_normal((8, 8)).astype(np.float32)),
                 [("x", [2, 8])], "w", *ident, "-lowrank=energy:1", None, ["kept dense: 1"])
     print("lowrank:", "all passed" if ok else "FAILED")
