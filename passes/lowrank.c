@@ -263,6 +263,8 @@ static int plan_rank(const PassContext *pc, const double *w, int64_t m, int64_t 
   *kept = 0;
   *too_large = false;
   if (max_rank < 1 || (o && o->rank > max_rank)) return 0;
+  for (int64_t i = 0; i < m * n; i++)
+    if (!isfinite(w[i])) return 0; /* no SVD means anything there: dense */
   /* the SVD's work, g^2 (len + g) for the Gram matrix of side g = min(m,
    * n) and its reduction, bounded so that a compile stays in seconds */
   double g = (double)(m < n ? m : n), len = (double)(m < n ? n : m);
