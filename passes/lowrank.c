@@ -35,6 +35,7 @@
  * (of the layers factorized).  Needs: tensor level with inferred types.
  */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -321,6 +322,20 @@ static const float *matrix_weight(const IrValue *v) {
   return pass_weight_f32(v, numel);
 }
 
+/* The loc of one half of a factorized node from a model: NODE/lowrank_a or
+ * NODE/lowrank_b, a node of its own, so the report, the profile and the
+ * kernel notes tell the halves apart. */
+static IrLoc half_loc(IrModule *m, const IrLoc *loc, const char *half) {
+  IrLoc l = *loc;
+  if (!loc->node) return l; /* not an ONNX node (.tir text: its line tells) */
+  char name[512];
+  snprintf(name, sizeof name, "%s/%s", *loc->node ? loc->node : loc->op_type ? loc->op_type : "node",
+           half);
+  l.node = ir_arena_strdup(m->arena, name);
+  l.source = NULL;
+  return l;
+}
+
 static IrType with_dim(IrType t, int i, int64_t size) {
   t.dims[i] = (IrDim){size, -1};
   return t;
@@ -341,9 +356,10 @@ static void factor_matmul(PassContext *pc, IrOp *op) {
                                f.q, (uint64_t)(f.r * N));
   free(f.p), free(f.q);
   IrBuilder bld = ir_builder_before(m, op);
-  bld.loc = op->loc;
+  bld.loc = half_loc(m, &op->loc, "lowrank_a");
   IrValue *t = ir_build1(&bld, IR_OP_MATMUL, 2, (IrValue *[]){A, p},
                          with_dim(A->type, A->type.rank - 1, f.r));
+  bld.loc = half_loc(m, &op->loc, "lowrank_b");
   IrValue *y = ir_build1(&bld, IR_OP_MATMUL, 2, (IrValue *[]){t, q}, op->results[0]->type);
   ir_replace_uses(m->main, op->results[0], y);
   ir_op_remove(op);
@@ -367,15 +383,16 @@ static void factor_gemm(PassContext *pc, IrOp *op) {
                                f.q, (uint64_t)(f.r * N));
   free(f.p), free(f.q);
   IrBuilder bld = ir_builder_before(m, op);
-  bld.loc = op->loc;
   int64_t M = ir_type_dim(&op->results[0]->type, 0);
   IrType tt = ir_type_tensor(IR_F32, 2, (int64_t[]){M, f.r});
+  bld.loc = half_loc(m, &op->loc, "lowrank_a");
   IrOp *first = ir_build(&bld, IR_OP_GEMM, 2, (IrValue *[]){A, p}, 1, &tt);
   ir_attr_set_float(m, first, "alpha", 1.0);
   ir_attr_set_float(m, first, "beta", 1.0);
   ir_attr_set_int(m, first, "transA", ir_attr_int(op, "transA", 0));
   ir_attr_set_int(m, first, "transB", 0);
   IrValue *operands[3] = {first->results[0], q, op->num_operands > 2 ? op->operands[2] : NULL};
+  bld.loc = half_loc(m, &op->loc, "lowrank_b");
   IrOp *second = ir_build(&bld, IR_OP_GEMM, 3, operands, 1, &op->results[0]->type);
   ir_attr_set_float(m, second, "alpha", ir_attr_float(op, "alpha", 1.0));
   ir_attr_set_float(m, second, "beta", ir_attr_float(op, "beta", 1.0));
@@ -405,11 +422,12 @@ static void rewrite_conv_channels(PassContext *pc, IrOp *op, const Factored *f) 
   IrValue *p = pass_new_weight(m, name, "lowrank_b", ir_type_tensor(IR_F32, wt->rank, pdims),
                                f->p, (uint64_t)(M * f->r));
   IrBuilder bld = ir_builder_before(m, op);
-  bld.loc = op->loc;
   IrType tt = with_dim(*yt, 1, f->r);
+  bld.loc = half_loc(m, &op->loc, "lowrank_a");
   IrOp *first = ir_build(&bld, IR_OP_CONV, 2, (IrValue *[]){op->operands[0], q}, 1, &tt);
   for (int i = 0; i < op->num_attrs; i++) ir_attr_set(m, first, &op->attrs[i]);
   IrValue *operands[3] = {first->results[0], p, op->num_operands > 2 ? op->operands[2] : NULL};
+  bld.loc = half_loc(m, &op->loc, "lowrank_b");
   IrOp *second = ir_build(&bld, IR_OP_CONV, 3, operands, 1, yt);
   ir_attr_set_ints(m, second, "dilations", spatial, ones);
   ir_attr_set_int(m, second, "group", 1);
@@ -454,8 +472,8 @@ static void rewrite_conv_spatial(PassContext *pc, IrOp *op, const Factored *f) {
   int64_t pd[4] = {has_p ? pads[0] : 0, has_p ? pads[1] : 0, has_p ? pads[2] : 0,
                    has_p ? pads[3] : 0};
   IrBuilder bld = ir_builder_before(m, op);
-  bld.loc = op->loc;
   IrType tt = with_dim(with_dim(*yt, 1, r), 3, ir_type_dim(&X->type, 3));
+  bld.loc = half_loc(m, &op->loc, "lowrank_a");
   IrOp *first = ir_build(&bld, IR_OP_CONV, 2, (IrValue *[]){X, vw}, 1, &tt);
   ir_attr_set_ints(m, first, "dilations", 2, (int64_t[]){d[0], 1});
   ir_attr_set_int(m, first, "group", 1);
@@ -463,6 +481,7 @@ static void rewrite_conv_spatial(PassContext *pc, IrOp *op, const Factored *f) {
   ir_attr_set_ints(m, first, "pads", 4, (int64_t[]){pd[0], 0, pd[2], 0});
   ir_attr_set_ints(m, first, "strides", 2, (int64_t[]){s[0], 1});
   IrValue *operands[3] = {first->results[0], hw, op->num_operands > 2 ? op->operands[2] : NULL};
+  bld.loc = half_loc(m, &op->loc, "lowrank_b");
   IrOp *second = ir_build(&bld, IR_OP_CONV, 3, operands, 1, yt);
   ir_attr_set_ints(m, second, "dilations", 2, (int64_t[]){1, d[1]});
   ir_attr_set_int(m, second, "group", 1);

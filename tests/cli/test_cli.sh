@@ -69,6 +69,8 @@ check 1 "tcc: error: invalid -lowrank '0.9': $LR" bench "$MODELS/cnn/model.onnx"
 check 1 "tcc: error: invalid -lowrank 'rank:2,conv=depthwise': $LR" compile "$MODELS/cnn/model.onnx" -lowrank=rank:2,conv=depthwise -o "$O"
 check 1 "tcc: error: invalid -lowrank 'rank:2x': $LR" tune "$MODELS/cnn/model.onnx" -lowrank=rank:2x --budget=5 --log="$T/lr.json"
 expect "a refused -lowrank writes no object" "[ ! -e '$O/model.o' ]"
+"$TCC" compile "$MODELS/cnn/model.onnx" -lowrank=rank:2 -v -o "$O" 2> "$T/lowrank_report"
+expect "-lowrank: the report names each half of a node" "grep -q '^conv1/lowrank_a  *conv ' '$T/lowrank_report' && grep -q '^conv1/lowrank_b  *fused_conv+relu ' '$T/lowrank_report'"
 # -preprocess: the flag's syntax at once, the input's fitness after loading;
 # the header and `tcc run` take the bytes (numbers: tests/preprocess).
 PRE="expected NAME:u8[,scale=S][,mean=M,...][,std=S,...][,layout=nhwc|nchw]"
