@@ -35,25 +35,6 @@
 #include "lower.h"
 #include "passes.h"
 
-/* The op that uses v, when exactly one op uses it exactly once. */
-typedef struct Uses {
-  const IrValue *v;
-  int count;
-  IrOp *user;
-} Uses;
-
-static void count_use(IrOp *op, void *p) {
-  Uses *u = p;
-  for (int i = 0; i < op->num_operands; i++)
-    if (op->operands[i] == u->v) u->count++, u->user = op;
-}
-
-static IrOp *single_user(IrFunc *f, const IrValue *v) {
-  Uses u = {v, 0, NULL};
-  ir_walk(f->body, count_use, &u);
-  return u.count == 1 ? u.user : NULL;
-}
-
 /* Folds bn into conv's weights; returns the conv (rebuilt with a bias). */
 static IrOp *fold_batchnorm(IrModule *m, IrOp *conv, IrOp *bn) {
   /* training mode normalizes with the batch's statistics: not foldable */
@@ -134,12 +115,12 @@ static IrOp *fuse_epilogue(PassContext *pc, IrOp *producer) {
   if (mm) {
     int64_t n = ir_type_dim(&y->type, y->type.rank - 1);
     IrType bt = ir_type_tensor(IR_F32, 1, &n);
-    u = single_user(f, last);
+    u = pass_single_user(f, last);
     if ((bias = add_operand(u, last, &bt))) bias_add = u, last = u->results[0];
   }
-  u = single_user(f, last);
+  u = pass_single_user(f, last);
   if ((R = add_operand(u, last, &y->type))) add = u, last = u->results[0];
-  u = single_user(f, last);
+  u = pass_single_user(f, last);
   double lo = 0, hi = 0;
   bool has[2] = {false, false};
   if (u && ew_fusable_activation(u->kind) &&
@@ -178,7 +159,7 @@ static IrOp *fuse_epilogue(PassContext *pc, IrOp *producer) {
 static void form_swish(PassContext *pc, IrOp *sig) {
   IrModule *m = pc->m;
   IrValue *x = sig->operands[0], *s = sig->results[0];
-  IrOp *mul = single_user(m->main, s);
+  IrOp *mul = pass_single_user(m->main, s);
   if (!mul || mul->kind != IR_OP_MUL || x->type.elem != IR_F32 ||
       !ir_type_equal(&mul->results[0]->type, &x->type) ||
       (mul->operands[0] == s ? mul->operands[1] : mul->operands[0]) != x)
@@ -196,7 +177,7 @@ static void form_swish(PassContext *pc, IrOp *sig) {
 /* preprocess whose only user is a packing conv's X: into that conv. */
 static void fuse_preprocess(PassContext *pc, IrOp *pre) {
   IrModule *m = pc->m;
-  IrOp *conv = single_user(m->main, pre->results[0]);
+  IrOp *conv = pass_single_user(m->main, pre->results[0]);
   if (!conv || (conv->kind != IR_OP_CONV && conv->kind != IR_OP_FUSED_CONV) ||
       conv->operands[0] != pre->results[0] || !conv_packs_input(conv)) {
     pass_stat(pc, "preprocess standalone", 1);
@@ -240,7 +221,7 @@ bool pass_fuse(PassContext *pc) {
     if ((op->kind != IR_OP_CONV && op->kind != IR_OP_MATMUL) ||
         op->results[0]->type.elem != IR_F32)
       continue;
-    IrOp *bn = op->kind == IR_OP_CONV ? single_user(f, op->results[0]) : NULL;
+    IrOp *bn = op->kind == IR_OP_CONV ? pass_single_user(f, op->results[0]) : NULL;
     IrOp *folded = bn ? fold_batchnorm(pc->m, op, bn) : NULL;
     if (folded) {
       pass_stat(pc, "batchnorm folded", 1);

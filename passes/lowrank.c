@@ -33,6 +33,7 @@
  * multiply-adds, about min(m,n) > 1,500 for a square matrix: left dense so
  * that a compile stays in seconds), parameters before, parameters after
  * (of the layers factorized).  Needs: tensor level with inferred types.
+ * Does nothing without -lowrank.
  */
 #include <math.h>
 #include <stdio.h>
@@ -263,7 +264,7 @@ static int plan_rank(const PassContext *pc, const double *w, int64_t m, int64_t 
   const LowrankOptions *o = pc->lowrank;
   *kept = 0;
   *too_large = false;
-  if (max_rank < 1 || (o && o->rank > max_rank)) return 0;
+  if (max_rank < 1 || o->rank > max_rank) return 0;
   for (int64_t i = 0; i < m * n; i++)
     if (!isfinite(w[i])) return 0; /* no SVD means anything there: dense */
   /* the SVD's work, g^2 (len + g) for the Gram matrix of side g = min(m,
@@ -273,8 +274,7 @@ static int plan_rank(const PassContext *pc, const double *w, int64_t m, int64_t 
     *too_large = true;
     return 0;
   }
-  int r = lowrank_factor(w, (int)m, (int)n, o ? o->rank : 0, o ? o->energy : 0.95, 0, NULL,
-                         NULL, kept);
+  int r = lowrank_factor(w, (int)m, (int)n, o->rank, o->energy, 0, NULL, NULL, kept);
   return r <= max_rank ? r : 0;
 }
 
@@ -505,7 +505,7 @@ static void factor_conv(PassContext *pc, IrOp *op) {
   const float *src = pass_weight_f32(W, numel);
   if (!src) return;
   const LowrankOptions *o = pc->lowrank;
-  LowrankConv form = o ? o->conv : LOWRANK_CONV_BEST;
+  LowrankConv form = o->conv;
   int64_t M = ir_type_dim(wt, 0), C = ir_type_dim(wt, 1), per = (int64_t)numel / M, pixels = 1;
   for (int i = 2; i < yt->rank; i++) pixels *= ir_type_dim(yt, i);
   /* channels: r (C k.. + M) parameters, and multiply-adds per output pixel */
@@ -536,7 +536,7 @@ static void factor_conv(PassContext *pc, IrOp *op) {
     rs = plan_rank(pc, ws, rows, cols, max_rank, &kept_s, &large_s);
     cost_s = (double)rs * (double)per_rank;
   }
-  bool spatial = rs && (!rc || (o && o->rank ? kept_s > kept_c || (kept_s == kept_c &&
+  bool spatial = rs && (!rc || (o->rank ? kept_s > kept_c || (kept_s == kept_c &&
                                                                       cost_s < cost_c)
                                              : cost_s < cost_c));
   if (spatial) {
@@ -557,7 +557,7 @@ static void factor_conv(PassContext *pc, IrOp *op) {
 
 bool pass_lowrank(PassContext *pc) {
   IrFunc *f = pc->m->main;
-  if (!f || f->lowered) return true;
+  if (!f || f->lowered || !pc->lowrank) return true;
   for (IrOp *op = f->body->first, *next; op; op = next) {
     next = op->next; /* the rewrites insert before op and remove it */
     if (op->num_results != 1 || op->results[0]->type.elem != IR_F32) continue;

@@ -26,6 +26,24 @@ const PassInfo *pass_find(const char *name) {
   return find_n(name, strlen(name));
 }
 
+typedef struct Uses {
+  const IrValue *v;
+  int count;
+  IrOp *user;
+} Uses;
+
+static void count_use(IrOp *op, void *p) {
+  Uses *u = p;
+  for (int i = 0; i < op->num_operands; i++)
+    if (op->operands[i] == u->v) u->count++, u->user = op;
+}
+
+IrOp *pass_single_user(IrFunc *f, const IrValue *v) {
+  Uses u = {v, 0, NULL};
+  ir_walk(f->body, count_use, &u);
+  return u.count == 1 ? u.user : NULL;
+}
+
 const float *pass_weight_f32(const IrValue *v, uint64_t n) {
   uint64_t have;
   if (!v || !v->weight || !v->weight->data || v->type.elem != IR_F32 ||
@@ -44,16 +62,17 @@ IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrTy
   return ir_weight_add(m, name, type, data, n * sizeof(float), true)->value;
 }
 
-const char *pass_pipeline_for_level(int level, bool fuse, bool lowrank) {
-  /* lowrank before fuse: the second product takes the bias and activation;
-   * the dce after it drops the weights it replaced */
+const char *pass_pipeline_for_level(int level, bool fuse, bool compress) {
+  /* the compression passes before fuse: the products they leave take the
+   * bias and activation; the dce after them drops the weights replaced */
   if (level <= 0)
-    return lowrank ? "infer-shapes,lowrank,dce,lower,plan-memory" : "infer-shapes,lower,plan-memory";
+    return compress ? "infer-shapes,prune,lowrank,dce,lower,plan-memory"
+                    : "infer-shapes,lower,plan-memory";
   if (!fuse)
-    return lowrank ? "infer-shapes,fold-constants,lowrank,dce,lower,dce,plan-memory"
-                   : "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
-  return lowrank ? "infer-shapes,fold-constants,lowrank,dce,fuse,dce,lower,dce,plan-memory"
-                 : "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory";
+    return compress ? "infer-shapes,fold-constants,prune,lowrank,dce,lower,dce,plan-memory"
+                    : "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
+  return compress ? "infer-shapes,fold-constants,prune,lowrank,dce,fuse,dce,lower,dce,plan-memory"
+                  : "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory";
 }
 
 void pass_stat(PassContext *pc, const char *name, int64_t value) {
@@ -101,7 +120,7 @@ bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
     size_t n = strcspn(p, ",");
     const PassInfo *pi = find_n(p, n);
     PassContext pc = {.m = m, .target = o->target, .tuning = o->tuning, .profile = o->profile,
-                      .lowrank = o->lowrank};
+                      .lowrank = o->lowrank, .prune = o->prune};
     if (o->before_pass) o->before_pass(m, pi->name, o->user);
     char stage[64];
     snprintf(stage, sizeof stage, "pass %s", pi->name);

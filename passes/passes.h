@@ -3,7 +3,8 @@
  *
  * Exports by file:
  *   pass_manager.c  pass_find, pass_pipeline_for_level, pass_run_pipeline,
- *                   pass_weight_f32, pass_new_weight (helpers for passes)
+ *                   pass_single_user, pass_weight_f32, pass_new_weight
+ *                   (helpers for passes)
  *   <name>.c        pass_<name>  one pass each, listed in passes.def
  */
 #ifndef TCC_PASSES_H
@@ -35,6 +36,12 @@ typedef struct LowrankOptions {
 int lowrank_factor(const double *w, int m, int n, int rank, double energy, int max_rank,
                    double **P, double **Q, double *kept);
 
+/* -prune-channels (passes/prune.c): the fraction of a layer's output
+ * channels removed. */
+typedef struct PruneOptions {
+  double channels;
+} PruneOptions;
+
 struct SchedTarget;
 typedef struct PassContext {
   IrModule *m;
@@ -45,8 +52,9 @@ typedef struct PassContext {
   const struct SchedTuning *tuning;
   /* `lower` puts rt.mark {layer=K} before each layer (a profile). */
   bool profile;
-  /* -lowrank's choice (NULL: energy 0.95, when the pass is named in -passes). */
+  /* The compression flags (NULL: not given; the pass does nothing). */
   const LowrankOptions *lowrank;
+  const PruneOptions *prune;
   /* Statistics a pass reports ("folded: 12"); printed with --stats. */
   int num_stats;
   PassStat stats[PASS_MAX_STATS];
@@ -66,6 +74,9 @@ typedef struct PassInfo {
 #include "passes.def"
 #undef PASS
 
+/* The op that uses v, when exactly one op uses it exactly once (a return
+ * counts as a use), else NULL. */
+IrOp *pass_single_user(IrFunc *f, const IrValue *v);
 /* The f32 data of a weight operand with n elements, or NULL. */
 const float *pass_weight_f32(const IrValue *v, uint64_t n);
 /* A new f32 weight (data copied) named base.<suffix><i>, the first free i. */
@@ -77,8 +88,9 @@ const PassInfo *pass_at(int i);
 const PassInfo *pass_find(const char *name);
 
 /* The comma-separated pipeline for -O0..-O3 (fuse: with the fuse pass,
- * which -O0 never runs; lowrank: with the lowrank pass, at every level). */
-const char *pass_pipeline_for_level(int level, bool fuse, bool lowrank);
+ * which -O0 never runs; compress: with the compression passes, prune and
+ * lowrank, at every level). */
+const char *pass_pipeline_for_level(int level, bool fuse, bool compress);
 
 typedef struct PipelineOptions {
   const char *passes;          /* comma-separated names */
@@ -94,6 +106,7 @@ typedef struct PipelineOptions {
   const struct SchedTuning *tuning;  /* see PassContext */
   bool profile;                      /* see PassContext */
   const LowrankOptions *lowrank;     /* see PassContext */
+  const PruneOptions *prune;         /* see PassContext */
 } PipelineOptions;
 
 /* Checks every name first (unknown -> error listing valid passes), then runs

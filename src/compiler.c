@@ -42,6 +42,8 @@ struct tcc_session {
   bool naive_schedule;   /* -schedule=naive */
   LowrankOptions lowrank; /* -lowrank=energy:E|rank:R */
   bool has_lowrank;
+  PruneOptions prune;     /* -prune-channels=F */
+  bool has_prune;
   char *tuning_path;     /* --tuning=FILE: a tcc tune log */
   bool tuning_any_cpu;   /* --tuning-any-cpu: take a log of another CPU */
   SchedTuning tuning;    /* its choices, read at the first compile */
@@ -484,6 +486,19 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
   }
   if (!strcmp(name, "lowrank")) return set_lowrank(s, v);
+  if (!strcmp(name, "prune-channels")) {
+    char *end;
+    double f = strtod(v, &end);
+    if (end == v || *end || !(f > 0 && f < 1)) {
+      diag_error("invalid -prune-channels '%s': expected the fraction F of each layer's output "
+                 "channels to remove, 0 < F < 1",
+                 v);
+      return TCC_ERROR_INPUT;
+    }
+    s->prune.channels = f;
+    s->has_prune = true;
+    return TCC_SUCCESS;
+  }
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
   if (!strcmp(name, "time-passes")) {
@@ -652,12 +667,13 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
   s->has_mem = false;
   if (s->emit & EMIT_DOT) s->dot_before = dot_of(s->m, "before the passes");
   PipelineOptions po = {
-      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse, s->has_lowrank),
+      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse,
+                                                                 s->has_lowrank || s->has_prune),
       s->print_ir_after, s->verify_each, s->stats, stdout,
       s->opt_level > 0 ? &st : NULL,
       (s->emit & EMIT_DOT) || wants_report(s) ? before_lower : NULL, s,
       s->opt_level > 0 && s->tuning_read ? &s->tuning : NULL, s->profile,
-      s->has_lowrank ? &s->lowrank : NULL};
+      s->has_lowrank ? &s->lowrank : NULL, s->has_prune ? &s->prune : NULL};
   if (!pass_run_pipeline(s->m, &po))
     return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
   if ((s->emit & EMIT_DOT) && !s->dot_after) s->dot_after = dot_of(s->m, "after the passes");

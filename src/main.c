@@ -46,6 +46,7 @@ static const struct {
     {"freeze", OPT_SESSION, "crboiu", "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"preprocess", OPT_SESSION, "crbou", "NAME:u8,scale=1/255,mean=M[,M..],std=S[,S..],layout=nhwc|nchw: input NAME takes raw bytes, converted to (x*scale-mean)/std per channel inside the first kernel (repeatable)"},
     {"lowrank", OPT_SESSION, "crbou", "energy:E (0 < E <= 1) or rank:R: Gemm, MatMul and Conv weights as a truncated SVD, two thinner products, where that saves (docs/compression.md)"},
+    {"prune-channels", OPT_SESSION, "crbou", "F (0 < F < 1): removes the fraction F of each Conv, Gemm and MatMul layer's output channels, those of least L2 norm, and their traces downstream, where every consumer can shrink (docs/compression.md)"},
     {"verify-each", OPT_SESSION, "crbou", "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "crbou", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
     {"share-functions", OPT_SESSION, "crbu", "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
@@ -264,7 +265,7 @@ static int cmd_targets(void) {
 static int cmd_list_passes(void) {
   for (int i = 0; i < pass_count(); i++)
     printf("%-16s %s\n", pass_at(i)->name, pass_at(i)->summary);
-  printf("\npipelines:\n  -O0  %s\n  -O1..-O3  %s\n  -lowrank=...  %s\n",
+  printf("\npipelines:\n  -O0  %s\n  -O1..-O3  %s\n  -lowrank, -prune-channels  %s\n",
          pass_pipeline_for_level(0, false, false), pass_pipeline_for_level(2, true, false),
          pass_pipeline_for_level(2, true, true));
   return 0;

@@ -69,6 +69,9 @@ check 1 "tcc: error: invalid -lowrank '0.9': $LR" bench "$MODELS/cnn/model.onnx"
 check 1 "tcc: error: invalid -lowrank 'rank:2,conv=depthwise': $LR" compile "$MODELS/cnn/model.onnx" -lowrank=rank:2,conv=depthwise -o "$O"
 check 1 "tcc: error: invalid -lowrank 'rank:2x': $LR" tune "$MODELS/cnn/model.onnx" -lowrank=rank:2x --budget=5 --log="$T/lr.json"
 expect "a refused -lowrank writes no object" "[ ! -e '$O/model.o' ]"
+PR="expected the fraction F of each layer's output channels to remove, 0 < F < 1"
+check 1 "tcc: error: invalid -prune-channels '1': $PR" compile "$MODELS/cnn/model.onnx" -prune-channels=1 -o "$O"
+check 1 "tcc: error: invalid -prune-channels '30%': $PR" run "$MODELS/cnn/model.onnx" -prune-channels=30%
 "$TCC" compile "$MODELS/cnn/model.onnx" -lowrank=rank:2 -v -o "$O" 2> "$T/lowrank_report"
 expect "-lowrank: the report names each half of a node" "grep -q '^conv1/lowrank_a  *conv ' '$T/lowrank_report' && grep -q '^conv1/lowrank_b  *fused_conv+relu ' '$T/lowrank_report'"
 # -preprocess: the flag's syntax at once, the input's fitness after loading;
@@ -124,7 +127,7 @@ check 1 "$BAD/matmul_mismatch.onnx: error: -dim=seq=1..8: the model has no symbo
 check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64, armv8, riscv64, riscv64gcv, wasm32, cortex-m4, cortex-m7, cortex-m55" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
 check 1 "tcc: error: unknown option '--frobnicate' (see tcc --help)" compile "$MODELS/mlp/model.onnx" --frobnicate
 check 1 "tcc: error: invalid optimization level '-O7': expected 0, 1, 2 or 3" compile "$MODELS/mlp/model.onnx" -O7
-check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, lowrank, fuse, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
+check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, prune, lowrank, fuse, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
 check 1 "tcc: error: unknown command 'frob' (see tcc --help)" frob
 check 1 "$T/missing.onnx: error: cannot open: No such file or directory" compile "$T/missing.onnx"
 check 0 "" --version

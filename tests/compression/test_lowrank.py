@@ -12,13 +12,13 @@ parameters before and after.  A weight of exact low rank must also agree
 with the unfactorized model, and a layer where no rank saves stays dense.
 """
 import os
-import subprocess
 import sys
 import tempfile
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
+
+from tcc_models import rel_err, run, save, write_input
 
 REL_TOL = 1e-4
 EXTRA_FLAGS = sys.argv[2:]
@@ -38,25 +38,6 @@ def low_rank(rng, m, n, r):
     return (rng.standard_normal((m, r)) @ rng.standard_normal((r, n)) / np.sqrt(n)).astype(np.float32)
 
 
-def save(path, nodes, inputs, inits, out="y"):
-    graph = helper.make_graph(
-        nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
-        [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
-        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()])
-    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
-
-
-def run(tcc, model, pb, out, flags):
-    cmd = [tcc, "run", model, "--input", pb, "--output-dir", out, "--stats", "-q"] + EXTRA_FLAGS + flags
-    r = subprocess.run(cmd, capture_output=True, text=True)
-    if r.returncode != 0:
-        sys.exit(f"FAIL: {' '.join(cmd)}: exit {r.returncode}\n{r.stderr}")
-    t = TensorProto()
-    with open(os.path.join(out, "output_0.pb"), "rb") as f:
-        t.ParseFromString(f.read())
-    return numpy_helper.to_array(t), r.stdout
-
-
 def case(tcc, tmp, name, build, inputs, weight, to2d, from2d, flag, rank, want_stats,
          exact=False, flags=()):
     """build(inits) -> (nodes, inits); weight: the initializer factorized;
@@ -71,20 +52,16 @@ def case(tcc, tmp, name, build, inputs, weight, to2d, from2d, flag, rank, want_s
     ref_model = os.path.join(tmp, name + "_ref.onnx")
     save(ref_model, nodes, inputs, ref_inits)
     pb = os.path.join(tmp, name + "_in.pb")
-    with open(pb, "wb") as f:
-        x = rng.uniform(-1, 1, inputs[0][1]).astype(np.float32)
-        f.write(numpy_helper.from_array(x, inputs[0][0]).SerializeToString())
-    os.makedirs(os.path.join(tmp, name + "_got"))
-    os.makedirs(os.path.join(tmp, name + "_want"))
-    got, stats = run(tcc, model, pb, os.path.join(tmp, name + "_got"), [flag] + list(flags))
-    want, _ = run(tcc, ref_model, pb, os.path.join(tmp, name + "_want"), list(flags))
-    err = float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
+    write_input(pb, inputs[0][0], rng.uniform(-1, 1, inputs[0][1]).astype(np.float32))
+    flags = EXTRA_FLAGS + list(flags)
+    got, stats = run(tcc, model, pb, os.path.join(tmp, name + "_got"), [flag] + flags)
+    want, _ = run(tcc, ref_model, pb, os.path.join(tmp, name + "_want"), flags)
+    err = rel_err(got, want)
     lines = [l for l in stats.splitlines() if l.startswith("// lowrank:")]
     ok = err <= REL_TOL and lines == [f"// lowrank: {s}" for s in want_stats]
     if exact:  # an exact low-rank weight: the original model itself
-        orig, _ = run(tcc, model, pb, os.path.join(tmp, name + "_want"), list(flags))
-        e2 = float(np.max(np.abs(got - orig)) / np.max(np.abs(orig)))
-        ok = ok and e2 <= REL_TOL
+        orig, _ = run(tcc, model, pb, os.path.join(tmp, name + "_want"), flags)
+        ok = ok and rel_err(got, orig) <= REL_TOL
     print(f"{'ok  ' if ok else 'FAIL'} {name}: {flag}, rank {rank}, max err / max|ref| {err:.2e}")
     if not ok:
         print("  stats:", lines, "\n  expected:", want_stats)

@@ -42,7 +42,7 @@ static void test_unknown_pass_is_reported(void **state) {
   assert_false(pass_check_pipeline("dce,frobnicate"));
   assert_string_equal(captured,
                       "tcc: error: unknown pass 'frobnicate'; valid passes: infer-shapes, "
-                      "fold-constants, dce, lowrank, fuse, lower, plan-memory\n");
+                      "fold-constants, dce, prune, lowrank, fuse, lower, plan-memory\n");
   captured[0] = 0;
   assert_false(pass_check_pipeline("dce,,lower"));
   assert_non_null(strstr(captured, "unknown pass ''"));

@@ -1,0 +1,39 @@
+"""Helpers of the compression tests: small ONNX models and `tcc run`."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+
+def save(path, nodes, inputs, inits, out="y"):
+    """inputs: [(name, shape)]; inits: {name: array}; one f32 output."""
+    graph = helper.make_graph(
+        nodes, "g", [helper.make_tensor_value_info(n, TensorProto.FLOAT, s) for n, s in inputs],
+        [helper.make_tensor_value_info(out, TensorProto.FLOAT, None)],
+        [numpy_helper.from_array(np.asarray(v, np.float32), k) for k, v in inits.items()])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), path)
+
+
+def write_input(path, name, array):
+    with open(path, "wb") as f:
+        f.write(numpy_helper.from_array(array, name).SerializeToString())
+
+
+def run(tcc, model, pb, out, flags):
+    """`tcc run` with --stats: (output 0, stdout)."""
+    os.makedirs(out, exist_ok=True)
+    cmd = [tcc, "run", model, "--input", pb, "--output-dir", out, "--stats", "-q"] + flags
+    r = subprocess.run(cmd, capture_output=True, text=True)
+    if r.returncode != 0:
+        sys.exit(f"FAIL: {' '.join(cmd)}: exit {r.returncode}\n{r.stderr}")
+    t = TensorProto()
+    with open(os.path.join(out, "output_0.pb"), "rb") as f:
+        t.ParseFromString(f.read())
+    return numpy_helper.to_array(t), r.stdout
+
+
+def rel_err(got, want):
+    return float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
