@@ -8,12 +8,13 @@
  *   - the producer: a one-group conv (filters W[m] and bias B[m]), a gemm
  *     (columns of B', entries of C) or a matmul by a 2-D weight (columns);
  *   - the ops its result flows through, each its only user: activations,
- *     batch_norm (its four parameters), pools, the add of a per-channel
- *     bias, a flatten of the channels (each channel a block of features);
+ *     batch_norm (its four parameters), pools, a depthwise conv (its
+ *     filters, bias and group), the add of a per-channel bias, a flatten of
+ *     the channels (each channel a block of features);
  *   - the consumer, where the chain ends: a one-group conv (input channels
  *     of its weight) or a gemm / matmul (rows of the weight).
  * A producer whose result reaches anything else (two users, a residual
- * add, a concat, a depthwise conv, a graph output) keeps its channels: the
+ * add, a concat, a graph output) keeps its channels: the
  * rewrite of those consumers is still to come.  Runs after fold-constants,
  * before lowrank and fuse; types are inferred again at the end.
  *
@@ -74,6 +75,8 @@ typedef struct Cut {
 typedef struct Plan {
   Cut cuts[MAX_CUTS];
   int n;
+  IrOp *depthwise[MAX_CUTS]; /* depthwise convs on the way: group = channels kept */
+  int num_depthwise;
 } Plan;
 
 static bool add_cut(Plan *p, IrOp *op, int index, int axis, int64_t block) {
@@ -104,8 +107,23 @@ static bool plan_chain(IrFunc *f, IrValue *v, int64_t channels, bool nchw, Plan 
     for (int i = 1; i < u->num_results; i++)
       if (ir_value_has_uses(f, u->results[i])) return false;
     switch (u->kind) {
-    case IR_OP_CONV:
-      return nchw && ir_attr_int(u, "group", 1) == 1 && add_cut(p, u, 1, 1, 1);
+    case IR_OP_CONV: {
+      int64_t group = ir_attr_int(u, "group", 1);
+      const IrValue *w = u->operands[1];
+      if (!nchw) return false;
+      if (group == 1) return add_cut(p, u, 1, 1, 1);
+      /* depthwise, one filter per channel: its filters and bias go too, and
+       * the channels flow on */
+      if (group != channels || w->type.rank < 3 || !ir_type_is_static(&w->type) ||
+          ir_type_dim(&w->type, 0) != channels || ir_type_dim(&w->type, 1) != 1 ||
+          !add_cut(p, u, 1, 0, 1) ||
+          (u->num_operands > 2 && u->operands[2] &&
+           (!is_channel_vector(u->operands[2], channels) || !add_cut(p, u, 2, 0, 1))) ||
+          p->num_depthwise == MAX_CUTS)
+        return false;
+      p->depthwise[p->num_depthwise++] = u;
+      break;
+    }
     case IR_OP_GEMM:
       return !nchw && v->type.rank == 2 && !ir_attr_int(u, "transA", 0) &&
              add_cut(p, u, 1, ir_attr_int(u, "transB", 0) ? 1 : 0, block);
@@ -243,6 +261,8 @@ bool pass_prune(PassContext *pc) {
         IR_ASSERT(v); /* add_cut checked it is a static f32 weight */
         ir_op_set_operand(pc->m, c->op, c->index, v);
       }
+      for (int i = 0; i < plan.num_depthwise; i++)
+        ir_attr_set_int(pc->m, plan.depthwise[i], "group", kept);
     }
     free(keep);
   }

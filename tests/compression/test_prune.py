@@ -3,7 +3,8 @@
 
 usage: test_prune.py TCC [TCC_FLAGS...]   (e.g. -target=armv8)
 Each case is a small model whose first layer's output channels flow to a
-consumer.  numpy picks the channels the flag removes (the fraction F of
+consumer (through activations, BatchNormalization, pools, a depthwise conv,
+a bias Add, a Flatten).  numpy picks the channels the flag removes (the fraction F of
 least L2 norm of the producer's weights, ties by index) and writes the
 reference model with every weight of the chain sliced; `tcc run` of the
 original with the flag must agree with `tcc run` of the reference within
@@ -91,6 +92,28 @@ def matmul_chain(rng, zero_filters=0):
     return nodes, inits, [("x", [3, 2, 16])], w1.T, prune
 
 
+def conv_depthwise_conv(rng, zero_filters=0):
+    """MobileNetV2's block without the residual: 1x1 conv 3->8, Relu, 3x3
+    depthwise (group 8) with a bias, Clip 0..6, 1x1 conv 8->4: the channels
+    flow through the depthwise conv, whose group shrinks with them."""
+    w1 = rng.standard_normal((8, 3, 1, 1)).astype(np.float32)
+    inits = {"w1": w1, "dw": rng.standard_normal((8, 1, 3, 3)), "db": rng.standard_normal(8),
+             "lo": np.array(0.0), "hi": np.array(6.0), "w2": rng.standard_normal((4, 8, 1, 1))}
+
+    def nodes(group):
+        return [helper.make_node("Conv", ["x", "w1"], ["c"], kernel_shape=[1, 1]),
+                helper.make_node("Relu", ["c"], ["r"]),
+                helper.make_node("Conv", ["r", "dw", "db"], ["d"], kernel_shape=[3, 3], pads=[1, 1, 1, 1],
+                                 group=group),
+                helper.make_node("Clip", ["d", "lo", "hi"], ["k"]),
+                helper.make_node("Conv", ["k", "w2"], ["y"], kernel_shape=[1, 1])]
+
+    def prune(keep):
+        return dict(inits, w1=w1[keep], dw=inits["dw"][keep], db=inits["db"][keep],
+                    w2=inits["w2"][:, keep]), nodes(len(keep))
+    return nodes(8), inits, [("x", [1, 3, 6, 6])], w1, prune
+
+
 def residual(rng, zero_filters=0):
     """conv 4->4, Relu, then added to the input: nothing may shrink."""
     inits = {"w1": rng.standard_normal((4, 4, 3, 3)) / 6}
@@ -105,7 +128,9 @@ def case(tcc, tmp, name, build, fraction, want_stats, zero_filters=0, flags=()):
     model = os.path.join(tmp, name + ".onnx")
     save(model, nodes, inputs, inits)
     ref_model = os.path.join(tmp, name + "_ref.onnx")
-    save(ref_model, nodes, inputs, prune(kept(rows, fraction)) if prune else inits)
+    ref = prune(kept(rows, fraction)) if prune else inits
+    ref_inits, ref_nodes = ref if isinstance(ref, tuple) else (ref, nodes)
+    save(ref_model, ref_nodes, inputs, ref_inits)
     pb = os.path.join(tmp, name + "_in.pb")
     write_input(pb, inputs[0][0], rng.uniform(-1, 1, inputs[0][1]).astype(np.float32))
     flags = EXTRA_FLAGS + list(flags)
@@ -140,6 +165,9 @@ def main():
         ok &= c("matmul_add_clip_matmul", matmul_chain, 0.25,
                 ["layers pruned: 1", "channels removed: 3", "parameters before: 264",
                  "parameters after: 198", "layers left whole: 1"])
+        ok &= c("conv_depthwise_conv", conv_depthwise_conv, 0.4,
+                ["layers pruned: 1", "channels removed: 3", "parameters before: 136",
+                 "parameters after: 85", "layers left whole: 1"])
         ok &= c("residual_left_whole", residual, 0.5, ["layers left whole: 1"])
     print("prune:", "all passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)
