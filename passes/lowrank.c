@@ -341,6 +341,17 @@ static IrType with_dim(IrType t, int i, int64_t size) {
   return t;
 }
 
+/* f's factors as the weights P f32[K,r] and Q f32[r,N], named after the
+ * weight they replace; f's arrays are freed. */
+static void matrix_factor_weights(IrModule *m, const char *name, int64_t K, int64_t N,
+                                  Factored *f, IrValue **p, IrValue **q) {
+  *p = pass_new_weight(m, name, "lowrank_a", ir_type_tensor(IR_F32, 2, (int64_t[]){K, f->r}),
+                       f->p, (uint64_t)(K * f->r));
+  *q = pass_new_weight(m, name, "lowrank_b", ir_type_tensor(IR_F32, 2, (int64_t[]){f->r, N}),
+                       f->q, (uint64_t)(f->r * N));
+  free(f->p), free(f->q);
+}
+
 static void factor_matmul(PassContext *pc, IrOp *op) {
   IrModule *m = pc->m;
   IrValue *A = op->operands[0], *W = op->operands[1];
@@ -349,12 +360,8 @@ static void factor_matmul(PassContext *pc, IrOp *op) {
   int64_t K = ir_type_dim(&W->type, 0), N = ir_type_dim(&W->type, 1);
   Factored f = factor_matrix(pc, w, K, N, N, 1);
   if (!f.r) return;
-  const char *name = W->weight->name;
-  IrValue *p = pass_new_weight(m, name, "lowrank_a", ir_type_tensor(IR_F32, 2, (int64_t[]){K, f.r}),
-                               f.p, (uint64_t)(K * f.r));
-  IrValue *q = pass_new_weight(m, name, "lowrank_b", ir_type_tensor(IR_F32, 2, (int64_t[]){f.r, N}),
-                               f.q, (uint64_t)(f.r * N));
-  free(f.p), free(f.q);
+  IrValue *p, *q;
+  matrix_factor_weights(m, W->weight->name, K, N, &f, &p, &q);
   IrBuilder bld = ir_builder_before(m, op);
   bld.loc = half_loc(m, &op->loc, "lowrank_a");
   IrValue *t = ir_build1(&bld, IR_OP_MATMUL, 2, (IrValue *[]){A, p},
@@ -376,12 +383,8 @@ static void factor_gemm(PassContext *pc, IrOp *op) {
   int64_t K = trans_b ? cols : rows, N = trans_b ? rows : cols;
   Factored f = factor_matrix(pc, b, K, N, trans_b ? 1 : cols, trans_b ? cols : 1);
   if (!f.r) return;
-  const char *name = B->weight->name;
-  IrValue *p = pass_new_weight(m, name, "lowrank_a", ir_type_tensor(IR_F32, 2, (int64_t[]){K, f.r}),
-                               f.p, (uint64_t)(K * f.r));
-  IrValue *q = pass_new_weight(m, name, "lowrank_b", ir_type_tensor(IR_F32, 2, (int64_t[]){f.r, N}),
-                               f.q, (uint64_t)(f.r * N));
-  free(f.p), free(f.q);
+  IrValue *p, *q;
+  matrix_factor_weights(m, B->weight->name, K, N, &f, &p, &q);
   IrBuilder bld = ir_builder_before(m, op);
   int64_t M = ir_type_dim(&op->results[0]->type, 0);
   IrType tt = ir_type_tensor(IR_F32, 2, (int64_t[]){M, f.r});

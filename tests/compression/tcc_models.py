@@ -37,3 +37,18 @@ def run(tcc, model, pb, out, flags):
 
 def rel_err(got, want):
     return float(np.max(np.abs(got - want)) / max(np.max(np.abs(want)), 1e-30))
+
+
+def verdict(label, got, want, stats, pass_name, want_stats, tol, original=None):
+    """Prints and returns whether got is within tol of want (and of the
+    original model's output, when given) and the pass's --stats lines are
+    exactly want_stats."""
+    err = rel_err(got, want)
+    lines = [l for l in stats.splitlines() if l.startswith(f"// {pass_name}:")]
+    ok = err <= tol and lines == [f"// {pass_name}: {s}" for s in want_stats]
+    if original is not None:
+        ok = ok and rel_err(got, original) <= tol
+    print(f"{'ok  ' if ok else 'FAIL'} {label}, max err / max|ref| {err:.2e}")
+    if not ok:
+        print("  stats:", lines, "\n  expected:", want_stats)
+    return ok

@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 from onnx import helper
 
-from tcc_models import rel_err, run, save, write_input
+from tcc_models import run, save, verdict, write_input
 
 REL_TOL = 1e-4
 EXTRA_FLAGS = sys.argv[2:]
@@ -56,16 +56,9 @@ def case(tcc, tmp, name, build, inputs, weight, to2d, from2d, flag, rank, want_s
     flags = EXTRA_FLAGS + list(flags)
     got, stats = run(tcc, model, pb, os.path.join(tmp, name + "_got"), [flag] + flags)
     want, _ = run(tcc, ref_model, pb, os.path.join(tmp, name + "_want"), flags)
-    err = rel_err(got, want)
-    lines = [l for l in stats.splitlines() if l.startswith("// lowrank:")]
-    ok = err <= REL_TOL and lines == [f"// lowrank: {s}" for s in want_stats]
-    if exact:  # an exact low-rank weight: the original model itself
-        orig, _ = run(tcc, model, pb, os.path.join(tmp, name + "_want"), flags)
-        ok = ok and rel_err(got, orig) <= REL_TOL
-    print(f"{'ok  ' if ok else 'FAIL'} {name}: {flag}, rank {rank}, max err / max|ref| {err:.2e}")
-    if not ok:
-        print("  stats:", lines, "\n  expected:", want_stats)
-    return ok
+    orig = run(tcc, model, pb, os.path.join(tmp, name + "_orig"), flags)[0] if exact else None
+    return verdict(f"{name}: {flag}, rank {rank}", got, want, stats, "lowrank", want_stats, REL_TOL,
+                   orig)
 
 
 def matmul_model(w, bias=True, act=True):
