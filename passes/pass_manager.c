@@ -1,6 +1,7 @@
 /* pass_manager.c — the pass registry (from passes.def) and the pipeline
  * runner: a pass, then the verifier, then the IR dump if asked for. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "passes.h"
@@ -54,12 +55,16 @@ const float *pass_weight_f32(const IrValue *v, uint64_t n) {
 
 IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrType type,
                          const float *data, uint64_t n) {
-  char name[256];
+  size_t size = strlen(base) + strlen(suffix) + 16; /* a long name must not be cut */
+  char *name = malloc(size);
+  IR_ASSERT(name);
   for (int i = 0;; i++) {
-    snprintf(name, sizeof name, "%s.%s%d", base, suffix, i);
+    snprintf(name, size, "%s.%s%d", base, suffix, i);
     if (!ir_weight_find(m, name)) break;
   }
-  return ir_weight_add(m, name, type, data, n * sizeof(float), true)->value;
+  IrValue *v = ir_weight_add(m, name, type, data, n * sizeof(float), true)->value;
+  free(name);
+  return v;
 }
 
 const char *pass_pipeline_for_level(int level, bool fuse, bool compress) {
