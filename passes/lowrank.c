@@ -328,11 +328,14 @@ static const float *matrix_weight(const IrValue *v) {
 static IrLoc half_loc(IrModule *m, const IrLoc *loc, const char *half) {
   IrLoc l = *loc;
   if (!loc->node) return l; /* not an ONNX node (.tir text: its line tells) */
-  char name[512];
-  snprintf(name, sizeof name, "%s/%s", *loc->node ? loc->node : loc->op_type ? loc->op_type : "node",
-           half);
+  const char *node = *loc->node ? loc->node : loc->op_type ? loc->op_type : "node";
+  size_t size = strlen(node) + strlen(half) + 2;
+  char *name = malloc(size);
+  IR_ASSERT(name);
+  snprintf(name, size, "%s/%s", node, half);
   l.node = ir_arena_strdup(m->arena, name);
   l.source = NULL;
+  free(name);
   return l;
 }
 
