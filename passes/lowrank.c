@@ -29,7 +29,8 @@
  *
  * Statistics: matmuls factorized, gemms factorized, convs factorized
  * (channels), convs factorized (spatial), kept dense (no saving at the
- * rank chosen), too large to factorize (the SVD's work past 8e9
+ * rank chosen, or a weight another op also reads: factors beside it would
+ * grow the model), too large to factorize (the SVD's work past 8e9
  * multiply-adds, about min(m,n) > 1,500 for a square matrix: left dense so
  * that a compile stays in seconds), parameters before, parameters after
  * (of the layers factorized).  Needs: tensor level with inferred types.
@@ -313,13 +314,25 @@ static Factored factor_matrix(PassContext *pc, const float *src, int64_t m, int6
   return f;
 }
 
-/* The weight W of a static f32 matrix operand, or NULL. */
-static const float *matrix_weight(const IrValue *v) {
+/* Whether op is the only reader of its weight v: a shared weight stays, as
+ * factors beside it would grow the model. */
+static bool only_reader(const PassContext *pc, const IrOp *op, const IrValue *v) {
+  return pass_single_user(pc->m->main, v) == op;
+}
+
+/* The data of op's static f32 matrix weight v, or NULL; a weight another op
+ * also reads counts as kept dense. */
+static const float *matrix_weight(PassContext *pc, const IrOp *op, const IrValue *v) {
   uint64_t numel;
   if (!v || !v->weight || v->type.rank != 2 || !ir_type_is_static(&v->type) ||
       !ir_type_numel(&v->type, &numel) || numel > (1u << 26))
     return NULL;
-  return pass_weight_f32(v, numel);
+  const float *data = pass_weight_f32(v, numel);
+  if (data && !only_reader(pc, op, v)) {
+    count_dense(pc, false);
+    return NULL;
+  }
+  return data;
 }
 
 /* The loc of one half of a factorized node from a model: NODE/lowrank_a or
@@ -358,7 +371,7 @@ static void matrix_factor_weights(IrModule *m, const char *name, int64_t K, int6
 static void factor_matmul(PassContext *pc, IrOp *op) {
   IrModule *m = pc->m;
   IrValue *A = op->operands[0], *W = op->operands[1];
-  const float *w = matrix_weight(W);
+  const float *w = matrix_weight(pc, op, W);
   if (!w || A->type.rank < 1 || op->results[0]->type.elem != IR_F32) return;
   int64_t K = ir_type_dim(&W->type, 0), N = ir_type_dim(&W->type, 1);
   Factored f = factor_matrix(pc, w, K, N, N, 1);
@@ -379,7 +392,7 @@ static void factor_matmul(PassContext *pc, IrOp *op) {
 static void factor_gemm(PassContext *pc, IrOp *op) {
   IrModule *m = pc->m;
   IrValue *A = op->operands[0], *B = op->operands[1];
-  const float *b = matrix_weight(B);
+  const float *b = matrix_weight(pc, op, B);
   if (!b || A->type.rank != 2 || !ir_type_is_static(&op->results[0]->type)) return;
   bool trans_b = ir_attr_int(op, "transB", 0) != 0;
   int64_t rows = ir_type_dim(&B->type, 0), cols = ir_type_dim(&B->type, 1);
@@ -510,6 +523,10 @@ static void factor_conv(PassContext *pc, IrOp *op) {
     return;
   const float *src = pass_weight_f32(W, numel);
   if (!src) return;
+  if (!only_reader(pc, op, W)) {
+    count_dense(pc, false);
+    return;
+  }
   const LowrankOptions *o = pc->lowrank;
   LowrankConv form = o->conv;
   int64_t M = ir_type_dim(wt, 0), C = ir_type_dim(wt, 1), per = (int64_t)numel / M, pixels = 1;

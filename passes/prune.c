@@ -14,7 +14,8 @@
  *   - the consumer, where the chain ends: a one-group conv (input channels
  *     of its weight) or a gemm / matmul (rows of the weight).
  * A producer whose result reaches anything else (two users, a residual
- * add, a concat, a graph output) keeps its channels: the
+ * add, a concat, a graph output), or one of whose weights another op also
+ * reads, keeps its channels: the
  * rewrite of those consumers is still to come.  Runs after fold-constants,
  * before lowrank and fuse; types are inferred again at the end.
  *
@@ -73,6 +74,7 @@ typedef struct Cut {
 #define MAX_CUTS 16
 
 typedef struct Plan {
+  IrFunc *f;
   Cut cuts[MAX_CUTS];
   int n;
   IrOp *depthwise[MAX_CUTS]; /* depthwise convs on the way: group = channels kept */
@@ -82,8 +84,9 @@ typedef struct Plan {
 static bool add_cut(Plan *p, IrOp *op, int index, int axis, int64_t block) {
   if (p->n == MAX_CUTS || index >= op->num_operands || !op->operands[index]) return false;
   const IrValue *w = op->operands[index];
+  /* a weight another op also reads stays: a sliced copy beside it would grow the model */
   if (!w->weight || w->type.elem != IR_F32 || !ir_type_is_static(&w->type) ||
-      axis >= w->type.rank)
+      axis >= w->type.rank || pass_single_user(p->f, w) != op)
     return false;
   p->cuts[p->n++] = (Cut){op, index, axis, block};
   return true;
@@ -171,15 +174,12 @@ static int by_norm(const void *x, const void *y) {
   return a->index < b->index ? -1 : a->index > b->index; /* ties: deterministic */
 }
 
-/* Plans the producer's own cuts and returns its channel count; 0 when it is
- * not a producer this pass takes. */
-static int64_t plan_producer(IrOp *op, Plan *p, bool *nchw) {
-  IrValue *W = op->num_operands > 1 ? op->operands[1] : NULL;
-  if (!W || !W->weight || !ir_type_is_static(&op->results[0]->type)) return 0;
+/* The producer's own cuts; its channel count, 0 when they cannot be made. */
+static int64_t producer_cuts(IrOp *op, Plan *p, bool *nchw) {
+  IrValue *W = op->operands[1];
   if (op->kind == IR_OP_CONV) {
     *nchw = true;
-    if (ir_attr_int(op, "group", 1) != 1 || W->type.rank < 3 || !add_cut(p, op, 1, 0, 1))
-      return 0;
+    if (!add_cut(p, op, 1, 0, 1)) return 0;
     int64_t m = ir_type_dim(&W->type, 0);
     if (op->num_operands > 2 && op->operands[2] &&
         (!is_channel_vector(op->operands[2], m) || !add_cut(p, op, 2, 0, 1)))
@@ -187,9 +187,7 @@ static int64_t plan_producer(IrOp *op, Plan *p, bool *nchw) {
     return m;
   }
   *nchw = false;
-  if (W->type.rank != 2) return 0;
   if (op->kind == IR_OP_MATMUL) return add_cut(p, op, 1, 1, 1) ? ir_type_dim(&W->type, 1) : 0;
-  if (op->kind != IR_OP_GEMM) return 0;
   bool trans_b = ir_attr_int(op, "transB", 0) != 0;
   int64_t n = ir_type_dim(&W->type, trans_b ? 0 : 1);
   if (!add_cut(p, op, 1, trans_b ? 0 : 1, 1)) return 0;
@@ -201,6 +199,18 @@ static int64_t plan_producer(IrOp *op, Plan *p, bool *nchw) {
                  (C->type.rank == 0 || ir_type_dim(&C->type, 0) == 1)
              ? n
              : 0;
+}
+
+/* Plans the producer's own cuts and returns its channel count; 0 when it is
+ * not a producer this pass takes, -1 when its weights cannot shrink. */
+static int64_t plan_producer(IrOp *op, Plan *p, bool *nchw) {
+  IrValue *W = op->num_operands > 1 ? op->operands[1] : NULL;
+  if (!W || !W->weight || W->type.elem != IR_F32 || !ir_type_is_static(&op->results[0]->type) ||
+      (op->kind == IR_OP_CONV ? ir_attr_int(op, "group", 1) != 1 || W->type.rank < 3
+                              : W->type.rank != 2))
+    return 0; /* grouped convs, batched weights: not producers this pass takes */
+  int64_t channels = producer_cuts(op, p, nchw);
+  return channels ? channels : -1;
 }
 
 /* Adds to sq[c] the squares of the weight of cut c that belong to channel c. */
@@ -242,7 +252,7 @@ bool pass_prune(PassContext *pc) {
     if (op->num_results != 1 || op->results[0]->type.elem != IR_F32 ||
         (op->kind != IR_OP_CONV && op->kind != IR_OP_GEMM && op->kind != IR_OP_MATMUL))
       continue;
-    Plan plan = {.n = 0};
+    Plan plan = {.f = f, .n = 0};
     bool nchw = false;
     int64_t channels = plan_producer(op, &plan, &nchw);
     if (!channels) continue;
