@@ -7,10 +7,11 @@
  * same dense kernels:
  *   - the producer: a one-group conv (filters W[m] and bias B[m]), a gemm
  *     (columns of B', entries of C) or a matmul by a 2-D weight (columns);
- *   - the ops its result flows through, each its only user: activations,
- *     batch_norm (its four parameters), pools, a depthwise conv (its
- *     filters, bias and group), the add of a per-channel bias, a flatten of
- *     the channels (each channel a block of features);
+ *   - the ops its result flows through, each its only user: activations
+ *     (also SiLU as mul(x, sigmoid(x))), batch_norm (its four parameters),
+ *     pools, a depthwise conv (its filters, bias and group), the add of a
+ *     per-channel bias, a flatten of the channels (each channel a block of
+ *     features);
  *   - the consumer, where the chain ends: a one-group conv (input channels
  *     of its weight) or a gemm / matmul (rows of the weight).
  * A producer whose result reaches anything else (two users, a residual
@@ -98,6 +99,34 @@ static bool is_channel_vector(const IrValue *v, int64_t n) {
          ir_type_dim(&v->type, 0) == n;
 }
 
+typedef struct Users {
+  const IrValue *v;
+  int count;
+  IrOp *ops[2];
+} Users;
+
+static void note_user(IrOp *op, void *p) {
+  Users *u = p;
+  for (int i = 0; i < op->num_operands; i++)
+    if (op->operands[i] == u->v && u->count++ < 2) u->ops[u->count - 1] = op;
+}
+
+/* SiLU as PyTorch exports it, mul(v, sigmoid(v)) in either order, v used
+ * by just those two: the mul (one activation for this pass), else NULL. */
+static IrOp *silu_of(IrFunc *f, const IrValue *v) {
+  Users u = {v, 0, {NULL, NULL}};
+  ir_walk(f->body, note_user, &u);
+  if (u.count != 2) return NULL;
+  IrOp *sig = u.ops[0]->kind == IR_OP_SIGMOID ? u.ops[0] : u.ops[1];
+  IrOp *mul = sig == u.ops[0] ? u.ops[1] : u.ops[0];
+  if (sig->kind != IR_OP_SIGMOID || mul->kind != IR_OP_MUL || mul->num_operands != 2 ||
+      pass_single_user(f, sig->results[0]) != mul)
+    return NULL;
+  bool order = mul->operands[0] == v && mul->operands[1] == sig->results[0];
+  bool swapped = mul->operands[1] == v && mul->operands[0] == sig->results[0];
+  return order || swapped ? mul : NULL;
+}
+
 /* Follows the producer's result to its consumer, planning every cut; false
  * when the chain meets an op it cannot shrink.  Channels sit in dim 1 of a
  * conv's result (`nchw`), in the last dim of a product's, `block` features
@@ -105,6 +134,11 @@ static bool is_channel_vector(const IrValue *v, int64_t n) {
 static bool plan_chain(IrFunc *f, IrValue *v, int64_t channels, bool nchw, Plan *p) {
   int64_t block = 1;
   for (int steps = 0; steps < 32; steps++) {
+    IrOp *silu = silu_of(f, v);
+    if (silu) {
+      v = silu->results[0];
+      continue;
+    }
     IrOp *u = pass_single_user(f, v);
     if (!u || u->num_results < 1 || u->operands[0] != v) return false;
     for (int i = 1; i < u->num_results; i++)

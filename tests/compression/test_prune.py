@@ -3,8 +3,8 @@
 
 usage: test_prune.py TCC [TCC_FLAGS...]   (e.g. -target=armv8)
 Each case is a small model whose first layer's output channels flow to a
-consumer (through activations, BatchNormalization, pools, a depthwise conv,
-a bias Add, a Flatten).  numpy picks the channels the flag removes (the fraction F of
+consumer (through activations, SiLU as Mul(x, Sigmoid(x)), BatchNormalization,
+pools, a depthwise conv, a bias Add, a Flatten).  numpy picks the channels the flag removes (the fraction F of
 least L2 norm of the producer's weights, ties by index) and writes the
 reference model with every weight of the chain sliced; `tcc run` of the
 original with the flag must agree with `tcc run` of the reference within
@@ -114,6 +114,20 @@ def conv_depthwise_conv(rng, zero_filters=0):
     return nodes(8), inits, [("x", [1, 3, 6, 6])], w1, prune
 
 
+def conv_silu_conv(rng, zero_filters=0):
+    """conv 3->6, SiLU as PyTorch exports it (Sigmoid, then Mul with the
+    operands swapped), conv 6->4."""
+    w1 = rng.standard_normal((6, 3, 3, 3)).astype(np.float32)
+    inits = {"w1": w1, "b1": rng.standard_normal(6), "w2": rng.standard_normal((4, 6, 1, 1))}
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], kernel_shape=[3, 3]),
+             helper.make_node("Sigmoid", ["c"], ["s"]), helper.make_node("Mul", ["s", "c"], ["m"]),
+             helper.make_node("Conv", ["m", "w2"], ["y"], kernel_shape=[1, 1])]
+
+    def prune(keep):
+        return dict(inits, w1=w1[keep], b1=inits["b1"][keep], w2=inits["w2"][:, keep])
+    return nodes, inits, [("x", [1, 3, 7, 7])], w1, prune
+
+
 def residual(rng, zero_filters=0):
     """conv 4->4, Relu, then added to the input: nothing may shrink."""
     inits = {"w1": rng.standard_normal((4, 4, 3, 3)) / 6}
@@ -162,6 +176,9 @@ def main():
         ok &= c("conv_depthwise_conv", conv_depthwise_conv, 0.4,
                 ["layers pruned: 1", "channels removed: 3", "parameters before: 136",
                  "parameters after: 85", "layers left whole: 1"])
+        ok &= c("conv_silu_conv", conv_silu_conv, 0.5,
+                ["layers pruned: 1", "channels removed: 3", "parameters before: 192",
+                 "parameters after: 96", "layers left whole: 1"])
         ok &= c("residual_left_whole", residual, 0.5, ["layers left whole: 1"])
     print("prune:", "all passed" if ok else "FAILED")
     sys.exit(0 if ok else 1)
