@@ -158,11 +158,9 @@ static IrOp *fuse_epilogue(PassContext *pc, IrOp *producer) {
  * swish(x), one op, which an epilogue can also take. */
 static void form_swish(PassContext *pc, IrOp *sig) {
   IrModule *m = pc->m;
-  IrValue *x = sig->operands[0], *s = sig->results[0];
-  IrOp *mul = pass_single_user(m->main, s);
-  if (!mul || mul->kind != IR_OP_MUL || x->type.elem != IR_F32 ||
-      !ir_type_equal(&mul->results[0]->type, &x->type) ||
-      (mul->operands[0] == s ? mul->operands[1] : mul->operands[0]) != x)
+  IrValue *x = sig->operands[0];
+  IrOp *mul = pass_silu_mul(m->main, sig);
+  if (!mul || x->type.elem != IR_F32 || !ir_type_equal(&mul->results[0]->type, &x->type))
     return;
   IrBuilder bld = ir_builder_before(m, mul);
   bld.loc = sig->loc;

@@ -29,20 +29,33 @@ const PassInfo *pass_find(const char *name) {
 
 typedef struct Uses {
   const IrValue *v;
-  int count;
-  IrOp *user;
+  int count, max;
+  IrOp **users;
 } Uses;
 
-static void count_use(IrOp *op, void *p) {
+static void note_use(IrOp *op, void *p) {
   Uses *u = p;
   for (int i = 0; i < op->num_operands; i++)
-    if (op->operands[i] == u->v) u->count++, u->user = op;
+    if (op->operands[i] == u->v && u->count++ < u->max) u->users[u->count - 1] = op;
+}
+
+int pass_users(IrFunc *f, const IrValue *v, IrOp **users, int max) {
+  Uses u = {v, 0, max, users};
+  ir_walk(f->body, note_use, &u);
+  return u.count;
 }
 
 IrOp *pass_single_user(IrFunc *f, const IrValue *v) {
-  Uses u = {v, 0, NULL};
-  ir_walk(f->body, count_use, &u);
-  return u.count == 1 ? u.user : NULL;
+  IrOp *user;
+  return pass_users(f, v, &user, 1) == 1 ? user : NULL;
+}
+
+IrOp *pass_silu_mul(IrFunc *f, const IrOp *sig) {
+  if (sig->kind != IR_OP_SIGMOID) return NULL;
+  const IrValue *x = sig->operands[0], *s = sig->results[0];
+  IrOp *mul = pass_single_user(f, s);
+  if (!mul || mul->kind != IR_OP_MUL || mul->num_operands != 2) return NULL;
+  return (mul->operands[0] == s ? mul->operands[1] : mul->operands[0]) == x ? mul : NULL;
 }
 
 const float *pass_weight_f32(const IrValue *v, uint64_t n) {

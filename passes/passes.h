@@ -3,7 +3,8 @@
  *
  * Exports by file:
  *   pass_manager.c  pass_find, pass_pipeline_for_level, pass_run_pipeline,
- *                   pass_single_user, pass_weight_f32, pass_new_weight
+ *                   pass_users, pass_single_user, pass_silu_mul,
+ *                   pass_weight_f32, pass_new_weight
  *                   (helpers for passes)
  *   <name>.c        pass_<name>  one pass each, listed in passes.def
  */
@@ -74,9 +75,14 @@ typedef struct PassInfo {
 #include "passes.def"
 #undef PASS
 
-/* The op that uses v, when exactly one op uses it exactly once (a return
- * counts as a use), else NULL. */
+/* How many times ops use v (a return counts; an op using it twice counts
+ * twice); the first max of those ops into users. */
+int pass_users(IrFunc *f, const IrValue *v, IrOp **users, int max);
+/* The op that uses v, when exactly one op uses it exactly once, else NULL. */
 IrOp *pass_single_user(IrFunc *f, const IrValue *v);
+/* SiLU as PyTorch exports it: the mul(x, sig) (either order) that is the
+ * only use of sig = sigmoid(x), else NULL. */
+IrOp *pass_silu_mul(IrFunc *f, const IrOp *sig);
 /* The f32 data of a weight operand with n elements, or NULL. */
 const float *pass_weight_f32(const IrValue *v, uint64_t n);
 /* A new f32 weight (data copied) named base.<suffix><i>, the first free i. */

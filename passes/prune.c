@@ -99,32 +99,15 @@ static bool is_channel_vector(const IrValue *v, int64_t n) {
          ir_type_dim(&v->type, 0) == n;
 }
 
-typedef struct Users {
-  const IrValue *v;
-  int count;
-  IrOp *ops[2];
-} Users;
-
-static void note_user(IrOp *op, void *p) {
-  Users *u = p;
-  for (int i = 0; i < op->num_operands; i++)
-    if (op->operands[i] == u->v && u->count++ < 2) u->ops[u->count - 1] = op;
-}
-
-/* SiLU as PyTorch exports it, mul(v, sigmoid(v)) in either order, v used
- * by just those two: the mul (one activation for this pass), else NULL. */
+/* SiLU as PyTorch exports it, mul(v, sigmoid(v)), v used by just those
+ * two: the mul (one activation for this pass), else NULL. */
 static IrOp *silu_of(IrFunc *f, const IrValue *v) {
-  Users u = {v, 0, {NULL, NULL}};
-  ir_walk(f->body, note_user, &u);
-  if (u.count != 2) return NULL;
-  IrOp *sig = u.ops[0]->kind == IR_OP_SIGMOID ? u.ops[0] : u.ops[1];
-  IrOp *mul = sig == u.ops[0] ? u.ops[1] : u.ops[0];
-  if (sig->kind != IR_OP_SIGMOID || mul->kind != IR_OP_MUL || mul->num_operands != 2 ||
-      pass_single_user(f, sig->results[0]) != mul)
-    return NULL;
-  bool order = mul->operands[0] == v && mul->operands[1] == sig->results[0];
-  bool swapped = mul->operands[1] == v && mul->operands[0] == sig->results[0];
-  return order || swapped ? mul : NULL;
+  IrOp *users[2];
+  if (pass_users(f, v, users, 2) != 2) return NULL;
+  for (int i = 0; i < 2; i++)
+    if (users[i]->kind == IR_OP_SIGMOID && pass_silu_mul(f, users[i]) == users[1 - i])
+      return users[1 - i];
+  return NULL;
 }
 
 /* Follows the producer's result to its consumer, planning every cut; false
