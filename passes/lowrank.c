@@ -66,19 +66,16 @@ static void subtract_rank2(double *restrict row, const double *restrict v,
   for (int j = 0; j < len; j++) row[j] -= vi * p[j] + pi * v[j];
 }
 
-/* The eigenvalues of a (n x n, symmetric, row-major; overwritten) into
- * values, and when qt is not NULL the eigenvectors into its rows (n x n):
- * Householder reduction to tridiagonal form, then implicit symmetric QR
- * steps with Wilkinson's shift (Golub and Van Loan, 8.3).  Without
- * vectors this costs (4/3) n^3, so deciding on a layer is cheap. */
-static void symmetric_eigen(double *a, int n, double *values, double *qt) {
-  double *e = calloc((size_t)n + 1, sizeof *e), *beta = calloc((size_t)n + 1, sizeof *beta);
+/* Householder reduction of a (n x n, symmetric, row-major) to tridiagonal
+ * form (Golub and Van Loan, 8.3.1): d the diagonal, e[i] couples i and
+ * i + 1.  Row k of a keeps reflector H_k = I - beta[k] v v^T (v in
+ * a[k][k+1..]) for tridiagonal_q.  (4/3) n^3. */
+static void tridiagonalize(double *a, int n, double *d, double *e, double *beta) {
   double *p = malloc(((size_t)n + 1) * sizeof *p);
-  IR_ASSERT(e && beta && p);
-  double *d = values;
+  IR_ASSERT(p);
+  for (int k = 0; k < n; k++) beta[k] = 0;
   for (int k = 0; k + 2 < n; k++) {
-    /* H_k = I - beta v v^T maps row k's x = a[k][k+1..] to (alpha, 0..);
-     * v is kept in that row for the vectors */
+    /* H_k maps row k's x = a[k][k+1..] to (alpha, 0..) */
     double *v = a + (size_t)k * n + k + 1, norm = 0;
     int len = n - k - 1;
     for (int i = 0; i < len; i++) norm += v[i] * v[i];
@@ -107,26 +104,40 @@ static void symmetric_eigen(double *a, int n, double *values, double *qt) {
     e[n - 2] = a[(size_t)(n - 2) * n + n - 1];
   }
   if (n >= 1) d[n - 1] = a[(size_t)(n - 1) * n + n - 1];
-  e[n - 1] = 0;
-  if (qt) { /* Q^T = H_{n-3} .. H_1 H_0: row i of Q^T is column i of Q */
-    for (int i = 0; i < n; i++)
-      for (int j = 0; j < n; j++) qt[(size_t)i * n + j] = i == j;
-    for (int k = 0; k + 2 < n; k++) {
-      if (beta[k] == 0) continue;
-      const double *v = a + (size_t)k * n + k + 1;
-      int len = n - k - 1;
-      for (int j = 0; j < n; j++) p[j] = 0;
-      for (int i = 0; i < len; i++) {
-        const double *row = qt + (size_t)(k + 1 + i) * n;
-        for (int j = 0; j < n; j++) p[j] += v[i] * row[j];
-      }
-      for (int i = 0; i < len; i++) {
-        double *row = qt + (size_t)(k + 1 + i) * n, f = beta[k] * v[i];
-        for (int j = 0; j < n; j++) row[j] -= f * p[j];
-      }
+  if (n >= 1) e[n - 1] = 0;
+  free(p);
+}
+
+/* Q^T = H_{n-3} .. H_1 H_0 into qt (n x n) from tridiagonalize's
+ * reflectors: row i of Q^T is column i of Q. */
+static void tridiagonal_q(const double *a, int n, const double *beta, double *qt) {
+  double *p = malloc(((size_t)n + 1) * sizeof *p);
+  IR_ASSERT(p);
+  for (int i = 0; i < n; i++)
+    for (int j = 0; j < n; j++) qt[(size_t)i * n + j] = i == j;
+  for (int k = 0; k + 2 < n; k++) {
+    if (beta[k] == 0) continue;
+    const double *v = a + (size_t)k * n + k + 1;
+    int len = n - k - 1;
+    for (int j = 0; j < n; j++) p[j] = 0;
+    for (int i = 0; i < len; i++) {
+      const double *row = qt + (size_t)(k + 1 + i) * n;
+      for (int j = 0; j < n; j++) p[j] += v[i] * row[j];
+    }
+    for (int i = 0; i < len; i++) {
+      double *row = qt + (size_t)(k + 1 + i) * n, f = beta[k] * v[i];
+      for (int j = 0; j < n; j++) row[j] -= f * p[j];
     }
   }
-  /* d, e: the tridiagonal matrix (e[i] couples i and i + 1) */
+  free(p);
+}
+
+/* The tridiagonal matrix (d, e; both overwritten) to its eigenvalues in d
+ * by implicit symmetric QR steps with Wilkinson's shift (Golub and Van
+ * Loan, 8.3.2); with qt (Q^T of the reduction, not NULL) its rows become
+ * the eigenvectors.  The steps do not depend on qt: the values come out
+ * the same, in the same places, with or without it. */
+static void tridiagonal_qr(double *d, double *e, int n, double *qt) {
   const double eps = 0x1p-52;
   for (int h = n - 1, iterations = 0; h > 0 && iterations < 64 * n;) {
     if (fabs(e[h - 1]) <= eps * (fabs(d[h - 1]) + fabs(d[h]))) {
@@ -162,7 +173,6 @@ static void symmetric_eigen(double *a, int n, double *values, double *qt) {
       }
     }
   }
-  free(e), free(beta), free(p);
 }
 
 typedef struct Eigen {
@@ -182,10 +192,12 @@ int lowrank_factor(const double *w, int m, int n, int rank, double energy, int m
   *kept = 0;
   bool rows = m < n; /* the Gram matrix of the rows (m x m), else of the columns */
   int g = rows ? m : n, len = rows ? n : m;
-  double *gram = malloc((size_t)g * g * sizeof *gram), *a = malloc((size_t)g * g * sizeof *a);
-  double *values = malloc((size_t)g * sizeof *values);
+  double *gram = malloc((size_t)g * g * sizeof *gram);
+  double *d = malloc((size_t)g * sizeof *d), *sub = malloc((size_t)g * sizeof *sub);
+  double *beta = malloc((size_t)g * sizeof *beta), *values = malloc((size_t)g * sizeof *values);
+  double *off = malloc((size_t)g * sizeof *off);
   Eigen *e = malloc((size_t)g * sizeof *e);
-  IR_ASSERT(gram && a && values && e);
+  IR_ASSERT(gram && d && sub && beta && values && off && e);
   /* the Gram matrix of the g vectors of length len, each made contiguous */
   double *vecs = malloc((size_t)g * len * sizeof *vecs);
   IR_ASSERT(vecs);
@@ -198,8 +210,11 @@ int lowrank_factor(const double *w, int m, int n, int rank, double energy, int m
       gram[(size_t)i * g + j] = gram[(size_t)j * g + i] = sum;
     }
   free(vecs);
-  memcpy(a, gram, (size_t)g * g * sizeof *a);
-  symmetric_eigen(a, g, values, NULL);
+  tridiagonalize(gram, g, d, sub, beta);
+  /* the values first (they decide the rank), on a copy kept for the vectors */
+  memcpy(values, d, (size_t)g * sizeof *values);
+  memcpy(off, sub, (size_t)g * sizeof *off);
+  tridiagonal_qr(values, off, g, NULL);
   double total = 0;
   for (int i = 0; i < g; i++) {
     e[i] = (Eigen){fmax(values[i], 0), i}; /* a rounding-negative is 0 */
@@ -218,12 +233,13 @@ int lowrank_factor(const double *w, int m, int n, int rank, double energy, int m
   while (r > 0 && e[r - 1].value == 0) r--; /* a zero direction adds nothing */
   *kept = total > 0 ? sum / total : 0;
   if (P && r > 0 && (max_rank <= 0 || r <= max_rank)) {
-    /* the vectors only for a layer that is factorized: the same steps
-     * again, now carrying Q (the same values, in the same places) */
+    /* the vectors only for a layer that is factorized: the QR steps again
+     * on the kept tridiagonal matrix, now carrying Q */
     double *qt = malloc((size_t)g * g * sizeof *qt);
     double *pm = calloc((size_t)m * r, sizeof *pm), *qm = calloc((size_t)r * n, sizeof *qm);
     IR_ASSERT(qt && pm && qm);
-    symmetric_eigen(gram, g, values, qt);
+    tridiagonal_q(gram, g, beta, qt);
+    tridiagonal_qr(d, sub, g, qt);
     /* rows: P = U_r, Q = U_r^T W; columns: P = W V_r, Q = V_r^T */
     for (int j = 0; j < r; j++) {
       const double *vec = qt + (size_t)e[j].index * g;
@@ -242,7 +258,7 @@ int lowrank_factor(const double *w, int m, int n, int rank, double energy, int m
     free(qt);
     *P = pm, *Q = qm;
   }
-  free(gram), free(a), free(values), free(e);
+  free(gram), free(d), free(sub), free(beta), free(values), free(off), free(e);
   return r;
 }
 
@@ -257,24 +273,29 @@ static void count_factorized(PassContext *pc, const char *what, int64_t params, 
   pass_stat(pc, "parameters after", after);
 }
 
-/* The rank the m x n matrix w gets, at most max_rank (the most that still
- * saves); 0: it stays dense (*too_large: its SVD would cost too much).
- * Only the eigenvalues: a layer with two forms plans both. */
+/* Whether the m x n matrix w may be factorized at all: some rank up to
+ * max_rank (the most that still saves) is allowed, its values are finite,
+ * and its SVD is affordable (else *too_large). */
+static bool svd_allowed(const PassContext *pc, const double *w, int64_t m, int64_t n,
+                        int64_t max_rank, bool *too_large) {
+  *too_large = false;
+  if (max_rank < 1 || pc->lowrank->rank > max_rank) return false;
+  for (int64_t i = 0; i < m * n; i++)
+    if (!isfinite(w[i])) return false; /* no SVD means anything there: dense */
+  /* the SVD's work, g^2 (len + g) for the Gram matrix of side g = min(m,
+   * n) and its reduction, bounded so that a compile stays in seconds */
+  double g = (double)(m < n ? m : n), len = (double)(m < n ? n : m);
+  *too_large = g * g * (len + g) > 8e9;
+  return !*too_large;
+}
+
+/* The rank the m x n matrix w gets, at most max_rank; 0: it stays dense.
+ * Only the eigenvalues: a conv plans both its forms, then factors one. */
 static int plan_rank(const PassContext *pc, const double *w, int64_t m, int64_t n,
                      int64_t max_rank, double *kept, bool *too_large) {
   const LowrankOptions *o = pc->lowrank;
   *kept = 0;
-  *too_large = false;
-  if (max_rank < 1 || o->rank > max_rank) return 0;
-  for (int64_t i = 0; i < m * n; i++)
-    if (!isfinite(w[i])) return 0; /* no SVD means anything there: dense */
-  /* the SVD's work, g^2 (len + g) for the Gram matrix of side g = min(m,
-   * n) and its reduction, bounded so that a compile stays in seconds */
-  double g = (double)(m < n ? m : n), len = (double)(m < n ? n : m);
-  if (g * g * (len + g) > 8e9) {
-    *too_large = true;
-    return 0;
-  }
+  if (!svd_allowed(pc, w, m, n, max_rank, too_large)) return 0;
   int r = lowrank_factor(w, (int)m, (int)n, o->rank, o->energy, 0, NULL, NULL, kept);
   return r <= max_rank ? r : 0;
 }
@@ -283,16 +304,22 @@ static void count_dense(PassContext *pc, bool too_large) {
   pass_stat(pc, too_large ? "too large to factorize" : "kept dense", 1);
 }
 
-/* w's factors at the rank plan_rank chose, in f32. */
-static Factored factor(const double *w, int64_t m, int64_t n, int r) {
+/* The f32 factors of w, at the rank the options give when that is at most
+ * max_rank (r == 0 otherwise). */
+static Factored factor(const double *w, int64_t m, int64_t n, int rank, double energy,
+                       int64_t max_rank) {
   double *P, *Q, kept;
-  Factored f = {lowrank_factor(w, (int)m, (int)n, r, 0, r, &P, &Q, &kept), NULL, NULL};
-  IR_ASSERT(f.r == r && P && Q);
-  f.p = malloc((size_t)(m * r) * sizeof *f.p);
-  f.q = malloc((size_t)(r * n) * sizeof *f.q);
+  Factored f = {lowrank_factor(w, (int)m, (int)n, rank, energy, (int)max_rank, &P, &Q, &kept),
+                NULL, NULL};
+  if (!P) {
+    f.r = 0;
+    return f;
+  }
+  f.p = malloc((size_t)(m * f.r) * sizeof *f.p);
+  f.q = malloc((size_t)(f.r * n) * sizeof *f.q);
   IR_ASSERT(f.p && f.q);
-  for (int64_t i = 0; i < m * r; i++) f.p[i] = (float)P[i];
-  for (int64_t i = 0; i < r * n; i++) f.q[i] = (float)Q[i];
+  for (int64_t i = 0; i < m * f.r; i++) f.p[i] = (float)P[i];
+  for (int64_t i = 0; i < f.r * n; i++) f.q[i] = (float)Q[i];
   free(P), free(Q);
   return f;
 }
@@ -301,15 +328,16 @@ static Factored factor(const double *w, int64_t m, int64_t n, int r) {
  * factored when that saves (r (m + n) < m n); r == 0 when not. */
 static Factored factor_matrix(PassContext *pc, const float *src, int64_t m, int64_t n,
                               int64_t si, int64_t sj) {
-  double *w = malloc((size_t)(m * n) * sizeof *w), kept;
+  double *w = malloc((size_t)(m * n) * sizeof *w);
   IR_ASSERT(w);
   for (int64_t i = 0; i < m; i++)
     for (int64_t j = 0; j < n; j++) w[i * n + j] = src[i * si + j * sj];
   bool too_large;
-  int r = plan_rank(pc, w, m, n, (m * n - 1) / (m + n), &kept, &too_large);
+  int64_t max_rank = (m * n - 1) / (m + n);
   Factored f = {0, NULL, NULL};
-  if (r) f = factor(w, m, n, r);
-  else count_dense(pc, too_large);
+  if (svd_allowed(pc, w, m, n, max_rank, &too_large))
+    f = factor(w, m, n, pc->lowrank->rank, pc->lowrank->energy, max_rank);
+  if (!f.r) count_dense(pc, too_large);
   free(w);
   return f;
 }
@@ -564,12 +592,12 @@ static void factor_conv(PassContext *pc, IrOp *op) {
                                              : cost_s < cost_c));
   if (spatial) {
     int64_t rows = C * kh, cols = M * kw;
-    Factored f = factor(ws, rows, cols, rs);
+    Factored f = factor(ws, rows, cols, rs, 0, rs);
     rewrite_conv_spatial(pc, op, &f);
     free(f.p), free(f.q);
     count_factorized(pc, "convs factorized (spatial)", (int64_t)numel, rs * (rows + cols));
   } else if (rc) {
-    Factored f = factor(wc, M, per, rc);
+    Factored f = factor(wc, M, per, rc, 0, rc);
     rewrite_conv_channels(pc, op, &f);
     free(f.p), free(f.q);
     count_factorized(pc, "convs factorized (channels)", (int64_t)numel, rc * (per + M));
