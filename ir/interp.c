@@ -647,6 +647,16 @@ static bool run_value_op(Interp *in, const Ins *ins) {
   case IR_OP_A_BITCAST:
     for (int l = 0; l < ins->lanes; l++) r[l] = bitcast1(ins->elem, ins->to, a[l]);
     return true;
+  case IR_OP_A_DOT4: /* four u8 x i8 products per i32 lane, wrapping */
+    for (int l = 0; l < ins->lanes; l++) {
+      uint32_t u = (uint32_t)lanes(in, op->operands[1])[l].i;
+      uint32_t s = (uint32_t)lanes(in, op->operands[2])[l].i;
+      uint64_t sum = (uint64_t)a[l].i;
+      for (int q = 0; q < 4; q++)
+        sum += (uint64_t)((int64_t)((u >> 8 * q) & 255) * (int8_t)(uint8_t)(s >> 8 * q));
+      r[l].i = wrap(IR_I32, sum);
+    }
+    return true;
   case IR_OP_V_BROADCAST:
     for (int l = 0; l < ins->lanes; l++) r[l] = a[0];
     return true;

@@ -184,6 +184,11 @@ IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc) {
   return ir_build1(&c->b, IR_OP_A_FMA, 3, operands, acc->type);
 }
 
+IrValue *lw_dot4(LwCtx *c, IrValue *acc, IrValue *u, IrValue *s) {
+  IrValue *operands[3] = {acc, u, s};
+  return ir_build1(&c->b, IR_OP_A_DOT4, 3, operands, acc->type);
+}
+
 /* ------------------------------------------- 8-bit floats and f4e2m1 */
 /* A constant of like's shape (a splat for vectors). */
 static IrValue *k_like(LwCtx *c, const IrValue *like, IrElem e, double v) {

@@ -9,7 +9,7 @@
  *
  * Exports by file (ir/lower.c):
  *   lw_index, lw_const*, lw_for_*, lw_nest_*, lw_load, lw_store, lw_bin,
- *   lw_un, lw_cast, lw_cmp, lw_select, lw_fma, lw_copy, lw_vector_span,
+ *   lw_un, lw_cast, lw_cmp, lw_select, lw_fma, lw_dot4, lw_copy, lw_vector_span,
  *   lw_prefetch
  */
 #ifndef TCC_IR_LOWER_H
@@ -95,6 +95,8 @@ IrValue *lw_alloc(LwCtx *c, IrElem e, int rank, const int64_t *dims);
 IrValue *lw_bin(LwCtx *c, IrOpKind k, IrValue *a, IrValue *b);
 IrValue *lw_un(LwCtx *c, IrOpKind k, IrValue *a);
 IrValue *lw_fma(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);
+/* acc + the four u8 x i8 byte products of each i32 lane (arith.dot4) */
+IrValue *lw_dot4(LwCtx *c, IrValue *acc, IrValue *u, IrValue *s);
 /* Converts v to element type `to` (arith.cast; to or from an 8-bit float,
  * f4e2m1 or a sub-byte integer, the exact conversion composed of loop ops,
  * docs/ir.md).  lw_cast saturates where an 8-bit float overflows;

@@ -1303,9 +1303,12 @@ static int plan_units(const SegPlan *p, Unit **out) {
 }
 
 /* A fresh context and module for the target; false after a diagnostic. */
-static void em_open(Em *e, IrModule *m, const TargetRow *row, LLVMTargetMachineRef tm,
-                    LLVMTargetDataRef *td) {
+static void em_open(Em *e, IrModule *m, const TargetRow *row, const char *cpu,
+                    const char *features, LLVMTargetMachineRef tm, LLVMTargetDataRef *td) {
   *e = (Em){.m = m, .c = LLVMContextCreate()};
+  SchedTarget st;
+  target_describe(row, cpu, features, &st);
+  e->dot4_bits = st.dot4_bits;
   e->mod = LLVMModuleCreateWithNameInContext(m->name, e->c);
   e->b = LLVMCreateBuilderInContext(e->c);
   e->entry_b = LLVMCreateBuilderInContext(e->c);
@@ -1353,7 +1356,7 @@ static void em_unit(EmJob *j, Unit *u) {
   if (!tm) return;
   Em e;
   LLVMTargetDataRef td;
-  em_open(&e, j->m, j->row, tm, &td);
+  em_open(&e, j->m, j->row, j->cpu, j->features, tm, &td);
   e.blob_offset = j->blob_offset;
   e.blob_size = j->blob_size;
   e.ext_offset = j->ext_offset;
@@ -1676,7 +1679,7 @@ bool llvm_emit(IrModule *m, const LlvmOptions *o, LlvmObject *out) {
     if (ok) {
       Em e;
       LLVMTargetDataRef td;
-      em_open(&e, m, row, tm, &td);
+      em_open(&e, m, row, cpu, features, tm, &td);
       e.blob_offset = blob_offset;
       e.blob_size = blob_size;
       e.ext_offset = ext_offset;

@@ -79,6 +79,9 @@ const TargetRow *target_row(const TccTarget *t);
 /* Initializes LLVM's targets, once per process (thread-safe). */
 void target_init_llvm(void);
 bool target_cpu_is_wide(const TargetRow *t, const char *cpu);
+/* The schedule's description of t for a resolved CPU and feature string. */
+void target_describe(const TargetRow *t, const char *cpu, const char *features,
+                     SchedTarget *out);
 /* True when the last mention of +name/-name in features is +name. */
 bool target_feature_on(const char *features, const char *name, bool dflt);
 
@@ -116,6 +119,7 @@ typedef struct Em {
   const LlvmWeights *ext;   /* the blob's id and size, for _run's check */
   LLVMValueRef wbase;
   LLVMTypeRef i1, i8, i32, i64, ptr;
+  int dot4_bits;            /* SchedTarget.dot4_bits: arith.dot4's instruction */
 } Em;
 
 LLVMTypeRef em_elem_type(Em *e, IrElem el);      /* in registers */

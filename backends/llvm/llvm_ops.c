@@ -201,6 +201,53 @@ static bool em_fma(Em *e, IrOp *op) {
   return true;
 }
 
+/* lanes 0, 2, 4, ... (odd: 1, 3, 5, ...) of a vector of 2n. */
+static LLVMValueRef em_half_lanes(Em *e, LLVMValueRef v, unsigned n, bool odd) {
+  LLVMValueRef idx[64];
+  IR_ASSERT(n <= 64);
+  for (unsigned i = 0; i < n; i++) idx[i] = LLVMConstInt(e->i32, 2 * i + odd, 0);
+  return LLVMBuildShuffleVector(e->b, v, LLVMGetUndef(LLVMTypeOf(v)), LLVMConstVector(idx, n),
+                                "");
+}
+
+/* arith.dot4: vpdpbusd where the target has it for this width; else the
+ * bytes widened to i16 (a u8 x i8 product fits), adjacent pairs summed
+ * into i32 (the shape x86 selects as vpmaddwd), and adjacent pairs of
+ * those: exact, no saturating step. */
+static bool em_dot4(Em *e, IrOp *op) {
+  LLVMValueRef acc = em_val(e, op->operands[0]), u = em_val(e, op->operands[1]),
+               s = em_val(e, op->operands[2]);
+  const IrType *t = &op->results[0]->type;
+  unsigned n = t->kind == IR_TYPE_VECTOR ? (unsigned)t->lanes : 1;
+  unsigned bits = 32 * n;
+  LLVMValueRef x;
+  if (t->kind == IR_TYPE_VECTOR && !t->scalable && (bits == 128 || bits == 256 || bits == 512) &&
+      (int)bits <= e->dot4_bits) {
+    char name[40];
+    snprintf(name, sizeof name, "llvm.x86.avx512.vpdpbusd.%u", bits);
+    LLVMValueRef args[3] = {acc, u, s};
+    x = em_intrinsic(e, name, NULL, 0, args, 3);
+  } else {
+    LLVMTypeRef b4 = LLVMVectorType(e->i8, 4 * n);
+    LLVMTypeRef h4 = LLVMVectorType(LLVMInt16TypeInContext(e->c), 4 * n);
+    LLVMTypeRef w2 = LLVMVectorType(e->i32, 2 * n);
+    LLVMValueRef uw = LLVMBuildZExt(e->b, LLVMBuildBitCast(e->b, u, b4, ""), h4, "");
+    LLVMValueRef sw = LLVMBuildSExt(e->b, LLVMBuildBitCast(e->b, s, b4, ""), h4, "");
+    LLVMValueRef pair[2];
+    for (int odd = 0; odd < 2; odd++)
+      pair[odd] = LLVMBuildMul(
+          e->b, LLVMBuildSExt(e->b, em_half_lanes(e, uw, 2 * n, odd), w2, ""),
+          LLVMBuildSExt(e->b, em_half_lanes(e, sw, 2 * n, odd), w2, ""), "");
+    LLVMValueRef pairs = LLVMBuildAdd(e->b, pair[0], pair[1], "");
+    LLVMValueRef quad = LLVMBuildAdd(e->b, em_half_lanes(e, pairs, n, false),
+                                     em_half_lanes(e, pairs, n, true), "");
+    if (t->kind != IR_TYPE_VECTOR) quad = LLVMBuildBitCast(e->b, quad, e->i32, "");
+    x = LLVMBuildAdd(e->b, acc, quad, "");
+  }
+  em_set(e, op->results[0], x);
+  return true;
+}
+
 static const struct {
   const char *name;
   LLVMRealPredicate f;
@@ -584,6 +631,7 @@ bool em_op_compute(Em *e, IrOp *op, bool *handled) {
     return em_arith2(e, op);
   case IR_OP_A_NEG: case IR_OP_A_ABS: case IR_OP_A_NOT: return em_arith1(e, op);
   case IR_OP_A_FMA: return em_fma(e, op);
+  case IR_OP_A_DOT4: return em_dot4(e, op);
   case IR_OP_A_CMP: return em_cmp(e, op);
   case IR_OP_A_SELECT:
     em_set(e, op->results[0],

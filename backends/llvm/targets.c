@@ -18,45 +18,45 @@
 
 #include "llvm_int.h"
 
-static const char *const x86_64_implied_features[] = {"avx512f", "evex512", NULL};
+static const char *const x86_64_implied_features[] = {"avx512vnni", "avx512f", "avx512f", "evex512", NULL};
 
 static const TargetRow rows[] = {
     {{"x86_64", "x86-64 amd64", "x86_64-unknown-linux-gnu", "x86-64-v3", "",
       "x86-64 Linux (ELF), AVX2 baseline"},
      &target_lists_x86_64, x86_64_init, ".rodata.tcc_weights", x86_64_fn_attrs,
-     {NULL, 256, 16, 32 << 10, 1 << 20, true, false, NULL}, x86_64_sched, x86_64_implied_features},
+     {NULL, 256, 16, 32 << 10, 1 << 20, 0, true, false, NULL}, x86_64_sched, x86_64_implied_features},
     {{"armv8", "aarch64 arm64", "aarch64-unknown-linux-gnu", "generic", "+neon",
       "ARMv8-A AArch64 Linux (ELF), NEON"},
      &target_lists_armv8, armv8_init, ".rodata.tcc_weights", NULL,
-     {NULL, 128, 32, 64 << 10, 1 << 20, true, false, NULL}, NULL, NULL},
+     {NULL, 128, 32, 64 << 10, 1 << 20, 0, true, false, NULL}, NULL, NULL},
     {{"riscv64", "rv64gc", "riscv64-unknown-linux-gnu", "generic-rv64",
       "+m,+a,+f,+d,+c", "RISC-V rv64gc Linux (ELF), lp64d"},
      &target_lists_riscv64, riscv64_init, ".rodata.tcc_weights", riscv64_fn_attrs,
-     {NULL, 32, 32, 32 << 10, 512 << 10, true, false, NULL}, NULL, NULL},
+     {NULL, 32, 32, 32 << 10, 512 << 10, 0, true, false, NULL}, NULL, NULL},
     {{"riscv64gcv", "rv64gcv", "riscv64-unknown-linux-gnu", "generic-rv64",
       "+m,+a,+f,+d,+c,+v", "RISC-V rv64gcv Linux (ELF), RVV 1.0, any VLEN"},
      &target_lists_riscv64, riscv64_init, ".rodata.tcc_weights",
      riscv64_fn_attrs,
-     {NULL, 128, 32, 32 << 10, 512 << 10, true, false, NULL}, NULL, NULL},
+     {NULL, 128, 32, 32 << 10, 512 << 10, 0, true, false, NULL}, NULL, NULL},
     {{"wasm32", "wasm", "wasm32-unknown-wasi", "generic", "+simd128",
       "WebAssembly (WASI), SIMD128"},
      &target_lists_wasm32, wasm32_init, NULL, NULL,
-     {NULL, 128, 16, 32 << 10, 1 << 20, false, false, NULL}, NULL, NULL},
+     {NULL, 128, 16, 32 << 10, 1 << 20, 0, false, false, NULL}, NULL, NULL},
     {{"cortex-m4", "", "thumbv7em-none-unknown-eabihf", "cortex-m4", "",
       "Cortex-M4 bare metal, Thumb-2, single-precision FPU, hard-float ABI"},
      &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL,
-     {NULL, 32, 16, 16 << 10, 0, false, false, NULL}, NULL, NULL},
+     {NULL, 32, 16, 16 << 10, 0, 0, false, false, NULL}, NULL, NULL},
     {{"cortex-m7", "", "thumbv7em-none-unknown-eabihf", "cortex-m7", "",
       "Cortex-M7 bare metal, Thumb-2, FPv5 FPU, hard-float ABI"},
      &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL,
-     {NULL, 32, 16, 16 << 10, 0, false, false, NULL}, NULL, NULL},
+     {NULL, 32, 16, 16 << 10, 0, 0, false, false, NULL}, NULL, NULL},
     /* ARMv8.1-M: Helium (MVE) with float lanes, 128-bit q registers.  LLVM's
      * ARM CPU and feature names do not depend on the triple: the same lists. */
     {{"cortex-m55", "", "thumbv8.1m.main-none-unknown-eabihf", "cortex-m55",
       "+mve.fp", "Cortex-M55 bare metal, Thumb-2, Helium (MVE) with float, "
       "FPv5 FPU, hard-float ABI"},
      &target_lists_cortex_m, cortex_m_init, ".rodata.tcc_weights", NULL,
-     {NULL, 128, 8, 16 << 10, 0, false, false, NULL}, NULL, NULL},
+     {NULL, 128, 8, 16 << 10, 0, 0, false, false, NULL}, NULL, NULL},
 };
 
 int target_count(void) { return (int)(sizeof rows / sizeof rows[0]); }
@@ -195,15 +195,18 @@ bool target_feature_on(const char *features, const char *name, bool dflt) {
   return on;
 }
 
-void target_sched(const LlvmOptions *o, SchedTarget *out) {
-  const TargetRow *t = target_row(o->target);
+void target_describe(const TargetRow *t, const char *cpu, const char *features,
+                     SchedTarget *out) {
   *out = t->sched;
   out->name = t->pub.name;
   if (out->l2_bytes == 0) out->l2_bytes = out->l1_bytes; /* no L2 on a small MCU */
-  if (!t->sched_hook) return;
+  if (t->sched_hook) t->sched_hook(t, cpu, features, out);
+}
+
+void target_sched(const LlvmOptions *o, SchedTarget *out) {
   char *cpu, *features;
   target_resolve(o, &cpu, &features);
-  t->sched_hook(t, cpu, features, out);
+  target_describe(target_row(o->target), cpu, features, out);
   free(cpu);
   free(features);
 }

@@ -14,12 +14,20 @@ void x86_64_init(void) {
   LLVMInitializeX86AsmPrinter();
 }
 
-/* AVX-512 doubles the vector width and the register count. */
+/* AVX-512 doubles the vector width and the register count.  VNNI's
+ * vpdpbusd (arith.dot4) comes at 512 bits with avx512vnni, at 256 with
+ * AVX-VNNI or avx512vnni plus avx512vl.  A feature is seen where the
+ * feature string names it (-mattr, or -mcpu=native's host features). */
 void x86_64_sched(const TargetRow *t, const char *cpu, const char *features,
                   SchedTarget *out) {
+  bool vnni512 = target_feature_on(features, "avx512vnni", false);
+  if (target_feature_on(features, "avxvnni", false) ||
+      (vnni512 && target_feature_on(features, "avx512vl", false)))
+    out->dot4_bits = 256;
   if (!target_feature_on(features, "avx512f", target_cpu_is_wide(t, cpu))) return;
   out->vec_bits = 512;
   out->vec_regs = 32;
+  if (vnni512) out->dot4_bits = 512;
 }
 
 void x86_64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,

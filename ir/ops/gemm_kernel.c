@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "gemm_kernel.h"
+#include "nn_util.h"
 
 const float *gk_weight_f32(const IrValue *v) {
   uint64_t n;
@@ -66,6 +67,128 @@ IrValue *gk_fused_tail(LwCtx *c, const IrOp *op, IrValue *R, IrValue *ridx, int 
   return y;
 }
 
+/* A weight name "<base>.<suffix><i>" that the module does not hold yet. */
+static void gk_weight_name(LwCtx *c, const IrValue *from, const char *suffix, char *name,
+                           size_t size) {
+  const char *base = from && from->weight ? from->weight->name : "w";
+  for (int i = 0;; i++) {
+    snprintf(name, size, "%s.%s%d", base, suffix, i);
+    if (!ir_weight_find(c->m, name)) return;
+  }
+}
+
+/* ------------------------------------------------------------- int8 */
+bool gk_is_quantized(const IrOp *op, int w_at) {
+  return op->num_operands > w_at && op->operands[w_at] &&
+         op->operands[w_at]->type.elem == IR_I8;
+}
+
+bool gk_quant_check(IrOp *op, int w_at, int scale_at, int64_t channels) {
+  const char *name = ir_op_info(op->kind)->name;
+  const IrValue *W = op->operands[w_at];
+  const IrValue *S = op->num_operands > scale_at ? op->operands[scale_at] : NULL;
+  double xs = ir_attr_float(op, "x_scale", 0);
+  int64_t zp = ir_attr_int(op, "x_zero_point", -1);
+  uint64_t n;
+  if (!W->weight || !W->weight->data || !S || !S->weight || !S->weight->data ||
+      S->type.elem != IR_F32 || S->type.rank != 1 || !ir_type_numel(&S->type, &n) ||
+      n != (uint64_t)channels) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: an i8 W needs to be a weight, with operand %d "
+            "w_scale an f32[%lld] weight", name, scale_at, (long long)channels);
+    return false;
+  }
+  if (!(xs > 0 && xs < 1e30) || zp < 0 || zp > 255) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: an i8 W needs x_scale > 0 and x_zero_point in "
+            "0..255", name);
+    return false;
+  }
+  const float *ws = S->weight->data;
+  for (int64_t i = 0; i < channels; i++)
+    if (!(ws[i] > 0 && ws[i] < 1e30)) {
+      diag_at(DIAG_ERROR, &op->loc, "%s: w_scale[%lld] is %g; scales must be positive "
+              "and finite", name, (long long)i, ws[i]);
+      return false;
+    }
+  return true;
+}
+
+void gk_quant_channels(LwCtx *c, const IrOp *op, const IrValue *w_scale, int64_t channels,
+                       int64_t K, int (*w)(const void *user, int64_t n, int64_t k),
+                       const void *user, GkQuant *q) {
+  q->x_scale = (float)ir_attr_float(op, "x_scale", 1);
+  q->zero_point = (int)ir_attr_int(op, "x_zero_point", 0);
+  int32_t *corr = malloc((size_t)channels * sizeof *corr);
+  float *scale = malloc((size_t)channels * sizeof *scale);
+  IR_ASSERT(corr && scale);
+  const float *ws = w_scale->weight->data;
+  for (int64_t n = 0; n < channels; n++) {
+    int64_t sum = 0;
+    for (int64_t k = 0; k < K; k++) sum += w(user, n, k);
+    corr[n] = (int32_t)(sum * q->zero_point);
+    scale[n] = q->x_scale * ws[n];
+  }
+  int64_t dims[1] = {channels};
+  char name[256];
+  gk_weight_name(c, w_scale, "corr", name, sizeof name);
+  q->corr = ir_weight_add(c->m, name, ir_type_tensor(IR_I32, 1, dims), corr,
+                          (uint64_t)channels * sizeof *corr, true)->value;
+  gk_weight_name(c, w_scale, "scale", name, sizeof name);
+  q->scale = ir_weight_add(c->m, name, ir_type_tensor(IR_F32, 1, dims), scale,
+                           (uint64_t)channels * sizeof *scale, true)->value;
+  free(corr);
+  free(scale);
+}
+
+IrValue *gk_dequantize(LwCtx *c, IrValue *acc, IrValue *corr, IrValue *scale) {
+  return lw_bin(c, IR_OP_A_MUL, lw_cast(c, lw_bin(c, IR_OP_A_SUB, acc, corr), IR_F32), scale);
+}
+
+IrValue *gk_quantize(LwCtx *c, const GkQuant *q, IrValue *x) {
+  int lanes = x->type.kind == IR_TYPE_VECTOR ? x->type.lanes : 1;
+  IrValue *v = lw_bin(c, IR_OP_A_DIV, x, lw_splat(c, lw_const_f(c, IR_F32, q->x_scale), lanes));
+  IrValue *zp = lw_splat(c, lw_const_f(c, IR_F32, q->zero_point), lanes);
+  return lw_cast(c, quant_saturate(c, v, zp, IR_U8), IR_I32);
+}
+
+IrValue *gk_word(LwCtx *c, IrValue *const *q4) {
+  int lanes = q4[0]->type.kind == IR_TYPE_VECTOR ? q4[0]->type.lanes : 1;
+  IrValue *w = q4[0];
+  for (int b = 1; b < 4; b++) /* byte b: times 2^(8b), wrapping into the sign bit */
+    w = lw_bin(c, IR_OP_A_OR, w,
+               lw_bin(c, IR_OP_A_MUL, q4[b], lw_splat(c, lw_const_i(c, IR_I32, 1LL << (8 * b)),
+                                                      lanes)));
+  return w;
+}
+
+IrValue *gk_pack_words(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
+                       int64_t K, int64_t tile,
+                       int (*get)(const void *user, int64_t b, int64_t r, int64_t k),
+                       const void *user) {
+  int64_t K4 = (K + 3) / 4, n = batches * rows * K4;
+  uint32_t *data = malloc((size_t)n * sizeof *data);
+  IR_ASSERT(data);
+  for (int64_t b = 0; b < batches; b++)
+    for (int64_t r0 = 0; r0 < rows; r0 += tile) {
+      int64_t w = rows - r0 < tile ? rows - r0 : tile;
+      uint32_t *t = data + b * rows * K4 + r0 * K4;
+      for (int64_t k = 0; k < K4; k++)
+        for (int64_t r = 0; r < w; r++) {
+          uint32_t word = 0;
+          for (int64_t q = 0; q < 4 && 4 * k + q < K; q++)
+            word |= (uint32_t)(uint8_t)(int8_t)get(user, b, r0 + r, 4 * k + q) << (8 * q);
+          t[k * w + r] = word;
+        }
+    }
+  char name[256];
+  gk_weight_name(c, from, "packed", name, sizeof name);
+  int64_t dims[1] = {n};
+  IrWeight *wt = ir_weight_add(c->m, name, ir_type_tensor(IR_I32, 1, dims), data,
+                               (uint64_t)n * sizeof *data, true);
+  free(data);
+  if (from && from->weight) ir_weight_release_pages(c->m, from->weight);
+  return wt->value;
+}
+
 /* ----------------------------------------------------------- packing */
 IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
                  int64_t K, int64_t tile,
@@ -82,11 +205,7 @@ IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
         for (int64_t r = 0; r < w; r++) t[k * w + r] = (float)get(user, b, r0 + r, k);
     }
   char name[256];
-  const char *base = from && from->weight ? from->weight->name : "w";
-  for (int i = 0;; i++) {
-    snprintf(name, sizeof name, "%s.packed%d", base, i);
-    if (!ir_weight_find(c->m, name)) break;
-  }
+  gk_weight_name(c, from, "packed", name, sizeof name);
   int64_t dims[1] = {n};
   IrWeight *w = ir_weight_add(c->m, name, ir_type_tensor(IR_F32, 1, dims), data,
                               (uint64_t)n * sizeof *data, true);
@@ -164,7 +283,9 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
   /* col: the tile's first column (j0 or inside the strip) */
   IrValue *jt = col ? col : j0;
   IrValue *co = lw_bin(c, IR_OP_A_SUB, jt, j0);
-  IrValue *zero = lw_splat(c, lw_const_f(c, IR_F32, 0), lanes);
+  IrElem acc_elem = g->int8 ? IR_I32 : IR_F32;
+  IrValue *zero = lw_splat(c, g->int8 ? lw_const_i(c, IR_I32, 0) : lw_const_f(c, IR_F32, 0),
+                           lanes);
   for (int r = 0; r < rows; r++)
     for (int v = 0; v < nv; v++) {
       int t = r * nv + v;
@@ -173,7 +294,7 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
         init[t] = zero;
         continue;
       }
-      IrValue *old = lw_vload(c, g->c_buf, &cidx[t], lanes);
+      IrValue *old = lw_bitcast(c, lw_vload(c, g->c_buf, &cidx[t], lanes), acc_elem);
       init[t] = lw_select(c, bl->first, zero, old);
     }
   IrValue *kk;
@@ -190,7 +311,13 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
   for (int r = 0; r < rows; r++) {
     IrValue *ai = gk_plus(c, arow, r * A.rs);
     IrValue *a = lw_splat(c, lw_load(c, A.buf, &ai), lanes);
-    for (int v = 0; v < nv; v++) sum[r * nv + v] = lw_fma(c, a, bv[v], acc[r * nv + v]);
+    for (int v = 0; v < nv; v++) {
+      IrValue *s = acc[r * nv + v];
+      if (!g->int8)
+        sum[r * nv + v] = lw_fma(c, a, bv[v], s);
+      else
+        sum[r * nv + v] = g->b_unsigned ? lw_dot4(c, s, bv[v], a) : lw_dot4(c, s, a, bv[v]);
+    }
   }
   lw_for_end_iter(c, lk, n, sum);
   for (int r = 0; r < rows; r++)
@@ -200,7 +327,8 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
       if (g->epilogue) {
         IrValue *e = g->epilogue(c, g->user, gk_plus(c, i0, r),
                                  gk_plus(c, jt, (int64_t)v * lanes), lanes, y);
-        y = bl->last ? lw_select(c, bl->last, e, y) : e;
+        /* an int8 partial sum goes through C as its bits */
+        y = bl->last ? lw_select(c, bl->last, e, lw_bitcast(c, y, IR_F32)) : e;
       }
       lw_vstore(c, y, g->c_buf, &cidx[t]);
     }

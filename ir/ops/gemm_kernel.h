@@ -64,6 +64,13 @@ typedef struct GkGemm {
    * task (e.g. moving the block's columns of C where they belong); its own
    * loops may be parallel only when tasks <= 1. */
   void (*finish)(LwCtx *c, void *user, IrValue *jb, int64_t ncols, IrValue *task);
+  /* Integer products (int8 quantization): A and B are i32 buffers whose
+   * elements each hold four bytes of consecutive k (K, k0 and kc count
+   * these words), A's bytes unsigned and B's signed, or the other way
+   * round with b_unsigned; the sums are i32 (arith.dot4), a K block's
+   * partial sums pass through the f32 C as their bits, and the epilogue,
+   * which must then be given, turns the i32 sum into C's f32. */
+  bool int8, b_unsigned;
   /* C: element (i, j) at c_base + i*c_rs + j of the 1-D buffer c_buf. */
   IrValue *c_buf, *c_base;
   int64_t c_rs;
@@ -107,5 +114,43 @@ IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
 void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,
                        IrValue *batch, IrValue *r0, int64_t w, IrValue *k0,
                        GkOperand *op);
+
+/* ------------------------------------------------------------- int8
+ * The quantized form of fused_conv and fused_matmul (passes/quantize.c,
+ * docs/compression.md): W is an i8 weight, per output channel scaled by
+ * the f32 weight w_scale (operand `scale_at`); attributes x_scale and
+ * x_zero_point quantize X per tensor to u8 with QuantizeLinear's rule;
+ *   Y = act((sum_k (q(X) - x_zero_point) * W) * x_scale * w_scale + bias + R).
+ * gk_quant_check is the shape rule's part (channels: W's output channels).
+ * (ONNX's QuantizeLinear/DequantizeLinear pairs around a Conv mean the
+ * same.) */
+bool gk_is_quantized(const IrOp *op, int w_at);
+bool gk_quant_check(IrOp *op, int w_at, int scale_at, int64_t channels);
+
+/* What the epilogue needs per output channel n, computed at compile time:
+ * corr[n] = x_zero_point * sum_k W[n, k] (i32) and scale[n] = x_scale *
+ * w_scale[n] (f32), so Y = float(acc - corr) * scale + bias with acc the
+ * sum of q(X) * W: the raw bytes' product, which arith.dot4 computes. */
+typedef struct GkQuant {
+  float x_scale;
+  int zero_point;
+  IrValue *corr, *scale;  /* weights i32[channels], f32[channels] */
+} GkQuant;
+/* w(user, n, k): W's element k of channel n; w_scale: the op's operand. */
+void gk_quant_channels(LwCtx *c, const IrOp *op, const IrValue *w_scale, int64_t channels,
+                       int64_t K, int (*w)(const void *user, int64_t n, int64_t k),
+                       const void *user, GkQuant *q);
+/* float(acc - corr) * scale (lanes of channel values, or splats of one). */
+IrValue *gk_dequantize(LwCtx *c, IrValue *acc, IrValue *corr, IrValue *scale);
+/* q(x): x's u8 value (f32 lanes) as i32 lanes; then four of them (k, k+1,
+ * k+2, k+3) as the word arith.dot4 reads. */
+IrValue *gk_quantize(LwCtx *c, const GkQuant *q, IrValue *x);
+IrValue *gk_word(LwCtx *c, IrValue *const *q4);
+/* gk_pack for an i8 matrix: words of four k (K padded with zeros to a
+ * multiple of 4), the tiles [K/4][tile] words each. */
+IrValue *gk_pack_words(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
+                       int64_t K, int64_t tile,
+                       int (*get)(const void *user, int64_t b, int64_t r, int64_t k),
+                       const void *user);
 
 #endif

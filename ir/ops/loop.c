@@ -377,6 +377,10 @@ bool op_fma_verify(IrModule *m, IrOp *op) {
   return uniform(m, op, 0) && elem_ok(m, op, numeric(op->operands[0]->type.elem), "numeric");
 }
 
+bool op_dot4_verify(IrModule *m, IrOp *op) {
+  return uniform(m, op, 0) && elem_ok(m, op, op->operands[0]->type.elem == IR_I32, "i32");
+}
+
 bool op_math_verify(IrModule *m, IrOp *op) {
   return uniform(m, op, 0) &&
          elem_ok(m, op, ir_elem_is_float(op->operands[0]->type.elem), "float");

@@ -112,9 +112,12 @@ bool op_matmul_infer(IrModule *m, IrOp *op) {
       !nn_check_rank_min(op, 0, "A", 1) || !nn_check_rank_min(op, 1, "B", 1))
     return false;
   IrElem e = op->operands[0]->type.elem;
-  if (op->operands[1]->type.elem != e) {
-    diag_at(DIAG_ERROR, &op->loc, "MatMul: A is %s but B is %s", ir_elem_name(e),
-            ir_elem_name(op->operands[1]->type.elem));
+  bool quantized = op->kind == IR_OP_FUSED_MATMUL && gk_is_quantized(op, 1);
+  if (quantized ? e != IR_F32 || op->operands[1]->type.rank != 2
+                : op->operands[1]->type.elem != e) {
+    diag_at(DIAG_ERROR, &op->loc, "%s: A is %s but B is %s%s", nn_name(op), ir_elem_name(e),
+            ir_elem_name(op->operands[1]->type.elem),
+            quantized ? " (an i8 B is a 2-D weight, A f32)" : "");
     return false;
   }
   MmShape s;
@@ -126,7 +129,8 @@ bool op_matmul_infer(IrModule *m, IrOp *op) {
   if (op->operands[0]->type.rank > 1) dims[r++] = s.M;
   if (op->operands[1]->type.rank > 1) dims[r++] = s.N;
   op->results[0]->type = lw_type(IR_TYPE_TENSOR, e, r, dims);
-  return op->kind != IR_OP_FUSED_MATMUL || mm_fused_check(m, op, &s);
+  if (op->kind != IR_OP_FUSED_MATMUL) return true;
+  return mm_fused_check(m, op, &s) && (!quantized || gk_quant_check(op, 1, 4, s.N));
 }
 
 /* Operand index of a broadcast batch: ivs are the output batch indices. */
@@ -346,9 +350,150 @@ static void mm_plain_epilogue(LwCtx *c, const IrOp *op, int64_t N) {
   lw_for_end(c, l);
 }
 
+/* ------------------------------------------------------ the int8 path
+ * fused_matmul with an i8 B (the int8 form in gemm_kernel.h): the rows of
+ * A (batches included: B has none) are quantized into words of four k, a
+ * workspace of M x K/4 i32; B is packed at compile time in words; the
+ * packed kernel sums with arith.dot4, vectors along N, and the epilogue
+ * dequantizes.  Without a target (-O0) plain loops compute the same i32
+ * sums and the same epilogue: the reference. */
+typedef struct MmInt8 {
+  const IrOp *op;
+  IrValue *A, *Aq, *Bp, *Y, *bias, *R;
+  const int8_t *w;
+  int64_t M, N, K, K4;
+  int lanes;
+  GkQuant q;
+} MmInt8;
+
+static int mm_int8_w(const void *user, int64_t n, int64_t k) {
+  const MmInt8 *v = user;
+  return v->w[k * v->N + n];
+}
+
+static int mm_int8_get(const void *user, int64_t b, int64_t n, int64_t k) {
+  (void)b;
+  return mm_int8_w(user, n, k);
+}
+
+/* Y[i, j..] from the i32 sums of `lanes` columns at j. */
+static IrValue *mm_int8_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j, int lanes,
+                                 IrValue *acc) {
+  MmInt8 *v = user;
+  IrValue *y = gk_dequantize(c, acc, lw_vload(c, v->q.corr, &j, lanes),
+                             lw_vload(c, v->q.scale, &j, lanes));
+  if (v->bias) y = lw_bin(c, IR_OP_A_ADD, y, lw_vload(c, v->bias, &j, lanes));
+  IrValue *ridx = v->R ? lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, i, v->N), j) : NULL;
+  return gk_fused_tail(c, v->op, v->R, ridx, lanes, y);
+}
+
+/* Words [w, w + lanes) of A's row at `row` (its element offset). */
+typedef struct MmQuantRow {
+  MmInt8 *v;
+  IrValue *row, *qrow;
+} MmQuantRow;
+
+static void mm_int8_quantize_words(LwCtx *c, void *user, IrValue *w) {
+  const MmQuantRow *r = user;
+  IrValue *q[4];
+  for (int b = 0; b < 4; b++) {
+    IrValue *idx = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, r->row, w, 4), lw_index(c, b));
+    q[b] = gk_quantize(c, &r->v->q, lw_vload_strided(c, r->v->A, &idx, r->v->lanes, 4));
+  }
+  IrValue *di = lw_bin(c, IR_OP_A_ADD, r->qrow, w);
+  lw_vstore(c, gk_word(c, q), r->v->Aq, &di);
+}
+
+/* Aq[i, w] = the word of q(A[i, 4w .. 4w+3]); a last, partial word takes
+ * the zero point where K ends (B's bytes there are 0). */
+static void mm_int8_quantize(LwCtx *c, MmInt8 *v) {
+  IrValue *i;
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->M), 1, &i);
+  if (c->target->threads && v->M > 1 && v->M * v->K >= 16384)
+    ir_attr_set_int(c->m, li, "parallel", 1);
+  MmQuantRow r = {v, gk_axpy(c, NULL, i, v->K), gk_axpy(c, NULL, i, v->K4)};
+  int64_t full = v->K / 4;
+  if (full) lw_vector_span(c, 0, full, v->lanes, mm_int8_quantize_words, &r);
+  if (full < v->K4) {
+    IrValue *q[4];
+    for (int b = 0; b < 4; b++) {
+      IrValue *idx = gk_axpy(c, r.row, lw_index(c, 4 * full + b), 1);
+      q[b] = 4 * full + b < v->K ? gk_quantize(c, &v->q, lw_load(c, v->A, &idx))
+                                 : lw_const_i(c, IR_I32, v->q.zero_point);
+    }
+    IrValue *di = gk_axpy(c, r.qrow, lw_index(c, full), 1);
+    lw_store(c, gk_word(c, q), v->Aq, &di);
+  }
+  lw_for_end(c, li);
+}
+
+static void mm_int8_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
+                           GkOperand *a) {
+  (void)rows;
+  MmInt8 *v = user;
+  a->buf = v->Aq;
+  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, i0, v->K4), k0);
+  a->rs = v->K4, a->ks = 1;
+}
+
+static void mm_int8_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
+                            IrValue *k0, IrValue *task, GkOperand *b) {
+  (void)jb, (void)task;
+  MmInt8 *v = user;
+  gk_packed_operand(c, v->Bp, v->N, v->K4, NULL, j0, w, k0, b);
+}
+
+/* -O0: Y[i, j] from sum_k q(A[i, k]) * B[k, j] in i32, one element at a time. */
+static void mm_int8_plain(LwCtx *c, MmInt8 *v, IrValue *W) {
+  IrValue *i, *j, *k, *acc, *zero = lw_const_i(c, IR_I32, 0);
+  IrOp *li = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->M), 1, &i);
+  IrOp *lj = lw_for_begin(c, lw_index(c, 0), lw_index(c, v->N), 1, &j);
+  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, v->K), 1, 1, &zero, &k, &acc);
+  IrValue *ai = gk_axpy(c, k, i, v->K), *wi = gk_axpy(c, j, k, v->N);
+  IrValue *x = gk_quantize(c, &v->q, lw_load(c, v->A, &ai));
+  IrValue *sum = lw_bin(c, IR_OP_A_ADD, acc,
+                        lw_bin(c, IR_OP_A_MUL, x, lw_cast(c, lw_load(c, W, &wi), IR_I32)));
+  lw_for_end_iter(c, lk, 1, &sum);
+  IrValue *yi = gk_axpy(c, j, i, v->N);
+  lw_store(c, mm_int8_epilogue(c, v, i, j, 1, lk->results[0]), v->Y, &yi);
+  lw_for_end(c, lj);
+  lw_for_end(c, li);
+}
+
+static void matmul_int8(LwCtx *c, const IrOp *op, const MmShape *s) {
+  IrValue *A = gk_flat(c, c->in[0]);
+  MmInt8 v = {.op = op, .A = A, .Y = gk_flat(c, c->out[0]), .w = op->operands[1]->weight->data,
+              .M = lw_dim(A, 0) / s->K, .N = s->N, .K = s->K, .K4 = (s->K + 3) / 4};
+  v.bias = op->num_operands > 2 && c->in[2] ? c->in[2] : NULL;
+  v.R = op->num_operands > 3 && c->in[3] ? gk_flat(c, c->in[3]) : NULL;
+  gk_quant_channels(c, op, op->operands[4], v.N, v.K, mm_int8_w, &v, &v.q);
+  if (!c->target) {
+    mm_int8_plain(c, &v, gk_flat(c, c->in[1]));
+    return;
+  }
+  GemmSched sched;
+  sched_gemm(c->target, c->sched, v.M, v.N, v.K4, SCHED_A_IN_PLACE,
+             v.K4 * v.N * (int64_t)sizeof(int32_t), &sched);
+  v.lanes = sched.lanes;
+  v.Bp = gk_pack_words(c, op->operands[1], 1, v.N, v.K, (int64_t)sched.nv * sched.lanes,
+                       mm_int8_get, &v);
+  int64_t dims[1] = {v.M * v.K4};
+  v.Aq = lw_alloc(c, IR_I32, 1, dims);
+  mm_int8_quantize(c, &v);
+  GkGemm g = {.M = v.M, .N = v.N, .K = v.K4, .s = sched, .nc = sched.nc, .user = &v,
+              .a_tile = mm_int8_a_tile, .b_strip = mm_int8_b_strip, .c_buf = v.Y,
+              .c_base = lw_index(c, 0), .c_rs = v.N, .epilogue = mm_int8_epilogue,
+              .int8 = true};
+  gk_emit(c, &g);
+}
+
 bool op_matmul_lower(LwCtx *c, IrOp *op) {
   MmShape s;
   if (!mm_shape(c->m, op, &s)) return false;
+  if (op->kind == IR_OP_FUSED_MATMUL && gk_is_quantized(op, 1)) {
+    matmul_int8(c, op, &s);
+    return true;
+  }
   if (matmul_kernel(c, op, &s)) return true;
   IrValue *A = mm_view(c, c->in[0], s.ra, s.a);
   IrValue *B = mm_view(c, c->in[1], s.rb, s.b);

@@ -106,6 +106,9 @@ IrValue *nn_iadd(LwCtx *c, IrValue *a, IrValue *b);
 IrValue *nn_imul(LwCtx *c, IrValue *a, int64_t k);
 /* Smallest / largest value of e (-inf / +inf for floats). */
 IrValue *nn_lowest(LwCtx *c, IrElem e);
+/* quant.c: QuantizeLinear's rounding, sat(round_half_even(v) + zp) into
+ * the integer type e (v: f32 scalar or vector, zp of v's type). */
+IrValue *quant_saturate(LwCtx *c, IrValue *v, IrValue *zp, IrElem e);
 IrValue *nn_highest(LwCtx *c, IrElem e);
 /* a*b + acc: fma for floats, mul+add for ints. */
 IrValue *nn_madd(LwCtx *c, IrValue *a, IrValue *b, IrValue *acc);

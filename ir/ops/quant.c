@@ -318,8 +318,8 @@ static IrValue *q_param(LwCtx *c, IrValue *buf, IrValue *ch, IrElem e, double df
   return lw_cast(c, lw_load(c, buf, idx), e);
 }
 
-/* sat(round(v) + zp) into element type e (v, zp: f32). */
-static IrValue *q_saturate(LwCtx *c, IrValue *v, IrValue *zp, IrElem e) {
+IrValue *quant_saturate(LwCtx *c, IrValue *v, IrValue *zp, IrElem e) {
+  int lanes = v->type.kind == IR_TYPE_VECTOR ? v->type.lanes : 1;
   v = lw_bin(c, IR_OP_A_ADD, lw_un(c, IR_OP_M_ROUND, v), zp);
   int bits = ir_elem_bits(e); /* the sub-byte types' ranges: [-8, 7], [0, 15], ... */
   bool sub = ir_elem_is_subbyte_int(e), neg = e == IR_I4 || e == IR_I2;
@@ -327,7 +327,8 @@ static IrValue *q_saturate(LwCtx *c, IrValue *v, IrValue *zp, IrElem e) {
                     : lw_cast(c, nn_lowest(c, e), IR_F32);
   IrValue *hi = sub ? lw_const_f(c, IR_F32, neg ? (1 << (bits - 1)) - 1 : (1 << bits) - 1)
                     : lw_cast(c, nn_highest(c, e), IR_F32);
-  v = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, v, lo), hi);
+  v = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, v, lw_splat(c, lo, lanes)),
+             lw_splat(c, hi, lanes));
   return lw_cast(c, v, e);
 }
 
@@ -363,7 +364,7 @@ static bool q_lower_elementwise(LwCtx *c, IrOp *op) {
                             ir_attr_int(op, "saturate", 1) != 0),
              Y, ivs);
   else
-    lw_store(c, q_saturate(c, lw_bin(c, IR_OP_A_DIV, x, scale), zp, ye), Y, ivs);
+    lw_store(c, quant_saturate(c, lw_bin(c, IR_OP_A_DIV, x, scale), zp, ye), Y, ivs);
   lw_nest_end(c, &nest);
   return true;
 }
@@ -382,7 +383,7 @@ static bool q_lower_dynamic(LwCtx *c, IrOp *op) {
   nn_iter_nest_end(c, &nest, mm);
   IrValue *scale = lw_bin(c, IR_OP_A_DIV, lw_bin(c, IR_OP_A_SUB, mm[1], mm[0]),
                           lw_const_f(c, IR_F32, 255));
-  IrValue *zp8 = q_saturate(c, lw_bin(c, IR_OP_A_DIV, lw_un(c, IR_OP_A_NEG, mm[0]), scale),
+  IrValue *zp8 = quant_saturate(c, lw_bin(c, IR_OP_A_DIV, lw_un(c, IR_OP_A_NEG, mm[0]), scale),
                             lw_const_f(c, IR_F32, 0), IR_U8);
   IrValue *none[1] = {NULL}; /* rank-0 outputs take no index */
   if (op->num_results > 1) lw_store(c, scale, c->out[1], none);
@@ -390,7 +391,7 @@ static bool q_lower_dynamic(LwCtx *c, IrOp *op) {
   IrValue *zp = lw_cast(c, zp8, IR_F32);
   IrOp *l = lw_for_begin(c, lw_index(c, 0), lw_index(c, n), 1, &i);
   x = lw_cast(c, lw_load(c, X, &i), IR_F32);
-  lw_store(c, q_saturate(c, lw_bin(c, IR_OP_A_DIV, x, scale), zp, IR_U8), Y, &i);
+  lw_store(c, quant_saturate(c, lw_bin(c, IR_OP_A_DIV, x, scale), zp, IR_U8), Y, &i);
   lw_for_end(c, l);
   return true;
 }
@@ -411,7 +412,7 @@ static void q_finish(LwCtx *c, IrOp *op, const QSpec *q, IrValue *acc, IrValue *
   }
   IrValue *v = lw_bin(c, IR_OP_A_MUL, lw_cast(c, acc, IR_F32), q_multiplier(c, q, ch));
   IrValue *zp = q_param(c, op->num_operands > q->yz ? c->in[q->yz] : NULL, ch, IR_F32, 0);
-  lw_store(c, q_saturate(c, v, zp, lw_elem(Y)), Y, idx);
+  lw_store(c, quant_saturate(c, v, zp, lw_elem(Y)), Y, idx);
 }
 
 static IrValue *q_zp(LwCtx *c, const IrOp *op, int i, IrValue *ch) {
