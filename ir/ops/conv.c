@@ -74,15 +74,28 @@ static bool conv_shape(IrModule *m, IrOp *op, NnWindow *w, int64_t *y) {
   return true;
 }
 
+/* fused_conv's int8 form (gemm_kernel.h): an i8 W, scales at operand 6. */
+static bool conv_int8(const IrOp *op) {
+  return op->kind == IR_OP_FUSED_CONV && gk_is_quantized(op, 1);
+}
+
 bool op_conv_infer(IrModule *m, IrOp *op) {
   IrType image;
   if (conv_pre(op) ? !pre_check(m, op, "pre_layout", 4, &image)
                    : !nn_check_operand(op, 0, "X", NN_FLOAT))
     return false;
-  if (!nn_check_operand(op, 1, "W", NN_FLOAT) || !nn_check_rank_min(op, 0, "X", 3))
+  bool int8 = conv_int8(op);
+  if (!nn_check_operand(op, 1, "W", int8 ? NN_SINT : NN_FLOAT) ||
+      !nn_check_rank_min(op, 0, "X", 3))
     return false;
   IrElem e = conv_pre(op) ? IR_F32 : op->operands[0]->type.elem;
-  if (op->operands[1]->type.elem != e) {
+  if (int8 && (e != IR_F32 || conv_pre(op) || op->operands[0]->type.rank != 4 ||
+               ir_attr_int(op, "group", 1) != 1)) {
+    diag_at(DIAG_ERROR, &op->loc, "fused_conv: an i8 W takes a 2-D f32 X, one group and no "
+            "preprocess");
+    return false;
+  }
+  if (!int8 && op->operands[1]->type.elem != e) {
     diag_at(DIAG_ERROR, &op->loc, "Conv: X is %s but W is %s", ir_elem_name(e),
             ir_elem_name(op->operands[1]->type.elem));
     return false;
@@ -100,7 +113,8 @@ bool op_conv_infer(IrModule *m, IrOp *op) {
     return false;
   }
   op->results[0]->type = ir_type_tensor(e, w.n + 2, y);
-  return op->kind != IR_OP_FUSED_CONV || gk_fused_check(m, op);
+  if (op->kind != IR_OP_FUSED_CONV) return true;
+  return gk_fused_check(m, op) && (!int8 || gk_quant_check(op, 1, 6, y[1]));
 }
 
 typedef struct ConvCtx {
@@ -179,10 +193,16 @@ typedef struct ConvGemm {
   bool panel_all_k;                 /* the panel holds every K block at once */
   int64_t Mt;                       /* filters in all groups */
   GemmSched s;
+  /* the int8 form: the panel's rows in fours as words (kcw rows per task) */
+  bool int8;
+  IrValue *qpanel;
+  int64_t kcw;
+  GkQuant q;
 } ConvGemm;
 
 typedef struct ConvPackW {
   const float *w;
+  const int8_t *q;  /* the int8 form's W */
   int64_t mg, K;
 } ConvPackW;
 
@@ -191,10 +211,20 @@ static double conv_w_get(const void *user, int64_t g, int64_t m, int64_t k) {
   return p->w[(g * p->mg + m) * p->K + k];
 }
 
+static int conv_qw_get(const void *user, int64_t g, int64_t m, int64_t k) {
+  const ConvPackW *p = user;
+  return p->q[(g * p->mg + m) * p->K + k];
+}
+
+static int conv_qw_filter(const void *user, int64_t m, int64_t k) {
+  return conv_qw_get(user, 0, m, k);
+}
+
 static void conv_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
                         GkOperand *a) {
   ConvGemm *v = user;
-  gk_packed_operand(c, v->Wp, v->mg, v->K, v->g, i0, rows, k0, a);
+  int64_t K = v->int8 ? (v->K + 3) / 4 : v->K; /* the int8 form's words */
+  gk_packed_operand(c, v->Wp, v->mg, K, v->g, i0, rows, k0, a);
 }
 
 /* Element (k, p) of the direct operand: X[n, g*cg + k, p]. */
@@ -371,6 +401,72 @@ static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
   return gk_fused_tail(c, v->op, v->R, ridx, lanes, y);
 }
 
+/* ---- the int8 form: the float panel is packed as above, then its rows in
+ * fours are quantized into words (a second panel, i32), which the kernel
+ * reads as unsigned bytes against the i8 filters' words.  Padding packs
+ * as 0.0, which quantizes to the zero point: it adds nothing once the
+ * epilogue subtracts x_zero_point * sum W. */
+typedef struct ConvQuantRows {
+  const ConvGemm *v;
+  IrValue *src, *dst, *row0, *taps;
+} ConvQuantRows;
+
+static void conv_quant_vector(LwCtx *c, void *user, IrValue *p) {
+  const ConvQuantRows *r = user;
+  const ConvGemm *v = r->v;
+  int lanes = v->s.lanes;
+  IrValue *q[4], *zp = lw_splat(c, lw_const_i(c, IR_I32, v->q.zero_point), lanes);
+  for (int b = 0; b < 4; b++) {
+    IrValue *si = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, r->src, lw_index(c, b), v->ncp), p);
+    IrValue *x = gk_quantize(c, &v->q, lw_vload(c, v->panel, &si, lanes));
+    /* rows past the block's taps hold stale data; their filter bytes are 0 */
+    IrValue *valid = lw_cmp(c, "lt", lw_bin(c, IR_OP_A_ADD, r->row0, lw_index(c, b)), r->taps);
+    q[b] = lw_select(c, valid, x, zp);
+  }
+  IrValue *di = lw_bin(c, IR_OP_A_ADD, r->dst, p);
+  lw_vstore(c, gk_word(c, q), v->qpanel, &di);
+}
+
+/* prepare of the int8 form: K block [k0, k0 + kc) in words. */
+static void conv_int8_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols, IrValue *k0,
+                           IrValue *kc, IrValue *task) {
+  ConvGemm *v = user;
+  IrValue *t0 = gk_axpy(c, NULL, k0, 4);
+  IrValue *taps = lw_bin(c, IR_OP_A_MIN, gk_axpy(c, NULL, kc, 4),
+                         lw_bin(c, IR_OP_A_SUB, lw_index(c, v->K), t0));
+  conv_pack(c, user, jb, ncols, t0, taps, task);
+  IrValue *kq;
+  IrOp *lq = lw_for_begin(c, lw_index(c, 0), kc, 1, &kq);
+  if (v->pack_split != PACK_IN_TASK && c->target->threads)
+    ir_attr_set_int(c->m, lq, "parallel", 1);
+  IrValue *row0 = gk_axpy(c, NULL, kq, 4);
+  ConvQuantRows r = {v, gk_axpy(c, gk_axpy(c, NULL, task, v->kcp * v->ncp), row0, v->ncp),
+                     gk_axpy(c, gk_axpy(c, NULL, task, v->kcw * v->ncp), kq, v->ncp), row0,
+                     taps};
+  lw_vector_span(c, 0, (ncols + v->s.lanes - 1) / v->s.lanes * v->s.lanes, v->s.lanes,
+                 conv_quant_vector, &r);
+  lw_for_end(c, lq);
+}
+
+static void conv_int8_b_panel(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
+                              IrValue *k0, IrValue *task, GkOperand *b) {
+  (void)w, (void)k0;
+  ConvGemm *v = user;
+  b->buf = v->qpanel;
+  b->base = gk_axpy(c, lw_bin(c, IR_OP_A_SUB, j0, jb), task, v->kcw * v->ncp);
+  b->rs = 1;
+  b->ks = v->ncp;
+}
+
+static IrValue *conv_int8_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j, int lanes,
+                                   IrValue *acc) {
+  ConvGemm *v = user;
+  IrValue *m = gk_axpy(c, i, v->g, v->mg);
+  IrValue *y = gk_dequantize(c, acc, lw_splat(c, lw_load(c, v->q.corr, &m), lanes),
+                             lw_splat(c, lw_load(c, v->q.scale, &m), lanes));
+  return conv_epilogue(c, user, i, j, lanes, y);
+}
+
 /* ---- the transposed product, for a narrow output (few pixels, many
  * filters; sched_gemm_transposed):  T[p, m] = sum_k X_col[k, p] * W[m, k]
  * with vectors along the filters (W packed at compile time as B strips),
@@ -437,7 +533,7 @@ static void conv_gemm_transposed(LwCtx *c, const ConvCtx *cv, ConvGemm *v,
                                  int64_t groups) {
   sched_gemm(c->target, c->sched, v->P, v->mg, v->K, SCHED_A_PACKED, conv_weight_bytes(cv),
              &v->s);
-  ConvPackW pw = {gk_weight_f32(cv->W), v->mg, v->K};
+  ConvPackW pw = {.w = gk_weight_f32(cv->W), .mg = v->mg, .K = v->K};
   v->Wp = gk_pack(c, cv->W, groups, v->mg, v->K, (int64_t)v->s.nv * v->s.lanes, conv_w_get,
                   &pw);
   int64_t tdims[1] = {v->P * v->mg};
@@ -521,43 +617,64 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     v.pre_a = c->in[4], v.pre_b = c->in[5];
     if (pre_is_nhwc(ir_attr_string(op, "pre_layout", NULL))) v.ps = v.C;
   }
-  if (sched_gemm_transposed(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED,
-                            conv_weight_bytes(cv))) {
+  v.int8 = conv_int8(op);
+  if (!v.int8 && sched_gemm_transposed(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED,
+                                       conv_weight_bytes(cv))) {
     conv_gemm_transposed(c, cv, &v, groups);
     return;
   }
-  sched_gemm(c->target, c->sched, v.mg, v.P, v.K, SCHED_A_PACKED, conv_weight_bytes(cv),
-             &v.s);
-  ConvPackW pw = {gk_weight_f32(cv->W), v.mg, v.K};
-  v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
+  /* the int8 form counts K in words of four */
+  int64_t K4 = (v.K + 3) / 4, Kg = v.int8 ? K4 : v.K;
+  sched_gemm(c->target, c->sched, v.mg, v.P, Kg, SCHED_A_PACKED,
+             v.int8 ? cv->y[1] * K4 * 4 : conv_weight_bytes(cv), &v.s);
+  ConvPackW pw = {gk_weight_f32(cv->W), NULL, v.mg, v.K};
+  if (v.int8) {
+    pw.q = cv->W->weight->data;
+    gk_quant_channels(c, op, op->operands[6], cv->y[1], v.K, conv_qw_filter, &pw, &v.q);
+    v.Wp = gk_pack_words(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_qw_get, &pw);
+  } else {
+    v.Wp = gk_pack(c, cv->W, groups, v.mg, v.K, v.s.mr, conv_w_get, &pw);
+  }
   /* X is the operand itself when it is X_col and its rows are aligned */
-  bool direct = v.P % v.s.lanes == 0 && !conv_window_packs(w);
-  GkGemm g = {.M = v.mg, .N = v.P, .K = v.K, .s = v.s, .user = &v,
+  bool direct = !v.int8 && v.P % v.s.lanes == 0 && !conv_window_packs(w);
+  GkGemm g = {.M = v.mg, .N = v.P, .K = Kg, .s = v.s, .user = &v,
               .a_tile = conv_a_tile, .b_strip = conv_b_direct, .c_buf = v.Y,
-              .c_rs = v.P, .epilogue = conv_epilogue};
+              .c_rs = v.P, .epilogue = v.int8 ? conv_int8_epilogue : conv_epilogue,
+              .int8 = v.int8, .b_unsigned = true};
   int64_t nr = (int64_t)v.s.nv * v.s.lanes, per;
   if (direct) { /* column blocks of whole strips */
     sched_column_split(c->target, c->sched, (v.P + nr - 1) / nr, nr, v.P, v.s.nc / nr, &per,
                        &v.tasks);
     g.nc = per * nr;
   } else {
-    /* K blocks of whole channels, column blocks of whole output rows */
-    int64_t kk = v.kh * v.kw, chans = v.s.kc / kk;
-    if (chans < 1) chans = 1;
+    /* K blocks of whole channels, column blocks of whole output rows; in
+     * the int8 form a block but the last holds whole words too */
+    int64_t kk = v.kh * v.kw, chans = v.s.kc * (v.int8 ? 4 : 1) / kk;
+    int64_t unit = v.int8 ? 4 / (kk % 4 == 0 ? 4 : kk % 2 == 0 ? 2 : 1) : 1;
+    chans = chans / unit * unit;
+    if (chans < unit) chans = unit;
     if (chans > v.cg) chans = v.cg;
-    g.s.kc = chans * kk;
+    int64_t taps = chans * kk;
+    g.s.kc = v.int8 ? (taps + 3) / 4 : taps;
     sched_column_split(c->target, c->sched, v.OH, v.OW, v.P, v.s.nc / v.OW, &per, &v.tasks);
     g.nc = per * v.OW;
     /* panel rows start on a vector boundary: aligned loads */
     v.ncp = (g.nc + v.s.lanes - 1) / v.s.lanes * v.s.lanes;
-    v.kcp = g.s.kc;
-    int64_t dims[1] = {v.tasks * g.s.kc * v.ncp};
+    v.kcp = v.int8 ? g.s.kc * 4 : taps; /* whole words of rows */
+    int64_t dims[1] = {v.tasks * v.kcp * v.ncp};
     v.panel = lw_alloc(c, IR_F32, 1, dims);
     v.pack_split = v.tasks > 1            ? PACK_IN_TASK
                    : c->target->threads ? PACK_BY_ROWS
                                         : PACK_BY_CHANNELS;
     g.b_strip = conv_b_panel;
     g.prepare = conv_pack;
+    if (v.int8) {
+      v.kcw = g.s.kc;
+      int64_t qdims[1] = {v.tasks * v.kcw * v.ncp};
+      v.qpanel = lw_alloc(c, IR_I32, 1, qdims);
+      g.b_strip = conv_int8_b_panel;
+      g.prepare = conv_int8_pack;
+    }
   }
   g.tasks = v.tasks;
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &v.n);
@@ -838,7 +955,7 @@ static void conv_depthwise_last_lower(LwCtx *c, const IrOp *op, const ConvCtx *c
                   .Wpad = w->in[1] + w->pb[1] + w->pe[1], .lanes = lanes};
   lw_note_kernel(c, "depthwise %lldx%lld, channels last, %d lanes", (long long)w->k[0],
                  (long long)w->k[1], lanes);
-  ConvPackW pw = {gk_weight_f32(cv->W), C, taps};
+  ConvPackW pw = {.w = gk_weight_f32(cv->W), .mg = C, .K = taps};
   d.Wk = gk_pack(c, cv->W, 1, C, taps, lanes, conv_w_get, &pw);
   int64_t pd[1] = {Hp * d.Wpad * d.Cp}, td[1] = {w->out[0] * w->out[1] * d.Cp};
   d.P = lw_alloc(c, IR_F32, 1, pd);
@@ -967,6 +1084,55 @@ static void conv_plain_epilogue(LwCtx *c, const IrOp *op, int r, const int64_t *
   lw_for_end(c, l);
 }
 
+/* -O0, the int8 form: each output from its i32 sum over the taps, one at
+ * a time, padding quantized like the packed panel's zeros; the same
+ * epilogue as the kernel's. */
+static void conv_int8_plain(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
+  const NnWindow *w = &cv->w;
+  int64_t kk = w->k[0] * w->k[1], K = cv->cg * kk, H = w->in[0], Wd = w->in[1];
+  ConvPackW pw = {.q = cv->W->weight->data, .mg = cv->y[1], .K = K};
+  ConvGemm v = {.op = op, .B = cv->B, .Mt = cv->y[1], .P = w->out[0] * w->out[1],
+                .mg = cv->y[1], .Y = gk_flat(c, c->out[0])};
+  if (op->num_operands > 3 && c->in[3]) v.R = gk_flat(c, c->in[3]);
+  gk_quant_channels(c, op, op->operands[6], cv->y[1], K, conv_qw_filter, &pw, &v.q);
+  IrValue *X = gk_flat(c, cv->X), *Wq = gk_flat(c, cv->W), *m, *oh, *ow, *k, *acc;
+  IrValue *zero = lw_const_i(c, IR_I32, 0), *fzero = lw_const_f(c, IR_F32, 0);
+  v.g = lw_index(c, 0);
+  IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &v.n);
+  IrOp *lm = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[1]), 1, &m);
+  IrOp *lh = lw_for_begin(c, lw_index(c, 0), lw_index(c, w->out[0]), 1, &oh);
+  IrOp *lw = lw_for_begin(c, lw_index(c, 0), lw_index(c, w->out[1]), 1, &ow);
+  IrOp *lk = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, K), 1, 1, &zero, &k, &acc);
+  IrValue *ch = lw_bin(c, IR_OP_A_DIV, k, lw_index(c, kk));
+  IrValue *ki = lw_bin(c, IR_OP_A_REM, lw_bin(c, IR_OP_A_DIV, k, lw_index(c, w->k[1])),
+                       lw_index(c, w->k[0]));
+  IrValue *kj = lw_bin(c, IR_OP_A_REM, k, lw_index(c, w->k[1]));
+  IrValue *ih = gk_axpy(c, gk_axpy(c, lw_index(c, -w->pb[0]), ki, w->d[0]), oh, w->s[0]);
+  IrValue *iw = gk_axpy(c, gk_axpy(c, lw_index(c, -w->pb[1]), kj, w->d[1]), ow, w->s[1]);
+  IrValue *inside = lw_bin(
+      c, IR_OP_A_AND,
+      lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", ih, lw_index(c, 0)), lw_cmp(c, "lt", ih, lw_index(c, H))),
+      lw_bin(c, IR_OP_A_AND, lw_cmp(c, "ge", iw, lw_index(c, 0)),
+             lw_cmp(c, "lt", iw, lw_index(c, Wd))));
+  ih = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, ih, lw_index(c, 0)), lw_index(c, H - 1));
+  iw = lw_bin(c, IR_OP_A_MIN, lw_bin(c, IR_OP_A_MAX, iw, lw_index(c, 0)), lw_index(c, Wd - 1));
+  IrValue *plane = gk_axpy(c, ch, v.n, cv->C);
+  IrValue *xi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, gk_axpy(c, NULL, plane, H * Wd), ih, Wd), iw);
+  IrValue *x = lw_select(c, inside, lw_load(c, X, &xi), fzero);
+  IrValue *wi = gk_axpy(c, k, m, K);
+  IrValue *sum = lw_bin(c, IR_OP_A_ADD, acc,
+                        lw_bin(c, IR_OP_A_MUL, gk_quantize(c, &v.q, x),
+                               lw_cast(c, lw_load(c, Wq, &wi), IR_I32)));
+  lw_for_end_iter(c, lk, 1, &sum);
+  IrValue *p = gk_axpy(c, ow, oh, w->out[1]);
+  IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, gk_axpy(c, m, v.n, v.Mt), v.P), p);
+  lw_store(c, conv_int8_epilogue(c, &v, m, p, 1, lk->results[0]), v.Y, &yi);
+  lw_for_end(c, lw);
+  lw_for_end(c, lh);
+  lw_for_end(c, lm);
+  lw_for_end(c, ln);
+}
+
 bool op_conv_lower(LwCtx *c, IrOp *op) {
   ConvCtx v = {.X = c->in[0], .W = c->in[1],
                .B = op->num_operands > 2 ? c->in[2] : NULL, .Y = c->out[0]};
@@ -978,6 +1144,13 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
   v.C = x[1];
   v.cg = lw_dim(v.W, 1);
   v.mg = v.y[1] / ir_attr_int(op, "group", 1);
+  if (conv_int8(op)) { /* one group (passes/quantize.c) */
+    if (c->target)
+      conv_gemm_lower(c, op, &v);
+    else
+      conv_int8_plain(c, op, &v);
+    return true;
+  }
   bool gemm = conv_gemm_fits(c, &v, r);
   if (conv_pre(op) && !(gemm && conv_window_packs(&v.w))) {
     /* no packing to convert in (a 1x1 stride-1 window may still be packed

@@ -141,6 +141,69 @@ tir, pbs, want = matmul_case(33, 1030, 70, "relu", 9)
 check("fused_matmul 33x1030x70", tir, pbs, want, ["-target=armv8"])
 print(f"fused_matmul int8: {cases + 1} runs checked")
 
+
+
+# --- fused_conv, int8 form (one group; NCHW)
+def conv_ref(x, w, stride, pad):
+    n, C, H, W = x.shape
+    M, _, kh, kw = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    OH, OW = (H + 2 * pad - kh) // stride + 1, (W + 2 * pad - kw) // stride + 1
+    y = np.zeros((n, M, OH, OW), np.int64)
+    for i in range(kh):
+        for j in range(kw):
+            patch = xp[:, :, i:i + stride * OH:stride, j:j + stride * OW:stride]
+            y += np.einsum("nchw,mc->nmhw", patch, w[:, :, i, j])
+    return y
+
+
+def conv_case(n, C, H, M, k, stride, pad, act, residual, seed):
+    rng = np.random.default_rng(seed)
+    w = rng.integers(-127, 128, (M, C, k, k)).astype(np.int8)
+    ws = (rng.random(M) * 0.01 + 0.001).astype(np.float32)
+    b = rng.standard_normal(M).astype(np.float32)
+    x = (rng.standard_normal((n, C, H, H)) * 2).astype(np.float32)
+    x[0, 0, 0, 0] = -100.0  # saturates at 0
+    xs, zp = np.float32(0.04), 100
+    OH = (H + 2 * pad - k) // stride + 1
+    yshape = f"f32[{n},{M},{OH},{OH}]"
+    act_attr = f'act="{act}", ' if act else ""
+    r_in = f', %1: {yshape} as "r"' if residual else ""
+    tir = f"""module @q
+weight $w : i8[{M},{C},{k},{k}] = [{fmt(w)}]
+weight $ws : f32[{M}] = [{fmt(ws)}]
+weight $b : f32[{M}] = [{fmt(b)}]
+func @main(%0: f32[{n},{C},{H},{H}] as "x"{r_in}) -> ({yshape} as "y") {{
+  %9 = fused_conv(%0, $w, $b, {"%1" if residual else "none"}, none, none, $ws) {{{act_attr}dilations=[1,1], group=1, kernel_shape=[{k},{k}], pads=[{pad},{pad},{pad},{pad}], strides=[{stride},{stride}], x_scale={float(xs)!r}, x_zero_point={zp}}} : {yshape}
+  return(%9)
+}}
+"""
+    q = np.clip(np.round(x / xs) + zp, 0, 255).astype(np.int64)
+    # padding is 0.0, which quantizes to zp: (zp - zp) * w adds nothing
+    acc = conv_ref(q - zp, w.astype(np.int64), stride, pad)
+    y = acc.astype(np.float32) * (xs * ws)[None, :, None, None] + b[None, :, None, None]
+    pbs = [write("x", x)]
+    if residual:
+        r = rng.standard_normal(y.shape).astype(np.float32)
+        y = y + r
+        pbs.append(write("r", r))
+    if act == "relu":
+        y = np.maximum(y, 0)
+    return tir, pbs, y
+
+
+cases = 0
+for shape in ((1, 3, 9, 8, 3, 1, 1, "relu", False), (2, 16, 14, 32, 3, 2, 1, None, True),
+              (1, 64, 7, 24, 1, 1, 0, "relu", False), (1, 300, 6, 16, 3, 1, 1, None, False),
+              (1, 5, 11, 40, 5, 2, 2, "relu", True)):
+    tir, pbs, want = conv_case(*shape, seed=sum(shape[:7]))
+    for flags in (["-O0"], [], ["-mattr=+avx512vnni"], ["-threads=2"]):
+        check(f"fused_conv {shape}", tir, pbs, want, flags)
+        cases += 1
+tir, pbs, want = conv_case(1, 300, 6, 16, 3, 1, 1, "relu", True, seed=4)
+check("fused_conv 300x6x6", tir, pbs, want, ["-target=armv8"])
+print(f"fused_conv int8: {cases + 1} runs checked")
+
 if failures:
     print("\n".join("FAIL: " + f for f in failures))
     sys.exit(1)
