@@ -68,6 +68,11 @@ const float *pass_weight_f32(const IrValue *v, uint64_t n) {
 
 IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrType type,
                          const float *data, uint64_t n) {
+  return pass_new_weight_bytes(m, base, suffix, type, data, n * sizeof(float));
+}
+
+IrValue *pass_new_weight_bytes(IrModule *m, const char *base, const char *suffix, IrType type,
+                               const void *data, uint64_t nbytes) {
   size_t size = strlen(base) + strlen(suffix) + 16; /* a long name must not be cut */
   char *name = malloc(size);
   IR_ASSERT(name);
@@ -75,7 +80,7 @@ IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrTy
     snprintf(name, size, "%s.%s%d", base, suffix, i);
     if (!ir_weight_find(m, name)) break;
   }
-  IrValue *v = ir_weight_add(m, name, type, data, n * sizeof(float), true)->value;
+  IrValue *v = ir_weight_add(m, name, type, data, nbytes, true)->value;
   free(name);
   return v;
 }
@@ -83,13 +88,16 @@ IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrTy
 const char *pass_pipeline_for_level(int level, bool fuse, bool compress) {
   /* the compression passes before fuse: the products they leave take the
    * bias and activation; the dce after them drops the weights replaced */
+  /* quantize after fuse: the int8 kernel's epilogue keeps what fuse gave it */
   if (level <= 0)
-    return compress ? "infer-shapes,prune,lowrank,dce,lower,plan-memory"
+    return compress ? "infer-shapes,prune,lowrank,quantize,dce,lower,plan-memory"
                     : "infer-shapes,lower,plan-memory";
   if (!fuse)
-    return compress ? "infer-shapes,fold-constants,prune,lowrank,dce,lower,dce,plan-memory"
-                    : "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
-  return compress ? "infer-shapes,fold-constants,prune,lowrank,dce,fuse,dce,lower,dce,plan-memory"
+    return compress
+               ? "infer-shapes,fold-constants,prune,lowrank,quantize,dce,lower,dce,plan-memory"
+               : "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
+  return compress ? "infer-shapes,fold-constants,prune,lowrank,dce,fuse,quantize,dce,lower,dce,"
+                    "plan-memory"
                   : "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory";
 }
 
@@ -138,7 +146,7 @@ bool pass_run_pipeline(IrModule *m, const PipelineOptions *o) {
     size_t n = strcspn(p, ",");
     const PassInfo *pi = find_n(p, n);
     PassContext pc = {.m = m, .target = o->target, .tuning = o->tuning, .profile = o->profile,
-                      .lowrank = o->lowrank, .prune = o->prune};
+                      .lowrank = o->lowrank, .prune = o->prune, .quantize = o->quantize};
     if (o->before_pass) o->before_pass(m, pi->name, o->user);
     char stage[64];
     snprintf(stage, sizeof stage, "pass %s", pi->name);

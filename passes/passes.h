@@ -4,7 +4,7 @@
  * Exports by file:
  *   pass_manager.c  pass_find, pass_pipeline_for_level, pass_run_pipeline,
  *                   pass_users, pass_single_user, pass_silu_mul,
- *                   pass_weight_f32, pass_new_weight
+ *                   pass_weight_f32, pass_new_weight, pass_new_weight_bytes
  *                   (helpers for passes)
  *   <name>.c        pass_<name>  one pass each, listed in passes.def
  */
@@ -43,6 +43,17 @@ typedef struct PruneOptions {
   double channels;
 } PruneOptions;
 
+/* -quantize=int8 (passes/quantize.c): per candidate layer (in the
+ * function's order) its input's calibrated range [lo, hi]; or, for the
+ * calibration compile itself, instrument: the inputs become outputs. */
+typedef struct QuantizeOptions {
+  bool instrument;
+  const float *lo, *hi;
+  int num_ranges;
+  const char *const *keep_float; /* -keep-float=NODE,...: ONNX node names */
+  int num_keep;
+} QuantizeOptions;
+
 struct SchedTarget;
 typedef struct PassContext {
   IrModule *m;
@@ -56,6 +67,7 @@ typedef struct PassContext {
   /* The compression flags (NULL: not given; the pass does nothing). */
   const LowrankOptions *lowrank;
   const PruneOptions *prune;
+  const QuantizeOptions *quantize;
   /* Statistics a pass reports ("folded: 12"); printed with --stats. */
   int num_stats;
   PassStat stats[PASS_MAX_STATS];
@@ -88,6 +100,9 @@ const float *pass_weight_f32(const IrValue *v, uint64_t n);
 /* A new f32 weight (data copied) named base.<suffix><i>, the first free i. */
 IrValue *pass_new_weight(IrModule *m, const char *base, const char *suffix, IrType type,
                          const float *data, uint64_t n);
+/* The same for any element type: nbytes of data. */
+IrValue *pass_new_weight_bytes(IrModule *m, const char *base, const char *suffix, IrType type,
+                               const void *data, uint64_t nbytes);
 
 int pass_count(void);
 const PassInfo *pass_at(int i);
@@ -113,6 +128,7 @@ typedef struct PipelineOptions {
   bool profile;                      /* see PassContext */
   const LowrankOptions *lowrank;     /* see PassContext */
   const PruneOptions *prune;         /* see PassContext */
+  const QuantizeOptions *quantize;   /* see PassContext */
 } PipelineOptions;
 
 /* Checks every name first (unknown -> error listing valid passes), then runs

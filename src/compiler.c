@@ -6,10 +6,15 @@
  */
 #define _XOPEN_SOURCE 700 /* sysconf, strdup, realpath */
 #include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include <cjson/cJSON.h>
 
 #include "header.h"
 #include "llvm.h"
@@ -44,6 +49,20 @@ struct tcc_session {
   bool has_lowrank;
   PruneOptions prune;     /* -prune-channels=F */
   bool has_prune;
+  bool has_quantize;      /* -quantize=int8 */
+  char *calib_dir;        /* --calib=DIR */
+  char *calib_cache;      /* --calib-cache=FILE: ranges read, or written */
+  char **keep_float;      /* -keep-float=NODE,... */
+  int num_keep_float;
+  /* calibration's ranges (quantize.c's candidates), measured once per load */
+  float *calib_lo, *calib_hi;
+  int num_calib;
+  bool calibrated;
+  bool calib_instrument;  /* this session is the calibration compile */
+  QuantizeOptions quantize;
+  /* every option set, in order: the calibration compile sets them again */
+  char **opt_names, **opt_values;
+  int num_opts;
   char *tuning_path;     /* --tuning=FILE: a tcc tune log */
   bool tuning_any_cpu;   /* --tuning-any-cpu: take a log of another CPU */
   SchedTuning tuning;    /* its choices, read at the first compile */
@@ -152,6 +171,11 @@ void tcc_session_free(tcc_session *s) {
   free(s->report), free(s->layers);
   free(s->tuning_path);
   tune_choices_free(&s->tuning);
+  free(s->calib_dir), free(s->calib_cache), free(s->calib_lo), free(s->calib_hi);
+  for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
+  free(s->keep_float);
+  for (int i = 0; i < s->num_opts; i++) free(s->opt_names[i]), free(s->opt_values[i]);
+  free(s->opt_names), free(s->opt_values);
   free(s);
 }
 
@@ -424,6 +448,28 @@ static tcc_result set_target(tcc_session *s, const char *v) {
   return set_string(&s->target, v);
 }
 
+/* -keep-float=NODE,...: ONNX node names whose layers stay in f32. */
+static tcc_result set_keep_float(tcc_session *s, const char *v) {
+  for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
+  free(s->keep_float);
+  s->keep_float = NULL;
+  s->num_keep_float = 0;
+  for (const char *p = v; *p;) {
+    size_t n = strcspn(p, ",");
+    if (n == 0) {
+      diag_error("invalid -keep-float '%s': expected node names separated by commas", v);
+      return TCC_ERROR_INPUT;
+    }
+    char **k = realloc(s->keep_float, sizeof *k * (size_t)(s->num_keep_float + 1));
+    if (!k) return TCC_ERROR_INTERNAL;
+    s->keep_float = k;
+    k[s->num_keep_float++] = strndup(p, n);
+    p += n;
+    if (*p == ',') p++;
+  }
+  return TCC_SUCCESS;
+}
+
 static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "target")) return set_target(s, v);
   if (!strcmp(name, "mcpu")) return set_string(&s->mcpu, v);
@@ -499,6 +545,25 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     s->has_prune = true;
     return TCC_SUCCESS;
   }
+  if (!strcmp(name, "quantize")) {
+    if (strcmp(v, "int8")) {
+      diag_error("invalid -quantize '%s': expected int8 (static: u8 activations scaled by "
+                 "--calib, i8 weights per channel)", v);
+      return TCC_ERROR_INPUT;
+    }
+    s->has_quantize = true;
+    s->calibrated = false;
+    return TCC_SUCCESS;
+  }
+  if (!strcmp(name, "calib")) {
+    s->calibrated = false;
+    return set_string(&s->calib_dir, v);
+  }
+  if (!strcmp(name, "calib-cache")) {
+    s->calibrated = false;
+    return set_string(&s->calib_cache, v);
+  }
+  if (!strcmp(name, "keep-float")) return set_keep_float(s, v);
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
   if (!strcmp(name, "time-passes")) {
@@ -538,6 +603,15 @@ tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value) {
   tcc_result r = set_option(s, name, value ? value : "");
   if (r == TCC_SUCCESS && s->num_given < 32 && !tcc_session_has_option(s, name))
     s->given[s->num_given++] = strdup(name);
+  if (r == TCC_SUCCESS) {
+    char **n = realloc(s->opt_names, sizeof *n * (size_t)(s->num_opts + 1));
+    if (n) s->opt_names = n;
+    char **v = realloc(s->opt_values, sizeof *v * (size_t)(s->num_opts + 1));
+    if (v) s->opt_values = v;
+    if (!n || !v) return TCC_ERROR_INTERNAL;
+    n[s->num_opts] = strdup(name);
+    v[s->num_opts++] = strdup(value ? value : "");
+  }
   return r;
 }
 
@@ -567,6 +641,7 @@ static tcc_result finish_load(tcc_session *s, IrModule *m) {
   s->has_obj = false;
   ir_module_free(s->m);
   s->m = m;
+  s->calibrated = false;
   return TCC_SUCCESS;
 }
 
@@ -630,6 +705,211 @@ static void before_lower(IrModule *m, const char *pass, void *user) {
   if (wants_report(s) && !s->layers) s->layers = report_layers(m, &s->num_layers);
 }
 
+/* ------------------------------------------------------- calibration */
+/* The options the calibration compile does not take again: it runs on
+ * this machine, writes nothing, and quantizes nothing. */
+static bool calib_skips(const char *name) {
+  static const char *const skip[] = {
+      "target", "mcpu", "mattr", "emit", "report", "verbose", "depfile", "max-flash",
+      "max-ram", "weights", "quantize", "calib", "calib-cache", "keep-float", "tuning",
+      "tuning-any-cpu",
+      "print-ir-after", "stats", "time-passes", "profile", "schedule", "cost-model",
+      "shape", "dim", NULL};
+  for (int i = 0; skip[i]; i++)
+    if (!strcmp(name, skip[i])) return true;
+  return false;
+}
+
+static int cmp_calib_set(const void *a, const void *b) {
+  int x = atoi(strrchr(*(char *const *)a, '_') + 1), y = atoi(strrchr(*(char *const *)b, '_') + 1);
+  return (x > y) - (x < y);
+}
+
+/* DIR's test_data_set_<k> folders, in k's order (malloc'd). */
+static char **calib_sets(const char *dir, int *n) {
+  DIR *d = opendir(dir);
+  if (!d) {
+    diag_error("--calib=%s: %s", dir, strerror(errno));
+    return NULL;
+  }
+  char **sets = NULL;
+  *n = 0;
+  for (struct dirent *e; (e = readdir(d));) {
+    int k, len = 0;
+    if (sscanf(e->d_name, "test_data_set_%d%n", &k, &len) != 1 || e->d_name[len] || k < 0)
+      continue;
+    char **grown = realloc(sets, sizeof *sets * (size_t)(*n + 1));
+    if (!grown) break;
+    sets = grown;
+    sets[(*n)++] = util_join(dir, e->d_name);
+  }
+  closedir(d);
+  if (*n == 0) {
+    diag_error("--calib=%s holds no test_data_set_<k> folders (each one batch: input_<i>.pb "
+               "per model input, the layout of ONNX's test data)", dir);
+    free(sets);
+    return NULL;
+  }
+  qsort(sets, (size_t)*n, sizeof *sets, cmp_calib_set);
+  return sets;
+}
+
+/* The calibration compile's -shape per model input: the first data set's
+ * shapes, so the scales do not depend on the -dim or -shape a compile
+ * binds (a batch of 1 for a latency figure, of 540 for accuracy). */
+static tcc_result calib_shapes(tcc_session *s, tcc_session *c, const char *set) {
+  IrFunc *f = s->m->main;
+  tcc_result r = TCC_SUCCESS;
+  for (int i = 0; r == TCC_SUCCESS && i < f->num_inputs; i++) {
+    char *path = malloc(strlen(set) + 32);
+    if (!path) return TCC_ERROR_INTERNAL;
+    sprintf(path, "%s/input_%d.pb", set, i);
+    OnnxTensor t = {0};
+    if (!onnx_tensor_read_file(path, &t)) r = TCC_ERROR_INPUT;
+    free(path);
+    const char *name = f->input_names ? f->input_names[i] : NULL;
+    if (r == TCC_SUCCESS && name && t.rank > 0) {
+      char value[512];
+      int n = snprintf(value, sizeof value, "%s:", name);
+      for (int d = 0; d < t.rank && n < (int)sizeof value; d++)
+        n += snprintf(value + n, sizeof value - (size_t)n, "%s%lld", d ? "x" : "",
+                      (long long)t.dims[d]);
+      r = tcc_set_option(c, "shape", value);
+    }
+    onnx_tensor_free(&t);
+  }
+  return r;
+}
+
+/* Appends the child's diagnostics to s's (printed already when echoing). */
+static void adopt_diagnostics(tcc_session *s, const tcc_session *child) {
+  bool echo = s->echo;
+  s->echo = false;
+  for (const char *p = child->diag ? child->diag : ""; *p;) {
+    size_t n = strcspn(p, "\n");
+    char *line = strndup(p, n);
+    if (line) session_sink(s, DIAG_ERROR, line);
+    free(line);
+    p += n;
+    if (*p) p++;
+  }
+  s->echo = echo;
+}
+
+/* --calib-cache=FILE: {"tcc_calibration": 1, "ranges": [[lo, hi], ...]},
+ * a range per layer quantize.c takes, in its order. */
+static bool calib_cache_read(tcc_session *s, const char *text) {
+  cJSON *j = cJSON_Parse(text);
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "tcc_calibration");
+  const cJSON *ranges = cJSON_GetObjectItemCaseSensitive(j, "ranges");
+  int n = cJSON_GetArraySize(ranges);
+  bool ok = cJSON_IsNumber(v) && v->valuedouble == 1 && cJSON_IsArray(ranges);
+  float *lo = calloc((size_t)n + 1, sizeof *lo), *hi = calloc((size_t)n + 1, sizeof *hi);
+  ok = ok && lo && hi;
+  for (int i = 0; ok && i < n; i++) {
+    const cJSON *r = cJSON_GetArrayItem(ranges, i);
+    const cJSON *a = cJSON_GetArrayItem(r, 0), *b = cJSON_GetArrayItem(r, 1);
+    ok = cJSON_GetArraySize(r) == 2 && cJSON_IsNumber(a) && cJSON_IsNumber(b) &&
+         a->valuedouble <= b->valuedouble;
+    if (ok) lo[i] = (float)a->valuedouble, hi[i] = (float)b->valuedouble;
+  }
+  cJSON_Delete(j);
+  if (!ok) {
+    free(lo), free(hi);
+    diag_error("--calib-cache=%s: not a calibration cache (expected {\"tcc_calibration\": 1, "
+               "\"ranges\": [[lo, hi], ...]} with lo <= hi)", s->calib_cache);
+    return false;
+  }
+  free(s->calib_lo), free(s->calib_hi);
+  s->calib_lo = lo, s->calib_hi = hi, s->num_calib = n;
+  s->calibrated = true;
+  return true;
+}
+
+static bool calib_cache_write(const tcc_session *s) {
+  cJSON *j = cJSON_CreateObject(), *ranges = cJSON_CreateArray();
+  cJSON_AddNumberToObject(j, "tcc_calibration", 1);
+  for (int i = 0; i < s->num_calib; i++) {
+    double r[2] = {s->calib_lo[i], s->calib_hi[i]};
+    cJSON_AddItemToArray(ranges, cJSON_CreateDoubleArray(r, 2));
+  }
+  cJSON_AddItemToObject(j, "ranges", ranges);
+  char *text = cJSON_Print(j);
+  cJSON_Delete(j);
+  bool ok = text && util_write_file_atomic(s->calib_cache, text, strlen(text));
+  free(text);
+  return ok;
+}
+
+/* -quantize=int8: the ranges of quantize.c's candidates' inputs.  The
+ * model file is compiled again with the same flags for this machine, its
+ * candidates' inputs as outputs (QuantizeOptions.instrument), and run on
+ * every data set of --calib (docs/compression.md "Calibration"). */
+static tcc_result calibrate(tcc_session *s) {
+  char *cached;
+  size_t len;
+  if (s->calib_cache && access(s->calib_cache, F_OK) == 0) {
+    if (!util_read_file(s->calib_cache, &cached, &len)) return TCC_ERROR_INPUT;
+    bool ok = calib_cache_read(s, cached);
+    free(cached);
+    return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
+  }
+  if (!s->calib_dir) {
+    diag_error("-quantize=int8 needs --calib=DIR: batches of typical inputs "
+               "(DIR/test_data_set_<k>/input_<i>.pb) to measure the activations' ranges");
+    return TCC_ERROR_INPUT;
+  }
+  if (!s->model_path) {
+    diag_error("--calib compiles the model file again; this model was not read from a file");
+    return TCC_ERROR_INPUT;
+  }
+  int num_sets;
+  char **sets = calib_sets(s->calib_dir, &num_sets);
+  if (!sets) return TCC_ERROR_INPUT;
+  tcc_session *c = tcc_session_new();
+  tcc_result r = c ? TCC_SUCCESS : TCC_ERROR_INTERNAL;
+  if (c) {
+    c->echo = s->echo;
+    c->quiet = s->quiet;
+    c->calib_instrument = true;
+    for (int i = 0; r == TCC_SUCCESS && i < s->num_opts; i++)
+      if (!calib_skips(s->opt_names[i])) r = tcc_set_option(c, s->opt_names[i], s->opt_values[i]);
+    if (r == TCC_SUCCESS) r = tcc_set_option(c, "mcpu", "native");
+    if (r == TCC_SUCCESS) r = calib_shapes(s, c, sets[0]);
+    if (r == TCC_SUCCESS) r = tcc_load_file(c, s->model_path);
+  }
+  int slots = 1;
+  if (r == TCC_SUCCESS)
+    for (IrOp *op = c->m->main->body->first; op; op = op->next) slots++;
+  float *lo = calloc((size_t)slots, sizeof *lo), *hi = calloc((size_t)slots, sizeof *hi);
+  if (r == TCC_SUCCESS && (!lo || !hi)) r = TCC_ERROR_INTERNAL;
+  int first = r == TCC_SUCCESS ? c->m->main->num_outputs : 0;
+  if (r == TCC_SUCCESS) {
+    RunOptions ro = {.threads = 1, .sets = (const char *const *)sets, .num_sets = num_sets,
+                     .first_observed = first, .lo = lo, .hi = hi};
+    stage_begin("calibration");
+    r = tcc_run_model(c, &ro);
+    stage_end();
+  }
+  int observed = r == TCC_SUCCESS ? c->m->main->num_outputs - first : 0;
+  if (c) {
+    if (r != TCC_SUCCESS) adopt_diagnostics(s, c);
+    tcc_session_free(c);
+  }
+  enter(s);
+  for (int i = 0; i < num_sets; i++) free(sets[i]);
+  free(sets);
+  if (r != TCC_SUCCESS) {
+    free(lo), free(hi);
+    diag_error("-quantize=int8: calibration on --calib=%s failed", s->calib_dir);
+    return r;
+  }
+  free(s->calib_lo), free(s->calib_hi);
+  s->calib_lo = lo, s->calib_hi = hi, s->num_calib = observed;
+  s->calibrated = true;
+  return s->calib_cache && !calib_cache_write(s) ? TCC_ERROR_INPUT : TCC_SUCCESS;
+}
+
 tcc_result tcc_session_run_passes(tcc_session *s) {
   enter(s);
   if (!s->m) {
@@ -665,15 +945,27 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
   s->layers = NULL;
   s->num_layers = 0;
   s->has_mem = false;
+  if (s->has_quantize && !s->calib_instrument) {
+    if (!s->calibrated) {
+      tcc_result r = calibrate(s);
+      if (r != TCC_SUCCESS) return r;
+    }
+    s->quantize = (QuantizeOptions){false, s->calib_lo, s->calib_hi, s->num_calib,
+                                    (const char *const *)s->keep_float, s->num_keep_float};
+  }
+  if (s->calib_instrument) s->quantize = (QuantizeOptions){.instrument = true};
+  bool quantize = s->has_quantize || s->calib_instrument;
   if (s->emit & EMIT_DOT) s->dot_before = dot_of(s->m, "before the passes");
   PipelineOptions po = {
-      s->passes ? s->passes : pass_pipeline_for_level(s->opt_level, s->fuse,
-                                                                 s->has_lowrank || s->has_prune),
+      s->passes ? s->passes
+                : pass_pipeline_for_level(s->opt_level, s->fuse,
+                                          s->has_lowrank || s->has_prune || quantize),
       s->print_ir_after, s->verify_each, s->stats, stdout,
       s->opt_level > 0 ? &st : NULL,
       (s->emit & EMIT_DOT) || wants_report(s) ? before_lower : NULL, s,
       s->opt_level > 0 && s->tuning_read ? &s->tuning : NULL, s->profile,
-      s->has_lowrank ? &s->lowrank : NULL, s->has_prune ? &s->prune : NULL};
+      s->has_lowrank ? &s->lowrank : NULL, s->has_prune ? &s->prune : NULL,
+      quantize ? &s->quantize : NULL};
   if (!pass_run_pipeline(s->m, &po))
     return diag_error_count() ? TCC_ERROR_INPUT : TCC_ERROR_INTERNAL;
   if ((s->emit & EMIT_DOT) && !s->dot_after) s->dot_after = dot_of(s->m, "after the passes");

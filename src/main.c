@@ -47,6 +47,10 @@ static const struct {
     {"preprocess", OPT_SESSION, "crbou", "NAME:u8,scale=1/255,mean=M[,M..],std=S[,S..],layout=nhwc|nchw: input NAME takes raw bytes, converted to (x*scale-mean)/std per channel inside the first kernel (repeatable)"},
     {"lowrank", OPT_SESSION, "crbou", "energy:E (0 < E <= 1) or rank:R: Gemm, MatMul and Conv weights as a truncated SVD, two thinner products, where that saves (docs/compression.md)"},
     {"prune-channels", OPT_SESSION, "crbou", "F (0 < F < 1): removes the fraction F of each Conv, Gemm and MatMul layer's output channels, those of least L2 norm, and their traces downstream, where every consumer can shrink (docs/compression.md)"},
+    {"quantize", OPT_SESSION, "crbou", "int8: post-training static quantization: Conv, MatMul and Gemm layers run on int8 kernels (i8 weights per channel, u8 inputs scaled by --calib) (docs/compression.md)"},
+    {"calib", OPT_SESSION, "crbou", "DIR: calibration data for -quantize, DIR/test_data_set_<k>/input_<i>.pb, one batch each; the model runs on them compiled for this machine"},
+    {"calib-cache", OPT_SESSION, "crbou", "FILE: with -quantize, the calibrated ranges: read from FILE when it exists (no calibration run), else measured on --calib and written there"},
+    {"keep-float", OPT_SESSION, "crbou", "NODE,...: with -quantize, these ONNX nodes' layers stay in float"},
     {"verify-each", OPT_SESSION, "crbou", "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "crbou", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
     {"share-functions", OPT_SESSION, "crbu", "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
@@ -265,7 +269,7 @@ static int cmd_targets(void) {
 static int cmd_list_passes(void) {
   for (int i = 0; i < pass_count(); i++)
     printf("%-16s %s\n", pass_at(i)->name, pass_at(i)->summary);
-  printf("\npipelines:\n  -O0  %s\n  -O1..-O3  %s\n  -lowrank, -prune-channels  %s\n",
+  printf("\npipelines:\n  -O0  %s\n  -O1..-O3  %s\n  -lowrank, -prune-channels, -quantize  %s\n",
          pass_pipeline_for_level(0, false, false), pass_pipeline_for_level(2, true, false),
          pass_pipeline_for_level(2, true, true));
   return 0;
@@ -471,8 +475,9 @@ static tcc_result dispatch(Cli *c) {
         (r = tcc_set_option(c->s, "mcpu", "native")))
       return r;
     if ((r = load_for_run(c))) return r;
-    RunOptions ro = {c->inputs, c->num_inputs, c->output_dir, iters, warmup, threads,
-                     flag(c, "json")};
+    RunOptions ro = {.inputs = c->inputs, .num_inputs = c->num_inputs,
+                     .output_dir = c->output_dir, .repeat = iters, .warmup = warmup,
+                     .threads = threads, .json = flag(c, "json")};
     return tcc_run_model(c->s, &ro);
   }
   if (!strcmp(cmd, "inspect")) {

@@ -23,6 +23,7 @@
 #include <dirent.h>
 #include <pthread.h>
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -973,6 +974,61 @@ static bool report_failed_node(RunDir *d, const char *dims_path) {
 }
 
 
+/* Folds output i's f32 values (its raw file) into lo/hi. */
+static bool observe_output(RunDir *d, const char *path, int i, float *lo, float *hi) {
+  IrType t = d->m->main->body->args[d->m->main->num_inputs + i]->type;
+  uint64_t n;
+  char *data;
+  size_t len;
+  if (t.elem != IR_F32 || !ir_type_numel(&t, &n) || !util_read_file(path, &data, &len))
+    return false;
+  if (len < n * sizeof(float)) {
+    diag_error("output %d: the compiled model wrote %zu bytes, %llu expected", i, len,
+               (unsigned long long)(n * sizeof(float)));
+    free(data);
+    return false;
+  }
+  const float *v = (const float *)(void *)data;
+  for (uint64_t k = 0; k < n; k++) {
+    if (v[k] < *lo) *lo = v[k];
+    if (v[k] > *hi) *hi = v[k];
+  }
+  free(data);
+  return true;
+}
+
+/* Calibration: the linked harness once per data set, the outputs from
+ * o->first_observed on folded into o->lo / o->hi. */
+static tcc_result run_sets(RunDir *d, const RunOptions *o, char **args, int nargs) {
+  IrFunc *f = d->m->main;
+  int ni = f->num_inputs, nobs = f->num_outputs - o->first_observed;
+  for (int i = 0; i < nobs; i++) o->lo[i] = INFINITY, o->hi[i] = -INFINITY;
+  const char **inputs = ir_arena_alloc(d->m->arena, sizeof *inputs * (size_t)(ni + 1));
+  for (int k = 0; k < o->num_sets; k++) {
+    for (int i = 0; i < ni; i++) {
+      inputs[i] = ir_arena_printf(d->m->arena, "%s/input_%d.pb", o->sets[k], i);
+      if (access(inputs[i], R_OK)) {
+        diag_error("--calib: cannot read '%s': %s (each data set holds input_<i>.pb for "
+                   "the model's %d input%s)", inputs[i], strerror(errno), ni, ni == 1 ? "" : "s");
+        return TCC_ERROR_INPUT;
+      }
+    }
+    RunOptions one = *o;
+    one.inputs = inputs, one.num_inputs = ni;
+    if (!stage_inputs(d, &one, args)) return TCC_ERROR_INPUT;
+    int st = spawn(run_command(d, args, nargs));
+    if (st != 0) {
+      if (st > 0) diag_error("the calibration model failed on '%s' (exit status %d)", o->sets[k], st);
+      return TCC_ERROR_INTERNAL;
+    }
+    for (int i = 0; i < nobs; i++)
+      if (!observe_output(d, args[1 + ni + o->first_observed + i], o->first_observed + i,
+                          &o->lo[i], &o->hi[i]))
+        return TCC_ERROR_INTERNAL;
+  }
+  return TCC_SUCCESS;
+}
+
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
   const Cross *x;
   if (!cross_for(s, &x)) return TCC_ERROR_INPUT;
@@ -1006,8 +1062,11 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
   for (int i = 0; i < f->num_outputs; i++)
     args[1 + f->num_inputs + i] = in_dir(&d, ir_arena_printf(d.m->arena, "out%d.bin", i));
   r = TCC_ERROR_INPUT;
-  if (stage_inputs(&d, o, args) && tcc_emit_files(s, d.path) == TCC_SUCCESS &&
-      write_harness_and_link(&d)) {
+  if (o->num_sets > 0) {
+    if (tcc_emit_files(s, d.path) == TCC_SUCCESS && write_harness_and_link(&d))
+      r = run_sets(&d, o, args, nargs);
+  } else if (stage_inputs(&d, o, args) && tcc_emit_files(s, d.path) == TCC_SUCCESS &&
+             write_harness_and_link(&d)) {
     int st = spawn(run_command(&d, args, nargs));
     if (st == 3 && report_failed_node(&d, args[0])) {
       r = TCC_ERROR_INPUT; /* the inputs hold a bad value */

@@ -49,6 +49,13 @@ typedef struct RunOptions {
   int warmup;              /* bench: untimed calls first */
   int threads;             /* > 1: ctx.parallel_for = a pool of this many */
   bool json;               /* bench: one JSON object instead of a line */
+  /* Calibration (-quantize, src/compiler.c): runs once per data set (a
+   * folder of input_<i>.pb) and folds the f32 outputs from first_observed
+   * on into lo[k] / hi[k] (minimum and maximum over all runs) instead of
+   * writing them. */
+  const char *const *sets;
+  int num_sets, first_observed;
+  float *lo, *hi;
 } RunOptions;
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o);
 

@@ -22,11 +22,14 @@ from onnx import TensorProto, numpy_helper
 # (name, flags, the most accuracy in points it may lose against float32;
 # None: printed, not bounded: channel pruning without fine-tuning loses more
 # than the compression issue's point on the MLP, docs/compression.md)
+# {calib}: DIR/calib, the training batches train.py wrote for -quantize.
 CONFIGS = [
     ("float32", [], 0.0),
+    ("int8 static", ["-quantize=int8", "--calib={calib}"], 0.5),
     ("low-rank 0.95", ["-lowrank=energy:0.95"], 1.0),
     ("30% channels", ["-prune-channels=0.3"], None),
     ("channels+low-rank", ["-prune-channels=0.3", "-lowrank=energy:0.95"], None),
+    ("int8+low-rank", ["-quantize=int8", "--calib={calib}", "-lowrank=energy:0.95"], 2.0),
 ]
 BATCH = 540
 
@@ -59,6 +62,7 @@ def main():
             path = os.path.join(data, model + ".onnx")
             base = None
             for i, (name, flags, bound) in enumerate(CONFIGS):
+                flags = [f.replace("{calib}", os.path.join(data, "calib")) for f in flags]
                 out = os.path.join(tmp, f"{model}-{i}")
                 os.makedirs(out)
                 tcc([tcc_path, "run", path, f"-dim=N={BATCH}", "--input",

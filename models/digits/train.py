@@ -12,9 +12,10 @@ architecture, trained with Adam under fixed seeds and one thread:
 
 Both take image f32[N,1,8,8] (pixels / 16) and give logits f32[N,10], N a
 dynamic axis.  Writes into OUT_DIR: mlp.onnx, cnn.onnx (opset 13),
-test_images.pb (f32[540,1,8,8]), test_labels.pb (i64[540]), and
-torch.json (each model's test accuracy in PyTorch, the reference tcc's
-float32 object is checked against).  models/digits/evaluate.py compiles
+test_images.pb (f32[540,1,8,8]), test_labels.pb (i64[540]), torch.json
+(each model's test accuracy in PyTorch, the reference tcc's float32
+object is checked against), and calib/test_data_set_<k>/input_0.pb, 8
+batches of 32 training images: -quantize's --calib data.  models/digits/evaluate.py compiles
 them with each compression flag.
 
 usage: /usr/bin/python3 models/digits/train.py OUT_DIR
@@ -32,6 +33,7 @@ from torch import nn
 
 SEED = 20261205
 EPOCHS = 40
+CALIB_SETS, CALIB_BATCH = 8, 32
 
 
 def models():
@@ -76,6 +78,14 @@ def main():
                           opset_version=13, input_names=["image"], output_names=["logits"],
                           dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}})
         print(f"{name}: PyTorch test accuracy {100 * accuracy[name]:.2f}% ({len(y_test)} images)")
+    # calibration data for -quantize: 8 batches of 32 training images
+    # (never test images), in the layout of ONNX's test data
+    for k in range(CALIB_SETS):
+        d = os.path.join(out, "calib", f"test_data_set_{k}")
+        os.makedirs(d, exist_ok=True)
+        batch = x_train[k * CALIB_BATCH:(k + 1) * CALIB_BATCH]
+        with open(os.path.join(d, "input_0.pb"), "wb") as f:
+            f.write(numpy_helper.from_array(batch, "image").SerializeToString())
     with open(os.path.join(out, "test_images.pb"), "wb") as f:
         f.write(numpy_helper.from_array(x_test, "image").SerializeToString())
     with open(os.path.join(out, "test_labels.pb"), "wb") as f:

@@ -70,6 +70,22 @@ check 1 "tcc: error: invalid -lowrank 'rank:2,conv=depthwise': $LR" compile "$MO
 check 1 "tcc: error: invalid -lowrank 'rank:2x': $LR" tune "$MODELS/cnn/model.onnx" -lowrank=rank:2x --budget=5 --log="$T/lr.json"
 expect "a refused -lowrank writes no object" "[ ! -e '$O/model.o' ]"
 PR="expected the fraction F of each layer's output channels to remove, 0 < F < 1"
+# -quantize: the flag, the calibration data, the cache (numbers:
+# tests/compression/test_quantize.py).
+CNN=$MODELS/cnn/model.onnx
+check 1 "tcc: error: invalid -quantize 'int4': expected int8 (static: u8 activations scaled by --calib, i8 weights per channel)" compile "$CNN" -quantize=int4 -o "$O"
+check 1 "tcc: error: -quantize=int8 needs --calib=DIR: batches of typical inputs (DIR/test_data_set_<k>/input_<i>.pb) to measure the activations' ranges" compile "$CNN" -quantize=int8 -o "$O"
+check 1 "tcc: error: --calib=$T/nowhere: No such file or directory" run "$CNN" -quantize=int8 --calib="$T/nowhere"
+mkdir -p "$T/nosets" "$T/noinput/test_data_set_0"
+check 1 "tcc: error: --calib=$T/nosets holds no test_data_set_<k> folders (each one batch: input_<i>.pb per model input, the layout of ONNX's test data)" compile "$CNN" -quantize=int8 --calib="$T/nosets" -o "$O"
+check 1 "$T/noinput/test_data_set_0/input_0.pb: error: cannot open: No such file or directory
+tcc: error: -quantize=int8: calibration on --calib=$T/noinput failed" compile "$CNN" -quantize=int8 --calib="$T/noinput" -o "$O"
+expect "a failed calibration writes no object" "[ ! -e '$O/model.o' ]"
+printf '{"tcc_calibration": 1, "ranges": [[1, 0]]}' > "$T/badcache.json"
+check 1 "tcc: error: --calib-cache=$T/badcache.json: not a calibration cache (expected {\"tcc_calibration\": 1, \"ranges\": [[lo, hi], ...]} with lo <= hi)" compile "$CNN" -quantize=int8 --calib-cache="$T/badcache.json" -o "$O"
+check 0 "" compile "$CNN" -quantize=int8 --calib="$MODELS/cnn" --calib-cache="$T/cache.json" -o "$T/q1"
+check 0 "" compile "$CNN" -quantize=int8 --calib-cache="$T/cache.json" -o "$T/q2"
+expect "a --calib-cache gives the object its calibration gave" "cmp -s '$T/q1/model.o' '$T/q2/model.o'"
 check 1 "tcc: error: invalid -prune-channels '1': $PR" compile "$MODELS/cnn/model.onnx" -prune-channels=1 -o "$O"
 check 1 "tcc: error: invalid -prune-channels '30%': $PR" run "$MODELS/cnn/model.onnx" -prune-channels=30%
 "$TCC" compile "$MODELS/cnn/model.onnx" -lowrank=rank:2 -v -o "$O" 2> "$T/lowrank_report"
@@ -127,7 +143,7 @@ check 1 "$BAD/matmul_mismatch.onnx: error: -dim=seq=1..8: the model has no symbo
 check 1 "tcc: error: unknown target 'vax'; valid targets: x86_64, armv8, riscv64, riscv64gcv, wasm32, cortex-m4, cortex-m7, cortex-m55" compile "$MODELS/mlp/model.onnx" -target=vax -o "$O"
 check 1 "tcc: error: unknown option '--frobnicate' (see tcc --help)" compile "$MODELS/mlp/model.onnx" --frobnicate
 check 1 "tcc: error: invalid optimization level '-O7': expected 0, 1, 2 or 3" compile "$MODELS/mlp/model.onnx" -O7
-check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, prune, lowrank, fuse, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
+check 1 "tcc: error: unknown pass 'nope'; valid passes: infer-shapes, fold-constants, dce, prune, lowrank, fuse, quantize, lower, plan-memory" opt "$MODELS/mlp/model.onnx" -passes=infer-shapes,nope
 check 1 "tcc: error: unknown command 'frob' (see tcc --help)" frob
 check 1 "$T/missing.onnx: error: cannot open: No such file or directory" compile "$T/missing.onnx"
 check 0 "" --version

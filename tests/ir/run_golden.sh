@@ -1,6 +1,7 @@
 #!/bin/sh
 # Golden IR tests: each tests/ir/<pass>/<case>.tir holds
-#   // RUN: <tcc opt flags, e.g. -passes=fold-constants,dce>
+#   // RUN: <tcc opt flags, e.g. -passes=fold-constants,dce; %S is the
+#   //       test's folder>
 #   <input IR>
 #   // EXPECT:
 #   <the exact IR `tcc opt` prints>            (or)
@@ -15,7 +16,8 @@ TCC=$(cd "$(dirname "$1")" && pwd)/$(basename "$1"); shift
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 pass=0; fail=0
 for f in "$@"; do
-  flags=$(sed -n '1s|^// RUN: *||p' "$f")
+  # %S: the test's own folder (a file the flags name)
+  flags=$(sed -n '1s|^// RUN: *||p' "$f" | sed "s|%S|$(cd "$(dirname "$f")" && pwd)|g")
   mode=$(grep -m1 -o '^// EXPECT\(-ERROR\)\?:' "$f")
   awk '/^\/\/ EXPECT(-ERROR)?:/{exit} NR>1{print}' "$f" > "$tmp/in.tir"
   awk 'found{print} /^\/\/ EXPECT(-ERROR)?:/{found=1}' "$f" > "$tmp/want"

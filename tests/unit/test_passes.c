@@ -42,7 +42,7 @@ static void test_unknown_pass_is_reported(void **state) {
   assert_false(pass_check_pipeline("dce,frobnicate"));
   assert_string_equal(captured,
                       "tcc: error: unknown pass 'frobnicate'; valid passes: infer-shapes, "
-                      "fold-constants, dce, prune, lowrank, fuse, lower, plan-memory\n");
+                      "fold-constants, dce, prune, lowrank, fuse, quantize, lower, plan-memory\n");
   captured[0] = 0;
   assert_false(pass_check_pipeline("dce,,lower"));
   assert_non_null(strstr(captured, "unknown pass ''"));
@@ -62,9 +62,13 @@ static void test_pipelines_name_registered_passes(void **state) {
     for (int fuse = 0; fuse <= 1; fuse++) {
       const char *p = pass_pipeline_for_level(level, fuse, true);
       assert_true(pass_check_pipeline(p));
-      /* lowrank then a dce: the replaced weights leave the object */
-      assert_non_null(strstr(p, "lowrank,dce,"));
+      /* lowrank and quantize, then a dce: the replaced weights leave the
+       * object; quantize after fuse, which it keeps in the int8 epilogue */
+      assert_non_null(strstr(p, "lowrank,"));
+      assert_non_null(strstr(p, "quantize,dce,"));
+      assert_true(strstr(p, "lowrank") < strstr(p, "quantize"));
       assert_true(!fuse || level == 0 || strstr(p, "lowrank") < strstr(p, "fuse"));
+      assert_true(!fuse || level == 0 || strstr(p, "fuse,quantize,"));
     }
   assert_non_null(pass_find("fold-constants"));
   assert_null(pass_find("fold"));

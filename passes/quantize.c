@@ -1,0 +1,251 @@
+/*
+ * quantize.c — post-training static int8 quantization (-quantize=int8
+ * --calib=DIR; docs/compression.md "Quantization").
+ *
+ * The layers it takes, in the order of the function (the candidates):
+ *   - conv / fused_conv: 2-D, one group, an f32 weight W, a bias that is a
+ *     weight or none, no absorbed preprocess;
+ *   - matmul / fused_matmul: a 2-D f32 weight B [K, N], f32 A;
+ *   - gemm: transA 0, alpha 1, a weight B (transB either way), C none or an
+ *     f32 weight of N elements with beta 1 (a Linear layer).
+ * Each becomes the int8 form of fused_conv / fused_matmul
+ * (ir/ops/gemm_kernel.h): W quantized per output channel, symmetric,
+ * scale max|W| / 127 and values in [-127, 127] (QuantizeLinear's rounding);
+ * X per tensor, asymmetric u8, from its calibrated range [lo, hi] widened
+ * to hold 0: scale (hi - lo) / 255, zero point round(-lo / scale).  The
+ * epilogue keeps what fuse put there (bias, residual, activation) in f32.
+ *
+ * The ranges come from calibration (src/compiler.c): the same model,
+ * compiled with the same flags for this machine, with `instrument` set:
+ * this pass then rewrites nothing and adds each candidate's X as a graph
+ * output "tcc_calib_<k>"; running that object on the data sets gives
+ * candidate k's range.  Both compiles see the same candidates, since every
+ * pass before this one is independent of the target.
+ *
+ * Statistics: convs quantized, matmuls quantized, gemms quantized, left in
+ * float (a candidate that -keep-float names, or whose X never varied in
+ * calibration), inputs observed (instrument).  Needs: tensor level with
+ * inferred types, after fuse.  Does nothing without -quantize.
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "passes.h"
+
+/* The f32 weight data of v with all its elements, or NULL. */
+static const float *weight_data(const IrValue *v) {
+  uint64_t n;
+  return v && ir_type_numel(&v->type, &n) ? pass_weight_f32(v, n) : NULL;
+}
+
+static bool is_conv(const IrOp *op) {
+  if (op->kind != IR_OP_CONV && op->kind != IR_OP_FUSED_CONV) return false;
+  const IrValue *X = op->operands[0], *W = op->operands[1];
+  const IrValue *B = op->num_operands > 2 ? op->operands[2] : NULL;
+  bool pre = op->num_operands > 4 && op->operands[4];
+  return !pre && X->type.elem == IR_F32 && X->type.rank == 4 &&
+         ir_type_is_static(&X->type) && ir_attr_int(op, "group", 1) == 1 && weight_data(W) &&
+         (!B || weight_data(B));
+}
+
+static bool is_matmul(const IrOp *op) {
+  if (op->kind != IR_OP_MATMUL && op->kind != IR_OP_FUSED_MATMUL) return false;
+  const IrValue *A = op->operands[0], *B = op->operands[1];
+  const IrValue *bias = op->num_operands > 2 ? op->operands[2] : NULL;
+  return A->type.elem == IR_F32 && A->type.rank >= 2 && ir_type_is_static(&A->type) &&
+         B->type.rank == 2 && weight_data(B) && (!bias || weight_data(bias));
+}
+
+/* C of a Linear layer: none, or an f32 weight of N elements (beta 1). */
+static bool gemm_bias_ok(const IrOp *op, int64_t N) {
+  const IrValue *C = op->num_operands > 2 ? op->operands[2] : NULL;
+  uint64_t n;
+  if (!C) return true;
+  return ir_attr_float(op, "beta", 1) == 1 && weight_data(C) && ir_type_numel(&C->type, &n) &&
+         n == (uint64_t)N && ir_type_dim(&C->type, C->type.rank - 1) == N;
+}
+
+static bool is_gemm(const IrOp *op) {
+  if (op->kind != IR_OP_GEMM) return false;
+  const IrValue *A = op->operands[0], *B = op->operands[1];
+  int64_t N = ir_type_dim(&B->type, ir_attr_int(op, "transB", 0) ? 0 : 1);
+  return A->type.elem == IR_F32 && ir_type_is_static(&A->type) && weight_data(B) &&
+         ir_attr_int(op, "transA", 0) == 0 && ir_attr_float(op, "alpha", 1) == 1 &&
+         gemm_bias_ok(op, N);
+}
+
+static bool is_candidate(const IrOp *op) {
+  return is_conv(op) || is_matmul(op) || is_gemm(op);
+}
+
+/* The graph outputs gain v, named `name` (the calibration object's). */
+static void add_output(IrModule *m, IrValue *v, const char *name) {
+  IrFunc *f = m->main;
+  IrOp *ret = f->body->last;
+  int n = f->num_outputs;
+  IrValue **operands = ir_arena_alloc(m->arena, sizeof *operands * (size_t)(n + 1));
+  const char **names = ir_arena_alloc(m->arena, sizeof *names * (size_t)(n + 1));
+  IrType *types = ir_arena_alloc(m->arena, sizeof *types * (size_t)(n + 1));
+  for (int i = 0; i < n; i++) {
+    operands[i] = ret->operands[i];
+    names[i] = f->output_names ? f->output_names[i] : NULL;
+    types[i] = f->output_types[i];
+  }
+  operands[n] = v;
+  names[n] = ir_arena_strdup(m->arena, name);
+  types[n] = v->type;
+  IrBuilder b = ir_builder_before(m, ret);
+  b.loc = ret->loc;
+  ir_build(&b, IR_OP_RETURN, n + 1, operands, 0, NULL);
+  ir_op_remove(ret);
+  f->output_names = names;
+  f->output_types = types;
+  f->num_outputs = n + 1;
+}
+
+/* W (channels x per, channel-major, or per x channels with `columns`)
+ * quantized per channel: q (i8, W's layout) and the scales. */
+static void quantize_weight(const float *w, int64_t channels, int64_t per, bool columns,
+                            int8_t *q, float *scale) {
+  for (int64_t c = 0; c < channels; c++) {
+    double amax = 0;
+    for (int64_t k = 0; k < per; k++) {
+      double a = fabs(w[columns ? k * channels + c : c * per + k]);
+      if (a > amax) amax = a;
+    }
+    float s = amax > 0 && isfinite(amax) ? (float)(amax / 127) : 1.0f;
+    scale[c] = s;
+    for (int64_t k = 0; k < per; k++) {
+      int64_t i = columns ? k * channels + c : c * per + k;
+      float v = nearbyintf(w[i] / s);
+      q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+    }
+  }
+}
+
+/* x's u8 scale and zero point from its range, widened to hold 0. */
+static void activation_params(float lo, float hi, float *scale, int *zp) {
+  if (lo > 0) lo = 0;
+  if (hi < 0) hi = 0;
+  *scale = (hi - lo) / 255;
+  double z = nearbyint(-lo / (double)*scale);
+  *zp = (int)(z < 0 ? 0 : z > 255 ? 255 : z);
+}
+
+static IrValue *new_weight(IrModule *m, const IrValue *from, const char *suffix, IrElem e,
+                           int rank, const int64_t *dims, const void *data, uint64_t bytes) {
+  return pass_new_weight_bytes(m, from->weight->name, suffix, ir_type_tensor(e, rank, dims),
+                               data, bytes);
+}
+
+/* The int8 form of op, X's parameters given; returns it. */
+static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp) {
+  IrModule *m = pc->m;
+  IrValue *W = op->operands[1];
+  bool conv = is_conv(op), gemm = op->kind == IR_OP_GEMM;
+  bool tB = gemm && ir_attr_int(op, "transB", 0);
+  int64_t channels, per, dims[4];
+  if (conv) {
+    channels = ir_type_dim(&W->type, 0);
+    per = 1;
+    for (int i = 0; i < 4; i++) per *= dims[i] = ir_type_dim(&W->type, i);
+    per /= channels;
+  } else {
+    channels = ir_type_dim(&W->type, tB ? 0 : 1);
+    per = ir_type_dim(&W->type, tB ? 1 : 0);
+    dims[0] = per, dims[1] = channels; /* the int8 form's B is [K, N] */
+  }
+  const float *w = weight_data(W);
+  int8_t *q = malloc((size_t)(channels * per));
+  float *scale = malloc((size_t)channels * sizeof *scale);
+  IR_ASSERT(q && scale);
+  /* a conv's W and a transposed B are channel-major; a matmul's B [K, N] is
+   * by columns, which the int8 form keeps */
+  quantize_weight(w, channels, per, !conv && !tB, q, scale);
+  if (tB) { /* B^T [N, K] -> [K, N] */
+    int8_t *t = malloc((size_t)(channels * per));
+    IR_ASSERT(t);
+    for (int64_t n = 0; n < channels; n++)
+      for (int64_t k = 0; k < per; k++) t[k * channels + n] = q[n * per + k];
+    free(q);
+    q = t;
+  }
+  IrValue *Wq = new_weight(m, W, "int8_", IR_I8, conv ? 4 : 2, dims, q,
+                           (uint64_t)(channels * per));
+  IrValue *S = new_weight(m, W, "scale_", IR_F32, 1, &channels, scale,
+                          (uint64_t)channels * sizeof *scale);
+  free(q);
+  free(scale);
+  IrValue *bias = op->num_operands > 2 ? op->operands[2] : NULL;
+  if (gemm && bias && bias->type.rank != 1) { /* C of [1, N]: the bias f32[N] */
+    const float *c = weight_data(bias);
+    bias = new_weight(m, bias, "row_", IR_F32, 1, &channels, c,
+                      (uint64_t)channels * sizeof *c);
+  }
+  IrValue *R = !gemm && op->num_operands > 3 ? op->operands[3] : NULL;
+  IrValue *operands[7] = {op->operands[0], Wq, bias, R, NULL, NULL, NULL};
+  int n = conv ? 7 : 5;
+  operands[n - 1] = S;
+  IrBuilder b = ir_builder_before(m, op);
+  b.loc = op->loc;
+  IrOp *q8 = ir_build(&b, conv ? IR_OP_FUSED_CONV : IR_OP_FUSED_MATMUL, n, operands, 1,
+                      &op->results[0]->type);
+  if (!gemm)
+    for (int i = 0; i < op->num_attrs; i++) ir_attr_set(m, q8, &op->attrs[i]);
+  ir_attr_set_float(m, q8, "x_scale", x_scale);
+  ir_attr_set_int(m, q8, "x_zero_point", zp);
+  ir_replace_uses(m->main, op->results[0], q8->results[0]);
+  ir_op_remove(op);
+  pass_stat(pc, conv ? "convs quantized" : gemm ? "gemms quantized" : "matmuls quantized", 1);
+  return q8;
+}
+
+bool pass_quantize(PassContext *pc) {
+  const QuantizeOptions *o = pc->quantize;
+  if (!o) return true;
+  IrFunc *f = pc->m->main;
+  if (f->lowered) {
+    diag_error("pass 'quantize' needs tensor-level IR; run it before 'lower'");
+    return false;
+  }
+  int k = 0;
+  for (IrOp *op = f->body->first, *next; op; op = next) {
+    next = op->next; /* a rewrite inserts before op and removes it */
+    if (!is_candidate(op)) continue;
+    int cand = k++;
+    if (o->instrument) {
+      char name[32];
+      snprintf(name, sizeof name, "tcc_calib_%d", cand);
+      add_output(pc->m, op->operands[0], name);
+      pass_stat(pc, "inputs observed", 1);
+      continue;
+    }
+    if (cand >= o->num_ranges) {
+      diag_error("quantize: the calibration has ranges for %d layer%s, this model has %d or "
+                 "more to quantize (a --calib-cache of another model or other flags?)",
+                 o->num_ranges, o->num_ranges == 1 ? "" : "s", cand + 1);
+      return false;
+    }
+    const char *name = op->loc.node ? op->loc.node : "";
+    bool keep = false;
+    for (int i = 0; i < o->num_keep; i++) keep |= !strcmp(o->keep_float[i], name);
+    float lo = o->lo[cand], hi = o->hi[cand];
+    if (keep || !(hi - lo > 0) || !isfinite(lo) || !isfinite(hi)) {
+      pass_stat(pc, "left in float", 1);
+      continue;
+    }
+    float scale;
+    int zp;
+    activation_params(lo, hi, &scale, &zp);
+    rewrite(pc, op, scale, zp);
+  }
+  if (!o->instrument && k != o->num_ranges) {
+    diag_error("quantize: the calibration has ranges for %d layer%s, this model has %d to "
+               "quantize (a --calib-cache of another model or other flags?)", o->num_ranges,
+               o->num_ranges == 1 ? "" : "s", k);
+    return false;
+  }
+  return true;
+}
