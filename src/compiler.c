@@ -798,8 +798,8 @@ static void adopt_diagnostics(tcc_session *s, const tcc_session *child) {
 
 /* --calib-cache=FILE: {"tcc_calibration": 1, "ranges": [[lo, hi], ...]},
  * a range per layer quantize.c takes, in its order. */
-static bool calib_cache_read(tcc_session *s, const char *text) {
-  cJSON *j = cJSON_Parse(text);
+static bool calib_cache_read(tcc_session *s, const char *text, size_t len) {
+  cJSON *j = cJSON_ParseWithLength(text, len);
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, "tcc_calibration");
   const cJSON *ranges = cJSON_GetObjectItemCaseSensitive(j, "ranges");
   int n = cJSON_GetArraySize(ranges);
@@ -850,7 +850,7 @@ static tcc_result calibrate(tcc_session *s) {
   size_t len;
   if (s->calib_cache && access(s->calib_cache, F_OK) == 0) {
     if (!util_read_file(s->calib_cache, &cached, &len)) return TCC_ERROR_INPUT;
-    bool ok = calib_cache_read(s, cached);
+    bool ok = calib_cache_read(s, cached, len);
     free(cached);
     return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
   }
