@@ -76,8 +76,19 @@ static bool is_gemm(const IrOp *op) {
          gemm_bias_ok(op, N);
 }
 
+/* The i32 sum of K products of u8 and i8 stays exact up to K = 2^31 /
+ * (255 * 127), 66,313: longer sums stay in float. */
+enum { MAX_K = 65536 };
+
+static int64_t reduction_length(const IrOp *op) {
+  const IrType *w = &op->operands[1]->type;
+  if (op->kind == IR_OP_CONV || op->kind == IR_OP_FUSED_CONV)
+    return ir_type_dim(w, 1) * ir_type_dim(w, 2) * ir_type_dim(w, 3);
+  return ir_type_dim(w, op->kind == IR_OP_GEMM && ir_attr_int(op, "transB", 0) ? 1 : 0);
+}
+
 static bool is_candidate(const IrOp *op) {
-  return is_conv(op) || is_matmul(op) || is_gemm(op);
+  return (is_conv(op) || is_matmul(op) || is_gemm(op)) && reduction_length(op) <= MAX_K;
 }
 
 /* The graph outputs gain v, named `name` (the calibration object's). */

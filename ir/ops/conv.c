@@ -408,7 +408,10 @@ static IrValue *conv_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j,
  * epilogue subtracts x_zero_point * sum W. */
 typedef struct ConvQuantRows {
   const ConvGemm *v;
-  IrValue *src, *dst, *row0, *taps;
+  IrValue *src;          /* the float panel, or X itself (a 1x1 window) */
+  IrValue *base;         /* element (row 0 of the block, column 0) of src */
+  int64_t stride;        /* between rows */
+  IrValue *dst, *row0, *taps;
 } ConvQuantRows;
 
 static void conv_quant_vector(LwCtx *c, void *user, IrValue *p) {
@@ -416,12 +419,15 @@ static void conv_quant_vector(LwCtx *c, void *user, IrValue *p) {
   const ConvGemm *v = r->v;
   int lanes = v->s.lanes;
   IrValue *q[4], *zp = lw_splat(c, lw_const_i(c, IR_I32, v->q.zero_point), lanes);
+  IrValue *last = lw_bin(c, IR_OP_A_SUB, r->taps, lw_index(c, 1));
   for (int b = 0; b < 4; b++) {
-    IrValue *si = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, r->src, lw_index(c, b), v->ncp), p);
-    IrValue *x = gk_quantize(c, &v->q, lw_vload(c, v->panel, &si, lanes));
-    /* rows past the block's taps hold stale data; their filter bytes are 0 */
-    IrValue *valid = lw_cmp(c, "lt", lw_bin(c, IR_OP_A_ADD, r->row0, lw_index(c, b)), r->taps);
-    q[b] = lw_select(c, valid, x, zp);
+    /* rows past the block's taps (stale, or past X) read its last row and
+     * give the zero point; their filter bytes are 0 */
+    IrValue *row = lw_bin(c, IR_OP_A_ADD, r->row0, lw_index(c, b));
+    IrValue *si = lw_bin(c, IR_OP_A_ADD,
+                         gk_axpy(c, r->base, lw_bin(c, IR_OP_A_MIN, row, last), r->stride), p);
+    IrValue *x = gk_quantize(c, &v->q, lw_vload(c, r->src, &si, lanes));
+    q[b] = lw_select(c, lw_cmp(c, "lt", row, r->taps), x, zp);
   }
   IrValue *di = lw_bin(c, IR_OP_A_ADD, r->dst, p);
   lw_vstore(c, gk_word(c, q), v->qpanel, &di);
@@ -434,17 +440,25 @@ static void conv_int8_pack(LwCtx *c, void *user, IrValue *jb, int64_t ncols, IrV
   IrValue *t0 = gk_axpy(c, NULL, k0, 4);
   IrValue *taps = lw_bin(c, IR_OP_A_MIN, gk_axpy(c, NULL, kc, 4),
                          lw_bin(c, IR_OP_A_SUB, lw_index(c, v->K), t0));
-  conv_pack(c, user, jb, ncols, t0, taps, task);
+  /* a 1x1 window quantizes X's rows as they are; else the im2col panel */
+  IrValue *src = v->panel, *base = gk_axpy(c, NULL, task, v->kcp * v->ncp);
+  int64_t stride = v->ncp;
+  if (src) {
+    conv_pack(c, user, jb, ncols, t0, taps, task);
+  } else {
+    IrValue *ch = gk_axpy(c, gk_axpy(c, t0, v->n, v->C), v->g, v->cg);
+    src = v->X, base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, ch, v->P), jb), stride = v->P;
+  }
   IrValue *kq;
   IrOp *lq = lw_for_begin(c, lw_index(c, 0), kc, 1, &kq);
   if (v->pack_split != PACK_IN_TASK && c->target->threads)
     ir_attr_set_int(c->m, lq, "parallel", 1);
   IrValue *row0 = gk_axpy(c, NULL, kq, 4);
-  ConvQuantRows r = {v, gk_axpy(c, gk_axpy(c, NULL, task, v->kcp * v->ncp), row0, v->ncp),
-                     gk_axpy(c, gk_axpy(c, NULL, task, v->kcw * v->ncp), kq, v->ncp), row0,
-                     taps};
-  lw_vector_span(c, 0, (ncols + v->s.lanes - 1) / v->s.lanes * v->s.lanes, v->s.lanes,
-                 conv_quant_vector, &r);
+  ConvQuantRows r = {v, src, base, stride,
+                     gk_axpy(c, gk_axpy(c, NULL, task, v->kcw * v->ncp), kq, v->ncp), row0, taps};
+  /* the panel's rows are whole vectors; X's last row ends where X does */
+  int64_t span = v->panel ? (ncols + v->s.lanes - 1) / v->s.lanes * v->s.lanes : ncols;
+  lw_vector_span(c, 0, span, v->s.lanes, conv_quant_vector, &r);
   lw_for_end(c, lq);
 }
 
@@ -662,7 +676,8 @@ static void conv_gemm_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     v.ncp = (g.nc + v.s.lanes - 1) / v.s.lanes * v.s.lanes;
     v.kcp = v.int8 ? g.s.kc * 4 : taps; /* whole words of rows */
     int64_t dims[1] = {v.tasks * v.kcp * v.ncp};
-    v.panel = lw_alloc(c, IR_F32, 1, dims);
+    /* the int8 form quantizes a 1x1 window's X as it is: no float panel */
+    if (!v.int8 || conv_window_packs(w)) v.panel = lw_alloc(c, IR_F32, 1, dims);
     v.pack_split = v.tasks > 1            ? PACK_IN_TASK
                    : c->target->threads ? PACK_BY_ROWS
                                         : PACK_BY_CHANNELS;

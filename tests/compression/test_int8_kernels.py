@@ -195,7 +195,7 @@ func @main(%0: f32[{n},{C},{H},{H}] as "x"{r_in}) -> ({yshape} as "y") {{
 cases = 0
 for shape in ((1, 3, 9, 8, 3, 1, 1, "relu", False), (2, 16, 14, 32, 3, 2, 1, None, True),
               (1, 64, 7, 24, 1, 1, 0, "relu", False), (1, 300, 6, 16, 3, 1, 1, None, False),
-              (1, 5, 11, 40, 5, 2, 2, "relu", True)):
+              (1, 5, 11, 40, 5, 2, 2, "relu", True), (2, 600, 5, 20, 1, 1, 0, None, True)):
     tir, pbs, want = conv_case(*shape, seed=sum(shape[:7]))
     for flags in (["-O0"], [], ["-mattr=+avx512vnni"], ["-threads=2"]):
         check(f"fused_conv {shape}", tir, pbs, want, flags)

@@ -6,7 +6,8 @@
 # multiply-add (or, for targets without a vector unit, its FPU's), then
 # compiles it again and requires byte-identical files.  Prints per target how
 # many instructions matched, which docs/targets.md quotes.
-# Then the register tile of the GEMM micro-kernel: a 64-filter 3x3 Conv on
+# Then the int8 kernels' instructions on x86_64, and the register tile of
+# the GEMM micro-kernel: a 64-filter 3x3 Conv on
 # 56x56 and a 1024^3 MatMul (tests/targets/gemm_loops.py makes them) must keep
 # at least 12 distinct vector accumulators as FMA destinations in one
 # innermost loop: ymm on x86_64 (x86-64-v3), zmm with -mattr=+avx512f, NEON
@@ -76,6 +77,28 @@ absent cortex-m4 'pld (no caches to fill ahead)' '[[:space:]]pld[[:space:]]'
 check wasm32 'f32x4.pmax (max as compare and select)' 'f32x4\.pmax'
 printf '%-11s %-42s %5d\n' wasm32 'f32x4.mul+f32x4.add (arithmetic)' \
   "$(grep -cE 'f32x4\.(mul|add)' "$T/wasm32/dis.txt" || true)"
+
+# The int8 kernels (-quantize=int8, docs/compression.md): the sample CNN
+# calibrated on its own test data.  arith.dot4 is vpdpbusd where VNNI is
+# on (ymm with AVX-VNNI, zmm with AVX-512 VNNI), widened multiplies summed
+# by vpmaddwd at the x86-64-v3 baseline (exact: no vpmaddubsw, which
+# saturates); the objects reproducible too.
+for cfg in "x86_64-int8" "x86_64-avxvnni -mattr=+avxvnni" "x86_64-avx512vnni -mattr=+avx512vnni"; do
+  # shellcheck disable=SC2086 # split the configuration into words
+  set -- $cfg
+  name=$1 flags=${2:-}
+  for run in a b; do
+    mkdir -p "$T/$name/$run"
+    "$TCC" compile "$MODEL" -name=cnn -quantize=int8 --calib="$ROOT/models/cnn" $flags -o "$T/$name/$run"
+  done
+  cmp -s "$T/$name/a/cnn.o" "$T/$name/b/cnn.o" || { echo "FAIL: $name: cnn.o differs between two compiles" >&2; fail=1; }
+  $OBJDUMP -d "$T/$name/a/cnn.o" > "$T/$name/dis.txt"
+done
+check x86_64-int8 'vpmaddwd (u8 x i8 widened, exact)' 'vpmaddwd'
+absent x86_64-int8 'vpdpbusd (VNNI is not in x86-64-v3)' 'vpdpbusd'
+absent x86_64-int8 'vpmaddubsw (saturates at i16)' 'vpmaddubsw'
+check x86_64-avxvnni 'vpdpbusd on ymm (AVX-VNNI)' 'vpdpbusd[[:space:]].*%ymm'
+check x86_64-avx512vnni 'vpdpbusd on zmm (AVX-512 VNNI)' 'vpdpbusd[[:space:]].*%zmm'
 
 # The GEMM micro-kernel's accumulators (the schedule's tile, ir/schedule.c).
 # At least 12 (issue 9): two FMA ports with a 4-cycle latency need 8 in
