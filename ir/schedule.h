@@ -29,8 +29,8 @@ typedef struct SchedTarget {
   int64_t l1_bytes;   /* L1 data cache per core */
   int64_t l2_bytes;   /* L2 per core */
   /* The widest vector (bits) whose four-way u8 x s8 dot product into i32
-   * lanes is one instruction (arith.dot4: x86's vpdpbusd with AVX-512 VNNI
-   * or AVX-VNNI); 0: none, widened multiplies instead. */
+   * lanes has an instruction (arith.dot4: x86's vpdpbusd with AVX-512 VNNI
+   * or AVX-VNNI, armv8's usdot or sdot); 0: none, widened multiplies. */
   int dot4_bits;
   bool threads;       /* parallel loops may run on several cores (a hosted
                          OS with a thread pool); bare metal runs them serially */

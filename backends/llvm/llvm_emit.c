@@ -1309,6 +1309,7 @@ static void em_open(Em *e, IrModule *m, const TargetRow *row, const char *cpu,
   SchedTarget st;
   target_describe(row, cpu, features, &st);
   e->dot4_bits = st.dot4_bits;
+  e->dot4_mixed = target_feature_on(features, "i8mm", false);
   e->mod = LLVMModuleCreateWithNameInContext(m->name, e->c);
   e->b = LLVMCreateBuilderInContext(e->c);
   e->entry_b = LLVMCreateBuilderInContext(e->c);

@@ -69,6 +69,7 @@ void x86_64_sched(const TargetRow *t, const char *cpu, const char *features,
 extern const TargetLists target_lists_armv8, target_lists_riscv64,
     target_lists_wasm32, target_lists_cortex_m;
 void armv8_init(void);
+void armv8_sched(const TargetRow *t, const char *cpu, const char *features, SchedTarget *out);
 void riscv64_init(void);
 void riscv64_fn_attrs(const TargetRow *t, LLVMContextRef c, LLVMValueRef fn,
                       const char *cpu, const char *features);
@@ -120,6 +121,7 @@ typedef struct Em {
   LLVMValueRef wbase;
   LLVMTypeRef i1, i8, i32, i64, ptr;
   int dot4_bits;            /* SchedTarget.dot4_bits: arith.dot4's instruction */
+  bool dot4_mixed;          /* aarch64: usdot (i8mm), u8 x s8 in one; else sdot */
 } Em;
 
 LLVMTypeRef em_elem_type(Em *e, IrElem el);      /* in registers */

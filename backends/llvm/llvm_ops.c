@@ -210,19 +210,41 @@ static LLVMValueRef em_half_lanes(Em *e, LLVMValueRef v, unsigned n, bool odd) {
                                 "");
 }
 
-/* arith.dot4: vpdpbusd where the target has it for this width; else the
- * bytes widened to i16 (a u8 x i8 product fits), adjacent pairs summed
- * into i32 (the shape x86 selects as vpmaddwd), and adjacent pairs of
- * those: exact, no saturating step. */
+/* arith.dot4 on aarch64 (128 bits): usdot takes u8 x s8 (+i8mm); sdot
+ * takes s8 x s8 (+dotprod), so u's bytes are offset by -128 (xor 0x80) and
+ * 128 * sum s added back: sdot(acc, u ^ 0x80, s) - sdot(0, -128, s). */
+static LLVMValueRef em_dot4_arm(Em *e, LLVMValueRef acc, LLVMValueRef u, LLVMValueRef s) {
+  LLVMTypeRef b16 = LLVMVectorType(e->i8, 16), over[2] = {LLVMTypeOf(acc), b16};
+  LLVMValueRef sb = LLVMBuildBitCast(e->b, s, b16, "");
+  if (e->dot4_mixed) {
+    LLVMValueRef args[3] = {acc, LLVMBuildBitCast(e->b, u, b16, ""), sb};
+    return em_intrinsic(e, "llvm.aarch64.neon.usdot", over, 2, args, 3);
+  }
+  LLVMValueRef m128 = LLVMConstInt(e->i8, 0x80, 0), bytes[16];
+  for (int i = 0; i < 16; i++) bytes[i] = m128;
+  LLVMValueRef k = LLVMConstVector(bytes, 16);
+  LLVMValueRef us = LLVMBuildXor(e->b, LLVMBuildBitCast(e->b, u, b16, ""), k, "");
+  LLVMValueRef a1[3] = {acc, us, sb}, a2[3] = {LLVMConstNull(over[0]), k, sb};
+  return LLVMBuildSub(e->b, em_intrinsic(e, "llvm.aarch64.neon.sdot", over, 2, a1, 3),
+                      em_intrinsic(e, "llvm.aarch64.neon.sdot", over, 2, a2, 3), "");
+}
+
+/* arith.dot4: vpdpbusd (x86) or sdot/usdot (aarch64) where the target has
+ * it for this width; else the bytes widened to i16 (a u8 x i8 product
+ * fits), adjacent pairs summed into i32 (the shape x86 selects as
+ * vpmaddwd), and adjacent pairs of those: exact, no saturating step. */
 static bool em_dot4(Em *e, IrOp *op) {
   LLVMValueRef acc = em_val(e, op->operands[0]), u = em_val(e, op->operands[1]),
                s = em_val(e, op->operands[2]);
   const IrType *t = &op->results[0]->type;
   unsigned n = t->kind == IR_TYPE_VECTOR ? (unsigned)t->lanes : 1;
   unsigned bits = 32 * n;
+  bool arm = !strncmp(LLVMGetTarget(e->mod), "aarch64", 7);
   LLVMValueRef x;
-  if (t->kind == IR_TYPE_VECTOR && !t->scalable && (bits == 128 || bits == 256 || bits == 512) &&
-      (int)bits <= e->dot4_bits) {
+  if (arm && t->kind == IR_TYPE_VECTOR && !t->scalable && bits == 128 && e->dot4_bits >= 128) {
+    x = em_dot4_arm(e, acc, u, s);
+  } else if (!arm && t->kind == IR_TYPE_VECTOR && !t->scalable &&
+             (bits == 128 || bits == 256 || bits == 512) && (int)bits <= e->dot4_bits) {
     char name[40];
     snprintf(name, sizeof name, "llvm.x86.avx512.vpdpbusd.%u", bits);
     LLVMValueRef args[3] = {acc, u, s};

@@ -28,7 +28,7 @@ static const TargetRow rows[] = {
     {{"armv8", "aarch64 arm64", "aarch64-unknown-linux-gnu", "generic", "+neon",
       "ARMv8-A AArch64 Linux (ELF), NEON"},
      &target_lists_armv8, armv8_init, ".rodata.tcc_weights", NULL,
-     {NULL, 128, 32, 64 << 10, 1 << 20, 0, true, false, NULL}, NULL, NULL},
+     {NULL, 128, 32, 64 << 10, 1 << 20, 0, true, false, NULL}, armv8_sched, NULL},
     {{"riscv64", "rv64gc", "riscv64-unknown-linux-gnu", "generic-rv64",
       "+m,+a,+f,+d,+c", "RISC-V rv64gc Linux (ELF), lp64d"},
      &target_lists_riscv64, riscv64_init, ".rodata.tcc_weights", riscv64_fn_attrs,

@@ -85,14 +85,38 @@ u[1], s[1] = 255, 127
 want = wrap32(acc.astype(np.int64) + (u.astype(np.int64) * s.astype(np.int64)).sum(1))
 pbs = [write("u", u.view(np.int32).reshape(16)), write("s", s.view(np.int32).reshape(16)),
        write("acc", acc)]
-for flags in ([], ["-mattr=+avx512vnni"], ["-mattr=+avxvnni"], ["-target=armv8"]):
-    got = run(DOT4, pbs, flags, 2)
+# armv8's dot products work on 128 bits: four lanes
+DOT4_ARM = """module @dot4
+func @main(%0: buf i32[16] as "u", %1: buf i32[16] as "s", %2: buf i32[16] as "acc") -> (%3: buf i32[16] as "y", %4: buf i32[16] as "ys") {workspace=0} {
+  %5 = arith.const() {value=0} : index
+  %10 = arith.const() {value=16} : index
+  loop.for(%5, %10) {step=4} (%20: index) {
+    %6 = mem.vload(%0, %20) : <4 x i32>
+    %7 = mem.vload(%1, %20) : <4 x i32>
+    %8 = mem.vload(%2, %20) : <4 x i32>
+    %9 = arith.dot4(%8, %6, %7) : <4 x i32>
+    mem.vstore(%9, %3, %20)
+  }
+  loop.for(%5, %10) {step=1} (%11: index) {
+    %12 = mem.load(%0, %11) : i32
+    %13 = mem.load(%1, %11) : i32
+    %14 = mem.load(%2, %11) : i32
+    %15 = arith.dot4(%14, %12, %13) : i32
+    mem.store(%15, %4, %11)
+  }
+}
+"""
+for tir, flags in ((DOT4, []), (DOT4, ["-mattr=+avx512vnni"]), (DOT4, ["-mattr=+avxvnni"]),
+                   (DOT4, ["-target=armv8"]), (DOT4_ARM, ["-target=armv8"]),
+                   (DOT4_ARM, ["-target=armv8", "-mattr=+dotprod"]),
+                   (DOT4_ARM, ["-target=armv8", "-mattr=+i8mm"])):
+    got = run(tir, pbs, flags, 2)
     if got is None:
         continue
     for k in range(2):
         if not np.array_equal(got[k], want):
             failures.append(f"dot4 {flags} output {k}: {got[k].tolist()} != {want.tolist()}")
-print(f"arith.dot4: 4 flag sets checked")
+print(f"arith.dot4: 7 forms and flag sets checked")
 
 
 # --- fused_matmul, int8 form
@@ -138,8 +162,9 @@ for M, K, N, act in ((5, 7, 19, "relu"), (33, 1030, 70, None), (1, 784, 64, "rel
         check(f"fused_matmul {M}x{K}x{N}", tir, pbs, want, flags)
         cases += 1
 tir, pbs, want = matmul_case(33, 1030, 70, "relu", 9)
-check("fused_matmul 33x1030x70", tir, pbs, want, ["-target=armv8"])
-print(f"fused_matmul int8: {cases + 1} runs checked")
+for flags in (["-target=armv8"], ["-target=armv8", "-mattr=+dotprod"]):
+    check("fused_matmul 33x1030x70", tir, pbs, want, flags)
+print(f"fused_matmul int8: {cases + 2} runs checked")
 
 
 
@@ -201,8 +226,9 @@ for shape in ((1, 3, 9, 8, 3, 1, 1, "relu", False), (2, 16, 14, 32, 3, 2, 1, Non
         check(f"fused_conv {shape}", tir, pbs, want, flags)
         cases += 1
 tir, pbs, want = conv_case(1, 300, 6, 16, 3, 1, 1, "relu", True, seed=4)
-check("fused_conv 300x6x6", tir, pbs, want, ["-target=armv8"])
-print(f"fused_conv int8: {cases + 1} runs checked")
+for flags in (["-target=armv8"], ["-target=armv8", "-mattr=+dotprod"], ["-target=armv8", "-mattr=+i8mm"]):
+    check("fused_conv 300x6x6", tir, pbs, want, flags)
+print(f"fused_conv int8: {cases + 3} runs checked")
 
 if failures:
     print("\n".join("FAIL: " + f for f in failures))

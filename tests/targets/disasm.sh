@@ -82,14 +82,18 @@ printf '%-11s %-42s %5d\n' wasm32 'f32x4.mul+f32x4.add (arithmetic)' \
 # calibrated on its own test data.  arith.dot4 is vpdpbusd where VNNI is
 # on (ymm with AVX-VNNI, zmm with AVX-512 VNNI), widened multiplies summed
 # by vpmaddwd at the x86-64-v3 baseline (exact: no vpmaddubsw, which
-# saturates); the objects reproducible too.
-for cfg in "x86_64-int8" "x86_64-avxvnni -mattr=+avxvnni" "x86_64-avx512vnni -mattr=+avx512vnni"; do
+# saturates), sdot on armv8 with +dotprod and usdot with +i8mm; the objects
+# reproducible too.
+for cfg in "x86_64-int8 x86_64" "x86_64-avxvnni x86_64 -mattr=+avxvnni" \
+    "x86_64-avx512vnni x86_64 -mattr=+avx512vnni" "armv8-dotprod armv8 -mattr=+dotprod" \
+    "armv8-i8mm armv8 -mattr=+i8mm"; do
   # shellcheck disable=SC2086 # split the configuration into words
   set -- $cfg
-  name=$1 flags=${2:-}
+  name=$1 target=$2 flags=${3:-}
   for run in a b; do
     mkdir -p "$T/$name/$run"
-    "$TCC" compile "$MODEL" -name=cnn -quantize=int8 --calib="$ROOT/models/cnn" $flags -o "$T/$name/$run"
+    "$TCC" compile "$MODEL" -name=cnn -quantize=int8 --calib="$ROOT/models/cnn" -target="$target" \
+      $flags -o "$T/$name/$run"
   done
   cmp -s "$T/$name/a/cnn.o" "$T/$name/b/cnn.o" || { echo "FAIL: $name: cnn.o differs between two compiles" >&2; fail=1; }
   $OBJDUMP -d "$T/$name/a/cnn.o" > "$T/$name/dis.txt"
@@ -99,6 +103,8 @@ absent x86_64-int8 'vpdpbusd (VNNI is not in x86-64-v3)' 'vpdpbusd'
 absent x86_64-int8 'vpmaddubsw (saturates at i16)' 'vpmaddubsw'
 check x86_64-avxvnni 'vpdpbusd on ymm (AVX-VNNI)' 'vpdpbusd[[:space:]].*%ymm'
 check x86_64-avx512vnni 'vpdpbusd on zmm (AVX-512 VNNI)' 'vpdpbusd[[:space:]].*%zmm'
+check armv8-dotprod 'sdot v.4s (+dotprod)' 'sdot[[:space:]]+v[0-9]+\.4s'
+check armv8-i8mm 'usdot v.4s (+i8mm: u8 x s8 in one)' 'usdot[[:space:]]+v[0-9]+\.4s'
 
 # The GEMM micro-kernel's accumulators (the schedule's tile, ir/schedule.c).
 # At least 12 (issue 9): two FMA ports with a 4-cycle latency need 8 in
