@@ -52,6 +52,7 @@ struct tcc_session {
   bool has_quantize;      /* -quantize=int8 */
   char *calib_dir;        /* --calib=DIR */
   char *calib_cache;      /* --calib-cache=FILE: ranges read, or written */
+  double calib_percentile; /* -calib-method=percentile:P (0: minmax) */
   char **keep_float;      /* -keep-float=NODE,... */
   int num_keep_float;
   /* calibration's ranges (quantize.c's candidates), measured once per load */
@@ -559,6 +560,21 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     s->calibrated = false;
     return set_string(&s->calib_dir, v);
   }
+  if (!strcmp(name, "calib-method")) {
+    double p = 0;
+    char *end = NULL;
+    if (!strncmp(v, "percentile", 10))
+      p = v[10] == ':' ? strtod(v + 11, &end) : v[10] ? -1 : 99.99;
+    if (strcmp(v, "minmax") && (!(p > 50 && p <= 100) || (end && (end == v + 11 || *end)))) {
+      diag_error("invalid -calib-method '%s': expected minmax (each layer's input range is its "
+                 "smallest and largest value) or percentile[:P] (the central P%% of its values, "
+                 "50 < P <= 100, default 99.99)", v);
+      return TCC_ERROR_INPUT;
+    }
+    s->calib_percentile = p;
+    s->calibrated = false;
+    return TCC_SUCCESS;
+  }
   if (!strcmp(name, "calib-cache")) {
     s->calibrated = false;
     return set_string(&s->calib_cache, v);
@@ -711,7 +727,7 @@ static void before_lower(IrModule *m, const char *pass, void *user) {
 static bool calib_skips(const char *name) {
   static const char *const skip[] = {
       "target", "mcpu", "mattr", "emit", "report", "verbose", "depfile", "max-flash",
-      "max-ram", "weights", "quantize", "calib", "calib-cache", "keep-float", "tuning",
+      "max-ram", "weights", "quantize", "calib", "calib-cache", "calib-method", "keep-float", "tuning",
       "tuning-any-cpu",
       "print-ir-after", "stats", "time-passes", "profile", "schedule", "cost-model",
       "shape", "dim", NULL};
@@ -841,6 +857,23 @@ static bool calib_cache_write(const tcc_session *s) {
   return ok;
 }
 
+/* -calib-method=percentile:P: each range narrowed to the central P% of the
+ * values counted in hist (bins over [lo, hi]): the bins outside hold at
+ * most (100 - P) / 2 % of them on each side. */
+enum { CALIB_BINS = 2048 };
+static void calib_percentile(float *lo, float *hi, const uint64_t *hist, double p) {
+  uint64_t total = 0;
+  for (int b = 0; b < CALIB_BINS; b++) total += hist[b];
+  double tail = (double)total * (100 - p) / 200, width = ((double)*hi - *lo) / CALIB_BINS;
+  int a = 0, z = CALIB_BINS - 1; /* the first and last bins kept */
+  uint64_t below = hist[a], above = hist[z];
+  while (a < z && (double)below <= tail) below += hist[++a];
+  while (z > a && (double)above <= tail) above += hist[--z];
+  float l = (float)(*lo + a * width), h = (float)(*lo + (z + 1) * width);
+  if (l > *lo) *lo = l;
+  if (h < *hi) *hi = h;
+}
+
 /* -quantize=int8: the ranges of quantize.c's candidates' inputs.  The
  * model file is compiled again with the same flags for this machine, its
  * candidates' inputs as outputs (QuantizeOptions.instrument), and run on
@@ -882,16 +915,21 @@ static tcc_result calibrate(tcc_session *s) {
   if (r == TCC_SUCCESS)
     for (IrOp *op = c->m->main->body->first; op; op = op->next) slots++;
   float *lo = calloc((size_t)slots, sizeof *lo), *hi = calloc((size_t)slots, sizeof *hi);
-  if (r == TCC_SUCCESS && (!lo || !hi)) r = TCC_ERROR_INTERNAL;
+  int bins = s->calib_percentile > 0 ? CALIB_BINS : 0;
+  uint64_t *hist = bins ? calloc((size_t)slots * bins, sizeof *hist) : NULL;
+  if (r == TCC_SUCCESS && (!lo || !hi || (bins && !hist))) r = TCC_ERROR_INTERNAL;
   int first = r == TCC_SUCCESS ? c->m->main->num_outputs : 0;
   if (r == TCC_SUCCESS) {
     RunOptions ro = {.threads = 1, .sets = (const char *const *)sets, .num_sets = num_sets,
-                     .first_observed = first, .lo = lo, .hi = hi};
+                     .first_observed = first, .lo = lo, .hi = hi, .bins = bins, .hist = hist};
     stage_begin("calibration");
     r = tcc_run_model(c, &ro);
     stage_end();
   }
   int observed = r == TCC_SUCCESS ? c->m->main->num_outputs - first : 0;
+  for (int i = 0; bins && i < observed; i++)
+    calib_percentile(&lo[i], &hi[i], hist + (size_t)i * bins, s->calib_percentile);
+  free(hist);
   if (c) {
     if (r != TCC_SUCCESS) adopt_diagnostics(s, c);
     tcc_session_free(c);

@@ -49,6 +49,7 @@ static const struct {
     {"prune-channels", OPT_SESSION, "crbou", "F (0 < F < 1): removes the fraction F of each Conv, Gemm and MatMul layer's output channels, those of least L2 norm, and their traces downstream, where every consumer can shrink (docs/compression.md)"},
     {"quantize", OPT_SESSION, "crbou", "int8: post-training static quantization: Conv, MatMul and Gemm layers run on int8 kernels (i8 weights per channel, u8 inputs scaled by --calib) (docs/compression.md)"},
     {"calib", OPT_SESSION, "crbou", "DIR: calibration data for -quantize, DIR/test_data_set_<k>/input_<i>.pb, one batch each; the model runs on them compiled for this machine"},
+    {"calib-method", OPT_SESSION, "crbou", "minmax (default): a layer's input range is the smallest and largest value calibration saw; percentile[:P]: the central P% of them (default 99.99), outliers clipped"},
     {"calib-cache", OPT_SESSION, "crbou", "FILE: with -quantize, the calibrated ranges: read from FILE when it exists (no calibration run), else measured on --calib and written there"},
     {"keep-float", OPT_SESSION, "crbou", "NODE,...: with -quantize, these ONNX nodes' layers stay in float"},
     {"verify-each", OPT_SESSION, "crbou", "0 turns off the verifier between passes"},

@@ -974,8 +974,10 @@ static bool report_failed_node(RunDir *d, const char *dims_path) {
 }
 
 
-/* Folds output i's f32 values (its raw file) into lo/hi. */
-static bool observe_output(RunDir *d, const char *path, int i, float *lo, float *hi) {
+/* Folds output i's f32 values (its raw file) into lo/hi, or with hist,
+ * counts them in `bins` bins over [lo, hi]. */
+static bool observe_output(RunDir *d, const char *path, int i, float *lo, float *hi,
+                           uint64_t *hist, int bins) {
   IrType t = d->m->main->body->args[d->m->main->num_inputs + i]->type;
   uint64_t n;
   char *data;
@@ -989,7 +991,13 @@ static bool observe_output(RunDir *d, const char *path, int i, float *lo, float 
     return false;
   }
   const float *v = (const float *)(void *)data;
+  double width = ((double)*hi - *lo) / bins;
   for (uint64_t k = 0; k < n; k++) {
+    if (hist) {
+      double b = width > 0 ? ((double)v[k] - *lo) / width : 0;
+      hist[b < 0 ? 0 : b >= bins ? bins - 1 : (int)b]++;
+      continue;
+    }
     if (v[k] < *lo) *lo = v[k];
     if (v[k] > *hi) *hi = v[k];
   }
@@ -997,36 +1005,46 @@ static bool observe_output(RunDir *d, const char *path, int i, float *lo, float 
   return true;
 }
 
-/* Calibration: the linked harness once per data set, the outputs from
- * o->first_observed on folded into o->lo / o->hi. */
-static tcc_result run_sets(RunDir *d, const RunOptions *o, char **args, int nargs) {
+/* The linked harness on data set k, its outputs from o->first_observed
+ * on folded into the ranges (pass 0) or the histograms (pass 1). */
+static tcc_result run_set(RunDir *d, const RunOptions *o, int k, int pass, char **args,
+                          int nargs) {
   IrFunc *f = d->m->main;
   int ni = f->num_inputs, nobs = f->num_outputs - o->first_observed;
-  for (int i = 0; i < nobs; i++) o->lo[i] = INFINITY, o->hi[i] = -INFINITY;
   const char **inputs = ir_arena_alloc(d->m->arena, sizeof *inputs * (size_t)(ni + 1));
-  for (int k = 0; k < o->num_sets; k++) {
-    for (int i = 0; i < ni; i++) {
-      inputs[i] = ir_arena_printf(d->m->arena, "%s/input_%d.pb", o->sets[k], i);
-      if (access(inputs[i], R_OK)) {
-        diag_error("--calib: cannot read '%s': %s (each data set holds input_<i>.pb for "
-                   "the model's %d input%s)", inputs[i], strerror(errno), ni, ni == 1 ? "" : "s");
-        return TCC_ERROR_INPUT;
-      }
+  for (int i = 0; i < ni; i++) {
+    inputs[i] = ir_arena_printf(d->m->arena, "%s/input_%d.pb", o->sets[k], i);
+    if (access(inputs[i], R_OK)) {
+      diag_error("--calib: cannot read '%s': %s (each data set holds input_<i>.pb for "
+                 "the model's %d input%s)", inputs[i], strerror(errno), ni, ni == 1 ? "" : "s");
+      return TCC_ERROR_INPUT;
     }
-    RunOptions one = *o;
-    one.inputs = inputs, one.num_inputs = ni;
-    if (!stage_inputs(d, &one, args)) return TCC_ERROR_INPUT;
-    int st = spawn(run_command(d, args, nargs));
-    if (st != 0) {
-      if (st > 0) diag_error("the calibration model failed on '%s' (exit status %d)", o->sets[k], st);
-      return TCC_ERROR_INTERNAL;
-    }
-    for (int i = 0; i < nobs; i++)
-      if (!observe_output(d, args[1 + ni + o->first_observed + i], o->first_observed + i,
-                          &o->lo[i], &o->hi[i]))
-        return TCC_ERROR_INTERNAL;
   }
+  RunOptions one = *o;
+  one.inputs = inputs, one.num_inputs = ni;
+  if (!stage_inputs(d, &one, args)) return TCC_ERROR_INPUT;
+  int st = spawn(run_command(d, args, nargs));
+  if (st != 0) {
+    if (st > 0) diag_error("the calibration model failed on '%s' (exit status %d)", o->sets[k], st);
+    return TCC_ERROR_INTERNAL;
+  }
+  for (int i = 0; i < nobs; i++)
+    if (!observe_output(d, args[1 + ni + o->first_observed + i], o->first_observed + i,
+                        &o->lo[i], &o->hi[i], pass ? o->hist + (size_t)i * o->bins : NULL,
+                        o->bins))
+      return TCC_ERROR_INTERNAL;
   return TCC_SUCCESS;
+}
+
+/* Calibration: every data set, then with o->bins every set again. */
+static tcc_result run_sets(RunDir *d, const RunOptions *o, char **args, int nargs) {
+  IrFunc *f = d->m->main;
+  for (int i = 0; i < f->num_outputs - o->first_observed; i++)
+    o->lo[i] = INFINITY, o->hi[i] = -INFINITY;
+  tcc_result r = TCC_SUCCESS;
+  for (int pass = 0; pass < (o->bins > 0 ? 2 : 1); pass++)
+    for (int k = 0; r == TCC_SUCCESS && k < o->num_sets; k++) r = run_set(d, o, k, pass, args, nargs);
+  return r;
 }
 
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {

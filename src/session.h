@@ -56,6 +56,10 @@ typedef struct RunOptions {
   const char *const *sets;
   int num_sets, first_observed;
   float *lo, *hi;
+  /* bins > 0: then a second pass over the sets counts each output's values
+   * in `bins` equal bins over [lo, hi] (hist: bins per output, in order) */
+  int bins;
+  uint64_t *hist;
 } RunOptions;
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o);
 

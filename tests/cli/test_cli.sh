@@ -76,6 +76,10 @@ CNN=$MODELS/cnn/model.onnx
 check 1 "tcc: error: invalid -quantize 'int4': expected int8 (static: u8 activations scaled by --calib, i8 weights per channel)" compile "$CNN" -quantize=int4 -o "$O"
 check 1 "tcc: error: -quantize=int8 needs --calib=DIR: batches of typical inputs (DIR/test_data_set_<k>/input_<i>.pb) to measure the activations' ranges" compile "$CNN" -quantize=int8 -o "$O"
 check 1 "tcc: error: --calib=$T/nowhere: No such file or directory" run "$CNN" -quantize=int8 --calib="$T/nowhere"
+CM="expected minmax (each layer's input range is its smallest and largest value) or percentile[:P] (the central P% of its values, 50 < P <= 100, default 99.99)"
+check 1 "tcc: error: invalid -calib-method 'entropy': $CM" compile "$CNN" -quantize=int8 -calib-method=entropy -o "$O"
+check 1 "tcc: error: invalid -calib-method 'percentile:40': $CM" compile "$CNN" -quantize=int8 -calib-method=percentile:40 -o "$O"
+check 1 "tcc: error: invalid -calib-method 'percentile:': $CM" compile "$CNN" -quantize=int8 -calib-method=percentile: -o "$O"
 mkdir -p "$T/nosets" "$T/noinput/test_data_set_0"
 check 1 "tcc: error: --calib=$T/nosets holds no test_data_set_<k> folders (each one batch: input_<i>.pb per model input, the layout of ONNX's test data)" compile "$CNN" -quantize=int8 --calib="$T/nosets" -o "$O"
 check 1 "$T/noinput/test_data_set_0/input_0.pb: error: cannot open: No such file or directory

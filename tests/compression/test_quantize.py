@@ -130,6 +130,53 @@ x = (rng.standard_normal((2, 3, K)) + 0.5).astype(np.float32)
 want = linear(x.reshape(-1, K), lo, hi, w.T, b).reshape(2, 3, N)
 check("matmul-add", model, x, want, calib_dir("linear", batches), FLAGS, 25, x @ w + b)
 
+
+
+# -calib-method=percentile:99: the same MatMul-Add, calibration batches with
+# outliers; the range is the central 99% of the values, by the histogram rule
+# of docs/compression.md (2048 bins over [min, max]; from each end, the bins
+# holding at most 0.5% of the values are cut)
+def percentile_range(values, p, bins=2048):
+    lo, hi = np.float32(values.min()), np.float32(values.max())
+    width = (np.float64(hi) - np.float64(lo)) / bins
+    b = np.clip(np.floor((values.astype(np.float64) - np.float64(lo)) / width), 0, bins - 1)
+    hist = np.bincount(b.astype(np.int64), minlength=bins)
+    tail = hist.sum() * (100 - p) / 200
+    a, z = 0, bins - 1
+    below, above = hist[0], hist[z]
+    while a < z and below <= tail:
+        a += 1
+        below += hist[a]
+    while z > a and above <= tail:
+        z -= 1
+        above += hist[z]
+    return (max(lo, np.float32(np.float64(lo) + a * width)),
+            min(hi, np.float32(np.float64(lo) + (z + 1) * width)))
+
+
+batches = [(rng.standard_normal((2, 3, K)) + 0.5).astype(np.float32) for _ in range(3)]
+batches[1][0, 0, :3] = [40.0, -30.0, 25.0]  # outliers the percentile clips
+lo, hi = percentile_range(np.concatenate([t.ravel() for t in batches]), 99)
+x = (rng.standard_normal((2, 3, K)) + 0.5).astype(np.float32)
+want = linear(x.reshape(-1, K), lo, hi, w.T, b).reshape(2, 3, N)
+model = os.path.join(TMP, "linear.onnx")
+calib = calib_dir("linear_outliers", batches)
+pb = os.path.join(TMP, "pct_x.pb")
+write_input(pb, "x", x)
+for flags in ([], ["-O0"]):
+    got, _ = run(TCC, model, pb, os.path.join(TMP, "out"),
+                 ["-quantize=int8", "--calib=" + calib, "-calib-method=percentile:99"] + flags)
+    err = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
+    if err > 2e-6:
+        failures.append(f"percentile:99 {flags}: relative error {err:.3g} against the reference")
+got, _ = run(TCC, model, pb, os.path.join(TMP, "out"), ["-quantize=int8", "--calib=" + calib])
+mm = linear(x.reshape(-1, K), min(t.min() for t in batches), max(t.max() for t in batches), w.T,
+            b).reshape(2, 3, N)
+if float(np.max(np.abs(got - mm)) / np.max(np.abs(mm))) > 2e-6:
+    failures.append("minmax with outliers: differs from its reference")
+print(f"matmul-add: -calib-method=percentile:99 matches its reference (range {lo:.3f}..{hi:.3f}, "
+      f"minmax's {min(t.min() for t in batches):.1f}..{max(t.max() for t in batches):.1f})")
+
 if failures:
     print("\n".join("FAIL: " + f for f in failures))
     sys.exit(1)
