@@ -77,6 +77,28 @@ static void gk_weight_name(LwCtx *c, const IrValue *from, const char *suffix, ch
   }
 }
 
+/* n elements of e (4 bytes each) packed from `from` as the weight
+ * <from>.packed<i>; data is freed, and from's pages, read no more, go. */
+static IrValue *gk_packed_weight(LwCtx *c, const IrValue *from, IrElem e, void *data,
+                                 int64_t n) {
+  char name[256];
+  gk_weight_name(c, from, "packed", name, sizeof name);
+  int64_t dims[1] = {n};
+  IrWeight *w = ir_weight_add(c->m, name, ir_type_tensor(e, 1, dims), data,
+                              (uint64_t)n * ir_elem_size(e), true);
+  free(data);
+  if (from && from->weight) ir_weight_release_pages(c->m, from->weight);
+  return w->value;
+}
+
+void gk_rows_in_place(LwCtx *c, IrValue *buf, IrValue *off, IrValue *i0, IrValue *k0,
+                      int64_t ld, GkOperand *a) {
+  a->buf = buf;
+  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, off, i0, ld), k0);
+  a->rs = ld, a->ks = 1;
+  a->packed = false;
+}
+
 /* ------------------------------------------------------------- int8 */
 bool gk_is_quantized(const IrOp *op, int w_at) {
   return op->num_operands > w_at && op->operands[w_at] &&
@@ -179,14 +201,7 @@ IrValue *gk_pack_words(LwCtx *c, const IrValue *from, int64_t batches, int64_t r
           t[k * w + r] = word;
         }
     }
-  char name[256];
-  gk_weight_name(c, from, "packed", name, sizeof name);
-  int64_t dims[1] = {n};
-  IrWeight *wt = ir_weight_add(c->m, name, ir_type_tensor(IR_I32, 1, dims), data,
-                               (uint64_t)n * sizeof *data, true);
-  free(data);
-  if (from && from->weight) ir_weight_release_pages(c->m, from->weight);
-  return wt->value;
+  return gk_packed_weight(c, from, IR_I32, data, n);
 }
 
 /* ----------------------------------------------------------- packing */
@@ -204,14 +219,7 @@ IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
       for (int64_t k = 0; k < K; k++)
         for (int64_t r = 0; r < w; r++) t[k * w + r] = (float)get(user, b, r0 + r, k);
     }
-  char name[256];
-  gk_weight_name(c, from, "packed", name, sizeof name);
-  int64_t dims[1] = {n};
-  IrWeight *w = ir_weight_add(c->m, name, ir_type_tensor(IR_F32, 1, dims), data,
-                              (uint64_t)n * sizeof *data, true);
-  free(data);
-  if (from && from->weight) ir_weight_release_pages(c->m, from->weight);
-  return w->value;
+  return gk_packed_weight(c, from, IR_F32, data, n);
 }
 
 void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,

@@ -94,6 +94,10 @@ IrValue *gk_fused_tail(LwCtx *c, const IrOp *op, IrValue *R, IrValue *ridx, int 
 /* The data of an f32 weight with all its elements, or NULL (not a weight,
  * another type, or no data): what gk_pack can read at compile time. */
 const float *gk_weight_f32(const IrValue *v);
+/* A read in place, row-major: row i0 + r, element k0 + k at
+ * off + (i0 + r) * ld + k0 + k of buf (off NULL: 0). */
+void gk_rows_in_place(LwCtx *c, IrValue *buf, IrValue *off, IrValue *i0, IrValue *k0,
+                      int64_t ld, GkOperand *a);
 /* A 1-D view of a static buffer or weight (itself when already 1-D). */
 IrValue *gk_flat(LwCtx *c, IrValue *buf);
 /* base + k * v as an index value (folded when v is 0). */

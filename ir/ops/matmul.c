@@ -211,14 +211,13 @@ static void mm_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
                       GkOperand *a) {
   (void)rows;
   MmKernel *v = user;
-  a->buf = v->A;
-  if (v->tA) { /* A[k][i] */
-    a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, v->a_off, k0, v->M), i0);
-    a->rs = 1, a->ks = v->M;
-  } else {
-    a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, v->a_off, i0, v->K), k0);
-    a->rs = v->K, a->ks = 1;
+  if (!v->tA) {
+    gk_rows_in_place(c, v->A, v->a_off, i0, k0, v->K, a);
+    return;
   }
+  a->buf = v->A; /* A[k][i] */
+  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, v->a_off, k0, v->M), i0);
+  a->rs = 1, a->ks = v->M;
 }
 
 static void mm_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,
@@ -431,9 +430,7 @@ static void mm_int8_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue 
                            GkOperand *a) {
   (void)rows;
   MmInt8 *v = user;
-  a->buf = v->Aq;
-  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, i0, v->K4), k0);
-  a->rs = v->K4, a->ks = 1;
+  gk_rows_in_place(c, v->Aq, NULL, i0, k0, v->K4, a);
 }
 
 static void mm_int8_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,

@@ -333,9 +333,7 @@ static void rnn_a_tile(LwCtx *c, void *user, IrValue *i0, int rows, IrValue *k0,
                        GkOperand *a) {
   (void)rows;
   RnnGemm *g = user;
-  a->buf = g->A;
-  a->base = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, i0, g->lda), k0);
-  a->rs = g->lda, a->ks = 1;
+  gk_rows_in_place(c, g->A, NULL, i0, k0, g->lda, a);
 }
 
 static void rnn_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w,

@@ -57,25 +57,30 @@ def wrap32(v):
     return ((v + 2**31) % 2**32 - 2**31).astype(np.int32)
 
 
-# --- arith.dot4: a vector and a scalar form, the extremes included
-DOT4 = """module @dot4
-func @main(%0: buf i32[16] as "u", %1: buf i32[16] as "s", %2: buf i32[16] as "acc") -> (%3: buf i32[16] as "y", %4: buf i32[16] as "ys") {workspace=0} {
-  %5 = arith.const() {value=0} : index
-  %6 = mem.vload(%0, %5) : <16 x i32>
-  %7 = mem.vload(%1, %5) : <16 x i32>
-  %8 = mem.vload(%2, %5) : <16 x i32>
-  %9 = arith.dot4(%8, %6, %7) : <16 x i32>
-  mem.vstore(%9, %3, %5)
-  %10 = arith.const() {value=16} : index
-  loop.for(%5, %10) {step=1} (%11: index) {
+# --- arith.dot4: vectors of `lanes` and a scalar form, the extremes included
+def dot4_tir(lanes):
+    return f"""module @dot4
+func @main(%0: buf i32[16] as "u", %1: buf i32[16] as "s", %2: buf i32[16] as "acc") -> (%3: buf i32[16] as "y", %4: buf i32[16] as "ys") {{workspace=0}} {{
+  %5 = arith.const() {{value=0}} : index
+  %10 = arith.const() {{value=16}} : index
+  loop.for(%5, %10) {{step={lanes}}} (%20: index) {{
+    %6 = mem.vload(%0, %20) : <{lanes} x i32>
+    %7 = mem.vload(%1, %20) : <{lanes} x i32>
+    %8 = mem.vload(%2, %20) : <{lanes} x i32>
+    %9 = arith.dot4(%8, %6, %7) : <{lanes} x i32>
+    mem.vstore(%9, %3, %20)
+  }}
+  loop.for(%5, %10) {{step=1}} (%11: index) {{
     %12 = mem.load(%0, %11) : i32
     %13 = mem.load(%1, %11) : i32
     %14 = mem.load(%2, %11) : i32
     %15 = arith.dot4(%14, %12, %13) : i32
     mem.store(%15, %4, %11)
-  }
-}
+  }}
+}}
 """
+
+
 rng = np.random.default_rng(1)
 u = rng.integers(0, 256, (16, 4), dtype=np.uint8)
 s = rng.integers(-128, 128, (16, 4), dtype=np.int8)
@@ -85,27 +90,8 @@ u[1], s[1] = 255, 127
 want = wrap32(acc.astype(np.int64) + (u.astype(np.int64) * s.astype(np.int64)).sum(1))
 pbs = [write("u", u.view(np.int32).reshape(16)), write("s", s.view(np.int32).reshape(16)),
        write("acc", acc)]
-# armv8's dot products work on 128 bits: four lanes
-DOT4_ARM = """module @dot4
-func @main(%0: buf i32[16] as "u", %1: buf i32[16] as "s", %2: buf i32[16] as "acc") -> (%3: buf i32[16] as "y", %4: buf i32[16] as "ys") {workspace=0} {
-  %5 = arith.const() {value=0} : index
-  %10 = arith.const() {value=16} : index
-  loop.for(%5, %10) {step=4} (%20: index) {
-    %6 = mem.vload(%0, %20) : <4 x i32>
-    %7 = mem.vload(%1, %20) : <4 x i32>
-    %8 = mem.vload(%2, %20) : <4 x i32>
-    %9 = arith.dot4(%8, %6, %7) : <4 x i32>
-    mem.vstore(%9, %3, %20)
-  }
-  loop.for(%5, %10) {step=1} (%11: index) {
-    %12 = mem.load(%0, %11) : i32
-    %13 = mem.load(%1, %11) : i32
-    %14 = mem.load(%2, %11) : i32
-    %15 = arith.dot4(%14, %12, %13) : i32
-    mem.store(%15, %4, %11)
-  }
-}
-"""
+# x86's at 512 bits (16 lanes), armv8's at 128 (4)
+DOT4, DOT4_ARM = dot4_tir(16), dot4_tir(4)
 for tir, flags in ((DOT4, []), (DOT4, ["-mattr=+avx512vnni"]), (DOT4, ["-mattr=+avxvnni"]),
                    (DOT4, ["-target=armv8"]), (DOT4_ARM, ["-target=armv8"]),
                    (DOT4_ARM, ["-target=armv8", "-mattr=+dotprod"]),
