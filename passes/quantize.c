@@ -34,6 +34,8 @@
 
 #include "passes.h"
 
+enum { QUANTIZE_MAX_KEEP = 1024 };
+
 /* The f32 weight data of v with all its elements, or NULL. */
 static const float *weight_data(const IrValue *v) {
   uint64_t n;
@@ -222,6 +224,11 @@ bool pass_quantize(PassContext *pc) {
     return false;
   }
   int k = 0;
+  bool kept[QUANTIZE_MAX_KEEP] = {false}; /* -keep-float's names matched */
+  if (o->num_keep > QUANTIZE_MAX_KEEP) {
+    diag_error("-keep-float names %d nodes; at most %d", o->num_keep, QUANTIZE_MAX_KEEP);
+    return false;
+  }
   for (IrOp *op = f->body->first, *next; op; op = next) {
     next = op->next; /* a rewrite inserts before op and removes it */
     if (!is_candidate(op)) continue;
@@ -241,7 +248,8 @@ bool pass_quantize(PassContext *pc) {
     }
     const char *name = op->loc.node ? op->loc.node : "";
     bool keep = false;
-    for (int i = 0; i < o->num_keep; i++) keep |= !strcmp(o->keep_float[i], name);
+    for (int i = 0; i < o->num_keep; i++)
+      if (!strcmp(o->keep_float[i], name)) keep = kept[i] = true;
     float lo = o->lo[cand], hi = o->hi[cand];
     if (keep || !(hi - lo > 0) || !isfinite(lo) || !isfinite(hi)) {
       pass_stat(pc, "left in float", 1);
@@ -252,6 +260,12 @@ bool pass_quantize(PassContext *pc) {
     activation_params(lo, hi, &scale, &zp);
     rewrite(pc, op, scale, zp);
   }
+  for (int i = 0; !o->instrument && i < o->num_keep; i++)
+    if (!kept[i]) {
+      diag_error("-keep-float: node '%s' is not a layer -quantize takes (a Conv, MatMul or Gemm "
+                 "with weights)", o->keep_float[i]);
+      return false;
+    }
   if (!o->instrument && k != o->num_ranges) {
     diag_error("quantize: the calibration has ranges for %d layer%s, this model has %d to "
                "quantize (a --calib-cache of another model or other flags?)", o->num_ranges,

@@ -10,6 +10,7 @@ packed kernels), on x86_64 and armv8, and stay near float32 (SQNR).
 
 usage: test_quantize.py TCC"""
 import os
+import subprocess
 import sys
 import tempfile
 
@@ -92,10 +93,10 @@ b1 = rng.standard_normal(M).astype(np.float32) * 0.1
 w2 = (rng.standard_normal((N, M * H * H)) * 0.05).astype(np.float32)
 b2 = rng.standard_normal(N).astype(np.float32)
 model = os.path.join(TMP, "convnet.onnx")
-save(model, [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], pads=[1, 1, 1, 1]),
+save(model, [helper.make_node("Conv", ["x", "w1", "b1"], ["c"], pads=[1, 1, 1, 1], name="conv"),
              helper.make_node("Relu", ["c"], ["r"]),
              helper.make_node("Flatten", ["r"], ["f"]),
-             helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1)],
+             helper.make_node("Gemm", ["f", "w2", "b2"], ["y"], transB=1, name="fc")],
      [("x", [2, C, H, H])], {"w1": w1, "b1": b1, "w2": w2, "b2": b2})
 batches = [rng.standard_normal((2, C, H, H)).astype(np.float32) for _ in range(4)]
 lo1, hi1 = min(b.min() for b in batches), max(b.max() for b in batches)
@@ -115,6 +116,27 @@ r = np.maximum(conv3x3(x, lo1, hi1, w1, b1), 0).reshape(2, -1)
 want = linear(r, lo2, hi2, w2, b2)
 check("conv-relu-gemm", model, x, want, calib_dir("convnet", batches), FLAGS, 25,
       float_net(x) @ w2.T + b2)
+
+# -keep-float=fc: the Gemm stays f32 after the int8 conv
+pb = os.path.join(TMP, "kf_x.pb")
+write_input(pb, "x", x)
+got, stats = run(TCC, model, pb, os.path.join(TMP, "out"),
+                 ["-quantize=int8", "--calib=" + os.path.join(TMP, "convnet"), "-keep-float=fc",
+                  "--stats"])
+want_kf = r @ w2.T + b2
+if float(np.max(np.abs(got - want_kf)) / np.max(np.abs(want_kf))) > 1e-5:
+    failures.append("-keep-float=fc: the output is not the int8 conv's through an f32 Gemm")
+for line in ("// quantize: convs quantized: 1", "// quantize: left in float: 1"):
+    if line not in stats:
+        failures.append(f"-keep-float=fc: no '{line}' in --stats")
+bad = subprocess.run([TCC, "compile", model, "-quantize=int8", "--calib=" + os.path.join(TMP, "convnet"),
+                      "-keep-float=fc,nope", "-o", os.path.join(TMP, "kf")],
+                     capture_output=True, text=True)
+want_err = ("tcc: error: -keep-float: node 'nope' is not a layer -quantize takes (a Conv, MatMul or "
+            "Gemm with weights)\n")
+if bad.returncode != 1 or bad.stderr != want_err or os.path.exists(os.path.join(TMP, "kf")):
+    failures.append(f"-keep-float=fc,nope: exit {bad.returncode}, {bad.stderr!r}")
+print("conv-relu-gemm: -keep-float=fc keeps the Gemm in f32; an unknown node is refused")
 
 # MatMul with batch dims and a bias Add (fused, then quantized)
 K, N = 20, 12
