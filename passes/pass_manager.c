@@ -88,17 +88,18 @@ IrValue *pass_new_weight_bytes(IrModule *m, const char *base, const char *suffix
 const char *pass_pipeline_for_level(int level, bool fuse, bool compress) {
   /* the compression passes before fuse: the products they leave take the
    * bias and activation; the dce after them drops the weights replaced */
-  /* quantize after fuse: the int8 kernel's epilogue keeps what fuse gave it */
+  /* quantize after fuse: the int8 kernel's epilogue keeps what fuse gave it;
+   * from -O1 on always, for the layers of a model that arrives quantized */
   if (level <= 0)
     return compress ? "infer-shapes,prune,lowrank,quantize,dce,lower,plan-memory"
                     : "infer-shapes,lower,plan-memory";
   if (!fuse)
     return compress
                ? "infer-shapes,fold-constants,prune,lowrank,quantize,dce,lower,dce,plan-memory"
-               : "infer-shapes,fold-constants,dce,lower,dce,plan-memory";
+               : "infer-shapes,fold-constants,quantize,dce,lower,dce,plan-memory";
   return compress ? "infer-shapes,fold-constants,prune,lowrank,dce,fuse,quantize,dce,lower,dce,"
                     "plan-memory"
-                  : "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory";
+                  : "infer-shapes,fold-constants,dce,fuse,quantize,dce,lower,dce,plan-memory";
 }
 
 void pass_stat(PassContext *pc, const char *name, int64_t value) {

@@ -22,10 +22,16 @@
  * candidate k's range.  Both compiles see the same candidates, since every
  * pass before this one is independent of the target.
  *
- * Statistics: convs quantized, matmuls quantized, gemms quantized, left in
- * float (a candidate that -keep-float names, or whose X never varied in
- * calibration), inputs observed (instrument).  Needs: tensor level with
- * inferred types, after fuse.  Does nothing without -quantize.
+ * A layer fed by a QuantizeLinear/DequantizeLinear pair (a model that
+ * arrives quantized, ONNX Runtime's QDQ format) takes the pair's u8 scale
+ * and zero point instead, and needs no flag: such layers are rewritten
+ * first, and are no candidates of calibration.
+ *
+ * Statistics: convs quantized, matmuls quantized, gemms quantized, fed by
+ * QuantizeLinear/DequantizeLinear, left in float (a candidate that
+ * -keep-float names, or whose X never varied in calibration), inputs
+ * observed (instrument).  Needs: tensor level with inferred types, after
+ * fuse.  Without -quantize it rewrites only the QDQ-fed layers.
  */
 #include <math.h>
 #include <stdio.h>
@@ -118,10 +124,27 @@ static void add_output(IrModule *m, IrValue *v, const char *name) {
   f->num_outputs = n + 1;
 }
 
+/* A scale s with every w[i] / s an integer in [-127, 127] (to 1e-3),
+ * the largest such integer range first: a weight that DequantizeLinear
+ * made from i8 values gets exact ones back.  0: none. */
+static float exact_scale(const float *w, int64_t per, int64_t stride, double amax) {
+  for (int k = 127; k >= 1; k--) {
+    double s = amax / k;
+    int64_t i = 0;
+    for (; i < per; i++) {
+      double v = w[i * stride] / s;
+      if (fabs(v - nearbyint(v)) > 1e-3) break;
+    }
+    if (i == per) return (float)s;
+  }
+  return 0;
+}
+
 /* W (channels x per, channel-major, or per x channels with `columns`)
- * quantized per channel: q (i8, W's layout) and the scales. */
+ * quantized per channel: q (i8, W's layout) and the scales; with exact,
+ * a weight's own i8 grid where it has one (exact_scale). */
 static void quantize_weight(const float *w, int64_t channels, int64_t per, bool columns,
-                            int8_t *q, float *scale) {
+                            bool exact, int8_t *q, float *scale) {
   for (int64_t c = 0; c < channels; c++) {
     double amax = 0;
     for (int64_t k = 0; k < per; k++) {
@@ -129,6 +152,10 @@ static void quantize_weight(const float *w, int64_t channels, int64_t per, bool 
       if (a > amax) amax = a;
     }
     float s = amax > 0 && isfinite(amax) ? (float)(amax / 127) : 1.0f;
+    float e = exact && amax > 0 && isfinite(amax)
+                  ? exact_scale(w + (columns ? c : c * per), per, columns ? channels : 1, amax)
+                  : 0;
+    if (e > 0) s = e;
     scale[c] = s;
     for (int64_t k = 0; k < per; k++) {
       int64_t i = columns ? k * channels + c : c * per + k;
@@ -154,7 +181,7 @@ static IrValue *new_weight(IrModule *m, const IrValue *from, const char *suffix,
 }
 
 /* The int8 form of op, X's parameters given; returns it. */
-static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp) {
+static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exact) {
   IrModule *m = pc->m;
   IrValue *W = op->operands[1];
   bool conv = is_conv(op), gemm = op->kind == IR_OP_GEMM;
@@ -176,7 +203,7 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp) {
   IR_ASSERT(q && scale);
   /* a conv's W and a transposed B are channel-major; a matmul's B [K, N] is
    * by columns, which the int8 form keeps */
-  quantize_weight(w, channels, per, !conv && !tB, q, scale);
+  quantize_weight(w, channels, per, !conv && !tB, exact, q, scale);
   if (tB) { /* B^T [N, K] -> [K, N] */
     int8_t *t = malloc((size_t)(channels * per));
     IR_ASSERT(t);
@@ -215,14 +242,84 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp) {
   return q8;
 }
 
-bool pass_quantize(PassContext *pc) {
-  const QuantizeOptions *o = pc->quantize;
-  if (!o) return true;
+/* A scalar weight's value (an f32 scale, a u8 zero point); absent: dflt. */
+static bool scalar_weight(const IrValue *v, double dflt, double *out) {
+  uint64_t n;
+  if (!v) {
+    *out = dflt;
+    return true;
+  }
+  if (!v->weight || !v->weight->data || !ir_type_numel(&v->type, &n) || n != 1) return false;
+  if (v->type.elem == IR_F32) *out = *(const float *)v->weight->data;
+  else if (v->type.elem == IR_U8) *out = *(const uint8_t *)v->weight->data;
+  else return false;
+  return true;
+}
+
+/* v = DequantizeLinear(QuantizeLinear(x, s, zp), s, zp) per tensor, u8:
+ * what ONNX Runtime's QDQ format puts before a layer.  The layer's int8
+ * form takes x with that s and zp: q(x) is the same byte.  Sets *x. */
+static bool qdq_value(const IrValue *v, IrValue **x, float *scale, int *zp) {
+  const IrOp *dq = v->def;
+  if (!dq || dq->kind != IR_OP_DEQUANTIZE_LINEAR) return false;
+  const IrOp *q = dq->operands[0]->def;
+  if (!q || q->kind != IR_OP_QUANTIZE_LINEAR || q->results[0]->type.elem != IR_U8 ||
+      q->operands[0]->type.elem != IR_F32 || ir_attr_int(q, "block_size", 0) ||
+      ir_attr_int(dq, "block_size", 0))
+    return false;
+  double s1, s2, z1, z2;
+  if (!scalar_weight(q->operands[1], 1, &s1) || !scalar_weight(dq->operands[1], 1, &s2) ||
+      !scalar_weight(q->num_operands > 2 ? q->operands[2] : NULL, 0, &z1) ||
+      !scalar_weight(dq->num_operands > 2 ? dq->operands[2] : NULL, 0, &z2) || s1 != s2 ||
+      z1 != z2 || !(s1 > 0 && s1 < 1e30))
+    return false;
+  *x = q->operands[0];
+  *scale = (float)s1;
+  *zp = (int)z1;
+  return true;
+}
+
+/* The layers fed by a QuantizeLinear/DequantizeLinear pair run on the
+ * int8 kernels with its scale and zero point, with or without -quantize
+ * (their weights, folded to f32 by fold-constants, quantized again per
+ * channel: DequantizeLinear's i8 values come back). */
+static void quantize_qdq(PassContext *pc) {
   IrFunc *f = pc->m->main;
-  if (f->lowered) {
+  for (IrOp *op = f->body->first, *next; op; op = next) {
+    next = op->next;
+    IrValue *x;
+    float scale;
+    int zp;
+    /* a Flatten or Reshape between the pair and the layer moves to x */
+    IrOp *view = op->operands[0]->def;
+    if (view && view->kind != IR_OP_FLATTEN && view->kind != IR_OP_RESHAPE) view = NULL;
+    if (!is_candidate(op) || !qdq_value(view ? view->operands[0] : op->operands[0], &x, &scale, &zp))
+      continue;
+    if (view) {
+      IrBuilder b = ir_builder_before(pc->m, op);
+      b.loc = view->loc;
+      IrValue *operands[2] = {x, view->num_operands > 1 ? view->operands[1] : NULL};
+      IrOp *moved = ir_build(&b, view->kind, view->num_operands, operands, 1,
+                             &view->results[0]->type);
+      for (int i = 0; i < view->num_attrs; i++) ir_attr_set(pc->m, moved, &view->attrs[i]);
+      x = moved->results[0];
+    }
+    ir_op_set_operand(pc->m, op, 0, x);
+    rewrite(pc, op, scale, zp, true);
+    pass_stat(pc, "fed by QuantizeLinear/DequantizeLinear", 1);
+  }
+}
+
+bool pass_quantize(PassContext *pc) {
+  IrFunc *f = pc->m->main;
+  if (f->lowered) { /* loop-level input (.tir) has no layers left to take */
+    if (!pc->quantize) return true;
     diag_error("pass 'quantize' needs tensor-level IR; run it before 'lower'");
     return false;
   }
+  quantize_qdq(pc);
+  const QuantizeOptions *o = pc->quantize;
+  if (!o) return true;
   int k = 0;
   bool kept[QUANTIZE_MAX_KEEP] = {false}; /* -keep-float's names matched */
   if (o->num_keep > QUANTIZE_MAX_KEEP) {
@@ -258,7 +355,7 @@ bool pass_quantize(PassContext *pc) {
     float scale;
     int zp;
     activation_params(lo, hi, &scale, &zp);
-    rewrite(pc, op, scale, zp);
+    rewrite(pc, op, scale, zp, false);
   }
   for (int i = 0; !o->instrument && i < o->num_keep; i++)
     if (!kept[i]) {

@@ -267,7 +267,7 @@ expect "-j 1 and -j 2 objects are the same" "cmp -s '$T/j1/model.o' '$T/j2/model
 expect "--time-passes exits 0" "[ $st -eq 0 ]"
 expect "--time-passes header" "head -1 '$T/stderr' | grep -qE '^time-passes: stage +wall s +cpu s +peak MiB$'"
 sed -n '2,$p' "$T/stderr" | sed -E 's/ +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]{3} +[0-9]+\.[0-9]$//; s/^  //' > "$T/stages"
-printf '%s\n' load "pass infer-shapes" "pass fold-constants" "pass dce" "pass fuse" "pass dce" \
+printf '%s\n' load "pass infer-shapes" "pass fold-constants" "pass dce" "pass fuse" "pass quantize" "pass dce" \
   "pass lower" "pass dce" "pass plan-memory" "codegen: segments and units" "codegen: LLVM IR" \
   "codegen: LLVM optimization" "codegen: LLVM object" "codegen: weights blob" \
   "header and memory fit" "write object" total > "$T/want_stages"

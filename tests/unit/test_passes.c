@@ -55,9 +55,9 @@ static void test_pipelines_name_registered_passes(void **state) {
     assert_true(pass_check_pipeline(pass_pipeline_for_level(level, true, false)));
   assert_string_equal(pass_pipeline_for_level(0, true, false), "infer-shapes,lower,plan-memory");
   assert_string_equal(pass_pipeline_for_level(2, true, false),
-                       "infer-shapes,fold-constants,dce,fuse,dce,lower,dce,plan-memory");
+                       "infer-shapes,fold-constants,dce,fuse,quantize,dce,lower,dce,plan-memory");
   assert_string_equal(pass_pipeline_for_level(2, false, false),
-                       "infer-shapes,fold-constants,dce,lower,dce,plan-memory");
+                       "infer-shapes,fold-constants,quantize,dce,lower,dce,plan-memory");
   for (int level = 0; level <= 2; level++)
     for (int fuse = 0; fuse <= 1; fuse++) {
       const char *p = pass_pipeline_for_level(level, fuse, true);
