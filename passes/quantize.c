@@ -290,11 +290,11 @@ static void quantize_qdq(PassContext *pc) {
     IrValue *x;
     float scale;
     int zp;
+    if (!is_candidate(op)) continue;
     /* a Flatten or Reshape between the pair and the layer moves to x */
     IrOp *view = op->operands[0]->def;
     if (view && view->kind != IR_OP_FLATTEN && view->kind != IR_OP_RESHAPE) view = NULL;
-    if (!is_candidate(op) || !qdq_value(view ? view->operands[0] : op->operands[0], &x, &scale, &zp))
-      continue;
+    if (!qdq_value(view ? view->operands[0] : op->operands[0], &x, &scale, &zp)) continue;
     if (view) {
       IrBuilder b = ir_builder_before(pc->m, op);
       b.loc = view->loc;
