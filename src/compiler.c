@@ -61,7 +61,8 @@ struct tcc_session {
   bool calibrated;
   bool calib_instrument;  /* this session is the calibration compile */
   QuantizeOptions quantize;
-  /* every option set, in order: the calibration compile sets them again */
+  /* every option set, in order: what was given (tcc_session_has_option),
+   * and what the calibration compile sets again */
   char **opt_names, **opt_values;
   int num_opts;
   char *tuning_path;     /* --tuning=FILE: a tcc tune log */
@@ -80,8 +81,6 @@ struct tcc_session {
   int num_frozen;
   PreprocessSpec preprocess[MAX_BINDINGS]; /* -preprocess, applied after each load */
   int num_preprocess;
-  char *given[32]; /* option names given explicitly */
-  int num_given;
   /* state */
   IrModule *m;
   char *model_name;
@@ -162,7 +161,6 @@ void tcc_session_free(tcc_session *s) {
   diag_set_sink(NULL, NULL);
   ir_module_free(s->m);
   free_bindings(s);
-  for (int i = 0; i < s->num_given; i++) free(s->given[i]);
   free(s->target), free(s->mcpu), free(s->mattr), free(s->name);
   free(s->passes), free(s->print_ir_after), free(s->model_name);
   free(s->depfile), free(s->model_path);
@@ -203,8 +201,8 @@ const char *tcc_model_name(const tcc_session *s) {
 }
 
 bool tcc_session_has_option(const tcc_session *s, const char *name) {
-  for (int i = 0; i < s->num_given; i++)
-    if (!strcmp(s->given[i], name)) return true;
+  for (int i = 0; i < s->num_opts; i++)
+    if (!strcmp(s->opt_names[i], name)) return true;
   return false;
 }
 
@@ -617,9 +615,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
 tcc_result tcc_set_option(tcc_session *s, const char *name, const char *value) {
   enter(s);
   tcc_result r = set_option(s, name, value ? value : "");
-  if (r == TCC_SUCCESS && s->num_given < 32 && !tcc_session_has_option(s, name))
-    s->given[s->num_given++] = strdup(name);
-  if (r == TCC_SUCCESS) {
+  if (r == TCC_SUCCESS) { /* tcc_session_has_option, and calibration's replay */
     char **n = realloc(s->opt_names, sizeof *n * (size_t)(s->num_opts + 1));
     if (n) s->opt_names = n;
     char **v = realloc(s->opt_values, sizeof *v * (size_t)(s->num_opts + 1));

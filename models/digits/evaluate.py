@@ -63,6 +63,8 @@ def main():
             base = None
             for i, (name, flags, bound) in enumerate(CONFIGS):
                 flags = [f.replace("{calib}", os.path.join(data, "calib")) for f in flags]
+                if any(f.startswith("--calib=") for f in flags):  # calibrate once, not per command
+                    flags.append("--calib-cache=" + os.path.join(tmp, f"{model}-{i}.calib.json"))
                 out = os.path.join(tmp, f"{model}-{i}")
                 os.makedirs(out)
                 tcc([tcc_path, "run", path, f"-dim=N={BATCH}", "--input",
