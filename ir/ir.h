@@ -339,6 +339,9 @@ typedef struct IrModule {
   IrFunc *main;
   int next_value_id;
   const char *source;      /* model path, for diagnostics */
+  /* The ONNX ModelProto it was read from, in its arena (NULL: .tir):
+   * IrLoc.source points into it; `tcc export` writes it back. */
+  const void *onnx_model;
   /* -index-checks=0: lowerings emit no rt.check over index tensors (an
    * out-of-range index is then clamped). */
   bool no_index_checks;

@@ -52,7 +52,29 @@ typedef struct QuantizeOptions {
   int num_ranges;
   const char *const *keep_float; /* -keep-float=NODE,...: ONNX node names */
   int num_keep;
+  struct QuantizeLog *log;       /* NULL, or where the pass records its layers */
 } QuantizeOptions;
+
+/* What the pass did to each layer it quantized from calibration (not the
+ * QDQ-fed ones), for `tcc export` (src/export.c): the ONNX node, its
+ * input's u8 parameters, and the i8 weight in the layout the node reads
+ * (a Conv's [M, C, kh, kw], a MatMul's [K, N], a Gemm's B as transB has
+ * it) with one scale per index of `axis`. */
+typedef struct QuantizedLayer {
+  const void *node; /* the ONNX NodeProto (IrLoc.source); NULL: none */
+  const char *node_name;
+  float x_scale;
+  int x_zero_point;
+  int axis, rank;
+  int64_t dims[4];
+  int8_t *q;     /* malloc'd */
+  float *scale;  /* malloc'd, dims[axis] of them */
+} QuantizedLayer;
+typedef struct QuantizeLog {
+  QuantizedLayer *layers; /* malloc'd */
+  int num, cap;
+} QuantizeLog;
+void quantize_log_free(QuantizeLog *log);
 
 struct SchedTarget;
 typedef struct PassContext {

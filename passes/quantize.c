@@ -180,6 +180,39 @@ static IrValue *new_weight(IrModule *m, const IrValue *from, const char *suffix,
                                data, bytes);
 }
 
+void quantize_log_free(QuantizeLog *log) {
+  for (int i = 0; i < log->num; i++) {
+    free(log->layers[i].q);
+    free(log->layers[i].scale);
+  }
+  free(log->layers);
+  *log = (QuantizeLog){0};
+}
+
+/* Appends op's layer to the log: q and scale as quantize_weight made them,
+ * which is the layout of op's weight operand. */
+static void record(QuantizeLog *log, const IrOp *op, float x_scale, int zp, const int8_t *q,
+                   const float *scale, int64_t channels, int64_t per) {
+  if (log->num == log->cap) {
+    log->cap = log->cap ? 2 * log->cap : 16;
+    log->layers = realloc(log->layers, (size_t)log->cap * sizeof *log->layers);
+    IR_ASSERT(log->layers);
+  }
+  const IrType *w = &op->operands[1]->type;
+  bool columns = (op->kind == IR_OP_MATMUL || op->kind == IR_OP_FUSED_MATMUL ||
+                  op->kind == IR_OP_GEMM) && !(op->kind == IR_OP_GEMM &&
+                                               ir_attr_int(op, "transB", 0));
+  QuantizedLayer l = {.node = op->loc.source, .node_name = op->loc.node, .x_scale = x_scale,
+                      .x_zero_point = zp, .axis = columns ? 1 : 0, .rank = w->rank,
+                      .q = malloc((size_t)(channels * per)),
+                      .scale = malloc((size_t)channels * sizeof *scale)};
+  IR_ASSERT(l.q && l.scale && w->rank <= 4);
+  for (int i = 0; i < w->rank; i++) l.dims[i] = ir_type_dim(w, i);
+  memcpy(l.q, q, (size_t)(channels * per));
+  memcpy(l.scale, scale, (size_t)channels * sizeof *scale);
+  log->layers[log->num++] = l;
+}
+
 /* The int8 form of op, X's parameters given; returns it. */
 static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exact) {
   IrModule *m = pc->m;
@@ -204,6 +237,8 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exac
   /* a conv's W and a transposed B are channel-major; a matmul's B [K, N] is
    * by columns, which the int8 form keeps */
   quantize_weight(w, channels, per, !conv && !tB, exact, q, scale);
+  QuantizeLog *log = pc->quantize && !exact ? pc->quantize->log : NULL;
+  if (log) record(log, op, x_scale, zp, q, scale, channels, per);
   if (tB) { /* B^T [N, K] -> [K, N] */
     int8_t *t = malloc((size_t)(channels * per));
     IR_ASSERT(t);

@@ -50,6 +50,7 @@ struct tcc_session {
   PruneOptions prune;     /* -prune-channels=F */
   bool has_prune;
   bool has_quantize;      /* -quantize=int8 */
+  QuantizeLog *quantize_log; /* tcc export: the pass records its layers here */
   char *calib_dir;        /* --calib=DIR */
   char *calib_cache;      /* --calib-cache=FILE: ranges read, or written */
   double calib_percentile; /* -calib-method=percentile:P (0: minmax) */
@@ -985,7 +986,8 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
       if (r != TCC_SUCCESS) return r;
     }
     s->quantize = (QuantizeOptions){false, s->calib_lo, s->calib_hi, s->num_calib,
-                                    (const char *const *)s->keep_float, s->num_keep_float};
+                                    (const char *const *)s->keep_float, s->num_keep_float,
+                                    s->quantize_log};
   }
   if (s->calib_instrument) s->quantize = (QuantizeOptions){.instrument = true};
   bool quantize = s->has_quantize || s->calib_instrument;
@@ -1214,4 +1216,55 @@ tcc_result tcc_emit_files(tcc_session *s, const char *dir) {
   stage_end();
   free(report);
   return ok ? TCC_SUCCESS : TCC_ERROR_INPUT;
+}
+
+/* ---------------------------------------------------------------- export */
+tcc_result tcc_export_model(tcc_session *s, const char *dir) {
+  enter(s);
+  if (!s->has_quantize) {
+    diag_error("tcc export writes the model as -quantize=int8 compiles it; give -quantize=int8 "
+               "and --calib=DIR (or --calib-cache=FILE)");
+    return TCC_ERROR_INPUT;
+  }
+  if (s->has_prune || s->has_lowrank) {
+    diag_error("tcc export writes quantized models only; -%s changes the graph in ways it does "
+               "not write back yet", s->has_prune ? "prune-channels" : "lowrank");
+    return TCC_ERROR_INPUT;
+  }
+  if (!s->m || !s->model_path) {
+    diag_error("tcc export needs a model read from an ONNX file");
+    return TCC_ERROR_INPUT;
+  }
+  if (!util_mkdir_p(dir)) return TCC_ERROR_INPUT;
+  char *path = util_join(dir, ir_arena_printf(s->m->arena, "%s.onnx", s->m->name));
+  char *real = realpath(path, NULL);
+  bool same = real && !strcmp(real, s->model_path);
+  free(real);
+  if (same) {
+    diag_error("tcc export would write %s over the model it reads; choose another -o", path);
+    free(path);
+    return TCC_ERROR_INPUT;
+  }
+  QuantizeLog log = {0};
+  s->quantize_log = &log;
+  tcc_result r = tcc_session_run_passes(s);
+  s->quantize_log = NULL;
+  enter(s);
+  void *bytes = NULL;
+  size_t size = 0;
+  OnnxExportStats st = {0};
+  if (r == TCC_SUCCESS && !onnx_export_qdq(s->m, &log, &bytes, &size, &st))
+    r = TCC_ERROR_INPUT;
+  quantize_log_free(&log);
+  if (r == TCC_SUCCESS) {
+    r = util_write_file_atomic(path, bytes, size) ? TCC_SUCCESS : TCC_ERROR_INPUT;
+    if (r == TCC_SUCCESS)
+      diag_at(DIAG_NOTE, &(IrLoc){0}, "wrote %s: %d layer%s in QDQ form (%d input pair%s, %d weight%s quantized again "
+                "from the file's values), %zu bytes", path, st.layers, st.layers == 1 ? "" : "s",
+                st.pairs, st.pairs == 1 ? "" : "s", st.requantized,
+                st.requantized == 1 ? "" : "s", size);
+  }
+  free(bytes);
+  free(path);
+  return r;
 }

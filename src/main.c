@@ -6,6 +6,7 @@
  *   tcc bench MODEL.onnx [-threads=N] [--iters N] [--warmup N] [--json]
  *   tcc inspect MODEL.onnx
  *   tcc opt FILE.tir|MODEL.onnx [-passes=...]         IR after passes
+ *   tcc export MODEL.onnx -quantize=int8 --calib=DIR [-o DIR]   QDQ model
  *   tcc targets | tcc list-ops [--markdown] | tcc --list-passes
  *
  * Every option is accepted as -opt=value, --opt=value and --opt value.
@@ -31,29 +32,29 @@ static const struct {
   const char *name;
   OptKind kind;
   const char *commands; /* the commands it applies to: c compile, r run, b bench,
-                           i inspect, o opt, l list-ops, u tune, g any */
+                           i inspect, o opt, l list-ops, u tune, e export, g any */
   const char *help;
 } options[] = {
     {"target", OPT_SESSION, "crboi", "target to compile for (see `tcc targets`; default x86_64)"},
     {"mcpu", OPT_SESSION, "crbou", "CPU (default: the target's baseline; `native` = this machine)"},
     {"mattr", OPT_SESSION, "crbou", "CPU features, e.g. +avx512f,-fma"},
-    {"name", OPT_SESSION, "crb", "symbol prefix and file name (default: the model's file stem)"},
-    {"O", OPT_SESSION, "crbo", "optimization level 0..3 (default 2): -O3 or -O=3"},
+    {"name", OPT_SESSION, "crbe", "symbol prefix and file name (default: the model's file stem)"},
+    {"O", OPT_SESSION, "crboe", "optimization level 0..3 (default 2): -O3 or -O=3"},
     {"passes", OPT_SESSION, "crbou", "run exactly these passes, comma-separated"},
     {"print-ir-after", OPT_SESSION, "crbo", "print the IR after PASS (or `all`) to stdout"},
-    {"shape", OPT_SESSION, "crboiu", "NAME:1x3x224x224 binds an input's shape (repeatable)"},
-    {"dim", OPT_SESSION, "crboiu", "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one; PARAM=A+B their sum (repeatable)"},
-    {"freeze", OPT_SESSION, "crboiu", "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
+    {"shape", OPT_SESSION, "crboiue", "NAME:1x3x224x224 binds an input's shape (repeatable)"},
+    {"dim", OPT_SESSION, "crboiue", "PARAM=VALUE binds a symbolic dimension; PARAM=LO..HI makes it a run-time one; PARAM=A+B their sum (repeatable)"},
+    {"freeze", OPT_SESSION, "crboiue", "NAME:FILE.pb makes an input a compile-time constant (repeatable)"},
     {"preprocess", OPT_SESSION, "crbou", "NAME:u8,scale=1/255,mean=M[,M..],std=S[,S..],layout=nhwc|nchw: input NAME takes raw bytes, converted to (x*scale-mean)/std per channel inside the first kernel (repeatable)"},
     {"lowrank", OPT_SESSION, "crbou", "energy:E (0 < E <= 1) or rank:R: Gemm, MatMul and Conv weights as a truncated SVD, two thinner products, where that saves (docs/compression.md)"},
     {"prune-channels", OPT_SESSION, "crbou", "F (0 < F < 1): removes the fraction F of each Conv, Gemm and MatMul layer's output channels, those of least L2 norm, and their traces downstream, where every consumer can shrink (docs/compression.md)"},
-    {"quantize", OPT_SESSION, "crbou", "int8: post-training static quantization: Conv, MatMul and Gemm layers run on int8 kernels (i8 weights per channel, u8 inputs scaled by --calib) (docs/compression.md)"},
-    {"calib", OPT_SESSION, "crbou", "DIR: calibration data for -quantize, DIR/test_data_set_<k>/input_<i>.pb, one batch each; the model runs on them compiled for this machine"},
-    {"calib-method", OPT_SESSION, "crbou", "minmax (default): a layer's input range is the smallest and largest value calibration saw; percentile[:P]: the central P% of them (default 99.99), outliers clipped"},
-    {"calib-cache", OPT_SESSION, "crbou", "FILE: with -quantize, the calibrated ranges: read from FILE when it exists (no calibration run), else measured on --calib and written there"},
-    {"keep-float", OPT_SESSION, "crbou", "NODE,...: with -quantize, these ONNX nodes' layers stay in float"},
-    {"verify-each", OPT_SESSION, "crbou", "0 turns off the verifier between passes"},
-    {"fuse", OPT_SESSION, "crbou", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
+    {"quantize", OPT_SESSION, "crboue", "int8: post-training static quantization: Conv, MatMul and Gemm layers run on int8 kernels (i8 weights per channel, u8 inputs scaled by --calib) (docs/compression.md)"},
+    {"calib", OPT_SESSION, "crboue", "DIR: calibration data for -quantize, DIR/test_data_set_<k>/input_<i>.pb, one batch each; the model runs on them compiled for this machine"},
+    {"calib-method", OPT_SESSION, "crboue", "minmax (default): a layer's input range is the smallest and largest value calibration saw; percentile[:P]: the central P% of them (default 99.99), outliers clipped"},
+    {"calib-cache", OPT_SESSION, "crboue", "FILE: with -quantize, the calibrated ranges: read from FILE when it exists (no calibration run), else measured on --calib and written there"},
+    {"keep-float", OPT_SESSION, "crboue", "NODE,...: with -quantize, these ONNX nodes' layers stay in float"},
+    {"verify-each", OPT_SESSION, "crboue", "0 turns off the verifier between passes"},
+    {"fuse", OPT_SESSION, "crboue", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
     {"share-functions", OPT_SESSION, "crbu", "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
     {"profile", OPT_SESSION, "crbo", "1: the object calls tcc_profile_mark(layer) before each layer (docs/runtime.md); bench then prints each layer's median time"},
     {"schedule", OPT_SESSION, "crbu", "model (default): kernels shaped by the cost model; naive: one-row tiles, no blocking (a poor start for tune)"},
@@ -63,9 +64,9 @@ static const struct {
     {"index-checks", OPT_SESSION, "crbu", "0 clamps out-of-range indices instead of failing the run with TCC_ERR_INDEX_OUT_OF_RANGE (default 1)"},
     {"j", OPT_SESSION, "crbu", "code generation threads, -j N or -jN (default: the number of cores; the object is the same for any N)"},
     {"jobs", OPT_SESSION, "crbu", "the same as -j"},
-    {"stats", OPT_FLAG, "crbo", "print pass statistics"},
+    {"stats", OPT_FLAG, "crboe", "print pass statistics"},
     {"time-passes", OPT_FLAG, "crb", "print the wall and CPU time and peak memory of each compile stage to stderr"},
-    {"o", OPT_CLI, "cu", "compile: output folder (default .); tune --learn: the cost model file to write"},
+    {"o", OPT_CLI, "cue", "compile, export: output folder (default .); tune --learn: the cost model file to write"},
     {"max-flash", OPT_SESSION, "c", "compile: fail (exit 1, nothing written) when code + weights exceed this size, e.g. 1M"},
     {"max-ram", OPT_SESSION, "c", "compile: fail when workspace + inputs/outputs + data + a 16 KiB stack margin exceed this size, e.g. 256K"},
     {"emit", OPT_SESSION, "c", "compile: the files to write, a comma list of obj, header, asm, llvm, ir, dot, weights (default obj,header; with --weights=external also weights)"},
@@ -128,6 +129,10 @@ static const struct {
     {"tune", "u", "tcc tune MODEL.onnx --budget=SECONDS --log=FILE [options]",
      "search schedules on this machine within the budget; write the tuning log (docs/tuning.md)",
      "tcc tune model.onnx --budget=120 --log=tuning.json"},
+    {"export", "e", "tcc export MODEL.onnx -quantize=int8 --calib=DIR [options]",
+     "write <name>.onnx (-o DIR): the model with its int8 layers as QuantizeLinear/"
+     "DequantizeLinear pairs carrying tcc's scales, for ONNX Runtime and other tools",
+     "tcc export model.onnx -quantize=int8 --calib=calib/ -o out/"},
     {"help", "h", "tcc help COMMAND", "a command's options and an example", "tcc help compile"},
 };
 #define NUM_COMMANDS (int)(sizeof commands / sizeof commands[0])
@@ -484,6 +489,10 @@ static tcc_result dispatch(Cli *c) {
   if (!strcmp(cmd, "inspect")) {
     if ((r = load(c))) return r;
     return flag(c, "json") ? tcc_inspect_json(c->s, stdout) : tcc_inspect(c->s, stdout);
+  }
+  if (!strcmp(cmd, "export")) {
+    if ((r = load(c))) return r;
+    return tcc_export_model(c->s, c->out_dir ? c->out_dir : ".");
   }
   if (!strcmp(cmd, "opt")) {
     if ((r = load(c)) || (r = tcc_session_run_passes(c->s))) return r;

@@ -28,6 +28,10 @@ IrModule *tcc_session_module(tcc_session *s);
 void tcc_session_set_module(tcc_session *s, IrModule *m);
 /* Runs the pass pipeline only (no code generation). */
 tcc_result tcc_session_run_passes(tcc_session *s);
+/* `tcc export`: runs the passes with -quantize=int8 and writes
+ * DIR/<name>.onnx, the model file with the quantized layers in QDQ form
+ * (frontend/onnx/onnx_export.c), through a temporary renamed into place. */
+tcc_result tcc_export_model(tcc_session *s, const char *dir);
 /* True when an option was given explicitly. */
 bool tcc_session_has_option(const tcc_session *s, const char *name);
 /* The target name and the -mcpu value (NULL: the target's default). */

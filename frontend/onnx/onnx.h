@@ -4,6 +4,7 @@
  * Exports by file:
  *   onnx_load.c    onnx_load_file, onnx_load_memory   ModelProto -> IrModule
  *   onnx_tensor.c  onnx_tensor_*                       TensorProto <-> memory
+ *   onnx_export.c  onnx_export_qdq                     IrModule's file + quantize log -> bytes
  */
 #ifndef TCC_ONNX_H
 #define TCC_ONNX_H
@@ -74,5 +75,16 @@ bool onnx_tensor_read_memory(const void *data, size_t size, const char *path,
 /* Writes a TensorProto (raw_data) to path; false after a diagnostic. */
 bool onnx_tensor_write_file(const char *path, const OnnxTensor *t);
 void onnx_tensor_free(OnnxTensor *t);
+
+/* `tcc export`: the model m was read from (IrModule.onnx_model) with the
+ * layers of the quantize pass's log in QDQ form; the serialized model in
+ * *bytes (malloc'd).  False after a diagnostic naming the node. */
+struct QuantizeLog;
+typedef struct OnnxExportStats {
+  int layers, pairs;     /* layers written in QDQ form; activation pairs */
+  int requantized;       /* weights quantized again from the file's values */
+} OnnxExportStats;
+bool onnx_export_qdq(const IrModule *m, const struct QuantizeLog *log, void **bytes,
+                     size_t *size, OnnxExportStats *stats);
 
 #endif

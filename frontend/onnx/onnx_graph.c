@@ -936,7 +936,7 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
     diag_at(DIAG_ERROR, &loc, "the node has no op_type");
     return false;
   }
-  if (n->domain && *n->domain && strcmp(n->domain, "ai.onnx")) {
+  if (!onnx_is_default_domain(n->domain)) {
     loc.opset = 0;
     diag_at(DIAG_ERROR, &loc, "operator domain '%s' is not supported (tcc "
             "supports only the default domain 'ai.onnx')", n->domain);

@@ -10,6 +10,8 @@
 #ifndef TCC_ONNX_INT_H
 #define TCC_ONNX_INT_H
 
+#include <string.h>
+
 #include "onnx.h"
 #include "onnx.pb-c.h"
 
@@ -34,6 +36,10 @@ static inline IrElem onnx_elem(int64_t dtype) {
   return dtype > 0 && dtype <= 64 ? ir_elem_from_onnx((int)dtype) : IR_ELEM_NONE;
 }
 
+/* The default operator set's domain: absent, "" or "ai.onnx". */
+static inline bool onnx_is_default_domain(const char *d) {
+  return !d || !*d || !strcmp(d, "ai.onnx");
+}
 /* ------------------------------------------------------------ value map */
 /* Open-addressing map from ONNX value names to pointers, cut from an arena. */
 typedef struct OnnxMap {

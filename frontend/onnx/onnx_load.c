@@ -105,15 +105,12 @@ static Onnx__ModelProto *parse_model(OnnxCtx *c, const void *data,
   return mp;
 }
 
-static bool is_default_domain(const char *d) {
-  return !d || !*d || !strcmp(d, "ai.onnx");
-}
 
 static bool check_opset(OnnxCtx *c, const Onnx__ModelProto *mp) {
   IrLoc loc = onnx_file_loc(c);
   for (size_t i = 0; i < mp->n_opset_import; i++) {
     const Onnx__OperatorSetIdProto *os = mp->opset_import[i];
-    if (!is_default_domain(os->domain)) continue;
+    if (!onnx_is_default_domain(os->domain)) continue;
     int64_t v = os->has_version ? os->version : 0;
     if (v < 1 || v > ONNX_MAX_OPSET) {
       diag_at(DIAG_ERROR, &loc, "unsupported opset %lld for domain 'ai.onnx' "
@@ -489,6 +486,7 @@ static bool load(OnnxCtx *c, const void *data, size_t size) {
     return false;
   }
   c->g = mp->graph;
+  c->m->onnx_model = mp;
   if (!c->g->n_output) {
     diag_at(DIAG_ERROR, &loc, "the graph has no outputs; there is nothing to "
             "compile");

@@ -332,6 +332,8 @@ check 0 "" help compile
 expect "help compile: usage, its options, an example" "head -1 '$T/stdout' | grep -qx 'usage: tcc compile MODEL.onnx \[options\]' && grep -q -- '--max-ram' '$T/stdout' && ! grep -q -- '--iters' '$T/stdout' && tail -1 '$T/stdout' | grep -qx '  tcc compile model.onnx -target=armv8 -o out/'"
 check 0 "" bench --help
 expect "bench --help is help bench" "grep -q -- '--iters' '$T/stdout' && ! grep -q -- '--depfile' '$T/stdout'"
+check 0 "" help export
+expect "help export: its options" "head -1 '$T/stdout' | grep -qx 'usage: tcc export MODEL.onnx -quantize=int8 --calib=DIR \[options\]' && grep -q -- '--calib-cache' '$T/stdout' && grep -q -- '--keep-float' '$T/stdout' && ! grep -q -- '--iters' '$T/stdout' && ! grep -q -- '--target' '$T/stdout'"
 check 1 "tcc: error: unknown command 'nosuch' (see tcc --help)" help nosuch
 check 0 "" compile "$MODELS/cnn/model.onnx" -target=cortex-m4 -o "$T/quiet" -q
 # Progress on a terminal only (a pty through script(1)), after
