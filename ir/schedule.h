@@ -38,6 +38,10 @@ typedef struct SchedTarget {
    * no transposition, depthwise rows as they are: a deliberately poor
    * default that tuning must climb from. */
   bool naive;
+  /* -weight-type: IR_F16 or IR_BF16 stores the weights that kernels pack at
+   * compile time (gk_pack) at half size, widened to f32 as they are
+   * loaded; anything else keeps them f32. */
+  IrElem weight_store;
   /* The cost model's parameters (ir/cost_model.def); NULL: the built-in
    * ones.  --cost-model=FILE hands another set. */
   const SchedCostModel *cost;

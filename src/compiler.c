@@ -45,6 +45,7 @@ struct tcc_session {
   bool verify_each, stats, index_checks;
   bool profile;          /* -profile=1: rt.mark before each layer */
   bool naive_schedule;   /* -schedule=naive */
+  IrElem weight_store;   /* -weight-type: IR_F32, IR_F16 or IR_BF16 */
   LowrankOptions lowrank; /* -lowrank=energy:E|rank:R */
   bool has_lowrank;
   PruneOptions prune;     /* -prune-channels=F */
@@ -140,6 +141,7 @@ tcc_session *tcc_session_new(void) {
   s->verify_each = true;
   s->index_checks = true;
   s->emit = EMIT_OBJ | EMIT_HEADER;
+  s->weight_store = IR_F32;
   return s;
 }
 
@@ -214,6 +216,13 @@ const SchedCostModel *tcc_session_cost_model(const tcc_session *s) {
   return s->has_cost ? &s->cost : NULL;
 }
 
+/* What the session's flags add to the target's description. */
+static void session_sched(const tcc_session *s, SchedTarget *st) {
+  st->naive = s->naive_schedule;
+  st->weight_store = s->weight_store;
+  st->cost = tcc_session_cost_model(s);
+}
+
 bool tcc_session_describe_target(tcc_session *s, SchedTarget *st, char **cpu, char **features) {
   enter(s);
   const TccTarget *t = target_find(s->target);
@@ -223,8 +232,7 @@ bool tcc_session_describe_target(tcc_session *s, SchedTarget *st, char **cpu, ch
   LlvmOptions lo = {.target = t, .cpu = s->mcpu, .features = s->mattr,
                     .opt_level = s->opt_level, .jobs = 1};
   target_sched(&lo, st);
-  st->naive = s->naive_schedule;
-  st->cost = tcc_session_cost_model(s);
+  session_sched(s, st);
   target_resolve(&lo, cpu, features);
   return true;
 }
@@ -598,6 +606,18 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "schedule"))
     return set_one_of(&s->naive_schedule, "-schedule", v, "model", "the cost model's, the default",
                       "naive", "one-row tiles, no blocking: a poor start for tcc tune");
+  if (!strcmp(name, "weight-type")) {
+    static const char *const names[] = {"f32", "fp16", "bf16"};
+    static const IrElem elems[] = {IR_F32, IR_F16, IR_BF16};
+    for (int i = 0; i < 3; i++)
+      if (!strcmp(v, names[i])) {
+        s->weight_store = elems[i];
+        return TCC_SUCCESS;
+      }
+    diag_error("invalid -weight-type '%s': expected f32 (the default), fp16 or bf16 (the "
+               "kernels' packed weights stored at half size, computed in f32)", v);
+    return TCC_ERROR_INPUT;
+  }
   if (!strcmp(name, "tuning")) {
     tune_choices_free(&s->tuning);
     s->tuning_read = false;
@@ -724,7 +744,7 @@ static void before_lower(IrModule *m, const char *pass, void *user) {
 static bool calib_skips(const char *name) {
   static const char *const skip[] = {
       "target", "mcpu", "mattr", "emit", "report", "verbose", "depfile", "max-flash",
-      "max-ram", "weights", "quantize", "calib", "calib-cache", "calib-method", "keep-float", "tuning",
+      "max-ram", "weights", "weight-type", "quantize", "calib", "calib-cache", "calib-method", "keep-float", "tuning",
       "tuning-any-cpu",
       "print-ir-after", "stats", "time-passes", "profile", "schedule", "cost-model",
       "shape", "dim", NULL};
@@ -955,6 +975,12 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
    * shapes kernels for the target's description. */
   SchedTarget st;
   const TccTarget *t = target_find(s->target);
+  if (s->opt_level == 0 && s->weight_store != IR_F32) {
+    diag_error("-weight-type=%s stores the weights that the packed kernels read; -O0 has none "
+               "(its plain loops read f32): compile at -O1 or above",
+               s->weight_store == IR_F16 ? "fp16" : "bf16");
+    return TCC_ERROR_INPUT;
+  }
   if (s->opt_level > 0) {
     if (!target_check_cpu(t, s->mcpu ? s->mcpu : t->default_cpu) ||
         (s->mattr && !target_check_features(t, s->mattr)))
@@ -962,8 +988,7 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
     LlvmOptions lo = {.target = t, .cpu = s->mcpu, .features = s->mattr,
                       .opt_level = s->opt_level, .jobs = 1}; /* for the schedule only */
     target_sched(&lo, &st);
-    st.naive = s->naive_schedule;
-    st.cost = s->has_cost ? &s->cost : NULL;
+    session_sched(s, &st);
     if (s->tuning_path && !s->tuning_read) {
       char *cpu, *features;
       target_resolve(&lo, &cpu, &features);

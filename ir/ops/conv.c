@@ -927,8 +927,7 @@ static void conv_dw_last_block(LwCtx *c, const ConvDwLast *d, IrValue *cb, int w
   /* the block's packed taps: tap t at c0 * taps + t * width */
   IrValue *wbase = gk_axpy(c, NULL, c0, taps);
   for (int64_t t = 0; t < taps; t++) {
-    IrValue *wi = lw_bin(c, IR_OP_A_ADD, wbase, lw_index(c, t * width));
-    wv[t] = lw_vload(c, d->Wk, &wi, d->lanes);
+    wv[t] = gk_load(c, d->Wk, lw_bin(c, IR_OP_A_ADD, wbase, lw_index(c, t * width)), d->lanes);
   }
   IrValue *bias = d->cv->B ? lw_vload(c, gk_flat(c, d->cv->B), &c0, d->lanes)
                            : lw_splat(c, lw_const_f(c, IR_F32, 0), d->lanes);

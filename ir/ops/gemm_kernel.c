@@ -77,7 +77,7 @@ static void gk_weight_name(LwCtx *c, const IrValue *from, const char *suffix, ch
   }
 }
 
-/* n elements of e (4 bytes each) packed from `from` as the weight
+/* n elements of e packed from `from` as the weight
  * <from>.packed<i>; data is freed, and from's pages, read no more, go. */
 static IrValue *gk_packed_weight(LwCtx *c, const IrValue *from, IrElem e, void *data,
                                  int64_t n) {
@@ -205,21 +205,33 @@ IrValue *gk_pack_words(LwCtx *c, const IrValue *from, int64_t batches, int64_t r
 }
 
 /* ----------------------------------------------------------- packing */
+static bool gk_half(IrElem e) { return e == IR_F16 || e == IR_BF16; }
+
+IrValue *gk_load(LwCtx *c, IrValue *buf, IrValue *idx, int lanes) {
+  IrValue *v = lw_vload(c, buf, &idx, lanes);
+  return gk_half(buf->type.elem) ? lw_cast(c, v, IR_F32) : v;
+}
+
 IrValue *gk_pack(LwCtx *c, const IrValue *from, int64_t batches, int64_t rows,
                  int64_t K, int64_t tile,
                  double (*get)(const void *user, int64_t b, int64_t r, int64_t k),
                  const void *user) {
   int64_t n = batches * rows * K;
-  float *data = malloc((size_t)n * sizeof *data);
+  IrElem store = c->target && gk_half(c->target->weight_store) ? c->target->weight_store : IR_F32;
+  void *data = malloc((size_t)n * ir_elem_size(store));
   IR_ASSERT(data);
   for (int64_t b = 0; b < batches; b++)
     for (int64_t r0 = 0; r0 < rows; r0 += tile) {
       int64_t w = rows - r0 < tile ? rows - r0 : tile;
-      float *t = data + b * rows * K + r0 * K;
+      size_t t = (size_t)(b * rows * K + r0 * K);
       for (int64_t k = 0; k < K; k++)
-        for (int64_t r = 0; r < w; r++) t[k * w + r] = (float)get(user, b, r0 + r, k);
+        for (int64_t r = 0; r < w; r++) {
+          double v = get(user, b, r0 + r, k);
+          if (store == IR_F32) ((float *)data)[t + (size_t)(k * w + r)] = (float)v;
+          else ir_elem_store_f64(store, data, t + (size_t)(k * w + r), v);
+        }
     }
-  return gk_packed_weight(c, from, IR_F32, data, n);
+  return gk_packed_weight(c, from, store, data, n);
 }
 
 void gk_packed_operand(LwCtx *c, IrValue *packed, int64_t rows_total, int64_t K,
@@ -270,8 +282,9 @@ static IrValue *gk_c_index(LwCtx *c, const GkGemm *g, IrValue *i0, int r,
 static void gk_prefetch(LwCtx *c, const GkGemm *g, const GkOperand *o, IrValue *at,
                         int64_t width) {
   if (!o->packed || !g->s.prefetch_bytes) return;
-  int64_t ahead = (g->s.prefetch_bytes / 4 + o->ks - 1) / o->ks * o->ks;
-  for (int64_t e = 0; e < width; e += 16) {
+  int64_t size = (int64_t)ir_elem_size(o->buf->type.elem), line = 64 / size;
+  int64_t ahead = (g->s.prefetch_bytes / size + o->ks - 1) / o->ks * o->ks;
+  for (int64_t e = 0; e < width; e += line) {
     IrValue *i = gk_plus(c, at, ahead + e);
     lw_prefetch(c, o->buf, &i);
   }
@@ -311,14 +324,12 @@ static void gk_tile(LwCtx *c, const GkGemm *g, const GkBlock *bl, IrValue *i0,
   IrValue *brow = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, B.base, kk, B.ks), co);
   gk_prefetch(c, g, &B, brow, nv * lanes);
   for (int v = 0; v < nv; v++) {
-    IrValue *bi = gk_plus(c, brow, (int64_t)v * lanes);
-    bv[v] = lw_vload(c, B.buf, &bi, lanes);
+    bv[v] = gk_load(c, B.buf, gk_plus(c, brow, (int64_t)v * lanes), lanes);
   }
   IrValue *arow = gk_axpy(c, A.base, kk, A.ks);
   gk_prefetch(c, g, &A, arow, rows);
   for (int r = 0; r < rows; r++) {
-    IrValue *ai = gk_plus(c, arow, r * A.rs);
-    IrValue *a = lw_splat(c, lw_load(c, A.buf, &ai), lanes);
+    IrValue *a = lw_splat(c, gk_load(c, A.buf, gk_plus(c, arow, r * A.rs), 1), lanes);
     for (int v = 0; v < nv; v++) {
       IrValue *s = acc[r * nv + v];
       if (!g->int8)

@@ -103,7 +103,12 @@ IrValue *gk_flat(LwCtx *c, IrValue *buf);
 /* base + k * v as an index value (folded when v is 0). */
 IrValue *gk_axpy(LwCtx *c, IrValue *base, IrValue *v, int64_t k);
 
-/* Operands packed at compile time into a new f32 weight of the module:
+/* An element (lanes 1) or vector of a packed weight as f32: widened from
+ * the half-size floats of -weight-type (SchedTarget.weight_store). */
+IrValue *gk_load(LwCtx *c, IrValue *buf, IrValue *idx, int lanes);
+
+/* Operands packed at compile time into a new f32 weight of the module
+ * (f16 or bf16 under -weight-type: read them with gk_load):
  * `batches` matrices, each of `rows` x K where get(user, b, r, k) is
  * element (r, k) (r: a row of A, or a column of B), cut into tiles of
  * `tile` rows ([K][tile] each, the last [K][rows % tile]), so a tile reads

@@ -28,10 +28,10 @@ static void capture(void *user, DiagLevel level, const char *msg) {
   snprintf(captured + n, sizeof captured - n, "%s\n", msg);
 }
 
-static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024, 0, true, false, NULL};
-static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024, 0, true, false, NULL};
-static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024, 0, true, false, NULL};
-static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0, 0, false, false, NULL};
+static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024, 0, true, false, IR_F32, NULL};
+static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024, 0, true, false, IR_F32, NULL};
+static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024, 0, true, false, IR_F32, NULL};
+static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0, 0, false, false, IR_F32, NULL};
 
 static void test_tiles_fit_registers(void **state) {
   (void)state;
