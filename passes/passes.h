@@ -48,6 +48,9 @@ typedef struct PruneOptions {
  * calibration compile itself, instrument: the inputs become outputs. */
 typedef struct QuantizeOptions {
   bool instrument;
+  /* -quantize=dynamic: MatMul and Gemm layers only, their inputs' range
+   * measured at run time (x_dynamic); no ranges, no calibration */
+  bool dynamic;
   const float *lo, *hi;
   int num_ranges;
   const char *const *keep_float; /* -keep-float=NODE,...: ONNX node names */

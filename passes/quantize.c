@@ -27,6 +27,10 @@
  * and zero point instead, and needs no flag: such layers are rewritten
  * first, and are no candidates of calibration.
  *
+ * -quantize=dynamic (QuantizeOptions.dynamic) takes the MatMul and Gemm
+ * candidates only, with no ranges: their int8 form carries x_dynamic, and
+ * the lowering measures X's range at every call (gemm_kernel.h).
+ *
  * Statistics: convs quantized, matmuls quantized, gemms quantized, fed by
  * QuantizeLinear/DequantizeLinear, left in float (a candidate that
  * -keep-float names, or whose X never varied in calibration), inputs
@@ -213,7 +217,8 @@ static void record(QuantizeLog *log, const IrOp *op, float x_scale, int zp, cons
   log->layers[log->num++] = l;
 }
 
-/* The int8 form of op, X's parameters given; returns it. */
+/* The int8 form of op, X's parameters given (x_scale 0: measured at run
+ * time, x_dynamic); returns it. */
 static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exact) {
   IrModule *m = pc->m;
   IrValue *W = op->operands[1];
@@ -237,7 +242,7 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exac
   /* a conv's W and a transposed B are channel-major; a matmul's B [K, N] is
    * by columns, which the int8 form keeps */
   quantize_weight(w, channels, per, !conv && !tB, exact, q, scale);
-  QuantizeLog *log = pc->quantize && !exact ? pc->quantize->log : NULL;
+  QuantizeLog *log = pc->quantize && !exact && x_scale > 0 ? pc->quantize->log : NULL;
   if (log) record(log, op, x_scale, zp, q, scale, channels, per);
   if (tB) { /* B^T [N, K] -> [K, N] */
     int8_t *t = malloc((size_t)(channels * per));
@@ -269,8 +274,12 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exac
                       &op->results[0]->type);
   if (!gemm)
     for (int i = 0; i < op->num_attrs; i++) ir_attr_set(m, q8, &op->attrs[i]);
-  ir_attr_set_float(m, q8, "x_scale", x_scale);
-  ir_attr_set_int(m, q8, "x_zero_point", zp);
+  if (x_scale > 0) {
+    ir_attr_set_float(m, q8, "x_scale", x_scale);
+    ir_attr_set_int(m, q8, "x_zero_point", zp);
+  } else {
+    ir_attr_set_int(m, q8, "x_dynamic", 1);
+  }
   ir_replace_uses(m->main, op->results[0], q8->results[0]);
   ir_op_remove(op);
   pass_stat(pc, conv ? "convs quantized" : gemm ? "gemms quantized" : "matmuls quantized", 1);
@@ -372,16 +381,21 @@ bool pass_quantize(PassContext *pc) {
       pass_stat(pc, "inputs observed", 1);
       continue;
     }
+    const char *name = op->loc.node ? op->loc.node : "";
+    bool keep = false;
+    for (int i = 0; i < o->num_keep; i++)
+      if (!strcmp(o->keep_float[i], name)) keep = kept[i] = true;
+    if (o->dynamic) {
+      if (keep || is_conv(op)) pass_stat(pc, "left in float", 1);
+      else rewrite(pc, op, 0, 0, false);
+      continue;
+    }
     if (cand >= o->num_ranges) {
       diag_error("quantize: the calibration has ranges for %d layer%s, this model has %d or "
                  "more to quantize (a --calib-cache of another model or other flags?)",
                  o->num_ranges, o->num_ranges == 1 ? "" : "s", cand + 1);
       return false;
     }
-    const char *name = op->loc.node ? op->loc.node : "";
-    bool keep = false;
-    for (int i = 0; i < o->num_keep; i++)
-      if (!strcmp(o->keep_float[i], name)) keep = kept[i] = true;
     float lo = o->lo[cand], hi = o->hi[cand];
     if (keep || !(hi - lo > 0) || !isfinite(lo) || !isfinite(hi)) {
       pass_stat(pc, "left in float", 1);
@@ -398,7 +412,7 @@ bool pass_quantize(PassContext *pc) {
                  "with weights)", o->keep_float[i]);
       return false;
     }
-  if (!o->instrument && k != o->num_ranges) {
+  if (!o->instrument && !o->dynamic && k != o->num_ranges) {
     diag_error("quantize: the calibration has ranges for %d layer%s, this model has %d to "
                "quantize (a --calib-cache of another model or other flags?)", o->num_ranges,
                o->num_ranges == 1 ? "" : "s", k);

@@ -50,7 +50,8 @@ struct tcc_session {
   bool has_lowrank;
   PruneOptions prune;     /* -prune-channels=F */
   bool has_prune;
-  bool has_quantize;      /* -quantize=int8 */
+  bool has_quantize;      /* -quantize=int8 or dynamic */
+  bool quantize_dynamic;  /* -quantize=dynamic */
   QuantizeLog *quantize_log; /* tcc export: the pass records its layers here */
   char *calib_dir;        /* --calib=DIR */
   char *calib_cache;      /* --calib-cache=FILE: ranges read, or written */
@@ -554,12 +555,14 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     return TCC_SUCCESS;
   }
   if (!strcmp(name, "quantize")) {
-    if (strcmp(v, "int8")) {
+    if (strcmp(v, "int8") && strcmp(v, "dynamic")) {
       diag_error("invalid -quantize '%s': expected int8 (static: u8 activations scaled by "
-                 "--calib, i8 weights per channel)", v);
+                 "--calib, i8 weights per channel) or dynamic (MatMul and Gemm: i8 weights per "
+                 "channel, u8 inputs scaled at run time)", v);
       return TCC_ERROR_INPUT;
     }
     s->has_quantize = true;
+    s->quantize_dynamic = !strcmp(v, "dynamic");
     s->calibrated = false;
     return TCC_SUCCESS;
   }
@@ -1005,14 +1008,24 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
   s->layers = NULL;
   s->num_layers = 0;
   s->has_mem = false;
-  if (s->has_quantize && !s->calib_instrument) {
+  if (s->has_quantize && s->quantize_dynamic) {
+    if (s->calib_dir || s->calib_cache) {
+      diag_error("%s applies to -quantize=int8; -quantize=dynamic measures each input's range "
+                 "at run time", s->calib_dir ? "--calib" : "--calib-cache");
+      return TCC_ERROR_INPUT;
+    }
+    s->quantize = (QuantizeOptions){.dynamic = true,
+                                    .keep_float = (const char *const *)s->keep_float,
+                                    .num_keep = s->num_keep_float};
+  } else if (s->has_quantize && !s->calib_instrument) {
     if (!s->calibrated) {
       tcc_result r = calibrate(s);
       if (r != TCC_SUCCESS) return r;
     }
-    s->quantize = (QuantizeOptions){false, s->calib_lo, s->calib_hi, s->num_calib,
-                                    (const char *const *)s->keep_float, s->num_keep_float,
-                                    s->quantize_log};
+    s->quantize = (QuantizeOptions){.lo = s->calib_lo, .hi = s->calib_hi,
+                                    .num_ranges = s->num_calib,
+                                    .keep_float = (const char *const *)s->keep_float,
+                                    .num_keep = s->num_keep_float, .log = s->quantize_log};
   }
   if (s->calib_instrument) s->quantize = (QuantizeOptions){.instrument = true};
   bool quantize = s->has_quantize || s->calib_instrument;
@@ -1249,6 +1262,11 @@ tcc_result tcc_export_model(tcc_session *s, const char *dir) {
   if (!s->has_quantize) {
     diag_error("tcc export writes the model as -quantize=int8 compiles it; give -quantize=int8 "
                "and --calib=DIR (or --calib-cache=FILE)");
+    return TCC_ERROR_INPUT;
+  }
+  if (s->quantize_dynamic) {
+    diag_error("tcc export writes -quantize=int8 models; -quantize=dynamic is not written back "
+               "yet");
     return TCC_ERROR_INPUT;
   }
   if (s->has_prune || s->has_lowrank) {

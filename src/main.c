@@ -48,7 +48,7 @@ static const struct {
     {"preprocess", OPT_SESSION, "crbou", "NAME:u8,scale=1/255,mean=M[,M..],std=S[,S..],layout=nhwc|nchw: input NAME takes raw bytes, converted to (x*scale-mean)/std per channel inside the first kernel (repeatable)"},
     {"lowrank", OPT_SESSION, "crbou", "energy:E (0 < E <= 1) or rank:R: Gemm, MatMul and Conv weights as a truncated SVD, two thinner products, where that saves (docs/compression.md)"},
     {"prune-channels", OPT_SESSION, "crbou", "F (0 < F < 1): removes the fraction F of each Conv, Gemm and MatMul layer's output channels, those of least L2 norm, and their traces downstream, where every consumer can shrink (docs/compression.md)"},
-    {"quantize", OPT_SESSION, "crboue", "int8: post-training static quantization: Conv, MatMul and Gemm layers run on int8 kernels (i8 weights per channel, u8 inputs scaled by --calib) (docs/compression.md)"},
+    {"quantize", OPT_SESSION, "crboue", "int8: post-training static quantization: Conv, MatMul and Gemm layers run on int8 kernels (i8 weights per channel, u8 inputs scaled by --calib); dynamic: MatMul and Gemm layers, their inputs scaled at run time, no calibration (docs/compression.md)"},
     {"calib", OPT_SESSION, "crboue", "DIR: calibration data for -quantize, DIR/test_data_set_<k>/input_<i>.pb, one batch each; the model runs on them compiled for this machine"},
     {"calib-method", OPT_SESSION, "crboue", "minmax (default): a layer's input range is the smallest and largest value calibration saw; percentile[:P]: the central P% of them (default 99.99), outliers clipped"},
     {"calib-cache", OPT_SESSION, "crboue", "FILE: with -quantize, the calibrated ranges: read from FILE when it exists (no calibration run), else measured on --calib and written there"},

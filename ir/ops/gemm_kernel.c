@@ -119,7 +119,7 @@ bool gk_quant_check(IrOp *op, int w_at, int scale_at, int64_t channels) {
             "w_scale an f32[%lld] weight", name, scale_at, (long long)channels);
     return false;
   }
-  if (!(xs > 0 && xs < 1e30) || zp < 0 || zp > 255) {
+  if (!ir_attr_int(op, "x_dynamic", 0) && (!(xs > 0 && xs < 1e30) || zp < 0 || zp > 255)) {
     diag_at(DIAG_ERROR, &op->loc, "%s: an i8 W needs x_scale > 0 and x_zero_point in "
             "0..255", name);
     return false;
@@ -137,8 +137,11 @@ bool gk_quant_check(IrOp *op, int w_at, int scale_at, int64_t channels) {
 void gk_quant_channels(LwCtx *c, const IrOp *op, const IrValue *w_scale, int64_t channels,
                        int64_t K, int (*w)(const void *user, int64_t n, int64_t k),
                        const void *user, GkQuant *q) {
-  q->x_scale = (float)ir_attr_float(op, "x_scale", 1);
-  q->zero_point = (int)ir_attr_int(op, "x_zero_point", 0);
+  bool dynamic = ir_attr_int(op, "x_dynamic", 0);
+  /* dynamic: corr = sum W and scale = w_scale, times the run's values */
+  q->x_scale = dynamic ? 1.0f : (float)ir_attr_float(op, "x_scale", 1);
+  q->zero_point = dynamic ? 1 : (int)ir_attr_int(op, "x_zero_point", 0);
+  q->params = NULL;
   int32_t *corr = malloc((size_t)channels * sizeof *corr);
   float *scale = malloc((size_t)channels * sizeof *scale);
   IR_ASSERT(corr && scale);
@@ -165,11 +168,69 @@ IrValue *gk_dequantize(LwCtx *c, IrValue *acc, IrValue *corr, IrValue *scale) {
   return lw_bin(c, IR_OP_A_MUL, lw_cast(c, lw_bin(c, IR_OP_A_SUB, acc, corr), IR_F32), scale);
 }
 
+/* X's scale and zero point (f32 scalars): the op's, or this run's. */
+static IrValue *gk_x_param(LwCtx *c, const GkQuant *q, int which) {
+  if (!q->params) return lw_const_f(c, IR_F32, which ? q->zero_point : q->x_scale);
+  IrValue *i = lw_index(c, which);
+  return lw_load(c, q->params, &i);
+}
+
 IrValue *gk_quantize(LwCtx *c, const GkQuant *q, IrValue *x) {
   int lanes = x->type.kind == IR_TYPE_VECTOR ? x->type.lanes : 1;
-  IrValue *v = lw_bin(c, IR_OP_A_DIV, x, lw_splat(c, lw_const_f(c, IR_F32, q->x_scale), lanes));
-  IrValue *zp = lw_splat(c, lw_const_f(c, IR_F32, q->zero_point), lanes);
+  IrValue *v = lw_bin(c, IR_OP_A_DIV, x, lw_splat(c, gk_x_param(c, q, 0), lanes));
+  IrValue *zp = lw_splat(c, gk_x_param(c, q, 1), lanes);
   return lw_cast(c, quant_saturate(c, v, zp, IR_U8), IR_I32);
+}
+
+IrValue *gk_dequantize_channels(LwCtx *c, const GkQuant *q, IrValue *acc, IrValue *j,
+                                int lanes) {
+  IrValue *corr = lw_vload(c, q->corr, &j, lanes), *scale = lw_vload(c, q->scale, &j, lanes);
+  if (q->params) {
+    corr = lw_bin(c, IR_OP_A_MUL, corr, lw_splat(c, lw_cast(c, gk_x_param(c, q, 1), IR_I32), lanes));
+    scale = lw_bin(c, IR_OP_A_MUL, scale, lw_splat(c, gk_x_param(c, q, 0), lanes));
+  }
+  return gk_dequantize(c, acc, corr, scale);
+}
+
+static IrValue *gk_reduce_lanes(LwCtx *c, IrValue *v, const char *kind) {
+  if (v->type.kind != IR_TYPE_VECTOR) return v;
+  IrOp *op = ir_build(&c->b, IR_OP_V_REDUCE, 1, &v, 1, &(IrType){0});
+  op->results[0]->type = ir_type_scalar(v->type.elem);
+  ir_attr_set_string(c->m, op, "kind", kind);
+  return op->results[0];
+}
+
+void gk_dynamic_params(LwCtx *c, GkQuant *q, IrValue *x, int64_t n, int lanes) {
+  int64_t full = n / lanes * lanes;
+  IrValue *zero = lw_splat(c, lw_const_f(c, IR_F32, 0), lanes);
+  IrValue *range[2] = {zero, zero}; /* from 0: the range holds it */
+  if (full) {
+    IrValue *i, *acc[2];
+    IrOp *l = lw_for_begin_iter(c, lw_index(c, 0), lw_index(c, full), lanes, 2, range, &i, acc);
+    IrValue *v = lw_vload(c, x, &i, lanes);
+    IrValue *next[2] = {lw_bin(c, IR_OP_A_MIN, acc[0], v), lw_bin(c, IR_OP_A_MAX, acc[1], v)};
+    lw_for_end_iter(c, l, 2, next);
+    range[0] = l->results[0], range[1] = l->results[1];
+  }
+  if (n > full) { /* the lanes past n load as 0 */
+    c->valid_lanes = lanes > 1 ? (int)(n - full) : 0;
+    IrValue *i = lw_index(c, full), *v = lw_vload(c, x, &i, lanes);
+    c->valid_lanes = 0;
+    range[0] = lw_bin(c, IR_OP_A_MIN, range[0], v);
+    range[1] = lw_bin(c, IR_OP_A_MAX, range[1], v);
+  }
+  IrValue *lo = gk_reduce_lanes(c, range[0], "min"), *hi = gk_reduce_lanes(c, range[1], "max");
+  IrValue *scale = lw_bin(c, IR_OP_A_DIV, lw_bin(c, IR_OP_A_SUB, hi, lo),
+                          lw_const_f(c, IR_F32, 255));
+  IrValue *one = lw_const_f(c, IR_F32, 1);
+  scale = lw_select(c, lw_cmp(c, "gt", scale, lw_const_f(c, IR_F32, 0)), scale, one);
+  IrValue *zp = lw_un(c, IR_OP_M_ROUND, lw_bin(c, IR_OP_A_DIV, lw_un(c, IR_OP_A_NEG, lo), scale));
+  zp = lw_bin(c, IR_OP_A_MIN, zp, lw_const_f(c, IR_F32, 255));
+  int64_t dims[1] = {2};
+  q->params = lw_alloc(c, IR_F32, 1, dims);
+  IrValue *at0 = lw_index(c, 0), *at1 = lw_index(c, 1);
+  lw_store(c, scale, q->params, &at0);
+  lw_store(c, zp, q->params, &at1);
 }
 
 IrValue *gk_word(LwCtx *c, IrValue *const *q4) {

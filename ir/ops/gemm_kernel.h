@@ -144,6 +144,11 @@ typedef struct GkQuant {
   float x_scale;
   int zero_point;
   IrValue *corr, *scale;  /* weights i32[channels], f32[channels] */
+  /* With the attribute x_dynamic (-quantize=dynamic): X's scale and zero
+   * point are measured at run time (gk_dynamic_params) into this f32[2]
+   * buffer; corr then holds sum_k W and scale w_scale, which
+   * gk_dequantize_channels multiplies by them.  NULL: static. */
+  IrValue *params;
 } GkQuant;
 /* w(user, n, k): W's element k of channel n; w_scale: the op's operand. */
 void gk_quant_channels(LwCtx *c, const IrOp *op, const IrValue *w_scale, int64_t channels,
@@ -151,6 +156,13 @@ void gk_quant_channels(LwCtx *c, const IrOp *op, const IrValue *w_scale, int64_t
                        const void *user, GkQuant *q);
 /* float(acc - corr) * scale (lanes of channel values, or splats of one). */
 IrValue *gk_dequantize(LwCtx *c, IrValue *acc, IrValue *corr, IrValue *scale);
+/* The same for `lanes` channels from j, static or dynamic. */
+IrValue *gk_dequantize_channels(LwCtx *c, const GkQuant *q, IrValue *acc, IrValue *j,
+                                int lanes);
+/* x_dynamic: X's range over its n elements (a 1-D buffer), widened to hold
+ * 0, as DynamicQuantizeLinear takes it: scale (hi - lo) / 255 (1 when X is
+ * all zeros), zero point round(-lo / scale); into q->params. */
+void gk_dynamic_params(LwCtx *c, GkQuant *q, IrValue *x, int64_t n, int lanes);
 /* q(x): x's u8 value (f32 lanes) as i32 lanes; then four of them (k, k+1,
  * k+2, k+3) as the word arith.dot4 reads. */
 IrValue *gk_quantize(LwCtx *c, const GkQuant *q, IrValue *x);

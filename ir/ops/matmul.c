@@ -379,8 +379,7 @@ static int mm_int8_get(const void *user, int64_t b, int64_t n, int64_t k) {
 static IrValue *mm_int8_epilogue(LwCtx *c, void *user, IrValue *i, IrValue *j, int lanes,
                                  IrValue *acc) {
   MmInt8 *v = user;
-  IrValue *y = gk_dequantize(c, acc, lw_vload(c, v->q.corr, &j, lanes),
-                             lw_vload(c, v->q.scale, &j, lanes));
+  IrValue *y = gk_dequantize_channels(c, &v->q, acc, j, lanes);
   if (v->bias) y = lw_bin(c, IR_OP_A_ADD, y, lw_vload(c, v->bias, &j, lanes));
   IrValue *ridx = v->R ? lw_bin(c, IR_OP_A_ADD, gk_axpy(c, NULL, i, v->N), j) : NULL;
   return gk_fused_tail(c, v->op, v->R, ridx, lanes, y);
@@ -418,7 +417,7 @@ static void mm_int8_quantize(LwCtx *c, MmInt8 *v) {
     for (int b = 0; b < 4; b++) {
       IrValue *idx = gk_axpy(c, r.row, lw_index(c, 4 * full + b), 1);
       q[b] = 4 * full + b < v->K ? gk_quantize(c, &v->q, lw_load(c, v->A, &idx))
-                                 : lw_const_i(c, IR_I32, v->q.zero_point);
+                                 : lw_const_i(c, IR_I32, v->q.params ? 0 : v->q.zero_point);
     }
     IrValue *di = gk_axpy(c, r.qrow, lw_index(c, full), 1);
     lw_store(c, gk_word(c, q), v->Aq, &di);
@@ -464,6 +463,8 @@ static void matmul_int8(LwCtx *c, const IrOp *op, const MmShape *s) {
   v.bias = op->num_operands > 2 && c->in[2] ? c->in[2] : NULL;
   v.R = op->num_operands > 3 && c->in[3] ? gk_flat(c, c->in[3]) : NULL;
   gk_quant_channels(c, op, op->operands[4], v.N, v.K, mm_int8_w, &v, &v.q);
+  if (ir_attr_int(op, "x_dynamic", 0))
+    gk_dynamic_params(c, &v.q, A, v.M * v.K, c->target ? c->target->vec_bits / 32 : 1);
   if (!c->target) {
     mm_int8_plain(c, &v, gk_flat(c, c->in[1]));
     return;

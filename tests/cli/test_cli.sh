@@ -73,7 +73,7 @@ PR="expected the fraction F of each layer's output channels to remove, 0 < F < 1
 # -quantize: the flag, the calibration data, the cache (numbers:
 # tests/compression/test_quantize.py).
 CNN=$MODELS/cnn/model.onnx
-check 1 "tcc: error: invalid -quantize 'int4': expected int8 (static: u8 activations scaled by --calib, i8 weights per channel)" compile "$CNN" -quantize=int4 -o "$O"
+check 1 "tcc: error: invalid -quantize 'int4': expected int8 (static: u8 activations scaled by --calib, i8 weights per channel) or dynamic (MatMul and Gemm: i8 weights per channel, u8 inputs scaled at run time)" compile "$CNN" -quantize=int4 -o "$O"
 check 1 "tcc: error: -quantize=int8 needs --calib=DIR: batches of typical inputs (DIR/test_data_set_<k>/input_<i>.pb) to measure the activations' ranges" compile "$CNN" -quantize=int8 -o "$O"
 check 1 "tcc: error: --calib=$T/nowhere: No such file or directory" run "$CNN" -quantize=int8 --calib="$T/nowhere"
 CM="expected minmax (each layer's input range is its smallest and largest value) or percentile[:P] (the central P% of its values, 50 < P <= 100, default 99.99)"
