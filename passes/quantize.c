@@ -35,7 +35,8 @@
  * QuantizeLinear/DequantizeLinear, left in float (a candidate that
  * -keep-float names, or whose X never varied in calibration), inputs
  * observed (instrument).  Needs: tensor level with inferred types, after
- * fuse.  Without -quantize it rewrites only the QDQ-fed layers.
+ * fuse.  Without -quantize it rewrites only the QDQ-fed layers and the
+ * QLinearConv / QLinearMatMul ops with constant weights (below).
  */
 #include <math.h>
 #include <stdio.h>
@@ -217,6 +218,27 @@ static void record(QuantizeLog *log, const IrOp *op, float x_scale, int zp, cons
   log->layers[log->num++] = l;
 }
 
+/* The int8 fused_conv (conv) or fused_matmul before `at` (its place, and
+ * its attributes with `attrs`): X, the i8 W, its scales S, bias and R (or
+ * NULL); X's u8 parameters, or x_scale 0: measured at run time. */
+static IrOp *int8_op(IrModule *m, IrOp *at, bool conv, IrValue *X, IrValue *W, IrValue *S,
+                     IrValue *bias, IrValue *R, bool attrs, float x_scale, int zp, IrType type) {
+  IrValue *operands[7] = {X, W, bias, R, NULL, NULL, NULL};
+  int n = conv ? 7 : 5;
+  operands[n - 1] = S;
+  IrBuilder b = ir_builder_before(m, at);
+  b.loc = at->loc;
+  IrOp *q8 = ir_build(&b, conv ? IR_OP_FUSED_CONV : IR_OP_FUSED_MATMUL, n, operands, 1, &type);
+  for (int i = 0; attrs && i < at->num_attrs; i++) ir_attr_set(m, q8, &at->attrs[i]);
+  if (x_scale > 0) {
+    ir_attr_set_float(m, q8, "x_scale", x_scale);
+    ir_attr_set_int(m, q8, "x_zero_point", zp);
+  } else {
+    ir_attr_set_int(m, q8, "x_dynamic", 1);
+  }
+  return q8;
+}
+
 /* The int8 form of op, X's parameters given (x_scale 0: measured at run
  * time, x_dynamic); returns it. */
 static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exact) {
@@ -265,21 +287,8 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exac
                       (uint64_t)channels * sizeof *c);
   }
   IrValue *R = !gemm && op->num_operands > 3 ? op->operands[3] : NULL;
-  IrValue *operands[7] = {op->operands[0], Wq, bias, R, NULL, NULL, NULL};
-  int n = conv ? 7 : 5;
-  operands[n - 1] = S;
-  IrBuilder b = ir_builder_before(m, op);
-  b.loc = op->loc;
-  IrOp *q8 = ir_build(&b, conv ? IR_OP_FUSED_CONV : IR_OP_FUSED_MATMUL, n, operands, 1,
-                      &op->results[0]->type);
-  if (!gemm)
-    for (int i = 0; i < op->num_attrs; i++) ir_attr_set(m, q8, &op->attrs[i]);
-  if (x_scale > 0) {
-    ir_attr_set_float(m, q8, "x_scale", x_scale);
-    ir_attr_set_int(m, q8, "x_zero_point", zp);
-  } else {
-    ir_attr_set_int(m, q8, "x_dynamic", 1);
-  }
+  IrOp *q8 = int8_op(m, op, conv, op->operands[0], Wq, S, bias, R, !gemm, x_scale, zp,
+                     op->results[0]->type);
   ir_replace_uses(m->main, op->results[0], q8->results[0]);
   ir_op_remove(op);
   pass_stat(pc, conv ? "convs quantized" : gemm ? "gemms quantized" : "matmuls quantized", 1);
@@ -296,6 +305,7 @@ static bool scalar_weight(const IrValue *v, double dflt, double *out) {
   if (!v->weight || !v->weight->data || !ir_type_numel(&v->type, &n) || n != 1) return false;
   if (v->type.elem == IR_F32) *out = *(const float *)v->weight->data;
   else if (v->type.elem == IR_U8) *out = *(const uint8_t *)v->weight->data;
+  else if (v->type.elem == IR_I8) *out = *(const int8_t *)v->weight->data;
   else return false;
   return true;
 }
@@ -354,6 +364,123 @@ static void quantize_qdq(PassContext *pc) {
   }
 }
 
+/* ------------------------------------------------ QLinearConv, QLinearMatMul
+ * ONNX Runtime's other quantized format (QOperator): the layer takes u8 or
+ * i8 bytes and gives bytes, y = saturate(round((sum (x - xz)(w - wz) + B)
+ * * xs * ws / ys) + yz).  With constant weights and parameters (per-tensor
+ * x and y, per-tensor or per-channel w) it becomes
+ *   DequantizeLinear(x) -> the int8 form -> QuantizeLinear(., 1, yz)
+ * where the int8 form quantizes x's floats back to the same bytes (an i8 x
+ * shifted by 128 into u8, its zero point too), W is w - wz (when every
+ * value fits i8), and its scales are ws / ys, so that its f32 output is
+ * the sum times M = xs * ws / ys (rounded as ONNX's reference rounds it)
+ * plus B * M. */
+
+/* Per channel n of `channels`: the f32 of v (one value, or one each). */
+static bool channel_values(const IrValue *v, int64_t channels, double dflt, double *out) {
+  uint64_t n;
+  if (!v) {
+    for (int64_t c = 0; c < channels; c++) out[c] = dflt;
+    return true;
+  }
+  if (!v->weight || !v->weight->data || !ir_type_numel(&v->type, &n) ||
+      (n != 1 && n != (uint64_t)channels) || v->type.rank > 1)
+    return false;
+  for (int64_t c = 0; c < channels; c++)
+    out[c] = ir_elem_load_f64(v->type.elem, v->weight->data, n == 1 ? 0 : (size_t)c);
+  return true;
+}
+
+/* f32 s with xs * s (in f32) == m: the scale gk_quant_channels multiplies
+ * back into m; the nearest float to m / xs when none is. */
+static float scale_giving(float xs, float m) {
+  float s = m / xs;
+  for (int step = 0; step < 4 && xs * s != m; step++)
+    s = nextafterf(s, xs * s < m ? INFINITY : -INFINITY);
+  return xs * s == m ? s : m / xs;
+}
+
+static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
+  IrModule *m = pc->m;
+  bool conv = op->kind == IR_OP_QLINEAR_CONV;
+  IrValue *x = op->operands[0], *w = op->operands[3];
+  IrValue *bias = conv && op->num_operands > 8 ? op->operands[8] : NULL;
+  IrElem ye = op->results[0]->type.elem;
+  double xs, xz, ys, yz;
+  if ((x->type.elem != IR_U8 && x->type.elem != IR_I8) || (ye != IR_U8 && ye != IR_I8) ||
+      !ir_type_is_static(&x->type) || x->type.rank < 2 || (conv && x->type.rank != 4) ||
+      (conv && ir_attr_int(op, "group", 1) != 1) || !w->weight || !w->weight->data ||
+      w->type.rank != (conv ? 4 : 2) || (w->type.elem != IR_I8 && w->type.elem != IR_U8) ||
+      op->operands[1]->type.elem != IR_F32 || op->operands[4]->type.elem != IR_F32 ||
+      op->operands[6]->type.elem != IR_F32 || !scalar_weight(op->operands[1], 1, &xs) ||
+      !scalar_weight(op->operands[2], 0, &xz) || !scalar_weight(op->operands[6], 1, &ys) ||
+      !scalar_weight(op->operands[7], 0, &yz) || !(xs > 0) || !(ys > 0) ||
+      (bias && (!bias->weight || !bias->weight->data || bias->type.elem != IR_I32)))
+    return false;
+  int64_t channels = ir_type_dim(&w->type, conv ? 0 : 1), numel = 1;
+  for (int i = 0; i < w->type.rank; i++) numel *= ir_type_dim(&w->type, i);
+  int64_t per = numel / channels;
+  double *ws = malloc(sizeof *ws * (size_t)channels), *wz = malloc(sizeof *wz * (size_t)channels);
+  int8_t *q = malloc((size_t)numel);
+  float *scale = malloc(sizeof *scale * (size_t)channels), *b = malloc(sizeof *b * (size_t)channels);
+  IR_ASSERT(ws && wz && q && scale && b);
+  bool ok = channel_values(op->operands[4], channels, 1, ws) &&
+            channel_values(op->operands[5], channels, 0, wz) &&
+            (!bias || ir_type_dim(&bias->type, 0) == channels);
+  for (int64_t i = 0; ok && i < numel; i++) { /* conv: channel-major; matmul: by columns */
+    int64_t c = conv ? i / per : i % channels;
+    double v = ir_elem_load_f64(w->type.elem, w->weight->data, (size_t)i) - wz[c];
+    ok = v >= -128 && v <= 127;
+    q[i] = (int8_t)v;
+  }
+  for (int64_t c = 0; ok && c < channels; c++) {
+    float mult = (float)((float)(xs * ws[c]) / (float)ys); /* the reference's rounding */
+    ok = mult > 0 && isfinite(mult);
+    scale[c] = scale_giving((float)xs, mult);
+    b[c] = bias ? (float)(((const int32_t *)bias->weight->data)[c] * (double)mult) : 0;
+  }
+  if (ok) {
+    int64_t dims[4];
+    for (int i = 0; i < w->type.rank; i++) dims[i] = ir_type_dim(&w->type, i);
+    IrValue *Wq = new_weight(m, w, "int8_", IR_I8, w->type.rank, dims, q, (uint64_t)numel);
+    IrValue *S = new_weight(m, w, "scale_", IR_F32, 1, &channels, scale,
+                            sizeof *scale * (size_t)channels);
+    IrValue *B = bias ? new_weight(m, bias, "f32_", IR_F32, 1, &channels, b,
+                                   sizeof *b * (size_t)channels)
+                      : NULL;
+    float one = 1;
+    IrValue *One = new_weight(m, op->operands[6], "one_", IR_F32, 0, NULL, &one, sizeof one);
+    IrBuilder bld = ir_builder_before(m, op);
+    bld.loc = op->loc;
+    IrValue *dq_in[3] = {x, op->operands[1], op->operands[2]};
+    IrType xf_type = x->type;
+    xf_type.elem = IR_F32;
+    IrValue *xf = ir_build(&bld, IR_OP_DEQUANTIZE_LINEAR, dq_in[2] ? 3 : 2, dq_in, 1,
+                           &xf_type)->results[0];
+    IrType yf_type = op->results[0]->type;
+    yf_type.elem = IR_F32;
+    int zp = (int)xz + (x->type.elem == IR_I8 ? 128 : 0); /* i8 bytes shifted into u8 */
+    IrOp *q8 = int8_op(m, op, conv, xf, Wq, S, B, NULL, conv, (float)xs, zp, yf_type);
+    IrValue *q_in[3] = {q8->results[0], One, op->operands[7]};
+    IrOp *y = ir_build(&bld, IR_OP_QUANTIZE_LINEAR, q_in[2] ? 3 : 2, q_in, 1,
+                       &op->results[0]->type);
+    ir_replace_uses(m->main, op->results[0], y->results[0]);
+    ir_op_remove(op);
+    pass_stat(pc, conv ? "QLinearConv on the int8 kernels" : "QLinearMatMul on the int8 kernels",
+              1);
+  }
+  free(ws), free(wz), free(q), free(scale), free(b);
+  return ok;
+}
+
+static void quantize_qlinear(PassContext *pc) {
+  for (IrOp *op = pc->m->main->body->first, *next; op; op = next) {
+    next = op->next;
+    if (op->kind == IR_OP_QLINEAR_CONV || op->kind == IR_OP_QLINEAR_MATMUL)
+      quantize_qlinear_op(pc, op);
+  }
+}
+
 bool pass_quantize(PassContext *pc) {
   IrFunc *f = pc->m->main;
   if (f->lowered) { /* loop-level input (.tir) has no layers left to take */
@@ -362,6 +489,7 @@ bool pass_quantize(PassContext *pc) {
     return false;
   }
   quantize_qdq(pc);
+  quantize_qlinear(pc);
   const QuantizeOptions *o = pc->quantize;
   if (!o) return true;
   int k = 0;
