@@ -1138,7 +1138,9 @@ static ReportInfo report_info(const tcc_session *s) {
   const TccTarget *t = target_find(s->target);
   return (ReportInfo){s->m, t->name, s->mcpu ? s->mcpu : t->default_cpu,
                       s->mattr ? s->mattr : t->default_features, s->layers, s->num_layers,
-                      s->has_mem ? &s->mem : NULL, &s->budget, &s->obj.weights};
+                      s->has_mem ? &s->mem : NULL, &s->budget, &s->obj.weights,
+                      s->weight_store == IR_F16 ? "fp16" : s->weight_store == IR_BF16 ? "bf16"
+                                                                                     : "f32"};
 }
 
 static char *report_text(const tcc_session *s) {

@@ -19,11 +19,38 @@ struct ReportLayer {
   const char *node, *op_type, *ir_op, *act;
   char type[128];
   uint64_t flops, params, weight_bytes, output_bytes;
+  /* the int8 forms (-quantize, QDQ and QLinear imports): X's parameters
+   * (dynamic: measured at run time) and the weight scales' extent */
+  bool int8, dynamic;
+  float x_scale, w_scale_min, w_scale_max;
+  int x_zero_point;
+  int64_t channels;
 };
+
 
 static uint64_t numel(const IrValue *v) {
   uint64_t n = 0;
   return v && ir_type_numel(&v->type, &n) ? n : 0;
+}
+
+/* l's quantization, when op is an int8 fused_conv / fused_matmul. */
+static void layer_quantization(const IrOp *op, ReportLayer *l) {
+  int at = op->kind == IR_OP_FUSED_CONV ? 6 : op->kind == IR_OP_FUSED_MATMUL ? 4 : -1;
+  if (at < 0 || op->num_operands <= at || op->operands[1]->type.elem != IR_I8) return;
+  const IrValue *S = op->operands[at];
+  uint64_t n = numel(S);
+  if (!S || !S->weight || !S->weight->data || S->type.elem != IR_F32 || !n) return;
+  const float *ws = S->weight->data;
+  l->int8 = true;
+  l->dynamic = ir_attr_int(op, "x_dynamic", 0) != 0;
+  l->x_scale = (float)ir_attr_float(op, "x_scale", 0);
+  l->x_zero_point = (int)ir_attr_int(op, "x_zero_point", 0);
+  l->channels = (int64_t)n;
+  l->w_scale_min = l->w_scale_max = ws[0];
+  for (uint64_t i = 1; i < n; i++) {
+    if (ws[i] < l->w_scale_min) l->w_scale_min = ws[i];
+    if (ws[i] > l->w_scale_max) l->w_scale_max = ws[i];
+  }
 }
 
 static uint64_t tail_numel(const IrValue *v, int from) {
@@ -71,6 +98,7 @@ ReportLayer *report_layers(const IrModule *m, int *n) {
     l->act = ir_attr_string(op, "act", NULL);
     ir_type_str(m, &op->results[0]->type, l->type, sizeof l->type);
     l->flops = layer_flops(op);
+    layer_quantization(op, l);
     for (int i = 0; i < op->num_results; i++) {
       uint64_t nb = 0;
       if (ir_type_nbytes(&op->results[i]->type, &nb)) l->output_bytes += nb;
@@ -112,6 +140,18 @@ char *report_json(const ReportInfo *r) {
     cJSON_AddNumberToObject(o, "weight_bytes", (double)l->weight_bytes);
     cJSON_AddNumberToObject(o, "output_bytes", (double)l->output_bytes);
     cJSON_AddStringToObject(o, "kernel", kernel_of(r->m, l));
+    if (l->int8) {
+      cJSON *q = cJSON_AddObjectToObject(o, "quantization");
+      cJSON_AddStringToObject(q, "weights", "i8 per channel");
+      cJSON_AddNumberToObject(q, "channels", (double)l->channels);
+      cJSON_AddNumberToObject(q, "w_scale_min", l->w_scale_min);
+      cJSON_AddNumberToObject(q, "w_scale_max", l->w_scale_max);
+      cJSON_AddStringToObject(q, "input", l->dynamic ? "u8, measured at run time" : "u8 per tensor");
+      if (!l->dynamic) {
+        cJSON_AddNumberToObject(q, "x_scale", l->x_scale);
+        cJSON_AddNumberToObject(q, "x_zero_point", l->x_zero_point);
+      }
+    }
     cJSON_AddItemToArray(layers, o);
     flops += l->flops, params += l->params, wbytes += l->weight_bytes;
   }
@@ -122,6 +162,7 @@ char *report_json(const ReportInfo *r) {
   cJSON_AddNumberToObject(t, "weight_bytes", (double)wbytes);
   cJSON *w = cJSON_AddObjectToObject(j, "weights");
   cJSON_AddStringToObject(w, "placement", r->weights->external ? "external" : "object");
+  cJSON_AddStringToObject(w, "packed_as", r->weight_type ? r->weight_type : "f32");
   if (r->weights->external) {
     char id[24];
     snprintf(id, sizeof id, "0x%016llx", (unsigned long long)r->weights->id);
@@ -156,14 +197,15 @@ char *report_json(const ReportInfo *r) {
 
 /* -v: one line per layer, then the totals and the memory. */
 void report_table(const ReportInfo *r, FILE *out) {
-  fprintf(out, "%-20s %-18s %-22s %12s %10s %10s  %s\n", "node", "op", "output", "MFLOP",
+  fprintf(out, "%-20s %-22s %-22s %12s %10s %10s  %s\n", "node", "op", "output", "MFLOP",
           "params", "weight KiB", "kernel");
   uint64_t flops = 0, params = 0, wbytes = 0;
   for (int i = 0; i < r->num_layers; i++) {
     const ReportLayer *l = &r->layers[i];
     char op[64];
-    snprintf(op, sizeof op, "%s%s%s", l->ir_op, l->act ? "+" : "", l->act ? l->act : "");
-    fprintf(out, "%-20.20s %-18.18s %-22.22s %12.3f %10llu %10.1f  %s\n", l->node, op, l->type,
+    snprintf(op, sizeof op, "%s%s%s%s", l->ir_op, l->int8 ? ".int8" : "", l->act ? "+" : "",
+             l->act ? l->act : "");
+    fprintf(out, "%-20.20s %-22.22s %-22.22s %12.3f %10llu %10.1f  %s\n", l->node, op, l->type,
             (double)l->flops / 1e6, (unsigned long long)l->params,
             (double)l->weight_bytes / 1024.0, kernel_of(r->m, l));
     flops += l->flops, params += l->params, wbytes += l->weight_bytes;

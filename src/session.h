@@ -83,6 +83,7 @@ typedef struct ReportInfo {
   const MemoryFigures *mem;     /* NULL: not an ELF object (wasm32) */
   const MemoryBudget *budget;
   const LlvmWeights *weights;   /* external: the blob beside the object */
+  const char *weight_type;      /* -weight-type: "f32", "fp16" or "bf16" */
 } ReportInfo;
 char *report_json(const ReportInfo *r);
 void report_table(const ReportInfo *r, FILE *out);

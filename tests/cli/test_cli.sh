@@ -321,6 +321,19 @@ assert r[\"budget\"] == {\"max_flash\": None, \"max_ram\": 1048576} and r[\"targ
 ' '$T/rep/report.json'"
 "$TCC" compile "$MODELS/cnn/model.onnx" -o "$T/rep" -v > "$T/stdout" 2> "$T/stderr"
 expect "-v prints the table" "head -1 '$T/stderr' | grep -q '^node  *op  *output  *MFLOP  *params  *weight KiB  kernel$' && grep -q '^conv2  *fused_conv+relu  *f32\[1,16,14,14\]  *0.452  *1168 ' '$T/stderr' && grep -q '^total: 7 layers, 0.566 MFLOP, 1418 parameters' '$T/stderr'"
+# --report of int8 layers (-quantize=dynamic: no calibration data needed)
+# and of -weight-type: the quantization per layer, the packed weights' type
+check 0 "" compile "$MODELS/cnn/model.onnx" -o "$T/repq" --report="$T/repq/report.json" -quantize=dynamic -weight-type=bf16 -q
+expect "--report: an int8 layer's quantization, the weights packed as bf16" "/usr/bin/python3 -c '
+import json, sys
+r = json.load(open(sys.argv[1]))
+L = {l[\"node\"]: l for l in r[\"layers\"]}
+q = L[\"fc\"][\"quantization\"]
+assert L[\"fc\"][\"op\"] == \"fused_matmul\" and \"quantization\" not in L[\"conv1\"], L
+assert (q[\"weights\"], q[\"channels\"], q[\"input\"]) == (\"i8 per channel\", 10, \"u8, measured at run time\"), q
+assert 0 < q[\"w_scale_min\"] <= q[\"w_scale_max\"] and \"x_scale\" not in q, q
+assert r[\"weights\"][\"packed_as\"] == \"bf16\", r[\"weights\"]
+' '$T/repq/report.json'"
 # inspect --json: one object; --version names the targets; help per command;
 # -q drops notes.
 check 0 "" inspect "$MODELS/cnn/model.onnx" --json

@@ -3,8 +3,10 @@
 # reports the flash and RAM a model needs, and refuses one that does not fit
 # the board, naming both figures and the board's limits.  Exact messages for
 # the sample CNN (fits), a model whose weights overflow the flash, one whose
-# buffers overflow the RAM, and ResNet-18 (exported into OUT_DIR when torch
-# is installed, as tests/networks/test_networks.sh does).
+# buffers overflow the RAM, ResNet-18, and MobileNetV2 in f32 (refused on
+# cortex-m55) and int8 (fits, runs there, x86_64's output); the networks are
+# exported into OUT_DIR when torch is installed, as
+# tests/networks/test_networks.sh does.
 #
 # usage: fit.sh TCC OUT_DIR    Exit 0 when all pass, 1 on a failure, 77 (the
 # rest passed) when python3-torch is missing for ResNet-18.
@@ -85,6 +87,46 @@ if $PY -c "import torch, torchvision" 2>/dev/null; then
   fi
   check 1 "$R: error: model 'resnet18' does not fit cortex-m4 (mps2-an386): it needs N KiB of flash (code N KiB + weights and constants 44.57 MiB) and 4.42 MiB of RAM (workspace 3.83 MiB + inputs and outputs 591.9 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 3.88 MiB of flash for the model (4.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
     compile "$R" -name=resnet18 -target=cortex-m4
+  # The edge payoff of int8 (docs/compression.md): MobileNetV2 in f32 does
+  # not fit cortex-m55's flash; in int8 (calibrated on this machine, on one
+  # seeded image) it fits, runs there under QEMU and gives x86_64's output.
+  V=$OUT/mobilenet_v2
+  if [ ! -f "$V/model.onnx" ] || [ "$ROOT/models/export_networks.py" -nt "$V/model.onnx" ]; then
+    $PY "$ROOT/models/export_networks.py" "$OUT" mobilenet_v2 >"$W/export.log" 2>&1 ||
+      { cat "$W/export.log"; echo "FAIL: exporting mobilenet_v2"; exit 1; }
+  fi
+  check 1 "$V/model.onnx: error: model 'mv2' does not fit cortex-m55 (mps3-an547): it needs N KiB of flash (code N KiB + weights and constants 13.31 MiB) and 7.10 MiB of RAM (workspace 6.51 MiB + inputs and outputs 591.9 KiB + data 0.0 KiB + stack margin 16.0 KiB); the board has 7.88 MiB of flash for the model (8.00 MiB less 128.0 KiB for the runtime) and 16.00 MiB of RAM" \
+    compile "$V/model.onnx" -name=mv2 -target=cortex-m55
+  mkdir -p "$W/calib/test_data_set_0"
+  $PY -c "
+import sys, numpy as np
+from onnx import numpy_helper
+x = np.random.default_rng(1).standard_normal((1, 3, 224, 224)).astype(np.float32)
+open(sys.argv[1], 'wb').write(numpy_helper.from_array(x, 'input').SerializeToString())
+" "$W/calib/test_data_set_0/input_0.pb"
+  Q="-quantize=int8 --calib=$W/calib --calib-cache=$W/calib.json"
+  # shellcheck disable=SC2086 # Q is a list of flags
+  check 0 "$V/model.onnx: note: model 'mv2' on cortex-m55 (mps3-an547): N KiB of flash (code N KiB + weights and constants 3.65 MiB) and 7.10 MiB of RAM (workspace 6.51 MiB + inputs and outputs 591.9 KiB + data 0.0 KiB + stack margin 16.0 KiB)" \
+    compile "$V/model.onnx" -name=mv2 -target=cortex-m55 $Q
+  for t in x86_64 cortex-m55; do
+    # shellcheck disable=SC2086
+    "$TCC" run "$V/model.onnx" --input "$V/test_data_set_0/input_0.pb" -target=$t $Q \
+      --output-dir "$W/int8-$t" -q || { echo "FAIL: int8 MobileNetV2 on $t"; fails=$((fails + 1)); }
+  done
+  if $PY -c "
+import sys, numpy as np
+from onnx import TensorProto, numpy_helper
+def read(p):
+    t = TensorProto(); t.ParseFromString(open(p, 'rb').read()); return numpy_helper.to_array(t)
+a, b = read(sys.argv[1]), read(sys.argv[2])
+err = float(np.abs(a - b).max() / np.abs(a).max())
+print(f'int8 MobileNetV2 on cortex-m55 against x86_64: max err / max|x86_64| {err:.2e}')
+sys.exit(0 if err <= 1e-5 and a.argmax() == b.argmax() else 1)
+" "$W/int8-x86_64/output_0.pb" "$W/int8-cortex-m55/output_0.pb"; then
+    echo "ok: int8 MobileNetV2 runs on cortex-m55 as on x86_64"
+  else
+    echo "FAIL: int8 MobileNetV2 on cortex-m55 differs from x86_64"; fails=$((fails + 1))
+  fi
 else
   skipped=1
 fi
