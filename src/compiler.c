@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,7 @@ struct tcc_session {
   char *calib_dir;        /* --calib=DIR */
   char *calib_cache;      /* --calib-cache=FILE: ranges read, or written */
   double calib_percentile; /* -calib-method=percentile:P (0: minmax) */
+  bool calib_entropy;      /* -calib-method=entropy */
   char **keep_float;      /* -keep-float=NODE,... */
   int num_keep_float;
   /* calibration's ranges (quantize.c's candidates), measured once per load */
@@ -573,15 +575,19 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
   if (!strcmp(name, "calib-method")) {
     double p = 0;
     char *end = NULL;
+    bool entropy = !strcmp(v, "entropy");
     if (!strncmp(v, "percentile", 10))
       p = v[10] == ':' ? strtod(v + 11, &end) : v[10] ? -1 : 99.99;
-    if (strcmp(v, "minmax") && (!(p > 50 && p <= 100) || (end && (end == v + 11 || *end)))) {
+    if (strcmp(v, "minmax") && !entropy &&
+        (!(p > 50 && p <= 100) || (end && (end == v + 11 || *end)))) {
       diag_error("invalid -calib-method '%s': expected minmax (each layer's input range is its "
-                 "smallest and largest value) or percentile[:P] (the central P%% of its values, "
-                 "50 < P <= 100, default 99.99)", v);
+                 "smallest and largest value), percentile[:P] (the central P%% of its values, "
+                 "50 < P <= 100, default 99.99) or entropy (the range whose 256 levels lose the "
+                 "least information, by KL divergence)", v);
       return TCC_ERROR_INPUT;
     }
     s->calib_percentile = p;
+    s->calib_entropy = entropy;
     s->calibrated = false;
     return TCC_SUCCESS;
   }
@@ -894,6 +900,71 @@ static void calib_percentile(float *lo, float *hi, const uint64_t *hist, double 
   if (h < *hi) *hi = h;
 }
 
+/* -calib-method=entropy: the kept bins [a, e) of the histogram whose u8
+ * rendering loses the least information (docs/compression.md "Calibration").
+ * P is the kept bins, with the clipped counts added to the end bins; Q
+ * spreads each of 256 equal runs of the kept bins' own counts evenly over
+ * its nonempty bins (what quantizing to that range keeps); the score is
+ * KL(P || Q) with both normalized (an empty Q bin under P counts as 1e-12).
+ * The bin of 0 counts in neither.  The upper end is chosen with every bin
+ * below kept, then the lower end with that upper end: two searches of one
+ * end each, at least 256 bins. */
+enum { CALIB_LEVELS = 256 };
+
+static double calib_kl(const uint64_t *hist, int zero, int a, int e, double *p, double *q) {
+  int n = e - a;
+  double total = 0, qtotal = 0;
+#define CALIB_COUNT(i) ((i) == zero ? 0.0 : (double)hist[i])
+  for (int i = 0; i < n; i++) p[i] = CALIB_COUNT(a + i);
+  for (int i = 0; i < a; i++) p[0] += CALIB_COUNT(i);
+  for (int i = e; i < CALIB_BINS; i++) p[n - 1] += CALIB_COUNT(i);
+  for (int j = 0; j < CALIB_LEVELS; j++) {
+    int b0 = (int)((int64_t)j * n / CALIB_LEVELS), b1 = (int)((int64_t)(j + 1) * n / CALIB_LEVELS);
+    double mass = 0;
+    int nonzero = 0;
+    for (int i = b0; i < b1; i++) {
+      mass += CALIB_COUNT(a + i);
+      nonzero += CALIB_COUNT(a + i) != 0;
+    }
+    for (int i = b0; i < b1; i++) q[i] = CALIB_COUNT(a + i) != 0 ? mass / nonzero : 0;
+  }
+#undef CALIB_COUNT
+  for (int i = 0; i < n; i++) total += p[i], qtotal += q[i];
+  if (!(total > 0) || !(qtotal > 0)) return INFINITY;
+  double kl = 0;
+  for (int i = 0; i < n; i++) {
+    if (p[i] <= 0) continue;
+    double pi = p[i] / total, qi = q[i] / qtotal;
+    kl += pi * log(pi / (qi > 1e-12 ? qi : 1e-12));
+  }
+  return kl;
+}
+
+static void calib_entropy(float *lo, float *hi, const uint64_t *hist) {
+  double *p = malloc(sizeof *p * CALIB_BINS), *q = malloc(sizeof *q * CALIB_BINS);
+  IR_ASSERT(p && q);
+  double width = ((double)*hi - *lo) / CALIB_BINS;
+  /* the bin of 0, left out: what it holds (a Relu's zeros) is exact at any
+   * range, and its spike would otherwise favour the narrowest one */
+  double z = width > 0 ? -(double)*lo / width : -1;
+  int zero = z >= 0 && z < CALIB_BINS ? (int)z : -1;
+  int a = 0, e = CALIB_BINS;
+  double best = INFINITY;
+  for (int end = CALIB_LEVELS; end <= CALIB_BINS; end++) {
+    double kl = calib_kl(hist, zero, 0, end, p, q);
+    if (kl < best) best = kl, e = end;
+  }
+  best = INFINITY;
+  for (int start = 0; start + CALIB_LEVELS <= e; start++) {
+    double kl = calib_kl(hist, zero, start, e, p, q);
+    if (kl < best) best = kl, a = start;
+  }
+  free(p), free(q);
+  float l = (float)(*lo + a * width), h = (float)(*lo + e * width);
+  if (l > *lo) *lo = l;
+  if (h < *hi) *hi = h;
+}
+
 /* -quantize=int8: the ranges of quantize.c's candidates' inputs.  The
  * model file is compiled again with the same flags for this machine, its
  * candidates' inputs as outputs (QuantizeOptions.instrument), and run on
@@ -935,7 +1006,7 @@ static tcc_result calibrate(tcc_session *s) {
   if (r == TCC_SUCCESS)
     for (IrOp *op = c->m->main->body->first; op; op = op->next) slots++;
   float *lo = calloc((size_t)slots, sizeof *lo), *hi = calloc((size_t)slots, sizeof *hi);
-  int bins = s->calib_percentile > 0 ? CALIB_BINS : 0;
+  int bins = s->calib_percentile > 0 || s->calib_entropy ? CALIB_BINS : 0;
   uint64_t *hist = bins ? calloc((size_t)slots * bins, sizeof *hist) : NULL;
   if (r == TCC_SUCCESS && (!lo || !hi || (bins && !hist))) r = TCC_ERROR_INTERNAL;
   int first = r == TCC_SUCCESS ? c->m->main->num_outputs : 0;
@@ -948,7 +1019,8 @@ static tcc_result calibrate(tcc_session *s) {
   }
   int observed = r == TCC_SUCCESS ? c->m->main->num_outputs - first : 0;
   for (int i = 0; bins && i < observed; i++)
-    calib_percentile(&lo[i], &hi[i], hist + (size_t)i * bins, s->calib_percentile);
+    if (s->calib_entropy) calib_entropy(&lo[i], &hi[i], hist + (size_t)i * bins);
+    else calib_percentile(&lo[i], &hi[i], hist + (size_t)i * bins, s->calib_percentile);
   free(hist);
   if (c) {
     if (r != TCC_SUCCESS) adopt_diagnostics(s, c);

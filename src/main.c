@@ -50,7 +50,7 @@ static const struct {
     {"prune-channels", OPT_SESSION, "crbou", "F (0 < F < 1): removes the fraction F of each Conv, Gemm and MatMul layer's output channels, those of least L2 norm, and their traces downstream, where every consumer can shrink (docs/compression.md)"},
     {"quantize", OPT_SESSION, "crboue", "int8: post-training static quantization: Conv, MatMul and Gemm layers run on int8 kernels (i8 weights per channel, u8 inputs scaled by --calib); dynamic: MatMul and Gemm layers, their inputs scaled at run time, no calibration (docs/compression.md)"},
     {"calib", OPT_SESSION, "crboue", "DIR: calibration data for -quantize, DIR/test_data_set_<k>/input_<i>.pb, one batch each; the model runs on them compiled for this machine"},
-    {"calib-method", OPT_SESSION, "crboue", "minmax (default): a layer's input range is the smallest and largest value calibration saw; percentile[:P]: the central P% of them (default 99.99), outliers clipped"},
+    {"calib-method", OPT_SESSION, "crboue", "minmax (default): a layer's input range is the smallest and largest value calibration saw; percentile[:P]: the central P% of them (default 99.99); entropy: the range whose 256 levels lose the least information (KL divergence)"},
     {"calib-cache", OPT_SESSION, "crboue", "FILE: with -quantize, the calibrated ranges: read from FILE when it exists (no calibration run), else measured on --calib and written there"},
     {"weight-type", OPT_SESSION, "crbu", "f32 (default), fp16 or bf16: the weights the kernels pack (Conv, MatMul, Gemm, RNN, attention) stored at half size and widened to f32 as they are loaded (docs/compression.md)"},
     {"keep-float", OPT_SESSION, "crboue", "NODE,...: with -quantize, these ONNX nodes' layers stay in float"},

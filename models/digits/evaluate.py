@@ -26,6 +26,7 @@ from onnx import TensorProto, numpy_helper
 CONFIGS = [
     ("float32", [], 0.0),
     ("int8 static", ["-quantize=int8", "--calib={calib}"], 0.5),
+    ("int8 entropy", ["-quantize=int8", "--calib={calib}", "-calib-method=entropy"], 0.5),
     ("int8 dynamic", ["-quantize=dynamic"], 1.0),
     ("fp16 weights", ["-weight-type=fp16"], 1.0),
     ("bf16 weights", ["-weight-type=bf16"], 1.0),

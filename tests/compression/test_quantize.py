@@ -199,6 +199,63 @@ if float(np.max(np.abs(got - mm)) / np.max(np.abs(mm))) > 2e-6:
 print(f"matmul-add: -calib-method=percentile:99 matches its reference (range {lo:.3f}..{hi:.3f}, "
       f"minmax's {min(t.min() for t in batches):.1f}..{max(t.max() for t in batches):.1f})")
 
+
+
+# -calib-method=entropy: the range whose 256 levels lose the least
+# information (docs/compression.md "Calibration"): on the same 2048-bin
+# histogram without the bin of 0, the upper end, then the lower end, by
+# KL(P || Q)
+def kl(hist, a, e):
+    n = e - a
+    h = hist[a:e].astype(np.float64)
+    p = h.copy()
+    p[0] += hist[:a].sum()
+    p[-1] += hist[e:].sum()
+    starts = (np.arange(256) * n) // 256
+    mass = np.add.reduceat(h, starts)
+    nonzero = np.add.reduceat((h > 0).astype(np.float64), starts)
+    chunk = np.repeat(np.arange(256), np.diff(np.append(starts, n)))
+    q = np.where(h > 0, mass[chunk] / np.maximum(nonzero[chunk], 1), 0)
+    if p.sum() <= 0 or q.sum() <= 0:
+        return np.inf
+    p, q = p / p.sum(), q / q.sum()
+    m = p > 0
+    return float(np.sum(p[m] * np.log(p[m] / np.maximum(q[m], 1e-12))))
+
+
+def entropy_range(values, bins=2048):
+    lo, hi = np.float32(values.min()), np.float32(values.max())
+    width = (np.float64(hi) - np.float64(lo)) / bins
+    b = np.clip(np.floor((values.astype(np.float64) - np.float64(lo)) / width), 0, bins - 1)
+    hist = np.bincount(b.astype(np.int64), minlength=bins)
+    z = -np.float64(lo) / width
+    if 0 <= z < bins:
+        hist[int(z)] = 0
+    e = min(range(256, bins + 1), key=lambda end: (kl(hist, 0, end), end))
+    a = min(range(0, e - 256 + 1), key=lambda start: (kl(hist, start, e), start))
+    return (max(lo, np.float32(np.float64(lo) + a * width)),
+            min(hi, np.float32(np.float64(lo) + e * width)))
+
+
+# activations with a long tail on both sides: entropy clips it
+batches = [(rng.standard_normal((2, 3, K)) ** 3 + 0.5).astype(np.float32) for _ in range(3)]
+lo, hi = entropy_range(np.concatenate([t.ravel() for t in batches]))
+x = (rng.standard_normal((2, 3, K)) + 0.5).astype(np.float32)
+want = linear(x.reshape(-1, K), lo, hi, w.T, b).reshape(2, 3, N)
+calib = calib_dir("linear_tails", batches)
+write_input(pb, "x", x)
+for flags in ([], ["-O0"]):
+    got, _ = run(TCC, model, pb, os.path.join(TMP, "out"),
+                 ["-quantize=int8", "--calib=" + calib, "-calib-method=entropy"] + flags)
+    err = float(np.max(np.abs(got - want)) / np.max(np.abs(want)))
+    if err > 2e-6:
+        failures.append(f"entropy {flags}: relative error {err:.3g} against the reference")
+full = np.concatenate([t.ravel() for t in batches])
+if not (full.min() < lo and hi < full.max()):
+    failures.append(f"entropy: the range {lo}..{hi} clips neither tail of {full.min()}..{full.max()}")
+print(f"matmul-add: -calib-method=entropy matches its reference (range {lo:.3f}..{hi:.3f}, "
+      f"minmax's {full.min():.1f}..{full.max():.1f})")
+
 if failures:
     print("\n".join("FAIL: " + f for f in failures))
     sys.exit(1)
