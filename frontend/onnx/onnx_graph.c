@@ -317,7 +317,7 @@ static bool schema_op_ok(const OnnxCtx *c, const IrLoc *loc) {
 
 /* ...and every attribute is one of its schema's: a misspelled optional
  * attribute would otherwise take its default silently.  Runs after the
- * structural checks of node_attrs, whose messages are more specific. */
+ * structural checks of onnx_node_attrs, whose messages are more specific. */
 static bool schema_attrs_ok(const OnnxCtx *c, const Onnx__NodeProto *n, const IrLoc *loc) {
   int first;
   const OpSchemaRow *row = schema_row(c, loc->op_type, &first);
@@ -335,8 +335,7 @@ static bool schema_attrs_ok(const OnnxCtx *c, const Onnx__NodeProto *n, const Ir
   return true;
 }
 
-static bool node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op,
-                       const IrLoc *loc) {
+bool onnx_node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op, const IrLoc *loc) {
   for (size_t i = 0; i < n->n_attribute; i++) {
     const Onnx__AttributeProto *a = n->attribute[i];
     if (!a->name || !*a->name) {
@@ -381,8 +380,8 @@ static bool check_count(const IrLoc *loc, const char *what, size_t n, int lo,
 }
 
 /* Operands by name: "" is an absent optional input, trailing ones dropped. */
-static IrValue **node_operands(OnnxCtx *c, const Onnx__NodeProto *n,
-                               const IrLoc *loc, size_t *count) {
+IrValue **onnx_node_operands(OnnxCtx *c, const Onnx__NodeProto *n, const IrLoc *loc,
+                             size_t *count) {
   size_t k = n->n_input;
   while (k && !*node_in(n, k - 1)) k--;
   IrValue **v = ir_arena_alloc(c->m->arena, sizeof *v * (k + 1));
@@ -936,10 +935,14 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
     diag_at(DIAG_ERROR, &loc, "the node has no op_type");
     return false;
   }
+  if (n->domain && !strcmp(n->domain, "com.microsoft")) {
+    loc.opset = 0;
+    return onnx_ms_node(c, n, &loc);
+  }
   if (!onnx_is_default_domain(n->domain)) {
     loc.opset = 0;
-    diag_at(DIAG_ERROR, &loc, "operator domain '%s' is not supported (tcc "
-            "supports only the default domain 'ai.onnx')", n->domain);
+    diag_at(DIAG_ERROR, &loc, "operator domain '%s' is not supported (tcc supports the default "
+            "domain 'ai.onnx' and the quantized ops of 'com.microsoft')", n->domain);
     return false;
   }
   if (!schema_op_ok(c, &loc)) return false;
@@ -967,7 +970,7 @@ static bool node_to_op(OnnxCtx *c, const Onnx__NodeProto *n) {
     return false;
   }
   size_t nin;
-  IrValue **ins = node_operands(c, n, &loc, &nin);
+  IrValue **ins = onnx_node_operands(c, n, &loc, &nin);
   return ins && emit_node(c, n, kind, ins, nin, &loc, NULL, NULL, 0);
 }
 
@@ -991,7 +994,7 @@ static bool emit_node(OnnxCtx *c, const Onnx__NodeProto *n, int kind, IrValue **
   IrOp *op = ir_op_new(c->m, (IrOpKind)kind, (int)nin, ins, (int)nout, NULL);
   op->loc = loc;
   if (out) *out = op;
-  if (!node_attrs(c, n, op, &loc) || !schema_attrs_ok(c, n, &loc)) return false;
+  if (!onnx_node_attrs(c, n, op, &loc) || !schema_attrs_ok(c, n, &loc)) return false;
   for (size_t i = 0; i < SYM_USES; i++) ir_attr_remove(op, sym_uses[i].attr);
   for (int i = 0; i < nextra; i++) ir_attr_set(c->m, op, &extra[i]);
   ir_block_append(c->block ? c->block : c->m->main->body, op);
@@ -1519,7 +1522,7 @@ static bool cf_scan(OnnxCtx *c, const Onnx__NodeProto *n, IrValue *const *ins, s
 /* If, Loop and Scan: operands by name, then the expansion above. */
 static bool control_node(OnnxCtx *c, const Onnx__NodeProto *n, IrLoc *loc) {
   size_t nin;
-  IrValue **ins = node_operands(c, n, loc, &nin);
+  IrValue **ins = onnx_node_operands(c, n, loc, &nin);
   if (!ins) return false;
   if (!strcmp(loc->op_type, "If")) return cf_if(c, n, ins, nin, loc);
   if (!strcmp(loc->op_type, "Loop")) return cf_loop(c, n, ins, nin, loc);

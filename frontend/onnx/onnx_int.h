@@ -6,6 +6,7 @@
  *   onnx_weight.c  onnx_weight_*                   initializers, constants
  *   onnx_tensor.c  onnx_tp_*, onnx_file_*, onnx_dtype_name
  *   onnx_sequence.c onnx_*sequence*                sequences, optionals
+ *   onnx_msdomain.c onnx_ms_node                    com.microsoft's quantized ops
  */
 #ifndef TCC_ONNX_INT_H
 #define TCC_ONNX_INT_H
@@ -88,6 +89,15 @@ IrLoc onnx_node_loc(const OnnxCtx *c, const Onnx__NodeProto *n);
 
 /* onnx_graph.c: topological order, nodes -> ops, return op and outputs. */
 bool onnx_graph_build(OnnxCtx *c);
+/* A node's operands by name ("" an absent optional input, NULL entries;
+ * trailing ones dropped), or NULL after a diagnostic. */
+IrValue **onnx_node_operands(OnnxCtx *c, const Onnx__NodeProto *n, const IrLoc *loc,
+                             size_t *count);
+/* Copies a node's attributes onto op; false after a diagnostic. */
+bool onnx_node_attrs(OnnxCtx *c, const Onnx__NodeProto *n, IrOp *op, const IrLoc *loc);
+/* onnx_msdomain.c: a node of the com.microsoft domain (ONNX Runtime's
+ * quantized ops), built from ONNX ops; false after a diagnostic. */
+bool onnx_ms_node(OnnxCtx *c, const Onnx__NodeProto *n, const IrLoc *loc);
 /* One tensor op built by the frontend (not from a node): imported in the
  * form of `opset`, typed and folded; its first result, NULL after a
  * diagnostic. */

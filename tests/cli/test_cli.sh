@@ -32,7 +32,7 @@ O=$T/out
 check 1 "$BAD/not_protobuf.onnx: error: not a valid ONNX model (protobuf parse failed; the file is truncated or not ONNX)" compile "$BAD/not_protobuf.onnx" -o "$O"
 check 1 "$BAD/unknown_op.onnx: node 'foo0' (FooBar, opset 13): error: unsupported operator 'FooBar'" compile "$BAD/unknown_op.onnx" -o "$O"
 check 1 "$BAD/opset_99.onnx: error: unsupported opset 99 for domain 'ai.onnx' (tcc supports 1 to 28)" compile "$BAD/opset_99.onnx" -o "$O"
-check 1 "$BAD/unknown_domain.onnx: node 'r' (Relu): error: operator domain 'com.example' is not supported (tcc supports only the default domain 'ai.onnx')" compile "$BAD/unknown_domain.onnx" -o "$O"
+check 1 "$BAD/unknown_domain.onnx: node 'r' (Relu): error: operator domain 'com.example' is not supported (tcc supports the default domain 'ai.onnx' and the quantized ops of 'com.microsoft')" compile "$BAD/unknown_domain.onnx" -o "$O"
 check 1 "$BAD/undefined_value.onnx: node 'relu0' (Relu, opset 13): error: input 'nowhere' is not produced by any node, initializer or graph input" compile "$BAD/undefined_value.onnx" -o "$O"
 check 1 "$BAD/missing_initializer.onnx: node 'add0' (Add, opset 13): error: input 'bias' is not produced by any node, initializer or graph input" compile "$BAD/missing_initializer.onnx" -o "$O"
 check 1 "$BAD/cycle.onnx: node 'add0' (Add, opset 13): error: the graph has a cycle through this node (via value 'a')" compile "$BAD/cycle.onnx" -o "$O"

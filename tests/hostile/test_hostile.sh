@@ -136,7 +136,7 @@ check 1 "$M/dup_graph_input.onnx: error: graph input 'x' is listed twice" "$M/du
 check 1 "$M/output_shadows_initializer.onnx: node 'relu0' (Relu, opset 13): error: output 'w' is already defined as an initializer" "$M/output_shadows_initializer.onnx"
 check 1 "$M/output_shadows_input.onnx: node 'relu0' (Relu, opset 13): error: output 'x' is already defined as a graph input" "$M/output_shadows_input.onnx"
 # Unknown domains.
-check 1 "$M/domain_ml.onnx: node 'relu0' (Relu): error: operator domain 'ai.onnx.ml' is not supported (tcc supports only the default domain 'ai.onnx')" "$M/domain_ml.onnx"
+check 1 "$M/domain_ml.onnx: node 'relu0' (Relu): error: operator domain 'ai.onnx.ml' is not supported (tcc supports the default domain 'ai.onnx' and the quantized ops of 'com.microsoft')" "$M/domain_ml.onnx"
 check 1 "$M/only_custom_opset.onnx: error: the model imports no opset for domain 'ai.onnx'" "$M/only_custom_opset.onnx"
 # Attributes of the wrong kind, and an attribute name the IR cannot spell.
 check 1 "$M/conv_strides_float.onnx: node 'conv0' (Conv, opset 13): error: attribute 'strides' must be a list of ints" "$M/conv_strides_float.onnx"

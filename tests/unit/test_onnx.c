@@ -607,10 +607,16 @@ static void test_unknown_op_and_domain(void **state) {
   expect_error(b, NULL, "t.onnx: node 'r' (Foo, opset 13): error: "
                         "unsupported operator 'Foo'");
   b = mb_relu();
-  b->nodes[0]->domain = "com.microsoft";
+  b->nodes[0]->domain = "com.example";
   expect_error(b, NULL, "t.onnx: node 'r' (Relu): error: operator domain "
-                        "'com.microsoft' is not supported (tcc supports only "
-                        "the default domain 'ai.onnx')");
+                        "'com.example' is not supported (tcc supports the default domain "
+                        "'ai.onnx' and the quantized ops of 'com.microsoft')");
+  b = mb_relu();
+  b->nodes[0]->domain = "com.microsoft"; /* only its quantized ops */
+  expect_error(b, NULL, "t.onnx: node 'r' (Relu): error: unsupported operator 'Relu' of "
+                        "domain 'com.microsoft' (tcc takes QuantizeLinear, DequantizeLinear, "
+                        "QLinearAdd, QLinearMul, QLinearSigmoid, QLinearLeakyRelu, "
+                        "QLinearAveragePool, QLinearGlobalAveragePool and QLinearConcat there)");
 }
 
 static void test_undefined_and_cycle(void **state) {
