@@ -52,3 +52,12 @@ def verdict(label, got, want, stats, pass_name, want_stats, tol, original=None):
     if not ok:
         print("  stats:", lines, "\n  expected:", want_stats)
     return ok
+
+
+def refused(tcc, args, out, msg):
+    """`tcc ARGS -o OUT`: True when it exits 1 with exactly msg (a line) on
+    stderr and writes nothing at OUT; prints the verdict."""
+    r = subprocess.run([tcc, *args, "-o", out], capture_output=True, text=True)
+    ok = r.returncode == 1 and r.stderr == msg + "\n" and not os.path.exists(out)
+    print(f"{'ok  ' if ok else 'FAIL'} refused: {r.stderr.strip()}")
+    return ok

@@ -13,7 +13,6 @@ inputs of very different ranges, and all zeros: the scale is the run's.  At
 
 usage: test_dynamic.py TCC"""
 import os
-import subprocess
 import sys
 import tempfile
 
@@ -21,7 +20,7 @@ import numpy as np
 from onnx import helper
 
 sys.path.insert(0, os.path.dirname(__file__))
-from tcc_models import run, save, write_input  # noqa: E402
+from tcc_models import refused, run, save, write_input  # noqa: E402
 
 TCC = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="tcc-dynamic-")
@@ -124,11 +123,7 @@ for args, msg in (
          "tcc: error: invalid -quantize 'int4': expected int8 (static: u8 activations scaled by "
          "--calib, i8 weights per channel) or dynamic (MatMul and Gemm: i8 weights per channel, "
          "u8 inputs scaled at run time)\n")):
-    out = os.path.join(TMP, "refused")
-    r = subprocess.run([TCC, *args, "-o", out], capture_output=True, text=True)
-    ok = r.returncode == 1 and r.stderr == msg and not os.path.exists(out)
-    print(f"{'ok  ' if ok else 'FAIL'} refused: {' '.join(args[2:])}: {r.stderr.strip()}")
-    if not ok:
+    if not refused(TCC, args, os.path.join(TMP, "refused"), msg.rstrip("\n")):
         failures.append(f"refused {args}")
 
 if failures:
