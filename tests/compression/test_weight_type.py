@@ -22,8 +22,7 @@ import sys
 import tempfile
 
 import numpy as np
-import onnx
-from onnx import TensorProto, helper, numpy_helper
+from onnx import helper
 
 sys.path.insert(0, os.path.dirname(__file__))
 from tcc_models import rel_err, run, save, write_input  # noqa: E402
