@@ -58,7 +58,7 @@ static IrValue *quantize(OnnxCtx *c, IrValue *y, IrValue *scale, IrValue *zp, Ir
 }
 
 static bool missing(const IrLoc *loc, const char *what) {
-  diag_at(DIAG_ERROR, loc, "%s: input %s is required", loc->op_type, what);
+  diag_at(DIAG_ERROR, loc, "%s needs %s", loc->op_type, what);
   return false;
 }
 
@@ -120,7 +120,7 @@ bool onnx_ms_node(OnnxCtx *c, const Onnx__NodeProto *n, const IrLoc *loc) {
       if (!(mid[parts++] = dequantize(c, x, s, z, loc))) return false;
     }
   }
-  if (!ys) return missing(loc, "the output's scale");
+  if (!ys) return missing(loc, "the output's scale (Y_scale or C_scale)");
   IrOp *op = ir_op_new(c->m, ms->kind, parts, mid, 1, NULL);
   if (!onnx_node_attrs(c, n, op, loc)) return false;
   if (ir_attr_int(op, "channels_last", 0)) {
