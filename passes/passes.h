@@ -56,6 +56,13 @@ typedef struct QuantizeOptions {
   const char *const *keep_float; /* -keep-float=NODE,...: ONNX node names */
   int num_keep;
   struct QuantizeLog *log;       /* NULL, or where the pass records its layers */
+  /* -quantize-min-sqnr's measuring compiles (src/compiler.c): observe makes
+   * each candidate's result a graph output "tcc_layer_<k>"; all_float
+   * quantizes none; keep_layer[k] leaves candidate k in float. */
+  bool observe, all_float;
+  const bool *keep_layer;
+  int num_keep_layer;
+  const char **layer_names; /* observe: candidate k's node name goes here */
 } QuantizeOptions;
 
 /* What the pass did to each layer it quantized from calibration (not the

@@ -498,6 +498,13 @@ bool pass_quantize(PassContext *pc) {
     diag_error("-keep-float names %d nodes; at most %d", o->num_keep, QUANTIZE_MAX_KEEP);
     return false;
   }
+  IrValue **observed = NULL; /* o->observe: each candidate's result */
+  int num_observed = 0;
+  if (o->observe) {
+    int n = 0;
+    for (IrOp *op = f->body->first; op; op = op->next) n += is_candidate(op);
+    observed = ir_arena_alloc(pc->m->arena, sizeof *observed * (size_t)(n + 1));
+  }
   for (IrOp *op = f->body->first, *next; op; op = next) {
     next = op->next; /* a rewrite inserts before op and removes it */
     if (!is_candidate(op)) continue;
@@ -525,14 +532,23 @@ bool pass_quantize(PassContext *pc) {
       return false;
     }
     float lo = o->lo[cand], hi = o->hi[cand];
+    keep = keep || o->all_float || (cand < o->num_keep_layer && o->keep_layer[cand]);
+    if (o->layer_names) o->layer_names[cand] = name;
     if (keep || !(hi - lo > 0) || !isfinite(lo) || !isfinite(hi)) {
       pass_stat(pc, "left in float", 1);
+      if (observed) observed[num_observed++] = op->results[0];
       continue;
     }
     float scale;
     int zp;
     activation_params(lo, hi, &scale, &zp);
-    rewrite(pc, op, scale, zp, false);
+    IrOp *q8 = rewrite(pc, op, scale, zp, false);
+    if (observed) observed[num_observed++] = q8->results[0];
+  }
+  for (int i = 0; i < num_observed; i++) { /* after the walk: this replaces the return */
+    char name[32];
+    snprintf(name, sizeof name, "tcc_layer_%d", i);
+    add_output(pc->m, observed[i], name);
   }
   for (int i = 0; !o->instrument && i < o->num_keep; i++)
     if (!kept[i]) {

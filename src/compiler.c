@@ -54,6 +54,15 @@ struct tcc_session {
   bool has_quantize;      /* -quantize=int8 or dynamic */
   bool quantize_dynamic;  /* -quantize=dynamic */
   QuantizeLog *quantize_log; /* tcc export: the pass records its layers here */
+  double min_sqnr;        /* -quantize-min-sqnr=DB (0: none) */
+  bool *keep_layer;       /* per candidate: left in float by -quantize-min-sqnr */
+  int num_keep_layer;
+  bool sqnr_observe, sqnr_all_float; /* this session is one of its measuring compiles */
+  const char **sqnr_names; /* there: each candidate's node (the module's strings) */
+  /* the last measurement: each candidate's output SQNR (dB) and node name */
+  double *layer_sqnr;
+  char **layer_names;
+  int num_layer_sqnr;
   char *calib_dir;        /* --calib=DIR */
   char *calib_cache;      /* --calib-cache=FILE: ranges read, or written */
   double calib_percentile; /* -calib-method=percentile:P (0: minmax) */
@@ -177,6 +186,9 @@ void tcc_session_free(tcc_session *s) {
   free(s->tuning_path);
   tune_choices_free(&s->tuning);
   free(s->calib_dir), free(s->calib_cache), free(s->calib_lo), free(s->calib_hi);
+  free(s->keep_layer), free(s->layer_sqnr);
+  for (int i = 0; i < s->num_layer_sqnr; i++) free(s->layer_names[i]);
+  free(s->layer_names);
   for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
   free(s->keep_float);
   for (int i = 0; i < s->num_opts; i++) free(s->opt_names[i]), free(s->opt_values[i]);
@@ -460,6 +472,17 @@ static tcc_result set_target(tcc_session *s, const char *v) {
 }
 
 /* -keep-float=NODE,...: ONNX node names whose layers stay in f32. */
+/* s's -keep-float names, copies of names[0..n). */
+static tcc_result set_keep_float_list(tcc_session *s, char *const *names, int n) {
+  for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
+  free(s->keep_float);
+  s->keep_float = n ? calloc((size_t)n, sizeof *s->keep_float) : NULL;
+  s->num_keep_float = 0;
+  if (n && !s->keep_float) return TCC_ERROR_INTERNAL;
+  for (int i = 0; i < n; i++) s->keep_float[s->num_keep_float++] = strdup(names[i]);
+  return TCC_SUCCESS;
+}
+
 static tcc_result set_keep_float(tcc_session *s, const char *v) {
   for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
   free(s->keep_float);
@@ -596,6 +619,17 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     return set_string(&s->calib_cache, v);
   }
   if (!strcmp(name, "keep-float")) return set_keep_float(s, v);
+  if (!strcmp(name, "quantize-min-sqnr")) {
+    char *end;
+    double db = strtod(v, &end);
+    if (!*v || *end || !(db > 0 && db <= 200)) {
+      diag_error("invalid -quantize-min-sqnr '%s': expected the outputs' SQNR in dB against "
+                 "float32 on --calib, 0 < DB <= 200", v);
+      return TCC_ERROR_INPUT;
+    }
+    s->min_sqnr = db;
+    return TCC_SUCCESS;
+  }
   if (!strcmp(name, "verify-each")) return set_bool(&s->verify_each, name, v);
   if (!strcmp(name, "stats")) return set_bool(&s->stats, name, v);
   if (!strcmp(name, "time-passes")) {
@@ -753,7 +787,8 @@ static void before_lower(IrModule *m, const char *pass, void *user) {
 static bool calib_skips(const char *name) {
   static const char *const skip[] = {
       "target", "mcpu", "mattr", "emit", "report", "verbose", "depfile", "max-flash",
-      "max-ram", "weights", "weight-type", "quantize", "calib", "calib-cache", "calib-method", "keep-float", "tuning",
+      "max-ram", "weights", "weight-type", "quantize", "calib", "calib-cache", "calib-method",
+      "keep-float", "quantize-min-sqnr", "tuning",
       "tuning-any-cpu",
       "print-ir-after", "stats", "time-passes", "profile", "schedule", "cost-model",
       "shape", "dim", NULL};
@@ -900,6 +935,22 @@ static void calib_percentile(float *lo, float *hi, const uint64_t *hist, double 
   if (h < *hi) *hi = h;
 }
 
+/* A session that compiles s's model for this machine with s's options
+ * (those calibration replays), its input shapes from the data set `set`:
+ * what calibration and -quantize-min-sqnr run.  *c NULL: out of memory. */
+static tcc_result measuring_session(tcc_session *s, const char *set, tcc_session **out) {
+  tcc_session *c = *out = tcc_session_new();
+  if (!c) return TCC_ERROR_INTERNAL;
+  tcc_result r = TCC_SUCCESS;
+  c->echo = s->echo;
+  c->quiet = s->quiet;
+  for (int i = 0; r == TCC_SUCCESS && i < s->num_opts; i++)
+    if (!calib_skips(s->opt_names[i])) r = tcc_set_option(c, s->opt_names[i], s->opt_values[i]);
+  if (r == TCC_SUCCESS) r = tcc_set_option(c, "mcpu", "native");
+  if (r == TCC_SUCCESS) r = calib_shapes(s, c, set);
+  return r;
+}
+
 /* -calib-method=entropy: the kept bins [a, e) of the histogram whose u8
  * rendering loses the least information (docs/compression.md "Calibration").
  * P is the kept bins, with the clipped counts added to the end bins; Q
@@ -990,18 +1041,10 @@ static tcc_result calibrate(tcc_session *s) {
   int num_sets;
   char **sets = calib_sets(s->calib_dir, &num_sets);
   if (!sets) return TCC_ERROR_INPUT;
-  tcc_session *c = tcc_session_new();
-  tcc_result r = c ? TCC_SUCCESS : TCC_ERROR_INTERNAL;
-  if (c) {
-    c->echo = s->echo;
-    c->quiet = s->quiet;
-    c->calib_instrument = true;
-    for (int i = 0; r == TCC_SUCCESS && i < s->num_opts; i++)
-      if (!calib_skips(s->opt_names[i])) r = tcc_set_option(c, s->opt_names[i], s->opt_values[i]);
-    if (r == TCC_SUCCESS) r = tcc_set_option(c, "mcpu", "native");
-    if (r == TCC_SUCCESS) r = calib_shapes(s, c, sets[0]);
-    if (r == TCC_SUCCESS) r = tcc_load_file(c, s->model_path);
-  }
+  tcc_session *c;
+  tcc_result r = measuring_session(s, sets[0], &c);
+  if (c) c->calib_instrument = true;
+  if (r == TCC_SUCCESS) r = tcc_load_file(c, s->model_path);
   int slots = 1;
   if (r == TCC_SUCCESS)
     for (IrOp *op = c->m->main->body->first; op; op = op->next) slots++;
@@ -1038,6 +1081,165 @@ static tcc_result calibrate(tcc_session *s) {
   s->calib_lo = lo, s->calib_hi = hi, s->num_calib = observed;
   s->calibrated = true;
   return s->calib_cache && !calib_cache_write(s) ? TCC_ERROR_INPUT : TCC_SUCCESS;
+}
+
+/* ------------------------------------------------- -quantize-min-sqnr */
+/* One measuring compile of s's model on the --calib sets (docs/compression.md
+ * "Mixed precision"): every candidate's result an output too; all_float, or
+ * int8 but for s->keep_layer.  Its outputs are kept (keep) or compared with
+ * ref into signal / noise; *outputs: the model's own, *observed: all; names
+ * (malloc'd, when not NULL): the node of each candidate. */
+typedef struct Measure {
+  char **sets;
+  int num_sets, slots;
+  float **ref;             /* the f32 compile's outputs, per set and output */
+  double *signal, *noise;  /* per output */
+  int outputs, observed;
+} Measure;
+
+static tcc_result measure(tcc_session *s, Measure *me, bool all_float, char ***names) {
+  tcc_session *c;
+  tcc_result r = measuring_session(s, me->sets[0], &c);
+  if (c) {
+    c->has_quantize = true;
+    c->sqnr_observe = true, c->sqnr_all_float = all_float;
+    c->calib_lo = malloc(sizeof *c->calib_lo * (size_t)(s->num_calib + 1));
+    c->calib_hi = malloc(sizeof *c->calib_hi * (size_t)(s->num_calib + 1));
+    c->keep_layer = calloc((size_t)(s->num_keep_layer + 1), sizeof *c->keep_layer);
+    c->sqnr_names = calloc((size_t)me->slots, sizeof *c->sqnr_names);
+    if (!c->calib_lo || !c->calib_hi || !c->keep_layer || !c->sqnr_names) r = TCC_ERROR_INTERNAL;
+  }
+  if (r == TCC_SUCCESS) {
+    memcpy(c->calib_lo, s->calib_lo, sizeof *c->calib_lo * (size_t)s->num_calib);
+    memcpy(c->calib_hi, s->calib_hi, sizeof *c->calib_hi * (size_t)s->num_calib);
+    c->num_calib = s->num_calib;
+    memcpy(c->keep_layer, s->keep_layer, sizeof *c->keep_layer * (size_t)s->num_keep_layer);
+    c->num_keep_layer = s->num_keep_layer;
+    r = set_keep_float_list(c, s->keep_float, s->num_keep_float);
+  }
+  if (r == TCC_SUCCESS) r = tcc_load_file(c, s->model_path);
+  if (r == TCC_SUCCESS) {
+    c->calibrated = true; /* s's ranges (a load forgets them) */
+    me->outputs = c->m->main->num_outputs;
+    for (int i = 0; i < me->slots; i++) me->signal[i] = me->noise[i] = 0;
+    RunOptions ro = {.threads = 1, .sets = (const char *const *)me->sets,
+                     .num_sets = me->num_sets, .keep = all_float ? me->ref : NULL,
+                     .ref = all_float ? NULL : me->ref, .signal = me->signal,
+                     .noise = me->noise};
+    stage_begin("quantize-min-sqnr");
+    r = tcc_run_model(c, &ro);
+    stage_end();
+  }
+  if (r == TCC_SUCCESS) {
+    me->observed = c->m->main->num_outputs;
+    if (me->observed > me->slots) r = TCC_ERROR_INTERNAL;
+    if (names && r == TCC_SUCCESS) {
+      *names = calloc((size_t)me->observed + 1, sizeof **names);
+      for (int i = me->outputs; *names && i < me->observed; i++) {
+        const char *node = c->sqnr_names[i - me->outputs];
+        (*names)[i - me->outputs] = strdup(node ? node : "");
+      }
+    }
+  }
+  if (c) {
+    free(c->sqnr_names);
+    if (r != TCC_SUCCESS) adopt_diagnostics(s, c);
+    tcc_session_free(c);
+  }
+  enter(s);
+  return r;
+}
+
+static double sqnr_db(double signal, double noise) {
+  return noise > 0 ? 10 * log10(signal / noise) : INFINITY;
+}
+
+/* The model outputs' SQNR in me's last measurement. */
+static double outputs_sqnr(const Measure *me) {
+  double signal = 0, noise = 0;
+  for (int i = 0; i < me->outputs; i++) signal += me->signal[i], noise += me->noise[i];
+  return sqnr_db(signal, noise);
+}
+
+/* -quantize-min-sqnr=DB (docs/compression.md "Mixed precision"): when the
+ * model's outputs on --calib are below DB against float32 with every layer
+ * in int8, each layer is measured alone in int8 (its share of the outputs'
+ * noise); the layers with the largest shares stay in float (s->keep_layer)
+ * until the shares left fit DB, then the outputs are measured again and one
+ * more layer stays in float while they miss it. */
+static tcc_result choose_float_layers(tcc_session *s) {
+  if (!s->calib_dir) {
+    diag_error("-quantize-min-sqnr measures the outputs on --calib=DIR; give it (also with "
+               "--calib-cache)");
+    return TCC_ERROR_INPUT;
+  }
+  Measure me = {0};
+  me.sets = calib_sets(s->calib_dir, &me.num_sets);
+  if (!me.sets) return TCC_ERROR_INPUT;
+  int n = s->num_calib;
+  me.slots = s->m->main->num_outputs + n + 1;
+  me.ref = calloc((size_t)me.num_sets * (size_t)me.slots, sizeof *me.ref);
+  me.signal = calloc((size_t)me.slots, sizeof *me.signal);
+  me.noise = calloc((size_t)me.slots, sizeof *me.noise);
+  double *share = calloc((size_t)n + 1, sizeof *share); /* noise of layer k alone */
+  free(s->keep_layer);
+  s->keep_layer = calloc((size_t)n + 1, sizeof *s->keep_layer);
+  s->num_keep_layer = n;
+  tcc_result r = me.ref && me.signal && me.noise && share && s->keep_layer
+                     ? TCC_SUCCESS : TCC_ERROR_INTERNAL;
+  char **names = NULL;
+  if (r == TCC_SUCCESS) r = measure(s, &me, true, NULL);
+  if (r == TCC_SUCCESS) r = measure(s, &me, false, &names);
+  double all = r == TCC_SUCCESS ? outputs_sqnr(&me) : 0, model = all, signal = 0;
+  for (int i = 0; i < me.outputs; i++) signal += me.signal[i];
+  int layers = r == TCC_SUCCESS ? me.observed - me.outputs : 0, kept = 0;
+  double *layer_db = calloc((size_t)layers + 1, sizeof *layer_db);
+  for (int k = 0; layer_db && k < layers; k++)
+    layer_db[k] = sqnr_db(me.signal[me.outputs + k], me.noise[me.outputs + k]);
+  if (r == TCC_SUCCESS && !layer_db) r = TCC_ERROR_INTERNAL;
+  if (r == TCC_SUCCESS && model < s->min_sqnr) {
+    for (int k = 0; r == TCC_SUCCESS && k < n; k++) { /* each layer alone */
+      for (int j = 0; j < n; j++) s->keep_layer[j] = j != k;
+      r = measure(s, &me, false, NULL);
+      for (int i = 0; i < me.outputs; i++) share[k] += me.noise[i];
+    }
+    for (int k = 0; k < n; k++) s->keep_layer[k] = false;
+    double allowed = signal / pow(10, s->min_sqnr / 10), left = 0;
+    for (int k = 0; k < n; k++) left += share[k];
+    while (r == TCC_SUCCESS && model < s->min_sqnr) {
+      int worst = -1;
+      for (int k = 0; k < n; k++)
+        if (!s->keep_layer[k] && share[k] > 0 && (worst < 0 || share[k] > share[worst])) worst = k;
+      if (worst < 0) break;
+      s->keep_layer[worst] = true;
+      left -= share[worst];
+      kept++;
+      diag_at(DIAG_NOTE, &(IrLoc){0}, "-quantize-min-sqnr: layer '%s' stays in float (alone in "
+              "int8 it brings the outputs to %.1f dB)", names[worst], sqnr_db(signal, share[worst]));
+      if (left > allowed) continue; /* the shares left still miss the bound */
+      r = measure(s, &me, false, NULL);
+      model = outputs_sqnr(&me);
+    }
+  }
+  if (r == TCC_SUCCESS) {
+    free(s->layer_sqnr);
+    for (int i = 0; s->layer_names && i < s->num_layer_sqnr; i++) free(s->layer_names[i]);
+    free(s->layer_names);
+    s->layer_names = names, s->layer_sqnr = layer_db, s->num_layer_sqnr = layers;
+    names = NULL, layer_db = NULL;
+    diag_at(DIAG_NOTE, &(IrLoc){0}, "-quantize-min-sqnr: the outputs at %.1f dB against float32 "
+            "on --calib (at least %g; %.1f dB all in int8), %d of %d layers in float", model,
+            s->min_sqnr, all, kept, n);
+    if (model < s->min_sqnr)
+      diag_warning("-quantize-min-sqnr: %.1f dB is the most that float layers give here", model);
+  }
+  for (int i = 0; names && i < layers; i++) free(names[i]);
+  free(names), free(layer_db), free(share);
+  for (int i = 0; me.ref && i < me.num_sets * me.slots; i++) free(me.ref[i]);
+  free(me.ref), free(me.signal), free(me.noise);
+  for (int i = 0; i < me.num_sets; i++) free(me.sets[i]);
+  free(me.sets);
+  return r;
 }
 
 tcc_result tcc_session_run_passes(tcc_session *s) {
@@ -1094,10 +1296,19 @@ tcc_result tcc_session_run_passes(tcc_session *s) {
       tcc_result r = calibrate(s);
       if (r != TCC_SUCCESS) return r;
     }
+    if (s->min_sqnr > 0 && !s->sqnr_observe) {
+      tcc_result r = choose_float_layers(s);
+      if (r != TCC_SUCCESS) return r;
+    }
     s->quantize = (QuantizeOptions){.lo = s->calib_lo, .hi = s->calib_hi,
                                     .num_ranges = s->num_calib,
                                     .keep_float = (const char *const *)s->keep_float,
-                                    .num_keep = s->num_keep_float, .log = s->quantize_log};
+                                    .num_keep = s->num_keep_float, .log = s->quantize_log,
+                                    .observe = s->sqnr_observe,
+                                    .all_float = s->sqnr_all_float,
+                                    .keep_layer = s->keep_layer,
+                                    .num_keep_layer = s->num_keep_layer,
+                                    .layer_names = s->sqnr_names};
   }
   if (s->calib_instrument) s->quantize = (QuantizeOptions){.instrument = true};
   bool quantize = s->has_quantize || s->calib_instrument;
@@ -1212,7 +1423,8 @@ static ReportInfo report_info(const tcc_session *s) {
                       s->mattr ? s->mattr : t->default_features, s->layers, s->num_layers,
                       s->has_mem ? &s->mem : NULL, &s->budget, &s->obj.weights,
                       s->weight_store == IR_F16 ? "fp16" : s->weight_store == IR_BF16 ? "bf16"
-                                                                                     : "f32"};
+                                                                                     : "f32",
+                      (const char *const *)s->layer_names, s->layer_sqnr, s->num_layer_sqnr};
 }
 
 static char *report_text(const tcc_session *s) {

@@ -52,6 +52,7 @@ static const struct {
     {"calib", OPT_SESSION, "crboue", "DIR: calibration data for -quantize, DIR/test_data_set_<k>/input_<i>.pb, one batch each; the model runs on them compiled for this machine"},
     {"calib-method", OPT_SESSION, "crboue", "minmax (default): a layer's input range is the smallest and largest value calibration saw; percentile[:P]: the central P% of them (default 99.99); entropy: the range whose 256 levels lose the least information (KL divergence)"},
     {"calib-cache", OPT_SESSION, "crboue", "FILE: with -quantize, the calibrated ranges: read from FILE when it exists (no calibration run), else measured on --calib and written there"},
+    {"quantize-min-sqnr", OPT_SESSION, "crbue", "DB: with -quantize=int8, the layers whose outputs have the lowest SQNR stay in float until the model's outputs on --calib reach DB against float32"},
     {"weight-type", OPT_SESSION, "crbu", "f32 (default), fp16 or bf16: the weights the kernels pack (Conv, MatMul, Gemm, RNN, attention) stored at half size and widened to f32 as they are loaded (docs/compression.md)"},
     {"keep-float", OPT_SESSION, "crboue", "NODE,...: with -quantize, these ONNX nodes' layers stay in float"},
     {"verify-each", OPT_SESSION, "crboue", "0 turns off the verifier between passes"},

@@ -4,6 +4,7 @@
  * layer), taken just before `lower`; after code generation the report adds
  * the kernel each layer's lowering chose (ir_module_kernel_of) and the
  * object's flash and RAM (target_memory, the budgets' definitions). */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -140,6 +141,11 @@ char *report_json(const ReportInfo *r) {
     cJSON_AddNumberToObject(o, "weight_bytes", (double)l->weight_bytes);
     cJSON_AddNumberToObject(o, "output_bytes", (double)l->output_bytes);
     cJSON_AddStringToObject(o, "kernel", kernel_of(r->m, l));
+    for (int k = 0; *l->node && k < r->num_sqnr; k++)
+      if (r->sqnr_names[k] && !strcmp(r->sqnr_names[k], l->node)) {
+        if (isfinite(r->sqnr[k])) cJSON_AddNumberToObject(o, "output_sqnr_db", r->sqnr[k]);
+        else cJSON_AddNullToObject(o, "output_sqnr_db");
+      }
     if (l->int8) {
       cJSON *q = cJSON_AddObjectToObject(o, "quantization");
       cJSON_AddStringToObject(q, "weights", "i8 per channel");

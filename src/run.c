@@ -1005,8 +1005,41 @@ static bool observe_output(RunDir *d, const char *path, int i, float *lo, float 
   return true;
 }
 
+/* Output i of data set k (its raw file) kept, or compared with the kept
+ * reference (RunOptions.keep, .ref); an output that is not f32 is left. */
+static bool compare_output(RunDir *d, const RunOptions *o, const char *path, int k, int i) {
+  IrFunc *f = d->m->main;
+  int nobs = f->num_outputs - o->first_observed, at = o->first_observed + i;
+  IrType t = f->body->args[f->num_inputs + at]->type;
+  uint64_t n;
+  char *data;
+  size_t len;
+  size_t slot = (size_t)k * (size_t)nobs + (size_t)i;
+  if (t.elem != IR_F32 || (o->ref && !o->ref[slot])) return true; /* no SQNR to take */
+  if (!ir_type_numel(&t, &n) || !util_read_file(path, &data, &len)) return false;
+  if (len < n * sizeof(float)) {
+    diag_error("output %d: the compiled model wrote %zu bytes, %llu expected", at, len,
+               (unsigned long long)(n * sizeof(float)));
+    free(data);
+    return false;
+  }
+  if (o->keep) {
+    o->keep[slot] = (float *)(void *)data; /* the file's bytes, handed over */
+    return true;
+  }
+  const float *v = (const float *)(void *)data, *r = o->ref[slot];
+  for (uint64_t e = 0; e < n; e++) {
+    double diff = (double)v[e] - r[e];
+    o->signal[i] += (double)r[e] * r[e];
+    o->noise[i] += diff * diff;
+  }
+  free(data);
+  return true;
+}
+
 /* The linked harness on data set k, its outputs from o->first_observed
- * on folded into the ranges (pass 0) or the histograms (pass 1). */
+ * on folded into the ranges (pass 0) or the histograms (pass 1), or kept
+ * or compared (RunOptions.keep, .ref). */
 static tcc_result run_set(RunDir *d, const RunOptions *o, int k, int pass, char **args,
                           int nargs) {
   IrFunc *f = d->m->main;
@@ -1028,18 +1061,22 @@ static tcc_result run_set(RunDir *d, const RunOptions *o, int k, int pass, char 
     if (st > 0) diag_error("the calibration model failed on '%s' (exit status %d)", o->sets[k], st);
     return TCC_ERROR_INTERNAL;
   }
-  for (int i = 0; i < nobs; i++)
-    if (!observe_output(d, args[1 + ni + o->first_observed + i], o->first_observed + i,
-                        &o->lo[i], &o->hi[i], pass ? o->hist + (size_t)i * o->bins : NULL,
-                        o->bins))
+  for (int i = 0; i < nobs; i++) {
+    const char *path = args[1 + ni + o->first_observed + i];
+    if (o->keep || o->ref ? !compare_output(d, o, path, k, i)
+                          : !observe_output(d, path, o->first_observed + i, &o->lo[i],
+                                            &o->hi[i], pass ? o->hist + (size_t)i * o->bins
+                                                            : NULL,
+                                            o->bins))
       return TCC_ERROR_INTERNAL;
+  }
   return TCC_SUCCESS;
 }
 
 /* Calibration: every data set, then with o->bins every set again. */
 static tcc_result run_sets(RunDir *d, const RunOptions *o, char **args, int nargs) {
   IrFunc *f = d->m->main;
-  for (int i = 0; i < f->num_outputs - o->first_observed; i++)
+  for (int i = 0; o->lo && i < f->num_outputs - o->first_observed; i++)
     o->lo[i] = INFINITY, o->hi[i] = -INFINITY;
   tcc_result r = TCC_SUCCESS;
   for (int pass = 0; pass < (o->bins > 0 ? 2 : 1); pass++)

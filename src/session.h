@@ -64,6 +64,13 @@ typedef struct RunOptions {
    * in `bins` equal bins over [lo, hi] (hist: bins per output, in order) */
   int bins;
   uint64_t *hist;
+  /* Instead of ranges (-quantize-min-sqnr, src/compiler.c): with keep,
+   * each set's observed outputs are kept, keep[set * observed + i] (f32,
+   * malloc'd); with ref (such a keep), each is compared with it, adding
+   * sum ref^2 to signal[i] and sum (out - ref)^2 to noise[i]. */
+  float **keep;
+  float *const *ref;
+  double *signal, *noise;
 } RunOptions;
 tcc_result tcc_run_model(tcc_session *s, const RunOptions *o);
 
@@ -84,6 +91,11 @@ typedef struct ReportInfo {
   const MemoryBudget *budget;
   const LlvmWeights *weights;   /* external: the blob beside the object */
   const char *weight_type;      /* -weight-type: "f32", "fp16" or "bf16" */
+  /* -quantize-min-sqnr's last measurement: each layer's output SQNR (dB,
+   * infinite: exact) by ONNX node name */
+  const char *const *sqnr_names;
+  const double *sqnr;
+  int num_sqnr;
 } ReportInfo;
 char *report_json(const ReportInfo *r);
 void report_table(const ReportInfo *r, FILE *out);

@@ -138,6 +138,61 @@ if bad.returncode != 1 or bad.stderr != want_err or os.path.exists(os.path.join(
     failures.append(f"-keep-float=fc,nope: exit {bad.returncode}, {bad.stderr!r}")
 print("conv-relu-gemm: -keep-float=fc keeps the Gemm in f32; an unknown node is refused")
 
+
+# -quantize-min-sqnr=DB: the outputs' SQNR on the calibration batches, by
+# numpy: both layers int8, then each layer alone in int8 (its share of the
+# noise); a bound between all-int8 and the better of the two leaves the
+# layer with the larger share in f32, one measurement confirming it
+def sqnr_db(got, want):
+    return 10 * np.log10(np.sum(want.astype(np.float64) ** 2) /
+                         np.sum((got.astype(np.float64) - want) ** 2))
+
+
+f32_conv = [float_net(t) for t in batches]
+f32_out = np.concatenate([c @ w2.T + b2 for c in f32_conv])
+conv_q = [np.maximum(conv3x3(t, lo1, hi1, w1, b1), 0).reshape(2, -1) for t in batches]
+all_int8 = sqnr_db(np.concatenate([linear(c, lo2, hi2, w2, b2) for c in conv_q]), f32_out)
+conv_alone = sqnr_db(np.concatenate([c @ w2.T + b2 for c in conv_q]), f32_out)
+fc_alone = sqnr_db(np.concatenate([linear(c, lo2, hi2, w2, b2) for c in f32_conv]), f32_out)
+if conv_alone < fc_alone:  # the conv's share is the larger: it stays f32, the Gemm int8
+    kept, kept_alone, after = "conv", conv_alone, fc_alone
+    want_msq = linear(float_net(x), lo2, hi2, w2, b2)
+else:
+    kept, kept_alone, after = "fc", fc_alone, conv_alone
+    want_msq = want_kf
+if not after > all_int8 + 1:
+    failures.append(f"min-sqnr: the seeded case lost its gap ({all_int8:.1f}, {after:.1f} dB)")
+bound = round((all_int8 + after) / 2, 1)
+flags = ["-quantize=int8", "--calib=" + os.path.join(TMP, "convnet")]
+r = subprocess.run([TCC, "run", model, "--input", pb, "--output-dir", os.path.join(TMP, "msq"),
+                    f"-quantize-min-sqnr={bound}"] + flags, capture_output=True, text=True)
+want_notes = [f"tcc: note: -quantize-min-sqnr: layer '{kept}' stays in float (alone in int8 it "
+              f"brings the outputs to {kept_alone:.1f} dB)",
+              f"tcc: note: -quantize-min-sqnr: the outputs at {after:.1f} dB against float32 on "
+              f"--calib (at least {bound:g}; {all_int8:.1f} dB all in int8), 1 of 2 layers in float"]
+if r.returncode != 0 or r.stderr.splitlines() != want_notes:
+    failures.append(f"min-sqnr={bound}: exit {r.returncode}, {r.stderr.splitlines()} "
+                    f"instead of {want_notes}")
+else:
+    got, _ = run(TCC, model, pb, os.path.join(TMP, "msq"), [f"-quantize-min-sqnr={bound}"] + flags)
+    if float(np.max(np.abs(got - want_msq)) / np.max(np.abs(want_msq))) > 1e-5:
+        failures.append(f"min-sqnr={bound}: the output is not the reference with '{kept}' in f32")
+subprocess.run([TCC, "compile", model, "-o", os.path.join(TMP, "msq_cache"),
+                "--calib-cache=" + os.path.join(TMP, "msq.json")] + flags, check=True)
+for args, msg in (
+        (["-quantize-min-sqnr=0"], "tcc: error: invalid -quantize-min-sqnr '0': expected the "
+         "outputs' SQNR in dB against float32 on --calib, 0 < DB <= 200\n"),
+        (["-quantize=int8", "--calib-cache=" + os.path.join(TMP, "msq.json"),
+          "-quantize-min-sqnr=30"],
+         "tcc: error: -quantize-min-sqnr measures the outputs on --calib=DIR; give it (also with "
+         "--calib-cache)\n")):
+    bad = subprocess.run([TCC, "compile", model, *args, "-o", os.path.join(TMP, "msq_bad")],
+                         capture_output=True, text=True)
+    if bad.returncode != 1 or bad.stderr != msg or os.path.exists(os.path.join(TMP, "msq_bad")):
+        failures.append(f"{args}: exit {bad.returncode}, {bad.stderr!r}")
+print(f"conv-relu-gemm: -quantize-min-sqnr={bound} keeps '{kept}' in f32 (all int8 "
+      f"{all_int8:.1f} dB, then {after:.1f} dB)")
+
 # MatMul with batch dims and a bias Add (fused, then quantized)
 K, N = 20, 12
 w = (rng.standard_normal((K, N)) * 0.2).astype(np.float32)
