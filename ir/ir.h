@@ -373,6 +373,27 @@ typedef struct IrKernelNote {
   const char *text;
 } IrKernelNote;
 
+/* What passes/quantize.c did to each layer it quantized from calibration
+ * (not the QDQ-fed ones), for `tcc export` (frontend/onnx/onnx_export.c;
+ * here, since the frontend reads it and never depends on passes): the ONNX
+ * node, its input's u8 parameters, and the i8 weight in the layout the
+ * node reads (a Conv's [M, C, kh, kw], a MatMul's [K, N], a Gemm's B as
+ * transB has it) with one scale per index of `axis`. */
+typedef struct QuantizedLayer {
+  const void *node; /* the ONNX NodeProto (IrLoc.source); NULL: none */
+  const char *node_name;
+  float x_scale;
+  int x_zero_point;
+  int axis, rank;
+  int64_t dims[4];
+  int8_t *q;     /* malloc'd */
+  float *scale;  /* malloc'd, dims[axis] of them */
+} QuantizedLayer;
+typedef struct QuantizeLog {
+  QuantizedLayer *layers; /* malloc'd */
+  int num, cap;
+} QuantizeLog;
+
 /* -------------------------------------------------------- construction */
 IrModule *ir_module_new(const char *name);
 void ir_module_free(IrModule *m);  /* frees the arena and all it holds */

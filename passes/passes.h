@@ -65,25 +65,7 @@ typedef struct QuantizeOptions {
   const char **layer_names; /* observe: candidate k's node name goes here */
 } QuantizeOptions;
 
-/* What the pass did to each layer it quantized from calibration (not the
- * QDQ-fed ones), for `tcc export` (src/export.c): the ONNX node, its
- * input's u8 parameters, and the i8 weight in the layout the node reads
- * (a Conv's [M, C, kh, kw], a MatMul's [K, N], a Gemm's B as transB has
- * it) with one scale per index of `axis`. */
-typedef struct QuantizedLayer {
-  const void *node; /* the ONNX NodeProto (IrLoc.source); NULL: none */
-  const char *node_name;
-  float x_scale;
-  int x_zero_point;
-  int axis, rank;
-  int64_t dims[4];
-  int8_t *q;     /* malloc'd */
-  float *scale;  /* malloc'd, dims[axis] of them */
-} QuantizedLayer;
-typedef struct QuantizeLog {
-  QuantizedLayer *layers; /* malloc'd */
-  int num, cap;
-} QuantizeLog;
+/* QuantizedLayer and QuantizeLog (what `tcc export` reads) are in ir.h. */
 void quantize_log_free(QuantizeLog *log);
 
 struct SchedTarget;

@@ -79,12 +79,11 @@ void onnx_tensor_free(OnnxTensor *t);
 /* `tcc export`: the model m was read from (IrModule.onnx_model) with the
  * layers of the quantize pass's log in QDQ form; the serialized model in
  * *bytes (malloc'd).  False after a diagnostic naming the node. */
-struct QuantizeLog;
 typedef struct OnnxExportStats {
   int layers, pairs;     /* layers written in QDQ form; activation pairs */
   int requantized;       /* weights quantized again from the file's values */
 } OnnxExportStats;
-bool onnx_export_qdq(const IrModule *m, const struct QuantizeLog *log, void **bytes,
+bool onnx_export_qdq(const IrModule *m, const QuantizeLog *log, void **bytes,
                      size_t *size, OnnxExportStats *stats);
 
 #endif

@@ -4,7 +4,7 @@
  * form, so that ONNX Runtime and the usual tools run and inspect what tcc
  * compiled.
  *
- * Per layer of the quantize pass's log (passes/passes.h):
+ * Per layer of the quantize pass's log (QuantizeLog, ir/ir.h):
  *   - its input x goes through QuantizeLinear -> DequantizeLinear with the
  *     layer's u8 scale and zero point; layers that read the same x with the
  *     same parameters share one pair, placed before the first of them;
@@ -24,7 +24,6 @@
 #include <string.h>
 
 #include "onnx_int.h"
-#include "passes.h"
 
 typedef struct Pair { /* one QuantizeLinear -> DequantizeLinear */
   const char *x, *dq;
