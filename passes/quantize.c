@@ -31,10 +31,13 @@
  * candidates only, with no ranges: their int8 form carries x_dynamic, and
  * the lowering measures X's range at every call (gemm_kernel.h).
  *
+ * -quantize-min-sqnr's measuring compiles set observe (each candidate's
+ * result becomes an output), all_float or keep_layer (src/compiler.c).
+ *
  * Statistics: convs quantized, matmuls quantized, gemms quantized, fed by
- * QuantizeLinear/DequantizeLinear, left in float (a candidate that
- * -keep-float names, or whose X never varied in calibration), inputs
- * observed (instrument).  Needs: tensor level with inferred types, after
+ * QuantizeLinear/DequantizeLinear, QLinearConv / QLinearMatMul on the int8
+ * kernels, left in float (a candidate that -keep-float names, or whose X
+ * never varied in calibration), inputs observed (instrument).  Needs: tensor level with inferred types, after
  * fuse.  Without -quantize it rewrites only the QDQ-fed layers and the
  * QLinearConv / QLinearMatMul ops with constant weights (below).
  */

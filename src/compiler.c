@@ -471,7 +471,6 @@ static tcc_result set_target(tcc_session *s, const char *v) {
   return set_string(&s->target, v);
 }
 
-/* -keep-float=NODE,...: ONNX node names whose layers stay in f32. */
 /* s's -keep-float names, copies of names[0..n). */
 static tcc_result set_keep_float_list(tcc_session *s, char *const *names, int n) {
   for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
@@ -483,6 +482,7 @@ static tcc_result set_keep_float_list(tcc_session *s, char *const *names, int n)
   return TCC_SUCCESS;
 }
 
+/* -keep-float=NODE,...: ONNX node names whose layers stay in f32. */
 static tcc_result set_keep_float(tcc_session *s, const char *v) {
   for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
   free(s->keep_float);
