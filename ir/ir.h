@@ -393,6 +393,13 @@ typedef struct QuantizeLog {
   QuantizedLayer *layers; /* malloc'd */
   int num, cap;
 } QuantizeLog;
+/* The int8 forms' weight rule (ir/ops/quant.c), which the quantize pass and
+ * `tcc export` share: per output channel, symmetric, scale max|w| / 127 (1
+ * for an all-zero channel), q = round(w / scale) in [-127, 127]; element i
+ * of the numel belongs to channel (i / inner) % channels.  With exact, a
+ * channel already on a coarser i8 grid of its own keeps that grid. */
+void ir_quantize_weight(const float *w, uint64_t numel, int64_t channels, uint64_t inner,
+                        bool exact, int8_t *q, float *scale);
 
 /* -------------------------------------------------------- construction */
 IrModule *ir_module_new(const char *name);

@@ -132,47 +132,6 @@ static void add_output(IrModule *m, IrValue *v, const char *name) {
   f->num_outputs = n + 1;
 }
 
-/* A scale s with every w[i] / s an integer in [-127, 127] (to 1e-3),
- * the largest such integer range first: a weight that DequantizeLinear
- * made from i8 values gets exact ones back.  0: none. */
-static float exact_scale(const float *w, int64_t per, int64_t stride, double amax) {
-  for (int k = 127; k >= 1; k--) {
-    double s = amax / k;
-    int64_t i = 0;
-    for (; i < per; i++) {
-      double v = w[i * stride] / s;
-      if (fabs(v - nearbyint(v)) > 1e-3) break;
-    }
-    if (i == per) return (float)s;
-  }
-  return 0;
-}
-
-/* W (channels x per, channel-major, or per x channels with `columns`)
- * quantized per channel: q (i8, W's layout) and the scales; with exact,
- * a weight's own i8 grid where it has one (exact_scale). */
-static void quantize_weight(const float *w, int64_t channels, int64_t per, bool columns,
-                            bool exact, int8_t *q, float *scale) {
-  for (int64_t c = 0; c < channels; c++) {
-    double amax = 0;
-    for (int64_t k = 0; k < per; k++) {
-      double a = fabs(w[columns ? k * channels + c : c * per + k]);
-      if (a > amax) amax = a;
-    }
-    float s = amax > 0 && isfinite(amax) ? (float)(amax / 127) : 1.0f;
-    float e = exact && amax > 0 && isfinite(amax)
-                  ? exact_scale(w + (columns ? c : c * per), per, columns ? channels : 1, amax)
-                  : 0;
-    if (e > 0) s = e;
-    scale[c] = s;
-    for (int64_t k = 0; k < per; k++) {
-      int64_t i = columns ? k * channels + c : c * per + k;
-      float v = nearbyintf(w[i] / s);
-      q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-    }
-  }
-}
-
 /* x's u8 scale and zero point from its range, widened to hold 0. */
 static void activation_params(float lo, float hi, float *scale, int *zp) {
   if (lo > 0) lo = 0;
@@ -197,7 +156,7 @@ void quantize_log_free(QuantizeLog *log) {
   *log = (QuantizeLog){0};
 }
 
-/* Appends op's layer to the log: q and scale as quantize_weight made them,
+/* Appends op's layer to the log: q and scale as ir_quantize_weight made them,
  * which is the layout of op's weight operand. */
 static void record(QuantizeLog *log, const IrOp *op, float x_scale, int zp, const int8_t *q,
                    const float *scale, int64_t channels, int64_t per) {
@@ -266,7 +225,8 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exac
   IR_ASSERT(q && scale);
   /* a conv's W and a transposed B are channel-major; a matmul's B [K, N] is
    * by columns, which the int8 form keeps */
-  quantize_weight(w, channels, per, !conv && !tB, exact, q, scale);
+  ir_quantize_weight(w, (uint64_t)(channels * per), channels, !conv && !tB ? 1 : (uint64_t)per,
+                     exact, q, scale);
   QuantizeLog *log = pc->quantize && !exact && x_scale > 0 ? pc->quantize->log : NULL;
   if (log) record(log, op, x_scale, zp, q, scale, channels, per);
   if (tB) { /* B^T [N, K] -> [K, N] */
@@ -298,18 +258,19 @@ static IrOp *rewrite(PassContext *pc, IrOp *op, float x_scale, int zp, bool exac
   return q8;
 }
 
-/* A scalar weight's value (an f32 scale, a u8 zero point); absent: dflt. */
-static bool scalar_weight(const IrValue *v, double dflt, double *out) {
+/* A weight's values per channel, for `channels` of them: one value for
+ * all (a scalar scale or zero point), or one each (rank 1); absent: dflt. */
+static bool weight_values(const IrValue *v, int64_t channels, double dflt, double *out) {
   uint64_t n;
   if (!v) {
-    *out = dflt;
+    for (int64_t c = 0; c < channels; c++) out[c] = dflt;
     return true;
   }
-  if (!v->weight || !v->weight->data || !ir_type_numel(&v->type, &n) || n != 1) return false;
-  if (v->type.elem == IR_F32) *out = *(const float *)v->weight->data;
-  else if (v->type.elem == IR_U8) *out = *(const uint8_t *)v->weight->data;
-  else if (v->type.elem == IR_I8) *out = *(const int8_t *)v->weight->data;
-  else return false;
+  if (!v->weight || !v->weight->data || !ir_type_numel(&v->type, &n) ||
+      (n != 1 && (n != (uint64_t)channels || v->type.rank > 1)))
+    return false;
+  for (int64_t c = 0; c < channels; c++)
+    out[c] = ir_elem_load_f64(v->type.elem, v->weight->data, n == 1 ? 0 : (size_t)c);
   return true;
 }
 
@@ -325,9 +286,9 @@ static bool qdq_value(const IrValue *v, IrValue **x, float *scale, int *zp) {
       ir_attr_int(dq, "block_size", 0))
     return false;
   double s1, s2, z1, z2;
-  if (!scalar_weight(q->operands[1], 1, &s1) || !scalar_weight(dq->operands[1], 1, &s2) ||
-      !scalar_weight(q->num_operands > 2 ? q->operands[2] : NULL, 0, &z1) ||
-      !scalar_weight(dq->num_operands > 2 ? dq->operands[2] : NULL, 0, &z2) || s1 != s2 ||
+  if (!weight_values(q->operands[1], 1, 1, &s1) || !weight_values(dq->operands[1], 1, 1, &s2) ||
+      !weight_values(q->num_operands > 2 ? q->operands[2] : NULL, 1, 0, &z1) ||
+      !weight_values(dq->num_operands > 2 ? dq->operands[2] : NULL, 1, 0, &z2) || s1 != s2 ||
       z1 != z2 || !(s1 > 0 && s1 < 1e30))
     return false;
   *x = q->operands[0];
@@ -379,21 +340,6 @@ static void quantize_qdq(PassContext *pc) {
  * the sum times M = xs * ws / ys (rounded as ONNX's reference rounds it)
  * plus B * M. */
 
-/* Per channel n of `channels`: the f32 of v (one value, or one each). */
-static bool channel_values(const IrValue *v, int64_t channels, double dflt, double *out) {
-  uint64_t n;
-  if (!v) {
-    for (int64_t c = 0; c < channels; c++) out[c] = dflt;
-    return true;
-  }
-  if (!v->weight || !v->weight->data || !ir_type_numel(&v->type, &n) ||
-      (n != 1 && n != (uint64_t)channels) || v->type.rank > 1)
-    return false;
-  for (int64_t c = 0; c < channels; c++)
-    out[c] = ir_elem_load_f64(v->type.elem, v->weight->data, n == 1 ? 0 : (size_t)c);
-  return true;
-}
-
 /* f32 s with xs * s (in f32) == m: the scale gk_quant_channels multiplies
  * back into m; the nearest float to m / xs when none is. */
 static float scale_giving(float xs, float m) {
@@ -415,9 +361,9 @@ static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
       (conv && ir_attr_int(op, "group", 1) != 1) || !w->weight || !w->weight->data ||
       w->type.rank != (conv ? 4 : 2) || (w->type.elem != IR_I8 && w->type.elem != IR_U8) ||
       op->operands[1]->type.elem != IR_F32 || op->operands[4]->type.elem != IR_F32 ||
-      op->operands[6]->type.elem != IR_F32 || !scalar_weight(op->operands[1], 1, &xs) ||
-      !scalar_weight(op->operands[2], 0, &xz) || !scalar_weight(op->operands[6], 1, &ys) ||
-      !scalar_weight(op->operands[7], 0, &yz) || !(xs > 0) || !(ys > 0) ||
+      op->operands[6]->type.elem != IR_F32 || !weight_values(op->operands[1], 1, 1, &xs) ||
+      !weight_values(op->operands[2], 1, 0, &xz) || !weight_values(op->operands[6], 1, 1, &ys) ||
+      !weight_values(op->operands[7], 1, 0, &yz) || !(xs > 0) || !(ys > 0) ||
       (bias && (!bias->weight || !bias->weight->data || bias->type.elem != IR_I32)))
     return false;
   int64_t channels = ir_type_dim(&w->type, conv ? 0 : 1), numel = 1;
@@ -427,8 +373,8 @@ static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
   int8_t *q = malloc((size_t)numel);
   float *scale = malloc(sizeof *scale * (size_t)channels), *b = malloc(sizeof *b * (size_t)channels);
   IR_ASSERT(ws && wz && q && scale && b);
-  bool ok = channel_values(op->operands[4], channels, 1, ws) &&
-            channel_values(op->operands[5], channels, 0, wz) &&
+  bool ok = weight_values(op->operands[4], channels, 1, ws) &&
+            weight_values(op->operands[5], channels, 0, wz) &&
             (!bias || ir_type_dim(&bias->type, 0) == channels);
   for (int64_t i = 0; ok && i < numel; i++) { /* conv: channel-major; matmul: by columns */
     int64_t c = conv ? i / per : i % channels;

@@ -484,10 +484,7 @@ static tcc_result set_keep_float_list(tcc_session *s, char *const *names, int n)
 
 /* -keep-float=NODE,...: ONNX node names whose layers stay in f32. */
 static tcc_result set_keep_float(tcc_session *s, const char *v) {
-  for (int i = 0; i < s->num_keep_float; i++) free(s->keep_float[i]);
-  free(s->keep_float);
-  s->keep_float = NULL;
-  s->num_keep_float = 0;
+  set_keep_float_list(s, NULL, 0);
   for (const char *p = v; *p;) {
     size_t n = strcspn(p, ",");
     if (n == 0) {

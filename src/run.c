@@ -974,23 +974,31 @@ static bool report_failed_node(RunDir *d, const char *dims_path) {
 }
 
 
+/* Output i's f32 values, read from its raw file (malloc'd; *n of them), or
+ * NULL after a diagnostic (or for an output that is not f32). */
+static float *read_f32_output(RunDir *d, const char *path, int i, uint64_t *n) {
+  IrType t = d->m->main->body->args[d->m->main->num_inputs + i]->type;
+  char *data;
+  size_t len;
+  if (t.elem != IR_F32 || !ir_type_numel(&t, n) || !util_read_file(path, &data, &len))
+    return NULL;
+  if (len < *n * sizeof(float)) {
+    diag_error("output %d: the compiled model wrote %zu bytes, %llu expected", i, len,
+               (unsigned long long)(*n * sizeof(float)));
+    free(data);
+    return NULL;
+  }
+  return (float *)(void *)data;
+}
+
 /* Folds output i's f32 values (its raw file) into lo/hi, or with hist,
  * counts them in `bins` bins over [lo, hi]. */
 static bool observe_output(RunDir *d, const char *path, int i, float *lo, float *hi,
                            uint64_t *hist, int bins) {
-  IrType t = d->m->main->body->args[d->m->main->num_inputs + i]->type;
   uint64_t n;
-  char *data;
-  size_t len;
-  if (t.elem != IR_F32 || !ir_type_numel(&t, &n) || !util_read_file(path, &data, &len))
-    return false;
-  if (len < n * sizeof(float)) {
-    diag_error("output %d: the compiled model wrote %zu bytes, %llu expected", i, len,
-               (unsigned long long)(n * sizeof(float)));
-    free(data);
-    return false;
-  }
-  const float *v = (const float *)(void *)data;
+  float *data = read_f32_output(d, path, i, &n);
+  if (!data) return false;
+  const float *v = data;
   double width = ((double)*hi - *lo) / bins;
   for (uint64_t k = 0; k < n; k++) {
     if (hist) {
@@ -1010,24 +1018,17 @@ static bool observe_output(RunDir *d, const char *path, int i, float *lo, float 
 static bool compare_output(RunDir *d, const RunOptions *o, const char *path, int k, int i) {
   IrFunc *f = d->m->main;
   int nobs = f->num_outputs - o->first_observed, at = o->first_observed + i;
-  IrType t = f->body->args[f->num_inputs + at]->type;
-  uint64_t n;
-  char *data;
-  size_t len;
   size_t slot = (size_t)k * (size_t)nobs + (size_t)i;
-  if (t.elem != IR_F32 || (o->ref && !o->ref[slot])) return true; /* no SQNR to take */
-  if (!ir_type_numel(&t, &n) || !util_read_file(path, &data, &len)) return false;
-  if (len < n * sizeof(float)) {
-    diag_error("output %d: the compiled model wrote %zu bytes, %llu expected", at, len,
-               (unsigned long long)(n * sizeof(float)));
-    free(data);
-    return false;
-  }
+  if (f->body->args[f->num_inputs + at]->type.elem != IR_F32 || (o->ref && !o->ref[slot]))
+    return true; /* no SQNR to take */
+  uint64_t n;
+  float *data = read_f32_output(d, path, at, &n);
+  if (!data) return false;
   if (o->keep) {
-    o->keep[slot] = (float *)(void *)data; /* the file's bytes, handed over */
+    o->keep[slot] = data; /* handed over */
     return true;
   }
-  const float *v = (const float *)(void *)data, *r = o->ref[slot];
+  const float *v = data, *r = o->ref[slot];
   for (uint64_t e = 0; e < n; e++) {
     double diff = (double)v[e] - r[e];
     o->signal[i] += (double)r[e] * r[e];

@@ -206,24 +206,6 @@ static bool represents(const QuantizedLayer *l, const float *w, uint64_t numel) 
   return true;
 }
 
-/* w quantized per index of l's axis by the pass's rule, into q and scale. */
-static void quantize_file_weight(const QuantizedLayer *l, const float *w, uint64_t numel,
-                                 int8_t *q, float *scale) {
-  uint64_t inner = 1, channels = (uint64_t)l->dims[l->axis];
-  for (int i = l->axis + 1; i < l->rank; i++) inner *= (uint64_t)l->dims[i];
-  for (uint64_t c = 0; c < channels; c++) scale[c] = 0;
-  for (uint64_t i = 0; i < numel; i++) {
-    float *s = &scale[(i / inner) % channels];
-    if (fabsf(w[i]) > *s) *s = fabsf(w[i]);
-  }
-  for (uint64_t c = 0; c < channels; c++)
-    scale[c] = scale[c] > 0 && isfinite(scale[c]) ? scale[c] / 127 : 1.0f;
-  for (uint64_t i = 0; i < numel; i++) {
-    float v = nearbyintf(w[i] / scale[(i / inner) % channels]);
-    q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
-  }
-}
-
 /* The weight input of n as i8 + scales -> DequantizeLinear; its output's
  * name, or NULL after a diagnostic. */
 static const char *weight_pair(Export *e, const QuantizedLayer *l, const Onnx__NodeProto *n,
@@ -260,7 +242,9 @@ static const char *weight_pair(Export *e, const QuantizedLayer *l, const Onnx__N
     q_file = malloc(info.numel ? info.numel : 1);
     scale_file = malloc(sizeof *scale_file * (size_t)channels);
     IR_ASSERT(q_file && scale_file);
-    quantize_file_weight(l, w, info.numel, q_file, scale_file);
+    uint64_t inner = 1;
+    for (int i = l->axis + 1; i < l->rank; i++) inner *= (uint64_t)l->dims[i];
+    ir_quantize_weight(w, info.numel, channels, inner, false, q_file, scale_file);
     q = q_file, scale = scale_file;
     e->requantized++;
   }

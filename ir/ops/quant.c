@@ -24,6 +24,8 @@
  * equals its zero point, so it adds nothing).  Saturation clamps in float
  * before the cast, so it does not depend on the cast's overflow rules.
  */
+#include <math.h>
+
 #include "nn_util.h"
 
 /* Operand numbers per op: x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
@@ -520,5 +522,46 @@ bool op_quant_lower(LwCtx *c, IrOp *op) {
   case IR_OP_DEQUANTIZE_LINEAR: return q_lower_elementwise(c, op);
   case IR_OP_DYNAMIC_QUANTIZE_LINEAR: return q_lower_dynamic(c, op);
   default: return q_is_conv(op) ? q_lower_conv(c, op) : q_lower_matmul(c, op);
+  }
+}
+
+/* ---------------------------------------- the int8 forms' weight rule */
+/* A scale s with every element of channel c (outer x inner of them) / s an
+ * integer in [-127, 127] (to 1e-3), the largest such integer range first:
+ * a weight that DequantizeLinear made from i8 values gets exact ones back.
+ * 0: none. */
+static float exact_scale(const float *w, uint64_t outer, int64_t channels, uint64_t inner,
+                         int64_t c, double amax) {
+  for (int k = 127; k >= 1; k--) {
+    double s = amax / k;
+    bool on_grid = true;
+    for (uint64_t o = 0; on_grid && o < outer; o++)
+      for (uint64_t j = 0, i = (o * (uint64_t)channels + (uint64_t)c) * inner; on_grid && j < inner;
+           j++, i++) {
+        double v = w[i] / s;
+        on_grid = fabs(v - nearbyint(v)) <= 1e-3;
+      }
+    if (on_grid) return (float)s;
+  }
+  return 0;
+}
+
+void ir_quantize_weight(const float *w, uint64_t numel, int64_t channels, uint64_t inner,
+                        bool exact, int8_t *q, float *scale) {
+  uint64_t outer = numel / ((uint64_t)channels * inner);
+  for (int64_t c = 0; c < channels; c++) {
+    double amax = 0;
+    for (uint64_t o = 0; o < outer; o++)
+      for (uint64_t j = 0, i = (o * (uint64_t)channels + (uint64_t)c) * inner; j < inner; j++, i++)
+        if (fabs(w[i]) > amax) amax = fabs(w[i]);
+    bool finite = amax > 0 && isfinite(amax);
+    float e = exact && finite ? exact_scale(w, outer, channels, inner, c, amax) : 0;
+    float s = e > 0 ? e : finite ? (float)(amax / 127) : 1.0f;
+    scale[c] = s;
+    for (uint64_t o = 0; o < outer; o++)
+      for (uint64_t j = 0, i = (o * (uint64_t)channels + (uint64_t)c) * inner; j < inner; j++, i++) {
+        float v = nearbyintf(w[i] / s);
+        q[i] = (int8_t)(v > 127 ? 127 : v < -127 ? -127 : v);
+      }
   }
 }

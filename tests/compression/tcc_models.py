@@ -61,3 +61,11 @@ def refused(tcc, args, out, msg):
     ok = r.returncode == 1 and r.stderr == msg + "\n" and not os.path.exists(out)
     print(f"{'ok  ' if ok else 'FAIL'} refused: {r.stderr.strip()}")
     return ok
+
+
+def onnx_runtime(ort_dir):
+    """The differential tests' ONNX Runtime server (tests/difftest/run.py),
+    with onnxruntime-node installed into ort_dir when missing."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "difftest"))
+    import run as difftest  # noqa: E402 (tests/difftest/run.py)
+    return difftest.Ort(difftest.ensure_ort(ort_dir))

@@ -26,11 +26,8 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "difftest"))
-from tcc_models import rel_err, run, save, write_input  # noqa: E402
-import run as difftest  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tcc_models import onnx_runtime, rel_err, run, save, write_input  # noqa: E402
 
 TCC, ORT_DIR = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="tcc-export-")
@@ -129,7 +126,7 @@ def main():
     x = rng.standard_normal((2, C, H, H)).astype(np.float32)
     xin = os.path.join(TMP, "x.pb")
     write_input(xin, "x", x)
-    ort = difftest.Ort(difftest.ensure_ort(ORT_DIR))
+    ort = onnx_runtime(ORT_DIR)
     os.environ["ORT_OPT_LEVEL"] = "all"
     for bn in (False, True):
         tag = "with BatchNormalization" if bn else "plain"

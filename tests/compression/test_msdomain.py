@@ -21,11 +21,8 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-sys.path.insert(0, os.path.join(HERE, "..", "difftest"))
-from tcc_models import refused, write_input  # noqa: E402
-import run as difftest  # noqa: E402
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from tcc_models import onnx_runtime, refused, write_input  # noqa: E402
 
 TCC, ORT_DIR = sys.argv[1], sys.argv[2]
 TMP = tempfile.mkdtemp(prefix="tcc-msdomain-")
@@ -93,7 +90,7 @@ def compare(name, path, feeds, ort, tol_steps=1, float_step=None, want_stats=Non
 
 
 def main():
-    ort = difftest.Ort(difftest.ensure_ort(ORT_DIR))
+    ort = onnx_runtime(ORT_DIR)
     os.environ["ORT_OPT_LEVEL"] = "disabled"  # ORT's own kernels for the ms ops
     shape = [2, 3, 8, 8]
     for dt in (np.uint8, np.int8):
