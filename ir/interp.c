@@ -219,6 +219,7 @@ static double fmath(IrOpKind k, double x) {
   case IR_OP_M_SQRT: return sqrt(x);
   case IR_OP_M_TANH: return tanh(x);
   case IR_OP_M_ERF: return erf(x);
+  case IR_OP_M_SIGMOID: return 1 / (1 + exp(-x));
   case IR_OP_M_SIN: return sin(x);
   case IR_OP_M_COS: return cos(x);
   case IR_OP_M_TAN: return tan(x);

@@ -412,6 +412,7 @@ static const struct {
     {IR_OP_M_ATAN, 0, "atan"},        {IR_OP_M_SINH, 0, "sinh"},
     {IR_OP_M_COSH, 0, "cosh"},        {IR_OP_M_ASINH, 0, "asinh"},
     {IR_OP_M_ACOSH, 0, "acosh"},      {IR_OP_M_ATANH, 0, "atanh"},
+    {IR_OP_M_SIGMOID, "llvm.exp", 0}, /* f64: 1 / (1 + exp(-x)) */
 };
 
 /* The libm function `name` for scalar type t: pure, so LLVM may hoist it. */
@@ -448,73 +449,110 @@ static LLVMValueRef call2(Em *e, const char *intr, LLVMTypeRef ct, LLVMValueRef 
   return em_intrinsic(e, intr, &ct, 1, args, 2);
 }
 
-/* Horner: c[0]*x^(n-1) + ... + c[n-1]. */
-static LLVMValueRef horner(Em *e, const IrType *t, LLVMValueRef x, const double *c, int n) {
+/* a*b + c, fused where the target has FMA (one instruction, one rounding),
+ * a multiply and an add where it has not (wasm32): llvm.fmuladd. */
+static LLVMValueRef fmuladd(Em *e, LLVMTypeRef ct, LLVMValueRef a, LLVMValueRef b,
+                            LLVMValueRef c) {
+  LLVMValueRef args[3] = {a, b, c};
+  return em_intrinsic(e, "llvm.fmuladd", &ct, 1, args, 3);
+}
+
+/* Horner: c[0]*x^(n-1) + ... + c[n-1], one fmuladd a term. */
+static LLVMValueRef horner(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef x,
+                           const double *c, int n) {
   LLVMValueRef p = f32_like(e, t, c[0]);
-  for (int i = 1; i < n; i++)
-    p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, x, ""), f32_like(e, t, c[i]), "");
+  for (int i = 1; i < n; i++) p = fmuladd(e, ct, p, x, f32_like(e, t, c[i]));
   return p;
 }
 
-/* exp on f32, inline for the same reason as erf (sigmoid, SiLU, softmax
- * and tanh are made of it): e^x = 2^n e^r with n = round(x log2 e) and
+/* The bounds of exp_f32's argument: e^EXP_HI is the largest finite f32,
+ * e^EXP_LO about the smallest normal. */
+#define EXP_HI 88.72283935546875
+#define EXP_LO -87.33654022216797
+
+/* e^x for x in [EXP_LO, EXP_HI]: 2^n e^r with n = round(x log2 e) and
  * r = x - n ln 2 (ln 2 in two parts), e^r by a degree-7 polynomial (the
- * classic Cephes expf coefficients), 2^n built in the exponent bits of two
- * factors so that n = 128 and n = -126 still work.  Within 2 ulp; overflow
- * gives +inf, below e^-87.3 (about the smallest normal) 0; NaN stays NaN. */
-static LLVMValueRef exp_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a) {
+ * classic Cephes expf coefficients), within 2 ulp.  2^n goes into the
+ * exponent bits of two factors (2^h * 2^(n-h), h = n/2) so that n = 128
+ * (x above 88.37) still works, or with !two of one, which makes it +inf. */
+static LLVMValueRef exp_in_range(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef x,
+                                 bool two) {
   static const double poly[] = {1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3,
                                 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1};
-  const double hi = 88.72283935546875, lo = -87.33654022216797;
-  LLVMValueRef x = call2(e, "llvm.maxnum", ct, call2(e, "llvm.minnum", ct, a,
-                                                     f32_like(e, t, hi)),
-                         f32_like(e, t, lo));
-  LLVMValueRef fx = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, x, f32_like(e, t, 1.4426950408889634), ""),
-                                  f32_like(e, t, 0.5), "");
+  LLVMValueRef fx = fmuladd(e, ct, x, f32_like(e, t, 1.4426950408889634), f32_like(e, t, 0.5));
   LLVMValueRef n = em_intrinsic(e, "llvm.floor", &ct, 1, &fx, 1);
-  LLVMValueRef r = LLVMBuildFSub(e->b, x, LLVMBuildFMul(e->b, n, f32_like(e, t, 0.693359375), ""), "");
-  r = LLVMBuildFSub(e->b, r, LLVMBuildFMul(e->b, n, f32_like(e, t, -2.12194440e-4), ""), "");
+  LLVMValueRef r = fmuladd(e, ct, n, f32_like(e, t, -0.693359375), x);
+  r = fmuladd(e, ct, n, f32_like(e, t, 2.12194440e-4), r);
   LLVMValueRef z = LLVMBuildFMul(e->b, r, r, "");
-  LLVMValueRef y = LLVMBuildFMul(e->b, horner(e, t, r, poly, 6), z, "");
-  y = LLVMBuildFAdd(e->b, LLVMBuildFAdd(e->b, y, r, ""), f32_like(e, t, 1.0), "");
-  /* 2^n as 2^h * 2^(n-h), h = n/2: both factors normal for n in -126..128 */
+  LLVMValueRef y = fmuladd(e, ct, horner(e, t, ct, r, poly, 6), z, r);
+  y = LLVMBuildFAdd(e->b, y, f32_like(e, t, 1.0), "");
   LLVMTypeRef it = like(e, t, IR_I32);
   LLVMValueRef ni = LLVMBuildFPToSI(e->b, n, it, "");
-  LLVMValueRef h = LLVMBuildAShr(e->b, ni, i32_like(e, t, 1), "");
-  LLVMValueRef parts[2] = {h, LLVMBuildSub(e->b, ni, h, "")};
-  for (int i = 0; i < 2; i++) {
+  LLVMValueRef h = two ? LLVMBuildAShr(e->b, ni, i32_like(e, t, 1), "") : ni;
+  LLVMValueRef parts[2] = {h, two ? LLVMBuildSub(e->b, ni, h, "") : NULL};
+  for (int i = 0; i < 1 + two; i++) {
     LLVMValueRef bits = LLVMBuildShl(e->b, LLVMBuildAdd(e->b, parts[i], i32_like(e, t, 127), ""),
                                      i32_like(e, t, 23), "");
     y = LLVMBuildFMul(e->b, y, LLVMBuildBitCast(e->b, bits, ct, ""), "");
   }
-  LLVMValueRef over = LLVMBuildFCmp(e->b, LLVMRealOGT, a, f32_like(e, t, hi), "");
-  y = LLVMBuildSelect(e->b, over, f32_like(e, t, INFINITY), y, "");
-  LLVMValueRef under = LLVMBuildFCmp(e->b, LLVMRealOLT, a, f32_like(e, t, lo), "");
-  y = LLVMBuildSelect(e->b, under, f32_like(e, t, 0.0), y, "");
+  return y;
+}
+
+static LLVMValueRef clamp(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a, double lo,
+                          double hi) {
+  return call2(e, "llvm.maxnum", ct, call2(e, "llvm.minnum", ct, a, f32_like(e, t, hi)),
+               f32_like(e, t, lo));
+}
+
+/* NaN where a is NaN, else y. */
+static LLVMValueRef keep_nan(Em *e, LLVMValueRef a, LLVMValueRef y) {
   LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
   return LLVMBuildSelect(e->b, nan, a, y, "");
 }
 
+/* exp on f32, inline for the same reason as erf (softmax and tanh are made
+ * of it).  Overflow gives +inf, below EXP_LO 0; NaN stays NaN. */
+static LLVMValueRef exp_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a) {
+  LLVMValueRef y = exp_in_range(e, t, ct, clamp(e, t, ct, a, EXP_LO, EXP_HI), true);
+  LLVMValueRef over = LLVMBuildFCmp(e->b, LLVMRealOGT, a, f32_like(e, t, EXP_HI), "");
+  y = LLVMBuildSelect(e->b, over, f32_like(e, t, INFINITY), y, "");
+  LLVMValueRef under = LLVMBuildFCmp(e->b, LLVMRealOLT, a, f32_like(e, t, EXP_LO), "");
+  y = LLVMBuildSelect(e->b, under, f32_like(e, t, 0.0), y, "");
+  return keep_nan(e, a, y);
+}
+
+/* sigmoid on f32, 1 / (1 + e^-a), inline: SiLU's cost in EfficientNet's
+ * convolutions was its exp's selects and second scale factor.  e^-a is
+ * clamped to [EXP_LO, EXP_HI], with one scale factor: below, 1 / (1 +
+ * e^EXP_LO) is 1 in f32; from a = -88.37 down, e^-a is +inf and the result
+ * 0 instead of a subnormal (under 4e-39).  NaN stays NaN. */
+static LLVMValueRef sigmoid_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a) {
+  LLVMValueRef u = clamp(e, t, ct, LLVMBuildFNeg(e->b, a, ""), EXP_LO, EXP_HI);
+  LLVMValueRef one = f32_like(e, t, 1.0);
+  LLVMValueRef y = LLVMBuildFDiv(e->b, one,
+                                 LLVMBuildFAdd(e->b, one, exp_in_range(e, t, ct, u, false), ""), "");
+  return keep_nan(e, a, y);
+}
+
 /* tanh on f32, inline: x + x^3 P(x^2) below |x| = 0.625 (Cephes tanhf's
  * coefficients; no cancellation near 0), else sign(x) (1 - e)/(1 + e) with
- * e = exp(-2|x|) <= 1 (no overflow).  Within a few ulp; NaN stays NaN. */
+ * e = exp(-2|x|) <= 1 (no overflow; below EXP_LO, e is about 1e-38 instead
+ * of 0, the same 1 in f32).  Within a few ulp; NaN stays NaN. */
 static LLVMValueRef tanh_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef a) {
   static const double poly[] = {-5.70498872745e-3, 2.06390887954e-2, -5.37397155531e-2,
                                 1.33314422036e-1, -3.33332819422e-1};
   LLVMValueRef ax = em_intrinsic(e, "llvm.fabs", &ct, 1, &a, 1);
   LLVMValueRef z = LLVMBuildFMul(e->b, a, a, "");
-  LLVMValueRef small = LLVMBuildFMul(e->b, LLVMBuildFMul(e->b, a, z, ""),
-                                     horner(e, t, z, poly, 5), "");
-  small = LLVMBuildFAdd(e->b, a, small, "");
-  LLVMValueRef ex = exp_f32(e, t, ct, LLVMBuildFMul(e->b, ax, f32_like(e, t, -2.0), ""));
+  LLVMValueRef small = fmuladd(e, ct, LLVMBuildFMul(e->b, a, z, ""),
+                               horner(e, t, ct, z, poly, 5), a);
+  LLVMValueRef m2ax = LLVMBuildFMul(e->b, ax, f32_like(e, t, -2.0), "");
+  LLVMValueRef ex = exp_in_range(e, t, ct, clamp(e, t, ct, m2ax, EXP_LO, 0.0), false);
   LLVMValueRef one = f32_like(e, t, 1.0);
   LLVMValueRef big = LLVMBuildFDiv(e->b, LLVMBuildFSub(e->b, one, ex, ""),
                                    LLVMBuildFAdd(e->b, one, ex, ""), "");
   big = call2(e, "llvm.copysign", ct, big, a);
   LLVMValueRef is_small = LLVMBuildFCmp(e->b, LLVMRealOLT, ax, f32_like(e, t, 0.625), "");
-  LLVMValueRef y = LLVMBuildSelect(e->b, is_small, small, big, "");
-  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
-  return LLVMBuildSelect(e->b, nan, a, y, "");
+  return keep_nan(e, a, LLVMBuildSelect(e->b, is_small, small, big, ""));
 }
 
 /* erf on f32, inline: libm has no vector erff, and lane-by-lane calls made
@@ -530,25 +568,10 @@ static LLVMValueRef erf_f32(Em *e, const IrType *t, LLVMTypeRef ct, LLVMValueRef
   static const double den[] = {-1.45660718464996e-05, -2.13374055278905e-04,
                                -1.68282697438203e-03, -7.37332916720468e-03,
                                -1.42647390514189e-02};
-  IrType ft = *t;
-  ft.elem = IR_F32;
-  LLVMTypeRef f32 = em_elem_type(e, IR_F32);
-#define K(v) (t->kind == IR_TYPE_VECTOR ? splat(e, LLVMConstReal(f32, v), &ft) \
-                                        : LLVMConstReal(f32, v))
-  LLVMValueRef args[2] = {a, K(4.0)};
-  LLVMValueRef x = em_intrinsic(e, "llvm.minnum", &ct, 1, args, 2);
-  args[0] = x, args[1] = K(-4.0);
-  x = em_intrinsic(e, "llvm.maxnum", &ct, 1, args, 2);
+  LLVMValueRef x = clamp(e, t, ct, a, -4.0, 4.0);
   LLVMValueRef x2 = LLVMBuildFMul(e->b, x, x, "");
-  LLVMValueRef p = K(num[0]), q = K(den[0]);
-  for (int i = 1; i < 7; i++)
-    p = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, p, x2, ""), K(num[i]), "");
-  for (int i = 1; i < 5; i++)
-    q = LLVMBuildFAdd(e->b, LLVMBuildFMul(e->b, q, x2, ""), K(den[i]), "");
-#undef K
-  LLVMValueRef r = LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, x, p, ""), q, "");
-  LLVMValueRef nan = LLVMBuildFCmp(e->b, LLVMRealUNO, a, a, "");
-  return LLVMBuildSelect(e->b, nan, a, r, "");
+  LLVMValueRef p = horner(e, t, ct, x2, num, 7), q = horner(e, t, ct, x2, den, 5);
+  return keep_nan(e, a, LLVMBuildFDiv(e->b, LLVMBuildFMul(e->b, x, p, ""), q, ""));
 }
 
 /* Calls libm on x (f32 or f64, scalar or fixed vector: lane by lane). */
@@ -577,11 +600,12 @@ static bool em_math(Em *e, IrOp *op) {
   if (!ir_elem_is_float(el))
     return em_fail(op, "%s needs float operands, not %s",
                    ir_op_info(op->kind)->name, ir_elem_name(el));
-  /* erf, exp and tanh on f32 (and f16/bf16 through it) are computed
-   * inline so that they vectorize (erf_f32 and the two above it) */
+  /* erf, exp, tanh and sigmoid on f32 (and f16/bf16 through it) are
+   * computed inline so that they vectorize (erf_f32 and those above it) */
   bool inline_f32 = ir_elem_size(el) <= 4 && (op->kind == IR_OP_M_ERF ||
                                                op->kind == IR_OP_M_EXP ||
-                                               op->kind == IR_OP_M_TANH);
+                                               op->kind == IR_OP_M_TANH ||
+                                               op->kind == IR_OP_M_SIGMOID);
   if (!maths[m].intrinsic && !inline_f32 && t->kind == IR_TYPE_VECTOR && t->scalable)
     return em_fail(op, "%s on scalable vectors is not supported by code generation yet",
                    ir_op_info(op->kind)->name);
@@ -599,13 +623,23 @@ static bool em_math(Em *e, IrOp *op) {
    * bare-metal code does not change: VRINTX on q or s registers. */
   if (op->kind == IR_OP_M_ROUND && !strncmp(LLVMGetTarget(e->mod), "thumbv8.1m", 10))
     intr = "llvm.rint";
-  LLVMValueRef x = !inline_f32 ? NULL
-                   : op->kind == IR_OP_M_ERF ? erf_f32(e, t, ct, args[0])
-                   : op->kind == IR_OP_M_EXP ? exp_f32(e, t, ct, args[0])
-                                             : tanh_f32(e, t, ct, args[0]);
-  if (!x)
+  LLVMValueRef x = NULL;
+  if (inline_f32) {
+    switch (op->kind) {
+    case IR_OP_M_ERF: x = erf_f32(e, t, ct, args[0]); break;
+    case IR_OP_M_EXP: x = exp_f32(e, t, ct, args[0]); break;
+    case IR_OP_M_TANH: x = tanh_f32(e, t, ct, args[0]); break;
+    default: x = sigmoid_f32(e, t, ct, args[0]); break;
+    }
+  } else if (op->kind == IR_OP_M_SIGMOID) {
+    LLVMValueRef one = LLVMConstReal(em_elem_type(e, ce), 1.0);
+    if (t->kind == IR_TYPE_VECTOR) one = splat(e, one, t);
+    LLVMValueRef nx = LLVMBuildFNeg(e->b, args[0], "");
+    x = LLVMBuildFDiv(e->b, one, LLVMBuildFAdd(e->b, one, em_intrinsic(e, intr, &ct, 1, &nx, 1), ""), "");
+  } else {
     x = intr ? em_intrinsic(e, intr, &ct, 1, args, op->num_operands)
              : libm_call(e, maths[m].libm, ce, t, args[0]);
+  }
   if (ce != el) x = em_fptrunc(e, x, t, el);
   em_set(e, op->results[0], x);
   return true;

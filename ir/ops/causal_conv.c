@@ -84,11 +84,7 @@ bool op_causal_conv_lower(LwCtx *c, IrOp *op) {
   IrValue *next = lw_fma(c, w, x, body);
   lw_for_end_iter(c, l, 1, &next);
   IrValue *y = l->results[0];
-  if (silu) {
-    IrValue *one = lw_const_f(c, ce, 1);
-    IrValue *e = lw_un(c, IR_OP_M_EXP, lw_un(c, IR_OP_A_NEG, y));
-    y = lw_bin(c, IR_OP_A_DIV, y, lw_bin(c, IR_OP_A_ADD, one, e));
-  }
+  if (silu) y = lw_bin(c, IR_OP_A_MUL, y, lw_un(c, IR_OP_M_SIGMOID, y));
   nn_store(c, y, c->out[0], iv);
   lw_nest_end(c, &n);
   if (op->num_results > 1) {  /* the last k-1 positions of pad */

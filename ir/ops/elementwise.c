@@ -210,10 +210,8 @@ static IrValue *fn_relu(Ew *e, IrValue *const *x) {
 static IrValue *fn_reciprocal(Ew *e, IrValue *const *x) {
   return ew_bin(e, IR_OP_A_DIV, ew_k(e, 1), x[0]);
 }
-/* 1 / (1 + exp(-x)) */
 static IrValue *fn_sigmoid(Ew *e, IrValue *const *x) {
-  IrValue *t = lw_un(e->c, IR_OP_M_EXP, lw_un(e->c, IR_OP_A_NEG, x[0]));
-  return ew_bin(e, IR_OP_A_DIV, ew_k(e, 1), ew_bin(e, IR_OP_A_ADD, ew_k(e, 1), t));
+  return lw_un(e->c, IR_OP_M_SIGMOID, x[0]);
 }
 
 static IrValue *fn_swish(Ew *e, IrValue *const *x) {

@@ -180,9 +180,7 @@ static IrValue *rnn_act(LwCtx *c, const RnnCtx *s, int f, IrValue *x) {
   IrElem e = s->ce;
   IrValue *one = lw_const_f(c, e, 1), *zero = lw_const_f(c, e, 0);
   switch (s->act[f]) {
-  case 0:
-    return lw_bin(c, IR_OP_A_DIV, one,
-                  lw_bin(c, IR_OP_A_ADD, one, lw_un(c, IR_OP_M_EXP, lw_un(c, IR_OP_A_NEG, x))));
+  case 0: return lw_un(c, IR_OP_M_SIGMOID, x);
   case 1: return lw_un(c, IR_OP_M_TANH, x);
   case 2: return lw_bin(c, IR_OP_A_MAX, x, zero);
   case 3:
