@@ -50,7 +50,7 @@ typedef struct Ins {
   IrElem to;       /* element type of result 0 */
   int lanes;       /* lanes of the scalar/vector values involved */
   int valid;       /* vector loads/stores: lanes that touch memory */
-  int stride;      /* vector loads: elements between lanes */
+  int stride;      /* vector loads and stores: elements between lanes */
   int code;        /* cmp predicate / reduce kind */
   int rank;        /* memory ops: the buffer's rank, dims, strides */
   int64_t *dims, *strides;
@@ -421,6 +421,7 @@ static bool compile_op(Interp *in, IrOp *op, Ins *ins) {
   case IR_OP_STORE: case IR_OP_VSTORE:
     ins->lanes = slot(in, a)->lanes;
     ins->valid = (int)ir_attr_int(op, "valid", ins->lanes);
+    ins->stride = (int)ir_attr_int(op, "stride", 1);
     return compile_memop(in, ins, op->operands[1]);
   case IR_OP_A_CMP: ins->code = find_name(preds, ir_attr_string(op, "pred", NULL)); break;
   case IR_OP_DIM_GET: case IR_OP_DIM_SET:
@@ -566,11 +567,12 @@ static bool run_store(Interp *in, const Ins *ins) {
   const IrOp *op = ins->op;
   Slot *buf = slot(in, op->operands[1]);
   if (buf->readonly) return err(op, "cannot store into a weight");
-  if (!mem_offset(in, ins, 2, ins->valid, &off)) return false;
+  if (!mem_offset(in, ins, 2, (ins->valid - 1) * ins->stride + 1, &off)) return false;
   const Num *v = lanes(in, op->operands[0]);
   for (int l = 0; l < ins->valid; l++) {
-    if (ir_elem_is_float(ins->elem)) ir_elem_store_f64(ins->elem, buf->mem, off + (size_t)l, v[l].f);
-    else ir_elem_store_i64(ins->elem, buf->mem, off + (size_t)l, v[l].i);
+    size_t at = off + (size_t)l * (size_t)ins->stride;
+    if (ir_elem_is_float(ins->elem)) ir_elem_store_f64(ins->elem, buf->mem, at, v[l].f);
+    else ir_elem_store_i64(ins->elem, buf->mem, at, v[l].i);
   }
   return true;
 }

@@ -133,11 +133,23 @@ IrValue *lw_vload_strided(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes
   return v;
 }
 
-void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
+static IrOp *vstore_op(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
   bool vec = v->type.kind == IR_TYPE_VECTOR;
   IrOp *op = mem_op(c, vec ? IR_OP_VSTORE : IR_OP_STORE, v, buf, idx, (IrType){0});
   if (vec && c->valid_lanes > 0 && c->valid_lanes < v->type.lanes)
     ir_attr_set_int(c->m, op, "valid", c->valid_lanes);
+  return op;
+}
+
+void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx) {
+  vstore_op(c, v, buf, idx);
+}
+
+void lw_vstore_strided(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx,
+                       int64_t stride) {
+  IrOp *op = vstore_op(c, v, buf, idx);
+  if (stride != 1 && v->type.kind == IR_TYPE_VECTOR)
+    ir_attr_set_int(c->m, op, "stride", stride);
 }
 
 void lw_vector_span(LwCtx *c, int64_t lo, int64_t hi, int lanes,

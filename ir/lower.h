@@ -80,6 +80,9 @@ IrValue *lw_vload(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes);
 IrValue *lw_vload_strided(LwCtx *c, IrValue *buf, IrValue *const *idx, int lanes,
                           int64_t stride);
 void lw_vstore(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx);
+/* Lane l writes the element `stride * l` after idx; the others keep theirs. */
+void lw_vstore_strided(LwCtx *c, IrValue *v, IrValue *buf, IrValue *const *idx,
+                       int64_t stride);
 IrValue *lw_splat(LwCtx *c, IrValue *scalar, int lanes);
 /* body(i) for i = lo, lo+lanes, ... < hi, each on `lanes` elements; the
  * last, when fewer remain, with c->valid_lanes set to them (its loads and

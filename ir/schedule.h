@@ -11,7 +11,7 @@
  * time.  A NULL target means plain loops (-O0): the reference lowering.
  *
  * Exports by file (ir/schedule.c): sched_gemm, sched_gemm_transposed,
- * sched_column_split, sched_target_describe.
+ * sched_column_split, sched_winograd, sched_target_describe.
  */
 #ifndef TCC_IR_SCHEDULE_H
 #define TCC_IR_SCHEDULE_H
@@ -131,6 +131,21 @@ bool sched_gemm_transposed(const SchedTarget *t, SchedOp *op, int64_t M, int64_t
  * lowering can run (bit in `variants`), else the lowering's own pick
  * `model` (naive: SCHED_DW_ROWS). */
 int sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned variants, int model);
+
+/* A 3x3, stride-1 convolution (C input channels, M filters, OH x OW
+ * outputs) as Winograd's F(m x m, 3 x 3) (ir/ops/conv_winograd.c): tiles
+ * of m x m outputs (4, or 2), blocks of whole tile rows whose transformed
+ * tiles stay in L2, and the parallel tasks the blocks split into (1: the
+ * products of a block run in parallel instead).  False where the direct
+ * product is kept: a scalar target, -schedule=naive, a map whose sides are
+ * not multiples of the tile, too few tiles to fill a vector, or too few
+ * channels for the transforms to pay. */
+typedef struct SchedWinograd {
+  int m;
+  int64_t rows_per_block, tasks;
+} SchedWinograd;
+bool sched_winograd(const SchedTarget *t, int64_t C, int64_t M, int64_t OH, int64_t OW,
+                    SchedWinograd *w);
 
 /* The model's cycles for problem p under choice c (every field set). */
 double sched_predict(const SchedTarget *t, const SchedProblem *p, const SchedChoice *c);

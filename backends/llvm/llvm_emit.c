@@ -264,6 +264,32 @@ static bool em_store(Em *e, IrOp *op) {
   }
   unsigned align = (unsigned)ir_elem_size(buf->type.elem);
   int valid = (int)ir_attr_int(op, "valid", 0);
+  int stride = (int)ir_attr_int(op, "stride", 1);
+  if (stride > 1) {
+    /* lane l goes to lane l*stride of a wide vector, stored under a mask
+     * of those lanes: the elements between keep their values */
+    int lanes = v->type.lanes, n = valid ? valid : lanes;
+    IrType wt = v->type;
+    wt.lanes = lanes * stride;
+    LLVMValueRef *pick = malloc(sizeof *pick * (size_t)wt.lanes);
+    LLVMValueRef *bits = malloc(sizeof *bits * (size_t)wt.lanes);
+    IR_ASSERT(pick && bits);
+    for (int l = 0; l < wt.lanes; l++) {
+      bool on = l % stride == 0 && l / stride < n;
+      pick[l] = l % stride == 0 ? LLVMConstInt(e->i32, (unsigned long long)(l / stride), 0)
+                                : LLVMGetUndef(e->i32);
+      bits[l] = LLVMConstInt(e->i1, on, 0);
+    }
+    LLVMValueRef wide = LLVMBuildShuffleVector(e->b, x, LLVMGetUndef(LLVMTypeOf(x)),
+                                               LLVMConstVector(pick, (unsigned)wt.lanes), "");
+    LLVMValueRef mask = LLVMConstVector(bits, (unsigned)wt.lanes);
+    free(pick);
+    free(bits);
+    LLVMTypeRef over[2] = {LLVMTypeOf(wide), LLVMTypeOf(p)};
+    LLVMValueRef args[4] = {wide, p, LLVMConstInt(e->i32, align, 0), mask};
+    em_intrinsic(e, "llvm.masked.store", over, 2, args, 4);
+    return true;
+  }
   if (valid) {
     LLVMTypeRef over[2] = {LLVMTypeOf(x), LLVMTypeOf(p)};
     LLVMValueRef args[4] = {x, p, LLVMConstInt(e->i32, align, 0),

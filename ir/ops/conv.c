@@ -14,6 +14,7 @@
  */
 #include <string.h>
 
+#include "conv_winograd.h"
 #include "gemm_kernel.h"
 #include "nn_util.h"
 #include "preprocess.h"
@@ -1147,6 +1148,23 @@ static void conv_int8_plain(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
   lw_for_end(c, ln);
 }
 
+/* A 3x3 stride-1 single-group convolution by Winograd's F(m x m, 3 x 3)
+ * where the schedule says it pays (conv_winograd.c); false: not lowered. */
+static bool conv_winograd(LwCtx *c, const IrOp *op, const ConvCtx *v) {
+  const NnWindow *w = &v->w;
+  SchedWinograd sw;
+  if (conv_pre(op) || v->mg != v->y[1] || v->cg != v->C || w->k[0] != 3 || w->k[1] != 3 ||
+      w->s[0] != 1 || w->s[1] != 1 || w->d[0] != 1 || w->d[1] != 1 ||
+      !sched_winograd(c->target, v->C, v->mg, w->out[0], w->out[1], &sw))
+    return false;
+  WinogradConv wc = {.op = op, .X = v->X, .W = v->W, .B = v->B, .Y = c->out[0],
+                     .R = op->num_operands > 3 ? c->in[3] : NULL, .N = v->y[0], .C = v->C,
+                     .H = w->in[0], .Wd = w->in[1], .M = v->mg, .OH = w->out[0],
+                     .OW = w->out[1], .pt = w->pb[0], .pl = w->pb[1]};
+  conv_winograd_lower(c, &wc, &sw);
+  return true;
+}
+
 bool op_conv_lower(LwCtx *c, IrOp *op) {
   ConvCtx v = {.X = c->in[0], .W = c->in[1],
                .B = op->num_operands > 2 ? c->in[2] : NULL, .Y = c->out[0]};
@@ -1174,6 +1192,7 @@ bool op_conv_lower(LwCtx *c, IrOp *op) {
     pre_lower_image(c, c->in[0], c->in[4], c->in[5], ir_attr_string(op, "pre_layout", NULL),
                     v.X);
   }
+  if (gemm && conv_winograd(c, op, &v)) return true;
   if (gemm) {
     conv_gemm_lower(c, op, &v);
     return true;

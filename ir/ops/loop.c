@@ -259,12 +259,14 @@ static bool valid_lanes_ok(const IrOp *op, const IrValue *vec) {
   return true;
 }
 
-/* {stride=s} on a vector load: lane l reads element index + l*s (a
- * strided convolution's inputs), s >= 1, a fixed-width vector of numbers. */
+/* {stride=s} on a vector load or store: lane l reads or writes element
+ * index + l*s (a strided convolution's inputs, a Winograd tile's outputs),
+ * s >= 1, a fixed-width vector of numbers. */
 static bool stride_ok(const IrOp *op, const IrValue *vec) {
   const IrAttr *a = ir_attr_get(op, "stride");
   if (!a) return true;
-  if (op->kind != IR_OP_VLOAD) return bad(op, "'stride' applies to vector loads only");
+  if (op->kind != IR_OP_VLOAD && op->kind != IR_OP_VSTORE)
+    return bad(op, "'stride' applies to vector loads and stores only");
   if (a->kind != IR_ATTR_INT || a->i < 1 || a->i > 64 || vec->type.scalable ||
       vec->type.elem == IR_BOOL)
     return bad(op, "stride=%lld must be between 1 and 64, on a fixed-width vector of numbers",
