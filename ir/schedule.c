@@ -411,11 +411,18 @@ static double column_split_cost(int64_t units, int64_t unit_cols, int64_t cols, 
 bool sched_winograd(const SchedTarget *t, int64_t C, int64_t M, int64_t OH, int64_t OW,
                     SchedWinograd *w) {
   int lanes = t ? t->vec_bits / 32 : 1;
-  if (!t || t->naive || lanes < 4 || C < 16 || M < 16) return false;
+  /* The transformed filters are (m+2)^2 / 9 times the filters' size (4x
+   * for F(4x4)): not where the weights were asked to be small
+   * (-weight-type), nor on a core without an L2 (a microcontroller, whose
+   * flash pays for them; the blocks are sized by L2 too). */
+  if (!t || !t->winograd || lanes < 4 || C < 16 || M < 16 || t->weight_store == IR_F16 ||
+      t->weight_store == IR_BF16 ||
+      t->l2_bytes <= t->l1_bytes)
+    return false;
   /* F(4x4): 4x fewer products for transforms over 6x6 tiles; F(2x2) where
    * the sides are only even: 2.25x over 4x4 */
   for (w->m = 4; w->m >= 2; w->m -= 2) {
-    /* the tiles of a row are the transforms' vectors: at least half full */
+    /* the tiles of a row are the transforms' vectors: at least a third full */
     int64_t TH = OH / w->m, TW = OW / w->m;
     if (OH % w->m == 0 && OW % w->m == 0 && TW * 3 >= lanes && TH * TW >= 2 * lanes) break;
   }

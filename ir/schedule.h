@@ -38,6 +38,9 @@ typedef struct SchedTarget {
    * no transposition, depthwise rows as they are: a deliberately poor
    * default that tuning must climb from. */
   bool naive;
+  /* -winograd=0: 3x3 stride-1 convolutions stay direct products
+   * (sched_winograd); default true. */
+  bool winograd;
   /* -weight-type: IR_F16 or IR_BF16 stores the weights that kernels pack at
    * compile time (gk_pack) at half size, widened to f32 as they are
    * loaded; anything else keeps them f32. */
@@ -137,9 +140,13 @@ int sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned variants, int mo
  * of m x m outputs (4, or 2), blocks of whole tile rows whose transformed
  * tiles stay in L2, and the parallel tasks the blocks split into (1: the
  * products of a block run in parallel instead).  False where the direct
- * product is kept: a scalar target, -schedule=naive, a map whose sides are
- * not multiples of the tile, too few tiles to fill a vector, or too few
- * channels for the transforms to pay. */
+ * product is kept: -winograd=0, -weight-type=fp16|bf16 (the transformed
+ * filters are 4x the filters for F(4x4)), a core without an L2 (a
+ * microcontroller), a target with fewer than 4 lanes, a map
+ * whose sides are not multiples of the tile, too few tiles to fill a
+ * vector, or too few channels for the transforms to pay.  The products'
+ * register tile is the op's tunable GEMM problem (-schedule=naive shapes
+ * it too). */
 typedef struct SchedWinograd {
   int m;
   int64_t rows_per_block, tasks;

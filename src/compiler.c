@@ -46,6 +46,7 @@ struct tcc_session {
   bool verify_each, stats, index_checks;
   bool profile;          /* -profile=1: rt.mark before each layer */
   bool naive_schedule;   /* -schedule=naive */
+  bool winograd;         /* -winograd=0 keeps 3x3 convolutions direct */
   IrElem weight_store;   /* -weight-type: IR_F32, IR_F16 or IR_BF16 */
   LowrankOptions lowrank; /* -lowrank=energy:E|rank:R */
   bool has_lowrank;
@@ -149,6 +150,7 @@ tcc_session *tcc_session_new(void) {
   s->target = strdup("x86_64");
   s->opt_level = 2;
   s->fuse = true;
+  s->winograd = true;
   s->share_functions = true;
   s->verify_each = true;
   s->index_checks = true;
@@ -234,6 +236,7 @@ const SchedCostModel *tcc_session_cost_model(const tcc_session *s) {
 /* What the session's flags add to the target's description. */
 static void session_sched(const tcc_session *s, SchedTarget *st) {
   st->naive = s->naive_schedule;
+  st->winograd = s->winograd;
   st->weight_store = s->weight_store;
   st->cost = tcc_session_cost_model(s);
 }
@@ -636,6 +639,7 @@ static tcc_result set_option(tcc_session *s, const char *name, const char *v) {
     return r;
   }
   if (!strcmp(name, "fuse")) return set_bool(&s->fuse, name, v);
+  if (!strcmp(name, "winograd")) return set_bool(&s->winograd, name, v);
   if (!strcmp(name, "share-functions")) return set_bool(&s->share_functions, name, v);
   if (!strcmp(name, "weights"))
     return set_one_of(&s->external_weights, "--weights", v, "embedded",

@@ -57,6 +57,7 @@ static const struct {
     {"keep-float", OPT_SESSION, "crboue", "NODE,...: with -quantize, these ONNX nodes' layers stay in float"},
     {"verify-each", OPT_SESSION, "crboue", "0 turns off the verifier between passes"},
     {"fuse", OPT_SESSION, "crboue", "0 leaves out the fuse pass (default 1; -O0 never fuses)"},
+    {"winograd", OPT_SESSION, "crbu", "0 keeps 3x3 stride-1 convolutions on the direct product (default 1: Winograd where the schedule says it pays)"},
     {"share-functions", OPT_SESSION, "crbu", "0 translates each node's loops in place instead of once per shape in a shared function (default 1)"},
     {"profile", OPT_SESSION, "crbo", "1: the object calls tcc_profile_mark(layer) before each layer (docs/runtime.md); bench then prints each layer's median time"},
     {"schedule", OPT_SESSION, "crbu", "model (default): kernels shaped by the cost model; naive: one-row tiles, no blocking (a poor start for tune)"},

@@ -228,7 +228,7 @@ void conv_winograd_lower(LwCtx *c, const WinogradConv *cv, const SchedWinograd *
   g.R = cv->R ? gk_flat(c, cv->R) : NULL;
   WgPackW pw = {gk_weight_f32(cv->W), mx, cv->C};
   GemmSched s;
-  sched_gemm(c->target, NULL, cv->M, g.ntb, cv->C, SCHED_A_PACKED,
+  sched_gemm(c->target, c->sched, cv->M, g.ntb, cv->C, SCHED_A_PACKED,
              g.a2 * cv->M * cv->C * 4, &s);
   g.Up = gk_pack(c, cv->W, g.a2, cv->M, cv->C, s.mr, wg_u_get, &pw);
   int64_t xp[1] = {cv->C * g.Hp * g.Wp}, vd[1] = {tasks * g.a2 * cv->C * g.ntb},

@@ -9,10 +9,13 @@ Checked, per type:
     rounding apart, which the unrounded weights are not;
   - exactness of the widening: on models whose f32 weights hold values of
     the type already (rounded in the file), the half-size object's output
-    is the f32 object's, bit for bit: the conv model, a depthwise 5x5 conv
+    is the f32 object's, bit for bit (compiled with -winograd=0: half-size
+    weights keep 3x3 convolutions on the direct product, whose filters are
+    the file's, where Winograd's transformed ones are not values of the type): the conv model, a depthwise 5x5 conv
     on a 7x7 map (the channels-last kernel) and an LSTM (the RNN's gate
     products), on x86_64, and the conv model on armv8 and riscv64 (QEMU);
-  - the object shrinks by about half the packed weights' bytes;
+  - the object shrinks by about half the packed weights' bytes (against the
+    f32 object with -winograd=0 again);
   - -O0 and a bad value are refused with exact messages.
 
 usage: test_weight_type.py TCC"""
@@ -111,7 +114,7 @@ def main():
     sizes = {}
     for wt in ("f32", "fp16", "bf16"):
         out = os.path.join(TMP, "obj_" + wt)
-        r = tcc("compile", model, f"-weight-type={wt}", "-name=m", "-o", out)
+        r = tcc("compile", model, f"-weight-type={wt}", "-winograd=0", "-name=m", "-o", out)
         sizes[wt] = os.path.getsize(os.path.join(out, "m.o")) if r.returncode == 0 else -1
     packed = 4 * (M * C * 9 + N * M * H * H + N * P)
     for wt in ("fp16", "bf16"):
@@ -139,7 +142,8 @@ def main():
                 write_input(inp, "x", rng.standard_normal(shapes[kind]).astype(np.float32))
             for target in targets:
                 flags = [] if target == "x86_64" else [f"-target={target}"]
-                a, _ = run(TCC, path, inp, os.path.join(TMP, f"a_{kind}_{wt}_{target}"), flags)
+                a, _ = run(TCC, path, inp, os.path.join(TMP, f"a_{kind}_{wt}_{target}"),
+                           flags + ["-winograd=0"])
                 b, _ = run(TCC, path, inp, os.path.join(TMP, f"b_{kind}_{wt}_{target}"),
                            flags + [f"-weight-type={wt}"])
                 check(np.array_equal(a.view(np.uint32), b.view(np.uint32)),

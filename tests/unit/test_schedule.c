@@ -28,10 +28,10 @@ static void capture(void *user, DiagLevel level, const char *msg) {
   snprintf(captured + n, sizeof captured - n, "%s\n", msg);
 }
 
-static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024, 0, true, false, IR_F32, NULL};
-static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024, 0, true, false, IR_F32, NULL};
-static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024, 0, true, false, IR_F32, NULL};
-static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0, 0, false, false, IR_F32, NULL};
+static const SchedTarget avx512 = {"x86_64", 512, 32, 48 * 1024, 1024 * 1024, 0, true, false, true, IR_F32, NULL};
+static const SchedTarget avx2 = {"x86_64", 256, 16, 48 * 1024, 1024 * 1024, 0, true, false, true, IR_F32, NULL};
+static const SchedTarget neon = {"armv8", 128, 32, 64 * 1024, 1024 * 1024, 0, true, false, true, IR_F32, NULL};
+static const SchedTarget fpu = {"cortex-m4", 32, 16, 16 * 1024, 0, 0, false, false, true, IR_F32, NULL};
 
 static void test_tiles_fit_registers(void **state) {
   (void)state;
@@ -304,6 +304,43 @@ static void test_cost_file(void **state) {
   unlink(path);
 }
 
+/* Winograd: F(4x4) on sides that are multiples of 4, F(2x2) on even ones,
+ * blocks of whole tile rows within twice L2, tasks where threads run; the
+ * direct product where it does not pay or is not wanted. */
+static void test_winograd(void **state) {
+  (void)state;
+  SchedWinograd w;
+  /* ResNet-18's 56x56 layer: 14 tile rows of 14, 36 x 128 x 14 floats a row */
+  assert_true(sched_winograd(&avx512, 64, 64, 56, 56, &w));
+  assert_int_equal(w.m, 4);
+  assert_int_equal(w.rows_per_block, 7);
+  assert_int_equal(w.tasks, 2);
+  /* 14x14: 4 does not divide it; 7 tiles a row of 16 lanes is enough */
+  assert_true(sched_winograd(&avx512, 256, 256, 14, 14, &w));
+  assert_int_equal(w.m, 2);
+  assert_int_equal(w.rows_per_block, 7);
+  assert_int_equal(w.tasks, 1);
+  /* 20x20 at 16 lanes: 5 tiles of 4 fill too little, 10 of 2 enough */
+  assert_true(sched_winograd(&avx512, 32, 48, 20, 20, &w));
+  assert_int_equal(w.m, 2);
+  assert_true(sched_winograd(&avx2, 32, 48, 20, 20, &w));
+  assert_int_equal(w.m, 4);
+  assert_false(sched_winograd(&avx512, 512, 512, 7, 7, &w)); /* odd sides */
+  assert_false(sched_winograd(&avx512, 8, 64, 56, 56, &w));  /* few channels */
+  assert_false(sched_winograd(&fpu, 64, 64, 56, 56, &w));    /* scalar, no L2 */
+  assert_false(sched_winograd(NULL, 64, 64, 56, 56, &w));    /* -O0 */
+  SchedTarget t = avx512;
+  t.winograd = false;
+  assert_false(sched_winograd(&t, 64, 64, 56, 56, &w));
+  t = avx512;
+  t.weight_store = IR_F16;
+  assert_false(sched_winograd(&t, 64, 64, 56, 56, &w));
+  t = neon;
+  t.threads = false;
+  assert_true(sched_winograd(&t, 64, 64, 56, 56, &w));
+  assert_int_equal(w.tasks, 1);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_tiles_fit_registers),
@@ -314,6 +351,7 @@ int main(void) {
       cmocka_unit_test(test_naive),
       cmocka_unit_test(test_candidates),
       cmocka_unit_test(test_cost_file),
+      cmocka_unit_test(test_winograd),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
