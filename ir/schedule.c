@@ -419,15 +419,22 @@ bool sched_winograd(const SchedTarget *t, int64_t C, int64_t M, int64_t OH, int6
       t->weight_store == IR_BF16 ||
       t->l2_bytes <= t->l1_bytes)
     return false;
-  /* F(4x4): 4x fewer products for transforms over 6x6 tiles; F(2x2) where
-   * the sides are only even: 2.25x over 4x4 */
-  for (w->m = 4; w->m >= 2; w->m -= 2) {
-    /* the tiles of a row are the transforms' vectors: at least a third full */
-    int64_t TH = OH / w->m, TW = OW / w->m;
-    if (OH % w->m == 0 && OW % w->m == 0 && TW * 3 >= lanes && TH * TW >= 2 * lanes) break;
+  /* F(4x4) (36 products a tile of 16 outputs) or F(2x2) (16 a tile of 4),
+   * whichever multiplies less over the tiles that cover the map (the last
+   * ones hang over an edge that m does not divide): 4 where it divides,
+   * 2 on 7x7 or 13x13 maps... among those whose tile rows fill a third of a
+   * vector and whose map at least two vectors */
+  w->m = 0;
+  double best = 0;
+  for (int m = 4; m >= 2; m -= 2) {
+    int64_t th = (OH + m - 1) / m, tw = (OW + m - 1) / m;
+    double work = (double)(th * tw) * (m + 2) * (m + 2);
+    if (tw * 3 >= lanes && th * tw >= 2 * lanes && (!w->m || work < best)) w->m = m, best = work;
   }
-  if (w->m < 2) return false;
-  int64_t a2 = (w->m + 2) * (w->m + 2), TH = OH / w->m, TW = OW / w->m;
+  /* and less than the direct product's 9 a pixel, by a margin for the
+   * transforms */
+  if (!w->m || best > 0.6 * 9.0 * (double)(OH * OW)) return false;
+  int64_t a2 = (w->m + 2) * (w->m + 2), TH = (OH + w->m - 1) / w->m, TW = (OW + w->m - 1) / w->m;
   /* the block: the most tile rows (a divisor of TH) whose V and Mb fit in
    * twice L2.  Measured: larger blocks win even past L2 (the products
    * stream V in order, which the prefetcher follows), while a block of one

@@ -13,6 +13,8 @@
  *
  *   U[xi][f][c] = (G g G^T)[xi]     at compile time, packed as gk_pack's A
  *   per image: X copied into Xp, zero-padded so every tile is inside it
+ *     (tiles cover Y, the last row and column of them hanging over its
+ *     edge where m does not divide it: their outside outputs are dropped)
  *   per block of tile rows (the parallel tasks' unit, sized to stay in L2):
  *     V[xi][c][t]  = (B^T d B)[xi]  vectors along the tiles of a row, each
  *                                   input a strided load (stride m)
@@ -54,6 +56,7 @@ typedef struct Wg {
   IrValue *X, *Y, *R, *Xp, *V, *Mb, *Up;
   int64_t TH, TW, Hp, Wp, ntb, a2;
   int lanes;
+  int jmax;   /* the output columns of a tile to store: m, or the last tile's */
   /* the loops' current values */
   IrValue *n, *task, *r0, *xi, *ch, *tr;
   IrValue *src_row, *dst_row; /* the padded copy's rows: X's, Xp's */
@@ -151,8 +154,17 @@ static void wg_output_vector(LwCtx *c, void *user, IrValue *tw0) {
   IrValue *oh0 = gk_axpy(c, gk_axpy(c, NULL, g->r0, m), g->tr, m);
   IrValue *ow0 = gk_axpy(c, NULL, tw0, m);
   for (int i = 0; i < m; i++) {
-    IrValue *row = gk_axpy(c, gk_axpy(c, plane, lw_index(c, i * cv->OW), 1), oh0, cv->OW);
-    for (int j = 0; j < m; j++) {
+    IrValue *oh = gk_axpy(c, lw_index(c, i), oh0, 1);
+    /* the last tile row may hang over Y: row i of it is stored when inside
+     * (a loop of at most one iteration) */
+    IrOp *inside = NULL;
+    if (cv->OH % m && i >= cv->OH % m) {
+      IrValue *iv, *next = gk_axpy(c, lw_index(c, 1), oh, 1);
+      inside = lw_for_begin(c, oh, lw_bin(c, IR_OP_A_MIN, next, lw_index(c, cv->OH)), 1, &iv);
+      oh = iv;
+    }
+    IrValue *row = gk_axpy(c, plane, oh, cv->OW);
+    for (int j = 0; j < g->jmax; j++) {
       IrValue *y = wg_combine(c, mx->at + j * a, 1, t + i * a, 1, a, L);
       if (bias) y = lw_bin(c, IR_OP_A_ADD, y, bias);
       IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, row, lw_index(c, j), 1), ow0);
@@ -160,6 +172,7 @@ static void wg_output_vector(LwCtx *c, void *user, IrValue *tw0) {
       y = gk_fused_tail(c, cv->op, NULL, NULL, L, y);
       lw_vstore_strided(c, y, g->Y, &yi, m);
     }
+    if (inside) lw_for_end(c, inside);
   }
 }
 
@@ -218,8 +231,9 @@ void conv_winograd_lower(LwCtx *c, const WinogradConv *cv, const SchedWinograd *
   int m = mx->m, a = mx->a;
   Wg g = {.cv = cv, .mx = mx, .a2 = a * a, .lanes = c->target->vec_bits / 32};
   if (g.lanes < 1) g.lanes = 1;
-  g.TH = cv->OH / m, g.TW = cv->OW / m;
-  g.Hp = cv->OH + 2, g.Wp = cv->OW + 2;
+  /* tiles cover Y, the last ones hanging over where m does not divide it */
+  g.TH = (cv->OH + m - 1) / m, g.TW = (cv->OW + m - 1) / m;
+  g.Hp = g.TH * m + 2, g.Wp = g.TW * m + 2;
   g.ntb = sw->rows_per_block * g.TW;
   int64_t blocks = g.TH / sw->rows_per_block, tasks = sw->tasks;
   int64_t per_task = (blocks + tasks - 1) / tasks;
@@ -269,7 +283,12 @@ void conv_winograd_lower(LwCtx *c, const WinogradConv *cv, const SchedWinograd *
   IrOp *lf = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->M), 1, &g.ch);
   if (tasks == 1) ir_attr_set_int(c->m, lf, "parallel", 1);
   lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, sw->rows_per_block), 1, &g.tr);
-  lw_vector_span(c, 0, g.TW, g.lanes, wg_output_vector, &g);
+  /* whole tiles, then the last one's columns inside Y */
+  int64_t whole = cv->OW / m;
+  g.jmax = m;
+  lw_vector_span(c, 0, whole, g.lanes, wg_output_vector, &g);
+  g.jmax = (int)(cv->OW % m);
+  if (g.jmax) lw_vector_span(c, whole, g.TW, g.lanes, wg_output_vector, &g);
   lw_for_end(c, lr);
   lw_for_end(c, lf);
   lw_for_end(c, lb);

@@ -276,8 +276,8 @@ def main():
     conv_case(out, "narrow3x3_s2_group", 128, 64, 13, 13, 3, s=2, p=(1, 1, 1, 1), group=2)
     conv_case(out, "narrow_deep_k", 300, 32, 5, 5, 3, p=(1, 1, 1, 1))
     # Winograd (3x3, stride 1; ir/ops/conv_winograd.c, sched_winograd): F(4x4) with a
-    # residual; F(2x2) on sides that are even but not multiples of 4, asymmetric
-    # padding, no bias; K blocks (F(2x2) on AVX-512, F(4x4) on AVX2: 4 tiles a row
+    # residual; asymmetric padding and no bias on a 22x26 map (the last tile row and
+    # column hang over); K blocks (F(2x2) on AVX-512, F(4x4) on AVX2: 4 tiles a row
     # fill a quarter of 16 lanes); ResNet-18's layer, in two blocks of tile rows
     # run as two tasks
     conv_case(out, "wino_f4_res_relu", 16, 24, 32, 32, 3, p=(1, 1, 1, 1), residual=True,
@@ -286,6 +286,11 @@ def main():
     conv_case(out, "wino_deep_k_silu", 150, 20, 16, 16, 3, p=(1, 1, 1, 1), act="silu")
     conv_case(out, "wino_blocks_tasks", 64, 64, 56, 56, 3, p=(1, 1, 1, 1), bn=True,
               residual=True, act="relu")
+    # sides that the tile does not divide: the last tile row and column hang over
+    # (27x27 in F(4x4); 13x13 in F(2x2) at 16 lanes, F(4x4) at 8), with a residual
+    conv_case(out, "wino_odd_res_relu", 16, 24, 27, 27, 3, p=(1, 1, 1, 1), residual=True,
+              act="relu")
+    conv_case(out, "wino_odd_13", 32, 20, 15, 13, 3, p=(0, 1, 0, 1), residual=True)
     # depthwise
     conv_case(out, "dw3x3", 8, 8, 10, 11, 3, p=(1, 1, 1, 1), group=8, clip=(0.0, 6.0))
     conv_case(out, "dw5x5_s2_mult", 8, 16, 12, 10, 5, s=2, p=(2, 2, 2, 2), group=8)

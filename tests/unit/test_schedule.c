@@ -325,7 +325,14 @@ static void test_winograd(void **state) {
   assert_int_equal(w.m, 2);
   assert_true(sched_winograd(&avx2, 32, 48, 20, 20, &w));
   assert_int_equal(w.m, 4);
-  assert_false(sched_winograd(&avx512, 512, 512, 7, 7, &w)); /* odd sides */
+  /* sides the tile does not divide: the tiles hang over */
+  assert_true(sched_winograd(&avx512, 16, 64, 55, 55, &w));
+  assert_int_equal(w.m, 4);
+  assert_true(sched_winograd(&avx512, 64, 256, 13, 13, &w));
+  assert_int_equal(w.m, 2);
+  assert_false(sched_winograd(&avx512, 512, 512, 7, 7, &w)); /* 4 tiles a row of 16 lanes */
+  assert_true(sched_winograd(&avx2, 512, 512, 7, 7, &w));
+  assert_int_equal(w.m, 2);
   assert_false(sched_winograd(&avx512, 8, 64, 56, 56, &w));  /* few channels */
   assert_false(sched_winograd(&fpu, 64, 64, 56, 56, &w));    /* scalar, no L2 */
   assert_false(sched_winograd(NULL, 64, 64, 56, 56, &w));    /* -O0 */
