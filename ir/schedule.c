@@ -174,7 +174,7 @@ bool sched_gemm_transposed(const SchedTarget *t, SchedOp *op, int64_t M, int64_t
     /* the transposing pass, per element of C */
     double flipped = sched_gemm(t, NULL, N, M, K, max_rows, 0, &s) +
                      cost_of(t)->transpose_per_element * (double)(M * N);
-    transposed = flipped < 0.9 * direct;
+    transposed = flipped < direct;
   }
   if (can && op && op->choice && op->choice->transposed != SCHED_MODEL)
     transposed = op->choice->transposed == 1;

@@ -125,7 +125,7 @@ enum { SCHED_A_PACKED = 16, SCHED_A_IN_PLACE = 8 };
 double sched_gemm(const SchedTarget *t, SchedOp *op, int64_t M, int64_t N, int64_t K,
                   int max_rows, int64_t packed_bytes, GemmSched *s);
 /* Whether C^T = B^T A^T (vectors along M) plus a pass that transposes it
- * into C costs clearly less than C itself: a narrow N (few output pixels)
+ * into C costs less than C itself: a narrow N (few output pixels)
  * with a wide M (many filters).  op's choice decides when it has one; the
  * problem is recorded in the direct orientation either way. */
 bool sched_gemm_transposed(const SchedTarget *t, SchedOp *op, int64_t M, int64_t N,

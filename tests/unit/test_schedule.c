@@ -58,12 +58,14 @@ static void test_orientation(void **state) {
   /* ResNet-18's layer4 3x3 conv: 512 filters, 7x7 = 49 pixels */
   assert_true(sched_gemm_transposed(&avx512, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
   assert_true(sched_gemm_transposed(&avx2, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
-  /* layer1: 3136 pixels fill vectors; layer3: 196 = 12*16 + 4 wastes little */
+  /* layer1: 3136 pixels fill vectors; layer3: 196 = 12*16 + 4 wastes a
+   * little, and transposed measured 2.18 -> 2.10 ms (with -winograd=0) */
   assert_false(sched_gemm_transposed(&avx512, NULL, 64, 3136, 576, SCHED_A_PACKED, 0));
-  assert_false(sched_gemm_transposed(&avx512, NULL, 256, 196, 2304, SCHED_A_PACKED, 0));
-  /* few filters: nothing to gain; short K: the transposing pass dominates */
+  assert_true(sched_gemm_transposed(&avx512, NULL, 256, 196, 2304, SCHED_A_PACKED, 0));
+  /* few filters: nothing to gain; a short K still gains (a 1x1 96 -> 64 on
+   * 7x7 measured 8.0 -> 6.2 us transposed) */
   assert_false(sched_gemm_transposed(&avx512, NULL, 13, 49, 4608, SCHED_A_PACKED, 0));
-  assert_false(sched_gemm_transposed(&avx512, NULL, 64, 49, 96, SCHED_A_PACKED, 0));
+  assert_true(sched_gemm_transposed(&avx512, NULL, 64, 49, 96, SCHED_A_PACKED, 0));
   /* a scalar FPU has no lanes to fill */
   assert_false(sched_gemm_transposed(&fpu, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
 }
