@@ -94,9 +94,14 @@ static void gemm_blocks(const SchedTarget *t, int64_t K, int64_t nr, GemmSched *
 static void record_problem(SchedOp *op, SchedKind kind, int64_t M, int64_t N, int64_t K,
                            int max_rows, int64_t packed_bytes) {
   if (!op || op->problem.kind != SCHED_KIND_NONE) return;
+  /* what sched_winograd noted before the product was asked */
+  unsigned variants = op->problem.variants;
+  int winograd = variants ? op->problem.used.variant : SCHED_MODEL;
   op->problem = (SchedProblem){.kind = kind, .M = M, .N = N, .K = K, .max_rows = max_rows,
-                               .packed_bytes = packed_bytes, .used = sched_model_choice};
+                               .packed_bytes = packed_bytes, .variants = variants,
+                               .used = sched_model_choice};
   op->problem.used.transposed = 0;
+  op->problem.used.variant = winograd;
 }
 
 static bool tile_fits(const SchedTarget *t, int mr, int nv, int max_rows) {
@@ -261,6 +266,14 @@ int sched_candidates(const SchedTarget *t, const SchedProblem *p, int threads, S
           }
         }
     }
+    /* a 3x3 conv: the direct product or the other Winograd tile, each with
+     * the model's tile, ranked as the schedule it replaces */
+    for (int v = 0; v <= 4 && p->variants; v += 2)
+      if ((p->variants >> v & 1u) && v != p->used.variant && n < CAP) {
+        r[n] = (Ranked){sched_model_choice, sched_predict(t, p, &p->used), n};
+        r[n].c.variant = v;
+        n++;
+      }
   }
   qsort(r, (size_t)n, sizeof *r, cmp_ranked);
   for (int i = 0; i < n && i < max; i++) out[i] = r[i].c;
@@ -283,11 +296,19 @@ void sched_choice_format(const SchedChoice *c, SchedKind kind, char *buf, size_t
              c->variant >= 0 && c->variant < SCHED_DW_VARIANTS ? dw_names[c->variant] : "model");
     return;
   }
+  if (c->mr == SCHED_MODEL) { /* the model's tile with another product */
+    snprintf(buf, size, "winograd=%d", c->variant);
+    return;
+  }
   int n = snprintf(buf, size, "tile=%dx%d kc=%lld prefetch=%lld transposed=%d", c->mr, c->nv,
                    (long long)c->kc, (long long)c->prefetch, c->transposed);
   if (c->tasks >= 1 && n > 0 && (size_t)n < size)
-    snprintf(buf + n, size - (size_t)n, " tasks=%d", c->tasks);
+    n += snprintf(buf + n, size - (size_t)n, " tasks=%d", c->tasks);
+  if (c->variant >= 0 && n > 0 && (size_t)n < size)
+    snprintf(buf + n, size - (size_t)n, " winograd=%d", c->variant);
 }
+
+static bool winograd_tile_ok(int v) { return v == 0 || v == 2 || v == 4; }
 
 bool sched_choice_parse(const char *text, SchedChoice *c) {
   *c = sched_model_choice;
@@ -298,13 +319,26 @@ bool sched_choice_parse(const char *text, SchedChoice *c) {
   }
   long long kc, pf;
   int used = 0, more = 0;
+  if (sscanf(text, "winograd=%d%n", &c->variant, &used) == 1)
+    return !text[used] && winograd_tile_ok(c->variant);
   if (sscanf(text, "tile=%dx%d kc=%lld prefetch=%lld transposed=%d%n", &c->mr, &c->nv, &kc, &pf,
              &c->transposed, &used) != 5 || c->mr < 1 || c->mr > 64 || c->nv < 1 || c->nv > 4 ||
       kc < 1 || pf < 0 || c->transposed < 0 || c->transposed > 1)
     return false;
-  if (text[used] && (sscanf(text + used, " tasks=%d%n", &c->tasks, &more) != 1 ||
-                     text[used + more] || (c->tasks != 1 && c->tasks != 2 && c->tasks != 4)))
-    return false;
+  if (!strncmp(text + used, " tasks=", 7)) {
+    if (sscanf(text + used, " tasks=%d%n", &c->tasks, &more) != 1 ||
+        (c->tasks != 1 && c->tasks != 2 && c->tasks != 4))
+      return false;
+    used += more;
+  }
+  if (!strncmp(text + used, " winograd=", 10)) {
+    more = 0;
+    if (sscanf(text + used, " winograd=%d%n", &c->variant, &more) != 1 ||
+        !winograd_tile_ok(c->variant))
+      return false;
+    used += more;
+  }
+  if (text[used]) return false;
   c->kc = kc, c->prefetch = pf;
   return true;
 }
@@ -408,32 +442,43 @@ static double column_split_cost(int64_t units, int64_t unit_cols, int64_t cols, 
 /* The task counts tried (column_task_counts): one or two per core of the
  * two- and four-core parts we target, so that each core's share is whole
  * tasks. */
-bool sched_winograd(const SchedTarget *t, int64_t C, int64_t M, int64_t OH, int64_t OW,
-                    SchedWinograd *w) {
+bool sched_winograd(const SchedTarget *t, SchedOp *op, int64_t C, int64_t M, int64_t OH,
+                    int64_t OW, SchedWinograd *w) {
   int lanes = t ? t->vec_bits / 32 : 1;
   /* The transformed filters are (m+2)^2 / 9 times the filters' size (4x
    * for F(4x4)): not where the weights were asked to be small
    * (-weight-type), nor on a core without an L2 (a microcontroller, whose
    * flash pays for them; the blocks are sized by L2 too). */
   if (!t || !t->winograd || lanes < 4 || C < 16 || M < 16 || t->weight_store == IR_F16 ||
-      t->weight_store == IR_BF16 ||
-      t->l2_bytes <= t->l1_bytes)
+      t->weight_store == IR_BF16 || t->l2_bytes <= t->l1_bytes)
     return false;
   /* F(4x4) (36 products a tile of 16 outputs) or F(2x2) (16 a tile of 4),
    * whichever multiplies less over the tiles that cover the map (the last
    * ones hang over an edge that m does not divide): 4 where it divides,
    * 2 on 7x7 or 13x13 maps... among those whose tile rows fill a third of a
    * vector and whose map at least two vectors */
+  unsigned can = 0;
   w->m = 0;
   double best = 0;
   for (int m = 4; m >= 2; m -= 2) {
     int64_t th = (OH + m - 1) / m, tw = (OW + m - 1) / m;
     double work = (double)(th * tw) * (m + 2) * (m + 2);
-    if (tw * 3 >= lanes && th * tw >= 2 * lanes && (!w->m || work < best)) w->m = m, best = work;
+    if (tw * 3 < lanes || th * tw < 2 * lanes) continue;
+    can |= 1u << m;
+    if (!w->m || work < best) w->m = m, best = work;
   }
+  if (!can) return false;
   /* and less than the direct product's 9 a pixel, by a margin for the
    * transforms */
-  if (!w->m || best > 0.6 * 9.0 * (double)(OH * OW)) return false;
+  if (best > 0.6 * 9.0 * (double)(OH * OW)) w->m = 0;
+  if (op && op->choice && op->choice->variant != SCHED_MODEL &&
+      (op->choice->variant == 0 || (op->choice->variant < 32 && can >> op->choice->variant & 1u)))
+    w->m = op->choice->variant;
+  if (op && op->problem.kind == SCHED_KIND_NONE) {
+    op->problem.variants = can | 1u; /* bit 0: direct */
+    op->problem.used.variant = w->m;
+  }
+  if (!w->m) return false;
   int64_t a2 = (w->m + 2) * (w->m + 2), TH = (OH + w->m - 1) / w->m, TW = (OW + w->m - 1) / w->m;
   /* the block: the most tile rows (a divisor of TH) whose V and Mb fit in
    * twice L2.  Measured: larger blocks win even past L2 (the products

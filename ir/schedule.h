@@ -63,7 +63,8 @@ typedef struct SchedChoice {
   int64_t kc;          /* K block */
   int64_t prefetch;    /* bytes ahead; 0: none */
   int transposed;      /* 1: C^T = B^T A^T, then a transposing pass */
-  int variant;         /* depthwise: SCHED_DW_* */
+  int variant;         /* depthwise: SCHED_DW_*; a 3x3 conv's product: 0 direct,
+                          2 or 4 Winograd's tile (sched_winograd) */
   int tasks;           /* threads' tasks a convolution's columns split into (1: none) */
 } SchedChoice;
 extern const SchedChoice sched_model_choice; /* every field SCHED_MODEL */
@@ -81,7 +82,9 @@ typedef struct SchedProblem {
   bool transposable;   /* the lowering can compute C^T instead */
   bool splittable;     /* its columns can split into threads' tasks */
   int64_t packed_bytes; /* operand packed at compile time (prefetched), bytes */
-  unsigned variants;   /* depthwise: bit SCHED_DW_* set when the lowering can run it */
+  unsigned variants;   /* depthwise: bit SCHED_DW_* set when the lowering can run it;
+                          GEMM: bit 0 and bit m where a 3x3 conv can run direct and
+                          as Winograd F(m x m) (none: no such choice) */
   SchedChoice used;    /* the schedule the op was given, every field set */
 } SchedProblem;
 
@@ -146,13 +149,15 @@ int sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned variants, int mo
  * whose sides are not multiples of the tile, too few tiles to fill a
  * vector, or too few channels for the transforms to pay.  The products'
  * register tile is the op's tunable GEMM problem (-schedule=naive shapes
- * it too). */
+ * it too), and op's choice (SchedChoice.variant: 0, 2 or 4) may take the
+ * direct product or the other tile instead of the model's; the problem
+ * records which it could take (SchedProblem.variants). */
 typedef struct SchedWinograd {
   int m;
   int64_t rows_per_block, tasks;
 } SchedWinograd;
-bool sched_winograd(const SchedTarget *t, int64_t C, int64_t M, int64_t OH, int64_t OW,
-                    SchedWinograd *w);
+bool sched_winograd(const SchedTarget *t, SchedOp *op, int64_t C, int64_t M, int64_t OH,
+                    int64_t OW, SchedWinograd *w);
 
 /* The model's cycles for problem p under choice c (every field set). */
 double sched_predict(const SchedTarget *t, const SchedProblem *p, const SchedChoice *c);

@@ -851,6 +851,8 @@ static cJSON *problem_json(const SchedProblem *p) {
     cJSON_AddBoolToObject(j, "transposable", p->transposable);
     cJSON_AddBoolToObject(j, "splittable", p->splittable);
     cJSON_AddNumberToObject(j, "packed_bytes", (double)p->packed_bytes);
+    /* a 3x3 conv: the direct product and Winograd's tiles it can take */
+    if (p->variants) cJSON_AddNumberToObject(j, "variants", p->variants);
   } else {
     cJSON_AddStringToObject(j, "kind", "depthwise");
     cJSON_AddNumberToObject(j, "variants", p->variants);

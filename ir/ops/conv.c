@@ -1155,7 +1155,7 @@ static bool conv_winograd(LwCtx *c, const IrOp *op, const ConvCtx *v) {
   SchedWinograd sw;
   if (conv_pre(op) || v->mg != v->y[1] || v->cg != v->C || w->k[0] != 3 || w->k[1] != 3 ||
       w->s[0] != 1 || w->s[1] != 1 || w->d[0] != 1 || w->d[1] != 1 ||
-      !sched_winograd(c->target, v->C, v->mg, w->out[0], w->out[1], &sw))
+      !sched_winograd(c->target, c->sched, v->C, v->mg, w->out[0], w->out[1], &sw))
     return false;
   WinogradConv wc = {.op = op, .X = v->X, .W = v->W, .B = v->B, .Y = c->out[0],
                      .R = op->num_operands > 3 ? c->in[3] : NULL, .N = v->y[0], .C = v->C,

@@ -143,7 +143,21 @@ static void test_choice_text(void **state) {
   assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2");
   assert_true(sched_choice_parse(buf, &back));
   assert_true(sched_choice_equal(&split, &back));
+  /* a 3x3 conv's product: Winograd's tile with a register tile, or alone */
+  SchedChoice wino = split;
+  wino.variant = 4;
+  sched_choice_format(&wino, SCHED_KIND_GEMM, buf, sizeof buf);
+  assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2 winograd=4");
+  assert_true(sched_choice_parse(buf, &back));
+  assert_true(sched_choice_equal(&wino, &back));
+  SchedChoice direct = sched_model_choice;
+  direct.variant = 0;
+  sched_choice_format(&direct, SCHED_KIND_GEMM, buf, sizeof buf);
+  assert_string_equal(buf, "winograd=0");
+  assert_true(sched_choice_parse(buf, &back));
+  assert_true(sched_choice_equal(&direct, &back));
   static const char *const bad[] = {
+      "winograd=3", "winograd=4 x", "tile=6x4 kc=256 prefetch=0 transposed=0 winograd=6",
       "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=3",
       "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=2 x",
       "tile=0x4 kc=256 prefetch=0 transposed=0", "tile=6x5 kc=256 prefetch=0 transposed=0",
@@ -312,41 +326,66 @@ static void test_cost_file(void **state) {
 static void test_winograd(void **state) {
   (void)state;
   SchedWinograd w;
+  /* the problem notes what the op can take; a choice takes another tile,
+   * or the direct product */
+  SchedOp op = {0};
+  assert_true(sched_winograd(&avx512, &op, 64, 64, 56, 56, &w));
+  assert_int_equal(op.problem.variants, 1u | 1u << 2 | 1u << 4);
+  assert_int_equal(op.problem.used.variant, 4);
+  SchedChoice c = sched_model_choice;
+  c.variant = 2;
+  op = (SchedOp){.choice = &c};
+  assert_true(sched_winograd(&avx512, &op, 64, 64, 56, 56, &w));
+  assert_int_equal(w.m, 2);
+  c.variant = 0;
+  op = (SchedOp){.choice = &c};
+  assert_false(sched_winograd(&avx512, &op, 64, 64, 56, 56, &w));
+  assert_int_equal(op.problem.used.variant, 0);
+  /* candidates: the tiles of the product, then the other two ways */
+  GemmSched gs;
+  op = (SchedOp){0};
+  sched_winograd(&avx512, &op, 64, 64, 56, 56, &w);
+  sched_gemm(&avx512, &op, 64, 98, 64, SCHED_A_PACKED, 36 * 64 * 64 * 4, &gs);
+  assert_int_equal(op.problem.used.variant, 4);
+  SchedChoice cand[512];
+  int n = sched_candidates(&avx512, &op.problem, 1, cand, 512), others = 0;
+  for (int i = 0; i < n && i < 512; i++) others += cand[i].variant == 0 || cand[i].variant == 2;
+  assert_int_equal(others, 2);
   /* ResNet-18's 56x56 layer: 14 tile rows of 14, 36 x 128 x 14 floats a row */
-  assert_true(sched_winograd(&avx512, 64, 64, 56, 56, &w));
+  assert_true(sched_winograd(&avx512, NULL, 64, 64, 56, 56, &w));
   assert_int_equal(w.m, 4);
   assert_int_equal(w.rows_per_block, 7);
   assert_int_equal(w.tasks, 2);
   /* 14x14: 4 does not divide it; 7 tiles a row of 16 lanes is enough */
-  assert_true(sched_winograd(&avx512, 256, 256, 14, 14, &w));
+  assert_true(sched_winograd(&avx512, NULL, 256, 256, 14, 14, &w));
   assert_int_equal(w.m, 2);
   assert_int_equal(w.rows_per_block, 7);
   assert_int_equal(w.tasks, 1);
   /* 20x20 at 16 lanes: 5 tiles of 4 fill too little, 10 of 2 enough */
-  assert_true(sched_winograd(&avx512, 32, 48, 20, 20, &w));
+  assert_true(sched_winograd(&avx512, NULL, 32, 48, 20, 20, &w));
   assert_int_equal(w.m, 2);
-  assert_true(sched_winograd(&avx2, 32, 48, 20, 20, &w));
+  assert_true(sched_winograd(&avx2, NULL, 32, 48, 20, 20, &w));
   assert_int_equal(w.m, 4);
   /* sides the tile does not divide: the tiles hang over */
-  assert_true(sched_winograd(&avx512, 16, 64, 55, 55, &w));
+  assert_true(sched_winograd(&avx512, NULL, 16, 64, 55, 55, &w));
   assert_int_equal(w.m, 4);
-  assert_true(sched_winograd(&avx512, 64, 256, 13, 13, &w));
+  assert_true(sched_winograd(&avx512, NULL, 64, 256, 13, 13, &w));
   assert_int_equal(w.m, 2);
-  assert_false(sched_winograd(&avx512, 512, 512, 7, 7, &w)); /* 4 tiles a row of 16 lanes */
-  assert_true(sched_winograd(&avx2, 512, 512, 7, 7, &w));
+  assert_false(sched_winograd(&avx512, NULL, 512, 512, 7, 7, &w)); /* 4 tiles a row of 16 lanes */
+  assert_true(sched_winograd(&avx2, NULL, 512, 512, 7, 7, &w));
   assert_int_equal(w.m, 2);
-  assert_false(sched_winograd(&avx512, 8, 64, 56, 56, &w));  /* few channels */
-  assert_false(sched_winograd(&fpu, 64, 64, 56, 56, &w));    /* scalar, no L2 */
-  assert_false(sched_winograd(NULL, 64, 64, 56, 56, &w));    /* -O0 */
+  assert_false(sched_winograd(&avx512, NULL, 8, 64, 56, 56, &w));  /* few channels */
+  assert_false(sched_winograd(&fpu, NULL, 64, 64, 56, 56, &w));    /* scalar, no L2 */
+  assert_false(sched_winograd(NULL, NULL, 64, 64, 56, 56, &w));    /* -O0 */
   SchedTarget t = avx512;
   t.winograd = false;
-  assert_false(sched_winograd(&t, 64, 64, 56, 56, &w));
+  assert_false(sched_winograd(&t, NULL, 64, 64, 56, 56, &w));
   t = avx512;
   t.weight_store = IR_F16;
-  assert_false(sched_winograd(&t, 64, 64, 56, 56, &w));
+  assert_false(sched_winograd(&t, NULL, 64, 64, 56, 56, &w));
   t = neon;
   t.threads = false;
-  assert_true(sched_winograd(&t, 64, 64, 56, 56, &w));
+  assert_true(sched_winograd(&t, NULL, 64, 64, 56, 56, &w));
   assert_int_equal(w.tasks, 1);
 }
 
