@@ -164,6 +164,7 @@ static void test_inline_math_accuracy(void **state) {
     }
   }
   cleanup_tmpdir();
+  ir_module_free(d.m);
 }
 
 /* ------------------------------------------------- scalar loops, weights */
