@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lower.h"
+#include "schedule.h"
 #include "tcc/runtime.h"
 
 static IrType scalar_like(const IrValue *v, IrElem e) {
@@ -86,6 +87,19 @@ void lw_nest_begin(LwCtx *c, LwNest *nest, int rank, const int64_t *dims,
     IrValue *lo = lw_index(c, 0), *hi = lw_dim_index(c, dims[i]);
     nest->loops[i] = lw_for_begin(c, lo, hi, 1, &ivs[i]);
   }
+}
+
+/* A parallel_for call costs about 8 us at 2 threads (docs/status.md): a
+ * copy splits across threads from this size, which takes about 20 us. */
+enum { LW_PARALLEL_COPY_BYTES = 256 * 1024 };
+
+void lw_nest_parallel(LwCtx *c, LwNest *nest, const int64_t *dims, int64_t bytes) {
+  if (!c->target || !c->target->threads || bytes < LW_PARALLEL_COPY_BYTES) return;
+  for (int i = 0; i < nest->rank; i++)
+    if (dims[i] >= 2) {
+      ir_attr_set_int(c->m, nest->loops[i], "parallel", 1);
+      return;
+    }
 }
 
 void lw_nest_end(LwCtx *c, LwNest *nest) {
