@@ -113,7 +113,7 @@ static bool depends_on(const IrValue *v, const IrValue *iv, int depth) {
  * and before it, so each element is read before it is overwritten. */
 static bool same_element(const IrOp *load, const IrOp *store) {
   if (load->parent != store->parent || load->num_operands + 1 != store->num_operands ||
-      ir_attr_int(load, "stride", 1) != 1 ||
+      ir_attr_int(load, "stride", 1) != 1 || ir_attr_int(store, "stride", 1) != 1 ||
       ir_attr_int(load, "valid", -1) != ir_attr_int(store, "valid", -1) ||
       !ir_type_equal(&load->operands[0]->type, &store->operands[1]->type) ||
       !ir_type_equal(&load->results[0]->type, &store->operands[0]->type))
