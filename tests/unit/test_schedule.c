@@ -123,39 +123,33 @@ static void test_column_split(void **state) {
 
 /* A log's text of a choice reads back as the same choice; anything else
  * is refused. */
+/* c's text is `text`, which parses back to c. */
+static void roundtrip(const SchedChoice *c, SchedKind kind, const char *text) {
+  char buf[160];
+  SchedChoice back;
+  sched_choice_format(c, kind, buf, sizeof buf);
+  assert_string_equal(buf, text);
+  assert_true(sched_choice_parse(buf, &back));
+  assert_true(sched_choice_equal(c, &back));
+}
+
 static void test_choice_text(void **state) {
   (void)state;
-  char buf[160];
   SchedChoice c = {6, 4, 256, 8192, 0, SCHED_MODEL, SCHED_MODEL}, back;
-  sched_choice_format(&c, SCHED_KIND_GEMM, buf, sizeof buf);
-  assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0");
-  assert_true(sched_choice_parse(buf, &back));
-  assert_true(sched_choice_equal(&c, &back));
+  roundtrip(&c, SCHED_KIND_GEMM, "tile=6x4 kc=256 prefetch=8192 transposed=0");
   SchedChoice d = sched_model_choice;
   d.variant = SCHED_DW_ROWS_PADDED;
-  sched_choice_format(&d, SCHED_KIND_DEPTHWISE, buf, sizeof buf);
-  assert_string_equal(buf, "depthwise=rows-padded");
-  assert_true(sched_choice_parse(buf, &back));
-  assert_true(sched_choice_equal(&d, &back));
+  roundtrip(&d, SCHED_KIND_DEPTHWISE, "depthwise=rows-padded");
   SchedChoice split = c;
   split.tasks = 2;
-  sched_choice_format(&split, SCHED_KIND_GEMM, buf, sizeof buf);
-  assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2");
-  assert_true(sched_choice_parse(buf, &back));
-  assert_true(sched_choice_equal(&split, &back));
+  roundtrip(&split, SCHED_KIND_GEMM, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2");
   /* a 3x3 conv's product: Winograd's tile with a register tile, or alone */
   SchedChoice wino = split;
   wino.variant = 4;
-  sched_choice_format(&wino, SCHED_KIND_GEMM, buf, sizeof buf);
-  assert_string_equal(buf, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2 winograd=4");
-  assert_true(sched_choice_parse(buf, &back));
-  assert_true(sched_choice_equal(&wino, &back));
+  roundtrip(&wino, SCHED_KIND_GEMM, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2 winograd=4");
   SchedChoice direct = sched_model_choice;
   direct.variant = 0;
-  sched_choice_format(&direct, SCHED_KIND_GEMM, buf, sizeof buf);
-  assert_string_equal(buf, "winograd=0");
-  assert_true(sched_choice_parse(buf, &back));
-  assert_true(sched_choice_equal(&direct, &back));
+  roundtrip(&direct, SCHED_KIND_GEMM, "winograd=0");
   static const char *const bad[] = {
       "winograd=3", "winograd=4 x", "tile=6x4 kc=256 prefetch=0 transposed=0 winograd=6",
       "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=3",
