@@ -439,9 +439,6 @@ static double column_split_cost(int64_t units, int64_t unit_cols, int64_t cols, 
   return total + 2.0 * busiest;
 }
 
-/* The task counts tried (column_task_counts): one or two per core of the
- * two- and four-core parts we target, so that each core's share is whole
- * tasks. */
 bool sched_winograd(const SchedTarget *t, SchedOp *op, int64_t C, int64_t M, int64_t OH,
                     int64_t OW, SchedWinograd *w) {
   int lanes = t ? t->vec_bits / 32 : 1;
@@ -494,6 +491,9 @@ bool sched_winograd(const SchedTarget *t, SchedOp *op, int64_t C, int64_t M, int
   return true;
 }
 
+/* The task counts tried (column_task_counts): one or two per core of the
+ * two- and four-core parts we target, so that each core's share is whole
+ * tasks. */
 void sched_column_split(const SchedTarget *t, SchedOp *op, int64_t units, int64_t unit_cols,
                         int64_t cols, int64_t max_per_block, int64_t *per_block, int64_t *tasks) {
   if (max_per_block < 1) max_per_block = 1;
