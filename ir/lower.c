@@ -93,7 +93,12 @@ void lw_nest_begin(LwCtx *c, LwNest *nest, int rank, const int64_t *dims,
  * copy splits across threads from this size, which takes about 20 us. */
 enum { LW_PARALLEL_COPY_BYTES = 256 * 1024 };
 
-void lw_nest_parallel(LwCtx *c, LwNest *nest, const int64_t *dims, int64_t bytes) {
+void lw_nest_parallel(LwCtx *c, LwNest *nest, const int64_t *dims, IrElem elem) {
+  int64_t bytes = ir_elem_size(elem);
+  for (int i = 0; i < nest->rank; i++) {
+    if (LW_DIM_IS_DYN(dims[i])) return;
+    bytes *= dims[i];
+  }
   if (!c->target || !c->target->threads || bytes < LW_PARALLEL_COPY_BYTES) return;
   for (int i = 0; i < nest->rank; i++)
     if (dims[i] >= 2) {

@@ -66,11 +66,11 @@ typedef struct LwNest {
 void lw_nest_begin(LwCtx *c, LwNest *nest, int rank, const int64_t *dims,
                    IrValue **ivs);
 void lw_nest_end(LwCtx *c, LwNest *nest);
-/* Where threads run (c->target->threads) and the nest moves at least
- * 256 KiB (`bytes`), its outermost loop of 2 or more iterations (static
- * dims) becomes a parallel loop: a data-movement op's iterations write
- * elements of their own. */
-void lw_nest_parallel(LwCtx *c, LwNest *nest, const int64_t *dims, int64_t bytes);
+/* Where threads run (c->target->threads) and the nest (static dims, each
+ * iteration one element of `elem`) moves at least 256 KiB, its outermost
+ * loop of 2 or more iterations becomes a parallel loop: a data-movement
+ * op's iterations write elements of their own. */
+void lw_nest_parallel(LwCtx *c, LwNest *nest, const int64_t *dims, IrElem elem);
 
 /* Memory: buf is a buffer or weight value; idx has one index per dim. */
 IrValue *lw_load(LwCtx *c, IrValue *buf, IrValue *const *idx);

@@ -127,8 +127,7 @@ static void copy_piece(LwCtx *c, IrValue *src, IrValue *dst, int axis,
     dims[0] = lw_dim(small, 0), dims[1] = lw_dim(small, 1);
   }
   lw_nest_begin(c, &nest, rank, dims, iv);
-  if (ir_type_is_static(&small->type))
-    lw_nest_parallel(c, &nest, dims, dm_numel(rank, dims) * ir_elem_size(lw_elem(small)));
+  lw_nest_parallel(c, &nest, dims, lw_elem(small));
   for (int d = 0; d < rank; d++) idx[d] = iv[d];
   idx[axis] = dyn_offset ? lw_bin(c, IR_OP_A_ADD, iv[axis], dyn_offset)
                         : dm_affine(c, iv[axis], 1, offset);

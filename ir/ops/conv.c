@@ -836,16 +836,12 @@ static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool i
   }
 }
 
-/* Image n's input planes with their padding made real in the workspace,
- * zeros around a copy of X (rows and columns in three spans, no
- * per-element test): channel ch, padded position (r, q) at
- * ch * cs + (r * Wp + q) * ps ([C][Hp][Wp]: cs = Hp*Wp, ps = 1; channels
- * last, [Hp][Wp][Cp]: cs = 1, ps = Cp). */
-static void conv_dw_pad(LwCtx *c, const ConvCtx *cv, IrValue *P, IrValue *n, int64_t Hp,
-                        int64_t Wp, int64_t cs, int64_t ps) {
-  const NnWindow *w = &cv->w;
-  int64_t H = w->in[0], W = w->in[1], C = lw_dim(cv->X, 1);
-  IrValue *X = gk_flat(c, cv->X), *ch, *r, *q, *zero = lw_const_f(c, IR_F32, 0);
+/* (conv_winograd.h) Rows and columns in three spans each, zeros around
+ * the copy, no per-element test. */
+void conv_pad_planes(LwCtx *c, IrValue *X4, const NnWindow *w, IrValue *P, IrValue *n,
+                     int64_t Hp, int64_t Wp, int64_t cs, int64_t ps) {
+  int64_t H = w->in[0], W = w->in[1], C = lw_dim(X4, 1);
+  IrValue *X = gk_flat(c, X4), *ch, *r, *q, *zero = lw_const_f(c, IR_F32, 0);
   IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, C), 1, &ch);
   ir_attr_set_int(c->m, lc, "parallel", 1);
   IrValue *prow0 = gk_axpy(c, NULL, ch, cs);
@@ -977,7 +973,7 @@ static void conv_depthwise_last_lower(LwCtx *c, const IrOp *op, const ConvCtx *c
   d.T = lw_alloc(c, IR_F32, 1, td);
   IrValue *n, *cb;
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &n);
-  conv_dw_pad(c, cv, d.P, n, Hp, d.Wpad, 1, d.Cp);
+  conv_pad_planes(c, cv->X, &cv->w, d.P, n, Hp, d.Wpad, 1, d.Cp);
   int64_t blocks = C / lanes;
   if (blocks > 0) {
     IrOp *lb = lw_for_begin(c, lw_index(c, 0), lw_index(c, blocks), 1, &cb);
@@ -1070,7 +1066,9 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     d.X = P;
   }
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->y[0]), 1, &n);
-  if (padded) conv_dw_pad(c, cv, P, n, pcv.w.in[0], pcv.w.in[1], pcv.w.in[0] * pcv.w.in[1], 1);
+  if (padded)
+    conv_pad_planes(c, cv->X, &cv->w, P, n, pcv.w.in[0], pcv.w.in[1],
+                    pcv.w.in[0] * pcv.w.in[1], 1);
   IrValue *f;
   IrOp *lf = lw_for_begin(c, lw_index(c, 0), lw_index(c, M), 1, &f);
   ir_attr_set_int(c->m, lf, "parallel", 1);
@@ -1159,8 +1157,7 @@ static bool conv_winograd(LwCtx *c, const IrOp *op, const ConvCtx *v) {
     return false;
   WinogradConv wc = {.op = op, .X = v->X, .W = v->W, .B = v->B, .Y = c->out[0],
                      .R = op->num_operands > 3 ? c->in[3] : NULL, .N = v->y[0], .C = v->C,
-                     .H = w->in[0], .Wd = w->in[1], .M = v->mg, .OH = w->out[0],
-                     .OW = w->out[1], .pt = w->pb[0], .pl = w->pb[1]};
+                     .M = v->mg, .w = w};
   conv_winograd_lower(c, &wc, &sw);
   return true;
 }

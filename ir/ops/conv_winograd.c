@@ -54,12 +54,11 @@ typedef struct Wg {
   const WinogradConv *cv;
   const WgMatrices *mx;
   IrValue *X, *Y, *R, *Xp, *V, *Mb, *Up;
-  int64_t TH, TW, Hp, Wp, ntb, a2;
+  int64_t OH, OW, TH, TW, Hp, Wp, ntb, a2;
   int lanes;
   int jmax;   /* the output columns of a tile to store: m, or the last tile's */
   /* the loops' current values */
   IrValue *n, *task, *r0, *xi, *ch, *tr;
-  IrValue *src_row, *dst_row; /* the padded copy's rows: X's, Xp's */
 } Wg;
 
 /* sum_i k[i*ks] x[i*xs] over n terms: zeros skipped, +-1 as adds. */
@@ -150,7 +149,7 @@ static void wg_output_vector(LwCtx *c, void *user, IrValue *tw0) {
   for (int i = 0; i < m; i++)
     for (int q = 0; q < a; q++) t[i * a + q] = wg_combine(c, mx->at + i * a, 1, mv + q, a, a, L);
   IrValue *bias = cv->B ? lw_splat(c, lw_load(c, cv->B, &g->ch), L) : NULL;
-  IrValue *plane = gk_axpy(c, NULL, gk_axpy(c, g->ch, g->n, cv->M), cv->OH * cv->OW);
+  IrValue *plane = gk_axpy(c, NULL, gk_axpy(c, g->ch, g->n, cv->M), g->OH * g->OW);
   IrValue *oh0 = gk_axpy(c, gk_axpy(c, NULL, g->r0, m), g->tr, m);
   IrValue *ow0 = gk_axpy(c, NULL, tw0, m);
   for (int i = 0; i < m; i++) {
@@ -158,12 +157,12 @@ static void wg_output_vector(LwCtx *c, void *user, IrValue *tw0) {
     /* the last tile row may hang over Y: row i of it is stored when inside
      * (a loop of at most one iteration) */
     IrOp *inside = NULL;
-    if (cv->OH % m && i >= cv->OH % m) {
+    if (g->OH % m && i >= g->OH % m) {
       IrValue *iv, *next = gk_axpy(c, lw_index(c, 1), oh, 1);
-      inside = lw_for_begin(c, oh, lw_bin(c, IR_OP_A_MIN, next, lw_index(c, cv->OH)), 1, &iv);
+      inside = lw_for_begin(c, oh, lw_bin(c, IR_OP_A_MIN, next, lw_index(c, g->OH)), 1, &iv);
       oh = iv;
     }
-    IrValue *row = gk_axpy(c, plane, oh, cv->OW);
+    IrValue *row = gk_axpy(c, plane, oh, g->OW);
     for (int j = 0; j < g->jmax; j++) {
       IrValue *y = wg_combine(c, mx->at + j * a, 1, t + i * a, 1, a, L);
       if (bias) y = lw_bin(c, IR_OP_A_ADD, y, bias);
@@ -192,47 +191,14 @@ static void wg_b_strip(LwCtx *c, void *user, IrValue *jb, IrValue *j0, int64_t w
   b->ks = g->ntb;
 }
 
-/* X into Xp: zeros first, then X's rows shifted down by the top padding
- * and right by the left (the bottom and right padding stay zeros). */
-static void wg_zero_vector(LwCtx *c, void *user, IrValue *i) {
-  const Wg *g = user;
-  IrValue *idx = lw_bin(c, IR_OP_A_ADD, g->dst_row, i);
-  lw_vstore(c, lw_splat(c, lw_const_f(c, IR_F32, 0), g->lanes), g->Xp, &idx);
-}
-
-static void wg_copy_vector(LwCtx *c, void *user, IrValue *i) {
-  const Wg *g = user;
-  const WinogradConv *cv = g->cv;
-  IrValue *src = lw_bin(c, IR_OP_A_ADD, g->src_row, i);
-  IrValue *dst = lw_bin(c, IR_OP_A_ADD, g->dst_row, gk_axpy(c, i, lw_index(c, cv->pl), 1));
-  lw_vstore(c, lw_vload(c, g->X, &src, g->lanes), g->Xp, &dst);
-}
-
-static void wg_pad(LwCtx *c, Wg *g) {
-  const WinogradConv *cv = g->cv;
-  IrValue *ch, *r;
-  IrOp *lc = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->C), 1, &ch);
-  ir_attr_set_int(c->m, lc, "parallel", 1);
-  IrOp *lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, g->Hp), 1, &r);
-  g->dst_row = gk_axpy(c, gk_axpy(c, NULL, ch, g->Hp * g->Wp), r, g->Wp);
-  lw_vector_span(c, 0, g->Wp, g->lanes, wg_zero_vector, g);
-  lw_for_end(c, lr);
-  lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->H), 1, &r);
-  IrValue *xplane = gk_axpy(c, gk_axpy(c, NULL, g->n, cv->C * cv->H * cv->Wd), ch, cv->H * cv->Wd);
-  g->src_row = gk_axpy(c, xplane, r, cv->Wd);
-  g->dst_row = gk_axpy(c, gk_axpy(c, lw_index(c, cv->pt * g->Wp), ch, g->Hp * g->Wp), r, g->Wp);
-  lw_vector_span(c, 0, cv->Wd, g->lanes, wg_copy_vector, g);
-  lw_for_end(c, lr);
-  lw_for_end(c, lc);
-}
-
 void conv_winograd_lower(LwCtx *c, const WinogradConv *cv, const SchedWinograd *sw) {
   const WgMatrices *mx = sw->m == 4 ? &wg_f4 : &wg_f2;
   int m = mx->m, a = mx->a;
   Wg g = {.cv = cv, .mx = mx, .a2 = a * a, .lanes = c->target->vec_bits / 32};
   if (g.lanes < 1) g.lanes = 1;
   /* tiles cover Y, the last ones hanging over where m does not divide it */
-  g.TH = (cv->OH + m - 1) / m, g.TW = (cv->OW + m - 1) / m;
+  g.OH = cv->w->out[0], g.OW = cv->w->out[1];
+  g.TH = (g.OH + m - 1) / m, g.TW = (g.OW + m - 1) / m;
   g.Hp = g.TH * m + 2, g.Wp = g.TW * m + 2;
   g.ntb = sw->rows_per_block * g.TW;
   int64_t blocks = g.TH / sw->rows_per_block, tasks = sw->tasks;
@@ -257,7 +223,7 @@ void conv_winograd_lower(LwCtx *c, const WinogradConv *cv, const SchedWinograd *
                .c_rs = g.ntb};
   IrValue *blk, *xi;
   IrOp *ln = lw_for_begin(c, lw_index(c, 0), lw_index(c, cv->N), 1, &g.n);
-  wg_pad(c, &g);
+  conv_pad_planes(c, cv->X, cv->w, g.Xp, g.n, g.Hp, g.Wp, g.Hp * g.Wp, 1);
   IrOp *lt = lw_for_begin(c, lw_index(c, 0), lw_index(c, tasks), 1, &g.task);
   if (tasks > 1) ir_attr_set_int(c->m, lt, "parallel", 1);
   IrValue *lo = gk_axpy(c, NULL, g.task, per_task);
@@ -284,10 +250,10 @@ void conv_winograd_lower(LwCtx *c, const WinogradConv *cv, const SchedWinograd *
   if (tasks == 1) ir_attr_set_int(c->m, lf, "parallel", 1);
   lr = lw_for_begin(c, lw_index(c, 0), lw_index(c, sw->rows_per_block), 1, &g.tr);
   /* whole tiles, then the last one's columns inside Y */
-  int64_t whole = cv->OW / m;
+  int64_t whole = g.OW / m;
   g.jmax = m;
   lw_vector_span(c, 0, whole, g.lanes, wg_output_vector, &g);
-  g.jmax = (int)(cv->OW % m);
+  g.jmax = (int)(g.OW % m);
   if (g.jmax) lw_vector_span(c, whole, g.TW, g.lanes, wg_output_vector, &g);
   lw_for_end(c, lr);
   lw_for_end(c, lf);

@@ -215,8 +215,7 @@ bool op_slice_lower(LwCtx *c, IrOp *op) {
   if (!slice_resolve(c->m, op, rank, dims, &sd)) return false;
   if (dd_has_zero(rank, sd.size)) return true;
   lw_nest_begin(c, &nest, rank, sd.size, iv);
-  if (ir_type_is_static(&c->out[0]->type))
-    lw_nest_parallel(c, &nest, sd.size, dm_numel(rank, sd.size) * ir_elem_size(lw_elem(c->out[0])));
+  lw_nest_parallel(c, &nest, sd.size, lw_elem(c->out[0]));
   for (int d = 0; d < rank; d++) {
     idx[d] = dm_affine(c, iv[d], sd.step[d], sd.start[d]);
     if (sd.back[d]) idx[d] = lw_bin(c, IR_OP_A_SUB, idx[d], lw_dim_index(c, sd.back[d]));

@@ -87,8 +87,7 @@ static bool transpose_lower(LwCtx *c, IrOp *op) {
   }
   if (!dyn && dm_numel(rank, out) == 0) return true;
   lw_nest_begin(c, &nest, rank, out, iv);
-  if (!dyn)
-    lw_nest_parallel(c, &nest, out, dm_numel(rank, out) * ir_elem_size(lw_elem(c->out[0])));
+  lw_nest_parallel(c, &nest, out, lw_elem(c->out[0]));
   for (int i = 0; i < rank; i++) idx[perm[i]] = iv[i];
   lw_store(c, lw_load(c, c->in[0], idx), c->out[0], iv);
   lw_nest_end(c, &nest);
