@@ -53,7 +53,7 @@ enum { WG_MAX_A2 = 36 };
 typedef struct Wg {
   const WinogradConv *cv;
   const WgMatrices *mx;
-  IrValue *X, *Y, *R, *Xp, *V, *Mb, *Up;
+  IrValue *Y, *R, *Xp, *V, *Mb, *Up;
   int64_t OH, OW, TH, TW, Hp, Wp, ntb, a2;
   int lanes;
   int jmax;   /* the output columns of a tile to store: m, or the last tile's */
@@ -203,7 +203,6 @@ void conv_winograd_lower(LwCtx *c, const WinogradConv *cv, const SchedWinograd *
   g.ntb = sw->rows_per_block * g.TW;
   int64_t blocks = g.TH / sw->rows_per_block, tasks = sw->tasks;
   int64_t per_task = (blocks + tasks - 1) / tasks;
-  g.X = gk_flat(c, cv->X);
   g.Y = gk_flat(c, cv->Y);
   g.R = cv->R ? gk_flat(c, cv->R) : NULL;
   WgPackW pw = {gk_weight_f32(cv->W), mx, cv->C};
