@@ -54,6 +54,9 @@ fi
 mkdir -p "$BIN"
 cc -O2 -o "$BIN/dnnl_sgemm" "$HERE/dnnl_sgemm.c" -ldnnl
 cc -O2 -o "$BIN/fma_peak" "$HERE/fma_peak.c"
+cc -O2 -o "$BIN/core_pingpong" "$HERE/core_pingpong.c" -lpthread
+# what a line costs between the cores: the ceiling on what threads gain
+[ "$THREADS" -eq 1 ] || "$BIN/core_pingpong"
 
 # --- models ----------------------------------------------------------------
 nets=
