@@ -349,21 +349,36 @@ static float scale_giving(float xs, float m) {
   return xs * s == m ? s : m / xs;
 }
 
+/* MatMulInteger / ConvInteger: the i32 sum of (x - xz)(w - wz) is the same
+ * form with every scale 1 and a Cast of its f32 output to i32, exact while
+ * no sum can pass 2^24 (f32's integers): checked per channel from the
+ * weights and the widest x - xz its byte type allows. */
+static bool integer_op(const IrOp *op) {
+  return op->kind == IR_OP_MATMUL_INTEGER || op->kind == IR_OP_CONV_INTEGER;
+}
+
 static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
   IrModule *m = pc->m;
-  bool conv = op->kind == IR_OP_QLINEAR_CONV;
-  IrValue *x = op->operands[0], *w = op->operands[3];
-  IrValue *bias = conv && op->num_operands > 8 ? op->operands[8] : NULL;
+  bool integer = integer_op(op);
+  bool conv = op->kind == IR_OP_QLINEAR_CONV || op->kind == IR_OP_CONV_INTEGER;
+  const IrValue *opt[4] = {NULL, NULL, NULL, NULL}; /* an integer op's zero points */
+  for (int i = 2; integer && i < op->num_operands && i < 4; i++) opt[i] = op->operands[i];
+  IrValue *x = op->operands[0], *w = op->operands[integer ? 1 : 3];
+  IrValue *bias = !integer && conv && op->num_operands > 8 ? op->operands[8] : NULL;
+  const IrValue *xs_v = integer ? NULL : op->operands[1], *xz_v = integer ? opt[2] : op->operands[2];
+  const IrValue *ws_v = integer ? NULL : op->operands[4], *wz_v = integer ? opt[3] : op->operands[5];
+  const IrValue *ys_v = integer ? NULL : op->operands[6], *yz_v = integer ? NULL : op->operands[7];
   IrElem ye = op->results[0]->type.elem;
   double xs, xz, ys, yz;
-  if ((x->type.elem != IR_U8 && x->type.elem != IR_I8) || (ye != IR_U8 && ye != IR_I8) ||
-      !ir_type_is_static(&x->type) || x->type.rank < 2 || (conv && x->type.rank != 4) ||
+  if ((x->type.elem != IR_U8 && x->type.elem != IR_I8) ||
+      (integer ? ye != IR_I32 : ye != IR_U8 && ye != IR_I8) || !ir_type_is_static(&x->type) ||
+      x->type.rank < 2 || (conv && x->type.rank != 4) ||
       (conv && ir_attr_int(op, "group", 1) != 1) || !w->weight || !w->weight->data ||
       w->type.rank != (conv ? 4 : 2) || (w->type.elem != IR_I8 && w->type.elem != IR_U8) ||
-      op->operands[1]->type.elem != IR_F32 || op->operands[4]->type.elem != IR_F32 ||
-      op->operands[6]->type.elem != IR_F32 || !weight_values(op->operands[1], 1, 1, &xs) ||
-      !weight_values(op->operands[2], 1, 0, &xz) || !weight_values(op->operands[6], 1, 1, &ys) ||
-      !weight_values(op->operands[7], 1, 0, &yz) || !(xs > 0) || !(ys > 0) ||
+      (xs_v && xs_v->type.elem != IR_F32) || (ws_v && ws_v->type.elem != IR_F32) ||
+      (ys_v && ys_v->type.elem != IR_F32) || !weight_values(xs_v, 1, 1, &xs) ||
+      !weight_values(xz_v, 1, 0, &xz) || !weight_values(ys_v, 1, 1, &ys) ||
+      !weight_values(yz_v, 1, 0, &yz) || !(xs > 0) || !(ys > 0) ||
       (bias && (!bias->weight || !bias->weight->data || bias->type.elem != IR_I32)))
     return false;
   int64_t channels = ir_type_dim(&w->type, conv ? 0 : 1), numel = 1;
@@ -373,15 +388,21 @@ static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
   int8_t *q = malloc((size_t)numel);
   float *scale = malloc(sizeof *scale * (size_t)channels), *b = malloc(sizeof *b * (size_t)channels);
   IR_ASSERT(ws && wz && q && scale && b);
-  bool ok = weight_values(op->operands[4], channels, 1, ws) &&
-            weight_values(op->operands[5], channels, 0, wz) &&
+  bool ok = weight_values(ws_v, channels, 1, ws) && weight_values(wz_v, channels, 0, wz) &&
             (!bias || ir_type_dim(&bias->type, 0) == channels);
+  /* the widest |x - xz|, for the integer ops' exactness bound */
+  double x_lo = x->type.elem == IR_I8 ? -128 : 0, x_span = fmax(xz - x_lo, x_lo + 255 - xz);
+  double *reach = calloc((size_t)channels, sizeof *reach); /* per channel: max |sum| */
+  IR_ASSERT(reach);
   for (int64_t i = 0; ok && i < numel; i++) { /* conv: channel-major; matmul: by columns */
     int64_t c = conv ? i / per : i % channels;
     double v = ir_elem_load_f64(w->type.elem, w->weight->data, (size_t)i) - wz[c];
     ok = v >= -128 && v <= 127;
     q[i] = (int8_t)v;
+    reach[c] += fabs(v) * x_span;
   }
+  for (int64_t c = 0; ok && integer && c < channels; c++) ok = reach[c] <= 16777216.0;
+  free(reach);
   for (int64_t c = 0; ok && c < channels; c++) {
     float mult = (float)((float)(xs * ws[c]) / (float)ys); /* the reference's rounding */
     ok = mult > 0 && isfinite(mult);
@@ -398,10 +419,11 @@ static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
                                    sizeof *b * (size_t)channels)
                       : NULL;
     float one = 1;
-    IrValue *One = new_weight(m, op->operands[6], "one_", IR_F32, 0, NULL, &one, sizeof one);
+    IrValue *One = new_weight(m, integer ? w : op->operands[6], "one_", IR_F32, 0, NULL, &one,
+                              sizeof one); /* an integer op's x scale, else y's */
     IrBuilder bld = ir_builder_before(m, op);
     bld.loc = op->loc;
-    IrValue *dq_in[3] = {x, op->operands[1], op->operands[2]};
+    IrValue *dq_in[3] = {x, integer ? One : op->operands[1], (IrValue *)xz_v};
     IrType xf_type = x->type;
     xf_type.elem = IR_F32;
     IrValue *xf = ir_build(&bld, IR_OP_DEQUANTIZE_LINEAR, dq_in[2] ? 3 : 2, dq_in, 1,
@@ -410,13 +432,20 @@ static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
     yf_type.elem = IR_F32;
     int zp = (int)xz + (x->type.elem == IR_I8 ? 128 : 0); /* i8 bytes shifted into u8 */
     IrOp *q8 = int8_op(m, op, conv, xf, Wq, S, B, NULL, conv, (float)xs, zp, yf_type);
-    IrValue *q_in[3] = {q8->results[0], One, op->operands[7]};
-    IrOp *y = ir_build(&bld, IR_OP_QUANTIZE_LINEAR, q_in[2] ? 3 : 2, q_in, 1,
-                       &op->results[0]->type);
+    IrOp *y;
+    if (integer) {
+      y = ir_build(&bld, IR_OP_CAST, 1, &q8->results[0], 1, &op->results[0]->type);
+      ir_attr_set_type(m, y, "to", IR_I32);
+    } else {
+      IrValue *q_in[3] = {q8->results[0], One, op->operands[7]};
+      y = ir_build(&bld, IR_OP_QUANTIZE_LINEAR, q_in[2] ? 3 : 2, q_in, 1, &op->results[0]->type);
+    }
     ir_replace_uses(m->main, op->results[0], y->results[0]);
     ir_op_remove(op);
-    pass_stat(pc, conv ? "QLinearConv on the int8 kernels" : "QLinearMatMul on the int8 kernels",
-              1);
+    static const char *const stat[2][2] = {
+        {"QLinearMatMul on the int8 kernels", "QLinearConv on the int8 kernels"},
+        {"MatMulInteger on the int8 kernels", "ConvInteger on the int8 kernels"}};
+    pass_stat(pc, stat[integer][conv], 1);
   }
   free(ws), free(wz), free(q), free(scale), free(b);
   return ok;
@@ -425,7 +454,7 @@ static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
 static void quantize_qlinear(PassContext *pc) {
   for (IrOp *op = pc->m->main->body->first, *next; op; op = next) {
     next = op->next;
-    if (op->kind == IR_OP_QLINEAR_CONV || op->kind == IR_OP_QLINEAR_MATMUL)
+    if (op->kind == IR_OP_QLINEAR_CONV || op->kind == IR_OP_QLINEAR_MATMUL || integer_op(op))
       quantize_qlinear_op(pc, op);
   }
 }

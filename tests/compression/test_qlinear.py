@@ -1,5 +1,6 @@
 """QLinearConv and QLinearMatMul with constant weights (ONNX Runtime's
-QOperator format) on the int8 kernels, with no flag (docs/compression.md).
+QOperator format), and ConvInteger and MatMulInteger with constant weights,
+on the int8 kernels, with no flag (docs/compression.md).
 
 numpy computes ONNX's definition as its reference implementation does: the
 i32 sum of (x - x_zero_point) * (w - w_zero_point) plus B, times the f32
@@ -9,7 +10,8 @@ product sits within float rounding of a .5 (then one step, on at most 1%
 of the bytes).  Cases: u8 and i8 activations, i8 weights per channel and
 u8 weights with a zero point, padding, stride, bias, a 3-D MatMul; at
 -O2, -threads=2 and on armv8, with `--stats` counting the rewrite; -O0
-keeps the op's own loops, the same bytes.
+keeps the op's own loops, the same bytes.  The integer ops' i32 sums must
+be exact, and one whose sums could pass 2^24 must keep its own loops.
 
 usage: test_qlinear.py TCC"""
 import os
@@ -27,7 +29,7 @@ TCC = sys.argv[1]
 TMP = tempfile.mkdtemp(prefix="tcc-qlinear-")
 failures = []
 rng = np.random.default_rng(21)
-DT = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8}
+DT = {np.uint8: TensorProto.UINT8, np.int8: TensorProto.INT8, np.int32: TensorProto.INT32}
 
 
 def t(name, a):
@@ -79,8 +81,10 @@ def case(name, path, xname, x, want, rewritten):
         got, stats = run(TCC, path, pb, os.path.join(TMP, "out"), flags + ["--stats"])
         diff = np.abs(got.astype(np.int64) - want.astype(np.int64))
         line = [l for l in stats.splitlines() if "on the int8 kernels" in l]
-        want_line = [] if flags == ["-O0"] else [f"// quantize: {rewritten} on the int8 kernels: 1"]
-        ok = diff.max() <= 1 and np.mean(diff > 0) <= 0.01 and line == want_line
+        want_line = ([] if flags == ["-O0"] or not rewritten else
+                     [f"// quantize: {rewritten} on the int8 kernels: 1"])
+        exact = want.dtype == np.int32  # an integer op's sum: no rounding to be off by
+        ok = diff.max() <= (0 if exact else 1) and np.mean(diff > 0) <= 0.01 and line == want_line
         print(f"{'ok  ' if ok else 'FAIL'} {name} {' '.join(flags) or '-O2'}: {int((diff > 0).sum())} "
               f"of {diff.size} bytes one step off, {line}")
         if not ok:
@@ -136,6 +140,44 @@ for a_dt in (np.uint8, np.int8):
            t("yz", yz)], a_dt)
     mult = ((a_s * bs) / ys).astype(np.float32).astype(np.float64)
     case(tag, path, "a", a, requant(acc, mult, int(yz), a_dt), "QLinearMatMul")
+
+# ConvInteger: x u8 with a zero point and w u8 with per-channel zero points
+# (pad 1, stride 2), then x and w i8 with none
+for x_dt in (np.uint8, np.int8):
+    tag = f"convinteger x {np.dtype(x_dt).name}"
+    xi = np.iinfo(x_dt)
+    x = rng.integers(xi.min, xi.max + 1, (2, C, H, H)).astype(x_dt)
+    if x_dt == np.uint8:
+        xz = np.array(100, np.uint8)
+        wz = rng.integers(100, 156, M).astype(np.uint8)  # w - wz fits i8: what the kernels take
+        w = (wz.reshape(-1, 1, 1, 1) + rng.integers(-100, 100, (M, C, 3, 3))).astype(np.uint8)
+        names, inits = ["x", "w", "xz", "wz"], [t("w", w), t("xz", xz), t("wz", wz)]
+    else:
+        xz, w, wz = np.array(0, np.int8), rng.integers(-128, 128, (M, C, 3, 3)).astype(np.int8), \
+            np.zeros(M, np.int8)
+        names, inits = ["x", "w"], [t("w", w)]
+    want = conv_ref(x, int(xz), w, wz.astype(np.int64), np.zeros(M, np.int64), 2, 1).astype(np.int32)
+    path = os.path.join(TMP, tag.replace(" ", "_") + ".onnx")
+    model(path, helper.make_node("ConvInteger", names, ["y"], pads=[1] * 4, strides=[2, 2]),
+          [("x", x_dt, list(x.shape))], inits, np.int32)
+    case(tag, path, "x", x, want, "ConvInteger")
+
+# MatMulInteger: a 3-D u8 with a zero point times a constant i8 [K, N] with
+# per-column zero points; then K = 600 of full-range weights, whose sums
+# could pass 2^24: no rewrite, the op's own loops, the same sums
+for K2, rewritten in ((70, "MatMulInteger"), (600, None)):
+    tag = f"matmulinteger K {K2}"
+    a = rng.integers(0, 256, (2, 6, K2)).astype(np.uint8)
+    az = np.array(0 if rewritten is None else 131, np.uint8)
+    bq = rng.integers(-125, 125, (K2, N)).astype(np.int8)  # bq - bz fits i8
+    if rewritten is None:
+        bq[:, 0] = -128  # column 0 reaches 600 * 128 * 255 > 2^24
+    bz = (np.zeros(N) if rewritten is None else rng.integers(-3, 4, N)).astype(np.int8)
+    want = ((a.astype(np.int64) - int(az)) @ (bq.astype(np.int64) - bz)).astype(np.int32)
+    path = os.path.join(TMP, tag.replace(" ", "_") + ".onnx")
+    model(path, helper.make_node("MatMulInteger", ["a", "b", "az", "bz"], ["y"]),
+          [("a", np.uint8, list(a.shape))], [t("b", bq), t("az", az), t("bz", bz)], np.int32)
+    case(tag, path, "a", a, want, rewritten)
 
 if failures:
     sys.exit(f"{len(failures)} failed: {failures}")
