@@ -361,12 +361,14 @@ static bool quantize_qlinear_op(PassContext *pc, IrOp *op) {
   IrModule *m = pc->m;
   bool integer = integer_op(op);
   bool conv = op->kind == IR_OP_QLINEAR_CONV || op->kind == IR_OP_CONV_INTEGER;
-  const IrValue *opt[4] = {NULL, NULL, NULL, NULL}; /* an integer op's zero points */
-  for (int i = 2; integer && i < op->num_operands && i < 4; i++) opt[i] = op->operands[i];
-  IrValue *x = op->operands[0], *w = op->operands[integer ? 1 : 3];
+  /* x, x_scale?, x_zero_point, w, w_scale?, w_zero_point, ...; the integer
+   * ops have no scales, and their zero points may be left out */
+  int wi = integer ? 1 : 3, wzi = integer ? 3 : 5;
+  IrValue *x = op->operands[0], *w = op->operands[wi];
   IrValue *bias = !integer && conv && op->num_operands > 8 ? op->operands[8] : NULL;
-  const IrValue *xs_v = integer ? NULL : op->operands[1], *xz_v = integer ? opt[2] : op->operands[2];
-  const IrValue *ws_v = integer ? NULL : op->operands[4], *wz_v = integer ? opt[3] : op->operands[5];
+  const IrValue *xz_v = op->num_operands > 2 ? op->operands[2] : NULL;
+  const IrValue *wz_v = op->num_operands > wzi ? op->operands[wzi] : NULL;
+  const IrValue *xs_v = integer ? NULL : op->operands[1], *ws_v = integer ? NULL : op->operands[4];
   const IrValue *ys_v = integer ? NULL : op->operands[6], *yz_v = integer ? NULL : op->operands[7];
   IrElem ye = op->results[0]->type.elem;
   double xs, xz, ys, yz;
