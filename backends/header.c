@@ -86,8 +86,8 @@ static bool has_sym(const IrType *t) {
   return false;
 }
 
-/* The caller's buffer: a sub-byte type in ONNX's packing. */
-static uint64_t nbytes(const IrModule *m, const IrType *t) {
+/* (header.h) The caller's buffer: a sub-byte type in ONNX's packing. */
+uint64_t header_tensor_bytes(const IrModule *m, const IrType *t) {
   uint64_t n = 1;
   for (int i = 0; i < t->rank; i++) {
     int64_t d = dim_size(m, t, i);
@@ -192,7 +192,7 @@ static void put_infos(Buf *b, const IrModule *m, const char *kind, int first,
     else put(b, "0, ");
     if (has_sym(t)) put(b, "%s_%s%d_dim_names, ", m->name, kind, i);
     else put(b, "0, ");
-    put(b, "%lluu},\n", (unsigned long long)nbytes(m, t));
+    put(b, "%lluu},\n", (unsigned long long)header_tensor_bytes(m, t));
   }
   put(b, "};\n");
 }
@@ -211,7 +211,7 @@ static void put_comments(Buf *b, const IrModule *m, const char *kind, int first,
           8 / ir_elem_bits(t->elem));
     else
       put(b, ", row-major");
-    put(b, ", %llu bytes\n", (unsigned long long)nbytes(m, t));
+    put(b, ", %llu bytes\n", (unsigned long long)header_tensor_bytes(m, t));
     const char *note = first == 0 && m->main->input_notes ? m->main->input_notes[i] : NULL;
     if (note) put(b, " *     %s\n", note);
   }

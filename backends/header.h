@@ -15,5 +15,9 @@ typedef struct HeaderWeights {
  * external weights (ext not NULL), the blob's id and size and
  * <name>_check_weights. */
 char *header_emit(const IrModule *m, const HeaderWeights *ext);
+/* The bytes of the caller's buffer for an input or output of type t (at
+ * its run-time dims' upper bounds; sub-byte types packed as ONNX packs
+ * them): the header's figure. */
+uint64_t header_tensor_bytes(const IrModule *m, const IrType *t);
 
 #endif

@@ -229,6 +229,12 @@ bool tcc_session_has_option(const tcc_session *s, const char *name) {
 const char *tcc_session_target(const tcc_session *s) { return s->target; }
 const char *tcc_session_cpu(const tcc_session *s) { return s->mcpu; }
 bool tcc_session_profile(const tcc_session *s) { return s->profile; }
+bool tcc_session_external_weights(const tcc_session *s, uint64_t *id, uint64_t *data_size) {
+  if (!s->external_weights || !s->has_obj) return false;
+  *id = s->obj.weights.id;
+  *data_size = s->obj.weights.data_size;
+  return true;
+}
 const SchedCostModel *tcc_session_cost_model(const tcc_session *s) {
   return s->has_cost ? &s->cost : NULL;
 }

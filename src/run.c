@@ -32,73 +32,90 @@
 
 #include <cjson/cJSON.h>
 
+#include "header.h"
 #include "llvm.h"
 #include "onnx.h"
 #include "session.h"
 #include "tcc/runtime.h"
 
-/* The harness includes the model header through a prelude (written by
- * write_harness) that names the model's symbols M_*, so the harness text
- * itself is the same for every model.  argv: dims file, input files,
- * output files [, runs].  A model with run-time dims gets its dims from the
- * file and writes them back after the run (data-dependent output sizes);
- * outputs are written at their upper-bound size and cut by tcc. */
-static const char harness_prelude[] =
-    "#include \"%s.h\"\n"
-    "#define M_NAME \"%s\"\n"
-    "#define M_NUM_INPUTS %s_NUM_INPUTS\n#define M_NUM_OUTPUTS %s_NUM_OUTPUTS\n"
-    "#define M_WORKSPACE_SIZE %s_WORKSPACE_SIZE\n"
-    "#define M_inputs %s_inputs\n#define M_outputs %s_outputs\n"
-    "#define M_THREADS %d\n"
-    "#ifdef %s_NUM_DIMS\n#define M_NUM_DIMS %s_NUM_DIMS\n"
-    "#define M_RUN(c, d, i, o) %s_run_dims(c, d, i, o)\n"
-    "#else\n#define M_NUM_DIMS 0\n#define M_RUN(c, d, i, o) ((void)(d), %s_run(c, i, o))\n"
-    "#endif\n"
-    "#ifdef %s_WEIGHTS_SIZE\n#define M_WEIGHTS_SIZE %s_WEIGHTS_SIZE\n"
-    "#define M_CHECK_WEIGHTS(b, n) %s_check_weights(b, n)\n#define M_WEIGHTS_PATH \"%s\"\n"
-    "#endif\n";
-
-static const char harness_common[] =
-    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+/* The harness: one C text for every model, so that its object (with the
+ * runtime sources on a cross target) is built once and kept in the cache
+ * (harness_object), not compiled with every run.  tcc writes the model's
+ * description into harness.desc, the first argument; the model's entry is
+ * bound at link time (--defsym tcc_harness_run=<name>_run, or
+ * tcc_harness_run_dims=<name>_run_dims), or by the preprocessor where the
+ * linker has no --defsym (wasm-ld, which builds it each run).  argv:
+ * description, dims file, input files, output files [, runs, warmup,
+ * times file].  A model with run-time dims gets its dims from the file and
+ * writes them back after the run (data-dependent output sizes); outputs
+ * are written at their upper-bound size and cut by tcc.  Compiled with
+ * TCC_HARNESS_BENCH (tcc bench's timing loop) and TCC_HARNESS_POOL
+ * (-threads=N > 1: a tcc_pool runs the model's parallel loops). */
+static const char harness_text[] =
+    "#define _POSIX_C_SOURCE 200809L\n"
+    "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n#include <time.h>\n"
+    "#include <tcc/runtime.h>\n"
+    "#if TCC_HARNESS_POOL\n#include <tcc/pool.h>\n#endif\n"
+    "int tcc_harness_run(const tcc_ctx *, const void *const[], void *const[])\n"
+    "    __attribute__((weak));\n"
+    "int tcc_harness_run_dims(const tcc_ctx *, int64_t[], const void *const[], void *const[])\n"
+    "    __attribute__((weak));\n"
+    "/* harness.desc: name, inputs, outputs, run-time dims, threads, layers,\n"
+    " * workspace bytes, weights blob bytes, id and data size (0: embedded),\n"
+    " * each input's and output's bytes, the blob's path. */\n"
+    "static struct {\n"
+    "  char name[256], weights[4096];\n"
+    "  int ni, no, ndims, threads, layers;\n"
+    "  unsigned long long ws, wsize, wid, wdata, *bytes;\n"
+    "} M;\n"
+    "static void describe(const char *p) {\n"
+    "  FILE *f = fopen(p, \"r\");\n"
+    "  int ok = f && fscanf(f, \"%255s %d %d %d %d %d %llu %llu %llu %llu\", M.name, &M.ni,\n"
+    "                       &M.no, &M.ndims, &M.threads, &M.layers, &M.ws, &M.wsize, &M.wid,\n"
+    "                       &M.wdata) == 10 && M.ni >= 0 && M.no >= 0 && M.ndims >= 0;\n"
+    "  M.bytes = ok ? calloc((size_t)(M.ni + M.no) + 1, sizeof *M.bytes) : NULL;\n"
+    "  for (int i = 0; M.bytes && i < M.ni + M.no; i++) ok &= fscanf(f, \"%llu\", &M.bytes[i]) == 1;\n"
+    "  if (ok && M.wsize) ok = fscanf(f, \"%4095s\", M.weights) == 1;\n"
+    "  if (!ok || !M.bytes) { fprintf(stderr, \"cannot read %s\\n\", p); exit(4); }\n"
+    "  fclose(f);\n}\n"
+    "static int run(const tcc_ctx *c, int64_t *d, const void *const *in, void *const *out) {\n"
+    "  return M.ndims ? tcc_harness_run_dims(c, d, in, out) : tcc_harness_run(c, in, out);\n}\n"
     "/* Reads the file into a zeroed buffer of n bytes; a model with run-time\n"
     " * dims may get fewer bytes, a static one exactly n. */\n"
     "static void *slurp(const char *p, size_t n) {\n"
     "  unsigned char *b = calloc(1, n + 1); FILE *f = p[0] ? fopen(p, \"rb\") : NULL;\n"
     "  size_t got = f ? fread(b, 1, n + 1, f) : 0;\n"
-    "  if (!b || (p[0] && (!f || got > n || (!M_NUM_DIMS && got != n)))) {\n"
+    "  if (!b || (p[0] && (!f || got > n || (!M.ndims && got != n)))) {\n"
     "    fprintf(stderr, \"cannot read %s\\n\", p); exit(4);\n  }\n"
     "  if (f) fclose(f); return b;\n}\n"
-    "static int64_t dims[M_NUM_DIMS + 1];\n"
+    "static int64_t *dims;\n"
     "static void dims_io(const char *p, int out) {\n"
-    "  if (!M_NUM_DIMS) return;\n"
-    "  FILE *f = fopen(p, out ? \"wb\" : \"rb\");\n"
-    "  size_t n = f ? (out ? fwrite(dims, 8, M_NUM_DIMS, f) : fread(dims, 8, M_NUM_DIMS, f)) : 0;\n"
-    "  if (n != M_NUM_DIMS) { fprintf(stderr, \"cannot access %s\\n\", p); exit(4); }\n"
+    "  if (!M.ndims) return;\n"
+    "  FILE *f = fopen(p, out ? \"wb\" : \"rb\"); size_t n = (size_t)M.ndims;\n"
+    "  if (!f || (out ? fwrite(dims, 8, n, f) : fread(dims, 8, n, f)) != n) {\n"
+    "    fprintf(stderr, \"cannot access %s\\n\", p); exit(4);\n  }\n"
     "  fclose(f);\n}\n"
-    "/* -threads=N > 1: the pool runs the model's parallel loops. */\n"
-    "#if M_THREADS > 1\n#include <tcc/pool.h>\n#endif\n"
     "static void *pool_attach(tcc_ctx *ctx) {\n"
-    "#if M_THREADS > 1\n"
-    "  tcc_pool *p = tcc_pool_new(M_THREADS);\n"
-    "  if (!p) { fprintf(stderr, \"cannot start %d threads\\n\", M_THREADS); exit(6); }\n"
+    "#if TCC_HARNESS_POOL\n"
+    "  tcc_pool *p = tcc_pool_new(M.threads);\n"
+    "  if (!p) { fprintf(stderr, \"cannot start %d threads\\n\", M.threads); exit(6); }\n"
     "  ctx->parallel_for = tcc_pool_parallel_for; ctx->parallel_user = p; return p;\n"
     "#else\n  (void)ctx; return NULL;\n#endif\n}\n"
+    "static void pool_detach(void *p) {\n"
+    "#if TCC_HARNESS_POOL\n  tcc_pool_free(p);\n#else\n  (void)p;\n#endif\n}\n"
     "/* --weights=external: the blob, read into aligned memory and checked\n"
     " * once, as an application would. */\n"
     "static void attach_weights(tcc_ctx *ctx) {\n"
-    "#ifdef M_WEIGHTS_SIZE\n"
-    "  size_t n = M_WEIGHTS_SIZE;\n"
+    "  if (!M.wsize) return;\n"
+    "  size_t n = (size_t)M.wsize;\n"
     "  void *b = aligned_alloc(TCC_WEIGHTS_ALIGN, (n + 63) / 64 * 64);\n"
-    "  FILE *f = fopen(M_WEIGHTS_PATH, \"rb\");\n"
+    "  FILE *f = fopen(M.weights, \"rb\");\n"
     "  if (!b || !f || fread(b, 1, n, f) != n) {\n"
-    "    fprintf(stderr, \"cannot read %s\\n\", M_WEIGHTS_PATH); exit(4);\n  }\n"
+    "    fprintf(stderr, \"cannot read %s\\n\", M.weights); exit(4);\n  }\n"
     "  fclose(f);\n"
-    "  int st = M_CHECK_WEIGHTS(b, n);\n"
-    "  if (st) { fprintf(stderr, \"%s: %s\\n\", M_WEIGHTS_PATH, tcc_status_str(st)); exit(7); }\n"
-    "  ctx->weights = b; ctx->weights_size = n;\n"
-    "#else\n  (void)ctx;\n#endif\n}\n"
-    "static void pool_detach(void *p) {\n"
-    "#if M_THREADS > 1\n  tcc_pool_free(p);\n#else\n  (void)p;\n#endif\n}\n"
+    "  int st = tcc_weights_check(b, n, M.wid, M.wdata);\n"
+    "  if (st) { fprintf(stderr, \"%s: %s\\n\", M.weights, tcc_status_str(st)); exit(7); }\n"
+    "  ctx->weights = b; ctx->weights_size = n;\n}\n"
     "/* A failure that names a node goes to <dims file>.err for tcc to report;\n"
     " * any other is printed here. */\n"
     "static tcc_error_info err_info;\n"
@@ -108,92 +125,85 @@ static const char harness_common[] =
     "  if (err_info.node && (f = fopen(p, \"wb\"))) {\n"
     "    fprintf(f, \"%d\\n%s\\n%s\\n\", st, err_info.op_type, err_info.node); fclose(f);\n"
     "  } else {\n"
-    "    fprintf(stderr, M_NAME \"_run failed: %s\\n\", tcc_status_str(st));\n  }\n"
+    "    fprintf(stderr, \"%s_run failed: %s\\n\", M.name, tcc_status_str(st));\n  }\n"
     "  return 3;\n}\n"
     "/* -profile=1: the model calls this before each layer and at its end;\n"
     " * bench adds each layer's time of timed run r to prof_ms[r][layer]. */\n"
-    "#ifdef M_NUM_LAYERS\n#include <time.h>\n"
     "static double *prof_ms;\nstatic int prof_run = -1, prof_layer = -1;\n"
     "static struct timespec prof_t;\n"
     "void tcc_profile_mark(int32_t layer);\n"
     "void tcc_profile_mark(int32_t layer) {\n"
+    "#ifdef CLOCK_MONOTONIC /* bench runs on hosts; newlib has no such clock */\n"
     "  struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t);\n"
-    "  if (prof_run >= 0 && prof_layer >= 0 && prof_layer < M_NUM_LAYERS)\n"
-    "    prof_ms[(size_t)prof_run * M_NUM_LAYERS + (size_t)prof_layer] +=\n"
+    "  if (prof_ms && prof_run >= 0 && prof_layer >= 0 && prof_layer < M.layers)\n"
+    "    prof_ms[(size_t)prof_run * (size_t)M.layers + (size_t)prof_layer] +=\n"
     "        (double)(t.tv_sec - prof_t.tv_sec) * 1e3 +\n"
     "        (double)(t.tv_nsec - prof_t.tv_nsec) / 1e6;\n"
-    "  prof_t = t; prof_layer = layer;\n}\n#endif\n";
-
-static const char harness_text[] =
+    "  prof_t = t;\n#endif\n  prof_layer = layer;\n}\n"
+    "/* `tcc bench`: the entry called `warmup` times, then `runs` timed calls;\n"
+    " * the per-call wall times (ms, doubles) go to the times file and tcc\n"
+    " * prints the figures.  `tcc run`: one call, the outputs to their files. */\n"
     "int main(int argc, char **argv) {\n"
-    "  enum { NI = M_NUM_INPUTS, NO = M_NUM_OUTPUTS };\n"
-    "  const void *in[NI + 1]; void *out[NO + 1];\n"
-    "  if (argc != 2 + NI + NO) return 5;\n"
-    "  dims_io(argv[1], 0);\n"
-    "  for (int i = 0; i < NI; i++) in[i] = slurp(argv[2 + i], M_inputs[i].nbytes);\n"
-    "  for (int i = 0; i < NO; i++) out[i] = calloc(1, M_outputs[i].nbytes + 1);\n"
-    "  size_t ws = M_WORKSPACE_SIZE;\n"
+    "  if (argc < 2) return 5;\n"
+    "  describe(argv[1]);\n"
+    "  int ni = M.ni, no = M.no;\n"
+    "  const void **in = calloc((size_t)ni + 1, sizeof *in);\n"
+    "  void **out = calloc((size_t)no + 1, sizeof *out);\n"
+    "  dims = calloc((size_t)M.ndims + 1, sizeof *dims);\n"
+    "#if TCC_HARNESS_BENCH\n"
+    "  if (argc != 6 + ni + no) return 5;\n"
+    "#else\n"
+    "  if (argc != 3 + ni + no) return 5;\n"
+    "#endif\n"
+    "  char **files = argv + 2; /* dims, inputs, outputs */\n"
+    "  dims_io(files[0], 0);\n"
+    "  for (int i = 0; i < ni; i++) in[i] = slurp(files[1 + i], (size_t)M.bytes[i]);\n"
+    "  for (int i = 0; i < no; i++) out[i] = calloc(1, (size_t)M.bytes[ni + i] + 1);\n"
+    "  size_t ws = (size_t)M.ws;\n"
     "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
     "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
     "  attach_weights(&ctx);\n"
     "  void *pool = pool_attach(&ctx);\n"
     "  ctx.error = &err_info;\n"
-    "  int st = M_RUN(&ctx, dims, in, out);\n"
-    "  pool_detach(pool);\n"
-    "  if (st) return failed(st, argv[1]);\n"
-    "  for (int i = 0; i < NO; i++) {\n"
-    "    FILE *f = fopen(argv[2 + NI + i], \"wb\");\n"
-    "    if (!f || fwrite(out[i], 1, M_outputs[i].nbytes, f) != M_outputs[i].nbytes) return 4;\n"
-    "    fclose(f); free(out[i]);\n  }\n"
-    "  dims_io(argv[1], 1);\n"
-    "  for (int i = 0; i < NI; i++) free((void *)in[i]);\n"
-    "  free(w);\n  return 0;\n}\n";
-
-/* `tcc bench`: the same entry called `warmup` times, then `runs` timed
- * calls; the per-call wall times (ms, doubles) go to the times file and tcc
- * prints the figures.  argv: dims, inputs, outputs, runs, warmup, times. */
-static const char bench_text[] =
-    "#include <time.h>\n"
-    "int main(int argc, char **argv) {\n"
-    "  enum { NI = M_NUM_INPUTS, NO = M_NUM_OUTPUTS };\n"
-    "  const void *in[NI + 1]; void *out[NO + 1];\n"
-    "  if (argc != 5 + NI + NO) return 5;\n"
-    "  int runs = atoi(argv[2 + NI + NO]), warm = atoi(argv[3 + NI + NO]);\n"
-    "  dims_io(argv[1], 0);\n"
-    "  for (int i = 0; i < NI; i++) in[i] = slurp(argv[2 + i], M_inputs[i].nbytes);\n"
-    "  for (int i = 0; i < NO; i++) out[i] = calloc(1, M_outputs[i].nbytes + 1);\n"
-    "  size_t ws = M_WORKSPACE_SIZE;\n"
-    "  void *w = ws ? aligned_alloc(TCC_WORKSPACE_ALIGN, (ws + 63) / 64 * 64) : NULL;\n"
-    "  tcc_ctx ctx = tcc_ctx_init(w, ws);\n"
-    "  attach_weights(&ctx);\n"
-    "  void *pool = pool_attach(&ctx);\n"
-    "  ctx.error = &err_info;\n"
-    "  double *t = calloc((size_t)runs, sizeof *t);\n"
-    "#ifdef M_NUM_LAYERS\n"
-    "  prof_ms = calloc((size_t)runs * M_NUM_LAYERS + 1, sizeof *prof_ms);\n#endif\n"
-    "  int64_t given[M_NUM_DIMS + 1];\n"
-    "  memcpy(given, dims, sizeof given);\n"
     "  int st = 0;\n"
+    "#if TCC_HARNESS_BENCH\n"
+    "  int runs = atoi(files[1 + ni + no]), warm = atoi(files[2 + ni + no]);\n"
+    "  const char *times = files[3 + ni + no];\n"
+    "  double *t = calloc((size_t)runs + 1, sizeof *t);\n"
+    "  if (M.layers) prof_ms = calloc((size_t)runs * (size_t)M.layers + 1, sizeof *prof_ms);\n"
+    "  int64_t *given = calloc((size_t)M.ndims + 1, sizeof *given);\n"
+    "  memcpy(given, dims, sizeof *dims * (size_t)M.ndims);\n"
     "  for (int r = 0; r < warm && !st; r++) {\n"
-    "    memcpy(dims, given, sizeof given);\n"
-    "    st = M_RUN(&ctx, dims, in, out);\n  }\n"
+    "    memcpy(dims, given, sizeof *dims * (size_t)M.ndims);\n"
+    "    st = run(&ctx, dims, in, out);\n  }\n"
     "  for (int r = 0; r < runs && !st; r++) {\n"
-    "    memcpy(dims, given, sizeof given);\n"
+    "    memcpy(dims, given, sizeof *dims * (size_t)M.ndims);\n"
     "    struct timespec a, b; clock_gettime(CLOCK_MONOTONIC, &a);\n"
-    "#ifdef M_NUM_LAYERS\n    prof_run = r;\n#endif\n"
-    "    st = M_RUN(&ctx, dims, in, out);\n"
+    "    prof_run = r;\n"
+    "    st = run(&ctx, dims, in, out);\n"
     "    clock_gettime(CLOCK_MONOTONIC, &b);\n"
     "    t[r] = (double)(b.tv_sec - a.tv_sec) * 1e3 + (double)(b.tv_nsec - a.tv_nsec) / 1e6;\n  }\n"
     "  pool_detach(pool);\n"
-    "  if (st) return failed(st, argv[1]);\n"
-    "  FILE *f = fopen(argv[4 + NI + NO], \"wb\");\n"
+    "  if (st) return failed(st, files[0]);\n"
+    "  FILE *f = fopen(times, \"wb\");\n"
     "  if (!f || fwrite(t, sizeof *t, (size_t)runs, f) != (size_t)runs) return 4;\n"
     "  fclose(f);\n"
-    "#ifdef M_NUM_LAYERS\n"
-    "  char lp[4096]; snprintf(lp, sizeof lp, \"%s.layers\", argv[4 + NI + NO]);\n"
-    "  size_t nl = (size_t)runs * M_NUM_LAYERS;\n"
-    "  if (!(f = fopen(lp, \"wb\")) || fwrite(prof_ms, sizeof *prof_ms, nl, f) != nl) return 4;\n"
-    "  fclose(f);\n#endif\n"
+    "  if (M.layers) {\n"
+    "    char lp[4096]; snprintf(lp, sizeof lp, \"%s.layers\", times);\n"
+    "    size_t nl = (size_t)runs * (size_t)M.layers;\n"
+    "    if (!(f = fopen(lp, \"wb\")) || fwrite(prof_ms, sizeof *prof_ms, nl, f) != nl) return 4;\n"
+    "    fclose(f);\n  }\n"
+    "#else\n"
+    "  st = run(&ctx, dims, in, out);\n"
+    "  pool_detach(pool);\n"
+    "  if (st) return failed(st, files[0]);\n"
+    "  for (int i = 0; i < no; i++) {\n"
+    "    FILE *f = fopen(files[1 + ni + i], \"wb\");\n"
+    "    if (!f || fwrite(out[i], 1, (size_t)M.bytes[ni + i], f) != (size_t)M.bytes[ni + i])\n"
+    "      return 4;\n"
+    "    fclose(f);\n  }\n"
+    "  dims_io(files[0], 1);\n"
+    "#endif\n"
     "  return 0;\n}\n";
 
 /* How to build and run the harness for a target other than the host.
@@ -367,6 +377,7 @@ static int spawn(char *const argv[]) {
 typedef struct RunDir {
   char path[64];
   IrModule *m;
+  const tcc_session *s;
   const Cross *x;   /* NULL: the host */
   int repeat;          /* bench: timed calls; 0 = run once */
   int threads;         /* > 1: the harness links the pool */
@@ -422,107 +433,219 @@ static bool push_runtime_sources(Argv *a) {
   return true;
 }
 
-static char *write_harness(RunDir *d, bool bench) {
-  const char *n = d->m->name;
-  char *up = ir_arena_strdup(d->m->arena, n);
-  for (char *p = up; *p; p++)
-    if (*p >= 'a' && *p <= 'z') *p = (char)(*p - 'a' + 'A');
-  /* clock_gettime needs _POSIX_C_SOURCE before any header. */
-  char *weights = in_dir(d, ir_arena_printf(d->m->arena, "%s.weights", n));
-  char *prelude = ir_arena_printf(d->m->arena, harness_prelude, n, n, up, up, up,
-                                  n, n, d->threads, up, up, n, n, up, up, n, weights);
-  if (d->layers)
-    prelude = ir_arena_printf(d->m->arena, "%s#define M_NUM_LAYERS %d\n", prelude, d->layers);
-  char *src = ir_arena_printf(d->m->arena, "%s%s%s%s",
-                              bench || d->layers ? "#define _POSIX_C_SOURCE 200809L\n" : "",
-                              prelude, harness_common, bench ? bench_text : harness_text);
-  char *src_path = in_dir(d, "harness.c");
-  return util_write_file_atomic(src_path, src, strlen(src)) ? src_path : NULL;
+/* harness.desc (harness_text says what it holds). */
+static bool write_desc(RunDir *d) {
+  IrModule *m = d->m;
+  IrFunc *f = m->main;
+  uint64_t wid = 0, wdata = 0;
+  bool external = tcc_session_external_weights(d->s, &wid, &wdata);
+  char *text = ir_arena_printf(
+      m->arena, "%s %d %d %d %d %d %lld %llu %llu %llu\n", m->name, f->num_inputs,
+      f->num_outputs, ir_module_is_dynamic(m) ? m->num_syms : 0, d->threads, d->layers,
+      (long long)(f->workspace_size < 0 ? 0 : f->workspace_size),
+      (unsigned long long)(external ? TCC_WEIGHTS_HEADER_SIZE + wdata : 0),
+      (unsigned long long)wid, (unsigned long long)wdata);
+  for (int i = 0; i < f->num_inputs + f->num_outputs; i++)
+    text = ir_arena_printf(m->arena, "%s%llu\n", text,
+                           (unsigned long long)header_tensor_bytes(m, &f->body->args[i]->type));
+  if (external)
+    text = ir_arena_printf(m->arena, "%s%s\n", text,
+                           in_dir(d, ir_arena_printf(m->arena, "%s.weights", m->name)));
+  return util_write_file_atomic(in_dir(d, "harness.desc"), text, strlen(text));
 }
 
-static bool link_host(RunDir *d, char *src_path) {
-  const char *n = d->m->name, *lib = runtime_lib();
-  if (!lib) {
-    diag_error("cannot find the runtime library libtccrt.a (looked for %s)",
-               runtime_paths()->lib);
-    return false;
+/* Where built harness objects are kept: $TCC_CACHE_DIR, else
+ * $XDG_CACHE_HOME/tcc, else $HOME/.cache/tcc; NULL (built in the run
+ * folder every time) when TCC_CACHE_DIR is "off" or none can be made. */
+static const char *cache_dir(RunDir *d) {
+  const char *env = getenv("TCC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
+  const char *home = getenv("HOME");
+  char *dir = env && *env ? (strcmp(env, "off") ? ir_arena_strdup(d->m->arena, env) : NULL)
+              : xdg && *xdg ? ir_arena_printf(d->m->arena, "%s/tcc", xdg)
+              : home && *home ? ir_arena_printf(d->m->arena, "%s/.cache/tcc", home)
+                              : NULL;
+  return dir && util_make_dirs(dir) ? dir : NULL;
+}
+
+static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
+  for (size_t i = 0; i < n; i++) h = (h ^ ((const unsigned char *)data)[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* The key of a harness object: the command that builds it (its output
+ * left out), the files it names by their contents, and the headers the
+ * harness includes, so an edited runtime source or header builds a new
+ * one. */
+static uint64_t harness_key(const Argv *build) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  const char *headers[] = {"runtime.h", "pool.h"};
+  for (int i = 0; i < build->n + 2; i++) {
+    const char *arg = i < build->n ? build->v[i] : headers[i - build->n];
+    if (i + 1 < build->n && !strcmp(arg, "-o")) {
+      i++;
+      continue;
+    }
+    char path[4400];
+    snprintf(path, sizeof path, i < build->n ? "%s" : "%s/tcc/%s",
+             i < build->n ? arg : include_dir(), arg);
+    /* a file by its contents (the harness is written anew in each run
+     * folder), anything else by its text */
+    struct stat st;
+    FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
+    if (!f) h = fnv1a(h, path, strlen(path) + 1);
+    char buf[8192];
+    for (size_t got; f && (got = fread(buf, 1, sizeof buf, f)) > 0;) h = fnv1a(h, buf, got);
+    if (f) fclose(f);
   }
-  const char *cc = getenv("TCC_CC") ? getenv("TCC_CC") : "cc";
-  char *inc = ir_arena_printf(d->m->arena, "-I%s", include_dir());
-  char *inc2 = ir_arena_printf(d->m->arena, "-I%s", d->path);
-  char *obj = in_dir(d, ir_arena_printf(d->m->arena, "%s.o", n));
-  char *exe = in_dir(d, "run");
-  const char *pool = d->threads > 1 ? pool_lib() : NULL;
-  if (d->threads > 1 && !pool) {
-    diag_error("cannot find the thread pool library libtccrt_pool.a (looked for %s)",
-               runtime_paths()->pool);
-    return false;
-  }
-  Argv a = {.m = d->m};
-  const char *fixed[] = {cc, "-O1", "-w", inc, inc2, src_path, obj};
-  for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) push(&a, fixed[i]);
-  if (pool) push(&a, pool);
-  push(&a, lib);
-  if (pool) push(&a, "-lpthread");
-  push(&a, "-lm");
-  push(&a, "-o");
-  push(&a, exe);
-  if (spawn(a.v) != 0) {
-    diag_error("linking the compiled model with the runtime failed (%s)", cc);
-    return false;
-  }
+  return h;
+}
+
+/* The target's compiler and flags, the include path and the harness's
+ * kind, into a. */
+static void push_harness_flags(RunDir *d, Argv *a) {
+  if (d->x)
+    for (int i = 0; d->x->cc[i]; i++) push(a, d->x->cc[i]);
+  else
+    push(a, getenv("TCC_CC") ? getenv("TCC_CC") : "cc");
+  push(a, "-O1");
+  push(a, "-w");
+  push(a, ir_arena_printf(d->m->arena, "-I%s", include_dir()));
+  push(a, d->repeat > 0 ? "-DTCC_HARNESS_BENCH=1" : "-DTCC_HARNESS_BENCH=0");
+  push(a, d->threads > 1 ? "-DTCC_HARNESS_POOL=1" : "-DTCC_HARNESS_POOL=0");
+  if (d->threads > 1 && d->x) push(a, "-pthread");
+}
+
+/* The sources a cross target builds with the harness: the runtime's, the
+ * pool's for threads (qemu-user runs them), a bare-metal board's startup
+ * code and what the target's C library lacks. */
+static bool push_cross_sources(RunDir *d, Argv *a) {
+  if (!push_runtime_sources(a)) return false;
+  if (d->threads > 1) push(a, ir_arena_printf(d->m->arena, "%s/pool.c", runtime_src_dir()));
+  if (d->x->kind == RUN_SEMIHOST)
+    push(a, ir_arena_printf(d->m->arena, "%s/toolchains/mps2-an386/startup.c",
+                            runtime_src_dir()));
+  if (d->x->compat)
+    push(a, ir_arena_printf(d->m->arena, "%s/%s", runtime_src_dir(), d->x->compat));
   return true;
 }
 
-/* Bare metal: newlib with semihosting, the board's memory map and the
- * (shared) startup code, shipped next to the runtime sources. */
+/* The harness's object: on the host the harness alone (libtccrt.a comes
+ * at the link), on a cross target the harness with the runtime sources
+ * linked into one relocatable object (WASI: the runtime sources alone, the
+ * harness is compiled with each link); from the cache when it holds it,
+ * else built in the run folder and kept there.  NULL after a diagnostic. */
+static const char *harness_object(RunDir *d, const char *src) {
+  Argv a = {.m = d->m};
+  push_harness_flags(d, &a);
+  if (d->x) {
+    push(&a, "-r");
+    push(&a, "-nostdlib");
+    if (d->x->kind != RUN_WASI) push(&a, src);
+    if (!push_cross_sources(d, &a)) return NULL;
+  } else {
+    push(&a, "-c");
+    push(&a, src);
+  }
+  const char *dir = cache_dir(d);
+  char *cached = dir ? ir_arena_printf(d->m->arena, "%s/harness-%s-%016llx.o",
+                                       dir, d->x ? d->x->target : "x86_64",
+                                       (unsigned long long)harness_key(&a))
+                     : NULL;
+  if (cached && access(cached, R_OK) == 0) return cached;
+  char *obj = in_dir(d, "harness.o");
+  push(&a, "-o");
+  push(&a, obj);
+  if (spawn(a.v) != 0) {
+    diag_error("building the run harness failed (%s)", a.v[0]);
+    return NULL;
+  }
+  char *data;
+  size_t size;
+  /* another tcc may store the same object at once: each writes whole */
+  if (cached && util_read_file(obj, &data, &size)) {
+    util_write_file_atomic(cached, data, size);
+    free(data);
+  }
+  return obj;
+}
+
+/* The model's entry, bound to the harness's name by the linker. */
+static const char *entry_symbol(RunDir *d, bool define) {
+  bool dims = ir_module_is_dynamic(d->m);
+  const char *run = dims ? "tcc_harness_run_dims" : "tcc_harness_run";
+  return ir_arena_printf(d->m->arena, define ? "-D%s=%s_run%s" : "-Wl,--defsym=%s=%s_run%s", run,
+                         d->m->name, dims ? "_dims" : "");
+}
+
+/* Bare metal: newlib with semihosting and the board's memory map (the
+ * startup code is among the harness's sources). */
 static void push_bare_metal(Argv *a, const char *board) {
-  const char *dir = ir_arena_printf(a->m->arena, "%s/toolchains",
-                                    runtime_src_dir());
+  const char *dir = ir_arena_printf(a->m->arena, "%s/toolchains", runtime_src_dir());
   push(a, "--specs=rdimon.specs");
   push(a, "-nostartfiles");
   push(a, "-Wl,--no-warn-execstack,--no-warn-rwx-segments"); /* newlib's */
   push(a, ir_arena_printf(a->m->arena, "-T%s/%s/%s.ld", dir, board, board));
-  push(a, ir_arena_printf(a->m->arena, "%s/mps2-an386/startup.c", dir));
 }
 
-/* The harness, the runtime sources and the object, built with the
- * target's C compiler into <dir>/run (run.wasm for WASI). */
-static bool link_cross(RunDir *d, char *src_path) {
+/* <dir>/run (run.wasm for WASI): the harness, the model's object and the
+ * runtime, linked by the target's C compiler; WASI compiles the harness
+ * with them, its entry named by the preprocessor (wasm-ld has no
+ * --defsym). */
+static bool write_harness_and_link(RunDir *d) {
+  char *src = in_dir(d, "harness.c");
+  if (!write_desc(d) || !util_write_file_atomic(src, harness_text, strlen(harness_text)))
+    return false;
+  char *model_obj = in_dir(d, ir_arena_printf(d->m->arena, "%s.o", d->m->name));
   Argv a = {.m = d->m};
-  for (int i = 0; d->x->cc[i]; i++) push(&a, d->x->cc[i]);
-  push(&a, "-O1");
-  push(&a, "-w");
-  push(&a, ir_arena_printf(d->m->arena, "-I%s", include_dir()));
-  push(&a, ir_arena_printf(d->m->arena, "-I%s", d->path));
-  push(&a, src_path);
-  if (!push_runtime_sources(&a)) return false;
-  if (d->threads > 1) { /* qemu-user runs threads: the pool from source */
-    push(&a, ir_arena_printf(d->m->arena, "%s/pool.c", runtime_src_dir()));
-    push(&a, "-pthread");
+  const char *obj = harness_object(d, src);
+  if (!obj) return false;
+  if (d->x && d->x->kind == RUN_WASI) {
+    push_harness_flags(d, &a);
+    push(&a, entry_symbol(d, true));
+    push(&a, src);
+    push(&a, obj);
+  } else {
+    if (d->x)
+      for (int i = 0; d->x->cc[i]; i++) push(&a, d->x->cc[i]);
+    else
+      push(&a, getenv("TCC_CC") ? getenv("TCC_CC") : "cc");
+    push(&a, obj);
+    push(&a, entry_symbol(d, false));
   }
-  if (d->x->kind == RUN_SEMIHOST) push_bare_metal(&a, d->x->board);
-  if (d->x->compat)
-    push(&a, ir_arena_printf(d->m->arena, "%s/%s", runtime_src_dir(),
-                             d->x->compat));
-  push(&a, in_dir(d, ir_arena_printf(d->m->arena, "%s.o", d->m->name)));
+  push(&a, model_obj);
+  if (!d->x) {
+    const char *lib = runtime_lib(), *pool = d->threads > 1 ? pool_lib() : NULL;
+    if (!lib) {
+      diag_error("cannot find the runtime library libtccrt.a (looked for %s)",
+                 runtime_paths()->lib);
+      return false;
+    }
+    if (d->threads > 1 && !pool) {
+      diag_error("cannot find the thread pool library libtccrt_pool.a (looked for %s)",
+                 runtime_paths()->pool);
+      return false;
+    }
+    if (pool) push(&a, pool);
+    push(&a, lib);
+    if (pool) push(&a, "-lpthread");
+  } else {
+    if (d->threads > 1) push(&a, "-pthread");
+    if (d->x->kind == RUN_SEMIHOST) push_bare_metal(&a, d->x->board);
+  }
   push(&a, "-lm");
   push(&a, "-o");
-  push(&a, in_dir(d, d->x->kind == RUN_WASI ? "run.wasm" : "run"));
+  push(&a, in_dir(d, d->x && d->x->kind == RUN_WASI ? "run.wasm" : "run"));
   if (spawn(a.v) != 0) {
-    diag_error("linking the compiled model with the runtime for %s failed (%s)",
-               d->x->target, a.v[0]);
+    if (d->x)
+      diag_error("linking the compiled model with the runtime for %s failed (%s)",
+                 d->x->target, a.v[0]);
+    else
+      diag_error("linking the compiled model with the runtime failed (%s)", a.v[0]);
     return false;
   }
-  if (d->x->kind != RUN_WASI) return true;
+  if (!d->x || d->x->kind != RUN_WASI) return true;
   char *js = in_dir(d, "wasi.mjs");
   return util_write_file_atomic(js, wasi_runner, strlen(wasi_runner));
-}
-
-static bool write_harness_and_link(RunDir *d) {
-  char *src_path = write_harness(d, d->repeat > 0);
-  if (!src_path) return false;
-  return d->x ? link_cross(d, src_path) : link_host(d, src_path);
 }
 
 /* qemu-system's semihosting command line: the program and its arguments
@@ -540,8 +663,13 @@ static void push_semihost(RunDir *d, Argv *a, char **args, int nargs) {
 
 /* The command that runs the linked harness: the binary itself, or the
  * emulator with the binary.  TCC_QEMU_CPU replaces qemu-user's -cpu. */
-static char **run_command(RunDir *d, char **args, int nargs) {
+static char **run_command(RunDir *d, char **files, int nfiles) {
   Argv a = {.m = d->m};
+  /* the harness's arguments: its description, then the files */
+  int nargs = nfiles + 1;
+  char **args = ir_arena_alloc(d->m->arena, sizeof *args * (size_t)nargs);
+  args[0] = in_dir(d, "harness.desc");
+  memcpy(args + 1, files, sizeof *args * (size_t)nfiles);
   const char *qcpu = getenv("TCC_QEMU_CPU");
   bool user = d->x && d->x->kind == RUN_QEMU_USER;
   for (int i = 0; d->x && d->x->run[i]; i++) {
@@ -1103,7 +1231,7 @@ tcc_result tcc_run_model(tcc_session *s, const RunOptions *o) {
                "emulation (use tcc run there)", x->target);
     return TCC_ERROR_INPUT;
   }
-  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), x, o->repeat, o->threads, 0};
+  RunDir d = {"/tmp/tcc-run-XXXXXX", tcc_session_module(s), s, x, o->repeat, o->threads, 0};
   if (tcc_session_profile(s)) d.layers = d.m->num_sched_notes;
   if (!mkdtemp(d.path)) {
     diag_error("cannot create a temporary folder: %s", strerror(errno));

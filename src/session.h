@@ -44,6 +44,9 @@ bool tcc_session_describe_target(tcc_session *s, SchedTarget *t, char **cpu, cha
 const SchedCostModel *tcc_session_cost_model(const tcc_session *s);
 /* -profile=1: the object calls tcc_profile_mark before each layer. */
 bool tcc_session_profile(const tcc_session *s);
+/* --weights=external after a compile: the blob's id and data size (what
+ * <name>_check_weights checks); false for embedded weights. */
+bool tcc_session_external_weights(const tcc_session *s, uint64_t *id, uint64_t *data_size);
 
 typedef struct RunOptions {
   const char **inputs;     /* .pb files, by input position */
@@ -162,6 +165,7 @@ void util_discard_temp(char *tmp);
 char *util_dirname(const char *path);        /* malloc'd; "." when none */
 char *util_join(const char *dir, const char *name); /* malloc'd */
 bool util_mkdir_p(const char *dir);
+bool util_make_dirs(const char *dir); /* util_mkdir_p without the diagnostic (errno) */
 bool util_remove_tree(const char *dir); /* rm -rf, in process; true when gone */
 
 #endif

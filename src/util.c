@@ -92,7 +92,7 @@ char *util_join(const char *dir, const char *name) {
   return s;
 }
 
-bool util_mkdir_p(const char *dir) {
+bool util_make_dirs(const char *dir) {
   char *p = strdup(dir);
   if (!p) return false;
   for (char *s = p + 1; *s; s++) {
@@ -102,9 +102,16 @@ bool util_mkdir_p(const char *dir) {
     *s = '/';
   }
   bool ok = mkdir(p, 0777) == 0 || errno == EEXIST;
-  if (!ok) diag_error("cannot create directory '%s': %s", dir, strerror(errno));
+  int err = errno;
   free(p);
+  errno = err;
   return ok;
+}
+
+bool util_mkdir_p(const char *dir) {
+  if (util_make_dirs(dir)) return true;
+  diag_error("cannot create directory '%s': %s", dir, strerror(errno));
+  return false;
 }
 
 static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {

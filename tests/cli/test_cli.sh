@@ -226,10 +226,11 @@ assert 0 < d[\"min_ms\"] <= d[\"median_ms\"] <= d[\"max_ms\"] and d[\"min_ms\"] 
 check 0 "" bench "$PAR" --iters 3 --warmup 2 -threads=3 --json
 expect "bench --json of parallel.tir, 3 threads" "grep -Eqx '\{\"model\":\"parallel\",\"median_ms\":[0-9.e-]+,\"min_ms\":[0-9.e-]+,\"max_ms\":[0-9.e-]+,\"mean_ms\":[0-9.e-]+,\"iters\":3,\"warmup\":2,\"threads\":3,\"workspace_bytes\":0\}' '$T/stdout'"
 # Bench inputs: seeded random floats in [-1, 1), the same on every run (a
-# C compiler wrapper keeps a copy of the input file the harness reads).
+# C compiler wrapper keeps a copy of the input file the harness reads when
+# it links the model's object).
 cat > "$T/cc.sh" <<WRAP
 #!/bin/sh
-for a in "\$@"; do case "\$a" in */harness.c) cp "\$(dirname "\$a")/in0.bin" "$T/bench_in.bin";; esac; done
+for a in "\$@"; do case "\$a" in */model.o) cp "\$(dirname "\$a")/in0.bin" "$T/bench_in.bin";; esac; done
 exec cc "\$@"
 WRAP
 chmod +x "$T/cc.sh"
