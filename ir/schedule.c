@@ -30,11 +30,12 @@ const SchedCostModel sched_cost_builtin = {
 };
 
 const SchedChoice sched_model_choice = {SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL,
-                                        SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
+                                        SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
 
 bool sched_choice_equal(const SchedChoice *a, const SchedChoice *b) {
   return a->mr == b->mr && a->nv == b->nv && a->kc == b->kc && a->prefetch == b->prefetch &&
-         a->transposed == b->transposed && a->variant == b->variant && a->tasks == b->tasks;
+         a->transposed == b->transposed && a->variant == b->variant && a->tasks == b->tasks &&
+         a->block == b->block;
 }
 
 static const SchedCostModel *cost_of(const SchedTarget *t) {
@@ -187,17 +188,26 @@ bool sched_gemm_transposed(const SchedTarget *t, SchedOp *op, int64_t M, int64_t
   return transposed;
 }
 
-int sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned variants, int model) {
-  int v = t->naive ? SCHED_DW_ROWS : model;
-  if (op && op->choice && op->choice->variant != SCHED_MODEL &&
-      (variants >> op->choice->variant & 1u))
-    v = op->choice->variant;
+/* The largest block a depthwise variant takes. */
+static int dw_max_block(int variant) {
+  return variant == SCHED_DW_CHANNELS_LAST ? SCHED_DW_MAX_COLS : SCHED_DW_MAX_ROWS;
+}
+
+SchedDepthwise sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned variants, int model) {
+  SchedDepthwise d = {t->naive ? SCHED_DW_ROWS : model, 1};
+  const SchedChoice *c = op ? op->choice : NULL;
+  if (c && c->variant != SCHED_MODEL && (variants >> c->variant & 1u)) d.variant = c->variant;
+  /* a row at a time: measured no slower than blocks on the networks'
+   * layers (docs/performance.md); four columns give four FMA chains */
+  if (!t->naive && d.variant == SCHED_DW_CHANNELS_LAST) d.block = 4;
+  if (c && c->block >= 1 && c->block <= dw_max_block(d.variant)) d.block = c->block;
   if (op && op->problem.kind == SCHED_KIND_NONE) {
     op->problem = (SchedProblem){.kind = SCHED_KIND_DEPTHWISE, .variants = variants,
                                  .used = sched_model_choice};
-    op->problem.used.variant = v;
+    op->problem.used.variant = d.variant;
+    op->problem.used.block = d.block;
   }
-  return v;
+  return d;
 }
 
 /* ---------------------------------------------------------- candidates */
@@ -224,13 +234,21 @@ int sched_candidates(const SchedTarget *t, const SchedProblem *p, int threads, S
   IR_ASSERT(r);
   int n = 0;
   if (p->kind == SCHED_KIND_DEPTHWISE) {
-    /* the lowering's own pick first, then the others it can run */
+    /* the lowering's own pick first, then its other blocks, then the
+     * other variants it can run with each block */
     for (int pass = 0; pass < 2; pass++)
       for (int v = 0; v < SCHED_DW_VARIANTS; v++) {
         if (!(p->variants >> v & 1u) || (pass == 0) != (v == p->used.variant)) continue;
-        r[n] = (Ranked){sched_model_choice, n, n};
-        r[n].c.variant = v;
-        n++;
+        /* (a log from before blocks has none) */
+        int first = pass == 0 && p->used.block >= 1 ? p->used.block : 1;
+        for (int b = 0; b <= dw_max_block(v) && n < CAP; b++) {
+          int block = b == 0 ? first : b;
+          if (b > 0 && block == first) continue;
+          r[n] = (Ranked){sched_model_choice, n, n};
+          r[n].c.variant = v;
+          r[n].c.block = block;
+          n++;
+        }
       }
   } else if (p->kind == SCHED_KIND_GEMM) {
     int lanes = lanes_of(t);
@@ -251,7 +269,7 @@ int sched_candidates(const SchedTarget *t, const SchedProblem *p, int threads, S
               continue;
             for (int j = 0; j < (p->packed_bytes > 0 ? 3 : 1); j++) {
               SchedChoice c = {mr, nv, kcs[i], p->packed_bytes > 0 ? pfs[j] : 0, tr,
-                               SCHED_MODEL, SCHED_MODEL};
+                               SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
               double cost = sched_predict(t, p, &c);
               /* the split: the op's own count first, then none and the others */
               bool split = threads > 1 && p->splittable;
@@ -292,8 +310,11 @@ static const char *const dw_names[SCHED_DW_VARIANTS] = {"rows", "rows-padded", "
 
 void sched_choice_format(const SchedChoice *c, SchedKind kind, char *buf, size_t size) {
   if (kind == SCHED_KIND_DEPTHWISE) {
-    snprintf(buf, size, "depthwise=%s",
-             c->variant >= 0 && c->variant < SCHED_DW_VARIANTS ? dw_names[c->variant] : "model");
+    int n = snprintf(buf, size, "depthwise=%s",
+                     c->variant >= 0 && c->variant < SCHED_DW_VARIANTS ? dw_names[c->variant]
+                                                                        : "model");
+    if (c->block >= 1 && n > 0 && (size_t)n < size)
+      snprintf(buf + n, size - (size_t)n, " block=%d", c->block);
     return;
   }
   if (c->mr == SCHED_MODEL) { /* the model's tile with another product */
@@ -313,8 +334,16 @@ static bool winograd_tile_ok(int v) { return v == 0 || v == 2 || v == 4; }
 bool sched_choice_parse(const char *text, SchedChoice *c) {
   *c = sched_model_choice;
   if (!strncmp(text, "depthwise=", 10)) {
-    for (int v = 0; v < SCHED_DW_VARIANTS; v++)
-      if (!strcmp(text + 10, dw_names[v])) return c->variant = v, true;
+    for (int v = 0; v < SCHED_DW_VARIANTS; v++) {
+      size_t len = strlen(dw_names[v]);
+      const char *rest = text + 10 + len;
+      if (strncmp(text + 10, dw_names[v], len) || (*rest && *rest != ' ')) continue;
+      c->variant = v;
+      if (!*rest) return true; /* a log from before blocks */
+      int used = 0;
+      return sscanf(rest, " block=%d%n", &c->block, &used) == 1 && !rest[used] &&
+             c->block >= 1 && c->block <= dw_max_block(v);
+    }
     return false;
   }
   long long kc, pf;

@@ -66,7 +66,11 @@ typedef struct SchedChoice {
   int variant;         /* depthwise: SCHED_DW_*; a 3x3 conv's product: 0 direct,
                           2 or 4 Winograd's tile (sched_winograd) */
   int tasks;           /* threads' tasks a convolution's columns split into (1: none) */
+  int block;           /* depthwise: outputs accumulated together, output rows of
+                          the rows variants (1..SCHED_DW_MAX_ROWS), columns of
+                          channels-last (1..SCHED_DW_MAX_COLS) */
 } SchedChoice;
+enum { SCHED_DW_MAX_ROWS = 6, SCHED_DW_MAX_COLS = 8 };
 extern const SchedChoice sched_model_choice; /* every field SCHED_MODEL */
 /* Field by field (a struct's padding bytes are not its value). */
 bool sched_choice_equal(const SchedChoice *a, const SchedChoice *b);
@@ -98,7 +102,7 @@ typedef struct SchedOp {
 } SchedOp;
 
 /* "tile=6x4 kc=256 prefetch=8192 transposed=0" (and " tasks=2" where the
- * op splits its columns), "depthwise=rows-padded":
+ * op splits its columns), "depthwise=rows-padded block=2":
  * the text of a choice in logs; fields at SCHED_MODEL are left out.
  * parse returns false on text it does not know (the log names it). */
 void sched_choice_format(const SchedChoice *c, SchedKind kind, char *buf, size_t size);
@@ -133,10 +137,15 @@ double sched_gemm(const SchedTarget *t, SchedOp *op, int64_t M, int64_t N, int64
  * problem is recorded in the direct orientation either way. */
 bool sched_gemm_transposed(const SchedTarget *t, SchedOp *op, int64_t M, int64_t N,
                            int64_t K, int max_rows, int64_t packed_bytes);
-/* A depthwise convolution's variant: op's choice when it names one the
- * lowering can run (bit in `variants`), else the lowering's own pick
- * `model` (naive: SCHED_DW_ROWS). */
-int sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned variants, int model);
+/* A depthwise convolution's variant and block: op's choice when it names
+ * a variant the lowering can run (bit in `variants`), else the lowering's
+ * own pick `model` (naive: SCHED_DW_ROWS); op's block when it gives one in
+ * the variant's range, else one output row at a time and four columns
+ * (naive: one of either). */
+typedef struct SchedDepthwise {
+  int variant, block;
+} SchedDepthwise;
+SchedDepthwise sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned variants, int model);
 
 /* A 3x3, stride-1 convolution (C input channels, M filters, OH x OW
  * outputs) as Winograd's F(m x m, 3 x 3) (ir/ops/conv_winograd.c): tiles

@@ -715,6 +715,9 @@ typedef struct ConvDw {
   IrValue *w[64], *bias;        /* the filter's taps, loaded once */
   int row_lanes;                /* > 0: the epilogue runs per row, in vectors */
   int lanes;                    /* the target's f32 lanes (1: points only) */
+  /* interior output rows computed together: an input row loaded once
+   * serves every output row of the block whose window holds it */
+  int rows;
 } ConvDw;
 
 /* One output element at (oh, ow); `checked`: taps may fall in the padding. */
@@ -755,10 +758,16 @@ static void conv_dw_point(LwCtx *c, const ConvDw *d, IrValue *oh, IrValue *ow,
   lw_store(c, d->row_lanes ? acc : gk_fused_tail(c, d->op, d->R, yi, 1, acc), d->Y, &yi);
 }
 
+/* Output row oh + b. */
+static IrValue *conv_dw_row_at(LwCtx *c, IrValue *oh, int b) {
+  return b ? lw_bin(c, IR_OP_A_ADD, oh, lw_index(c, b)) : oh;
+}
+
 /* A depthwise row's vector body: the layer and the output row. */
 typedef struct ConvDwRow {
   const ConvDw *d;
   IrValue *oh, *row; /* row: Y's flat index of (m, oh, 0) */
+  int rows;          /* conv_dw_vector: output rows from oh */
 } ConvDwRow;
 
 static void conv_dw_epilogue_vector(LwCtx *c, void *user, IrValue *j) {
@@ -777,41 +786,70 @@ static void conv_dw_row_epilogue(LwCtx *c, const ConvDw *d, IrValue *oh) {
   const NnWindow *w = &d->cv->w;
   int64_t OW = w->out[1];
   IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * OW);
-  ConvDwRow r = {d, oh, gk_axpy(c, plane_y, oh, OW)};
+  ConvDwRow r = {d, oh, gk_axpy(c, plane_y, oh, OW), 1};
   lw_vector_span(c, 0, OW, d->row_lanes, conv_dw_epilogue_vector, &r);
 }
 
-/* `lanes` output elements of row oh from column ow0 (c->valid_lanes of
- * them at the row's end), every tap inside X: per tap one vector load,
- * strided by the convolution's stride, and one FMA. */
+/* The tap row of output row b (of a block) that input row `at` (from the
+ * block's first window's top) meets, or -1. */
+static int64_t conv_dw_tap_row(const NnWindow *w, int64_t at, int b) {
+  int64_t off = at - b * w->s[0];
+  return off >= 0 && off % w->d[0] == 0 && off / w->d[0] < w->k[0] ? off / w->d[0] : -1;
+}
+
+/* `lanes` output elements of each of the rows oh .. oh + rows - 1 from
+ * column ow0 (c->valid_lanes of them at the row's end), every tap inside
+ * X: per input row and tap column one vector load, strided by the
+ * convolution's stride, and an FMA for each output row whose window holds
+ * that input row.  Each output sums its taps in the order of one row's
+ * window, whatever the block: the same bits for every block size. */
 static void conv_dw_vector(LwCtx *c, void *user, IrValue *ow0) {
-  const ConvDw *d = ((const ConvDwRow *)user)->d;
-  IrValue *oh = ((const ConvDwRow *)user)->oh;
+  const ConvDwRow *r = user;
+  const ConvDw *d = r->d;
   const NnWindow *w = &d->cv->w;
   int64_t H = w->in[0], W = w->in[1];
-  int lanes = d->lanes;
-  IrValue *acc = lw_splat(c, d->bias, lanes);
+  int lanes = d->lanes, rows = r->rows;
+  IrValue *acc[SCHED_DW_MAX_ROWS];
+  for (int b = 0; b < rows; b++) acc[b] = lw_splat(c, d->bias, lanes);
   IrValue *plane = gk_axpy(c, NULL, d->ci, H * W);
-  for (int64_t i = 0; i < w->k[0]; i++) {
-    IrValue *ih = gk_axpy(c, lw_index(c, i * w->d[0] - w->pb[0]), oh, w->s[0]);
+  /* input rows from the first window's top, relative to it */
+  int64_t span = (rows - 1) * w->s[0] + (w->k[0] - 1) * w->d[0];
+  for (int64_t at = 0; at <= span; at++) {
+    bool used = false;
+    for (int b = 0; b < rows; b++) used |= conv_dw_tap_row(w, at, b) >= 0;
+    if (!used) continue; /* a row between dilated taps */
+    IrValue *ih = gk_axpy(c, lw_index(c, at - w->pb[0]), r->oh, w->s[0]);
     IrValue *row = gk_axpy(c, plane, ih, W);
     for (int64_t j = 0; j < w->k[1]; j++) {
-      IrValue *iw = gk_axpy(c, lw_index(c, j * w->d[1] - w->pb[1]), ow0, w->s[1]);
-      IrValue *xi = lw_bin(c, IR_OP_A_ADD, row, iw);
-      IrValue *x = lw_vload_strided(c, d->X, &xi, lanes, w->s[1]);
-      acc = lw_fma(c, lw_splat(c, d->w[i * w->k[1] + j], lanes), x, acc);
+      IrValue *x = NULL;
+      for (int b = 0; b < rows; b++) {
+        int64_t i = conv_dw_tap_row(w, at, b);
+        if (i < 0) continue;
+        if (!x) {
+          IrValue *iw = gk_axpy(c, lw_index(c, j * w->d[1] - w->pb[1]), ow0, w->s[1]);
+          IrValue *xi = lw_bin(c, IR_OP_A_ADD, row, iw);
+          x = lw_vload_strided(c, d->X, &xi, lanes, w->s[1]);
+        }
+        IrValue *tap = d->w[i * w->k[1] + j];
+        acc[b] = lw_fma(c, lw_splat(c, tap, lanes), x, acc[b]);
+      }
     }
   }
   IrValue *plane_y = gk_axpy(c, NULL, d->m, w->out[0] * w->out[1]);
-  IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, plane_y, oh, w->out[1]), ow0);
-  IrValue *y = d->row_lanes ? acc : gk_fused_tail(c, d->op, d->R, yi, lanes, acc);
-  lw_vstore(c, y, d->Y, &yi);
+  for (int b = 0; b < rows; b++) {
+    IrValue *oh = conv_dw_row_at(c, r->oh, b);
+    IrValue *yi = lw_bin(c, IR_OP_A_ADD, gk_axpy(c, plane_y, oh, w->out[1]), ow0);
+    IrValue *y = d->row_lanes ? acc[b] : gk_fused_tail(c, d->op, d->R, yi, lanes, acc[b]);
+    lw_vstore(c, y, d->Y, &yi);
+  }
 }
 
-/* The output rows (dim 0), or the columns of row oh (dim 1), in three
- * spans: before, inside and after the positions whose taps all lie inside
- * X; a point is checked unless it is inside in both dims. */
-static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool inside) {
+/* The output rows (dim 0), or the columns of the `rows` rows from oh (dim
+ * 1), in three spans: before, inside and after the positions whose taps
+ * all lie inside X; a point is checked unless it is inside in both dims.
+ * The inside rows go d->rows at a time where the columns run as vectors. */
+static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, int rows,
+                         bool inside) {
   const NnWindow *w = &d->cv->w;
   int64_t lo, hi;
   nn_window_interior(w, dim, &lo, &hi);
@@ -820,19 +858,29 @@ static void conv_dw_span(LwCtx *c, const ConvDw *d, int dim, IrValue *oh, bool i
   for (int part = 0; part < 3; part++) {
     if (bounds[part] >= bounds[part + 1]) continue;
     if (dim == 1 && part == 1 && d->lanes > 1) {
-      ConvDwRow row = {d, oh, NULL};
+      ConvDwRow row = {d, oh, NULL, rows};
       lw_vector_span(c, lo, hi, d->lanes, conv_dw_vector, &row);
       continue;
     }
-    IrValue *iv;
-    IrOp *l = lw_for_begin(c, lw_index(c, bounds[part]),
-                           lw_index(c, bounds[part + 1]), 1, &iv);
-    if (dim == 0) {
-      conv_dw_span(c, d, 1, iv, part == 1);
-      if (d->row_lanes) conv_dw_row_epilogue(c, d, iv);
-    } else
-      conv_dw_point(c, d, oh, iv, part != 1);
-    lw_for_end(c, l);
+    /* whole blocks of rows, then the rest one at a time */
+    int block = dim == 0 && part == 1 && d->lanes > 1 ? d->rows : 1;
+    int64_t from = bounds[part];
+    int64_t ends[2] = {from + (bounds[part + 1] - from) / block * block, bounds[part + 1]};
+    for (int k = 0; k < 2; from = ends[k], k++) {
+      int step = k == 0 ? block : 1;
+      if (ends[k] <= from) continue;
+      IrValue *iv;
+      IrOp *l = lw_for_begin(c, lw_index(c, from), lw_index(c, ends[k]), step, &iv);
+      if (dim == 0) {
+        conv_dw_span(c, d, 1, iv, step, part == 1);
+        for (int b = 0; b < step && d->row_lanes; b++)
+          conv_dw_row_epilogue(c, d, conv_dw_row_at(c, iv, b));
+      } else {
+        for (int b = 0; b < rows; b++)
+          conv_dw_point(c, d, conv_dw_row_at(c, oh, b), iv, part != 1);
+      }
+      lw_for_end(c, l);
+    }
   }
 }
 
@@ -885,10 +933,8 @@ typedef struct ConvDwLast {
   IrValue *P, *T, *Wk, *Y;
   int64_t C, Cp, Wpad;
   int lanes;
+  int cols; /* output columns handled together: independent FMA chains */
 } ConvDwLast;
-
-/* Output columns handled together: independent FMA chains. */
-enum { CONV_DW_LAST_COLS = 4 };
 
 /* The outputs [ow0, ow0 + cols) of row oh for the channel block at c0 whose
  * taps are wv. */
@@ -896,7 +942,7 @@ static void conv_dw_last_outputs(LwCtx *c, const ConvDwLast *d, IrValue *const *
                                  IrValue *bias, IrValue *c0, IrValue *oh, IrValue *ow0,
                                  int cols) {
   const NnWindow *w = &d->cv->w;
-  IrValue *acc[CONV_DW_LAST_COLS];
+  IrValue *acc[SCHED_DW_MAX_COLS];
   for (int q = 0; q < cols; q++) acc[q] = bias;
   /* P's position (oh*s0, ow0*s1), the window's corner */
   IrValue *corner = gk_axpy(c, gk_axpy(c, NULL, oh, w->s[0] * d->Wpad), ow0, w->s[1]);
@@ -930,10 +976,10 @@ static void conv_dw_last_block(LwCtx *c, const ConvDwLast *d, IrValue *cb, int w
                            : lw_splat(c, lw_const_f(c, IR_F32, 0), d->lanes);
   IrValue *oh, *ow;
   IrOp *lh = lw_for_begin(c, lw_index(c, 0), lw_index(c, w->out[0]), 1, &oh);
-  int64_t full = OW / CONV_DW_LAST_COLS * CONV_DW_LAST_COLS;
+  int64_t full = OW / d->cols * d->cols;
   if (full > 0) {
-    IrOp *lo = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), CONV_DW_LAST_COLS, &ow);
-    conv_dw_last_outputs(c, d, wv, bias, c0, oh, ow, CONV_DW_LAST_COLS);
+    IrOp *lo = lw_for_begin(c, lw_index(c, 0), lw_index(c, full), d->cols, &ow);
+    conv_dw_last_outputs(c, d, wv, bias, c0, oh, ow, d->cols);
     lw_for_end(c, lo);
   }
   if (OW > full)
@@ -957,13 +1003,13 @@ static void conv_dw_last_unpack(LwCtx *c, const ConvDwLast *d, IrValue *n) {
 }
 
 static void conv_depthwise_last_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv,
-                                      int lanes) {
+                                      int lanes, int cols) {
   const NnWindow *w = &cv->w;
   int64_t C = lw_dim(cv->X, 1), taps = w->k[0] * w->k[1];
   int64_t Hp = w->in[0] + w->pb[0] + w->pe[0];
   ConvDwLast d = {.cv = cv, .op = op, .Y = gk_flat(c, c->out[0]), .C = C,
                   .Cp = (C + lanes - 1) / lanes * lanes,
-                  .Wpad = w->in[1] + w->pb[1] + w->pe[1], .lanes = lanes};
+                  .Wpad = w->in[1] + w->pb[1] + w->pe[1], .lanes = lanes, .cols = cols};
   lw_note_kernel(c, "depthwise %lldx%lld, channels last, %d lanes", (long long)w->k[0],
                  (long long)w->k[1], lanes);
   ConvPackW pw = {.w = gk_weight_f32(cv->W), .mg = C, .K = taps};
@@ -1038,14 +1084,14 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
                                                               : SCHED_DW_ROWS;
   unsigned variants = 1u << SCHED_DW_ROWS | (can_pad ? 1u << SCHED_DW_ROWS_PADDED : 0) |
                       (can_last ? 1u << SCHED_DW_CHANNELS_LAST : 0);
-  int variant = sched_depthwise(c->target, c->sched, variants, model);
-  if (variant == SCHED_DW_CHANNELS_LAST) {
-    conv_depthwise_last_lower(c, op, cv, lanes);
+  SchedDepthwise dw = sched_depthwise(c->target, c->sched, variants, model);
+  if (dw.variant == SCHED_DW_CHANNELS_LAST) {
+    conv_depthwise_last_lower(c, op, cv, lanes, dw.block);
     return;
   }
-  bool padded = variant == SCHED_DW_ROWS_PADDED;
+  bool padded = dw.variant == SCHED_DW_ROWS_PADDED;
   ConvDw d = {.cv = cv, .op = op, .X = gk_flat(c, cv->X), .Y = gk_flat(c, c->out[0]),
-              .lanes = dlanes};
+              .lanes = dlanes, .rows = dw.block};
   if (residual) d.R = gk_flat(c, c->in[3]);
   if (lanes > 1 && (d.R || ir_attr_string(op, "act", NULL))) d.row_lanes = lanes;
   lw_note_kernel(c, "depthwise %lldx%lld, %d lanes", (long long)w->k[0], (long long)w->k[1],
@@ -1081,7 +1127,7 @@ static void conv_depthwise_lower(LwCtx *c, const IrOp *op, const ConvCtx *cv) {
     d.w[t] = lw_load(c, W, &wi);
   }
   d.bias = cv->B ? lw_load(c, cv->B, &f) : lw_const_f(c, IR_F32, 0);
-  conv_dw_span(c, &d, 0, NULL, true);
+  conv_dw_span(c, &d, 0, NULL, 1, true);
   lw_for_end(c, lf);
   lw_for_end(c, ln);
 }

@@ -82,5 +82,50 @@ while [ $k -lt "$JOBS" ]; do
   fi
   k=$((k + 1))
 done
+
+# Depthwise schedules a tuning log may choose (docs/tuning.md), forced
+# through --tuning: each variant with blocks of rows (or columns) that leave
+# a remainder, over strides, dilation, a multiplier, a residual.  The
+# profile must report the forced schedule, and a block must give the bytes
+# of the same variant one row (column) at a time: each output sums its taps
+# in one order whatever the block.
+forced() { # MODEL SCHEDULE: the model with every depthwise subgraph at SCHEDULE
+  m=$1 sched=$2
+  dir=$OUT/models/$m
+  log=$OUT/out/$m.tuning.json
+  [ -f "$log" ] || "$TCC" tune "$dir/model.onnx" --budget=1 --log="$log" -q \
+    || { echo "FAIL $m: tcc tune"; fail=$((fail + 1)); return 1; }
+  label=$m/$(echo "$sched" | tr ' =' '_-')
+  mkdir -p "$OUT/out/$m"
+  $PY - "$log" "$OUT/out/$label.json" "$sched" <<'PY'
+import json, sys
+log = json.load(open(sys.argv[1]))
+for g in log["subgraphs"]:
+    g["best"]["schedule"] = sys.argv[3]
+json.dump(log, open(sys.argv[2], "w"))
+PY
+  check "$label" "$dir" --tuning="$OUT/out/$label.json"
+  got=$("$TCC" bench "$dir/model.onnx" --tuning="$OUT/out/$label.json" -profile=1 --json --iters 1 \
+        | $PY -c 'import json, sys; print(json.load(sys.stdin)["layers"][0]["problem"]["schedule"])')
+  if [ "$got" = "$sched" ]; then pass=$((pass + 1)); else
+    echo "FAIL $label: the profile reports '$got'"; fail=$((fail + 1)); fi
+}
+blocked() { # MODEL VARIANT BLOCK: forced, and the bytes of BLOCK 1
+  forced "$1" "depthwise=$2 block=1" && forced "$1" "depthwise=$2 block=$3" || return
+  if cmp -s "$OUT/out/$1/depthwise-$2_block-1/output_0.pb" \
+      "$OUT/out/$1/depthwise-$2_block-$3/output_0.pb"; then pass=$((pass + 1)); else
+    echo "FAIL $1: depthwise=$2 block=$3 differs from block=1"; fail=$((fail + 1)); fi
+}
+blocked dw3x3 rows 3
+blocked dw3x3 rows-padded 4
+blocked dw3x3 channels-last 3
+blocked dw5x5_s2_mult rows 2
+blocked dw5x5_s2_mult rows-padded 6
+blocked dw3x3_s2_d2_last_silu rows 5
+blocked dw3x3_s2_d2_last_silu rows-padded 2
+blocked dw3x3_s2_d2_last_silu channels-last 8
+blocked dw3x3_s2_res_sigmoid rows 4
+blocked dw3x3_s2_res_sigmoid rows-padded 3
+blocked dw3x3_bn_silu rows 6
 echo "kernels: $pass passed, $fail failed"
 [ $fail -eq 0 ]

@@ -135,11 +135,16 @@ static void roundtrip(const SchedChoice *c, SchedKind kind, const char *text) {
 
 static void test_choice_text(void **state) {
   (void)state;
-  SchedChoice c = {6, 4, 256, 8192, 0, SCHED_MODEL, SCHED_MODEL}, back;
+  SchedChoice c = {6, 4, 256, 8192, 0, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL}, back;
   roundtrip(&c, SCHED_KIND_GEMM, "tile=6x4 kc=256 prefetch=8192 transposed=0");
   SchedChoice d = sched_model_choice;
   d.variant = SCHED_DW_ROWS_PADDED;
   roundtrip(&d, SCHED_KIND_DEPTHWISE, "depthwise=rows-padded");
+  d.block = 3;
+  roundtrip(&d, SCHED_KIND_DEPTHWISE, "depthwise=rows-padded block=3");
+  d.variant = SCHED_DW_CHANNELS_LAST;
+  d.block = 8;
+  roundtrip(&d, SCHED_KIND_DEPTHWISE, "depthwise=channels-last block=8");
   SchedChoice split = c;
   split.tasks = 2;
   roundtrip(&split, SCHED_KIND_GEMM, "tile=6x4 kc=256 prefetch=8192 transposed=0 tasks=2");
@@ -156,7 +161,9 @@ static void test_choice_text(void **state) {
       "tile=6x4 kc=256 prefetch=0 transposed=0 tasks=2 x",
       "tile=0x4 kc=256 prefetch=0 transposed=0", "tile=6x5 kc=256 prefetch=0 transposed=0",
       "tile=6x4 kc=256", "tile=6x4 kc=256 prefetch=0 transposed=2",
-      "tile=6x4 kc=256 prefetch=0 transposed=0 x", "depthwise=diagonal", ""};
+      "tile=6x4 kc=256 prefetch=0 transposed=0 x", "depthwise=diagonal", "depthwise=rowsx",
+      "depthwise=rows block=7", "depthwise=rows block=0", "depthwise=channels-last block=9",
+      "depthwise=rows block=2 x", ""};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_false(sched_choice_parse(bad[i], &back));
 }
@@ -165,7 +172,7 @@ static void test_choice_text(void **state) {
  * orientation, and the op records what it asked and got. */
 static void test_choice_applies(void **state) {
   (void)state;
-  SchedChoice c = {3, 2, 100, 0, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
+  SchedChoice c = {3, 2, 100, 0, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
   SchedOp op = {.choice = &c};
   GemmSched s;
   sched_gemm(&avx512, &op, 256, 3136, 576, SCHED_A_PACKED, 4096, &s);
@@ -181,7 +188,8 @@ static void test_choice_applies(void **state) {
   assert_int_equal(op.problem.used.mr, 3);
   assert_int_equal(op.problem.used.kc, 100);
   /* a tile that does not fit the registers keeps the model's */
-  SchedChoice big = {16, 4, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL};
+  SchedChoice big = {16, 4, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL, SCHED_MODEL,
+                     SCHED_MODEL};
   SchedOp op2 = {.choice = &big};
   GemmSched model;
   sched_gemm(&avx2, NULL, 256, 3136, 576, SCHED_A_PACKED, 0, &model);
@@ -214,17 +222,32 @@ static void test_naive(void **state) {
   assert_int_equal(s.kc, 4608);
   assert_int_equal(s.prefetch_bytes, 0);
   assert_false(sched_gemm_transposed(&naive, NULL, 512, 49, 4608, SCHED_A_PACKED, 0));
-  assert_int_equal(sched_depthwise(&naive, NULL, 7u, SCHED_DW_CHANNELS_LAST), SCHED_DW_ROWS);
-  /* a depthwise choice the lowering can run wins; one it cannot is ignored */
+  SchedDepthwise dw = sched_depthwise(&naive, NULL, 7u, SCHED_DW_CHANNELS_LAST);
+  assert_int_equal(dw.variant, SCHED_DW_ROWS);
+  assert_int_equal(dw.block, 1);
+  /* the model's blocks: a row at a time, four columns */
+  assert_int_equal(sched_depthwise(&avx512, NULL, 7u, SCHED_DW_ROWS).block, 1);
+  assert_int_equal(sched_depthwise(&avx512, NULL, 7u, SCHED_DW_CHANNELS_LAST).block, 4);
+  /* a depthwise choice the lowering can run wins; one it cannot is ignored,
+   * and so is a block out of the variant's range */
   SchedChoice c = sched_model_choice;
   c.variant = SCHED_DW_CHANNELS_LAST;
+  c.block = 8;
   SchedOp op = {.choice = &c};
-  assert_int_equal(sched_depthwise(&avx512, &op, 7u, SCHED_DW_ROWS), SCHED_DW_CHANNELS_LAST);
+  dw = sched_depthwise(&avx512, &op, 7u, SCHED_DW_ROWS);
+  assert_int_equal(dw.variant, SCHED_DW_CHANNELS_LAST);
+  assert_int_equal(dw.block, 8);
   SchedOp op2 = {.choice = &c};
-  assert_int_equal(sched_depthwise(&avx512, &op2, 3u, SCHED_DW_ROWS_PADDED), SCHED_DW_ROWS_PADDED);
+  dw = sched_depthwise(&avx512, &op2, 3u, SCHED_DW_ROWS_PADDED);
+  assert_int_equal(dw.variant, SCHED_DW_ROWS_PADDED);
+  assert_int_equal(dw.block, 1);
   assert_int_equal(op2.problem.kind, SCHED_KIND_DEPTHWISE);
   assert_int_equal(op2.problem.variants, 3u);
   assert_int_equal(op2.problem.used.variant, SCHED_DW_ROWS_PADDED);
+  assert_int_equal(op2.problem.used.block, 1);
+  c.block = 2;
+  SchedOp op3 = {.choice = &c};
+  assert_int_equal(sched_depthwise(&avx512, &op3, 3u, SCHED_DW_ROWS).block, 2);
 }
 
 /* The candidates: every tile fits, none twice, best predicted first, and
@@ -266,12 +289,27 @@ static void test_candidates(void **state) {
   n = sched_candidates(&avx512, &small.problem, 1, c, 512);
   assert_true(n > 20);
   for (int i = 0; i < n && i < 512; i++) assert_int_equal(c[i].kc, 9);
-  /* a depthwise op: its own pick first, then what else it can run */
+  /* a depthwise op: its own pick first, its other blocks, then the other
+   * variants it can run with each of theirs */
   SchedProblem dw = {.kind = SCHED_KIND_DEPTHWISE, .variants = 5u, .used = sched_model_choice};
   dw.used.variant = SCHED_DW_CHANNELS_LAST;
-  assert_int_equal(sched_candidates(&avx512, &dw, 1, c, 512), 2);
+  dw.used.block = 4;
+  assert_int_equal(sched_candidates(&avx512, &dw, 1, c, 512),
+                   SCHED_DW_MAX_COLS + SCHED_DW_MAX_ROWS);
   assert_int_equal(c[0].variant, SCHED_DW_CHANNELS_LAST);
-  assert_int_equal(c[1].variant, SCHED_DW_ROWS);
+  assert_int_equal(c[0].block, 4);
+  for (int i = 1; i < SCHED_DW_MAX_COLS; i++) {
+    assert_int_equal(c[i].variant, SCHED_DW_CHANNELS_LAST);
+    assert_int_equal(c[i].block, i < 4 ? i : i + 1);
+  }
+  for (int i = 0; i < SCHED_DW_MAX_ROWS; i++) {
+    assert_int_equal(c[SCHED_DW_MAX_COLS + i].variant, SCHED_DW_ROWS);
+    assert_int_equal(c[SCHED_DW_MAX_COLS + i].block, i + 1);
+  }
+  /* all three variants: at least the 20 candidates tune measures */
+  dw.variants = 7u;
+  assert_int_equal(sched_candidates(&avx512, &dw, 1, c, 512),
+                   SCHED_DW_MAX_COLS + 2 * SCHED_DW_MAX_ROWS);
 }
 
 /* The cost model's file: what sched_cost_write writes reads back the same;
