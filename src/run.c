@@ -456,7 +456,8 @@ static bool write_desc(RunDir *d) {
 
 /* Where built harness objects are kept: $TCC_CACHE_DIR, else
  * $XDG_CACHE_HOME/tcc, else $HOME/.cache/tcc; NULL (built in the run
- * folder every time) when TCC_CACHE_DIR is "off" or none can be made. */
+ * folder every time) when TCC_CACHE_DIR is "off" or none can be made or
+ * written (a read-only home is no error). */
 static const char *cache_dir(RunDir *d) {
   const char *env = getenv("TCC_CACHE_DIR"), *xdg = getenv("XDG_CACHE_HOME");
   const char *home = getenv("HOME");
@@ -464,7 +465,7 @@ static const char *cache_dir(RunDir *d) {
               : xdg && *xdg ? ir_arena_printf(d->m->arena, "%s/tcc", xdg)
               : home && *home ? ir_arena_printf(d->m->arena, "%s/.cache/tcc", home)
                               : NULL;
-  return dir && util_make_dirs(dir) ? dir : NULL;
+  return dir && util_make_dirs(dir) && access(dir, W_OK) == 0 ? dir : NULL;
 }
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {

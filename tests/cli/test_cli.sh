@@ -225,6 +225,29 @@ assert 0 < d[\"min_ms\"] <= d[\"median_ms\"] <= d[\"max_ms\"] and d[\"min_ms\"] 
 ' '$T/stdout'"
 check 0 "" bench "$PAR" --iters 3 --warmup 2 -threads=3 --json
 expect "bench --json of parallel.tir, 3 threads" "grep -Eqx '\{\"model\":\"parallel\",\"median_ms\":[0-9.e-]+,\"min_ms\":[0-9.e-]+,\"max_ms\":[0-9.e-]+,\"mean_ms\":[0-9.e-]+,\"iters\":3,\"warmup\":2,\"threads\":3,\"workspace_bytes\":0\}' '$T/stdout'"
+# The harness cache (docs/cli.md): one object per target and kind, built
+# by the first run (a C compiler wrapper logs its calls) and only linked by
+# the next; off, nothing is kept; a folder that cannot be made is no error.
+MLPIN="$MODELS/mlp/test_data_set_0/input_0.pb"
+cat > "$T/cclog.sh" <<WRAP
+#!/bin/sh
+echo "\$*" >> "$T/cc.log"
+exec cc "\$@"
+WRAP
+chmod +x "$T/cclog.sh"
+for k in 1 2; do
+  : > "$T/cc.log"
+  TCC_CACHE_DIR="$T/cache" TCC_CC="$T/cclog.sh" "$TCC" run "$MLP" --input "$MLPIN" --output-dir "$T/c$k" 2> "$T/stderr"
+  cp "$T/cc.log" "$T/cc$k.log"
+done
+expect "the first run builds the harness and keeps it" "[ \$(grep -c ' -c .*harness.c' '$T/cc1.log') -eq 1 ] && [ \$(ls '$T/cache' | grep -c '^harness-x86_64-[0-9a-f]\{16\}\.o\$') -eq 1 ]"
+expect "the second run only links" "[ \$(wc -l < '$T/cc2.log') -eq 1 ] && ! grep -q 'harness.c' '$T/cc2.log' && grep -q '$T/cache/harness-x86_64-' '$T/cc2.log' && cmp -s '$T/c1/output_0.pb' '$T/c2/output_0.pb' && [ ! -s '$T/stderr' ]"
+TCC_CACHE_DIR="$T/cache" TCC_CC="$T/cclog.sh" "$TCC" bench "$MLP" --iters 2 > /dev/null 2> "$T/stderr"
+expect "bench keeps its own harness object" "[ \$(ls '$T/cache' | wc -l) -eq 2 ] && [ ! -s '$T/stderr' ]"
+TCC_CACHE_DIR=off "$TCC" run "$MLP" --input "$MLPIN" --output-dir "$T/c3" 2> "$T/stderr"
+expect "TCC_CACHE_DIR=off: the same outputs" "cmp -s '$T/c1/output_0.pb' '$T/c3/output_0.pb' && [ ! -s '$T/stderr' ]"
+TCC_CACHE_DIR=/proc/tcc-cache "$TCC" run "$MLP" --input "$MLPIN" --output-dir "$T/c4" 2> "$T/stderr"
+expect "a cache folder that cannot be made: the run succeeds quietly" "cmp -s '$T/c1/output_0.pb' '$T/c4/output_0.pb' && [ ! -s '$T/stderr' ]"
 # Bench inputs: seeded random floats in [-1, 1), the same on every run (a
 # C compiler wrapper keeps a copy of the input file the harness reads when
 # it links the model's object).
