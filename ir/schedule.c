@@ -197,8 +197,9 @@ SchedDepthwise sched_depthwise(const SchedTarget *t, SchedOp *op, unsigned varia
   SchedDepthwise d = {t->naive ? SCHED_DW_ROWS : model, 1};
   const SchedChoice *c = op ? op->choice : NULL;
   if (c && c->variant != SCHED_MODEL && (variants >> c->variant & 1u)) d.variant = c->variant;
-  /* a row at a time: measured no slower than blocks on the networks'
-   * layers (docs/performance.md); four columns give four FMA chains */
+  /* a row at a time: blocks helped some of MobileNetV2's layers and hurt
+   * others (docs/tuning.md), so tuning picks them; four columns give four
+   * FMA chains */
   if (!t->naive && d.variant == SCHED_DW_CHANNELS_LAST) d.block = 4;
   if (c && c->block >= 1 && c->block <= dw_max_block(d.variant)) d.block = c->block;
   if (op && op->problem.kind == SCHED_KIND_NONE) {
@@ -336,8 +337,9 @@ bool sched_choice_parse(const char *text, SchedChoice *c) {
   if (!strncmp(text, "depthwise=", 10)) {
     for (int v = 0; v < SCHED_DW_VARIANTS; v++) {
       size_t len = strlen(dw_names[v]);
+      if (strncmp(text + 10, dw_names[v], len)) continue;
       const char *rest = text + 10 + len;
-      if (strncmp(text + 10, dw_names[v], len) || (*rest && *rest != ' ')) continue;
+      if (*rest && *rest != ' ') continue;
       c->variant = v;
       if (!*rest) return true; /* a log from before blocks */
       int used = 0;
