@@ -473,41 +473,43 @@ static uint64_t fnv1a(uint64_t h, const void *data, size_t n) {
   return h;
 }
 
-/* The key of a harness object: the command that builds it (its output
- * left out), the files it names by their contents, and the headers the
+/* h with the contents of the file `arg` names (the harness is written anew
+ * in each run folder), or with its text when it names no regular file. */
+static uint64_t hash_arg(uint64_t h, const char *arg) {
+  struct stat st;
+  FILE *f = stat(arg, &st) == 0 && S_ISREG(st.st_mode) ? fopen(arg, "rb") : NULL;
+  if (!f) return fnv1a(h, arg, strlen(arg) + 1);
+  char buf[8192];
+  for (size_t got; (got = fread(buf, 1, sizeof buf, f)) > 0;) h = fnv1a(h, buf, got);
+  fclose(f);
+  return h;
+}
+
+/* The key of a harness object: the command that builds it (before its
+ * output), the files it names by their contents, and the headers the
  * harness includes, so an edited runtime source or header builds a new
  * one. */
 static uint64_t harness_key(const Argv *build) {
   uint64_t h = 0xcbf29ce484222325ull;
-  const char *headers[] = {"runtime.h", "pool.h"};
-  for (int i = 0; i < build->n + 2; i++) {
-    const char *arg = i < build->n ? build->v[i] : headers[i - build->n];
-    if (i + 1 < build->n && !strcmp(arg, "-o")) {
-      i++;
-      continue;
-    }
-    char path[4400];
-    snprintf(path, sizeof path, i < build->n ? "%s" : "%s/tcc/%s",
-             i < build->n ? arg : include_dir(), arg);
-    /* a file by its contents (the harness is written anew in each run
-     * folder), anything else by its text */
-    struct stat st;
-    FILE *f = stat(path, &st) == 0 && S_ISREG(st.st_mode) ? fopen(path, "rb") : NULL;
-    if (!f) h = fnv1a(h, path, strlen(path) + 1);
-    char buf[8192];
-    for (size_t got; f && (got = fread(buf, 1, sizeof buf, f)) > 0;) h = fnv1a(h, buf, got);
-    if (f) fclose(f);
-  }
+  for (int i = 0; i < build->n; i++) h = hash_arg(h, build->v[i]);
+  static const char *const headers[] = {"runtime.h", "pool.h"};
+  for (size_t i = 0; i < sizeof headers / sizeof *headers; i++)
+    h = hash_arg(h, ir_arena_printf(build->m->arena, "%s/tcc/%s", include_dir(), headers[i]));
   return h;
+}
+
+/* The target's C compiler and its target flags. */
+static void push_cc(RunDir *d, Argv *a) {
+  if (d->x)
+    for (int i = 0; d->x->cc[i]; i++) push(a, d->x->cc[i]);
+  else
+    push(a, getenv("TCC_CC") ? getenv("TCC_CC") : "cc");
 }
 
 /* The target's compiler and flags, the include path and the harness's
  * kind, into a. */
 static void push_harness_flags(RunDir *d, Argv *a) {
-  if (d->x)
-    for (int i = 0; d->x->cc[i]; i++) push(a, d->x->cc[i]);
-  else
-    push(a, getenv("TCC_CC") ? getenv("TCC_CC") : "cc");
+  push_cc(d, a);
   push(a, "-O1");
   push(a, "-w");
   push(a, ir_arena_printf(d->m->arena, "-I%s", include_dir()));
@@ -606,10 +608,7 @@ static bool write_harness_and_link(RunDir *d) {
     push(&a, src);
     push(&a, obj);
   } else {
-    if (d->x)
-      for (int i = 0; d->x->cc[i]; i++) push(&a, d->x->cc[i]);
-    else
-      push(&a, getenv("TCC_CC") ? getenv("TCC_CC") : "cc");
+    push_cc(d, &a);
     push(&a, obj);
     push(&a, entry_symbol(d, false));
   }
